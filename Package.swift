@@ -1,0 +1,26 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "dkrun",
+    products: [
+        .executable(name: "dkrun", targets: ["dkrun"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CLua", pkgConfig: "lua5.4", providers: [.apt(["liblua5.4-dev"])]),
+        .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        .target(name: "DKCore", dependencies: ["CYAML"]),
+        .target(name: "DKLua", dependencies: ["DKCore", "CLua"], resources: [.embedInCode("Prelude/dk.lua")]),
+        .executableTarget(name: "dkrun", dependencies: [
+            "DKCore", "DKLua",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "DKCoreTests", dependencies: ["DKCore"]),
+        .testTarget(name: "DKLuaTests", dependencies: ["DKLua", "DKCore"]),
+        .testTarget(name: "dkrunTests", dependencies: ["DKCore"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

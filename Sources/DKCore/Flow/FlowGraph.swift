@@ -1,0 +1,125 @@
+/// A validated flow: its tasks indexed, its edges checked, an order to run them in.
+/// Building one is the "validate" step of a flow run; every error names a file:line.
+public struct FlowGraph: Sendable {
+    public let spec: FlowSpec
+    /// Task index by slug; tasks keep the spec's order.
+    public let index: [String: Int]
+    /// The data and state edges into each task.
+    public let incoming: [[EdgeSpec]]
+    /// The distinct upstream tasks of each task.
+    public let upstream: [[Int]]
+    /// The distinct downstream tasks of each task.
+    public let downstream: [[Int]]
+    public let constants: [[ConstantSpec]]
+
+    public init(_ spec: FlowSpec) throws {
+        self.spec = spec
+        var index: [String: Int] = [:]
+        index.reserveCapacity(spec.tasks.count)
+        for (i, t) in spec.tasks.enumerated() {
+            guard index.updateValue(i, forKey: t.slug) == nil else {
+                throw FlowError("\(t.source): flow '\(spec.name)' has two tasks with the slug '\(t.slug)'")
+            }
+        }
+        var incoming = [[EdgeSpec]](repeating: [], count: spec.tasks.count)
+        var upstreamSets = [Set<Int>](repeating: [], count: spec.tasks.count)
+        var downstreamSets = [Set<Int>](repeating: [], count: spec.tasks.count)
+        for e in spec.edges {
+            guard let u = index[e.upstream], let d = index[e.downstream] else {
+                throw FlowError("\(e.source): edge \(e.upstream) -> \(e.downstream) names a task that is not in flow '\(spec.name)'")
+            }
+            if u == d { throw FlowError("\(e.source): cycle: task '\(e.upstream)' depends on itself") }
+            incoming[d].append(e)
+            upstreamSets[d].insert(u)
+            downstreamSets[u].insert(d)
+        }
+        var constants = [[ConstantSpec]](repeating: [], count: spec.tasks.count)
+        for c in spec.constants {
+            guard let t = index[c.task] else { throw FlowError("flow '\(spec.name)': a constant names the unknown task '\(c.task)'") }
+            constants[t].append(c)
+        }
+        for r in spec.referenceTasks ?? [] where index[r] == nil {
+            throw FlowError("flow '\(spec.name)': reference task '\(r)' is not in the flow")
+        }
+        self.index = index
+        self.incoming = incoming
+        self.upstream = upstreamSets.map { $0.sorted() }
+        self.downstream = downstreamSets.map { $0.sorted() }
+        self.constants = constants
+        if let cycle = findCycle() { throw cycleError(cycle) }
+    }
+
+    public var count: Int { spec.tasks.count }
+
+    /// The tasks whose states decide the flow's state.
+    public var referenceTaskIndices: [Int] {
+        if let r = spec.referenceTasks { return r.compactMap { index[$0] } }
+        return (0 ..< count).filter { downstream[$0].isEmpty }
+    }
+
+    /// Whether any argument of the task is mapped over.
+    public func isMapped(_ t: Int) -> Bool {
+        incoming[t].contains(where: \.mapped) || constants[t].contains(where: \.mapped)
+    }
+
+    /// Kahn's algorithm; the tasks it cannot order lie on or behind a cycle, and a walk
+    /// backwards among them finds one.
+    private func findCycle() -> [Int]? {
+        var remaining = upstream.map(\.count)
+        var ready = (0 ..< count).filter { remaining[$0] == 0 }
+        var done = 0
+        while let t = ready.popLast() {
+            done += 1
+            for d in downstream[t] {
+                remaining[d] -= 1
+                if remaining[d] == 0 { ready.append(d) }
+            }
+        }
+        guard done < count else { return nil }
+        var t = remaining.firstIndex { $0 > 0 }!
+        var seen: [Int: Int] = [:]
+        var path: [Int] = []
+        while seen[t] == nil {
+            seen[t] = path.count
+            path.append(t)
+            t = upstream[t].first { remaining[$0] > 0 }!
+        }
+        return Array(path[seen[t]!...].reversed())
+    }
+
+    private func cycleError(_ cycle: [Int]) -> FlowError {
+        let names = (cycle + [cycle[0]]).map { spec.tasks[$0].slug }
+        let closing = incoming[cycle[0]].first { $0.upstream == spec.tasks[cycle[cycle.count - 1]].slug }
+        let where_ = closing?.source ?? spec.tasks[cycle[0]].source
+        let tasks = cycle.map { "  \(spec.tasks[$0].slug) (defined at \(spec.tasks[$0].source))" }.joined(separator: "\n")
+        return FlowError("\(where_): flow '\(spec.name)' has a cycle: \(names.joined(separator: " -> "))\n\(tasks)")
+    }
+
+    /// The parameter values of a run: the given ones over the defaults. Unknown names and
+    /// missing required parameters are errors.
+    public func resolveParameters(_ given: [String: Value]) throws -> [String: Value] {
+        let parameters = spec.parameters
+        let known = Set(parameters.map(\.slug))
+        if let unknown = given.keys.sorted().first(where: { !known.contains($0) }) {
+            let list = known.isEmpty ? "it has none" : "it has " + known.sorted().joined(separator: ", ")
+            throw FlowError("flow '\(spec.name)' has no parameter '\(unknown)' (\(list))")
+        }
+        var values: [String: Value] = [:]
+        for p in parameters {
+            if let v = given[p.slug] {
+                values[p.slug] = v
+            } else if p.parameter!.required {
+                throw FlowError("\(p.source): missing value for required parameter '\(p.slug)' (give it with --param \(p.slug)=VALUE)")
+            } else {
+                values[p.slug] = p.parameter!.defaultValue
+            }
+        }
+        return values
+    }
+}
+
+/// A flow that cannot run as written: the message starts with the file:line to fix.
+public struct FlowError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,88 @@
+/// What a worker needs to run any task of a flow, and nothing from the file system: the
+/// flow's description, the parameter values, and the source of the script and of every
+/// module it required (and every file it read while building the flow). Deterministic: the
+/// same script and parameters give the same bytes. The format is in docs/payload.md.
+public struct Payload: Sendable, Equatable {
+    public static let format = "dkrun-payload"
+    public static let version: Int64 = 1
+
+    public var flow: FlowSpec
+    public var parameters: [String: Value]
+    public var script: SourceFile
+    /// Required modules by module name.
+    public var modules: [String: SourceFile]
+    /// Files read while the flow was built (spec YAML files, for example) by the path used.
+    public var files: [String: [UInt8]]
+
+    public init(flow: FlowSpec, parameters: [String: Value], script: SourceFile,
+                modules: [String: SourceFile], files: [String: [UInt8]]) {
+        self.flow = flow
+        self.parameters = parameters
+        self.script = script
+        self.modules = modules
+        self.files = files
+    }
+
+    /// The hash of a flow description: what a worker that rebuilds the flow must reproduce.
+    public static func dagHash(_ flow: FlowSpec) -> String {
+        SHA256.hexDigest(MessagePack.encode(flow.descriptionValue))
+    }
+
+    public var value: Value {
+        .map([
+            "format": .text(Payload.format),
+            "version": .int(Payload.version),
+            "flow": flow.descriptionValue,
+            "dag_hash": .text(Payload.dagHash(flow)),
+            "parameters": .map(Dictionary(uniqueKeysWithValues: parameters.map { (.text($0.key), $0.value) })),
+            "script": script.value,
+            "modules": .map(Dictionary(uniqueKeysWithValues: modules.map { (.text($0.key), $0.value.value) })),
+            "files": .map(Dictionary(uniqueKeysWithValues: files.map { (.text($0.key), .string($0.value)) })),
+        ])
+    }
+
+    public func encoded() -> [UInt8] { MessagePack.encode(value) }
+
+    /// Reads a payload, checking its format and version.
+    public init(bytes: [UInt8]) throws {
+        let v: Value
+        do { v = try MessagePack.decode(bytes) } catch { throw PayloadError("not a dkrun payload: \(error)") }
+        guard v["format"]?.stringValue == Payload.format else { throw PayloadError("not a dkrun payload (no format marker)") }
+        guard let version = v["version"]?.intValue, version == Payload.version else {
+            throw PayloadError("payload version \(v["version"].map(JSON.encode) ?? "?") is not supported by this dkrun (it reads version \(Payload.version))")
+        }
+        guard let flowValue = v["flow"], let script = v["script"].flatMap(SourceFile.init(value:)) else {
+            throw PayloadError("payload lacks its flow or script")
+        }
+        flow = try FlowSpec(description: flowValue)
+        guard v["dag_hash"]?.stringValue == Payload.dagHash(flow) else { throw PayloadError("payload is corrupt: its DAG hash does not match its flow") }
+        parameters = Dictionary(uniqueKeysWithValues: (v["parameters"]?.mapValue ?? [:]).compactMap { k, v in k.stringValue.map { ($0, v) } })
+        self.script = script
+        modules = Dictionary(uniqueKeysWithValues: (v["modules"]?.mapValue ?? [:]).compactMap { k, v in
+            guard let name = k.stringValue, let file = SourceFile(value: v) else { return nil }
+            return (name, file)
+        })
+        files = Dictionary(uniqueKeysWithValues: (v["files"]?.mapValue ?? [:]).compactMap { k, v in
+            guard let name = k.stringValue, case .string(let bytes) = v else { return nil }
+            return (name, bytes)
+        })
+    }
+}
+
+/// A Lua source and the chunk name it is loaded under (its path, as messages show it).
+public struct SourceFile: Sendable, Equatable {
+    public var chunkName: String
+    public var text: [UInt8]
+    public init(chunkName: String, text: [UInt8]) { self.chunkName = chunkName; self.text = text }
+
+    var value: Value { .map(["chunkname": .text(chunkName), "source": .string(text)]) }
+    init?(value: Value) {
+        guard let name = value["chunkname"]?.stringValue, case .string(let text)? = value["source"] else { return nil }
+        self.init(chunkName: name, text: text)
+    }
+}
+
+public struct PayloadError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,142 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A unit of work for an executor: it runs a task attempt with the invoker it is given.
+public typealias TaskJob = (TaskInvoker) -> TaskOutcome
+
+/// A finished job: its id, how it ended, and how long it ran (not counting time queued).
+public struct JobResult: Sendable {
+    public let id: Int
+    public let outcome: TaskOutcome
+    public let duration: Double
+
+    static func timing(_ id: Int, _ job: TaskJob, _ invoker: TaskInvoker) -> JobResult {
+        let start = Clock.monotonic()
+        let outcome = job(invoker)
+        return JobResult(id: id, outcome: outcome, duration: Clock.monotonic() - start)
+    }
+}
+
+/// Where task attempts run (Prefect 1's executor: submit, then wait for results).
+public protocol Executor: AnyObject {
+    /// A short description for the run's header ("local", "threads(4)").
+    var name: String { get }
+    /// Queues a job; `id` comes back with its outcome.
+    func submit(id: Int, _ job: @escaping TaskJob)
+    /// Waits for one finished job, or returns nil at the deadline (monotonic seconds).
+    func next(until deadline: Double?) -> JobResult?
+    /// Stops the executor's threads; queued jobs are dropped.
+    func shutdown()
+}
+
+/// Runs every job in the calling thread, one at a time, in submission order.
+public final class LocalExecutor: Executor {
+    private let invoker: TaskInvoker
+    private var queue: [(Int, TaskJob)] = []
+    private var head = 0
+
+    public init(invoker: TaskInvoker) { self.invoker = invoker }
+
+    public var name: String { "local" }
+
+    public func submit(id: Int, _ job: @escaping TaskJob) { queue.append((id, job)) }
+
+    public func next(until deadline: Double?) -> JobResult? {
+        guard head < queue.count else {
+            // Nothing to run: wait out the deadline (a pending retry), waking for Ctrl-C.
+            while let deadline, Clock.monotonic() < deadline, !Interruption.requested { usleep(2000) }
+            return nil
+        }
+        let (id, job) = queue[head]
+        head += 1
+        if head > 1024 && head * 2 > queue.count {
+            queue.removeFirst(head)
+            head = 0
+        }
+        return JobResult.timing(id, job, invoker)
+    }
+
+    public func shutdown() { queue.removeAll() }
+}
+
+/// Runs jobs on a pool of threads, each with its own invoker (its own Lua state: Lua states
+/// are not thread-safe), made on that thread by `makeInvoker`.
+public final class ThreadExecutor: Executor, @unchecked Sendable {
+    private let monitor = Monitor()
+    private var jobs: [(Int, TaskJob)] = []
+    private var jobHead = 0
+    private var done: [JobResult] = []
+    private var stopping = false
+    private var threads: [pthread_t] = []
+    public let threadCount: Int
+
+    /// - Parameter makeInvoker: builds a thread's invoker; if it throws, that thread fails
+    ///   every job it takes with the error's description.
+    public init(threads: Int, makeInvoker: @escaping @Sendable () throws -> TaskInvoker) {
+        threadCount = max(1, threads)
+        for _ in 0 ..< threadCount {
+            self.threads.append(spawnThread { [unowned self] in self.work(makeInvoker) })
+        }
+    }
+
+    public var name: String { "threads(\(threadCount))" }
+
+    private func work(_ makeInvoker: () throws -> TaskInvoker) {
+        let invoker: Result<TaskInvoker, Error> = Result { try makeInvoker() }
+        while let (id, job) = take() {
+            let result: JobResult
+            switch invoker {
+            case .success(let inv): result = JobResult.timing(id, job, inv)
+            case .failure(let error):
+                result = JobResult(id: id, outcome: .failed(message: "this thread could not load the flow: \(error)", traceback: nil), duration: 0)
+            }
+            monitor.locked {
+                done.append(result)
+                monitor.broadcast()
+            }
+        }
+    }
+
+    private func take() -> (Int, TaskJob)? {
+        monitor.locked {
+            while jobHead == jobs.count && !stopping { monitor.wait() }
+            if stopping { return nil }
+            defer { jobHead += 1 }
+            return jobs[jobHead]
+        }
+    }
+
+    public func submit(id: Int, _ job: @escaping TaskJob) {
+        monitor.locked {
+            if jobHead > 1024 && jobHead * 2 > jobs.count {
+                jobs.removeFirst(jobHead)
+                jobHead = 0
+            }
+            jobs.append((id, job))
+            monitor.broadcast()
+        }
+    }
+
+    public func next(until deadline: Double?) -> JobResult? {
+        monitor.locked {
+            while done.isEmpty {
+                // Wake up now and then to notice Ctrl-C even when no job finishes.
+                let tick = Clock.monotonic() + 0.05
+                let wakeAt = deadline.map { min($0, tick) } ?? tick
+                if !monitor.wait(until: wakeAt), let deadline, Clock.monotonic() >= deadline { return nil }
+                if Interruption.requested && done.isEmpty { return nil }
+            }
+            return done.removeFirst()
+        }
+    }
+
+    public func shutdown() {
+        monitor.locked {
+            stopping = true
+            monitor.broadcast()
+        }
+        for t in threads { pthread_join(t, nil) }
+        threads.removeAll()
+    }
+}

@@ -1,0 +1,49 @@
+/// The states a task run goes through, as in Prefect 1. `Skipped` and `Mapped` count as
+/// successes; `TriggerFailed` and `TimedOut` as failures; `Cancelled` is finished but neither.
+public enum StateKind: String, Sendable, CaseIterable {
+    case pending = "Pending"
+    case running = "Running"
+    case success = "Success"
+    case failed = "Failed"
+    case retrying = "Retrying"
+    case skipped = "Skipped"
+    case triggerFailed = "TriggerFailed"
+    case timedOut = "TimedOut"
+    case cancelled = "Cancelled"
+    case mapped = "Mapped"
+
+    public var isFinished: Bool {
+        switch self {
+        case .pending, .running, .retrying: return false
+        default: return true
+        }
+    }
+
+    public var isSuccessful: Bool { self == .success || self == .skipped || self == .mapped }
+    public var isFailed: Bool { self == .failed || self == .triggerFailed || self == .timedOut }
+    public var isSkipped: Bool { self == .skipped }
+}
+
+/// The state of one task run (or of a whole flow run): its kind, a message saying why, the
+/// result for a successful run, and for a mapped task the states of its children.
+public struct TaskState: Sendable, Equatable {
+    public var kind: StateKind
+    public var message: String?
+    public var result: Value
+    public var children: [TaskState]
+    /// Where the failure happened (a Lua traceback), when there is one.
+    public var traceback: String?
+
+    public init(_ kind: StateKind, message: String? = nil, result: Value = .null,
+                children: [TaskState] = [], traceback: String? = nil) {
+        self.kind = kind
+        self.message = message
+        self.result = result
+        self.children = children
+        self.traceback = traceback
+    }
+
+    public var isFinished: Bool { kind.isFinished }
+    public var isSuccessful: Bool { kind.isSuccessful }
+    public var isFailed: Bool { kind.isFailed }
+}

@@ -1,0 +1,49 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Time without Foundation (its load time counts against dkrun's cold start).
+public enum Clock {
+    /// Seconds on a clock that never jumps, for durations and deadlines.
+    public static func monotonic() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    /// Seconds since the Unix epoch.
+    public static func wall() -> Double {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+    }
+
+    /// Local time of day as HH:MM:SS.mmm.
+    public static func timeOfDay(_ t: Double) -> String {
+        var seconds = time_t(t)
+        var parts = tm()
+        localtime_r(&seconds, &parts)
+        let millis = Int((t - Double(seconds)) * 1000)
+        func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
+        let ms = millis < 10 ? "00\(millis)" : millis < 100 ? "0\(millis)" : "\(millis)"
+        return "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)).\(ms)"
+    }
+
+    /// UTC time as ISO 8601 with milliseconds, for machine-readable events.
+    public static func iso8601(_ t: Double) -> String {
+        var seconds = time_t(t)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        let millis = Int((t - Double(seconds)) * 1000)
+        func pad(_ v: Int, _ n: Int) -> String { String(repeating: "0", count: max(0, n - String(v).count)) + String(v) }
+        return "\(parts.tm_year + 1900)-\(pad(Int(parts.tm_mon) + 1, 2))-\(pad(Int(parts.tm_mday), 2))T"
+            + "\(pad(Int(parts.tm_hour), 2)):\(pad(Int(parts.tm_min), 2)):\(pad(Int(parts.tm_sec), 2)).\(pad(millis, 3))Z"
+    }
+
+    /// A duration for people: "850 µs", "12.3 ms", "4.21 s".
+    public static func describe(_ seconds: Double) -> String {
+        if seconds < 1e-3 { return "\(Int(seconds * 1e6)) µs" }
+        if seconds < 1 { return "\(Double(Int(seconds * 1e4)) / 10) ms" }
+        return "\(Double(Int(seconds * 100)) / 100) s"
+    }
+}

@@ -1,0 +1,30 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Ctrl-C and SIGTERM. The handler only sets a flag: the runner stops starting tasks, and the
+/// Lua hook stops running ones. A second signal exits at once with 130.
+public enum Interruption {
+    /// The flag the signal handler sets; Lua states read it through their hook.
+    public static let flag: UnsafeMutablePointer<sig_atomic_t> = {
+        let p = UnsafeMutablePointer<sig_atomic_t>.allocate(capacity: 1)
+        p.pointee = 0
+        return p
+    }()
+
+    public static var requested: Bool { flag.pointee != 0 }
+
+    /// Installs the handlers for SIGINT and SIGTERM.
+    public static func install() {
+        _ = flag
+        for sig in [SIGINT, SIGTERM] {
+            signal(sig) { _ in
+                if Interruption.flag.pointee != 0 { _exit(130) }
+                Interruption.flag.pointee = 1
+            }
+        }
+    }
+
+    /// Clears the flag, so that a REPL or a test can run another flow.
+    public static func reset() { flag.pointee = 0 }
+}

@@ -1,0 +1,212 @@
+internal import CYAML
+
+/// YAML through libyaml: documents become values. Scalars resolve by the YAML 1.2 core schema
+/// (null, booleans, integers, floats; quoted scalars are always strings); anchors and aliases
+/// are followed.
+public enum YAML {
+    /// A document libyaml could not read, or one dkrun cannot represent, with its position.
+    public struct LoadError: Error, CustomStringConvertible {
+        public let source: String
+        public let line: Int
+        public let column: Int
+        public let problem: String
+        public var description: String { "\(source):\(line):\(column): \(problem)" }
+    }
+
+    /// Loads a stream that holds one document (an empty stream is nil).
+    public static func load(_ text: String, source: String) throws -> Value {
+        let documents = try loadAll(text, source: source)
+        guard documents.count <= 1 else {
+            throw LoadError(source: source, line: 1, column: 1, problem: "expected one YAML document, found \(documents.count)")
+        }
+        return documents.first ?? .null
+    }
+
+    /// Loads every document of a stream.
+    public static func loadAll(_ text: String, source: String) throws -> [Value] {
+        let parser = Parser(text: text, source: source)
+        return try parser.documents()
+    }
+
+    /// Resolves a plain scalar by the YAML 1.2 core schema.
+    public static func resolvePlainScalar(_ s: String) -> Value {
+        switch s {
+        case "", "~", "null", "Null", "NULL": return .null
+        case "true", "True", "TRUE": return .bool(true)
+        case "false", "False", "FALSE": return .bool(false)
+        case ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF": return .float(.infinity)
+        case "-.inf", "-.Inf", "-.INF": return .float(-.infinity)
+        case ".nan", ".NaN", ".NAN": return .float(.nan)
+        default: break
+        }
+        if let i = integer(s) { return .int(i) }
+        if isFloat(s), let d = Double(s) { return .float(d) }
+        return .text(s)
+    }
+
+    private static func integer(_ s: String) -> Int64? {
+        if s.hasPrefix("0x") { return Int64(s.dropFirst(2), radix: 16) }
+        if s.hasPrefix("0o") { return Int64(s.dropFirst(2), radix: 8) }
+        let digits = s.first == "-" || s.first == "+" ? s.dropFirst() : Substring(s)
+        guard !digits.isEmpty, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
+        return Int64(s)
+    }
+
+    private static func isFloat(_ s: String) -> Bool {
+        // [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
+        var chars = Substring(s)
+        if chars.first == "-" || chars.first == "+" { chars = chars.dropFirst() }
+        let mantissaEnd = chars.firstIndex(where: { $0 == "e" || $0 == "E" }) ?? chars.endIndex
+        let mantissa = chars[..<mantissaEnd]
+        let parts = mantissa.split(separator: ".", omittingEmptySubsequences: false)
+        guard (1...2).contains(parts.count), parts.allSatisfy({ $0.allSatisfy { $0.isASCII && $0.isNumber } }),
+              parts.contains(where: { !$0.isEmpty }) else { return false }
+        if mantissaEnd == chars.endIndex { return true }
+        var exponent = chars[chars.index(after: mantissaEnd)...]
+        if exponent.first == "-" || exponent.first == "+" { exponent = exponent.dropFirst() }
+        return !exponent.isEmpty && exponent.allSatisfy { $0.isASCII && $0.isNumber }
+    }
+
+    /// Owns one libyaml parser and a copy of the input it reads (libyaml keeps a pointer to
+    /// both, so both are allocated, not stored properties).
+    private final class Parser {
+        private let parser = UnsafeMutablePointer<yaml_parser_t>.allocate(capacity: 1)
+        private let input: UnsafeMutableBufferPointer<UInt8>
+        private let source: String
+        private var anchors: [String: Value] = [:]
+
+        init(text: String, source: String) {
+            self.source = source
+            let bytes = Array(text.utf8)
+            input = .allocate(capacity: max(bytes.count, 1))
+            _ = input.initialize(from: bytes)
+            yaml_parser_initialize(parser)
+            yaml_parser_set_input_string(parser, input.baseAddress, bytes.count)
+        }
+
+        deinit {
+            yaml_parser_delete(parser)
+            parser.deallocate()
+            input.deallocate()
+        }
+
+        func documents() throws -> [Value] {
+            var docs: [Value] = []
+            while true {
+                let event = try next()
+                switch event.kind {
+                case YAML_STREAM_END_EVENT: return docs
+                case YAML_DOCUMENT_START_EVENT:
+                    anchors = [:]
+                    let root = try node(try next())
+                    _ = try next()  // DOCUMENT_END
+                    docs.append(root)
+                default: continue  // STREAM_START
+                }
+            }
+        }
+
+        private func node(_ event: Event) throws -> Value {
+            switch event.kind {
+            case YAML_SCALAR_EVENT:
+                let data = event.raw.data.scalar
+                let text = String(decoding: UnsafeBufferPointer(start: data.value, count: data.length), as: UTF8.self)
+                let tag = data.tag.map { String(cString: $0) }
+                let value = try scalar(text, tag: tag, plain: data.plain_implicit != 0, event: event)
+                remember(data.anchor, value)
+                return value
+            case YAML_SEQUENCE_START_EVENT:
+                var items: [Value] = []
+                while true {
+                    let e = try next()
+                    if e.kind == YAML_SEQUENCE_END_EVENT { break }
+                    items.append(try node(e))
+                }
+                let value = Value.array(items)
+                remember(event.raw.data.sequence_start.anchor, value)
+                return value
+            case YAML_MAPPING_START_EVENT:
+                var entries: [Value: Value] = [:]
+                while true {
+                    let e = try next()
+                    if e.kind == YAML_MAPPING_END_EVENT { break }
+                    let key = try node(e)
+                    let valueEvent = try next()
+                    if key == .text("<<") {
+                        try merge(try node(valueEvent), into: &entries, at: valueEvent)
+                    } else {
+                        guard entries.updateValue(try node(valueEvent), forKey: key) == nil else {
+                            throw error(at: e, "duplicate key \(JSON.encode(key))")
+                        }
+                    }
+                }
+                let value = Value.map(entries)
+                remember(event.raw.data.mapping_start.anchor, value)
+                return value
+            case YAML_ALIAS_EVENT:
+                let name = String(cString: event.raw.data.alias.anchor)
+                guard let value = anchors[name] else { throw error(at: event, "unknown alias *\(name)") }
+                return value
+            default:
+                throw error(at: event, "unexpected YAML event")
+            }
+        }
+
+        /// `<<: *base` merge keys: earlier keys win, as YAML's merge type says.
+        private func merge(_ value: Value, into entries: inout [Value: Value], at event: Event) throws {
+            let maps = value.arrayValue ?? [value]
+            for m in maps {
+                guard let m = m.mapValue else { throw error(at: event, "a merge key (<<) needs a mapping or a list of mappings") }
+                for (k, v) in m where entries[k] == nil { entries[k] = v }
+            }
+        }
+
+        private func scalar(_ text: String, tag: String?, plain: Bool, event: Event) throws -> Value {
+            switch tag {
+            case nil, "!": return plain ? YAML.resolvePlainScalar(text) : .text(text)
+            case "tag:yaml.org,2002:str": return .text(text)
+            case "tag:yaml.org,2002:null": return .null
+            case "tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float":
+                let resolved = YAML.resolvePlainScalar(text)
+                let expected = String(tag!.dropFirst("tag:yaml.org,2002:".count))
+                let matches: Bool
+                switch (expected, resolved) {
+                case ("bool", .bool), ("int", .int), ("float", .float): matches = true
+                case ("float", .int(let i)): return .float(Double(i))
+                default: matches = false
+                }
+                guard matches else { throw error(at: event, "'\(text)' is not a valid !!\(expected)") }
+                return resolved
+            default:
+                throw error(at: event, "unsupported tag \(tag!)")
+            }
+        }
+
+        private func remember(_ anchor: UnsafeMutablePointer<yaml_char_t>?, _ value: Value) {
+            if let anchor { anchors[String(cString: anchor)] = value }
+        }
+
+        private func next() throws -> Event {
+            let event = Event()
+            guard yaml_parser_parse(parser, &event.raw) != 0 else {
+                let p = parser.pointee
+                let problem = p.problem.map { String(cString: $0) } ?? "unknown error"
+                let context = p.context.map { String(cString: $0) + ": " } ?? ""
+                let mark = p.problem_mark
+                throw LoadError(source: source, line: mark.line + 1, column: mark.column + 1, problem: context + problem)
+            }
+            return event
+        }
+
+        private func error(at event: Event, _ problem: String) -> LoadError {
+            LoadError(source: source, line: event.raw.start_mark.line + 1, column: event.raw.start_mark.column + 1, problem: problem)
+        }
+    }
+
+    /// One parser event, deleted when dropped.
+    private final class Event {
+        var raw = yaml_event_t()
+        var kind: yaml_event_type_t { raw.type }
+        deinit { yaml_event_delete(&raw) }
+    }
+}

@@ -1,0 +1,123 @@
+internal import CLua
+import DKCore
+
+/// An error raised in Lua, with the message Lua gave it (which starts with file:line).
+public struct LuaError: Error, CustomStringConvertible, Equatable {
+    public let message: String
+    /// The stack traceback, when the error came through the message handler.
+    public let traceback: String?
+    public init(_ message: String, traceback: String? = nil) { self.message = message; self.traceback = traceback }
+    public var description: String { message }
+}
+
+/// Owns one Lua state: standard libraries open, dkrun's deadline hook installed, and a
+/// pointer to the Swift host in the state's extra space for the host functions to find.
+/// Lua errors never cross Swift frames: everything that can raise runs under `pcall`.
+final class LuaState {
+    let L: OpaquePointer
+    let info: UnsafeMutablePointer<dk_state_info>
+
+    init() {
+        L = luaL_newstate()
+        info = .allocate(capacity: 1)
+        info.initialize(to: dk_state_info(host: nil, deadline: 0, timed_out: 0, interrupted: 0,
+                                          interrupt_flag: Interruption.flag))
+        dk_lua_set_info(L, info)
+        luaL_openlibs(L)
+        dk_lua_install_hook(L)
+    }
+
+    /// Makes `host` the object host functions of this state are called for (not retained).
+    func attach(host: AnyObject) { info.pointee.host = Unmanaged.passUnretained(host).toOpaque() }
+
+    deinit {
+        lua_close(L)
+        info.deallocate()
+    }
+
+    /// The host object a host function was called for.
+    static func host<T: AnyObject>(of L: OpaquePointer?, as: T.Type) -> T {
+        Unmanaged<T>.fromOpaque(dk_lua_info(L)!.pointee.host).takeUnretainedValue()
+    }
+
+    var top: Int32 { lua_gettop(L) }
+    func pop(_ n: Int32 = 1) { lua_pop(L, n) }
+
+    /// Compiles a chunk and leaves it on the stack.
+    func load(_ source: [UInt8], chunkName: String) throws {
+        let status = source.withUnsafeBufferPointer { buf in
+            buf.baseAddress!.withMemoryRebound(to: CChar.self, capacity: max(buf.count, 1)) {
+                luaL_loadbuffer(L, $0, buf.count, chunkName)
+            }
+        }
+        if source.isEmpty && status == LUA_OK { return }
+        guard status == LUA_OK else { throw popError() }
+    }
+
+    /// Calls the function under its `nargs` arguments, with `handler` (a stack index, 0 for none)
+    /// as the message handler. On error the handler's result is popped and thrown.
+    func pcall(nargs: Int32, nresults: Int32, handler: Int32 = 0) throws {
+        guard lua_pcall(L, nargs, nresults, handler) == LUA_OK else { throw popError() }
+    }
+
+    /// Pops an error value and makes a LuaError of it, splitting off a traceback.
+    func popError() -> LuaError {
+        defer { pop() }
+        guard let s = string(at: -1) else { return LuaError("(error object is a \(typeName(at: -1)) value)") }
+        let lines = s.split(separator: "\n", omittingEmptySubsequences: false)
+        if let i = lines.firstIndex(of: "stack traceback:") {
+            return LuaError(lines[..<i].joined(separator: "\n"), traceback: lines[i...].joined(separator: "\n"))
+        }
+        return LuaError(s)
+    }
+
+    func string(at index: Int32) -> String? {
+        guard lua_type(L, index) == LUA_TSTRING else { return nil }
+        var length = 0
+        let p = lua_tolstring(L, index, &length)!
+        return String(decoding: UnsafeRawBufferPointer(start: p, count: length), as: UTF8.self)
+    }
+
+    func typeName(at index: Int32) -> String { String(cString: lua_typename(L, lua_type(L, index))) }
+
+    func push(_ s: String) { lua_pushlstring(L, s, s.utf8.count) }
+
+    /// Sets field `name` of the table at `table` to the value on top (popping it), without metamethods.
+    func setField(_ table: Int32, _ name: String) {
+        let t = lua_absindex(L, table)
+        push(name)
+        lua_rotate(L, -2, 1)
+        lua_rawset(L, t)
+    }
+
+    /// Pushes field `name` of the table at `table`, without metamethods.
+    func rawField(_ table: Int32, _ name: String) {
+        let t = lua_absindex(L, table)
+        push(name)
+        lua_rawget(L, t)
+    }
+
+    /// Stores the value on top in the registry (popping it) and returns its reference.
+    func ref() -> Int32 { luaL_ref(L, DK_LUA_REGISTRYINDEX) }
+    func pushRef(_ r: Int32) { lua_rawgeti(L, DK_LUA_REGISTRYINDEX, lua_Integer(r)) }
+    func unref(_ r: Int32) { luaL_unref(L, DK_LUA_REGISTRYINDEX, r) }
+
+    /// Pushes a table of Swift functions.
+    func pushFunctions(_ functions: [(String, dk_swift_function)]) {
+        lua_createtable(L, 0, Int32(functions.count))
+        for (name, f) in functions {
+            dk_lua_pushswiftfunction(L, f)
+            setField(-2, name)
+        }
+    }
+
+    /// Arms the timeout for the next call (0 disarms) and clears the hook's flags.
+    func arm(timeout: Double?) {
+        info.pointee.deadline = timeout.map { dk_monotonic_seconds() + $0 } ?? 0
+        info.pointee.timed_out = 0
+        info.pointee.interrupted = 0
+    }
+
+    var timedOut: Bool { info.pointee.timed_out != 0 }
+    var interrupted: Bool { info.pointee.interrupted != 0 }
+}

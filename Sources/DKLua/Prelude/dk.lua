@@ -1,0 +1,886 @@
+-- dk.lua: the flow DSL of dkrun (tasks, flows, parameters, configuration objects).
+-- Every Lua state dkrun makes runs this chunk first. It builds the task graph in Lua tables;
+-- the Swift host reads it back with dk._describe and calls tasks with dk._invoke.
+-- `host` holds the Swift primitives: log, read_file, yaml_load, find_module, run_flow.
+local host = ...
+
+local dk = {}
+local Task, Flow, Ref, Unmapped, Constant, Config, TriggerMT, Signal, FlowState = {}, {}, {}, {}, {}, {}, {}, {}, {}
+
+local PRELUDE = "=dk"
+local unpack = table.unpack
+
+--------------------------------------------------------------------------------------------
+-- Errors and positions: every error names the user's file:line, never this file's.
+
+-- The stack level, counted from `raise`, of the first frame that is neither this prelude
+-- nor a C function: the user code that called the API.
+local function user_level()
+  local level = 3
+  while true do
+    local info = debug.getinfo(level, "S")
+    if not info then return 0 end
+    if info.source ~= PRELUDE and info.what ~= "C" then return level - 1 end
+    level = level + 1
+  end
+end
+
+local function raise(fmt, ...)
+  error(string.format(fmt, ...), user_level())
+end
+
+-- The user's file:line that called the API.
+local function where()
+  local level = 2
+  while true do
+    local info = debug.getinfo(level, "Sl")
+    if not info then return "?" end
+    if info.source ~= PRELUDE and info.what ~= "C" then
+      return info.short_src .. ":" .. (info.currentline or 0)
+    end
+    level = level + 1
+  end
+end
+
+local function typename(v)
+  local mt = getmetatable(v)
+  if type(mt) == "table" and type(mt.__name) == "string" then return mt.__name end
+  return type(v)
+end
+
+local function sorted_keys(t)
+  local keys = {}
+  for k in pairs(t) do keys[#keys + 1] = k end
+  table.sort(keys, function(a, b)
+    if type(a) == type(b) and (type(a) == "string" or type(a) == "number") then return a < b end
+    return type(a) < type(b)
+  end)
+  return keys
+end
+
+-- Finds what cannot cross states (functions, userdata, threads, cycles) in a value;
+-- returns a description of the first problem, or nil.
+local function unserialisable(v, path, seen)
+  local t = type(v)
+  if t == "function" or t == "userdata" or t == "thread" then
+    return string.format("%s is a %s", path, t)
+  end
+  if t ~= "table" then return nil end
+  if seen[v] then return path .. " is part of a cycle" end
+  seen[v] = true
+  for _, k in ipairs(sorted_keys(v)) do
+    local kt = type(k)
+    if kt ~= "string" and kt ~= "number" and kt ~= "boolean" then
+      return string.format("%s has a %s key", path, kt)
+    end
+    local problem = unserialisable(v[k], string.format("%s[%q]", path, k), seen)
+    if problem then return problem end
+  end
+  seen[v] = nil
+  return nil
+end
+
+--------------------------------------------------------------------------------------------
+-- Option checking, shared by tasks and configuration objects.
+
+local checkers = {
+  string = function(v) return type(v) == "string" end,
+  boolean = function(v) return type(v) == "boolean" end,
+  number = function(v) return type(v) == "number" end,
+  ["number>=0"] = function(v) return type(v) == "number" and v >= 0 end,
+  ["number>0"] = function(v) return type(v) == "number" and v > 0 end,
+  ["integer>=0"] = function(v) return math.type(v) == "integer" and v >= 0 end,
+  ["integer>=1"] = function(v) return math.type(v) == "integer" and v >= 1 end,
+  table = function(v) return type(v) == "table" and getmetatable(v) == nil end,
+  ["function"] = function(v) return type(v) == "function" end,
+  strings = function(v)
+    if type(v) ~= "table" then return false end
+    for k, s in pairs(v) do
+      if math.type(k) ~= "integer" or type(s) ~= "string" then return false end
+    end
+    return true
+  end,
+  string_map = function(v)
+    if type(v) ~= "table" then return false end
+    for k, s in pairs(v) do
+      if type(k) ~= "string" or type(s) ~= "string" then return false end
+    end
+    return true
+  end,
+  ["string|strings"] = function(v, checks) return type(v) == "string" or checks.strings(v) end,
+  trigger = function(v) return getmetatable(v) == TriggerMT end,
+}
+
+local expected_names = {
+  ["number>=0"] = "non-negative number", ["number>0"] = "positive number",
+  ["integer>=0"] = "non-negative integer", ["integer>=1"] = "positive integer",
+  table = "table", strings = "list of strings", string_map = "table of strings",
+  ["string|strings"] = "string or list of strings", trigger = "trigger (dk.triggers.*)",
+}
+
+-- Checks `options` against `schema` (field -> checker name or a function returning ok, expected).
+-- `what` names the call for messages, as lauxlib does: "bad argument #2 to 'task' (...)".
+local function check_fields(options, schema, what)
+  for _, k in ipairs(sorted_keys(options)) do
+    local kind = schema[k]
+    if kind == nil then
+      local known = sorted_keys(schema)
+      raise("%s (unknown field '%s'; known fields: %s)", what, tostring(k), table.concat(known, ", "))
+    end
+    local v = options[k]
+    local ok, expected
+    if type(kind) == "function" then
+      ok, expected = kind(v)
+    else
+      ok, expected = checkers[kind](v, checkers), expected_names[kind] or kind
+    end
+    if not ok then
+      raise("%s (field '%s': %s expected, got %s)", what, k, expected, typename(v))
+    end
+  end
+end
+
+--------------------------------------------------------------------------------------------
+-- Triggers (Prefect 1's prefect.triggers).
+
+local function trigger(name, fields)
+  local t = { name = name }
+  for k, v in pairs(fields or {}) do t[k] = v end
+  return setmetatable(t, TriggerMT)
+end
+TriggerMT.__name = "trigger"
+TriggerMT.__tostring = function(t) return "trigger " .. t.name end
+
+dk.triggers = {}
+for _, name in ipairs { "all_successful", "all_finished", "always_run", "manual_only", "all_failed",
+                        "any_successful", "any_failed", "not_all_skipped" } do
+  dk.triggers[name] = trigger(name == "always_run" and "all_finished" or name)
+end
+for _, name in ipairs { "some_successful", "some_failed" } do
+  dk.triggers[name] = function(bounds)
+    bounds = bounds or {}
+    check_fields(bounds, { at_least = "number>=0", at_most = "number>=0" }, "bad argument #1 to '" .. name .. "'")
+    return trigger(name, bounds)
+  end
+end
+
+--------------------------------------------------------------------------------------------
+-- Tasks.
+
+local TASK_OPTIONS = {
+  name = "string", max_retries = "integer>=0", retry_delay = "number>=0", timeout = "number>0",
+  trigger = "trigger", skip_on_upstream_skip = "boolean", tags = "strings", nout = "integer>=1",
+  checkpoint = "boolean",
+}
+
+local next_uid = 0
+
+local function new_task(fields)
+  next_uid = next_uid + 1
+  fields.uid = next_uid
+  return setmetatable(fields, Task)
+end
+
+local function is_task(v) return getmetatable(v) == Task end
+
+-- The parameter names of a Lua function, from the debug library.
+local function signature(fn)
+  local info = debug.getinfo(fn, "uS")
+  local params = {}
+  for i = 1, info.nparams do params[i] = debug.getlocal(fn, i) end
+  return params, info.isvararg, info.short_src .. ":" .. info.linedefined
+end
+
+--- task([name], [options], fn): a task running fn. Options follow Prefect 1's Task.
+function dk.task(...)
+  local args = table.pack(...)
+  local i, name, options = 1, nil, {}
+  if type(args[i]) == "string" then name = args[i]; i = i + 1 end
+  if type(args[i]) == "table" and getmetatable(args[i]) == nil then options = args[i]; i = i + 1 end
+  local fn = args[i]
+  if type(fn) ~= "function" then
+    raise("bad argument #%d to 'task' (function expected, got %s)", i, args.n < i and "no value" or typename(fn))
+  end
+  if args.n > i then raise("bad argument #%d to 'task' (nothing expected after the function)", i + 1) end
+  check_fields(options, TASK_OPTIONS, "bad argument #" .. (i - 1) .. " to 'task'")
+  local params, vararg, defined = signature(fn)
+  local opts = {}
+  for k, v in pairs(options) do opts[k] = v end
+  if type(opts.tags) == "table" then opts.tags = { unpack(opts.tags) } end
+  name = name or opts.name or defined
+  opts.name = nil
+  return new_task { kind = "task", name = name, fn = fn, options = opts, params = params,
+                    vararg = vararg, source = where() }
+end
+
+local function copy_task(t)
+  return new_task { kind = t.kind, name = t.name, fn = t.fn, options = t.options, params = t.params,
+                    vararg = t.vararg, source = where() }
+end
+
+local function has_param(t, key)
+  for _, p in ipairs(t.params) do if p == key then return true end end
+  return t.vararg and key:match("^#%d+$") ~= nil
+end
+
+local function describe_params(t)
+  if #t.params == 0 then return t.vararg and "only positional arguments (...)" or "no arguments" end
+  return "parameters: " .. table.concat(t.params, ", ") .. (t.vararg and ", ..." or "")
+end
+
+--- Parameter(name, {default=, required=}): a flow input, given at run time.
+function dk.Parameter(name, options)
+  if type(name) ~= "string" then raise("bad argument #1 to 'Parameter' (string expected, got %s)", typename(name)) end
+  options = options or {}
+  if type(options) ~= "table" then raise("bad argument #2 to 'Parameter' (table expected, got %s)", typename(options)) end
+  check_fields(options, { default = function(v)
+    local problem = unserialisable(v, "default", {})
+    return problem == nil, "a value that can cross states (" .. tostring(problem) .. ")"
+  end, required = "boolean" }, "bad argument #2 to 'Parameter'")
+  local required = options.required
+  if required == nil then required = options.default == nil end
+  return new_task { kind = "parameter", name = name, params = {}, vararg = false, options = {},
+                    default = options.default, required = required, source = where() }
+end
+
+--- dk.unmapped(x): an argument of t:map that is passed whole to every child.
+function dk.unmapped(v) return setmetatable({ value = v }, Unmapped) end
+
+--- dk.constant(x): x as a constant argument, even when it is a table that looks like named arguments.
+function dk.constant(v) return setmetatable({ value = v }, Constant) end
+
+--------------------------------------------------------------------------------------------
+-- Flows: building the graph.
+
+local flow_stack = {}
+local function current_flow() return flow_stack[#flow_stack] end
+
+local all_flows = {}
+
+local function add_task(flow, t)
+  if flow._slug[t] then return end
+  if not is_task(t) then raise("a task expected, got %s", typename(t)) end
+  local slug = t.name
+  if t.kind == "parameter" then
+    local other = flow._by_slug[slug]
+    if other then
+      raise("flow '%s' already has a %s named '%s' (from %s)", flow.name,
+            other.kind == "parameter" and "parameter" or "task", slug, other.source)
+    end
+  else
+    local n = 1
+    while flow._by_slug[slug] do n = n + 1; slug = t.name .. "-" .. n end
+  end
+  flow._slug[t] = slug
+  flow._by_slug[slug] = t
+  flow._tasks[#flow._tasks + 1] = t
+end
+
+local function bound_at(flow, t, key)
+  local keys = flow._bound[t]
+  return keys and keys[key]
+end
+
+local function mark_bound(flow, t, key, source)
+  if not has_param(t, key) then
+    raise("bad argument '%s' to task '%s' (its function has no such parameter; %s)", key, t.name, describe_params(t))
+  end
+  local previous = bound_at(flow, t, key)
+  if previous then raise("argument '%s' of task '%s' is already bound (at %s)", key, t.name, previous) end
+  flow._bound[t] = flow._bound[t] or {}
+  flow._bound[t][key] = source
+end
+
+local function add_edge(flow, upstream, downstream, key, mapped, index)
+  if getmetatable(upstream) == Ref then upstream, index = upstream.task, upstream.index end
+  if not is_task(upstream) then raise("upstream task expected, got %s", typename(upstream)) end
+  if not is_task(downstream) then raise("downstream task expected, got %s", typename(downstream)) end
+  if downstream.kind == "parameter" then raise("parameter '%s' cannot have upstream tasks", downstream.name) end
+  local source = where()
+  add_task(flow, upstream)
+  add_task(flow, downstream)
+  if key ~= nil then
+    if type(key) ~= "string" then raise("edge key must be a string, got %s", typename(key)) end
+    mark_bound(flow, downstream, key, source)
+  end
+  flow._edges[#flow._edges + 1] = { upstream = upstream, downstream = downstream, key = key,
+                                    mapped = mapped or false, index = index, source = source }
+end
+
+local function set_constant(flow, t, key, value, mapped)
+  local problem = unserialisable(value, key, {})
+  if problem then
+    raise("bad argument '%s' to task '%s' (a constant must be nil, a boolean, a number, a string or a table of those: %s)",
+          key, t.name, problem)
+  end
+  add_task(flow, t)
+  mark_bound(flow, t, key, where())
+  flow._constants[#flow._constants + 1] = { task = t, key = key, value = value, mapped = mapped or false }
+end
+
+local function bind_one(flow, t, key, v, mapped)
+  local mt = getmetatable(v)
+  if mt == Unmapped then v, mapped, mt = v.value, false, getmetatable(v.value) end
+  if mt == Constant then
+    set_constant(flow, t, key, v.value, mapped)
+  elseif mt == Task or mt == Ref then
+    add_edge(flow, v, t, key, mapped)
+  elseif v ~= nil then
+    set_constant(flow, t, key, v, mapped)
+  end
+end
+
+-- Binds call arguments: positional ones to the function's parameters in order (extra ones of
+-- a vararg function to "#n"), named ones by parameter name.
+local function bind_arguments(flow, t, positional, named, mapped)
+  for i = 1, positional.n do
+    local key = t.params[i] or (t.vararg and ("#" .. i))
+    if not key then
+      raise("bad argument #%d to task '%s' (its function takes %d argument%s)", i, t.name, #t.params,
+            #t.params == 1 and "" or "s")
+    end
+    bind_one(flow, t, key, positional[i], mapped)
+  end
+  for _, key in ipairs(sorted_keys(named)) do
+    if type(key) ~= "string" then raise("bad argument to task '%s' (argument names must be strings)", t.name) end
+    bind_one(flow, t, key, named[key], mapped)
+  end
+end
+
+-- A single plain table of string keys is a table of named arguments, unless the function
+-- takes exactly one parameter that the table does not name: then it is that argument.
+local function is_named_arguments(t, args)
+  local tbl = args[1]
+  if args.n ~= 1 or type(tbl) ~= "table" or getmetatable(tbl) ~= nil or next(tbl) == nil then
+    return false
+  end
+  for k in pairs(tbl) do
+    if type(k) ~= "string" then return false end
+  end
+  return #t.params ~= 1 or t.vararg or tbl[t.params[1]] ~= nil
+end
+
+-- Splits the arguments of bind/map: either the call's own arguments, or one table holding
+-- positional arguments in its array part, named ones under their names, and `flow`.
+local function split_arguments(t, ...)
+  local args = table.pack(...)
+  if args.n == 1 and type(args[1]) == "table" and getmetatable(args[1]) == nil then
+    local tbl = args[1]
+    local named_form = tbl.flow ~= nil or is_named_arguments(t, args)
+    for k in pairs(tbl) do
+      if math.type(k) == "integer" then named_form = true end
+    end
+    if named_form then
+      local positional, named = { n = #tbl }, {}
+      for i = 1, #tbl do positional[i] = tbl[i] end
+      for k, v in pairs(tbl) do
+        if not (math.type(k) == "integer" and k >= 1 and k <= #tbl) and k ~= "flow" then named[k] = v end
+      end
+      return positional, named, tbl.flow
+    end
+  end
+  return args, {}, nil
+end
+
+local function flow_for(method, t, explicit)
+  local flow = explicit or current_flow()
+  if flow == nil then
+    raise("%s of task '%s' needs a flow: call it inside Flow(name, function() ... end), or pass flow = f", method, t.name)
+  end
+  if getmetatable(flow) ~= Flow then raise("bad flow given to %s (Flow expected, got %s)", method, typename(flow)) end
+  return flow
+end
+
+-- What calling a task returns: the task, or with nout = n, n references to its results.
+local function handles(t)
+  local n = t.options.nout
+  if not n then return t end
+  local refs = {}
+  for i = 1, n do refs[i] = setmetatable({ task = t, index = i }, Ref) end
+  return unpack(refs, 1, n)
+end
+
+Task.__name = "task"
+Task.__index = function(t, k)
+  if math.type(k) == "integer" then return setmetatable({ task = t, index = k }, Ref) end
+  return Task[k]
+end
+Task.__tostring = function(t)
+  if t.kind == "parameter" then return string.format("Parameter<%s>", t.name) end
+  return string.format("Task<%s>", t.name)
+end
+Ref.__name = "task result"
+Ref.__tostring = function(r) return string.format("%s[%d]", tostring(r.task), r.index) end
+
+Task.__call = function(t, ...)
+  if t.kind == "parameter" then raise("parameter '%s' cannot be called", t.name) end
+  local flow = current_flow()
+  if flow == nil then
+    raise("task '%s' was called outside a flow: call tasks inside Flow(name, function() ... end), "
+          .. "or use t:bind{..., flow = f}", t.name)
+  end
+  local copy = copy_task(t)
+  add_task(flow, copy)
+  local args = table.pack(...)
+  if is_named_arguments(t, args) then
+    bind_arguments(flow, copy, { n = 0 }, args[1], false)
+  else
+    bind_arguments(flow, copy, args, {}, false)
+  end
+  return handles(copy)
+end
+
+--- t:bind(args...): binds arguments to this task (no copy), in the current or given flow.
+function Task:bind(...)
+  local positional, named, explicit = split_arguments(self, ...)
+  local flow = flow_for("bind", self, explicit)
+  add_task(flow, self)
+  bind_arguments(flow, self, positional, named, false)
+  return handles(self)
+end
+
+--- t:map(args...): a copy of t run once per element of its mapped arguments.
+function Task:map(...)
+  local positional, named, explicit = split_arguments(self, ...)
+  local flow = flow_for("map", self, explicit)
+  local copy = copy_task(self)
+  add_task(flow, copy)
+  bind_arguments(flow, copy, positional, named, true)
+  return handles(copy)
+end
+
+local EDGE_OPTIONS = { flow = function(v) return getmetatable(v) == Flow, "Flow" end, key = "string", mapped = "boolean" }
+
+--- t:set_upstream(u, {flow=, key=, mapped=})
+function Task:set_upstream(upstream, options)
+  options = options or {}
+  check_fields(options, EDGE_OPTIONS, "bad argument #2 to 'set_upstream'")
+  add_edge(flow_for("set_upstream", self, options.flow), upstream, self, options.key, options.mapped)
+  return self
+end
+
+--- t:set_downstream(d, {flow=, key=, mapped=})
+function Task:set_downstream(downstream, options)
+  options = options or {}
+  check_fields(options, EDGE_OPTIONS, "bad argument #2 to 'set_downstream'")
+  add_edge(flow_for("set_downstream", self, options.flow), self, downstream, options.key, options.mapped)
+  return self
+end
+
+--------------------------------------------------------------------------------------------
+-- Configuration objects: environments, run configs, executors, storage (Prefect 1 names,
+-- fields and defaults). Each is checked when made and stored in the flow's description.
+
+local CONFIG_TYPES = {}
+
+local CONFIG_KINDS = {
+  environment = "an environment (LocalEnvironment, DaskKubernetesEnvironment, DaskOnKubernetesEnvironment)",
+  run_config = "a run config (LocalRun, KubernetesRun)",
+  executor = "an executor (LocalExecutor, LocalDaskExecutor, DaskExecutor)",
+  storage = "a storage (Local, Docker)",
+}
+
+local function is_config(kind)
+  return function(v) return getmetatable(v) == Config and v._kind == kind, CONFIG_KINDS[kind] end
+end
+
+local function spec_file(v)
+  return type(v) == "string", "path to a YAML Pod spec"
+end
+
+local function define_config(type_name, kind, schema, defaults, check)
+  CONFIG_TYPES[type_name] = true
+  dk[type_name] = function(fields)
+    if type(fields) == "string" and type_name == "DaskExecutor" then fields = { address = fields } end
+    fields = fields or {}
+    if type(fields) ~= "table" or getmetatable(fields) ~= nil then
+      raise("bad argument #1 to '%s' (table expected, got %s)", type_name, typename(fields))
+    end
+    check_fields(fields, schema, "bad argument #1 to '" .. type_name .. "'")
+    local values = {}
+    for k, v in pairs(defaults) do values[k] = v end
+    for k, v in pairs(fields) do values[k] = v end
+    local object = setmetatable({ _type = type_name, _kind = kind, _values = values, _loaded = {} }, Config)
+    if check then check(object, values) end
+    return object
+  end
+end
+
+Config.__name = "configuration"
+Config.__index = function(c, k) return c._values[k] end
+Config.__newindex = function(c, k)
+  raise("%s objects are read-only (cannot set '%s'); make a new one", c._type, tostring(k))
+end
+Config.__tostring = function(c) return c._type .. "{...}" end
+
+-- Loads a Pod spec file named by an environment, relative to the flow's directory.
+local function load_pod_spec(object, field)
+  local path = object._values[field]
+  if path == nil then return end
+  local ok, spec = pcall(host.yaml_load_file, path)
+  if not ok then raise("%s %s: %s", object._type, field, spec) end
+  if type(spec) ~= "table" then raise("%s %s '%s' does not hold a YAML mapping", object._type, field, path) end
+  if spec.kind ~= nil and spec.kind ~= "Pod" then
+    raise("%s %s '%s' must hold a Pod spec (kind: Pod), not kind: %s", object._type, field, path, tostring(spec.kind))
+  end
+  object._loaded[field:gsub("_file$", "")] = spec
+end
+
+local function check_worker_bounds(object, values)
+  if values.min_workers > values.max_workers then
+    raise("bad argument #1 to '%s' (min_workers (%d) is greater than max_workers (%d))", object._type,
+          values.min_workers, values.max_workers)
+  end
+end
+
+local HOOKS = { on_start = "function", on_exit = "function", metadata = "table", labels = "strings" }
+local function with(base, extra)
+  local t = {}
+  for k, v in pairs(base) do t[k] = v end
+  for k, v in pairs(extra) do t[k] = v end
+  return t
+end
+
+define_config("LocalEnvironment", "environment",
+  with(HOOKS, { executor = is_config("executor") }), { labels = {} })
+define_config("DaskKubernetesEnvironment", "environment",
+  with(HOOKS, { min_workers = "integer>=1", max_workers = "integer>=1", work_stealing = "boolean",
+                scheduler_logs = "boolean", private_registry = "boolean", docker_secret = "string",
+                scheduler_spec_file = spec_file, worker_spec_file = spec_file,
+                image_pull_secret = "string|strings", log_k8s_errors = "boolean" }),
+  { min_workers = 1, max_workers = 2, work_stealing = true, scheduler_logs = false, private_registry = false,
+    labels = {}, log_k8s_errors = false },
+  function(object, values)
+    check_worker_bounds(object, values)
+    if values.private_registry and values.docker_secret == nil then values.docker_secret = "DOCKER_REGISTRY_CREDENTIALS" end
+    load_pod_spec(object, "scheduler_spec_file")
+    load_pod_spec(object, "worker_spec_file")
+  end)
+define_config("DaskOnKubernetesEnvironment", "environment",
+  with(HOOKS, { base_image = "string", registry_url = "string", python_dependencies = "strings",
+                image_name = "string", image_tag = "string", env_vars = "string_map", files = "string_map",
+                max_workers = "integer>=1" }),
+  { base_image = "python:3.6", python_dependencies = {}, env_vars = {}, files = {}, max_workers = 1, labels = {} })
+
+define_config("LocalRun", "run_config",
+  { env = "string_map", working_dir = "string", labels = "strings" }, { env = {}, labels = {} })
+define_config("KubernetesRun", "run_config",
+  { job_template_path = "string", job_template = "table", image = "string", env = "string_map",
+    cpu_limit = "string", cpu_request = "string", memory_limit = "string", memory_request = "string",
+    service_account_name = "string", image_pull_secrets = "strings", image_pull_policy = "string",
+    labels = "strings" }, { env = {}, labels = {} })
+
+define_config("LocalExecutor", "executor", {}, {})
+define_config("LocalDaskExecutor", "executor",
+  { scheduler = function(v) return v == "threads" or v == "synchronous", "\"threads\" or \"synchronous\"" end,
+    num_workers = "integer>=1" }, { scheduler = "threads" })
+define_config("DaskExecutor", "executor",
+  { address = "string", cluster_class = "string", cluster_kwargs = "table", adapt_kwargs = "table",
+    client_kwargs = "table", debug = "boolean" },
+  { cluster_kwargs = {}, adapt_kwargs = {}, client_kwargs = {}, debug = false })
+
+define_config("Local", "storage",
+  { directory = "string", path = "string", stored_as_script = "boolean", validate = "boolean" },
+  { stored_as_script = false, validate = true })
+define_config("Docker", "storage",
+  { registry_url = "string", base_image = "string", dockerfile = "string", python_dependencies = "strings",
+    image_name = "string", image_tag = "string", env_vars = "string_map", files = "string_map",
+    local_image = "boolean", ignore_healthchecks = "boolean", build_kwargs = "table" },
+  { python_dependencies = {}, env_vars = {}, files = {}, local_image = false, ignore_healthchecks = false })
+
+local FLOW_CONFIG = {
+  environment = is_config("environment"), run_config = is_config("run_config"),
+  executor = is_config("executor"), storage = is_config("storage"),
+}
+
+-- A configuration object as a plain value: functions become "<function file:line>".
+local function config_value(c)
+  if c == nil then return nil end
+  local out = { type = c._type }
+  for k, v in pairs(c._values) do
+    if type(v) == "function" then
+      local info = debug.getinfo(v, "S")
+      out[k] = "<function " .. info.short_src .. ":" .. info.linedefined .. ">"
+    elseif getmetatable(v) == Config then
+      out[k] = config_value(v)
+    else
+      out[k] = v
+    end
+  end
+  for k, v in pairs(c._loaded) do out[k] = v end
+  return out
+end
+
+--------------------------------------------------------------------------------------------
+-- Flow objects.
+
+local FLOW_OPTIONS = with(FLOW_CONFIG, {
+  name = "string", tasks = "table", reference_tasks = "table",
+})
+
+--- Flow(name, [options], [body]) or Flow{name=, environment=, ...}
+function dk.Flow(a, b, c)
+  local options, body = {}, nil
+  if type(a) == "table" and getmetatable(a) == nil then
+    options, body = a, b
+  elseif type(a) == "string" then
+    if type(b) == "table" and getmetatable(b) == nil then options, body = b, c else body = b end
+    options = with(options, { name = a })
+  else
+    raise("bad argument #1 to 'Flow' (string or table expected, got %s)", typename(a))
+  end
+  check_fields(options, FLOW_OPTIONS, "bad argument #1 to 'Flow'")
+  if type(options.name) ~= "string" then raise("bad argument #1 to 'Flow' (a flow needs a name)") end
+  if body ~= nil and type(body) ~= "function" then
+    raise("bad argument #2 to 'Flow' (function expected, got %s)", typename(body))
+  end
+  local flow = setmetatable({
+    name = options.name, source = where(), _tasks = {}, _slug = {}, _by_slug = {}, _edges = {},
+    _constants = {}, _bound = {}, _config = {},
+  }, Flow)
+  for k in pairs(FLOW_CONFIG) do flow._config[k] = options[k] end
+  for _, t in ipairs(options.tasks or {}) do add_task(flow, t) end
+  if options.reference_tasks then flow:set_reference_tasks(options.reference_tasks) end
+  all_flows[#all_flows + 1] = flow
+  if body then
+    flow_stack[#flow_stack + 1] = flow
+    local ok, err = pcall(body, flow)
+    flow_stack[#flow_stack] = nil
+    if not ok then error(err, 0) end
+  end
+  return flow
+end
+
+Flow.__name = "Flow"
+Flow.__index = function(f, k)
+  if FLOW_CONFIG[k] then return f._config[k] end
+  return Flow[k]
+end
+Flow.__newindex = function(f, k, v)
+  local check = FLOW_CONFIG[k]
+  if not check then
+    raise("flow '%s' has no field '%s' (settable fields: environment, executor, run_config, storage)", f.name, tostring(k))
+  end
+  local ok, expected = check(v)
+  if v ~= nil and not ok then
+    raise("flow.%s must be %s, got %s", k, expected, getmetatable(v) == Config and v._type or typename(v))
+  end
+  f._config[k] = v
+end
+Flow.__tostring = function(f) return string.format("Flow<%s: %d tasks>", f.name, #f._tasks) end
+
+function Flow:add_task(t)
+  if not is_task(t) then raise("bad argument #1 to 'add_task' (task expected, got %s)", typename(t)) end
+  add_task(self, t)
+  return t
+end
+
+function Flow:add_edge(upstream, downstream, options)
+  options = options or {}
+  check_fields(options, { key = "string", mapped = "boolean" }, "bad argument #3 to 'add_edge'")
+  add_edge(self, upstream, downstream, options.key, options.mapped)
+end
+
+--- flow:set_dependencies(task, {upstream_tasks=, downstream_tasks=, keyword_tasks=, mapped=})
+function Flow:set_dependencies(t, options)
+  options = options or {}
+  check_fields(options, { upstream_tasks = "table", downstream_tasks = "table", keyword_tasks = "table",
+                          mapped = "boolean" }, "bad argument #2 to 'set_dependencies'")
+  add_task(self, t)
+  for _, u in ipairs(options.upstream_tasks or {}) do add_edge(self, u, t, nil, options.mapped) end
+  for _, d in ipairs(options.downstream_tasks or {}) do add_edge(self, t, d) end
+  bind_arguments(self, t, { n = 0 }, options.keyword_tasks or {}, options.mapped)
+end
+
+function Flow:set_reference_tasks(tasks)
+  local refs = {}
+  for i, t in ipairs(tasks) do
+    if not is_task(t) then raise("bad argument #1 to 'set_reference_tasks' (task expected at [%d], got %s)", i, typename(t)) end
+    if not self._slug[t] then raise("reference task '%s' is not in flow '%s'", t.name, self.name) end
+    refs[i] = t
+  end
+  rawset(self, "_reference", refs)
+end
+
+--- flow:get_tasks{name=}: the flow's tasks, all or those with the name.
+function Flow:get_tasks(filter)
+  local out = {}
+  for _, t in ipairs(self._tasks) do
+    if not filter or filter.name == nil or filter.name == t.name then out[#out + 1] = t end
+  end
+  return out
+end
+
+--- flow:run{parameters=, executor=}: runs the flow here and returns its state.
+function Flow:run(options)
+  options = options or {}
+  check_fields(options, { parameters = "table", executor = "string" }, "bad argument #1 to 'run'")
+  local ok, state = pcall(host.run_flow, self, options)
+  if not ok then raise("%s", state) end
+  for _, t in pairs(state.tasks) do setmetatable(t, FlowState) end
+  state._slugs = self._slug
+  return setmetatable(state, FlowState)
+end
+
+FlowState.__name = "state"
+FlowState.__index = {
+  is_successful = function(s) return s.state == "Success" or s.state == "Skipped" or s.state == "Mapped" end,
+  is_failed = function(s) return s.state == "Failed" or s.state == "TriggerFailed" or s.state == "TimedOut" end,
+  get = function(s, t) return s.tasks and s.tasks[is_task(t) and s._slugs[t] or t] end,
+}
+FlowState.__tostring = function(s)
+  return s.state .. (s.message and ("(\"" .. s.message .. "\")") or "")
+end
+
+--------------------------------------------------------------------------------------------
+-- The host side: describing flows and invoking tasks.
+
+function dk._describe(flow)
+  local tasks = {}
+  for i, t in ipairs(flow._tasks) do
+    local d = { slug = flow._slug[t], name = t.name, source = t.source, params = t.params, vararg = t.vararg,
+                kind = t.kind }
+    for k, v in pairs(t.options) do d[k] = v end
+    if t.options.trigger then d.trigger = { name = t.options.trigger.name, at_least = t.options.trigger.at_least,
+                                            at_most = t.options.trigger.at_most } end
+    if t.kind == "parameter" then d.default, d.required = t.default, t.required end
+    tasks[i] = d
+  end
+  local edges = {}
+  for i, e in ipairs(flow._edges) do
+    edges[i] = { upstream = flow._slug[e.upstream], downstream = flow._slug[e.downstream], key = e.key,
+                 mapped = e.mapped, index = e.index, source = e.source }
+  end
+  local constants = {}
+  for i, c in ipairs(flow._constants) do
+    constants[i] = { task = flow._slug[c.task], key = c.key, value = c.value, mapped = c.mapped }
+  end
+  local reference
+  if flow._reference then
+    reference = {}
+    for i, t in ipairs(flow._reference) do reference[i] = flow._slug[t] end
+  end
+  local d = { name = flow.name, tasks = tasks, edges = edges, constants = constants, reference_tasks = reference }
+  for k in pairs(FLOW_CONFIG) do d[k] = config_value(flow._config[k]) end
+  return d
+end
+
+-- The flows a script returned: flows, or one table of flows.
+function dk._collect(...)
+  local values = table.pack(...)
+  if values.n == 1 and type(values[1]) == "table" and getmetatable(values[1]) == nil then
+    values = table.pack(unpack(values[1]))
+  end
+  local flows = {}
+  for i = 1, values.n do
+    if getmetatable(values[i]) ~= Flow then
+      return nil, string.format("the script returned a %s where a Flow was expected (return value #%d)", typename(values[i]), i)
+    end
+    flows[i] = values[i]
+  end
+  return flows
+end
+
+function dk._slug_map(flow) return flow._slug end
+
+local current_context
+
+--- dk.context: the running task's flow, task, attempt, parameters and map index.
+dk.context = setmetatable({}, {
+  __index = function(_, k) return current_context and current_context[k] end,
+  __newindex = function() raise("dk.context is read-only") end,
+})
+
+-- Runs task `slug` of `flow` with its arguments (name -> value) and context.
+function dk._invoke(flow, slug, arguments, context)
+  local t = flow._by_slug[slug]
+  local argv, n = {}, #t.params
+  for i, p in ipairs(t.params) do argv[i] = arguments[p] end
+  for k, v in pairs(arguments) do
+    local i = tonumber(k:match("^#(%d+)$"))
+    if i then argv[i] = v; if i > n then n = i end end
+  end
+  current_context = context
+  local nout = t.options.nout
+  if nout then
+    local results = table.pack(t.fn(unpack(argv, 1, n)))
+    current_context = nil
+    return { unpack(results, 1, nout) }
+  end
+  local result = t.fn(unpack(argv, 1, n))
+  current_context = nil
+  return result
+end
+
+-- Error handler for task calls: signals pass through, other errors get a traceback.
+function dk._msghandler(e)
+  current_context = nil
+  if getmetatable(e) == Signal then return e end
+  if type(e) ~= "string" then
+    local mt = getmetatable(e)
+    e = (mt and mt.__tostring) and tostring(e) or string.format("(error object is a %s value)", type(e))
+  end
+  return debug.traceback(e, 2)
+end
+
+--------------------------------------------------------------------------------------------
+-- Signals and logging from tasks.
+
+Signal.__name = "signal"
+Signal.__tostring = function(s) return s.signal .. ": " .. tostring(s.message) end
+
+--- dk.fail(message): ends the task Failed (retried if it has retries left).
+function dk.fail(message) error(setmetatable({ signal = "FAIL", message = tostring(message or "failed") }, Signal), 0) end
+
+--- dk.skip(message): ends the task Skipped.
+function dk.skip(message) error(setmetatable({ signal = "SKIP", message = tostring(message or "skipped") }, Signal), 0) end
+
+local function format_message(fmt, ...)
+  if select("#", ...) > 0 then return string.format(fmt, ...) end
+  return tostring(fmt)
+end
+
+local function logger(level)
+  return function(fmt, ...) host.log(level, format_message(fmt, ...)) end
+end
+
+--- dk.log(message, ...) logs at INFO; dk.log.debug/info/warning/error/critical at their level.
+dk.log = setmetatable({
+  debug = logger("DEBUG"), info = logger("INFO"), warning = logger("WARNING"),
+  error = logger("ERROR"), critical = logger("CRITICAL"),
+}, { __call = function(_, fmt, ...) host.log("INFO", format_message(fmt, ...)) end })
+
+-- print inside a task is a log line of that task; elsewhere it prints as usual.
+local lua_print = print
+function print(...)
+  if current_context == nil then
+    if not dk._silent then lua_print(...) end
+    return
+  end
+  local parts = table.pack(...)
+  for i = 1, parts.n do parts[i] = tostring(parts[i]) end
+  host.log("INFO", table.concat(parts, "\t", 1, parts.n))
+end
+
+--------------------------------------------------------------------------------------------
+-- Modules: require searches the flow's places (see `dkrun lib path`) and records every
+-- source it loads, so the payload carries it.
+
+package.searchers = {
+  package.searchers[1],  -- package.preload
+  function(name)
+    local source, chunkname = host.find_module(name)
+    if source == nil then return "\n\t" .. chunkname end
+    local chunk, err = load(source, "@" .. chunkname, "t")
+    if not chunk then error(string.format("error loading module '%s' from file '%s':\n\t%s", name, chunkname, err), 0) end
+    return chunk, chunkname
+  end,
+}
+package.cpath = ""
+
+package.loaded.dk = dk
+_G.dk = dk
+for _, name in ipairs { "task", "Flow", "Parameter" } do _G[name] = dk[name] end
+for name in pairs(CONFIG_TYPES) do _G[name] = dk[name] end
+dk.version = host.version
+return dk

@@ -1,0 +1,88 @@
+import ArgumentParser
+import DKCore
+import DKLua
+
+/// The options every command that loads a flow shares.
+struct FlowOptions: ParsableArguments {
+    @Argument(help: ArgumentHelp("The flow script.", valueName: "FLOW.lua"))
+    var script: String
+
+    @Option(name: .customLong("flow"), help: ArgumentHelp("The flow to use when the script returns several.", valueName: "NAME"))
+    var flowName: String?
+
+    @Option(name: .customLong("param"), help: ArgumentHelp("A parameter value, parsed as a YAML scalar (repeatable).", valueName: "NAME=VALUE"))
+    var params: [String] = []
+
+    @Option(name: .customLong("params-file"), help: ArgumentHelp("A YAML file mapping parameter names to values.", valueName: "FILE"))
+    var paramsFile: String?
+}
+
+/// A flow script evaluated, one of its flows described and validated, its parameters read.
+struct LoadedFlow {
+    let host: LuaHost
+    let spec: FlowSpec
+    let graph: FlowGraph
+    /// The parameter values given on the command line (not yet merged with defaults).
+    let parameters: [String: Value]
+    let timings: [(String, Double)]
+
+    /// Every failure here is bad input: it exits 2 and nothing has run.
+    init(_ options: FlowOptions) throws {
+        var timings: [(String, Double)] = []
+        var t = Clock.monotonic()
+        func lap(_ name: String) {
+            let now = Clock.monotonic()
+            timings.append((name, now - t))
+            t = now
+        }
+        let parameters = try ParameterInput.read(options.params, file: options.paramsFile)
+        do {
+            host = try LuaHost(sources: .script(path: options.script, searchPath: .forScript(at: options.script)))
+            try host.evaluate()
+            lap("evaluate")
+            spec = try host.selectFlow(named: options.flowName)
+            graph = try FlowGraph(spec)
+            _ = try graph.resolveParameters(parameters)
+            lap("validate")
+        } catch {
+            throw CLIFailure.badInput("\(error)")
+        }
+        self.parameters = parameters
+        self.timings = timings
+    }
+}
+
+/// Parameter values from `--param NAME=VALUE` and `--params-file`.
+enum ParameterInput {
+    static func read(_ pairs: [String], file: String?) throws -> [String: Value] {
+        var values: [String: Value] = [:]
+        if let file {
+            let text: [UInt8]
+            do { text = try Files.read(file) } catch { throw CLIFailure.badInput("cannot read params file \(error)") }
+            let document: Value
+            do { document = try YAML.load(String(decoding: text, as: UTF8.self), source: file) } catch {
+                throw CLIFailure.badInput("\(error)")
+            }
+            guard let map = document.mapValue ?? (document.isNull ? [:] : nil) else {
+                throw CLIFailure.badInput("\(file): a params file must map parameter names to values, not hold a \(document.typeName)")
+            }
+            for (k, v) in map {
+                guard let name = k.stringValue else { throw CLIFailure.badInput("\(file): parameter names must be strings, got \(JSON.encode(k))") }
+                values[name] = v
+            }
+        }
+        for pair in pairs {
+            guard let eq = pair.firstIndex(of: "="), eq != pair.startIndex else {
+                throw CLIFailure.badInput("--param '\(pair)': expected NAME=VALUE")
+            }
+            let name = String(pair[..<eq])
+            let text = String(pair[pair.index(after: eq)...])
+            do {
+                values[name] = try YAML.load(text, source: "--param \(name)")
+            } catch {
+                throw CLIFailure.badInput("\(error)")
+            }
+        }
+        return values
+    }
+}

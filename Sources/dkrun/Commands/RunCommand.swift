@@ -1,0 +1,77 @@
+import ArgumentParser
+import DKCore
+import DKLua
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct RunCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Run a flow (the default command: `dkrun FLOW.lua`)."
+    )
+
+    @OptionGroup var flow: FlowOptions
+
+    @Option(help: ArgumentHelp("Run here whatever the flow configures: local, threads or threads=N.", valueName: "EXECUTOR"))
+    var executor: String?
+
+    @Flag(name: .shortAndLong, help: "Print only the tasks' own output, failures and a failed run's summary.")
+    var quiet = false
+
+    @Flag(name: .shortAndLong, help: "Also print debug log lines and tracebacks.")
+    var verbose = false
+
+    @Flag(name: .customLong("json-events"), help: "Print one JSON event per line instead of log lines.")
+    var jsonEvents = false
+
+    @Flag(help: "Print how long evaluating, validating, serialising and running took (to stderr).")
+    var timings = false
+
+    func validate() throws {
+        if quiet && verbose { throw ValidationError("--quiet and --verbose cannot be used together.") }
+        if let executor { _ = try ExecutorChoice.parse(executor, cores: 1) }
+    }
+
+    func run() throws {
+        Interruption.install()
+        let loaded = try LoadedFlow(flow)
+        let choice: ExecutorChoice
+        do {
+            choice = try ExecutorChoice.decide(for: loaded.spec, override: executor, cores: Self.cores)
+        } catch {
+            throw CLIFailure.badInput("\(error)")
+        }
+        if case .unavailable(let message) = choice { throw CLIFailure.badInput(message) }
+
+        var t = Clock.monotonic()
+        let payload = loaded.host.payload(for: loaded.spec, parameters: try loaded.graph.resolveParameters(loaded.parameters))
+        let bytes = payload.encoded()
+        let serialise = Clock.monotonic() - t
+
+        let observer: RunObserver = jsonEvents ? JSONEventWriter()
+            : Reporter(verbosity: quiet ? .quiet : verbose ? .verbose : .normal)
+        if verbose && !jsonEvents {
+            fputs("payload: \(bytes.count) bytes, sha256 \(SHA256.hexDigest(bytes))\n", stdout)
+        }
+        t = Clock.monotonic()
+        let result: FlowRunResult
+        do {
+            result = try loaded.host.run(loaded.spec, parameters: loaded.parameters, executor: choice, observer: observer)
+        } catch {
+            throw CLIFailure.badInput("\(error)")
+        }
+        if timings {
+            let all = loaded.timings + [("serialise", serialise), ("run", Clock.monotonic() - t)]
+            fputs("timings: " + all.map { "\($0.0) \(Clock.describe($0.1))" }.joined(separator: ", ")
+                  + " (\(loaded.graph.count) tasks)\n", stderr)
+        }
+        switch result.state.kind {
+        case .success, .skipped, .mapped: return
+        case .cancelled: throw CLIFailure(message: "interrupted", code: 130)
+        default: throw CLIFailure(message: "", code: 1)
+        }
+    }
+
+    static var cores: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+}

@@ -1,0 +1,34 @@
+import ArgumentParser
+import DKCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct SerializeCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serialize",
+        abstract: "Write the flow's payload: what workers run it from (format in docs/payload.md)."
+    )
+
+    @OptionGroup var flow: FlowOptions
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("Write the payload to this file instead of stdout.", valueName: "FILE"))
+    var output: String?
+
+    func run() throws {
+        let loaded = try LoadedFlow(flow)
+        let parameters: [String: Value]
+        do { parameters = try loaded.graph.resolveParameters(loaded.parameters) } catch { throw CLIFailure.badInput("\(error)") }
+        let bytes = loaded.host.payload(for: loaded.spec, parameters: parameters).encoded()
+        if let output {
+            do { try Files.write(output, bytes) } catch { throw CLIFailure.failure("cannot write payload: \(error)") }
+        } else {
+            guard isatty(STDOUT_FILENO) == 0 else {
+                throw CLIFailure.badInput("the payload is binary; write it to a file with -o FILE or redirect stdout")
+            }
+            _ = fwrite(bytes, 1, bytes.count, stdout)
+            fflush(stdout)
+        }
+        fputs("payload: \(bytes.count) bytes, sha256 \(SHA256.hexDigest(bytes)), DAG \(Payload.dagHash(loaded.spec))\n", stderr)
+    }
+}

@@ -1,0 +1,115 @@
+import DKCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How much a run prints.
+enum Verbosity: Comparable {
+    case quiet, normal, verbose
+}
+
+/// Prints a run for people: a timestamped line per task transition and per task log line,
+/// a progress line while running on a terminal, and a final summary.
+final class Reporter: RunObserver, @unchecked Sendable {
+    private let verbosity: Verbosity
+    private let monitor = Monitor()
+    private let progress: ProgressLine?
+    private var finished = 0
+    private var total = 0
+    private var running: [TaskRunID: Bool] = [:]
+    private var failures: [(TaskRunID, TaskState)] = []
+
+    init(verbosity: Verbosity, progressOnTerminal: Bool = true) {
+        self.verbosity = verbosity
+        progress = progressOnTerminal && verbosity != .quiet && isatty(STDERR_FILENO) != 0 ? ProgressLine() : nil
+    }
+
+    func handle(_ event: RunEvent) {
+        monitor.locked {
+            switch event {
+            case let .flowStarted(flow, tasks, executor, time):
+                total = tasks
+                if verbosity >= .normal { line(time, .info, "Flow '\(flow)': \(tasks) tasks, executor \(executor)") }
+            case let .taskState(id, state, attempt, duration, time):
+                taskState(id, state, attempt: attempt, duration: duration, time: time)
+            case let .log(id, level, message, time):
+                if level >= .info || verbosity == .verbose {
+                    line(time, level, "\(id.map { "\($0) | " } ?? "")\(message)")
+                }
+            case let .flowFinished(flow, state, counts, wall, _):
+                progress?.clear()
+                summary(flow, state, counts, wall)
+            }
+            progress?.draw(done: finished, total: total, running: running.keys.map(\.description).sorted())
+        }
+    }
+
+    private func taskState(_ id: TaskRunID, _ state: TaskState, attempt: Int, duration: Double?, time: Double) {
+        switch state.kind {
+        case .running: running[id] = true
+        case .retrying: running[id] = nil
+        default:
+            running[id] = nil
+            if id.mapIndex == nil { finished += 1 }
+            if state.isFailed { failures.append((id, state)) }
+        }
+        guard verbosity >= .normal || state.isFailed else { return }
+        var text = "\(id): \(state.kind.rawValue)"
+        if state.kind == .running && attempt > 1 { text += " (attempt \(attempt))" }
+        if let d = duration, state.kind != .running { text += " (\(Clock.describe(d)))" }
+        if let m = state.message, state.kind != .success { text += ": \(m)" }
+        let level: LogLevel = state.isFailed ? .error : state.kind == .retrying ? .warning : .info
+        line(time, level, text)
+        if verbosity == .verbose, let tb = state.traceback { emit(tb.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n")) }
+    }
+
+    private func summary(_ flow: String, _ state: TaskState, _ counts: [StateKind: Int], _ wall: Double) {
+        guard verbosity >= .normal || !state.isSuccessful else { return }
+        let parts = StateKind.allCases.compactMap { k in counts[k].map { "\($0) \(k.rawValue)" } }
+        emit("Flow '\(flow)': \(state.kind.rawValue) in \(Clock.describe(wall)) — \(parts.joined(separator: ", "))")
+        for (id, s) in failures.prefix(20) {
+            emit("  \(s.kind.rawValue): \(id) — \(s.message?.split(separator: "\n").first.map(String.init) ?? "")")
+        }
+        if failures.count > 20 { emit("  ... and \(failures.count - 20) more") }
+        if state.kind == .failed, failures.isEmpty, let m = state.message { emit("  \(m)") }
+    }
+
+    private func line(_ time: Double, _ level: LogLevel, _ text: String) {
+        let name = level.name.padding(to: 7)
+        emit("\(Clock.timeOfDay(time)) \(name) \(text)")
+    }
+
+    private func emit(_ text: String) {
+        progress?.clear()
+        fputs(text + "\n", stdout)
+        fflush(stdout)
+    }
+}
+
+/// The progress line on a terminal: redrawn at most every 100 ms on stderr.
+final class ProgressLine {
+    private var shown = false
+    private var lastDraw = 0.0
+    private let width = Int(Files.environment("COLUMNS").flatMap(Int.init) ?? 100)
+
+    func draw(done: Int, total: Int, running: [String]) {
+        let now = Clock.monotonic()
+        guard now - lastDraw > 0.1 else { return }
+        lastDraw = now
+        var text = "[\(done)/\(total) done] " + (running.isEmpty ? "" : "running: " + running.prefix(5).joined(separator: ", "))
+        if running.count > 5 { text += ", +\(running.count - 5)" }
+        fputs("\r\u{1b}[K" + String(text.prefix(width - 1)), stderr)
+        shown = true
+    }
+
+    func clear() {
+        guard shown else { return }
+        fputs("\r\u{1b}[K", stderr)
+        shown = false
+        lastDraw = 0
+    }
+}
+
+extension String {
+    func padding(to n: Int) -> String { count >= n ? self : self + String(repeating: " ", count: n - count) }
+}

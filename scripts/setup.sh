@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs everything dkrun needs on a fresh Debian machine and builds it.
+#   scripts/setup.sh            system packages, Python virtualenv, release build
+#   DKRUN_BUILD=debug scripts/setup.sh   the same with a debug build
+# Safe to run again: each step is skipped when already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+APT_PACKAGES=(pkg-config liblua5.4-dev libyaml-dev libcurl4-openssl-dev graphviz)
+
+missing=()
+for p in "${APT_PACKAGES[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}" >&2
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# Python tools (the benchmark's Dask peer) live in a virtualenv inside the repo.
+if [ ! -x .venv/bin/python ] || ! cmp -s python/requirements.txt .venv/requirements.txt; then
+  echo "setup: creating .venv" >&2
+  python3 -m venv .venv
+  .venv/bin/pip install -q --disable-pip-version-check -r python/requirements.txt
+  cp python/requirements.txt .venv/requirements.txt
+fi
+
+config="${DKRUN_BUILD:-release}"
+echo "setup: swift build -c $config" >&2
+swift build -c "$config" --product dkrun >&2
