@@ -13,6 +13,7 @@ enum HostFunctions {
         ("yaml_load_file", yamlLoadFile),
         ("find_module", findModule),
         ("run_flow", runFlow),
+        ("where", callerPosition),
     ]
 
     private static func host(_ L: OpaquePointer?) -> LuaHost { LuaState.host(of: L, as: LuaHost.self) }
@@ -42,6 +43,23 @@ enum HostFunctions {
             fputs("\(level.name) \(message)\n", stderr)
         }
         return 0
+    }
+
+    /// where(): "file:line" of the innermost Lua function that is neither the prelude nor C.
+    private static let callerPosition: dk_swift_function = { L in
+        var ar = lua_Debug()
+        var level: Int32 = 1
+        while lua_getstack(L, level, &ar) != 0 {
+            lua_getinfo(L, "Sl", &ar)
+            if strcmp(ar.source, "=dk") != 0 && strcmp(ar.what, "C") != 0 {
+                let file = withUnsafeBytes(of: &ar.short_src) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+                host(L).lua.push("\(file):\(ar.currentline)")
+                return 1
+            }
+            level += 1
+        }
+        lua_pushstring(L, "?")
+        return 1
     }
 
     /// yaml_load_file(path): the YAML document in a file next to the flow, as a table.

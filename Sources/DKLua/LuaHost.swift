@@ -144,7 +144,7 @@ public final class LuaHost: TaskInvoker {
         lua.pushRef(ref)
         try lua.pcall(nargs: 1, nresults: 1)
         defer { lua.pop() }
-        return try FlowSpec(description: try lua.value(at: -1, path: "flow"))
+        return try FlowSpec(reading: LuaDescriptionReader(lua: lua, index: lua.top, path: "flow"))
     }
 
     /// A payload for the flow: its description, the parameter values and every source.
@@ -219,8 +219,10 @@ public final class LuaHost: TaskInvoker {
         switch executor {
         case .local: exec = LocalExecutor(invoker: self)
         case .threads(let n):
+            // The first thread borrows this host (this thread only coordinates while the flow
+            // runs); the others rebuild the flow from its payload, as a remote worker would.
             let payload = self.payload(for: flow, parameters: parameters)
-            exec = ThreadExecutor(threads: n) { try LuaHost.rebuild(payload) }
+            exec = ThreadExecutor(threads: n) { i in i == 0 ? self : try LuaHost.rebuild(payload) }
         case .unavailable(let message): throw FlowError(message)
         }
         defer { exec.shutdown() }

@@ -8,6 +8,21 @@ struct ValueBridgeError: Error, CustomStringConvertible {
     var description: String { "\(path) \(problem)" }
 }
 
+/// Where a conversion is inside a value: built into a string only for an error message.
+private indirect enum ValuePath {
+    case root(String)
+    case index(ValuePath, Int)
+    case key(ValuePath, Value)
+
+    var text: String {
+        switch self {
+        case .root(let name): return name
+        case .index(let parent, let i): return "\(parent.text)[\(i)]"
+        case .key(let parent, let k): return k.stringValue.map { "\(parent.text).\($0)" } ?? "\(parent.text)[\(JSON.encode(k))]"
+        }
+    }
+}
+
 extension LuaState {
     /// Pushes a value: nil, booleans, integers, floats and strings as themselves, arrays as
     /// sequences from 1, maps as tables.
@@ -44,10 +59,10 @@ extension LuaState {
     /// userdata, threads and cyclic tables are errors naming their place under `path`.
     func value(at index: Int32, path: String) throws -> Value {
         var visiting = Set<UnsafeRawPointer>()
-        return try value(at: lua_absindex(L, index), path: path, visiting: &visiting)
+        return try value(at: lua_absindex(L, index), path: .root(path), visiting: &visiting)
     }
 
-    private func value(at index: Int32, path: String, visiting: inout Set<UnsafeRawPointer>) throws -> Value {
+    private func value(at index: Int32, path: ValuePath, visiting: inout Set<UnsafeRawPointer>) throws -> Value {
         switch lua_type(L, index) {
         case LUA_TNIL, LUA_TNONE: return .null
         case LUA_TBOOLEAN: return .bool(lua_toboolean(L, index) != 0)
@@ -61,16 +76,16 @@ extension LuaState {
         case LUA_TTABLE:
             let identity = lua_topointer(L, index)!
             guard visiting.insert(identity).inserted else {
-                throw ValueBridgeError(path: path, problem: "is part of a cycle (a table that contains itself)")
+                throw ValueBridgeError(path: path.text, problem: "is part of a cycle (a table that contains itself)")
             }
             defer { visiting.remove(identity) }
             return try table(at: index, path: path, visiting: &visiting)
         default:
-            throw ValueBridgeError(path: path, problem: "is a \(typeName(at: index)), which cannot cross Lua states")
+            throw ValueBridgeError(path: path.text, problem: "is a \(typeName(at: index)), which cannot cross Lua states")
         }
     }
 
-    private func table(at index: Int32, path: String, visiting: inout Set<UnsafeRawPointer>) throws -> Value {
+    private func table(at index: Int32, path: ValuePath, visiting: inout Set<UnsafeRawPointer>) throws -> Value {
         let length = Int(lua_rawlen(L, index))
         var count = 0
         lua_pushnil(L)
@@ -84,7 +99,7 @@ extension LuaState {
             for i in 1 ... max(length, 1) where length > 0 {
                 lua_rawgeti(L, index, lua_Integer(i))
                 defer { pop() }
-                items.append(try value(at: top, path: "\(path)[\(i)]", visiting: &visiting))
+                items.append(try value(at: top, path: .index(path, i), visiting: &visiting))
             }
             return .array(items)
         }
@@ -93,9 +108,8 @@ extension LuaState {
         lua_pushnil(L)
         while lua_next(L, index) != 0 {
             let key = try self.key(at: top - 1, path: path)
-            let childPath = key.stringValue.map { "\(path).\($0)" } ?? "\(path)[\(JSON.encode(key))]"
             do {
-                entries[key] = try value(at: top, path: childPath, visiting: &visiting)
+                entries[key] = try value(at: top, path: .key(path, key), visiting: &visiting)
             } catch {
                 pop(2)
                 throw error
@@ -105,7 +119,7 @@ extension LuaState {
         return .map(entries)
     }
 
-    private func key(at index: Int32, path: String) throws -> Value {
+    private func key(at index: Int32, path: ValuePath) throws -> Value {
         switch lua_type(L, index) {
         case LUA_TSTRING, LUA_TNUMBER, LUA_TBOOLEAN:
             var ignored = Set<UnsafeRawPointer>()
@@ -113,7 +127,7 @@ extension LuaState {
         default:
             let name = typeName(at: index)
             pop(2)
-            throw ValueBridgeError(path: path, problem: "has a \(name) key, which cannot cross Lua states")
+            throw ValueBridgeError(path: path.text, problem: "has a \(name) key, which cannot cross Lua states")
         }
     }
 }

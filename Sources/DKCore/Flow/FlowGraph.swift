@@ -22,16 +22,16 @@ public struct FlowGraph: Sendable {
             }
         }
         var incoming = [[EdgeSpec]](repeating: [], count: spec.tasks.count)
-        var upstreamSets = [Set<Int>](repeating: [], count: spec.tasks.count)
-        var downstreamSets = [Set<Int>](repeating: [], count: spec.tasks.count)
+        var upstreamLists = [[Int]](repeating: [], count: spec.tasks.count)
+        var downstreamLists = [[Int]](repeating: [], count: spec.tasks.count)
         for e in spec.edges {
             guard let u = index[e.upstream], let d = index[e.downstream] else {
                 throw FlowError("\(e.source): edge \(e.upstream) -> \(e.downstream) names a task that is not in flow '\(spec.name)'")
             }
             if u == d { throw FlowError("\(e.source): cycle: task '\(e.upstream)' depends on itself") }
             incoming[d].append(e)
-            upstreamSets[d].insert(u)
-            downstreamSets[u].insert(d)
+            upstreamLists[d].append(u)
+            downstreamLists[u].append(d)
         }
         var constants = [[ConstantSpec]](repeating: [], count: spec.tasks.count)
         for c in spec.constants {
@@ -43,13 +43,22 @@ public struct FlowGraph: Sendable {
         }
         self.index = index
         self.incoming = incoming
-        self.upstream = upstreamSets.map { $0.sorted() }
-        self.downstream = downstreamSets.map { $0.sorted() }
+        self.upstream = upstreamLists.map(FlowGraph.sortedUnique)
+        self.downstream = downstreamLists.map(FlowGraph.sortedUnique)
         self.constants = constants
         if let cycle = findCycle() { throw cycleError(cycle) }
     }
 
     public var count: Int { spec.tasks.count }
+
+    /// Two edges between the same tasks (a state edge and a data edge) count once.
+    private static func sortedUnique(_ list: [Int]) -> [Int] {
+        guard list.count > 1 else { return list }
+        var out: [Int] = []
+        out.reserveCapacity(list.count)
+        for x in list.sorted() where out.last != x { out.append(x) }
+        return out
+    }
 
     /// The tasks whose states decide the flow's state.
     public var referenceTaskIndices: [Int] {

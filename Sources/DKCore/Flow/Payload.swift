@@ -25,23 +25,25 @@ public struct Payload: Sendable, Equatable {
 
     /// The hash of a flow description: what a worker that rebuilds the flow must reproduce.
     public static func dagHash(_ flow: FlowSpec) -> String {
-        SHA256.hexDigest(MessagePack.encode(flow.descriptionValue))
+        SHA256.hexDigest(flow.encodedDescription())
     }
 
-    public var value: Value {
-        .map([
-            "format": .text(Payload.format),
-            "version": .int(Payload.version),
-            "flow": flow.descriptionValue,
-            "dag_hash": .text(Payload.dagHash(flow)),
-            "parameters": .map(Dictionary(uniqueKeysWithValues: parameters.map { (.text($0.key), $0.value) })),
-            "script": script.value,
-            "modules": .map(Dictionary(uniqueKeysWithValues: modules.map { (.text($0.key), $0.value.value) })),
-            "files": .map(Dictionary(uniqueKeysWithValues: files.map { (.text($0.key), .string($0.value)) })),
-        ])
+    /// The payload's bytes. The flow description is encoded once: the DAG hash covers
+    /// those same bytes, and the payload map embeds them.
+    public func encoded() -> [UInt8] {
+        let flowBytes = flow.encodedDescription()
+        let fields: [(String, [UInt8])] = [
+            ("format", MessagePack.encode(.text(Payload.format))),
+            ("version", MessagePack.encode(.int(Payload.version))),
+            ("flow", flowBytes),
+            ("dag_hash", MessagePack.encode(.text(SHA256.hexDigest(flowBytes)))),
+            ("parameters", MessagePack.encode(.map(Dictionary(uniqueKeysWithValues: parameters.map { (.text($0.key), $0.value) })))),
+            ("script", MessagePack.encode(script.value)),
+            ("modules", MessagePack.encode(.map(Dictionary(uniqueKeysWithValues: modules.map { (.text($0.key), $0.value.value) })))),
+            ("files", MessagePack.encode(.map(Dictionary(uniqueKeysWithValues: files.map { (.text($0.key), .string($0.value)) })))),
+        ]
+        return MessagePack.encodeMap(encodedEntries: fields.map { (MessagePack.encode(.text($0.0)), $0.1) })
     }
-
-    public func encoded() -> [UInt8] { MessagePack.encode(value) }
 
     /// Reads a payload, checking its format and version.
     public init(bytes: [UInt8]) throws {

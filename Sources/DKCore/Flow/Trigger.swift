@@ -77,14 +77,17 @@ public enum Trigger: Sendable, Equatable {
         return true
     }
 
-    var value: Value {
-        var m: [Value: Value] = ["name": .text(name)]
-        switch self {
-        case .someSuccessful(let l, let h), .someFailed(let l, let h):
-            if let l { m["at_least"] = .float(l) }
-            if let h { m["at_most"] = .float(h) }
-        default: break
-        }
-        return .map(m)
+    /// The trigger as a description map: {name, at_least, at_most}.
+    public var value: Value { try! MessagePack.decode({ var w = MessagePack.Writer(); write(to: &w); return w.bytes }()) }
+
+    /// Writes the description map, keys in canonical order (name, at_most, at_least).
+    func write(to w: inout MessagePack.Writer) {
+        var bounds: (Double?, Double?) = (nil, nil)
+        if case .someSuccessful(let l, let h) = self { bounds = (l, h) }
+        if case .someFailed(let l, let h) = self { bounds = (l, h) }
+        w.mapHeader(count: 1 + (bounds.0 == nil ? 0 : 1) + (bounds.1 == nil ? 0 : 1))
+        w.key("name"); w.string(name)
+        if let h = bounds.1 { w.key("at_most"); w.float(h) }
+        if let l = bounds.0 { w.key("at_least"); w.float(l) }
     }
 }

@@ -24,8 +24,9 @@ public protocol Executor: AnyObject {
     var name: String { get }
     /// Queues a job; `id` comes back with its outcome.
     func submit(id: Int, _ job: @escaping TaskJob)
-    /// Waits for one finished job, or returns nil at the deadline (monotonic seconds).
-    func next(until deadline: Double?) -> JobResult?
+    /// Waits for finished jobs and returns them all, or nothing at the deadline (monotonic
+    /// seconds) or on Ctrl-C.
+    func next(until deadline: Double?) -> [JobResult]
     /// Stops the executor's threads; queued jobs are dropped.
     func shutdown()
 }
@@ -42,11 +43,11 @@ public final class LocalExecutor: Executor {
 
     public func submit(id: Int, _ job: @escaping TaskJob) { queue.append((id, job)) }
 
-    public func next(until deadline: Double?) -> JobResult? {
+    public func next(until deadline: Double?) -> [JobResult] {
         guard head < queue.count else {
             // Nothing to run: wait out the deadline (a pending retry), waking for Ctrl-C.
             while let deadline, Clock.monotonic() < deadline, !Interruption.requested { usleep(2000) }
-            return nil
+            return []
         }
         let (id, job) = queue[head]
         head += 1
@@ -54,16 +55,22 @@ public final class LocalExecutor: Executor {
             queue.removeFirst(head)
             head = 0
         }
-        return JobResult.timing(id, job, invoker)
+        return [JobResult.timing(id, job, invoker)]
     }
 
     public func shutdown() { queue.removeAll() }
 }
 
 /// Runs jobs on a pool of threads, each with its own invoker (its own Lua state: Lua states
-/// are not thread-safe), made on that thread by `makeInvoker`.
+/// are not thread-safe), made on that thread by `makeInvoker(threadIndex)`.
+///
+/// Jobs submitted between two `next` calls are handed over under one lock, and `next` takes
+/// every finished job at once: per task, the coordinator and a worker meet about once.
 public final class ThreadExecutor: Executor, @unchecked Sendable {
-    private let monitor = Monitor()
+    private static let jobsReady = 0, jobsDone = 1
+    private let monitor = Monitor(conditions: 2)
+    /// Submitted but not yet handed over (touched by the coordinating thread only).
+    private var outbox: [(Int, TaskJob)] = []
     private var jobs: [(Int, TaskJob)] = []
     private var jobHead = 0
     private var done: [JobResult] = []
@@ -71,12 +78,12 @@ public final class ThreadExecutor: Executor, @unchecked Sendable {
     private var threads: [pthread_t] = []
     public let threadCount: Int
 
-    /// - Parameter makeInvoker: builds a thread's invoker; if it throws, that thread fails
-    ///   every job it takes with the error's description.
-    public init(threads: Int, makeInvoker: @escaping @Sendable () throws -> TaskInvoker) {
+    /// - Parameter makeInvoker: builds the invoker of thread `i`; if it throws, that thread
+    ///   fails every job it takes with the error's description.
+    public init(threads: Int, makeInvoker: @escaping @Sendable (Int) throws -> TaskInvoker) {
         threadCount = max(1, threads)
-        for _ in 0 ..< threadCount {
-            self.threads.append(spawnThread { [unowned self] in self.work(makeInvoker) })
+        for i in 0 ..< threadCount {
+            self.threads.append(spawnThread { [unowned self] in self.work { try makeInvoker(i) } })
         }
     }
 
@@ -93,48 +100,63 @@ public final class ThreadExecutor: Executor, @unchecked Sendable {
             }
             monitor.locked {
                 done.append(result)
-                monitor.broadcast()
+                if done.count == 1 { monitor.signal(Self.jobsDone) }
             }
         }
     }
 
     private func take() -> (Int, TaskJob)? {
-        monitor.locked {
-            while jobHead == jobs.count && !stopping { monitor.wait() }
+        spin { jobHead < jobs.count || stopping }
+        return monitor.locked {
+            while jobHead == jobs.count && !stopping { monitor.wait(Self.jobsReady) }
             if stopping { return nil }
             defer { jobHead += 1 }
             return jobs[jobHead]
         }
     }
 
-    public func submit(id: Int, _ job: @escaping TaskJob) {
-        monitor.locked {
-            if jobHead > 1024 && jobHead * 2 > jobs.count {
-                jobs.removeFirst(jobHead)
-                jobHead = 0
-            }
-            jobs.append((id, job))
-            monitor.broadcast()
+    public func submit(id: Int, _ job: @escaping TaskJob) { outbox.append((id, job)) }
+
+    private func handOver() {
+        guard !outbox.isEmpty else { return }
+        if jobHead > 1024 && jobHead * 2 > jobs.count {
+            jobs.removeFirst(jobHead)
+            jobHead = 0
         }
+        jobs.append(contentsOf: outbox)
+        if outbox.count == 1 { monitor.signal(Self.jobsReady) } else { monitor.broadcast(Self.jobsReady) }
+        outbox.removeAll(keepingCapacity: true)
     }
 
-    public func next(until deadline: Double?) -> JobResult? {
-        monitor.locked {
+    public func next(until deadline: Double?) -> [JobResult] {
+        monitor.locked { handOver() }
+        spin { !done.isEmpty }
+        return monitor.locked {
             while done.isEmpty {
                 // Wake up now and then to notice Ctrl-C even when no job finishes.
                 let tick = Clock.monotonic() + 0.05
                 let wakeAt = deadline.map { min($0, tick) } ?? tick
-                if !monitor.wait(until: wakeAt), let deadline, Clock.monotonic() >= deadline { return nil }
-                if Interruption.requested && done.isEmpty { return nil }
+                if !monitor.wait(Self.jobsDone, until: wakeAt), let deadline, Clock.monotonic() >= deadline { return [] }
+                if Interruption.requested && done.isEmpty { return [] }
             }
-            return done.removeFirst()
+            defer { done.removeAll(keepingCapacity: true) }
+            return done
+        }
+    }
+
+    /// Polls `ready` for a few microseconds before a caller blocks: a task often finishes
+    /// sooner than a sleeping thread can be woken.
+    private func spin(_ ready: () -> Bool) {
+        for _ in 0 ..< 64 {
+            if monitor.locked(ready) { return }
+            sched_yield()
         }
     }
 
     public func shutdown() {
         monitor.locked {
             stopping = true
-            monitor.broadcast()
+            monitor.broadcast(Self.jobsReady)
         }
         for t in threads { pthread_join(t, nil) }
         threads.removeAll()

@@ -70,7 +70,7 @@ public final class FlowRunner {
             while let t = ready.popLast() { start(t) }
             guard inFlight > 0 || !retries.isEmpty else { return }
             let nextDue = retries.map(\.due).min()
-            if let result = executor.next(until: inFlight > 0 ? nextDue : nextDue ?? Clock.monotonic()) {
+            for result in executor.next(until: inFlight > 0 ? nextDue : nextDue ?? Clock.monotonic()) {
                 inFlight -= 1
                 complete(result)
             }

@@ -2,25 +2,29 @@
 import Glibc
 #endif
 
-/// A mutex with a condition variable on the monotonic clock: the one synchronisation
-/// primitive the thread executor and the event sinks need.
+/// A mutex with condition variables on the monotonic clock: the one synchronisation
+/// primitive the thread executor and the event sinks need. Condition 0 is the default; a
+/// monitor with more lets different waiters (workers, a coordinator) be woken separately.
 public final class Monitor: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let conditions: UnsafeMutablePointer<pthread_cond_t>
+    private let conditionCount: Int
 
-    public init() {
+    public init(conditions: Int = 1) {
+        conditionCount = conditions
+        self.conditions = .allocate(capacity: conditions)
         pthread_mutex_init(mutex, nil)
         var attr = pthread_condattr_t()
         pthread_condattr_init(&attr)
         pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)
-        pthread_cond_init(condition, &attr)
+        for i in 0 ..< conditions { pthread_cond_init(self.conditions + i, &attr) }
         pthread_condattr_destroy(&attr)
     }
 
     deinit {
-        pthread_cond_destroy(condition)
+        for i in 0 ..< conditionCount { pthread_cond_destroy(conditions + i) }
         pthread_mutex_destroy(mutex)
-        condition.deallocate()
+        conditions.deallocate()
         mutex.deallocate()
     }
 
@@ -30,18 +34,23 @@ public final class Monitor: @unchecked Sendable {
         return try body()
     }
 
-    /// Waits for a signal; call with the lock held (inside `locked`). Returns false on timeout.
+    /// Waits for a signal on a condition; call with the lock held (inside `locked`).
+    /// Returns false on timeout.
     @discardableResult
-    public func wait(until deadline: Double? = nil) -> Bool {
+    public func wait(_ condition: Int = 0, until deadline: Double? = nil) -> Bool {
         guard let deadline else {
-            pthread_cond_wait(condition, mutex)
+            pthread_cond_wait(conditions + condition, mutex)
             return true
         }
         var ts = timespec(tv_sec: Int(deadline), tv_nsec: Int((deadline - Double(Int(deadline))) * 1e9))
-        return pthread_cond_timedwait(condition, mutex, &ts) == 0
+        return pthread_cond_timedwait(conditions + condition, mutex, &ts) == 0
     }
 
-    public func broadcast() { pthread_cond_broadcast(condition) }
+    /// Wakes one waiter of a condition.
+    public func signal(_ condition: Int = 0) { pthread_cond_signal(conditions + condition) }
+
+    /// Wakes every waiter of a condition.
+    public func broadcast(_ condition: Int = 0) { pthread_cond_broadcast(conditions + condition) }
 }
 
 /// Starts a detached-from-Swift POSIX thread running `body`; join it with the returned id.

@@ -1,6 +1,6 @@
 /// The value codec: MessagePack (https://msgpack.org/spec), written canonically so that equal
-/// values always give equal bytes: map keys in `Value.canonicallyPrecedes` order, and each
-/// number in its shortest MessagePack form (integers) or as float 64 (floats).
+/// values always give equal bytes: map entries ordered by their encoded keys (bytewise, as
+/// canonical CBOR does), integers in their shortest form, floats as float 64.
 public enum MessagePack {
     /// A byte sequence that is not a complete, well-formed MessagePack value.
     public struct DecodeError: Error, CustomStringConvertible, Equatable {
@@ -10,68 +10,109 @@ public enum MessagePack {
     }
 
     public static func encode(_ value: Value) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(64)
-        encode(value, into: &out)
-        return out
+        var w = Writer()
+        w.value(value)
+        return w.bytes
     }
 
-    public static func encode(_ value: Value, into out: inout [UInt8]) {
-        switch value {
-        case .null: out.append(0xc0)
-        case .bool(let b): out.append(b ? 0xc3 : 0xc2)
-        case .int(let i): encodeInt(i, into: &out)
-        case .float(let d):
-            out.append(0xcb)
-            appendBigEndian(d.bitPattern, into: &out)
-        case .string(let s):
-            encodeHeader(count: s.count, fix: 0xa0, fixLimit: 32, base: 0xd9, into: &out)
-            out.append(contentsOf: s)
-        case .array(let a):
-            encodeHeader(count: a.count, fix: 0x90, fixLimit: 16, base: 0xdc, into: &out, hasByteForm: false)
-            for element in a { encode(element, into: &out) }
-        case .map:
-            let entries = value.sortedEntries
-            encodeHeader(count: entries.count, fix: 0x80, fixLimit: 16, base: 0xde, into: &out, hasByteForm: false)
-            for (k, v) in entries {
-                encode(k, into: &out)
-                encode(v, into: &out)
+    /// A canonical map from entries whose keys and values are both already encoded: for
+    /// splicing a large value encoded once (a flow description) into an enclosing map.
+    public static func encodeMap(encodedEntries: [(key: [UInt8], value: [UInt8])]) -> [UInt8] {
+        var w = Writer()
+        w.mapHeader(count: encodedEntries.count)
+        for (k, v) in encodedEntries.sorted(by: { $0.key.lexicographicallyPrecedes($1.key) }) {
+            w.bytes.append(contentsOf: k)
+            w.bytes.append(contentsOf: v)
+        }
+        return w.bytes
+    }
+
+    /// Writes MessagePack. `value` writes maps canonically; the header and scalar methods
+    /// let a caller that knows its keys' canonical order write a map directly.
+    public struct Writer {
+        public var bytes: [UInt8] = []
+
+        public init() { bytes.reserveCapacity(256) }
+
+        public mutating func value(_ value: Value) {
+            switch value {
+            case .null: bytes.append(0xc0)
+            case .bool(let b): bool(b)
+            case .int(let i): int(i)
+            case .float(let d): float(d)
+            case .string(let s): string(bytes: s)
+            case .array(let a):
+                arrayHeader(count: a.count)
+                for element in a { self.value(element) }
+            case .map(let m):
+                let entries = m.map { (key: MessagePack.encode($0.key), value: $0.value) }
+                    .sorted { $0.key.lexicographicallyPrecedes($1.key) }
+                mapHeader(count: entries.count)
+                for (k, v) in entries {
+                    bytes.append(contentsOf: k)
+                    self.value(v)
+                }
             }
         }
-    }
 
-    private static func encodeInt(_ i: Int64, into out: inout [UInt8]) {
-        switch i {
-        case 0...0x7f: out.append(UInt8(i))
-        case -32 ..< 0: out.append(UInt8(bitPattern: Int8(i)))
-        case 0x80...0xff: out.append(0xcc); out.append(UInt8(i))
-        case 0x100...0xffff: out.append(0xcd); appendBigEndian(UInt16(i), into: &out)
-        case 0x1_0000...0xffff_ffff: out.append(0xce); appendBigEndian(UInt32(i), into: &out)
-        case Int64(Int8.min) ..< -32: out.append(0xd0); out.append(UInt8(bitPattern: Int8(i)))
-        case Int64(Int16.min) ..< Int64(Int8.min): out.append(0xd1); appendBigEndian(UInt16(bitPattern: Int16(i)), into: &out)
-        case Int64(Int32.min) ..< Int64(Int16.min): out.append(0xd2); appendBigEndian(UInt32(bitPattern: Int32(i)), into: &out)
-        default: out.append(i > 0 ? 0xcf : 0xd3); appendBigEndian(UInt64(bitPattern: i), into: &out)
+        public mutating func bool(_ b: Bool) { bytes.append(b ? 0xc3 : 0xc2) }
+
+        public mutating func float(_ d: Double) {
+            bytes.append(0xcb)
+            appendBigEndian(d.bitPattern)
         }
-    }
 
-    /// Writes a str/array/map header. Strings have an 8-bit length form (str 8); arrays and
-    /// maps go from the fix form straight to 16 bits, so their `base` is the 16-bit marker.
-    private static func encodeHeader(count: Int, fix: UInt8, fixLimit: Int, base: UInt8,
-                                     into out: inout [UInt8], hasByteForm: Bool = true) {
-        if count < fixLimit {
-            out.append(fix | UInt8(count))
-        } else if hasByteForm && count <= 0xff {
-            out.append(base); out.append(UInt8(count))
-        } else if count <= 0xffff {
-            out.append(hasByteForm ? base + 1 : base); appendBigEndian(UInt16(count), into: &out)
-        } else {
-            out.append(hasByteForm ? base + 2 : base + 1); appendBigEndian(UInt32(count), into: &out)
+        public mutating func string(_ s: String) {
+            var s = s
+            s.withUTF8 { buf in
+                header(count: buf.count, fix: 0xa0, fixLimit: 32, base: 0xd9)
+                bytes.append(contentsOf: buf)
+            }
         }
-    }
 
-    private static func appendBigEndian<T: FixedWidthInteger>(_ v: T, into out: inout [UInt8]) {
-        var be = v.bigEndian
-        withUnsafeBytes(of: &be) { out.append(contentsOf: $0) }
+        /// A map key: a string.
+        public mutating func key(_ s: String) { string(s) }
+
+        public mutating func string(bytes s: [UInt8]) {
+            header(count: s.count, fix: 0xa0, fixLimit: 32, base: 0xd9)
+            bytes.append(contentsOf: s)
+        }
+
+        public mutating func arrayHeader(count: Int) { header(count: count, fix: 0x90, fixLimit: 16, base: 0xdc, hasByteForm: false) }
+        public mutating func mapHeader(count: Int) { header(count: count, fix: 0x80, fixLimit: 16, base: 0xde, hasByteForm: false) }
+
+        public mutating func int(_ i: Int64) {
+            switch i {
+            case 0...0x7f: bytes.append(UInt8(i))
+            case -32 ..< 0: bytes.append(UInt8(bitPattern: Int8(i)))
+            case 0x80...0xff: bytes.append(0xcc); bytes.append(UInt8(i))
+            case 0x100...0xffff: bytes.append(0xcd); appendBigEndian(UInt16(i))
+            case 0x1_0000...0xffff_ffff: bytes.append(0xce); appendBigEndian(UInt32(i))
+            case Int64(Int8.min) ..< -32: bytes.append(0xd0); bytes.append(UInt8(bitPattern: Int8(i)))
+            case Int64(Int16.min) ..< Int64(Int8.min): bytes.append(0xd1); appendBigEndian(UInt16(bitPattern: Int16(i)))
+            case Int64(Int32.min) ..< Int64(Int16.min): bytes.append(0xd2); appendBigEndian(UInt32(bitPattern: Int32(i)))
+            default: bytes.append(i > 0 ? 0xcf : 0xd3); appendBigEndian(UInt64(bitPattern: i))
+            }
+        }
+
+        /// A str/array/map header. Strings have an 8-bit length form (str 8); arrays and maps
+        /// go from the fix form straight to 16 bits, so their `base` is the 16-bit marker.
+        private mutating func header(count: Int, fix: UInt8, fixLimit: Int, base: UInt8, hasByteForm: Bool = true) {
+            if count < fixLimit {
+                bytes.append(fix | UInt8(count))
+            } else if hasByteForm && count <= 0xff {
+                bytes.append(base); bytes.append(UInt8(count))
+            } else if count <= 0xffff {
+                bytes.append(hasByteForm ? base + 1 : base); appendBigEndian(UInt16(count))
+            } else {
+                bytes.append(hasByteForm ? base + 2 : base + 1); appendBigEndian(UInt32(count))
+            }
+        }
+
+        private mutating func appendBigEndian<T: FixedWidthInteger>(_ v: T) {
+            var be = v.bigEndian
+            withUnsafeBytes(of: &be) { bytes.append(contentsOf: $0) }
+        }
     }
 
     /// Decodes exactly one value that spans all of `bytes`.

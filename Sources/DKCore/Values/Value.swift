@@ -102,7 +102,7 @@ extension Value: Hashable {
         case .bool(let b): hasher.combine(b)
         case .int(let i): hasher.combine(i)
         case .float(let d): hasher.combine(d.bitPattern)
-        case .string(let s): hasher.combine(s)
+        case .string(let s): s.withUnsafeBytes { hasher.combine(bytes: $0) }
         case .array(let a): hasher.combine(a)
         case .map(let m): hasher.combine(m)
         }

@@ -29,18 +29,9 @@ local function raise(fmt, ...)
   error(string.format(fmt, ...), user_level())
 end
 
--- The user's file:line that called the API.
-local function where()
-  local level = 2
-  while true do
-    local info = debug.getinfo(level, "Sl")
-    if not info then return "?" end
-    if info.source ~= PRELUDE and info.what ~= "C" then
-      return info.short_src .. ":" .. (info.currentline or 0)
-    end
-    level = level + 1
-  end
-end
+-- The user's file:line that called the API: the first frame outside this prelude and C
+-- (the host walks the stack without making a table per frame, as debug.getinfo would).
+local where = host.where
 
 local function typename(v)
   local mt = getmetatable(v)
@@ -268,8 +259,10 @@ local function add_task(flow, t)
             other.kind == "parameter" and "parameter" or "task", slug, other.source)
     end
   else
-    local n = 1
+    -- Copies of a task are name, name-2, name-3, ...; the counter keeps this linear.
+    local n = flow._copies[t.name] or 1
     while flow._by_slug[slug] do n = n + 1; slug = t.name .. "-" .. n end
+    flow._copies[t.name] = n
   end
   flow._slug[t] = slug
   flow._by_slug[slug] = t
@@ -291,12 +284,14 @@ local function mark_bound(flow, t, key, source)
   flow._bound[t][key] = source
 end
 
-local function add_edge(flow, upstream, downstream, key, mapped, index)
+-- `source` is the user's file:line when the caller already knows it.
+local function add_edge(flow, upstream, downstream, key, mapped, source)
+  local index
   if getmetatable(upstream) == Ref then upstream, index = upstream.task, upstream.index end
   if not is_task(upstream) then raise("upstream task expected, got %s", typename(upstream)) end
   if not is_task(downstream) then raise("downstream task expected, got %s", typename(downstream)) end
   if downstream.kind == "parameter" then raise("parameter '%s' cannot have upstream tasks", downstream.name) end
-  local source = where()
+  source = source or where()
   add_task(flow, upstream)
   add_task(flow, downstream)
   if key ~= nil then
@@ -307,43 +302,44 @@ local function add_edge(flow, upstream, downstream, key, mapped, index)
                                     mapped = mapped or false, index = index, source = source }
 end
 
-local function set_constant(flow, t, key, value, mapped)
+local function set_constant(flow, t, key, value, mapped, source)
   local problem = unserialisable(value, key, {})
   if problem then
     raise("bad argument '%s' to task '%s' (a constant must be nil, a boolean, a number, a string or a table of those: %s)",
           key, t.name, problem)
   end
   add_task(flow, t)
-  mark_bound(flow, t, key, where())
+  mark_bound(flow, t, key, source or where())
   flow._constants[#flow._constants + 1] = { task = t, key = key, value = value, mapped = mapped or false }
 end
 
-local function bind_one(flow, t, key, v, mapped)
+local function bind_one(flow, t, key, v, mapped, source)
   local mt = getmetatable(v)
   if mt == Unmapped then v, mapped, mt = v.value, false, getmetatable(v.value) end
   if mt == Constant then
-    set_constant(flow, t, key, v.value, mapped)
+    set_constant(flow, t, key, v.value, mapped, source)
   elseif mt == Task or mt == Ref then
-    add_edge(flow, v, t, key, mapped)
+    add_edge(flow, v, t, key, mapped, source)
   elseif v ~= nil then
-    set_constant(flow, t, key, v, mapped)
+    set_constant(flow, t, key, v, mapped, source)
   end
 end
 
 -- Binds call arguments: positional ones to the function's parameters in order (extra ones of
 -- a vararg function to "#n"), named ones by parameter name.
 local function bind_arguments(flow, t, positional, named, mapped)
+  local source = where()
   for i = 1, positional.n do
     local key = t.params[i] or (t.vararg and ("#" .. i))
     if not key then
       raise("bad argument #%d to task '%s' (its function takes %d argument%s)", i, t.name, #t.params,
             #t.params == 1 and "" or "s")
     end
-    bind_one(flow, t, key, positional[i], mapped)
+    bind_one(flow, t, key, positional[i], mapped, source)
   end
   for _, key in ipairs(sorted_keys(named)) do
     if type(key) ~= "string" then raise("bad argument to task '%s' (argument names must be strings)", t.name) end
-    bind_one(flow, t, key, named[key], mapped)
+    bind_one(flow, t, key, named[key], mapped, source)
   end
 end
 
@@ -636,7 +632,7 @@ function dk.Flow(a, b, c)
   end
   local flow = setmetatable({
     name = options.name, source = where(), _tasks = {}, _slug = {}, _by_slug = {}, _edges = {},
-    _constants = {}, _bound = {}, _config = {},
+    _constants = {}, _bound = {}, _config = {}, _copies = {},
   }, Flow)
   for k in pairs(FLOW_CONFIG) do flow._config[k] = options[k] end
   for _, t in ipairs(options.tasks or {}) do add_task(flow, t) end

@@ -1,0 +1,183 @@
+/// Reading and writing flow descriptions: the tree the Lua API builds (`dk._describe`), the
+/// payload carries, and the DAG hash covers. Its fields are listed in docs/payload.md.
+
+/// A flow description that does not have the shape the Lua API produces.
+public struct FlowDescriptionError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Typed access to one map of a description. Two implementations: over a `Value` (payloads)
+/// and over a Lua table (a script just evaluated, read without building a `Value` tree).
+public protocol DescriptionReader {
+    var path: String { get }
+    func string(_ key: String) throws -> String?
+    func int(_ key: String) throws -> Int64?
+    func number(_ key: String) throws -> Double?
+    func bool(_ key: String) throws -> Bool?
+    /// Any value (constants, defaults, configuration).
+    func value(_ key: String) throws -> Value?
+    func strings(_ key: String) throws -> [String]
+    /// Reads each map of the array under `key` (absent or empty: none).
+    func each<T>(_ key: String, _ body: (Self) throws -> T) throws -> [T]
+}
+
+extension DescriptionReader {
+    func required(_ key: String) throws -> String {
+        guard let s = try string(key) else { throw FlowDescriptionError("\(path).\(key): string expected, got nothing") }
+        return s
+    }
+}
+
+extension FlowSpec {
+    public init(description v: Value) throws {
+        try self.init(reading: ValueDescriptionReader(v, "flow"))
+    }
+
+    public init<R: DescriptionReader>(reading r: R) throws {
+        name = try r.required("name")
+        tasks = try r.each("tasks") { try TaskSpec(reading: $0) }
+        edges = try r.each("edges") { e in
+            EdgeSpec(upstream: try e.required("upstream"), downstream: try e.required("downstream"), key: try e.string("key"),
+                     mapped: try e.bool("mapped") ?? false, index: try e.int("index").map(Int.init), source: try e.required("source"))
+        }.sorted { ($0.downstream, $0.key ?? "", $0.upstream, $0.index ?? 0) < ($1.downstream, $1.key ?? "", $1.upstream, $1.index ?? 0) }
+        constants = try r.each("constants") { c in
+            ConstantSpec(task: try c.required("task"), key: try c.required("key"), value: try c.value("value") ?? .null,
+                         mapped: try c.bool("mapped") ?? false)
+        }.sorted { ($0.task, $0.key) < ($1.task, $1.key) }
+        referenceTasks = try r.value("reference_tasks") == nil ? nil : try r.strings("reference_tasks")
+        configuration = [:]
+        for key in FlowSpec.configurationKeys { configuration[key] = try r.value(key) }
+    }
+
+    /// The canonical description as a value (for JSON output and tests).
+    public var descriptionValue: Value {
+        // The bytes are the one definition of the description; the value is read back from them.
+        try! MessagePack.decode(encodedDescription())
+    }
+
+    /// The canonical MessagePack encoding of the description, written directly (a flow of
+    /// 100,000 tasks must serialise in well under a second). Each map's keys are written in
+    /// canonical order (shorter first, then bytewise: see `MessagePack`), which a test checks
+    /// against the generic encoder.
+    public func encodedDescription() -> [UInt8] {
+        var w = MessagePack.Writer()
+        w.mapHeader(count: 4 + configuration.count + (referenceTasks == nil ? 0 : 1))
+        w.key("name"); w.string(name)
+        w.key("edges"); w.arrayHeader(count: edges.count)
+        for e in edges {
+            w.mapHeader(count: 4 + (e.key == nil ? 0 : 1) + (e.index == nil ? 0 : 1))
+            if let k = e.key { w.key("key"); w.string(k) }
+            if let i = e.index { w.key("index"); w.int(Int64(i)) }
+            w.key("mapped"); w.bool(e.mapped)
+            w.key("source"); w.string(e.source)
+            w.key("upstream"); w.string(e.upstream)
+            w.key("downstream"); w.string(e.downstream)
+        }
+        w.key("tasks"); w.arrayHeader(count: tasks.count)
+        for t in tasks { t.write(to: &w) }
+        if let c = configuration["storage"] { w.key("storage"); w.value(c) }
+        if let c = configuration["executor"] { w.key("executor"); w.value(c) }
+        w.key("constants"); w.arrayHeader(count: constants.count)
+        for c in constants {
+            w.mapHeader(count: 4)
+            w.key("key"); w.string(c.key)
+            w.key("task"); w.string(c.task)
+            w.key("value"); w.value(c.value)
+            w.key("mapped"); w.bool(c.mapped)
+        }
+        if let c = configuration["run_config"] { w.key("run_config"); w.value(c) }
+        if let c = configuration["environment"] { w.key("environment"); w.value(c) }
+        if let r = referenceTasks {
+            w.key("reference_tasks"); w.arrayHeader(count: r.count)
+            for slug in r { w.string(slug) }
+        }
+        return w.bytes
+    }
+}
+
+extension TaskSpec {
+    init<R: DescriptionReader>(reading r: R) throws {
+        slug = try r.required("slug")
+        name = try r.required("name")
+        source = try r.required("source")
+        argumentNames = try r.strings("params")
+        isVararg = try r.bool("vararg") ?? false
+        maxRetries = Int(try r.int("max_retries") ?? 0)
+        retryDelay = try r.number("retry_delay") ?? 0
+        timeout = try r.number("timeout")
+        if let t = try r.value("trigger") {
+            guard let name = t["name"]?.stringValue,
+                  let trigger = Trigger(name: name, atLeast: t["at_least"]?.numberValue, atMost: t["at_most"]?.numberValue)
+            else { throw FlowDescriptionError("\(r.path).trigger: unknown trigger \(JSON.encode(t))") }
+            self.trigger = trigger
+        } else {
+            trigger = .allSuccessful
+        }
+        skipOnUpstreamSkip = try r.bool("skip_on_upstream_skip") ?? true
+        tags = try r.strings("tags")
+        nout = try r.int("nout").map(Int.init)
+        checkpoint = try r.bool("checkpoint")
+        if try r.string("kind") == "parameter" {
+            parameter = ParameterSpec(defaultValue: try r.value("default") ?? .null, required: try r.bool("required") ?? false)
+        }
+    }
+
+    /// Writes the task's map, keys in canonical order.
+    func write(to w: inout MessagePack.Writer) {
+        w.mapHeader(count: 10 + (parameter == nil ? 0 : 3) + (nout == nil ? 0 : 1) + (timeout == nil ? 0 : 1)
+                    + (checkpoint == nil ? 0 : 1))
+        if parameter != nil { w.key("kind"); w.string("parameter") }
+        w.key("name"); w.string(name)
+        if let n = nout { w.key("nout"); w.int(Int64(n)) }
+        w.key("slug"); w.string(slug)
+        w.key("tags"); w.arrayHeader(count: tags.count)
+        for tag in tags { w.string(tag) }
+        w.key("params"); w.arrayHeader(count: argumentNames.count)
+        for p in argumentNames { w.string(p) }
+        w.key("source"); w.string(source)
+        w.key("vararg"); w.bool(isVararg)
+        if let p = parameter { w.key("default"); w.value(p.defaultValue) }
+        if let t = timeout { w.key("timeout"); w.float(t) }
+        w.key("trigger"); trigger.write(to: &w)
+        if let p = parameter { w.key("required"); w.bool(p.required) }
+        if let c = checkpoint { w.key("checkpoint"); w.bool(c) }
+        w.key("max_retries"); w.int(Int64(maxRetries))
+        w.key("retry_delay"); w.float(retryDelay)
+        w.key("skip_on_upstream_skip"); w.bool(skipOnUpstreamSkip)
+    }
+}
+
+/// A `DescriptionReader` over a `Value` map.
+struct ValueDescriptionReader: DescriptionReader {
+    let v: Value
+    let path: String
+    init(_ v: Value, _ path: String) { self.v = v; self.path = path }
+
+    private func typed<T>(_ key: String, _ expected: String, _ get: (Value) -> T?) throws -> T? {
+        guard let x = v[key], !x.isNull else { return nil }
+        guard let t = get(x) else { throw FlowDescriptionError("\(path).\(key): \(expected) expected, got \(x.typeName)") }
+        return t
+    }
+
+    func string(_ key: String) throws -> String? { try typed(key, "string") { $0.stringValue } }
+    func int(_ key: String) throws -> Int64? { try typed(key, "integer") { $0.intValue } }
+    func number(_ key: String) throws -> Double? { try typed(key, "number") { $0.numberValue } }
+    func bool(_ key: String) throws -> Bool? { try typed(key, "boolean") { $0.boolValue } }
+    func value(_ key: String) throws -> Value? { v[key] }
+
+    private func items(_ key: String) throws -> [Value] {
+        try typed(key, "array") { x in x.arrayValue ?? (x.mapValue?.isEmpty == true ? [] : nil) } ?? []
+    }
+
+    func strings(_ key: String) throws -> [String] {
+        try items(key).map { x in
+            guard let s = x.stringValue else { throw FlowDescriptionError("\(path).\(key): strings expected, got \(x.typeName)") }
+            return s
+        }
+    }
+
+    func each<T>(_ key: String, _ body: (ValueDescriptionReader) throws -> T) throws -> [T] {
+        try items(key).enumerated().map { try body(ValueDescriptionReader($1, "\(path).\(key)[\($0 + 1)]")) }
+    }
+}

@@ -1,0 +1,79 @@
+internal import CLua
+import DKCore
+
+/// Reads a flow description straight from the Lua table `dk._describe` returns, without
+/// building a `Value` tree first (the bulk of validating a large flow otherwise).
+struct LuaDescriptionReader: DescriptionReader {
+    let lua: LuaState
+    /// Absolute stack index of the table.
+    let index: Int32
+    let path: String
+
+    private func field<T>(_ key: String, _ expected: String, _ read: () -> T?) throws -> T? {
+        lua.rawField(index, key)
+        defer { lua.pop() }
+        if lua_type(lua.L, -1) == LUA_TNIL { return nil }
+        guard let v = read() else {
+            throw FlowDescriptionError("\(path).\(key): \(expected) expected, got \(lua.typeName(at: -1))")
+        }
+        return v
+    }
+
+    func string(_ key: String) throws -> String? { try field(key, "string") { lua.string(at: -1) } }
+
+    func int(_ key: String) throws -> Int64? {
+        try field(key, "integer") { lua_isinteger(lua.L, -1) != 0 ? Int64(lua_tointegerx(lua.L, -1, nil)) : nil }
+    }
+
+    func number(_ key: String) throws -> Double? {
+        try field(key, "number") { lua_type(lua.L, -1) == LUA_TNUMBER ? lua_tonumberx(lua.L, -1, nil) : nil }
+    }
+
+    func bool(_ key: String) throws -> Bool? {
+        try field(key, "boolean") { lua_type(lua.L, -1) == LUA_TBOOLEAN ? lua_toboolean(lua.L, -1) != 0 : nil }
+    }
+
+    func value(_ key: String) throws -> Value? {
+        lua.rawField(index, key)
+        defer { lua.pop() }
+        if lua_type(lua.L, -1) == LUA_TNIL { return nil }
+        return try lua.value(at: -1, path: "\(path).\(key)")
+    }
+
+    func strings(_ key: String) throws -> [String] {
+        lua.rawField(index, key)
+        defer { lua.pop() }
+        if lua_type(lua.L, -1) == LUA_TNIL { return [] }
+        guard lua_type(lua.L, -1) == LUA_TTABLE else {
+            throw FlowDescriptionError("\(path).\(key): array expected, got \(lua.typeName(at: -1))")
+        }
+        let n = Int(lua_rawlen(lua.L, -1))
+        return try (0 ..< n).map { i in
+            lua_rawgeti(lua.L, -1, lua_Integer(i + 1))
+            defer { lua.pop() }
+            guard let s = lua.string(at: -1) else {
+                throw FlowDescriptionError("\(path).\(key)[\(i + 1)]: string expected, got \(lua.typeName(at: -1))")
+            }
+            return s
+        }
+    }
+
+    func each<T>(_ key: String, _ body: (LuaDescriptionReader) throws -> T) throws -> [T] {
+        lua.rawField(index, key)
+        defer { lua.pop() }
+        switch lua_type(lua.L, -1) {
+        case LUA_TNIL: return []
+        case LUA_TTABLE: break
+        default: throw FlowDescriptionError("\(path).\(key): array expected, got \(lua.typeName(at: -1))")
+        }
+        let n = Int(lua_rawlen(lua.L, -1))
+        var out: [T] = []
+        out.reserveCapacity(n)
+        for i in 0 ..< n {
+            lua_rawgeti(lua.L, -1, lua_Integer(i + 1))
+            defer { lua.pop() }
+            out.append(try body(LuaDescriptionReader(lua: lua, index: lua.top, path: "\(path).\(key)[\(i + 1)]")))
+        }
+        return out
+    }
+}
