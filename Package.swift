@@ -18,8 +18,9 @@ let package = Package(
             "DKCore", "DKLua",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
-        .testTarget(name: "DKCoreTests", dependencies: ["DKCore"]),
-        .testTarget(name: "DKLuaTests", dependencies: ["DKLua", "DKCore"]),
+        .target(name: "DKTestSupport", dependencies: ["DKCore"], path: "Tests/DKTestSupport"),
+        .testTarget(name: "DKCoreTests", dependencies: ["DKCore", "DKTestSupport"]),
+        .testTarget(name: "DKLuaTests", dependencies: ["DKLua", "DKCore", "DKTestSupport"]),
         .testTarget(name: "dkrunTests", dependencies: ["DKCore"]),
     ],
     swiftLanguageModes: [.v5]

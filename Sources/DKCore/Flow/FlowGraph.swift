@@ -93,7 +93,10 @@ public struct FlowGraph: Sendable {
             path.append(t)
             t = upstream[t].first { remaining[$0] > 0 }!
         }
-        return Array(path[seen[t]!...].reversed())
+        let cycle = Array(path[seen[t]!...].reversed())
+        // Start at the task defined first, so the same cycle always reads the same way.
+        let first = cycle.indices.min { cycle[$0] < cycle[$1] }!
+        return Array(cycle[first...] + cycle[..<first])
     }
 
     private func cycleError(_ cycle: [Int]) -> FlowError {

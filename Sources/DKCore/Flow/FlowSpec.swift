@@ -40,6 +40,7 @@ public struct TaskSpec: Sendable, Equatable {
 public struct ParameterSpec: Sendable, Equatable {
     public var defaultValue: Value
     public var required: Bool
+    public init(defaultValue: Value, required: Bool) { self.defaultValue = defaultValue; self.required = required }
 }
 
 /// A dependency. With a key, the upstream result is passed as that argument (its `index`-th

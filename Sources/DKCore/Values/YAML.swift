@@ -127,19 +127,21 @@ public enum YAML {
                 return value
             case YAML_MAPPING_START_EVENT:
                 var entries: [Value: Value] = [:]
+                var merges: [(Value, Event)] = []
                 while true {
                     let e = try next()
                     if e.kind == YAML_MAPPING_END_EVENT { break }
                     let key = try node(e)
                     let valueEvent = try next()
                     if key == .text("<<") {
-                        try merge(try node(valueEvent), into: &entries, at: valueEvent)
+                        merges.append((try node(valueEvent), valueEvent))
                     } else {
                         guard entries.updateValue(try node(valueEvent), forKey: key) == nil else {
                             throw error(at: e, "duplicate key \(JSON.encode(key))")
                         }
                     }
                 }
+                for (merged, at) in merges { try merge(merged, into: &entries, at: at) }
                 let value = Value.map(entries)
                 remember(event.raw.data.mapping_start.anchor, value)
                 return value
@@ -152,7 +154,7 @@ public enum YAML {
             }
         }
 
-        /// `<<: *base` merge keys: earlier keys win, as YAML's merge type says.
+        /// `<<: *base` merge keys: the mapping's own keys win, then earlier merged maps.
         private func merge(_ value: Value, into entries: inout [Value: Value], at event: Event) throws {
             let maps = value.arrayValue ?? [value]
             for m in maps {

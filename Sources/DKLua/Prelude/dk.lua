@@ -866,7 +866,7 @@ package.searchers = {
   package.searchers[1],  -- package.preload
   function(name)
     local source, chunkname = host.find_module(name)
-    if source == nil then return "\n\t" .. chunkname end
+    if source == nil then return chunkname end  -- the places searched; require adds "\n\t"
     local chunk, err = load(source, "@" .. chunkname, "t")
     if not chunk then error(string.format("error loading module '%s' from file '%s':\n\t%s", name, chunkname, err), 0) end
     return chunk, chunkname

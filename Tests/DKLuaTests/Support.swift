@@ -1,0 +1,72 @@
+import DKCore
+@testable import DKLua
+import Foundation
+
+/// A temporary directory holding a flow script (flow.lua) and any other files, removed after.
+final class ScriptDirectory {
+    let path: String
+
+    init(_ script: String, files: [String: String] = [:]) throws {
+        // Short: Lua shortens chunk names longer than 60 characters in its messages.
+        path = "/tmp/dkt-" + UUID().uuidString.prefix(8)
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        try write("flow.lua", script)
+        for (name, text) in files { try write(name, text) }
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    var script: String { path + "/flow.lua" }
+
+    func write(_ name: String, _ text: String) throws {
+        let full = path + "/" + name
+        try FileManager.default.createDirectory(atPath: (full as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try text.write(toFile: full, atomically: true, encoding: .utf8)
+    }
+
+    /// Evaluates the script and describes its (only) flow.
+    func load(flow: String? = nil) throws -> (LuaHost, FlowSpec) {
+        let host = try LuaHost(sources: .script(path: script, searchPath: ModuleSearchPath(directories: [path])))
+        try host.evaluate()
+        return (host, try host.selectFlow(named: flow))
+    }
+
+    /// The message of the error that loading the script raises, with the directory made relative.
+    func loadError() -> String? {
+        do {
+            _ = try load()
+            _ = try FlowGraph(try load().1)
+            return nil
+        } catch {
+            return "\(error)".replacingOccurrences(of: path + "/", with: "")
+        }
+    }
+}
+
+/// Records every event of a run, for tests to inspect.
+final class EventLog: RunObserver, @unchecked Sendable {
+    private let lock = NSLock()
+    private var _events: [RunEvent] = []
+    var events: [RunEvent] { lock.withLock { _events } }
+    func handle(_ event: RunEvent) { lock.withLock { _events.append(event) } }
+
+    var logs: [String] {
+        events.compactMap { if case let .log(id, _, message, _) = $0 { return "\(id.map(\.description) ?? "-"): \(message)" } else { return nil } }
+    }
+
+    func states(of task: String) -> [StateKind] {
+        events.compactMap {
+            if case let .taskState(id, state, _, _, _) = $0, id.description == task { return state.kind } else { return nil }
+        }
+    }
+}
+
+/// Runs the script's flow and returns the result and the events.
+func runFlow(_ script: String, parameters: [String: Value] = [:], executor: ExecutorChoice = .local,
+             files: [String: String] = [:]) throws -> (FlowRunResult, EventLog) {
+    let dir = try ScriptDirectory(script, files: files)
+    let (host, spec) = try dir.load()
+    let log = EventLog()
+    let result = try host.run(spec, parameters: parameters, executor: executor, observer: log)
+    return (result, log)
+}
