@@ -283,7 +283,7 @@ public final class LuaHost: TaskInvoker {
         pushContext(call)
         lua.arm(timeout: call.task.timeout)
         let status = lua_pcall(L, 4, 1, base + 1)
-        lua.arm(timeout: nil)
+        lua.disarm()
         if status == LUA_OK {
             do {
                 return .success(try lua.value(at: -1, path: "result"))

@@ -111,12 +111,15 @@ final class LuaState {
         }
     }
 
-    /// Arms the timeout for the next call (0 disarms) and clears the hook's flags.
+    /// Arms the timeout (if any) for the next call and clears the hook's flags.
     func arm(timeout: Double?) {
         info.pointee.deadline = timeout.map { dk_monotonic_seconds() + $0 } ?? 0
         info.pointee.timed_out = 0
         info.pointee.interrupted = 0
     }
+
+    /// Stops the deadline; the flags keep saying why the call ended.
+    func disarm() { info.pointee.deadline = 0 }
 
     var timedOut: Bool { info.pointee.timed_out != 0 }
     var interrupted: Bool { info.pointee.interrupted != 0 }

@@ -152,7 +152,8 @@ public final class FlowRunner {
         }
         for (key, value) in inputs {
             guard let items = value.arrayValue ?? (value.mapValue?.isEmpty == true ? [] : nil) else {
-                return .failure(FlowError("cannot map over argument '\(key)': it is a \(value.typeName), not an array"))
+                let article = ["integer", "array"].contains(value.typeName) ? "an" : "a"
+                return .failure(FlowError("cannot map over argument '\(key)': it is \(article) \(value.typeName), not an array"))
             }
             if let w = width, w != items.count {
                 return .failure(FlowError("cannot map: argument '\(first)' has \(w) items but '\(key)' has \(items.count)"))

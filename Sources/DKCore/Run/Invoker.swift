@@ -7,6 +7,16 @@ public struct TaskCall: Sendable {
     public var attempt: Int
     public var flowName: String
     public var parameters: [String: Value]
+
+    public init(id: TaskRunID, task: TaskSpec, arguments: [String: Value], attempt: Int, flowName: String,
+                parameters: [String: Value]) {
+        self.id = id
+        self.task = task
+        self.arguments = arguments
+        self.attempt = attempt
+        self.flowName = flowName
+        self.parameters = parameters
+    }
 }
 
 /// How an attempt ended, before retries are considered.

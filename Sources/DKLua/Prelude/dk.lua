@@ -356,17 +356,15 @@ local function is_named_arguments(t, args)
   return #t.params ~= 1 or t.vararg or tbl[t.params[1]] ~= nil
 end
 
--- Splits the arguments of bind/map: either the call's own arguments, or one table holding
--- positional arguments in its array part, named ones under their names, and `flow`.
+-- Splits the arguments of bind/map: either the call's own arguments, or one table of named
+-- arguments, or one table with `flow` holding positional arguments in its array part and
+-- named ones under their names.
 local function split_arguments(t, ...)
   local args = table.pack(...)
   if args.n == 1 and type(args[1]) == "table" and getmetatable(args[1]) == nil then
     local tbl = args[1]
-    local named_form = tbl.flow ~= nil or is_named_arguments(t, args)
-    for k in pairs(tbl) do
-      if math.type(k) == "integer" then named_form = true end
-    end
-    if named_form then
+    -- {1, 2, 3} alone is one argument (a list to map over), not three.
+    if tbl.flow ~= nil or is_named_arguments(t, args) then
       local positional, named = { n = #tbl }, {}
       for i = 1, #tbl do positional[i] = tbl[i] end
       for k, v in pairs(tbl) do

@@ -1,0 +1,216 @@
+import DKCore
+@testable import DKLua
+import Testing
+
+/// Running flows: states, retries, timeouts, triggers, signals, mapping, as Prefect 1 does.
+@Suite struct RunnerTests {
+    @Test(arguments: [ExecutorChoice.local, .threads(3)])
+    func resultsFlowBetweenTasks(executor: ExecutorChoice) throws {
+        let (result, log) = try runFlow("""
+            local greet = task("greet", function(name) return "Hello, " .. name end)
+            local shout = task("shout", function(text) print(text:upper()); return #text end)
+            return Flow("hello", function() shout(greet(Parameter("name", { default = "world" }))) end)
+            """, parameters: ["name": "dkrun"], executor: executor)
+        #expect(result.state.kind == .success)
+        #expect(result.taskStates["greet"]?.result == "Hello, dkrun")
+        #expect(result.taskStates["shout"]?.result == 12)
+        #expect(log.logs == ["shout: HELLO, DKRUN"])
+        #expect(log.states(of: "greet") == [.running, .success])
+    }
+
+    @Test func retriesUntilSuccessThenReportEachAttempt() throws {
+        let (result, log) = try runFlow("""
+            local flaky = task("flaky", { max_retries = 3, retry_delay = 0.01 }, function()
+              if dk.context.attempt < 3 then error("attempt " .. dk.context.attempt .. " failed") end
+              return dk.context.attempt
+            end)
+            return Flow("r", function() flaky() end)
+            """)
+        #expect(result.state.kind == .success)
+        #expect(result.taskStates["flaky"]?.result == 3)
+        #expect(log.states(of: "flaky") == [.running, .retrying, .running, .retrying, .running, .success])
+    }
+
+    @Test func retriesRunOut() throws {
+        let (result, log) = try runFlow("""
+            local bad = task("bad", { max_retries = 1 }, function() dk.fail("no luck") end)
+            return Flow("r", function() bad() end)
+            """)
+        #expect(result.state.kind == .failed)
+        #expect(result.taskStates["bad"]?.message == "no luck")
+        #expect(log.states(of: "bad") == [.running, .retrying, .running, .failed])
+    }
+
+    @Test func timeoutStopsARunningLuaTask() throws {
+        let (result, _) = try runFlow("""
+            local spin = task("spin", { timeout = 0.2 }, function() while true do end end)
+            local after = task("after", function(x) return 1 end)
+            return Flow("t", function() after(spin()) end)
+            """)
+        #expect(result.taskStates["spin"]?.kind == .timedOut)
+        #expect(result.taskStates["spin"]?.message == "Task timed out after 200.0 ms")
+        #expect(result.taskStates["after"]?.kind == .triggerFailed)
+        #expect(result.state.kind == .failed)
+    }
+
+    @Test func triggersDecideWhatRunsAfterAFailure() throws {
+        let (result, log) = try runFlow("""
+            local boom = task("boom", function() error("boom") end)
+            local next_step = task("next_step", function(x) return "ran" end)
+            local on_failure = task("on_failure", { trigger = dk.triggers.all_failed }, function(x) return "cleanup" end)
+            local always = task("always", { trigger = dk.triggers.always_run }, function(x) return "always" end)
+            local any_ok = task("any_ok", { trigger = dk.triggers.any_successful }, function(x, y) return "any" end)
+            local ok = task("ok", function() return 1 end)
+            local f = Flow("t", function()
+              local b = boom()
+              next_step(b)
+              on_failure(b)
+              always(b)
+              any_ok(b, ok())
+            end)
+            f:set_reference_tasks { f:get_tasks { name = "on_failure" }[1] }
+            return f
+            """)
+        #expect(result.taskStates["boom"]?.kind == .failed)
+        #expect(result.taskStates["boom"]?.message?.hasSuffix("flow.lua:1: boom") == true)
+        #expect(result.taskStates["boom"]?.traceback?.hasPrefix("stack traceback:") == true)
+        #expect(result.taskStates["next_step"]?.kind == .triggerFailed)
+        #expect(result.taskStates["next_step"]?.message == "Trigger was \"all_successful\" but some of the upstream tasks failed")
+        #expect(result.taskStates["on_failure"]?.result == "cleanup")
+        #expect(result.taskStates["always"]?.result == "always")
+        #expect(result.taskStates["any_ok"]?.result == "any")
+        // The flow follows its reference task, which succeeded.
+        #expect(result.state.kind == .success)
+        #expect(log.states(of: "next_step") == [.triggerFailed])
+    }
+
+    @Test func skipsPropagateUnlessATaskOptsOut() throws {
+        let (result, _) = try runFlow("""
+            local maybe = task("maybe", function() dk.skip("nothing to do") end)
+            local after = task("after", function(x) return "ran" end)
+            local regardless = task("regardless", { skip_on_upstream_skip = false }, function(x) return x == nil end)
+            return Flow("s", function() local m = maybe(); after(m); regardless(m) end)
+            """)
+        #expect(result.taskStates["maybe"]?.kind == .skipped)
+        #expect(result.taskStates["maybe"]?.message == "nothing to do")
+        #expect(result.taskStates["after"]?.kind == .skipped)
+        #expect(result.taskStates["regardless"]?.result == true)
+        #expect(result.state.kind == .success)
+    }
+
+    @Test(arguments: [ExecutorChoice.local, .threads(2)])
+    func mappingExpandsAtRunTime(executor: ExecutorChoice) throws {
+        let (result, log) = try runFlow("""
+            local numbers = task("numbers", function(n) local t = {} for i = 1, n do t[i] = i end return t end)
+            local scale = task("scale", function(x, factor) return x * factor end)
+            local check = task("check", function(x) if x == 20 then error("twenty") end return x + 1 end)
+            local total = task("total", { trigger = dk.triggers.all_finished }, function(xs)
+              local s = 0 for _, x in pairs(xs) do s = s + x end return s end)
+            local none = task("none", function(x) return x end)
+            return Flow("m", function()
+              local scaled = scale:map(numbers(Parameter("n", { default = 4 })), dk.unmapped(10))
+              local checked = check:map(scaled)
+              total(checked)
+              none:map({})
+            end)
+            """, executor: executor)
+        #expect(result.taskStates["scale"]?.kind == .mapped)
+        #expect(result.taskStates["scale"]?.result == [10, 20, 30, 40])
+        #expect(result.taskStates["check"]?.children.map(\.kind) == [.success, .failed, .success, .success])
+        #expect(result.taskStates["check"]?.result == [11, .null, 31, 41])
+        #expect(result.taskStates["total"]?.result == 83)
+        #expect(result.taskStates["none"]?.result == [])
+        #expect(log.states(of: "scale[3]") == [.running, .success])
+    }
+
+    @Test func aFailedChildFailsOnlyItsOwnDownstreamChild() throws {
+        let (result, _) = try runFlow("""
+            local a = task("a", function(x) if x == 2 then error("two") end return x end)
+            local b = task("b", function(x) return x * 100 end)
+            return Flow("m", function() b:map(a:map({ 1, 2, 3 })) end)
+            """)
+        #expect(result.taskStates["b"]?.children.map(\.kind) == [.success, .triggerFailed, .success])
+        #expect(result.taskStates["b"]?.result == [100, .null, 300])
+    }
+
+    @Test(arguments: [
+        ("return Flow('m', function() t:map(5) end)", "cannot map over argument 'x': it is an integer, not an array"),
+        ("return Flow('m', function() u:map({1, 2}, {1}) end)", "cannot map: argument 'x' has 2 items but 'y' has 1"),
+    ])
+    func badMapsFailTheTask(body: String, message: String) throws {
+        let (result, _) = try runFlow("""
+            t = task("t", function(x) return x end)
+            u = task("u", function(x, y) return x end)
+            \(body)
+            """)
+        let state = try #require(result.taskStates.values.first { $0.kind == .failed })
+        #expect(state.message == message)
+    }
+
+    @Test func noutSplitsResults() throws {
+        let (result, _) = try runFlow("""
+            local split = task("split", { nout = 2 }, function() return "left", "right" end)
+            local join = task("join", function(a, b) return b .. "+" .. a end)
+            return Flow("n", function() local l, r = split(); join(l, r) end)
+            """)
+        #expect(result.taskStates["split"]?.result == ["left", "right"])
+        #expect(result.taskStates["join"]?.result == "right+left")
+    }
+
+    @Test func resultsThatCannotCrossStatesFailTheirTask() throws {
+        let (result, _) = try runFlow("""
+            local bad = task("bad", function() return { ok = 1, f = { print } } end)
+            local cyclic = task("cyclic", function() local t = {} t[1] = t return t end)
+            return Flow("n", function() bad() cyclic() end)
+            """)
+        #expect(result.taskStates["bad"]?.message == "task 'bad' returned a value that cannot cross Lua states: result.f[1] is a function, which cannot cross Lua states")
+        #expect(result.taskStates["cyclic"]?.message == "task 'cyclic' returned a value that cannot cross Lua states: result[1] is part of a cycle (a table that contains itself)")
+    }
+
+    @Test func contextDescribesTheRunningTask() throws {
+        let (result, _) = try runFlow("""
+            local ctx = dk.context
+            local show = task("show", function(x, n)
+              return { flow = ctx.flow, task = ctx.task, slug = ctx.task_slug, attempt = ctx.attempt,
+                       index = ctx.map_index, n = ctx.parameters.n }
+            end)
+            return Flow("c", function() show:map({ "a", "b" }, dk.unmapped(Parameter("n", { default = 7 }))) end)
+            """)
+        #expect(result.taskStates["show"]?.result == [
+            ["flow": "c", "task": "show", "slug": "show", "attempt": 1, "index": 0, "n": 7],
+            ["flow": "c", "task": "show", "slug": "show", "attempt": 1, "index": 1, "n": 7],
+        ])
+    }
+
+    @Test func logLevelsReachTheObserver() throws {
+        let (_, log) = try runFlow("""
+            local t = task("t", function() dk.log("plain %d", 1); dk.log.warning("careful"); print("a", 2, nil) end)
+            return Flow("l", function() t() end)
+            """)
+        #expect(log.logs == ["t: plain 1", "t: careful", "t: a\t2\tnil"])
+        let levels = log.events.compactMap { if case let .log(_, level, _, _) = $0 { return level } else { return nil } }
+        #expect(levels == [.info, .warning, .info])
+    }
+
+    @Test func flowRunFromLuaReturnsStates() throws {
+        let host = try LuaHost(sources: .script(path: "repl.lua", searchPath: ModuleSearchPath(directories: [])))
+        host.allowsFlowRun = true
+        let results = try host.execute("""
+            local t = task("t", function(x) return x * 2 end)
+            local f = Flow("f", function() t(Parameter("x", { default = 1 })) end)
+            local s = f:run { parameters = { x = 21 } }
+            return s.state, s:is_successful(), s.tasks.t.result, s:get("t").state, tostring(s)
+            """, chunkName: "=repl")
+        #expect(results == ["Success", true, 42, "Success", #"Success("All reference tasks succeeded.")"#])
+    }
+
+    @Test func flowRunIsRefusedWhenDkrunRunsTheScript() throws {
+        let dir = try ScriptDirectory("""
+            local t = task("t", function() end)
+            local f = Flow("f", function() t() end)
+            f:run()
+            return f
+            """)
+        #expect(dir.loadError() == "flow.lua:3: flow:run is for the REPL and Lua tests; `dkrun FILE` runs the flow the script returns")
+    }
+}
