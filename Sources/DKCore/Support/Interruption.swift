@@ -14,15 +14,20 @@ public enum Interruption {
 
     public static var requested: Bool { flag.pointee != 0 }
 
-    /// Installs the handlers for SIGINT and SIGTERM.
+    /// Installs the handlers for SIGINT and SIGTERM, and unblocks both: a parent may have
+    /// started dkrun with them blocked (the mask is inherited), which would make it deaf.
     public static func install() {
         _ = flag
+        var set = sigset_t()
+        sigemptyset(&set)
         for sig in [SIGINT, SIGTERM] {
             signal(sig) { _ in
                 if Interruption.flag.pointee != 0 { _exit(130) }
                 Interruption.flag.pointee = 1
             }
+            sigaddset(&set, sig)
         }
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 
     /// Clears the flag, so that a REPL or a test can run another flow.

@@ -30,7 +30,9 @@ struct RunCommand: ParsableCommand {
 
     func validate() throws {
         if quiet && verbose { throw ValidationError("--quiet and --verbose cannot be used together.") }
-        if let executor { _ = try ExecutorChoice.parse(executor, cores: 1) }
+        if let executor {
+            do { _ = try ExecutorChoice.parse(executor, cores: 1) } catch { throw ValidationError("\(error)") }
+        }
     }
 
     func run() throws {

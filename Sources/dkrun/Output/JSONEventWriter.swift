@@ -13,7 +13,7 @@ final class JSONEventWriter: RunObserver, @unchecked Sendable {
         bytes.append(UInt8(ascii: "\n"))
         monitor.locked {
             _ = fwrite(bytes, 1, bytes.count, stdout)
-            if case .flowFinished = event { fflush(stdout) }
+            fflush(stdout)  // readers follow the run as it happens
         }
     }
 }

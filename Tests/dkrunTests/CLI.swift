@@ -1,0 +1,63 @@
+import Foundation
+
+/// Runs the built `dkrun` as a user would and captures what it printed.
+struct CLI {
+    static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().path
+
+    /// The binary `swift build` made for these tests (DKRUN_BINARY overrides).
+    static let binary = ProcessInfo.processInfo.environment["DKRUN_BINARY"] ?? repoRoot + "/.build/debug/dkrun"
+
+    struct Result {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+        var lines: [String] { stdout.split(separator: "\n").map(String.init) }
+    }
+
+    static func run(_ arguments: [String], in directory: String = repoRoot) throws -> Result {
+        let process = start(arguments, in: directory)
+        try process.run()
+        return finish(process)
+    }
+
+    static func start(_ arguments: [String], in directory: String = repoRoot) -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: directory)
+        process.standardOutput = Pipe()
+        process.standardError = Pipe()
+        process.standardInput = FileHandle.nullDevice
+        return process
+    }
+
+    static func finish(_ process: Process) -> Result {
+        let out = (process.standardOutput as! Pipe).fileHandleForReading.readDataToEndOfFile()
+        let err = (process.standardError as! Pipe).fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self),
+                      stderr: String(decoding: err, as: UTF8.self))
+    }
+}
+
+/// A temporary directory of files for one test, removed after.
+final class TempDir {
+    let path = "/tmp/dkc-" + UUID().uuidString.prefix(8)
+
+    init(_ files: [String: String] = [:]) throws {
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        for (name, text) in files { try text.write(toFile: path + "/" + name, atomically: true, encoding: .utf8) }
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    func file(_ name: String) -> String { path + "/" + name }
+}
+
+/// Lines of `--json-events` output, parsed.
+func events(_ stdout: String) throws -> [[String: Any]] {
+    try stdout.split(separator: "\n").map {
+        try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
+    }
+}

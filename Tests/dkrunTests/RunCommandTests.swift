@@ -1,0 +1,128 @@
+import Foundation
+import Testing
+
+/// `dkrun FLOW.lua`: the examples, output, exit codes, overrides.
+@Suite struct RunCommandTests {
+    @Test func helloRuns() throws {
+        let r = try CLI.run(["examples/hello.lua"])
+        #expect(r.status == 0)
+        #expect(r.lines.contains { $0.hasSuffix("INFO    shout | HELLO, WORLD!") })
+        #expect(r.lines.contains { $0.hasSuffix("INFO    greet: Success") || $0.contains("INFO    greet: Success (") })
+        #expect(r.lines.last?.hasPrefix("Flow 'hello': Success in ") == true)
+        #expect(r.lines.last?.hasSuffix("— 3 Success") == true)
+        #expect(r.stderr.isEmpty)
+    }
+
+    @Test func realisticFlowRunsWithRetriesAndMapping() throws {
+        let r = try CLI.run(["examples/etl.lua", "--param", "batch=6"])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("report | ETL done: total 252.0"))
+        #expect(r.stdout.contains("WARNING transform[2]: Retrying"))
+        #expect(r.stdout.contains("transform: Mapped: Mapped 6 items"))
+    }
+
+    @Test(arguments: ["min_max_workers", "custom_worker_spec", "static_cluster"])
+    func seedExamplesRunLocallyWhenAsked(name: String) throws {
+        let r = try CLI.run(["examples/\(name).lua", "--executor", "local", "--quiet"])
+        #expect(r.status == 0)
+        #expect(r.lines.count == 1)
+        #expect(r.lines.first?.hasSuffix("INFO    output_value | Example!") == true)
+    }
+
+    @Test(arguments: [
+        ("min_max_workers", "flow 'Min / Max Workers Dask Kubernetes Example' uses DaskKubernetesEnvironment"),
+        ("static_cluster", "flow 'Static Dask Cluster Example' has run_config KubernetesRun"),
+    ])
+    func flowsNeedingDaskOrKubernetesStopClearly(name: String, message: String) throws {
+        let r = try CLI.run(["examples/\(name).lua"])
+        #expect(r.status == 2)
+        #expect(r.stdout.isEmpty)
+        #expect(r.stderr.hasPrefix("dkrun: error: " + message))
+    }
+
+    @Test func threadsGiveTheSameResultsAsLocal() throws {
+        func results(_ executor: String) throws -> [String: String] {
+            let r = try CLI.run(["examples/etl.lua", "--executor", executor, "--json-events"])
+            #expect(r.status == 0)
+            var out: [String: String] = [:]
+            for e in try events(r.stdout) where e["event"] as? String == "task_state" && e["state"] as? String != "Running" {
+                let key = "\(e["task"]!)\(e["map_index"].map { "[\($0)]" } ?? "")"
+                let result = try e["result"].map { try JSONSerialization.data(withJSONObject: $0, options: [.sortedKeys, .fragmentsAllowed]) }
+                out[key] = "\(e["state"]!) \(result.map { String(decoding: $0, as: UTF8.self) } ?? "")"
+            }
+            return out
+        }
+        let local = try results("local")
+        #expect(local.count == 6 + 8)
+        #expect(try results("threads=3") == local)
+    }
+
+    @Test func jsonEventsDescribeTheRun() throws {
+        let r = try CLI.run(["examples/hello.lua", "--json-events", "--param", "name=json"])
+        let all = try events(r.stdout)
+        #expect(all.first?["event"] as? String == "flow_started")
+        #expect(all.last?["event"] as? String == "flow_finished")
+        #expect(all.last?["state"] as? String == "Success")
+        #expect(all.contains { $0["event"] as? String == "log" && $0["message"] as? String == "HELLO, JSON!" && $0["task"] as? String == "shout" })
+        #expect(all.contains { $0["task"] as? String == "greet" && $0["result"] as? String == "Hello, json!" })
+    }
+
+    @Test func parametersAreYAMLScalars() throws {
+        let dir = try TempDir(["types.lua": """
+            local show = task("show", function(a, b, c, d, e) print(math.type(a), type(b), type(c), type(d), #e) end)
+            return Flow("types", function()
+              show(Parameter("a"), Parameter("b"), Parameter("c"), Parameter("d"), Parameter("e"))
+            end)
+            """, "params.yaml": "a: 1\nb: yes\nc: true\nd: ~\ne: [1, 2, 3]\n"])
+        let r = try CLI.run([dir.file("types.lua"), "--params-file", dir.file("params.yaml"), "--param", "b='7'", "-q"])
+        #expect(r.status == 0)
+        #expect(r.lines.first?.hasSuffix("show | integer\tstring\tboolean\tnil\t3") == true)
+        let floats = try CLI.run([dir.file("types.lua"), "--params-file", dir.file("params.yaml"), "--param", "a=1.5", "-q"])
+        #expect(floats.lines.first?.contains("show | float\t") == true)
+    }
+
+    @Test func aFailedFlowExitsOneWithASummary() throws {
+        let dir = try TempDir(["fail.lua": """
+            local boom = task("boom", function() error("kaput") end)
+            local after = task("after", function(x) end)
+            return Flow("fails", function() after(boom()) end)
+            """])
+        let r = try CLI.run([dir.file("fail.lua")])
+        #expect(r.status == 1)
+        #expect(r.stdout.contains("ERROR   boom: Failed ("))
+        #expect(r.stdout.contains("Flow 'fails': Failed in "))
+        #expect(r.stdout.contains("  Failed: boom — \(dir.path)/fail.lua:1: kaput"))
+        #expect(r.stdout.contains("  TriggerFailed: after — Trigger was \"all_successful\" but some of the upstream tasks failed"))
+        #expect(r.stderr.isEmpty)
+        let quiet = try CLI.run([dir.file("fail.lua"), "-q"])
+        #expect(quiet.status == 1)
+        #expect(!quiet.stdout.contains("Running"))
+        #expect(quiet.stdout.contains("Flow 'fails': Failed"))
+    }
+
+    @Test(arguments: [("SIGINT", SIGINT), ("SIGTERM", SIGTERM)])
+    func signalsStopTheRunCleanly(name: String, signal: Int32) throws {
+        let dir = try TempDir()
+        try """
+            local spin = task("spin", function()
+              io.open("\(dir.file("started"))", "w"):close()
+              while true do end
+            end)
+            local never = task("never", function(x) end)
+            return Flow("spin", function() never(spin()) end)
+            """.write(toFile: dir.file("spin.lua"), atomically: true, encoding: .utf8)
+        let process = CLI.start([dir.file("spin.lua"), "--json-events"])
+        try process.run()
+        // Interrupt once the task is running (or after 20 s, and the test fails).
+        let deadline = Date().addingTimeInterval(20)
+        while !FileManager.default.fileExists(atPath: dir.file("started")) && Date() < deadline { usleep(10_000) }
+        kill(process.processIdentifier, signal)
+        let r = CLI.finish(process)
+        #expect(r.status == 130)
+        let all = try events(r.stdout)
+        #expect(all.contains { $0["task"] as? String == "spin" && $0["state"] as? String == "Cancelled" })
+        #expect(all.contains { $0["task"] as? String == "never" && $0["state"] as? String == "Cancelled" })
+        #expect(all.last?["state"] as? String == "Cancelled")
+        #expect(r.stderr == "dkrun: error: interrupted\n")
+    }
+}
