@@ -59,6 +59,8 @@ typedef struct dk_state_info {
     /// The process-wide Ctrl-C flag: a signal handler sets it and every state's hook acts on it.
     /// Signal handlers must not touch a Lua state (see lua.c's laction), so the hook raises.
     volatile sig_atomic_t *interrupt_flag;
+    /// A flag of the state's owner (a thread pool shutting down); NULL when there is none.
+    volatile sig_atomic_t *cancel_flag;
 } dk_state_info;
 
 static inline dk_state_info *dk_lua_info(lua_State *L) { return *(dk_state_info **)lua_getextraspace(L); }
@@ -75,7 +77,7 @@ static inline double dk_monotonic_seconds(void) {
 static void dk_lua_deadline_hook(lua_State *L, lua_Debug *ar) {
     (void)ar;
     dk_state_info *info = dk_lua_info(L);
-    if (info->interrupt_flag && *info->interrupt_flag) {
+    if ((info->interrupt_flag && *info->interrupt_flag) || (info->cancel_flag && *info->cancel_flag)) {
         info->interrupted = 1;
         luaL_error(L, "interrupted");
     }

@@ -36,9 +36,13 @@ public final class LuaHost: TaskInvoker {
 
     public static let version = "0.1.0"
 
-    public init(sources: FlowSources) throws {
+    private let cancellation: CancellationFlag?
+
+    /// - Parameter cancellation: a flag besides Ctrl-C that stops this host's Lua code.
+    public init(sources: FlowSources, cancellation: CancellationFlag? = nil) throws {
         self.sources = sources
-        lua = LuaState()
+        self.cancellation = cancellation
+        lua = LuaState(cancellation: cancellation)
         lua.attach(host: self)
         try loadPrelude()
     }
@@ -155,8 +159,8 @@ public final class LuaHost: TaskInvoker {
 
     /// A fresh host that rebuilds the payload's flow from its sources alone, checking that
     /// the script builds the same DAG again.
-    public static func rebuild(_ payload: Payload) throws -> LuaHost {
-        let host = try LuaHost(sources: .payload(payload))
+    public static func rebuild(_ payload: Payload, cancellation: CancellationFlag? = nil) throws -> LuaHost {
+        let host = try LuaHost(sources: .payload(payload), cancellation: cancellation)
         try host.evaluate()
         let rebuilt = try host.selectFlow(named: payload.flow.name)
         guard Payload.dagHash(rebuilt) == Payload.dagHash(payload.flow) else {
@@ -219,10 +223,10 @@ public final class LuaHost: TaskInvoker {
         switch executor {
         case .local: exec = LocalExecutor(invoker: self)
         case .threads(let n):
-            // The first thread borrows this host (this thread only coordinates while the flow
-            // runs); the others rebuild the flow from its payload, as a remote worker would.
+            // This thread runs tasks with this host; the other threads rebuild the flow from
+            // its payload, as a remote worker would.
             let payload = self.payload(for: flow, parameters: parameters)
-            exec = ThreadExecutor(threads: n) { i in i == 0 ? self : try LuaHost.rebuild(payload) }
+            exec = ThreadExecutor(threads: n, callerInvoker: self) { try LuaHost.rebuild(payload, cancellation: $0) }
         case .unavailable(let message): throw FlowError(message)
         }
         defer { exec.shutdown() }

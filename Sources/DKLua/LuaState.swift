@@ -17,11 +17,12 @@ final class LuaState {
     let L: OpaquePointer
     let info: UnsafeMutablePointer<dk_state_info>
 
-    init() {
+    /// - Parameter cancellation: a flag besides Ctrl-C that stops this state's Lua code.
+    init(cancellation: CancellationFlag? = nil) {
         L = luaL_newstate()
         info = .allocate(capacity: 1)
         info.initialize(to: dk_state_info(host: nil, deadline: 0, timed_out: 0, interrupted: 0,
-                                          interrupt_flag: Interruption.flag))
+                                          interrupt_flag: Interruption.flag, cancel_flag: cancellation?.pointer))
         dk_lua_set_info(L, info)
         luaL_openlibs(L)
         dk_lua_install_hook(L)

@@ -28,21 +28,25 @@ public struct Payload: Sendable, Equatable {
         SHA256.hexDigest(flow.encodedDescription())
     }
 
-    /// The payload's bytes. The flow description is encoded once: the DAG hash covers
-    /// those same bytes, and the payload map embeds them.
-    public func encoded() -> [UInt8] {
+    /// The payload's bytes.
+    public func encoded() -> [UInt8] { encodedWithDAGHash().bytes }
+
+    /// The payload's bytes and its DAG hash. The flow description is encoded once: the DAG
+    /// hash covers those same bytes, and the payload map embeds them.
+    public func encodedWithDAGHash() -> (bytes: [UInt8], dagHash: String) {
         let flowBytes = flow.encodedDescription()
+        let dagHash = SHA256.hexDigest(flowBytes)
         let fields: [(String, [UInt8])] = [
             ("format", MessagePack.encode(.text(Payload.format))),
             ("version", MessagePack.encode(.int(Payload.version))),
             ("flow", flowBytes),
-            ("dag_hash", MessagePack.encode(.text(SHA256.hexDigest(flowBytes)))),
+            ("dag_hash", MessagePack.encode(.text(dagHash))),
             ("parameters", MessagePack.encode(.map(Dictionary(uniqueKeysWithValues: parameters.map { (.text($0.key), $0.value) })))),
             ("script", MessagePack.encode(script.value)),
             ("modules", MessagePack.encode(.map(Dictionary(uniqueKeysWithValues: modules.map { (.text($0.key), $0.value.value) })))),
             ("files", MessagePack.encode(.map(Dictionary(uniqueKeysWithValues: files.map { (.text($0.key), .string($0.value)) })))),
         ]
-        return MessagePack.encodeMap(encodedEntries: fields.map { (MessagePack.encode(.text($0.0)), $0.1) })
+        return (MessagePack.encodeMap(encodedEntries: fields.map { (MessagePack.encode(.text($0.0)), $0.1) }), dagHash)
     }
 
     /// Reads a payload, checking its format and version.

@@ -64,8 +64,12 @@ public final class LocalExecutor: Executor {
 /// Runs jobs on a pool of threads, each with its own invoker (its own Lua state: Lua states
 /// are not thread-safe), made on that thread by `makeInvoker(threadIndex)`.
 ///
-/// Jobs submitted between two `next` calls are handed over under one lock, and `next` takes
-/// every finished job at once: per task, the coordinator and a worker meet about once.
+/// The calling (coordinating) thread is one of the workers: while it waits in `next` it runs
+/// queued jobs itself with `callerInvoker`, so a chain of tasks never waits for a thread to
+/// wake up, and a pool of N threads needs only N - 1 more invokers. Those threads start when
+/// there is first work for them, and their invokers (whose making can be slow: a thread
+/// rebuilds the flow) are cancelled at shutdown. Jobs submitted between two `next` calls are
+/// handed over under one lock, and `next` takes every finished job.
 public final class ThreadExecutor: Executor, @unchecked Sendable {
     private static let jobsReady = 0, jobsDone = 1
     private let monitor = Monitor(conditions: 2)
@@ -78,12 +82,27 @@ public final class ThreadExecutor: Executor, @unchecked Sendable {
     private var threads: [pthread_t] = []
     public let threadCount: Int
 
-    /// - Parameter makeInvoker: builds the invoker of thread `i`; if it throws, that thread
-    ///   fails every job it takes with the error's description.
-    public init(threads: Int, makeInvoker: @escaping @Sendable (Int) throws -> TaskInvoker) {
+    private let callerInvoker: TaskInvoker
+    private let makeInvoker: @Sendable (CancellationFlag) throws -> TaskInvoker
+    private let cancellation = CancellationFlag()
+
+    /// - Parameters:
+    ///   - threads: the number of threads running jobs, the calling thread included.
+    ///   - callerInvoker: the invoker the calling thread runs jobs with.
+    ///   - makeInvoker: builds the invoker of another thread, honouring the flag; if it
+    ///     throws, that thread fails every job it takes with the error's description.
+    public init(threads: Int, callerInvoker: TaskInvoker,
+                makeInvoker: @escaping @Sendable (CancellationFlag) throws -> TaskInvoker) {
         threadCount = max(1, threads)
-        for i in 0 ..< threadCount {
-            self.threads.append(spawnThread { [unowned self] in self.work { try makeInvoker(i) } })
+        self.callerInvoker = callerInvoker
+        self.makeInvoker = makeInvoker
+    }
+
+    /// Starts the other threads, once, when a job is waiting for them.
+    private func startThreadsIfNeeded() {
+        guard threads.isEmpty, threadCount > 1, jobHead < jobs.count else { return }
+        for _ in 1 ..< threadCount {
+            threads.append(spawnThread { [unowned self] in self.work { try self.makeInvoker(self.cancellation) } })
         }
     }
 
@@ -106,8 +125,7 @@ public final class ThreadExecutor: Executor, @unchecked Sendable {
     }
 
     private func take() -> (Int, TaskJob)? {
-        spin { jobHead < jobs.count || stopping }
-        return monitor.locked {
+        monitor.locked {
             while jobHead == jobs.count && !stopping { monitor.wait(Self.jobsReady) }
             if stopping { return nil }
             defer { jobHead += 1 }
@@ -129,7 +147,22 @@ public final class ThreadExecutor: Executor, @unchecked Sendable {
     }
 
     public func next(until deadline: Double?) -> [JobResult] {
-        monitor.locked { handOver() }
+        let mine: (Int, TaskJob)? = monitor.locked {
+            // Keep one new job for this thread, unless finished ones are waiting to be handled.
+            let kept = done.isEmpty && !outbox.isEmpty ? outbox.removeFirst() : nil
+            handOver()
+            startThreadsIfNeeded()
+            if kept != nil || !done.isEmpty || jobHead == jobs.count { return kept }
+            defer { jobHead += 1 }
+            return jobs[jobHead]
+        }
+        if let (id, job) = mine {
+            let result = JobResult.timing(id, job, callerInvoker)
+            return monitor.locked {
+                defer { done.removeAll(keepingCapacity: true) }
+                return done + [result]
+            }
+        }
         spin { !done.isEmpty }
         return monitor.locked {
             while done.isEmpty {
@@ -144,8 +177,8 @@ public final class ThreadExecutor: Executor, @unchecked Sendable {
         }
     }
 
-    /// Polls `ready` for a few microseconds before a caller blocks: a task often finishes
-    /// sooner than a sleeping thread can be woken.
+    /// Polls `ready` for a few microseconds before the coordinator blocks: a task often
+    /// finishes sooner than a sleeping thread can be woken.
     private func spin(_ ready: () -> Bool) {
         for _ in 0 ..< 64 {
             if monitor.locked(ready) { return }
@@ -154,6 +187,7 @@ public final class ThreadExecutor: Executor, @unchecked Sendable {
     }
 
     public func shutdown() {
+        cancellation.set()
         monitor.locked {
             stopping = true
             monitor.broadcast(Self.jobsReady)

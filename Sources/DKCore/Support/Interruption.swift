@@ -33,3 +33,18 @@ public enum Interruption {
     /// Clears the flag, so that a REPL or a test can run another flow.
     public static func reset() { flag.pointee = 0 }
 }
+
+/// A flag that stops the Lua code of one owner (a thread pool shutting down, say) the way
+/// Ctrl-C stops everything: the states it is given to check it in their hook.
+public final class CancellationFlag: @unchecked Sendable {
+    public let pointer: UnsafeMutablePointer<sig_atomic_t>
+
+    public init() {
+        pointer = .allocate(capacity: 1)
+        pointer.pointee = 0
+    }
+
+    deinit { pointer.deallocate() }
+
+    public func set() { pointer.pointee = 1 }
+}

@@ -327,8 +327,8 @@ end
 
 -- Binds call arguments: positional ones to the function's parameters in order (extra ones of
 -- a vararg function to "#n"), named ones by parameter name.
-local function bind_arguments(flow, t, positional, named, mapped)
-  local source = where()
+local function bind_arguments(flow, t, positional, named, mapped, source)
+  source = source or where()
   for i = 1, positional.n do
     local key = t.params[i] or (t.vararg and ("#" .. i))
     if not key then
@@ -337,6 +337,7 @@ local function bind_arguments(flow, t, positional, named, mapped)
     end
     bind_one(flow, t, key, positional[i], mapped, source)
   end
+  if next(named) == nil then return end
   for _, key in ipairs(sorted_keys(named)) do
     if type(key) ~= "string" then raise("bad argument to task '%s' (argument names must be strings)", t.name) end
     bind_one(flow, t, key, named[key], mapped, source)
@@ -406,6 +407,8 @@ end
 Ref.__name = "task result"
 Ref.__tostring = function(r) return string.format("%s[%d]", tostring(r.task), r.index) end
 
+local NO_POSITIONAL, NO_NAMED = { n = 0 }, {}  -- shared, never written
+
 Task.__call = function(t, ...)
   if t.kind == "parameter" then raise("parameter '%s' cannot be called", t.name) end
   local flow = current_flow()
@@ -417,9 +420,9 @@ Task.__call = function(t, ...)
   add_task(flow, copy)
   local args = table.pack(...)
   if is_named_arguments(t, args) then
-    bind_arguments(flow, copy, { n = 0 }, args[1], false)
+    bind_arguments(flow, copy, NO_POSITIONAL, args[1], false, copy.source)
   else
-    bind_arguments(flow, copy, args, {}, false)
+    bind_arguments(flow, copy, args, NO_NAMED, false, copy.source)
   end
   return handles(copy)
 end
@@ -734,7 +737,9 @@ function dk._describe(flow)
   for i, t in ipairs(flow._tasks) do
     local d = { slug = flow._slug[t], name = t.name, source = t.source, params = t.params, vararg = t.vararg,
                 kind = t.kind }
-    for k, v in pairs(t.options) do d[k] = v end
+    if next(t.options) ~= nil then
+      for k, v in pairs(t.options) do d[k] = v end
+    end
     if t.options.trigger then d.trigger = { name = t.options.trigger.name, at_least = t.options.trigger.at_least,
                                             at_most = t.options.trigger.at_most } end
     if t.kind == "parameter" then d.default, d.required = t.default, t.required end

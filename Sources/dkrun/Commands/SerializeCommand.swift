@@ -19,7 +19,7 @@ struct SerializeCommand: ParsableCommand {
         let loaded = try LoadedFlow(flow)
         let parameters: [String: Value]
         do { parameters = try loaded.graph.resolveParameters(loaded.parameters) } catch { throw CLIFailure.badInput("\(error)") }
-        let bytes = loaded.host.payload(for: loaded.spec, parameters: parameters).encoded()
+        let (bytes, dagHash) = loaded.host.payload(for: loaded.spec, parameters: parameters).encodedWithDAGHash()
         if let output {
             do { try Files.write(output, bytes) } catch { throw CLIFailure.failure("cannot write payload: \(error)") }
         } else {
@@ -29,6 +29,6 @@ struct SerializeCommand: ParsableCommand {
             _ = fwrite(bytes, 1, bytes.count, stdout)
             fflush(stdout)
         }
-        fputs("payload: \(bytes.count) bytes, sha256 \(SHA256.hexDigest(bytes)), DAG \(Payload.dagHash(loaded.spec))\n", stderr)
+        fputs("payload: \(bytes.count) bytes, sha256 \(SHA256.hexDigest(bytes)), DAG \(dagHash)\n", stderr)
     }
 }

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Sets up the machine (scripts/setup.sh) and runs every test: unit, Lua, and end-to-end
+# tests of the built dkrun, including the examples and the docs' code blocks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DKRUN_BUILD=debug scripts/setup.sh
+swift build --build-tests >&2
+swift test --skip-build
