@@ -14,6 +14,7 @@ enum HostFunctions {
         ("find_module", findModule),
         ("run_flow", runFlow),
         ("where", callerPosition),
+        ("print", printOutsideTasks),
     ]
 
     private static func host(_ L: OpaquePointer?) -> LuaHost { LuaState.host(of: L, as: LuaHost.self) }
@@ -41,6 +42,19 @@ enum HostFunctions {
             observer.handle(.log(nil, level, message, time: Clock.wall()))
         } else {
             fputs("\(level.name) \(message)\n", stderr)
+        }
+        return 0
+    }
+
+    /// print(text): `print` outside tasks: a log line of the run while one is observed, else
+    /// a line on stdout (stderr when stdout carries JSON events).
+    private static let printOutsideTasks: dk_swift_function = { L in
+        let h = host(L)
+        let text = string(L, 1) ?? ""
+        if let observer = h.runObserver {
+            observer.handle(.log(nil, .info, text, time: Clock.wall()))
+        } else {
+            fputs(text + "\n", h.printsToStderr ? stderr : stdout)
         }
         return 0
     }

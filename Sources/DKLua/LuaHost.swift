@@ -21,12 +21,15 @@ public final class LuaHost: TaskInvoker {
     /// Whether `flow:run` may run flows (the REPL and Lua tests); `dkrun FILE` runs the flow
     /// the script returns, and a rebuilt flow must not run itself.
     public var allowsFlowRun = false
-    /// Receives the events of runs started from Lua with `flow:run`.
+    /// Receives the events of runs, and `print` outside tasks while set.
     public var runObserver: RunObserver?
+    /// Whether `print` outside tasks (with no observer) goes to stderr rather than stdout.
+    public var printsToStderr = false
 
     private var handlerRef: Int32 = 0
     private var invokeRef: Int32 = 0
     private var describeRef: Int32 = 0
+    private var hookRef: Int32 = 0
     private var collectRef: Int32 = 0
     private var dkRef: Int32 = 0
     private var flows: [(name: String, ref: Int32)] = []
@@ -55,7 +58,8 @@ public final class LuaHost: TaskInvoker {
         lua.setField(-2, "version")
         try lua.pcall(nargs: 1, nresults: 1)
         for (name, slot) in [("_msghandler", \LuaHost.handlerRef), ("_invoke", \.invokeRef),
-                             ("_describe", \.describeRef), ("_collect", \.collectRef)] as [(String, ReferenceWritableKeyPath<LuaHost, Int32>)] {
+                             ("_describe", \.describeRef), ("_collect", \.collectRef),
+                             ("_environment_hook", \.hookRef)] as [(String, ReferenceWritableKeyPath<LuaHost, Int32>)] {
             lua.rawField(-1, name)
             self[keyPath: slot] = lua.ref()
         }
@@ -230,7 +234,29 @@ public final class LuaHost: TaskInvoker {
         case .unavailable(let message): throw FlowError(message)
         }
         defer { exec.shutdown() }
-        return FlowRunner(graph: graph, parameters: parameters, executor: exec, observer: observer).run()
+        let previousObserver = runObserver
+        runObserver = observer
+        defer { runObserver = previousObserver }
+        try runEnvironmentHook("on_start")
+        let result = FlowRunner(graph: graph, parameters: parameters, executor: exec, observer: observer).run()
+        try runEnvironmentHook("on_exit")
+        return result
+    }
+
+    /// Runs the active flow's environment hook (Prefect 1's on_start / on_exit), if any.
+    private func runEnvironmentHook(_ name: String) throws {
+        guard let flowRef = activeFlowRef else { return }
+        let base = lua.top
+        defer { lua_settop(lua.L, base) }
+        lua.pushRef(handlerRef)
+        lua.pushRef(hookRef)
+        lua.pushRef(flowRef)
+        lua.push(name)
+        do {
+            try lua.pcall(nargs: 2, nresults: 0, handler: base + 1)
+        } catch let error as LuaError {
+            throw FlowError("\(name) hook failed: \(error.message)")
+        }
     }
 
     /// `flow:run{...}` from Lua: the flow on top of the stack, its options under it.

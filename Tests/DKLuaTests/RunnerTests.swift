@@ -214,3 +214,30 @@ import Testing
         #expect(dir.loadError() == "flow.lua:3: flow:run is for the REPL and Lua tests; `dkrun FILE` runs the flow the script returns")
     }
 }
+
+/// Prefect 1's environment hooks around a local run.
+@Suite struct EnvironmentHookTests {
+    @Test func onStartAndOnExitRunAroundTheFlow() throws {
+        let (result, log) = try runFlow("""
+            local t = task("t", function() print("task") end)
+            return Flow("h", { environment = LocalEnvironment {
+              on_start = function() print("starting") end,
+              on_exit = function() print("exiting") end,
+            } }, function() t() end)
+            """)
+        #expect(result.state.kind == .success)
+        #expect(log.logs == ["-: starting", "t: task", "-: exiting"])
+    }
+
+    @Test func aFailingOnStartStopsTheRun() throws {
+        let error = #expect(throws: FlowError.self) {
+            try runFlow("""
+                local t = task("t", function() end)
+                return Flow("h", { environment = LocalEnvironment { on_start = function() error("no cluster") end } },
+                            function() t() end)
+                """)
+        }
+        #expect(error?.description.hasPrefix("on_start hook failed: ") == true)
+        #expect(error?.description.contains("flow.lua:2: no cluster") == true)
+    }
+}

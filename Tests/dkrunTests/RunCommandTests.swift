@@ -126,3 +126,34 @@ import Testing
         #expect(r.stderr == "dkrun: error: interrupted\n")
     }
 }
+
+/// On a terminal, a progress line is kept at the bottom and cleared before each log line.
+@Suite struct TerminalTests {
+    @Test func progressLineOnATerminal() throws {
+        // script(1) gives dkrun a pseudo-terminal, as a person's shell would.
+        let r = try Process.runCapturing("/usr/bin/script", ["-qfec", "\(CLI.binary) examples/etl.lua", "/dev/null"])
+        #expect(r.contains("\r\u{1b}[K[0/6 done] "))
+        #expect(r.contains("running: extract"))
+        #expect(r.contains("report | ETL done: total 432.0"))
+        // The line is cleared at the end: the summary is the last thing on the screen.
+        #expect(r.hasSuffix("\r\u{1b}[K") || r.split(separator: "\n").last?.contains("Flow 'etl': Success") == true)
+    }
+}
+
+extension Process {
+    /// Runs a program in the repository and returns everything it printed.
+    static func runCapturing(_ path: String, _ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: path)
+        process.arguments = arguments
+        process.currentDirectoryURL = URL(fileURLWithPath: CLI.repoRoot)
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return String(decoding: data, as: UTF8.self)
+    }
+}

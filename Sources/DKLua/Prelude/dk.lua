@@ -764,6 +764,13 @@ function dk._describe(flow)
   return d
 end
 
+-- Calls the flow's environment hook `name` (on_start, on_exit), if it has one.
+function dk._environment_hook(flow, name)
+  local environment = flow._config.environment
+  local hook = environment and environment._values[name]
+  if hook then hook() end
+end
+
 -- The flows a script returned: flows, or one table of flows.
 function dk._collect(...)
   local values = table.pack(...)
@@ -849,16 +856,17 @@ dk.log = setmetatable({
   error = logger("ERROR"), critical = logger("CRITICAL"),
 }, { __call = function(_, fmt, ...) host.log("INFO", format_message(fmt, ...)) end })
 
--- print inside a task is a log line of that task; elsewhere it prints as usual.
-local lua_print = print
+-- print inside a task is a log line of that task; elsewhere (the script's top level,
+-- environment hooks) the host prints it where the run's output goes.
 function print(...)
-  if current_context == nil then
-    if not dk._silent then lua_print(...) end
-    return
-  end
   local parts = table.pack(...)
   for i = 1, parts.n do parts[i] = tostring(parts[i]) end
-  host.log("INFO", table.concat(parts, "\t", 1, parts.n))
+  local text = table.concat(parts, "\t", 1, parts.n)
+  if current_context == nil then
+    if not dk._silent then host.print(text) end
+    return
+  end
+  host.log("INFO", text)
 end
 
 --------------------------------------------------------------------------------------------

@@ -26,8 +26,10 @@ struct LoadedFlow {
     let parameters: [String: Value]
     let timings: [(String, Double)]
 
-    /// Every failure here is bad input: it exits 2 and nothing has run.
-    init(_ options: FlowOptions) throws {
+    /// Every failure here is bad input: it exits 2 and nothing has run (Ctrl-C exits 130).
+    /// - Parameter printsToStderr: where the script's top-level `print` goes, when stdout
+    ///   is for machine-readable output.
+    init(_ options: FlowOptions, printsToStderr: Bool = false) throws {
         var timings: [(String, Double)] = []
         var t = Clock.monotonic()
         func lap(_ name: String) {
@@ -38,6 +40,7 @@ struct LoadedFlow {
         let parameters = try ParameterInput.read(options.params, file: options.paramsFile)
         do {
             host = try LuaHost(sources: .script(path: options.script, searchPath: .forScript(at: options.script)))
+            host.printsToStderr = printsToStderr
             try host.evaluate()
             lap("evaluate")
             spec = try host.selectFlow(named: options.flowName)
@@ -45,6 +48,7 @@ struct LoadedFlow {
             _ = try graph.resolveParameters(parameters)
             lap("validate")
         } catch {
+            if Interruption.requested { throw CLIFailure(message: "interrupted", code: 130) }
             throw CLIFailure.badInput("\(error)")
         }
         self.parameters = parameters

@@ -26,7 +26,7 @@ struct GraphCommand: ParsableCommand {
     var output: String?
 
     func run() throws {
-        let loaded = try LoadedFlow(flow)
+        let loaded = try LoadedFlow(flow, printsToStderr: output == nil)
         let states = try events.map(Self.readStates) ?? [:]
         let renderer = GraphRenderer(graph: loaded.graph, states: states)
         var bytes: [UInt8]

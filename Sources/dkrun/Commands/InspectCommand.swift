@@ -16,7 +16,7 @@ struct InspectCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let loaded = try LoadedFlow(flow)
+        let loaded = try LoadedFlow(flow, printsToStderr: json)
         let spec = loaded.spec
         let hash = Payload.dagHash(spec)
         if json {

@@ -37,7 +37,7 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         Interruption.install()
-        let loaded = try LoadedFlow(flow)
+        let loaded = try LoadedFlow(flow, printsToStderr: jsonEvents)
         let choice: ExecutorChoice
         do {
             choice = try ExecutorChoice.decide(for: loaded.spec, override: executor, cores: Self.cores)
@@ -61,7 +61,7 @@ struct RunCommand: ParsableCommand {
         do {
             result = try loaded.host.run(loaded.spec, parameters: loaded.parameters, executor: choice, observer: observer)
         } catch {
-            throw CLIFailure.badInput("\(error)")
+            throw CLIFailure.failure("\(error)")
         }
         if timings {
             let all = loaded.timings + [("serialise", serialise), ("run", Clock.monotonic() - t)]

@@ -16,7 +16,7 @@ struct SerializeCommand: ParsableCommand {
     var output: String?
 
     func run() throws {
-        let loaded = try LoadedFlow(flow)
+        let loaded = try LoadedFlow(flow, printsToStderr: output == nil)
         let parameters: [String: Value]
         do { parameters = try loaded.graph.resolveParameters(loaded.parameters) } catch { throw CLIFailure.badInput("\(error)") }
         let (bytes, dagHash) = loaded.host.payload(for: loaded.spec, parameters: parameters).encodedWithDAGHash()

@@ -86,7 +86,8 @@ final class Reporter: RunObserver, @unchecked Sendable {
     }
 }
 
-/// The progress line on a terminal: redrawn at most every 100 ms on stderr.
+/// The progress line on a terminal, on stderr: cleared before each log line and redrawn at
+/// most every 100 ms, so a burst of lines costs no extra writes.
 final class ProgressLine {
     private var shown = false
     private var lastDraw = 0.0
@@ -106,7 +107,6 @@ final class ProgressLine {
         guard shown else { return }
         fputs("\r\u{1b}[K", stderr)
         shown = false
-        lastDraw = 0
     }
 }
 
