@@ -133,7 +133,6 @@ import Testing
         // script(1) gives dkrun a pseudo-terminal, as a person's shell would.
         let r = try Process.runCapturing("/usr/bin/script", ["-qfec", "\(CLI.binary) examples/etl.lua", "/dev/null"])
         #expect(r.contains("\r\u{1b}[K[0/6 done] "))
-        #expect(r.contains("running: extract"))
         #expect(r.contains("report | ETL done: total 432.0"))
         // The line is cleared at the end: the summary is the last thing on the screen.
         #expect(r.hasSuffix("\r\u{1b}[K") || r.split(separator: "\n").last?.contains("Flow 'etl': Success") == true)
