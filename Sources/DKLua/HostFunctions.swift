@@ -15,6 +15,16 @@ enum HostFunctions {
         ("run_flow", runFlow),
         ("where", callerPosition),
         ("print", printOutsideTasks),
+        ("json_encode", jsonEncode),
+        ("json_decode", jsonDecode),
+        ("yaml_load", yamlLoad),
+        ("yaml_dump", yamlDump),
+        ("list_directory", listDirectory),
+        ("file_kind", fileKind),
+        ("sleep", sleep),
+        ("now", now),
+        ("run", runCommand),
+        ("secret", secret),
     ]
 
     private static func host(_ L: OpaquePointer?) -> LuaHost { LuaState.host(of: L, as: LuaHost.self) }
@@ -41,7 +51,7 @@ enum HostFunctions {
         } else if let observer = h.runObserver {
             observer.handle(.log(nil, level, message, time: Clock.wall()))
         } else {
-            fputs("\(level.name) \(message)\n", stderr)
+            fputs(SecretMask.apply("\(level.name) \(message)") + "\n", stderr)
         }
         return 0
     }
@@ -54,9 +64,130 @@ enum HostFunctions {
         if let observer = h.runObserver {
             observer.handle(.log(nil, .info, text, time: Clock.wall()))
         } else {
-            fputs(text + "\n", h.printsToStderr ? stderr : stdout)
+            fputs(SecretMask.apply(text) + "\n", h.printsToStderr ? stderr : stdout)
         }
         return 0
+    }
+
+    /// json_encode(value): JSON text, keys in sorted order.
+    private static let jsonEncode: dk_swift_function = { L in
+        do {
+            host(L).lua.push(JSON.encode(try host(L).lua.value(at: 1, path: "value")))
+            return 1
+        } catch {
+            return fail(L, "\(error)")
+        }
+    }
+
+    /// json_decode(text): the value, or an error naming the byte where the text goes wrong.
+    private static let jsonDecode: dk_swift_function = { L in
+        guard let text = bytes(L, 1) else { return fail(L, "string expected") }
+        do {
+            host(L).lua.push(try JSON.decode(text))
+            return 1
+        } catch {
+            return fail(L, "\(error)")
+        }
+    }
+
+    /// yaml_load(text, name, all): one document (or, with all, a list of every document).
+    private static let yamlLoad: dk_swift_function = { L in
+        guard let text = string(L, 1) else { return fail(L, "string expected") }
+        let name = string(L, 2) ?? "yaml"
+        do {
+            if lua_toboolean(L, 3) != 0 {
+                host(L).lua.push(Value.array(try YAML.loadAll(text, source: name)))
+            } else {
+                host(L).lua.push(try YAML.load(text, source: name))
+            }
+            return 1
+        } catch {
+            return fail(L, "\(error)")
+        }
+    }
+
+    /// yaml_dump(value, all): YAML text (with all, the value is a list of documents).
+    private static let yamlDump: dk_swift_function = { L in
+        do {
+            let value = try host(L).lua.value(at: 1, path: "value")
+            let text = lua_toboolean(L, 2) != 0 ? try YAML.dumpAll(value.arrayValue ?? []) : try YAML.dump(value)
+            host(L).lua.push(text)
+            return 1
+        } catch {
+            return fail(L, "\(error)")
+        }
+    }
+
+    /// list_directory(path): the sorted names in a directory.
+    private static let listDirectory: dk_swift_function = { L in
+        guard let path = string(L, 1) else { return fail(L, "path expected") }
+        do {
+            host(L).lua.push(Value.array(try Files.list(path).map(Value.text)))
+            return 1
+        } catch {
+            return fail(L, "\(error)")
+        }
+    }
+
+    /// file_kind(path): "file", "directory", "other", or nil.
+    private static let fileKind: dk_swift_function = { L in
+        guard let path = string(L, 1) else { return fail(L, "path expected") }
+        if let kind = Files.kind(path) { host(L).lua.push(kind) } else { lua_pushnil(L) }
+        return 1
+    }
+
+    /// sleep(seconds): waits, waking early for Ctrl-C (then it raises "interrupted").
+    private static let sleep: dk_swift_function = { L in
+        let end = Clock.monotonic() + max(0, lua_tonumberx(L, 1, nil))
+        while Clock.monotonic() < end {
+            if Interruption.requested { return fail(L, "interrupted") }
+            usleep(useconds_t(min(50_000, max(0, (end - Clock.monotonic()) * 1e6))))
+        }
+        return 0
+    }
+
+    /// now(): seconds since the Unix epoch, with a fraction.
+    private static let now: dk_swift_function = { L in
+        lua_pushnumber(L, Clock.wall())
+        return 1
+    }
+
+    /// run(argv, input, environment, directory, timeout): {code, stdout, stderr, timed_out}.
+    private static let runCommand: dk_swift_function = { L in
+        let h = host(L)
+        do {
+            guard let argv = try h.lua.value(at: 1, path: "argv").arrayValue?.compactMap(\.stringValue), !argv.isEmpty else {
+                return fail(L, "argv must be a non-empty list of strings")
+            }
+            let input = bytes(L, 2) ?? []
+            let environment = try h.lua.value(at: 3, path: "env").arrayValue?.compactMap(\.stringValue)
+            let directory = string(L, 4)
+            let timeout = lua_type(L, 5) == LUA_TNUMBER ? lua_tonumberx(L, 5, nil) : nil
+            let r = try Subprocess.run(argv, input: input, environment: environment, directory: directory, timeout: timeout)
+            h.lua.push(Value.map(["code": .int(Int64(r.status)), "stdout": .string(r.stdout), "stderr": .string(r.stderr),
+                                  "timed_out": .bool(r.timedOut)]))
+            return 1
+        } catch {
+            return fail(L, "\(error)")
+        }
+    }
+
+    /// secret(name): the secret's value, masked in dkrun's output from now on.
+    private static let secret: dk_swift_function = { L in
+        guard let name = string(L, 1) else { return fail(L, "secret name expected") }
+        do {
+            host(L).lua.push(try SecretStore.lookup(name))
+            return 1
+        } catch {
+            return fail(L, "\(error)")
+        }
+    }
+
+    private static func bytes(_ L: OpaquePointer?, _ index: Int32) -> [UInt8]? {
+        guard lua_type(L, index) == LUA_TSTRING else { return nil }
+        var length = 0
+        let p = lua_tolstring(L, index, &length)!
+        return Array(UnsafeRawBufferPointer(start: p, count: length))
     }
 
     /// where(): "file:line" of the innermost Lua function that is neither the prelude nor C.

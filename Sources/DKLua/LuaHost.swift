@@ -184,20 +184,34 @@ public final class LuaHost: TaskInvoker {
         if let known = modules[name] { return .success(known) }
         switch sources {
         case .payload(let payload):
-            guard let file = payload.modules[name] else { return .failure(ModuleNotFound(searched: "no module '\(name)' in the flow's payload")) }
-            modules[name] = file
-            return .success(file)
-        case .script(_, let searchPath):
-            guard let path = searchPath.find(name) else {
-                return .failure(ModuleNotFound(searched: searchPath.candidates(for: name).map { "no file '\($0)'" }.joined(separator: "\n\t")))
-            }
-            do {
-                let file = SourceFile(chunkName: path, text: try Files.read(path))
+            if let file = payload.modules[name] {
                 modules[name] = file
                 return .success(file)
-            } catch {
-                return .failure(ModuleNotFound(searched: "\(error)"))
             }
+            // The standard library ships with every dkrun, so a task may load it lazily.
+            if name.hasPrefix("dk."), let stdlib = ModuleSearchPath.standardLibrary {
+                return Self.load(name, from: ModuleSearchPath(directories: [stdlib])).map { file in
+                    modules[name] = file
+                    return file
+                }
+            }
+            return .failure(ModuleNotFound(searched: "no module '\(name)' in the flow's payload"))
+        case .script(_, let searchPath):
+            return Self.load(name, from: searchPath).map { file in
+                modules[name] = file
+                return file
+            }
+        }
+    }
+
+    private static func load(_ name: String, from searchPath: ModuleSearchPath) -> Result<SourceFile, ModuleNotFound> {
+        guard let path = searchPath.find(name) else {
+            return .failure(ModuleNotFound(searched: searchPath.candidates(for: name).map { "no file '\($0)'" }.joined(separator: "\n\t")))
+        }
+        do {
+            return .success(SourceFile(chunkName: path, text: try Files.read(path)))
+        } catch {
+            return .failure(ModuleNotFound(searched: "\(error)"))
         }
     }
 

@@ -1,20 +1,37 @@
 import DKCore
 
-/// Where `require` looks for a module, in order: the flow's own directory, ./vendor, each
-/// entry of DKRUN_PATH (colon-separated), ~/.dkrun/lib. A module `a.b` is `a/b.lua` or
-/// `a/b/init.lua` under one of them.
+/// Where `require` looks for a module, in order: the flow's own directory, its vendor
+/// folder, ./vendor, each
+/// entry of DKRUN_PATH (colon-separated), ~/.dkrun/lib, and dkrun's standard library. A
+/// module `a.b` is `a/b.lua` or `a/b/init.lua` under one of them.
 public struct ModuleSearchPath: Sendable, Equatable {
     public let directories: [String]
 
     public init(directories: [String]) { self.directories = directories }
 
     public static func forScript(at scriptPath: String) -> ModuleSearchPath {
-        var dirs = [Files.directory(of: scriptPath), "vendor"]
+        let flowDirectory = Files.directory(of: scriptPath)
+        var dirs = [flowDirectory, Files.join(flowDirectory, "vendor"), "vendor"]
         if let extra = Files.environment("DKRUN_PATH") { dirs += extra.split(separator: ":").map(String.init) }
         if let home = Files.environment("HOME") { dirs.append(home + "/.dkrun/lib") }
+        if let stdlib = standardLibrary { dirs.append(stdlib) }
         var seen = Set<String>()
         return ModuleSearchPath(directories: dirs.filter { seen.insert($0).inserted })
     }
+
+    /// The standard library's directory: DKRUN_STDLIB, else `share/dkrun/stdlib` next to an
+    /// installed binary, else the `stdlib` folder of the checkout the binary was built in.
+    public static let standardLibrary: String? = {
+        if let dir = Files.environment("DKRUN_STDLIB") { return dir }
+        var dir = Files.directory(of: Files.executablePath)
+        for _ in 0 ..< 5 {
+            for candidate in [dir + "/share/dkrun/stdlib", dir + "/stdlib"] where Files.isReadableFile(candidate + "/dk/json.lua") {
+                return candidate
+            }
+            dir = Files.directory(of: dir)
+        }
+        return nil
+    }()
 
     /// The candidate files for a module name, in search order.
     public func candidates(for name: String) -> [String] {

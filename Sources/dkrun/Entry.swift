@@ -13,7 +13,7 @@ enum Entry {
             var command = try DKRun.parseAsRoot()
             try command.run()
         } catch let failure as CLIFailure {
-            if !failure.message.isEmpty { fputs("dkrun: error: \(failure.message)\n", stderr) }
+            if !failure.message.isEmpty { fputs("dkrun: error: \(SecretMask.apply(failure.message))\n", stderr) }
             exit(failure.code)
         } catch let code as ExitCode {
             exit(code.rawValue)
@@ -42,7 +42,7 @@ struct DKRun: ParsableCommand {
         abstract: "Run Lua flow definitions locally, on Dask, and on Kubernetes.",
         discussion: "`dkrun FLOW.lua` runs the flow the script returns. Exit codes: 0 success, 1 flow failed, 2 bad input, 130 interrupted.",
         version: "0.1.0",
-        subcommands: [RunCommand.self, InspectCommand.self, SerializeCommand.self, GraphCommand.self],
+        subcommands: [RunCommand.self, InspectCommand.self, SerializeCommand.self, GraphCommand.self, LibCommand.self],
         defaultSubcommand: RunCommand.self
     )
 }

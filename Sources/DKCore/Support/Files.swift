@@ -54,6 +54,36 @@ public enum Files {
         return base.hasSuffix("/") ? base + path : base + "/" + path
     }
 
+    /// The running program's own path (its target, when it was started through a link).
+    public static var executablePath: String {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
+        return n > 0 ? String(cString: buffer) : (CommandLine.arguments.first ?? ".")
+    }
+
+    /// The names in a directory, sorted, without "." and "..".
+    public static func list(_ path: String) throws -> [String] {
+        guard let dir = opendir(path) else { throw FileError(path: path, reason: String(cString: strerror(errno))) }
+        defer { closedir(dir) }
+        var names: [String] = []
+        while let entry = readdir(dir) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+            if name != "." && name != ".." { names.append(name) }
+        }
+        return names.sorted()
+    }
+
+    /// "file", "directory", "other", or nil when nothing is there.
+    public static func kind(_ path: String) -> String? {
+        var st = stat()
+        guard stat(path, &st) == 0 else { return nil }
+        switch st.st_mode & S_IFMT {
+        case S_IFREG: return "file"
+        case S_IFDIR: return "directory"
+        default: return "other"
+        }
+    }
+
     public static func environment(_ name: String) -> String? {
         getenv(name).map { String(cString: $0) }
     }

@@ -3,20 +3,29 @@ import Glibc
 #endif
 
 /// Runs a program to completion with input from memory and its output captured, through
-/// temporary files (no pipe deadlocks, no shell).
+/// temporary files (no pipe deadlocks, no shell). `dkrun graph` runs Graphviz with it, and
+/// `dk.shell` runs tasks' commands.
 public enum Subprocess {
     public struct Result {
         public let status: Int32
         public let stdout: [UInt8]
         public let stderr: [UInt8]
+        public let timedOut: Bool
     }
 
     public struct SpawnError: Error, CustomStringConvertible {
         public let description: String
     }
 
-    /// - Parameter argv: the program (looked up in PATH) and its arguments.
-    public static func run(_ argv: [String], input: [UInt8] = []) throws -> Result {
+    /// - Parameters:
+    ///   - argv: the program (looked up in PATH) and its arguments; no shell.
+    ///   - environment: the child's whole environment (nil: this process's).
+    ///   - directory: the child's working directory (nil: this process's).
+    ///   - timeout: seconds after which the child's process group is killed.
+    /// - Returns: the exit status (128 + signal for a killed child), and `timedOut`.
+    public static func run(_ argv: [String], input: [UInt8] = [], environment: [String]? = nil,
+                           directory: String? = nil, timeout: Double? = nil) throws -> Result {
+        guard let program = argv.first else { throw SpawnError(description: "empty command") }
         let files = try (0 ..< 3).map { _ in try TemporaryFile() }
         defer { files.forEach { $0.remove() } }
         try Files.write(files[0].path, input)
@@ -26,15 +35,39 @@ public enum Subprocess {
         posix_spawn_file_actions_addopen(&actions, 0, files[0].path, O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, files[1].path, O_WRONLY | O_TRUNC, 0)
         posix_spawn_file_actions_addopen(&actions, 2, files[2].path, O_WRONLY | O_TRUNC, 0)
+        if let directory {
+            guard Files.kind(directory) == "directory" else { throw SpawnError(description: "\(directory): no such directory") }
+            spawnAddChdir(&actions, directory)
+        }
+        // Its own process group, so a timeout kills whatever the child started too.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETPGROUP))
+        posix_spawnattr_setpgroup(&attributes, 0)
         var cArgs = argv.map { strdup($0) } + [nil]
         defer { cArgs.forEach { free($0) } }
+        var cEnv = environment.map { $0.map { strdup($0) } + [nil] }
+        defer { cEnv?.forEach { free($0) } }
         var pid = pid_t()
-        let rc = posix_spawnp(&pid, argv[0], &actions, nil, &cArgs, environ)
-        guard rc == 0 else { throw SpawnError(description: "\(argv[0]): \(String(cString: strerror(rc)))") }
+        let rc = cEnv == nil ? posix_spawnp(&pid, program, &actions, &attributes, &cArgs, environ)
+            : posix_spawnp(&pid, program, &actions, &attributes, &cArgs, &cEnv!)
+        guard rc == 0 else { throw SpawnError(description: "\(program): \(String(cString: strerror(rc)))") }
         var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        var timedOut = false
+        let deadline = timeout.map { Clock.monotonic() + $0 }
+        while true {
+            let r = waitpid(pid, &status, deadline == nil ? 0 : WNOHANG)
+            if r == pid { break }
+            if r < 0 && errno != EINTR { throw SpawnError(description: "waitpid: \(String(cString: strerror(errno)))") }
+            if let deadline, Clock.monotonic() > deadline, !timedOut {
+                timedOut = true
+                kill(-pid, SIGKILL)
+            }
+            if deadline != nil && r == 0 { usleep(1000) }
+        }
         let exit = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        return Result(status: exit, stdout: try Files.read(files[1].path), stderr: try Files.read(files[2].path))
+        return Result(status: exit, stdout: try Files.read(files[1].path), stderr: try Files.read(files[2].path), timedOut: timedOut)
     }
 
     private struct TemporaryFile {
@@ -49,3 +82,8 @@ public enum Subprocess {
         func remove() { unlink(path) }
     }
 }
+
+/// glibc's posix_spawn_file_actions_addchdir_np (2.29+), which Glibc's Swift module hides
+/// behind _GNU_SOURCE. Its arguments are plain C pointers, so binding the symbol is safe.
+@_silgen_name("posix_spawn_file_actions_addchdir_np")
+private func spawnAddChdir(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ path: UnsafePointer<CChar>) -> Int32

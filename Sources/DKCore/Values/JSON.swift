@@ -62,3 +62,172 @@ public enum JSON {
         out.append(UInt8(ascii: "\""))
     }
 }
+
+extension JSON {
+    /// JSON text that is not one well-formed value, with the byte offset (from 1) of the problem.
+    public struct DecodeError: Error, CustomStringConvertible, Equatable {
+        public let offset: Int
+        public let problem: String
+        public var description: String { "\(problem) at byte \(offset)" }
+    }
+
+    /// Decodes one JSON value. Integers without a fraction or exponent that fit in 64 bits
+    /// are integers; other numbers are floats; null is nil.
+    public static func decode(_ bytes: [UInt8]) throws -> Value {
+        var parser = Parser(bytes: bytes)
+        parser.skipSpace()
+        let value = try parser.value(depth: 0)
+        parser.skipSpace()
+        guard parser.offset == bytes.count else { throw parser.error("unexpected text after the value") }
+        return value
+    }
+
+    private struct Parser {
+        let bytes: [UInt8]
+        var offset = 0
+
+        func error(_ problem: String) -> DecodeError { DecodeError(offset: offset + 1, problem: problem) }
+
+        mutating func skipSpace() {
+            while offset < bytes.count, [0x20, 0x09, 0x0a, 0x0d].contains(bytes[offset]) { offset += 1 }
+        }
+
+        mutating func expect(_ literal: String, _ value: Value) throws -> Value {
+            let l = Array(literal.utf8)
+            guard bytes.count - offset >= l.count, Array(bytes[offset ..< offset + l.count]) == l else {
+                throw error("invalid literal")
+            }
+            offset += l.count
+            return value
+        }
+
+        mutating func value(depth: Int) throws -> Value {
+            guard depth < 512 else { throw error("nested too deeply") }
+            guard offset < bytes.count else { throw error("unexpected end of input") }
+            switch bytes[offset] {
+            case UInt8(ascii: "{"): return try object(depth)
+            case UInt8(ascii: "["): return try array(depth)
+            case UInt8(ascii: "\""): return .string(try string())
+            case UInt8(ascii: "t"): return try expect("true", .bool(true))
+            case UInt8(ascii: "f"): return try expect("false", .bool(false))
+            case UInt8(ascii: "n"): return try expect("null", .null)
+            case UInt8(ascii: "-"), UInt8(ascii: "0") ... UInt8(ascii: "9"): return try number()
+            default: throw error("unexpected character '\(Character(UnicodeScalar(bytes[offset])))'")
+            }
+        }
+
+        mutating func object(_ depth: Int) throws -> Value {
+            offset += 1
+            var m: [Value: Value] = [:]
+            skipSpace()
+            if offset < bytes.count && bytes[offset] == UInt8(ascii: "}") { offset += 1; return .map(m) }
+            while true {
+                skipSpace()
+                guard offset < bytes.count, bytes[offset] == UInt8(ascii: "\"") else { throw error("expected a string key") }
+                let key = Value.string(try string())
+                skipSpace()
+                guard offset < bytes.count, bytes[offset] == UInt8(ascii: ":") else { throw error("expected ':'") }
+                offset += 1
+                skipSpace()
+                m[key] = try value(depth: depth + 1)
+                skipSpace()
+                guard offset < bytes.count else { throw error("unexpected end of input in an object") }
+                if bytes[offset] == UInt8(ascii: "}") { offset += 1; return .map(m) }
+                guard bytes[offset] == UInt8(ascii: ",") else { throw error("expected ',' or '}'") }
+                offset += 1
+            }
+        }
+
+        mutating func array(_ depth: Int) throws -> Value {
+            offset += 1
+            var a: [Value] = []
+            skipSpace()
+            if offset < bytes.count && bytes[offset] == UInt8(ascii: "]") { offset += 1; return .array(a) }
+            while true {
+                skipSpace()
+                a.append(try value(depth: depth + 1))
+                skipSpace()
+                guard offset < bytes.count else { throw error("unexpected end of input in an array") }
+                if bytes[offset] == UInt8(ascii: "]") { offset += 1; return .array(a) }
+                guard bytes[offset] == UInt8(ascii: ",") else { throw error("expected ',' or ']'") }
+                offset += 1
+            }
+        }
+
+        mutating func number() throws -> Value {
+            let start = offset
+            var isFloat = false
+            if bytes[offset] == UInt8(ascii: "-") { offset += 1 }
+            func digits() -> Int {
+                let s = offset
+                while offset < bytes.count, (UInt8(ascii: "0") ... UInt8(ascii: "9")).contains(bytes[offset]) { offset += 1 }
+                return offset - s
+            }
+            guard digits() > 0 else { throw error("invalid number") }
+            if offset < bytes.count, bytes[offset] == UInt8(ascii: ".") {
+                offset += 1
+                isFloat = true
+                guard digits() > 0 else { throw error("invalid number") }
+            }
+            if offset < bytes.count, bytes[offset] == UInt8(ascii: "e") || bytes[offset] == UInt8(ascii: "E") {
+                offset += 1
+                isFloat = true
+                if offset < bytes.count, bytes[offset] == UInt8(ascii: "+") || bytes[offset] == UInt8(ascii: "-") { offset += 1 }
+                guard digits() > 0 else { throw error("invalid number") }
+            }
+            let text = String(decoding: bytes[start ..< offset], as: UTF8.self)
+            if !isFloat, let i = Int64(text) { return .int(i) }
+            guard let d = Double(text) else { throw DecodeError(offset: start + 1, problem: "invalid number") }
+            return .float(d)
+        }
+
+        mutating func hex4() throws -> UInt32 {
+            guard bytes.count - offset >= 4, let v = UInt32(String(decoding: bytes[offset ..< offset + 4], as: UTF8.self), radix: 16) else {
+                throw error("invalid \\u escape")
+            }
+            offset += 4
+            return v
+        }
+
+        mutating func string() throws -> [UInt8] {
+            offset += 1
+            var out: [UInt8] = []
+            while true {
+                guard offset < bytes.count else { throw error("unterminated string") }
+                let b = bytes[offset]
+                offset += 1
+                switch b {
+                case UInt8(ascii: "\""): return out
+                case UInt8(ascii: "\\"):
+                    guard offset < bytes.count else { throw error("unterminated string") }
+                    let e = bytes[offset]
+                    offset += 1
+                    switch e {
+                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): out.append(e)
+                    case UInt8(ascii: "b"): out.append(0x08)
+                    case UInt8(ascii: "f"): out.append(0x0c)
+                    case UInt8(ascii: "n"): out.append(0x0a)
+                    case UInt8(ascii: "r"): out.append(0x0d)
+                    case UInt8(ascii: "t"): out.append(0x09)
+                    case UInt8(ascii: "u"):
+                        var scalar = try hex4()
+                        if (0xd800 ..< 0xdc00).contains(scalar), bytes.count - offset >= 6,
+                           bytes[offset] == UInt8(ascii: "\\"), bytes[offset + 1] == UInt8(ascii: "u") {
+                            offset += 2
+                            let low = try hex4()
+                            scalar = 0x10000 + ((scalar - 0xd800) << 10) + (low - 0xdc00)
+                        }
+                        out.append(contentsOf: String(UnicodeScalar(scalar).map(Character.init) ?? "\u{fffd}").utf8)
+                    default:
+                        offset -= 1
+                        throw error("invalid escape")
+                    }
+                case 0 ..< 0x20:
+                    offset -= 1
+                    throw error("control character in a string")
+                default: out.append(b)
+                }
+            }
+        }
+    }
+}

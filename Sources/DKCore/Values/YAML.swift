@@ -212,3 +212,116 @@ public enum YAML {
         deinit { yaml_event_delete(&raw) }
     }
 }
+
+extension YAML {
+    /// A value as a YAML document: block style, map keys in canonical order, and strings
+    /// quoted whenever they would otherwise read back as something else ("true", "3", "").
+    public static func dump(_ value: Value) throws -> String {
+        let emitter = Emitter()
+        try emitter.emit(value)
+        return emitter.output
+    }
+
+    /// Several values as a multi-document stream.
+    public static func dumpAll(_ values: [Value]) throws -> String {
+        let emitter = Emitter()
+        try emitter.emit(documents: values)
+        return emitter.output
+    }
+
+    public struct DumpError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Owns one libyaml emitter, writing into a Swift buffer through its write handler.
+    private final class Emitter {
+        private let emitter = UnsafeMutablePointer<yaml_emitter_t>.allocate(capacity: 1)
+        private var buffer: [UInt8] = []
+
+        init() {
+            yaml_emitter_initialize(emitter)
+            yaml_emitter_set_unicode(emitter, 1)
+            yaml_emitter_set_output(emitter, { context, data, size in
+                let me = Unmanaged<Emitter>.fromOpaque(context!).takeUnretainedValue()
+                me.buffer.append(contentsOf: UnsafeBufferPointer(start: data, count: size))
+                return 1
+            }, Unmanaged.passUnretained(self).toOpaque())
+        }
+
+        deinit {
+            yaml_emitter_delete(emitter)
+            emitter.deallocate()
+        }
+
+        var output: String { String(decoding: buffer, as: UTF8.self) }
+
+        func emit(_ value: Value) throws { try emit(documents: [value]) }
+
+        func emit(documents: [Value]) throws {
+            var event = yaml_event_t()
+            yaml_stream_start_event_initialize(&event, YAML_UTF8_ENCODING)
+            try send(&event)
+            for (i, doc) in documents.enumerated() {
+                yaml_document_start_event_initialize(&event, nil, nil, nil, i == 0 ? 1 : 0)
+                try send(&event)
+                try node(doc)
+                yaml_document_end_event_initialize(&event, 1)
+                try send(&event)
+            }
+            yaml_stream_end_event_initialize(&event)
+            try send(&event)
+        }
+
+        private func node(_ value: Value) throws {
+            var event = yaml_event_t()
+            switch value {
+            case .array(let items):
+                yaml_sequence_start_event_initialize(&event, nil, nil, 1, YAML_ANY_SEQUENCE_STYLE)
+                try send(&event)
+                for item in items { try node(item) }
+                yaml_sequence_end_event_initialize(&event)
+                try send(&event)
+            case .map:
+                yaml_mapping_start_event_initialize(&event, nil, nil, 1, YAML_ANY_MAPPING_STYLE)
+                try send(&event)
+                for (k, v) in value.sortedEntries {
+                    try node(k)
+                    try node(v)
+                }
+                yaml_mapping_end_event_initialize(&event)
+                try send(&event)
+            default:
+                let (text, style) = scalarText(value)
+                var bytes = Array(text.utf8)
+                let plainOK: Int32 = style == YAML_DOUBLE_QUOTED_SCALAR_STYLE ? 0 : 1
+                bytes.withUnsafeMutableBufferPointer { buf in
+                    _ = yaml_scalar_event_initialize(&event, nil, nil, buf.baseAddress, Int32(buf.count), plainOK, 1, style)
+                }
+                try send(&event)
+            }
+        }
+
+        private func scalarText(_ value: Value) -> (String, yaml_scalar_style_t) {
+            switch value {
+            case .null: return ("null", YAML_PLAIN_SCALAR_STYLE)
+            case .bool(let b): return (b ? "true" : "false", YAML_PLAIN_SCALAR_STYLE)
+            case .int(let i): return (String(i), YAML_PLAIN_SCALAR_STYLE)
+            case .float(let d):
+                if d.isNaN { return (".nan", YAML_PLAIN_SCALAR_STYLE) }
+                if d.isInfinite { return (d > 0 ? ".inf" : "-.inf", YAML_PLAIN_SCALAR_STYLE) }
+                return ("\(d)", YAML_PLAIN_SCALAR_STYLE)
+            default:
+                let s = value.stringValue ?? ""
+                // A string that would resolve to another type is quoted; otherwise libyaml
+                // picks the style (it quotes what plain style cannot hold).
+                return (s, YAML.resolvePlainScalar(s) == .text(s) ? YAML_ANY_SCALAR_STYLE : YAML_DOUBLE_QUOTED_SCALAR_STYLE)
+            }
+        }
+
+        private func send(_ event: inout yaml_event_t) throws {
+            guard yaml_emitter_emit(emitter, &event) != 0 else {
+                throw DumpError(description: emitter.pointee.problem.map { String(cString: $0) } ?? "YAML emitter error")
+            }
+        }
+    }
+}

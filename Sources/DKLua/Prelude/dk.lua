@@ -887,6 +887,19 @@ package.cpath = ""
 
 package.loaded.dk = dk
 _G.dk = dk
+
+-- The standard library (stdlib/dk/*.lua) uses these natives; `dk.json` and the like load
+-- their module on first use, so `require` is optional for them.
+dk._native = {
+  json_encode = host.json_encode, json_decode = host.json_decode,
+  yaml_load = host.yaml_load, yaml_dump = host.yaml_dump,
+  list_directory = host.list_directory, file_kind = host.file_kind, sleep = host.sleep, now = host.now,
+  run = host.run, secret = host.secret,
+}
+local STDLIB = { json = true, yaml = true, fs = true, time = true, shell = true, secrets = true }
+setmetatable(dk, { __index = function(_, name)
+  if STDLIB[name] then return require("dk." .. name) end
+end })
 for _, name in ipairs { "task", "Flow", "Parameter" } do _G[name] = dk[name] end
 for name in pairs(CONFIG_TYPES) do _G[name] = dk[name] end
 dk.version = host.version

@@ -8,9 +8,7 @@ final class JSONEventWriter: RunObserver, @unchecked Sendable {
     private let monitor = Monitor()
 
     func handle(_ event: RunEvent) {
-        var bytes: [UInt8] = []
-        JSON.write(event.value, into: &bytes)
-        bytes.append(UInt8(ascii: "\n"))
+        let bytes = Array((SecretMask.apply(JSON.encode(event.value)) + "\n").utf8)
         monitor.locked {
             _ = fwrite(bytes, 1, bytes.count, stdout)
             fflush(stdout)  // readers follow the run as it happens

@@ -81,7 +81,7 @@ final class Reporter: RunObserver, @unchecked Sendable {
 
     private func emit(_ text: String) {
         progress?.clear()
-        fputs(text + "\n", stdout)
+        fputs(SecretMask.apply(text) + "\n", stdout)
         fflush(stdout)
     }
 }
