@@ -12,8 +12,10 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CLua", pkgConfig: "lua5.4", providers: [.apt(["liblua5.4-dev"])]),
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .target(name: "DKCore", dependencies: ["CYAML"]),
-        .target(name: "DKLua", dependencies: ["DKCore", "CLua"], resources: [.embedInCode("Prelude/dk.lua")]),
+        .target(name: "DKHTTP", dependencies: ["DKCore", "CCurl"]),
+        .target(name: "DKLua", dependencies: ["DKCore", "DKHTTP", "CLua"], resources: [.embedInCode("Prelude/dk.lua")]),
         .executableTarget(name: "dkrun", dependencies: [
             "DKCore", "DKLua",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(pkg-config liblua5.4-dev libyaml-dev libcurl4-openssl-dev graphviz)
+# graphviz: dkrun graph; openssl and python3: the tests' HTTPS server and certificates.
+APT_PACKAGES=(pkg-config liblua5.4-dev libyaml-dev libcurl4-openssl-dev graphviz openssl python3 python3-venv)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -3,6 +3,7 @@ import Glibc
 #endif
 internal import CLua
 import DKCore
+import DKHTTP
 
 /// The Swift functions the prelude receives as `host`. Each runs inside a Lua call: it must
 /// not throw through Lua, so errors are pushed as messages and returned as -1, which the
@@ -25,6 +26,7 @@ enum HostFunctions {
         ("now", now),
         ("run", runCommand),
         ("secret", secret),
+        ("http", httpRequest),
     ]
 
     private static func host(_ L: OpaquePointer?) -> LuaHost { LuaState.host(of: L, as: LuaHost.self) }
@@ -177,6 +179,35 @@ enum HostFunctions {
         guard let name = string(L, 1) else { return fail(L, "secret name expected") }
         do {
             host(L).lua.push(try SecretStore.lookup(name))
+            return 1
+        } catch {
+            return fail(L, "\(error)")
+        }
+    }
+
+    /// http(request): {status, headers, body} for a request table checked by dk.http.
+    private static let httpRequest: dk_swift_function = { L in
+        let h = host(L)
+        do {
+            let r = try h.lua.value(at: 1, path: "request")
+            guard let url = r["url"]?.stringValue else { return fail(L, "url expected") }
+            var request = HTTPRequest(url: url)
+            request.method = r["method"]?.stringValue ?? "GET"
+            request.headers = (r["headers"]?.sortedEntries ?? []).compactMap { k, v in
+                guard let name = k.stringValue, let value = v.stringValue ?? v.intValue.map(String.init) else { return nil }
+                return (name, value)
+            }
+            if case .string(let body)? = r["body"] { request.body = body }
+            request.timeout = r["timeout"]?.numberValue ?? 30
+            request.retries = Int(r["retries"]?.intValue ?? 0)
+            request.caFile = r["ca_file"]?.stringValue
+            request.insecure = r["insecure"]?.boolValue ?? false
+            request.followRedirects = r["redirects"]?.boolValue ?? true
+            let response = try HTTPClient.perform(request)
+            h.lua.push(Value.map([
+                "status": .int(Int64(response.status)), "body": .string(response.body),
+                "headers": .map(Dictionary(uniqueKeysWithValues: response.headers.map { (.text($0.key), .text($0.value)) })),
+            ]))
             return 1
         } catch {
             return fail(L, "\(error)")

@@ -1,0 +1,20 @@
+#ifndef DKRUN_CCURL_SHIM_H
+#define DKRUN_CCURL_SHIM_H
+// libcurl for Swift. curl_easy_setopt and curl_easy_getinfo are variadic, which Swift cannot
+// call: one wrapper per argument kind, named after what it passes.
+#include <curl/curl.h>
+
+/// curl_easy_setopt(handle, option, long)
+static inline CURLcode dk_curl_setopt_long(CURL *h, CURLoption o, long v) { return curl_easy_setopt(h, o, v); }
+/// curl_easy_setopt(handle, option, const char *)
+static inline CURLcode dk_curl_setopt_string(CURL *h, CURLoption o, const char *v) { return curl_easy_setopt(h, o, v); }
+/// curl_easy_setopt(handle, option, void *) for data pointers and lists
+static inline CURLcode dk_curl_setopt_pointer(CURL *h, CURLoption o, void *v) { return curl_easy_setopt(h, o, v); }
+
+typedef size_t (*dk_curl_write_callback)(char *data, size_t size, size_t count, void *context);
+/// curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION / HEADERFUNCTION, callback)
+static inline CURLcode dk_curl_setopt_callback(CURL *h, CURLoption o, dk_curl_write_callback f) { return curl_easy_setopt(h, o, f); }
+
+/// curl_easy_getinfo(handle, info, long *)
+static inline CURLcode dk_curl_getinfo_long(CURL *h, CURLINFO i, long *v) { return curl_easy_getinfo(h, i, v); }
+#endif

@@ -1,0 +1,156 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+internal import CCurl
+import DKCore
+
+/// One HTTP request through libcurl: TLS verified by default (with an optional CA bundle),
+/// proxy variables honoured as curl does, redirects followed, retries on connection failures
+/// and 5xx answers for idempotent methods.
+public struct HTTPRequest: Sendable {
+    public var method: String = "GET"
+    public var url: String
+    public var headers: [(String, String)] = []
+    public var body: [UInt8]? = nil
+    /// Seconds for the whole transfer (0: none).
+    public var timeout: Double = 30
+    public var retries: Int = 0
+    public var caFile: String? = nil
+    public var insecure: Bool = false
+    public var followRedirects: Bool = true
+
+    public init(url: String) { self.url = url }
+}
+
+public struct HTTPResponse: Sendable {
+    public let status: Int
+    /// Header names in lower case; repeated headers joined with ", ".
+    public let headers: [String: String]
+    public let body: [UInt8]
+}
+
+/// A failed transfer, said the way a person can act on: which URL, and what went wrong.
+public struct HTTPError: Error, CustomStringConvertible {
+    public let url: String
+    public let kind: String
+    public let detail: String
+    public var description: String { "\(kind) for \(url): \(detail)" }
+    /// Worth another attempt: the network, not the request, failed.
+    public var retryable: Bool { ["connection failed", "timed out", "transfer failed"].contains(kind) }
+}
+
+public enum HTTPClient {
+    private static let setup: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
+
+    public static func perform(_ request: HTTPRequest) throws -> HTTPResponse {
+        _ = setup
+        let idempotent = ["GET", "HEAD", "PUT", "DELETE", "OPTIONS"].contains(request.method.uppercased())
+        var attempt = 0
+        while true {
+            do {
+                let response = try performOnce(request)
+                if response.status >= 500 && idempotent && attempt < request.retries {
+                    attempt += 1
+                    backoff(attempt)
+                    continue
+                }
+                return response
+            } catch let error as HTTPError where error.retryable && idempotent && attempt < request.retries {
+                attempt += 1
+                backoff(attempt)
+            }
+        }
+    }
+
+    private static func backoff(_ attempt: Int) {
+        usleep(useconds_t(min(2.0, 0.1 * Double(1 << min(attempt, 5))) * 1e6))
+    }
+
+    /// Collects what libcurl writes; its address is the callbacks' context.
+    private final class Sink {
+        var body: [UInt8] = []
+        var headerLines: [String] = []
+    }
+
+    private static func performOnce(_ request: HTTPRequest) throws -> HTTPResponse {
+        guard let handle = curl_easy_init() else { throw HTTPError(url: request.url, kind: "curl error", detail: "cannot make a handle") }
+        defer { curl_easy_cleanup(handle) }
+        let sink = Sink()
+        let context = Unmanaged.passUnretained(sink).toOpaque()
+        var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
+        var headerList: UnsafeMutablePointer<curl_slist>? = nil
+        defer { curl_slist_free_all(headerList) }
+        for (name, value) in request.headers { headerList = curl_slist_append(headerList, "\(name): \(value)") }
+
+        let code: CURLcode = errorBuffer.withUnsafeMutableBufferPointer { errors in
+            dk_curl_setopt_string(handle, CURLOPT_URL, request.url)
+            dk_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method.uppercased())
+            if request.method.uppercased() == "HEAD" { dk_curl_setopt_long(handle, CURLOPT_NOBODY, 1) }
+            dk_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, request.followRedirects ? 1 : 0)
+            dk_curl_setopt_long(handle, CURLOPT_MAXREDIRS, 10)
+            dk_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
+            dk_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(request.timeout * 1000))
+            dk_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, request.insecure ? 0 : 1)
+            dk_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, request.insecure ? 0 : 2)
+            if let ca = request.caFile { dk_curl_setopt_string(handle, CURLOPT_CAINFO, ca) }
+            dk_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errors.baseAddress)
+            dk_curl_setopt_pointer(handle, CURLOPT_HTTPHEADER, headerList)
+            dk_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, context)
+            dk_curl_setopt_callback(handle, CURLOPT_WRITEFUNCTION) { data, size, count, context in
+                let sink = Unmanaged<Sink>.fromOpaque(context!).takeUnretainedValue()
+                sink.body.append(contentsOf: UnsafeRawBufferPointer(start: data, count: size * count))
+                return size * count
+            }
+            dk_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, context)
+            dk_curl_setopt_callback(handle, CURLOPT_HEADERFUNCTION) { data, size, count, context in
+                let sink = Unmanaged<Sink>.fromOpaque(context!).takeUnretainedValue()
+                let line = String(decoding: UnsafeRawBufferPointer(start: data, count: size * count), as: UTF8.self)
+                if line.hasPrefix("HTTP/") { sink.headerLines = [] }  // a new response (after a redirect)
+                sink.headerLines.append(line)
+                return size * count
+            }
+            if let body = request.body {
+                return body.withUnsafeBufferPointer { buf in
+                    dk_curl_setopt_long(handle, CURLOPT_POSTFIELDSIZE, buf.count)
+                    dk_curl_setopt_pointer(handle, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: buf.baseAddress ?? UnsafePointer(bitPattern: 1)!))
+                    return curl_easy_perform(handle)
+                }
+            }
+            return curl_easy_perform(handle)
+        }
+        guard code == CURLE_OK else {
+            let detail = String(cString: errorBuffer).isEmpty ? String(cString: curl_easy_strerror(code)) : String(cString: errorBuffer)
+            throw HTTPError(url: request.url, kind: kind(of: code), detail: detail)
+        }
+        var status = 0
+        dk_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        var headers: [String: String] = [:]
+        for line in sink.headerLines.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            let name = line[..<colon].lowercased()
+            let value = line[line.index(after: colon)...].trimmingCharacters(in: " \r\n")
+            headers[name] = headers[name].map { $0 + ", " + value } ?? value
+        }
+        return HTTPResponse(status: status, headers: headers, body: sink.body)
+    }
+
+    private static func kind(of code: CURLcode) -> String {
+        switch code {
+        case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY: return "DNS lookup failed"
+        case CURLE_COULDNT_CONNECT: return "connection failed"
+        case CURLE_OPERATION_TIMEDOUT: return "timed out"
+        case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_CERTPROBLEM:
+            return "TLS failed"
+        case CURLE_UNSUPPORTED_PROTOCOL, CURLE_URL_MALFORMAT: return "bad URL"
+        case CURLE_TOO_MANY_REDIRECTS: return "too many redirects"
+        default: return "transfer failed"
+        }
+    }
+}
+
+extension StringProtocol {
+    func trimmingCharacters(in set: String) -> String {
+        let chars = Set(set)
+        return String(drop { chars.contains($0) }.reversed().drop { chars.contains($0) }.reversed())
+    }
+}

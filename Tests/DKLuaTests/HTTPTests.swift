@@ -1,0 +1,98 @@
+import DKCore
+@testable import DKLua
+import Foundation
+import Testing
+
+/// A real HTTP or HTTPS server on 127.0.0.1 (Tests/Fixtures/http_server.py), stopped after.
+final class TestServer {
+    let process = Process()
+    let port: Int
+    let directory: String
+
+    init(tls: (cert: String, key: String)? = nil) throws {
+        directory = "/tmp/dkh-" + UUID().uuidString.prefix(8)
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let root = #filePath.components(separatedBy: "/Tests/")[0]
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", root + "/Tests/Fixtures/http_server.py", directory + "/port"] + (tls.map { [$0.cert, $0.key] } ?? [])
+        try process.run()
+        let deadline = Date().addingTimeInterval(10)
+        while !FileManager.default.fileExists(atPath: directory + "/port") && Date() < deadline { usleep(20_000) }
+        port = Int(try String(contentsOfFile: directory + "/port", encoding: .utf8)) ?? 0
+    }
+
+    deinit {
+        // SIGKILL: the test runner's threads block SIGTERM, and children inherit the mask.
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}
+
+/// A self-signed certificate for 127.0.0.1, made with openssl.
+func makeCertificate(in dir: String, name: String) throws -> (cert: String, key: String) {
+    let (cert, key) = (dir + "/\(name).crt", dir + "/\(name).key")
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+    p.arguments = ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
+                   "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert]
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    p.waitUntilExit()
+    return (cert, key)
+}
+
+@Suite(.serialized) struct HTTPTests {
+    func lua(_ source: String) throws -> [Value] {
+        let stdlib = try #require(ModuleSearchPath.standardLibrary)
+        return try LuaHost(sources: .script(path: "t.lua", searchPath: ModuleSearchPath(directories: [stdlib])))
+            .execute(source, chunkName: "=t")
+    }
+
+    func luaError(_ source: String) throws -> String? {
+        do { _ = try lua(source); return nil } catch { return "\(error)" }
+    }
+
+    @Test func plainHTTP() throws {
+        let server = try TestServer()
+        let base = "http://127.0.0.1:\(server.port)"
+        #expect(try lua(#"local r = dk.http.get("\#(base)/hello") return r.status, r.body, r.headers["x-test"]"#) == [200, "hello", "yes"])
+        #expect(try lua(#"local r = dk.http.get("\#(base)/redirect") return r.status, r.body"#) == [200, "hello"])
+        #expect(try lua(#"return dk.http.get("\#(base)/missing").status"#) == [404])
+        let echo = try lua(#"""
+            local r = dk.http.request { method = "POST", url = "\#(base)/echo", body = "payload",
+                                        headers = { ["X-Token"] = "abc", ["Content-Type"] = "text/plain" } }
+            local e = dk.json.decode(r.body)
+            return e.method, e.body, e.headers["x-token"]
+            """#)
+        #expect(echo == ["POST", "payload", "abc"])
+        #expect(try lua(#"return dk.http.get("\#(base)/flaky/2", { retries = 3 }).body"#) == ["recovered after 2"])
+        #expect(try lua(#"return dk.http.get("\#(base)/flaky/5", { retries = 1 }).status"#) == [503])
+        #expect(try luaError(#"dk.http.get("\#(base)/slow", { timeout = 0.3 })"#)?.hasPrefix("t:1: dk.http: timed out for \(base)/slow: ") == true)
+    }
+
+    @Test func tlsIsVerifiedAgainstTheGivenCA() throws {
+        let dir = "/tmp/dkcert-" + UUID().uuidString.prefix(8)
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let good = try makeCertificate(in: dir, name: "server")
+        let other = try makeCertificate(in: dir, name: "other")
+        let server = try TestServer(tls: good)
+        let url = "https://127.0.0.1:\(server.port)/hello"
+        #expect(try lua(#"return dk.http.get("\#(url)", { ca_file = "\#(good.cert)" }).body"#) == ["hello"])
+        #expect(try luaError(#"dk.http.get("\#(url)", { ca_file = "\#(other.cert)" })"#)?.hasPrefix("t:1: dk.http: TLS failed for \(url): ") == true)
+        #expect(try luaError(#"dk.http.get("\#(url)")"#)?.hasPrefix("t:1: dk.http: TLS failed for \(url): ") == true)
+        #expect(try lua(#"return dk.http.get("\#(url)", { insecure = true }).status"#) == [200])
+    }
+
+    @Test(arguments: [
+        (#"dk.http.get("http://127.0.0.1:1/")"#, "t:1: dk.http: connection failed for http://127.0.0.1:1/: "),
+        (#"dk.http.get("http://no-such-host.invalid/")"#, "t:1: dk.http: DNS lookup failed for http://no-such-host.invalid/: "),
+        (#"dk.http.request { url = "http://x/", verb = "GET" }"#, "t:1: bad argument #1 to 'request' (unknown field 'verb')"),
+        (#"dk.http.request { method = "GET" }"#, "t:1: bad argument #1 to 'request' (field 'url' is required)"),
+    ])
+    func failuresSayWhatFailed(source: String, prefix: String) throws {
+        #expect(try luaError(source)?.hasPrefix(prefix) == true)
+    }
+}
