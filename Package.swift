@@ -12,18 +12,19 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CLua", pkgConfig: "lua5.4", providers: [.apt(["liblua5.4-dev"])]),
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        .systemLibrary(name: "CEdit", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .target(name: "DKCore", dependencies: ["CYAML"]),
         .target(name: "DKHTTP", dependencies: ["DKCore", "CCurl"]),
         .target(name: "DKLua", dependencies: ["DKCore", "DKHTTP", "CLua"], resources: [.embedInCode("Prelude/dk.lua")]),
         .executableTarget(name: "dkrun", dependencies: [
-            "DKCore", "DKLua",
+            "DKCore", "DKLua", "CEdit",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "DKTestSupport", dependencies: ["DKCore"], path: "Tests/DKTestSupport"),
         .testTarget(name: "DKCoreTests", dependencies: ["DKCore", "DKTestSupport"]),
         .testTarget(name: "DKLuaTests", dependencies: ["DKLua", "DKCore", "DKTestSupport"]),
-        .testTarget(name: "dkrunTests", dependencies: ["dkrun"]),
+        .testTarget(name: "dkrunTests", dependencies: ["dkrun", "DKCore"]),
     ],
     swiftLanguageModes: [.v5]
 )

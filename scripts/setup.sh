@@ -6,8 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# graphviz: dkrun graph; openssl and python3: the tests' HTTPS server and certificates.
-APT_PACKAGES=(pkg-config liblua5.4-dev libyaml-dev libcurl4-openssl-dev graphviz openssl python3 python3-venv)
+# graphviz: dkrun graph; openssl and python3: the tests' HTTPS server; tmux: the REPL's tests.
+APT_PACKAGES=(pkg-config liblua5.4-dev libyaml-dev libcurl4-openssl-dev libedit-dev graphviz openssl python3 python3-venv tmux)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

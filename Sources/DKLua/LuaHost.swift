@@ -21,12 +21,16 @@ public final class LuaHost: TaskInvoker {
     /// Whether `flow:run` may run flows (the REPL and Lua tests); `dkrun FILE` runs the flow
     /// the script returns, and a rebuilt flow must not run itself.
     public var allowsFlowRun = false
-    /// Receives the events of runs, and `print` outside tasks while set.
-    public var runObserver: RunObserver?
+    /// The observer of the run in progress: it also receives `print` outside tasks.
+    private(set) var runObserver: RunObserver?
+    /// Receives the events of runs started from Lua with `flow:run` (the REPL's).
+    public var flowRunObserver: RunObserver?
     /// Whether `print` outside tasks (with no observer) goes to stderr rather than stdout.
     public var printsToStderr = false
 
     private var handlerRef: Int32 = 0
+    var handlerReference: Int32 { handlerRef }
+    var dkReference: Int32 { dkRef }
     private var invokeRef: Int32 = 0
     private var describeRef: Int32 = 0
     private var hookRef: Int32 = 0
@@ -292,7 +296,7 @@ public final class LuaHost: TaskInvoker {
         let previous = activeFlowRef
         activeFlowRef = ref
         defer { activeFlowRef = previous }
-        let result = try run(spec, parameters: given, executor: choice, observer: runObserver)
+        let result = try run(spec, parameters: given, executor: choice, observer: flowRunObserver)
         return LuaHost.stateValue(result)
     }
 

@@ -9,8 +9,16 @@ import Glibc
 @main
 enum Entry {
     static func main() {
+        // A parent may have started dkrun with signals blocked or ignored (both are inherited),
+        // which would make Ctrl-C, SIGTERM and a closing terminal's SIGHUP do nothing.
+        var none = sigset_t()
+        sigemptyset(&none)
+        sigprocmask(SIG_SETMASK, &none, nil)
+        for sig in [SIGHUP, SIGINT, SIGTERM, SIGQUIT] { signal(sig, SIG_DFL) }
         do {
-            var command = try DKRun.parseAsRoot()
+            // `dkrun` alone on a terminal starts the REPL.
+            let arguments = CommandLine.arguments.count == 1 && isatty(STDIN_FILENO) != 0 ? ["repl"] : nil
+            var command = try DKRun.parseAsRoot(arguments)
             try command.run()
         } catch let failure as CLIFailure {
             if !failure.message.isEmpty { fputs("dkrun: error: \(SecretMask.apply(failure.message))\n", stderr) }
@@ -42,7 +50,7 @@ struct DKRun: ParsableCommand {
         abstract: "Run Lua flow definitions locally, on Dask, and on Kubernetes.",
         discussion: "`dkrun FLOW.lua` runs the flow the script returns. Exit codes: 0 success, 1 flow failed, 2 bad input, 130 interrupted.",
         version: "0.1.0",
-        subcommands: [RunCommand.self, InspectCommand.self, SerializeCommand.self, GraphCommand.self, LibCommand.self],
+        subcommands: [RunCommand.self, InspectCommand.self, SerializeCommand.self, GraphCommand.self, LibCommand.self, REPLCommand.self],
         defaultSubcommand: RunCommand.self
     )
 }

@@ -14,20 +14,26 @@ public enum Interruption {
 
     public static var requested: Bool { flag.pointee != 0 }
 
-    /// Installs the handlers for SIGINT and SIGTERM, and unblocks both: a parent may have
-    /// started dkrun with them blocked (the mask is inherited), which would make it deaf.
+    /// Installs the handlers for SIGINT and SIGTERM.
     public static func install() {
         _ = flag
-        var set = sigset_t()
-        sigemptyset(&set)
         for sig in [SIGINT, SIGTERM] {
             signal(sig) { _ in
                 if Interruption.flag.pointee != 0 { _exit(130) }
                 Interruption.flag.pointee = 1
             }
-            sigaddset(&set, sig)
         }
-        pthread_sigmask(SIG_UNBLOCK, &set, nil)
+    }
+
+    /// The REPL's handling: Ctrl-C only sets the flag (it never exits), and interrupts a
+    /// blocking read (no SA_RESTART), so a line being typed is abandoned.
+    public static func installForREPL() {
+        _ = flag
+        var action = sigaction()
+        action.__sigaction_handler.sa_handler = { _ in Interruption.flag.pointee = 1 }
+        sigemptyset(&action.sa_mask)
+        action.sa_flags = 0
+        sigaction(SIGINT, &action, nil)
     }
 
     /// Clears the flag, so that a REPL or a test can run another flow.

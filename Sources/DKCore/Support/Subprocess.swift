@@ -35,6 +35,9 @@ public enum Subprocess {
         posix_spawn_file_actions_addopen(&actions, 0, files[0].path, O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, files[1].path, O_WRONLY | O_TRUNC, 0)
         posix_spawn_file_actions_addopen(&actions, 2, files[2].path, O_WRONLY | O_TRUNC, 0)
+        // The child gets stdin, stdout and stderr only: an inherited descriptor (a pipe of
+        // another child's, say) would stay open as long as it, or a daemon it starts, lives.
+        spawnAddCloseFrom(&actions, 3)
         if let directory {
             guard Files.kind(directory) == "directory" else { throw SpawnError(description: "\(directory): no such directory") }
             spawnAddChdir(&actions, directory)
@@ -87,3 +90,7 @@ public enum Subprocess {
 /// behind _GNU_SOURCE. Its arguments are plain C pointers, so binding the symbol is safe.
 @_silgen_name("posix_spawn_file_actions_addchdir_np")
 private func spawnAddChdir(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ path: UnsafePointer<CChar>) -> Int32
+
+/// glibc's posix_spawn_file_actions_addclosefrom_np (2.34+), hidden behind _GNU_SOURCE too.
+@_silgen_name("posix_spawn_file_actions_addclosefrom_np")
+private func spawnAddCloseFrom(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ from: Int32) -> Int32

@@ -18,34 +18,41 @@ struct InspectCommand: ParsableCommand {
     func run() throws {
         let loaded = try LoadedFlow(flow, printsToStderr: json)
         let spec = loaded.spec
-        let hash = Payload.dagHash(spec)
         if json {
+            let hash = Payload.dagHash(spec)
             var m = spec.descriptionValue.mapValue!
             m["dag_hash"] = .text(hash)
             print(JSON.encode(.map(m)))
             return
         }
-        print("Flow '\(spec.name)' from \(flow.script)")
-        print("  DAG hash: \(hash)")
+        for line in Self.render(loaded.graph, source: flow.script) { print(line) }
+    }
+
+    /// The human-readable description `inspect` (and the REPL's :inspect) prints.
+    static func render(_ graph: FlowGraph, source: String) -> [String] {
+        let spec = graph.spec
+        var out: [String] = []
+        out.append("Flow '\(spec.name)' from \(source)")
+        out.append("  DAG hash: \(Payload.dagHash(spec))")
         for key in FlowSpec.configurationKeys {
-            print("  \(key): \(spec.configuration[key].map(Self.describeConfig) ?? "(default)")")
+            out.append("  \(key): \(spec.configuration[key].map(Self.describeConfig) ?? "(default)")")
         }
         let parameters = spec.parameters
         if !parameters.isEmpty {
-            print("Parameters (\(parameters.count)):")
+            out.append("Parameters (\(parameters.count)):")
             for p in parameters {
                 let info = p.parameter!.required ? "required" : "default \(JSON.encode(p.parameter!.defaultValue))"
-                print("  \(p.slug) (\(info)) at \(p.source)")
+                out.append("  \(p.slug) (\(info)) at \(p.source)")
             }
         }
         let tasks = spec.tasks.filter { $0.parameter == nil }
-        print("Tasks (\(tasks.count)):")
+        out.append("Tasks (\(tasks.count)):")
         for t in tasks {
-            let i = loaded.graph.index[t.slug]!
-            var inputs = loaded.graph.incoming[i].map { e in
+            let i = graph.index[t.slug]!
+            var inputs = graph.incoming[i].map { e in
                 (e.key.map { "\($0)=" } ?? "after ") + e.upstream + (e.index.map { "[\($0)]" } ?? "") + (e.mapped ? " (mapped)" : "")
             }
-            inputs += loaded.graph.constants[i].map { "\($0.key)=\(JSON.encode($0.value))\($0.mapped ? " (mapped)" : "")" }
+            inputs += graph.constants[i].map { "\($0.key)=\(JSON.encode($0.value))\($0.mapped ? " (mapped)" : "")" }
             var options: [String] = []
             if t.maxRetries > 0 { options.append("max_retries=\(t.maxRetries) retry_delay=\(t.retryDelay)") }
             if let timeout = t.timeout { options.append("timeout=\(timeout)") }
@@ -53,11 +60,12 @@ struct InspectCommand: ParsableCommand {
             if !t.skipOnUpstreamSkip { options.append("skip_on_upstream_skip=false") }
             if !t.tags.isEmpty { options.append("tags=\(t.tags.joined(separator: ","))") }
             if let n = t.nout { options.append("nout=\(n)") }
-            print("  \(t.slug) at \(t.source)" + (inputs.isEmpty ? "" : " <- " + inputs.joined(separator: ", "))
+            out.append("  \(t.slug) at \(t.source)" + (inputs.isEmpty ? "" : " <- " + inputs.joined(separator: ", "))
                   + (options.isEmpty ? "" : "  [\(options.joined(separator: " "))]"))
         }
-        let reference = loaded.graph.referenceTaskIndices.map { spec.tasks[$0].slug }
-        print("Reference tasks: \(reference.joined(separator: ", "))\(spec.referenceTasks == nil ? " (the terminal tasks)" : "")")
+        let reference = graph.referenceTaskIndices.map { spec.tasks[$0].slug }
+        out.append("Reference tasks: \(reference.joined(separator: ", "))\(spec.referenceTasks == nil ? " (the terminal tasks)" : "")")
+        return out
     }
 
     static func describeConfig(_ v: Value) -> String {
