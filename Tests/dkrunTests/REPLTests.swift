@@ -96,6 +96,7 @@ import Testing
         }
 
         func type(_ text: String) throws { try tmux(["send-keys", "-t", "r", "-l", text]) }
+        func enter(_ line: String) throws { try type(line); try key("Enter") }
         func key(_ name: String) throws { try tmux(["send-keys", "-t", "r", name]) }
         var screen: String { (try? tmux(["capture-pane", "-t", "r", "-p"])) ?? "" }
 
@@ -118,16 +119,12 @@ import Testing
         defer { s.stop() }
         try s.type("dk.js")
         try s.key("Tab")
-        try s.type(".encode({ 1, 2 })")
-        try s.key("Enter")
+        try s.enter(".encode({ 1, 2 })")
         #expect(try s.waitFor("\"[1,2]\""))
-        try s.type("if true then")
-        try s.key("Enter")
+        try s.enter("if true then")
         #expect(try s.waitFor("..>"))
-        try s.type("print(\"multi\")")
-        try s.key("Enter")
-        try s.type("end")
-        try s.key("Enter")
+        try s.enter("print(\"multi\")")
+        try s.enter("end")
         #expect(try s.waitFor("\nmulti\ndk>"))
         try s.key("Up")
         #expect(try s.waitFor("dk> if true then", count: 2))  // the entry, recalled
@@ -141,22 +138,18 @@ import Testing
     @Test func ctrlCStopsARunAndClearsALine() throws {
         let s = try Session()
         defer { s.stop() }
-        try s.type("spin = task(\"spin\", function() while true do end end)")
-        try s.key("Enter")
-        try s.type("f = Flow(\"spinner\", function() spin() end)")
-        try s.key("Enter")
+        try s.enter("spin = task(\"spin\", function() while true do end end)")
+        try s.enter("f = Flow(\"spinner\", function() spin() end)")
         try s.type("f:r")
         try s.key("Tab")
-        try s.type("()")
-        try s.key("Enter")
+        try s.enter("()")
         #expect(try s.waitFor("spin: Running"))
         try s.key("C-c")
         #expect(try s.waitFor("Cancelled(\"The flow run was interrupted\")"))
         try s.type("half a line")
         try s.key("C-c")
         #expect(try s.waitFor("^C"))
-        try s.type("40 + 2")
-        try s.key("Enter")
+        try s.enter("40 + 2")
         #expect(try s.waitFor("\n42\n"))
         let screen = s.screen
         #expect(screen.contains("dk> f:run()\n"))
