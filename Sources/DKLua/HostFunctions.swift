@@ -36,12 +36,7 @@ enum HostFunctions {
         return -1
     }
 
-    private static func string(_ L: OpaquePointer?, _ index: Int32) -> String? {
-        guard lua_type(L, index) == LUA_TSTRING else { return nil }
-        var length = 0
-        let p = lua_tolstring(L, index, &length)!
-        return String(decoding: UnsafeRawBufferPointer(start: p, count: length), as: UTF8.self)
-    }
+    private static func string(_ L: OpaquePointer?, _ index: Int32) -> String? { host(L).lua.string(at: index) }
 
     /// log(level, message): a log line of the running task (or of the script, outside tasks).
     private static let log: dk_swift_function = { L in

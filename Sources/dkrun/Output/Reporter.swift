@@ -66,7 +66,7 @@ final class Reporter: RunObserver, @unchecked Sendable {
     private func summary(_ flow: String, _ state: TaskState, _ counts: [StateKind: Int], _ wall: Double) {
         guard verbosity >= .normal || !state.isSuccessful else { return }
         let parts = StateKind.allCases.compactMap { k in counts[k].map { "\($0) \(k.rawValue)" } }
-        emit("Flow '\(flow)': \(state.kind.rawValue) in \(Clock.describe(wall)) — \(parts.joined(separator: ", "))")
+        emit("Flow '\(flow)': \(state.kind.rawValue) in \(Clock.describe(wall)) — \(parts.isEmpty ? "no tasks" : parts.joined(separator: ", "))")
         for (id, s) in failures.prefix(20) {
             emit("  \(s.kind.rawValue): \(id) — \(s.message?.split(separator: "\n").first.map(String.init) ?? "")")
         }
