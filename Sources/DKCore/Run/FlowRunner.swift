@@ -89,7 +89,7 @@ public final class FlowRunner {
             return
         }
         let upstreamKinds = graph.upstream[t].map { states[$0]!.kind }
-        if let end = preflight(task, upstreamKinds) {
+        if let end = TaskRules.preflight(task, upstreamKinds) {
             finish(t, end, attempt: 0, duration: nil)
             return
         }
@@ -101,14 +101,6 @@ public final class FlowRunner {
             case .failure(let error): finish(t, TaskState(.failed, message: error.description), attempt: 0, duration: nil)
             }
         }
-    }
-
-    /// Prefect's order: a skipped upstream skips the task (unless it opts out), then the trigger.
-    private func preflight(_ task: TaskSpec, _ upstream: [StateKind]) -> TaskState? {
-        if task.skipOnUpstreamSkip && upstream.contains(.skipped) {
-            return TaskState(.skipped, message: "Upstream task was skipped")
-        }
-        return task.trigger.check(upstream)
     }
 
     private func startMapped(_ t: Int) {
@@ -131,7 +123,7 @@ public final class FlowRunner {
                 (graph.incoming[t].contains { $0.mapped && $0.upstream == graph.spec.tasks[u].slug }
                     ? states[u]!.children.indices.contains(i) ? states[u]!.children[i].kind : nil : nil) ?? states[u]!.kind
             }
-            if let end = preflight(graph.spec.tasks[t], kinds) {
+            if let end = TaskRules.preflight(graph.spec.tasks[t], kinds) {
                 finishChild(t, i, end, attempt: 0, duration: nil)
                 continue
             }
@@ -215,17 +207,8 @@ public final class FlowRunner {
         let (id, outcome, duration) = (result.id, result.outcome, result.duration)
         var job = jobs[id]!
         let task = graph.spec.tasks[job.task]
-        let state: TaskState
-        switch outcome {
-        case .success(let v): state = TaskState(.success, result: v)
-        case .skipped(let message): state = TaskState(.skipped, message: message)
-        case .interrupted: state = TaskState(.cancelled, message: "Interrupted")
-        case .failed(let message, let traceback):
-            state = TaskState(.failed, message: message, traceback: traceback)
-        case .timedOut(let message):
-            state = TaskState(.timedOut, message: message)
-        }
-        if state.isFailed && job.call.attempt <= task.maxRetries && !Interruption.requested {
+        let state = TaskRules.state(after: outcome)
+        if TaskRules.shouldRetry(state, task: task, attempt: job.call.attempt) {
             let retry = TaskState(.retrying, message: "\(state.message ?? state.kind.rawValue); retry \(job.call.attempt) of \(task.maxRetries) in \(Clock.describe(task.retryDelay))")
             observer?.handle(.taskState(job.call.id, retry, attempt: job.call.attempt, duration: duration, time: Clock.wall()))
             job.call.attempt += 1
