@@ -31,6 +31,16 @@ enum HostFunctions {
 
     private static func host(_ L: OpaquePointer?) -> LuaHost { LuaState.host(of: L, as: LuaHost.self) }
 
+    /// Pushes the value `body` makes and returns 1, or raises its error's description in Lua.
+    private static func returning(_ L: OpaquePointer?, _ body: () throws -> Value) -> Int32 {
+        do {
+            host(L).lua.push(try body())
+            return 1
+        } catch {
+            return fail(L, "\(error)")
+        }
+    }
+
     private static func fail(_ L: OpaquePointer?, _ message: String) -> Int32 {
         lua_pushlstring(L, message, message.utf8.count)
         return -1
@@ -68,62 +78,36 @@ enum HostFunctions {
 
     /// json_encode(value): JSON text, keys in sorted order.
     private static let jsonEncode: dk_swift_function = { L in
-        do {
-            host(L).lua.push(JSON.encode(try host(L).lua.value(at: 1, path: "value")))
-            return 1
-        } catch {
-            return fail(L, "\(error)")
-        }
+        returning(L) { .text(JSON.encode(try host(L).lua.value(at: 1, path: "value"))) }
     }
 
     /// json_decode(text): the value, or an error naming the byte where the text goes wrong.
     private static let jsonDecode: dk_swift_function = { L in
         guard let text = bytes(L, 1) else { return fail(L, "string expected") }
-        do {
-            host(L).lua.push(try JSON.decode(text))
-            return 1
-        } catch {
-            return fail(L, "\(error)")
-        }
+        return returning(L) { try JSON.decode(text) }
     }
 
     /// yaml_load(text, name, all): one document (or, with all, a list of every document).
     private static let yamlLoad: dk_swift_function = { L in
         guard let text = string(L, 1) else { return fail(L, "string expected") }
         let name = string(L, 2) ?? "yaml"
-        do {
-            if lua_toboolean(L, 3) != 0 {
-                host(L).lua.push(Value.array(try YAML.loadAll(text, source: name)))
-            } else {
-                host(L).lua.push(try YAML.load(text, source: name))
-            }
-            return 1
-        } catch {
-            return fail(L, "\(error)")
-        }
+        let all = lua_toboolean(L, 3) != 0
+        return returning(L) { all ? .array(try YAML.loadAll(text, source: name)) : try YAML.load(text, source: name) }
     }
 
     /// yaml_dump(value, all): YAML text (with all, the value is a list of documents).
     private static let yamlDump: dk_swift_function = { L in
-        do {
+        let all = lua_toboolean(L, 2) != 0
+        return returning(L) {
             let value = try host(L).lua.value(at: 1, path: "value")
-            let text = lua_toboolean(L, 2) != 0 ? try YAML.dumpAll(value.arrayValue ?? []) : try YAML.dump(value)
-            host(L).lua.push(text)
-            return 1
-        } catch {
-            return fail(L, "\(error)")
+            return .text(all ? try YAML.dumpAll(value.arrayValue ?? []) : try YAML.dump(value))
         }
     }
 
     /// list_directory(path): the sorted names in a directory.
     private static let listDirectory: dk_swift_function = { L in
         guard let path = string(L, 1) else { return fail(L, "path expected") }
-        do {
-            host(L).lua.push(Value.array(try Files.list(path).map(Value.text)))
-            return 1
-        } catch {
-            return fail(L, "\(error)")
-        }
+        return returning(L) { .array(try Files.list(path).map(Value.text)) }
     }
 
     /// file_kind(path): "file", "directory", "other", or nil.
@@ -152,40 +136,31 @@ enum HostFunctions {
     /// run(argv, input, environment, directory, timeout): {code, stdout, stderr, timed_out}.
     private static let runCommand: dk_swift_function = { L in
         let h = host(L)
-        do {
-            guard let argv = try h.lua.value(at: 1, path: "argv").arrayValue?.compactMap(\.stringValue), !argv.isEmpty else {
-                return fail(L, "argv must be a non-empty list of strings")
-            }
-            let input = bytes(L, 2) ?? []
+        guard let argv = (try? h.lua.value(at: 1, path: "argv"))?.arrayValue?.compactMap(\.stringValue), !argv.isEmpty else {
+            return fail(L, "argv must be a non-empty list of strings")
+        }
+        let input = bytes(L, 2) ?? []
+        let directory = string(L, 4)
+        let timeout = lua_type(L, 5) == LUA_TNUMBER ? lua_tonumberx(L, 5, nil) : nil
+        return returning(L) {
             let environment = try h.lua.value(at: 3, path: "env").arrayValue?.compactMap(\.stringValue)
-            let directory = string(L, 4)
-            let timeout = lua_type(L, 5) == LUA_TNUMBER ? lua_tonumberx(L, 5, nil) : nil
             let r = try Subprocess.run(argv, input: input, environment: environment, directory: directory, timeout: timeout)
-            h.lua.push(Value.map(["code": .int(Int64(r.status)), "stdout": .string(r.stdout), "stderr": .string(r.stderr),
-                                  "timed_out": .bool(r.timedOut)]))
-            return 1
-        } catch {
-            return fail(L, "\(error)")
+            return ["code": .int(Int64(r.status)), "stdout": .string(r.stdout), "stderr": .string(r.stderr),
+                    "timed_out": .bool(r.timedOut)]
         }
     }
 
     /// secret(name): the secret's value, masked in dkrun's output from now on.
     private static let secret: dk_swift_function = { L in
         guard let name = string(L, 1) else { return fail(L, "secret name expected") }
-        do {
-            host(L).lua.push(try SecretStore.lookup(name))
-            return 1
-        } catch {
-            return fail(L, "\(error)")
-        }
+        return returning(L) { .text(try SecretStore.lookup(name)) }
     }
 
     /// http(request): {status, headers, body} for a request table checked by dk.http.
     private static let httpRequest: dk_swift_function = { L in
-        let h = host(L)
-        do {
-            let r = try h.lua.value(at: 1, path: "request")
-            guard let url = r["url"]?.stringValue else { return fail(L, "url expected") }
+        returning(L) {
+            let r = try host(L).lua.value(at: 1, path: "request")
+            guard let url = r["url"]?.stringValue else { throw HostError(description: "url expected") }
             var request = HTTPRequest(url: url)
             request.method = r["method"]?.stringValue ?? "GET"
             request.headers = (r["headers"]?.sortedEntries ?? []).compactMap { k, v in
@@ -199,15 +174,14 @@ enum HostFunctions {
             request.insecure = r["insecure"]?.boolValue ?? false
             request.followRedirects = r["redirects"]?.boolValue ?? true
             let response = try HTTPClient.perform(request)
-            h.lua.push(Value.map([
+            return [
                 "status": .int(Int64(response.status)), "body": .string(response.body),
                 "headers": .map(Dictionary(uniqueKeysWithValues: response.headers.map { (.text($0.key), .text($0.value)) })),
-            ]))
-            return 1
-        } catch {
-            return fail(L, "\(error)")
+            ]
         }
     }
+
+    private struct HostError: Error, CustomStringConvertible { let description: String }
 
     private static func bytes(_ L: OpaquePointer?, _ index: Int32) -> [UInt8]? {
         guard lua_type(L, index) == LUA_TSTRING else { return nil }
@@ -236,14 +210,7 @@ enum HostFunctions {
     /// yaml_load_file(path): the YAML document in a file next to the flow, as a table.
     private static let yamlLoadFile: dk_swift_function = { L in
         guard let path = string(L, 1) else { return fail(L, "file path expected") }
-        do {
-            let bytes = try host(L).readFile(path)
-            let value = try YAML.load(String(decoding: bytes, as: UTF8.self), source: path)
-            host(L).lua.push(value)
-            return 1
-        } catch {
-            return fail(L, "\(error)")
-        }
+        return returning(L) { try YAML.load(String(decoding: try host(L).readFile(path), as: UTF8.self), source: path) }
     }
 
     /// find_module(name): the module's source and chunk name, or nil and the places searched.
@@ -263,13 +230,6 @@ enum HostFunctions {
     /// run_flow(flow, options): runs the flow here and returns its state as a table.
     private static let runFlow: dk_swift_function = { L in
         let h = host(L)
-        do {
-            let options = try h.lua.value(at: 2, path: "options")
-            let state = try h.runFromLua(flowIndex: 1, options: options)
-            h.lua.push(state)
-            return 1
-        } catch {
-            return fail(L, "\(error)")
-        }
+        return returning(L) { try h.runFromLua(flowIndex: 1, options: try h.lua.value(at: 2, path: "options")) }
     }
 }

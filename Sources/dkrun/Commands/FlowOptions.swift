@@ -24,6 +24,8 @@ struct LoadedFlow {
     let graph: FlowGraph
     /// The parameter values given on the command line (not yet merged with defaults).
     let parameters: [String: Value]
+    /// Those values over the flow's defaults: what the payload carries.
+    let resolvedParameters: [String: Value]
     let timings: [(String, Double)]
 
     /// Every failure here is bad input: it exits 2 and nothing has run (Ctrl-C exits 130).
@@ -45,7 +47,7 @@ struct LoadedFlow {
             lap("evaluate")
             spec = try host.selectFlow(named: options.flowName)
             graph = try FlowGraph(spec)
-            _ = try graph.resolveParameters(parameters)
+            resolvedParameters = try graph.resolveParameters(parameters)
             lap("validate")
         } catch {
             if Interruption.requested { throw CLIFailure(message: "interrupted", code: 130) }

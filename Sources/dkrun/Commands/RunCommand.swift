@@ -47,7 +47,7 @@ struct RunCommand: ParsableCommand {
         if case .unavailable(let message) = choice { throw CLIFailure.badInput(message) }
 
         var t = Clock.monotonic()
-        let payload = loaded.host.payload(for: loaded.spec, parameters: try loaded.graph.resolveParameters(loaded.parameters))
+        let payload = loaded.host.payload(for: loaded.spec, parameters: loaded.resolvedParameters)
         let bytes = payload.encoded()
         let serialise = Clock.monotonic() - t
 

@@ -17,9 +17,7 @@ struct SerializeCommand: ParsableCommand {
 
     func run() throws {
         let loaded = try LoadedFlow(flow, printsToStderr: output == nil)
-        let parameters: [String: Value]
-        do { parameters = try loaded.graph.resolveParameters(loaded.parameters) } catch { throw CLIFailure.badInput("\(error)") }
-        let (bytes, dagHash) = loaded.host.payload(for: loaded.spec, parameters: parameters).encodedWithDAGHash()
+        let (bytes, dagHash) = loaded.host.payload(for: loaded.spec, parameters: loaded.resolvedParameters).encodedWithDAGHash()
         if let output {
             do { try Files.write(output, bytes) } catch { throw CLIFailure.failure("cannot write payload: \(error)") }
         } else {
