@@ -17,8 +17,9 @@ let package = Package(
         .target(name: "DKCore", dependencies: ["CYAML"]),
         .target(name: "DKHTTP", dependencies: ["DKCore", "CCurl"]),
         .target(name: "DKLua", dependencies: ["DKCore", "DKHTTP", "CLua"], resources: [.embedInCode("Prelude/dk.lua")]),
+        .target(name: "DKDask", dependencies: ["DKCore"]),
         .executableTarget(name: "dkrun", dependencies: [
-            "DKCore", "DKLua", "CEdit",
+            "DKCore", "DKLua", "DKDask", "CEdit",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "DKTestSupport", dependencies: ["DKCore"], path: "Tests/DKTestSupport"),

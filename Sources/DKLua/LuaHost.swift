@@ -25,6 +25,8 @@ public final class LuaHost: TaskInvoker {
     private(set) var runObserver: RunObserver?
     /// Receives the events of runs started from Lua with `flow:run` (the REPL's).
     public var flowRunObserver: RunObserver?
+    /// Runs flows whose executor is a Dask cluster; without one, such runs are refused.
+    public var clusterRunner: ClusterRunner?
     /// Whether `print` outside tasks (with no observer) goes to stderr rather than stdout.
     public var printsToStderr = false
 
@@ -241,6 +243,9 @@ public final class LuaHost: TaskInvoker {
                     observer: RunObserver?) throws -> FlowRunResult {
         let graph = try FlowGraph(flow)
         let parameters = try graph.resolveParameters(given)
+        let previousObserver = runObserver
+        runObserver = observer
+        defer { runObserver = previousObserver }
         let exec: Executor
         switch executor {
         case .local: exec = LocalExecutor(invoker: self)
@@ -249,12 +254,16 @@ public final class LuaHost: TaskInvoker {
             // its payload, as a remote worker would.
             let payload = self.payload(for: flow, parameters: parameters)
             exec = ThreadExecutor(threads: n, callerInvoker: self) { try LuaHost.rebuild(payload, cancellation: $0) }
+        case .dask(let settings):
+            guard let clusterRunner else { throw FlowError("this dkrun cannot run flows on Dask") }
+            try runEnvironmentHook("on_start")
+            let result = try clusterRunner.run(graph: graph, payload: payload(for: flow, parameters: parameters),
+                                               settings: settings, observer: observer)
+            try runEnvironmentHook("on_exit")
+            return result
         case .unavailable(let message): throw FlowError(message)
         }
         defer { exec.shutdown() }
-        let previousObserver = runObserver
-        runObserver = observer
-        defer { runObserver = previousObserver }
         try runEnvironmentHook("on_start")
         let result = FlowRunner(graph: graph, parameters: parameters, executor: exec, observer: observer).run()
         try runEnvironmentHook("on_exit")

@@ -5,77 +5,123 @@ import Glibc
 
 /// `dkrun worker --stdio`: runs tasks for a Dask worker (or any caller) one after another.
 /// It loads each flow once per payload hash, rebuilding it from the payload alone (the DAG
-/// hash is checked), and runs a task from its arguments and upstream states with the same
-/// rules as a local run: skip and trigger, timeouts, retries. Messages are frames
-/// (`FrameChannel`); the protocol is in docs/worker-protocol.md.
+/// hash is checked), and decides and runs a task from its upstream tasks' final states with
+/// the same rules as a local run (`TaskInputs`, `TaskRules`): skip and trigger, mapping,
+/// arguments, timeouts, retries. Messages are frames (`FrameChannel`); the protocol is in
+/// docs/worker-protocol.md.
 public final class TaskServer {
     private let channel: FrameChannel
-    private var flows: [String: (host: LuaHost, payload: Payload)] = [:]
+    private var flows: [String: LoadedFlow] = [:]
+
+    private struct LoadedFlow {
+        var host: LuaHost
+        var payload: Payload
+        var graph: FlowGraph
+    }
+
+    private struct RequestError: Error { var message: String }
 
     public init(channel: FrameChannel) { self.channel = channel }
 
     /// Serves until the input ends. Errors in a request are answered, never fatal.
     public func serve() throws {
         while let request = try channel.receive() {
-            let reply: Value
-            switch request["op"]?.stringValue {
-            case "hello":
-                reply = ["ok": true, "version": .text(LuaHost.version), "payload_version": .int(Payload.version)]
-            case "load": reply = load(request)
-            case "run": reply = run(request)
-            default:
-                reply = ["ok": false, "error": .text("unknown op \(request["op"].map(JSON.encode) ?? "(none)")")]
+            var reply: Value
+            do {
+                switch request["op"]?.stringValue {
+                case "hello":
+                    reply = ["version": .text(LuaHost.version), "payload_version": .int(Payload.version)]
+                case "load": reply = try load(request)
+                case "run": reply = try run(request)
+                case "expand": reply = try expand(request)
+                case "collect":
+                    let children = try (request["children"]?.arrayValue ?? []).map(Self.decodeState)
+                    reply = Self.stateReply(TaskRules.mappedState(children), attempts: 0)
+                default:
+                    throw RequestError(message: "unknown op \(request["op"].map(JSON.encode) ?? "(none)")")
+                }
+                reply = .map(reply.mapValue!.merging(["ok": true]) { $1 })
+            } catch let error as RequestError {
+                reply = ["ok": false, "error": .text(error.message)]
+            } catch {
+                reply = ["ok": false, "error": .text("\(error)")]
             }
             try channel.send(reply)
         }
     }
 
-    private func failure(_ message: String) -> Value { ["ok": false, "error": .text(message)] }
-
-    private func load(_ request: Value) -> Value {
-        guard case .string(let bytes)? = request["payload"] else { return failure("load needs the payload's bytes") }
+    private func load(_ request: Value) throws -> Value {
+        guard case .string(let bytes)? = request["payload"] else { throw RequestError(message: "load needs the payload's bytes") }
         let hash = SHA256.hexDigest(bytes)
-        if flows[hash] != nil { return ["ok": true, "hash": .text(hash), "cached": true] }
-        do {
-            let payload = try Payload(bytes: bytes)
-            flows[hash] = (try LuaHost.rebuild(payload), payload)
-            return ["ok": true, "hash": .text(hash), "cached": false]
-        } catch {
-            return failure("\(error)")
+        if flows[hash] != nil { return ["hash": .text(hash), "cached": true] }
+        let payload = try Payload(bytes: bytes)
+        flows[hash] = LoadedFlow(host: try LuaHost.rebuild(payload), payload: payload, graph: try FlowGraph(payload.flow))
+        return ["hash": .text(hash), "cached": false]
+    }
+
+    /// The loaded flow, the task a request names, and the inputs from its upstream states.
+    private func taskInputs(_ request: Value) throws -> (LoadedFlow, TaskInputs) {
+        guard let hash = request["hash"]?.stringValue, let flow = flows[hash] else {
+            throw RequestError(message: "the request names a payload that was not loaded (send op=load first)")
+        }
+        guard let slug = request["task"]?.stringValue, let t = flow.graph.index[slug] else {
+            throw RequestError(message: "flow '\(flow.payload.flow.name)' has no task \(request["task"].map(JSON.encode) ?? "(none)")")
+        }
+        var upstream: [Int: TaskState] = [:]
+        for u in flow.graph.upstream[t] {
+            let name = flow.graph.spec.tasks[u].slug
+            guard let encoded = request["upstream"]?[name] else {
+                throw RequestError(message: "the request for task '\(slug)' lacks the state of its upstream task '\(name)'")
+            }
+            upstream[u] = try Self.decodeState(encoded)
+        }
+        return (flow, TaskInputs(graph: flow.graph, task: t) { upstream[$0]! })
+    }
+
+    /// Whether a mapped task runs, and over how many children: `{width}`, or the state it
+    /// ends in without children.
+    private func expand(_ request: Value) throws -> Value {
+        let (_, inputs) = try taskInputs(request)
+        if let end = inputs.preflight() { return Self.stateReply(end, attempts: 0) }
+        switch inputs.mapWidth() {
+        case .success(0): return Self.stateReply(TaskRules.mappedState([]), attempts: 0)
+        case .success(let width): return ["width": .int(Int64(width))]
+        case .failure(let error): return Self.stateReply(TaskState(.failed, message: error.description), attempts: 0)
         }
     }
 
-    private func run(_ request: Value) -> Value {
-        guard let hash = request["hash"]?.stringValue, let (host, payload) = flows[hash] else {
-            return failure("run names a payload that was not loaded (send op=load first)")
-        }
-        guard let slug = request["task"]?.stringValue, let task = payload.flow.task(slug) else {
-            return failure("flow '\(payload.flow.name)' has no task \(request["task"].map(JSON.encode) ?? "(none)")")
+    private func run(_ request: Value) throws -> Value {
+        let (flow, inputs) = try taskInputs(request)
+        let task = flow.graph.spec.tasks[inputs.task]
+        if let p = task.parameter {
+            return Self.stateReply(TaskState(.success, result: flow.payload.parameters[task.slug] ?? p.defaultValue), attempts: 1)
         }
         let mapIndex = request["map_index"]?.intValue.map(Int.init)
-        let id = TaskRunID(task: slug, mapIndex: mapIndex)
-        let upstream = (request["upstream_states"]?.arrayValue ?? []).compactMap { $0.stringValue.flatMap(StateKind.init(rawValue:)) }
-        if let end = TaskRules.preflight(task, upstream) { return reply(end, attempts: 0) }
-        var arguments: [String: Value] = [:]
-        for (k, v) in request["arguments"]?.mapValue ?? [:] { if let name = k.stringValue { arguments[name] = v } }
-        var call = TaskCall(id: id, task: task, arguments: arguments, attempt: 1, flowName: payload.flow.name,
-                            parameters: payload.parameters)
+        if let end = mapIndex.map({ inputs.preflight(child: $0) }) ?? inputs.preflight() {
+            return Self.stateReply(end, attempts: 0)
+        }
+        var call = TaskCall(id: TaskRunID(task: task.slug, mapIndex: mapIndex), task: task,
+                            arguments: inputs.arguments(mapIndex: mapIndex), attempt: 1,
+                            flowName: flow.payload.flow.name, parameters: flow.payload.parameters)
         while true {
-            let outcome = host.invoke(call) { [channel] level, message in
+            let outcome = flow.host.invoke(call) { [channel] level, message in
                 try? channel.send(["event": "log", "level": .text(level.name), "message": .text(message)])
             }
             let state = TaskRules.state(after: outcome)
-            guard TaskRules.shouldRetry(state, task: task, attempt: call.attempt) else { return reply(state, attempts: call.attempt) }
+            guard TaskRules.shouldRetry(state, task: task, attempt: call.attempt) else { return Self.stateReply(state, attempts: call.attempt) }
             try? channel.send(["event": "retrying", "attempt": .int(Int64(call.attempt)), "message": .text(state.message ?? "")])
             usleep(useconds_t(max(0, task.retryDelay) * 1e6))
             call.attempt += 1
         }
     }
 
-    private func reply(_ state: TaskState, attempts: Int) -> Value {
-        var m: [Value: Value] = ["ok": true, "state": .text(state.kind.rawValue), "attempts": .int(Int64(attempts)), "result": state.result]
-        if let message = state.message { m["message"] = .text(message) }
-        if let traceback = state.traceback { m["traceback"] = .text(traceback) }
-        return .map(m)
+    /// States cross as MessagePack bytes, so the Python side passes them on without decoding.
+    private static func decodeState(_ encoded: Value) throws -> TaskState {
+        guard case .string(let bytes) = encoded else { throw RequestError(message: "a task state must be MessagePack bytes") }
+        return try TaskState(value: MessagePack.decode(bytes))
+    }
+
+    private static func stateReply(_ state: TaskState, attempts: Int) -> Value {
+        ["kind": .text(state.kind.rawValue), "state": .string(MessagePack.encode(state.value)), "attempts": .int(Int64(attempts))]
     }
 }

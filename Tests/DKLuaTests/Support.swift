@@ -56,7 +56,7 @@ final class EventLog: RunObserver, @unchecked Sendable {
 
     func states(of task: String) -> [StateKind] {
         events.compactMap {
-            if case let .taskState(id, state, _, _, _) = $0, id.description == task { return state.kind } else { return nil }
+            if case let .taskState(id, state, _, _, _, _) = $0, id.description == task { return state.kind } else { return nil }
         }
     }
 }

@@ -31,7 +31,8 @@ public struct TaskRunID: Sendable, Hashable, CustomStringConvertible {
 /// What a flow run reports while it runs. Observers may be called from several threads.
 public enum RunEvent: Sendable {
     case flowStarted(flow: String, tasks: Int, executor: String, time: Double)
-    case taskState(TaskRunID, TaskState, attempt: Int, duration: Double?, time: Double)
+    /// `worker` names where the run happened, when that is not this process (a Dask worker).
+    case taskState(TaskRunID, TaskState, attempt: Int, duration: Double?, worker: String? = nil, time: Double)
     case log(TaskRunID?, LogLevel, String, time: Double)
     case flowFinished(flow: String, state: TaskState, counts: [StateKind: Int], wall: Double, time: Double)
 }
@@ -47,12 +48,13 @@ extension RunEvent {
         case let .flowStarted(flow, tasks, executor, time):
             return ["event": "flow_started", "flow": .text(flow), "tasks": .int(Int64(tasks)),
                     "executor": .text(executor), "time": .text(Clock.iso8601(time))]
-        case let .taskState(id, state, attempt, duration, time):
+        case let .taskState(id, state, attempt, duration, worker, time):
             var m: [Value: Value] = ["event": "task_state", "task": .text(id.task), "state": .text(state.kind.rawValue),
                                      "attempt": .int(Int64(attempt)), "time": .text(Clock.iso8601(time))]
             if let i = id.mapIndex { m["map_index"] = .int(Int64(i)) }
             if let msg = state.message { m["message"] = .text(msg) }
             if let d = duration { m["duration"] = .float(d) }
+            if let worker { m["worker"] = .text(worker) }
             if state.kind == .success || state.kind == .mapped { m["result"] = state.result }
             return .map(m)
         case let .log(id, level, message, time):

@@ -1,8 +1,12 @@
 /// Where a flow's tasks will run, decided from its configuration and the `--executor`
-/// override: in-process, on a pool of threads, or somewhere this build cannot run yet.
+/// override: in-process, on a pool of threads, on a Dask cluster, or somewhere this build
+/// cannot run yet.
 public enum ExecutorChoice: Equatable, Sendable {
     case local
     case threads(Int)
+    /// A DaskExecutor's fields (address, cluster_class, cluster_kwargs, adapt_kwargs,
+    /// client_kwargs, debug), as the flow set them or `--executor dask[=ADDRESS]` did.
+    case dask(Value)
     /// The flow asks for something that needs Dask or Kubernetes; the message says what.
     case unavailable(String)
 
@@ -14,20 +18,19 @@ public enum ExecutorChoice: Equatable, Sendable {
         let executor = flow.configuration["environment"]?["executor"] ?? flow.configuration["executor"]
         if let env = environment, env != "LocalEnvironment" {
             return .unavailable("flow '\(flow.name)' uses \(env), which runs on a Dask cluster on Kubernetes; "
-                + "this dkrun cannot run it there yet (run it locally with --executor local or --executor threads)")
+                + "this dkrun cannot run it there yet (run it here with --executor local, threads or dask)")
         }
         if runConfig == "KubernetesRun" {
             return .unavailable("flow '\(flow.name)' has run_config KubernetesRun, which runs the flow as a Kubernetes Job; "
-                + "this dkrun cannot run it there yet (run it locally with --executor local or --executor threads)")
+                + "this dkrun cannot run it there yet (run it here with --executor local, threads or dask)")
         }
         switch executor?["type"]?.stringValue {
         case nil, "LocalExecutor": return .local
         case "LocalDaskExecutor":
             if executor?["scheduler"]?.stringValue == "synchronous" { return .local }
             return .threads(executor?["num_workers"]?.intValue.map(Int.init) ?? cores)
-        case let other?:
-            return .unavailable("flow '\(flow.name)' uses \(other), which runs tasks on a Dask cluster; "
-                + "this dkrun cannot run it there yet (run it locally with --executor local or --executor threads)")
+        case "DaskExecutor": return .dask(executor!)
+        case let other?: throw FlowError("flow '\(flow.name)' has an unknown executor type '\(other)'")
         }
     }
 
@@ -35,9 +38,19 @@ public enum ExecutorChoice: Equatable, Sendable {
         switch text {
         case "local", "synchronous": return .local
         case "threads": return .threads(cores)
+        case "dask": return .dask(["type": "DaskExecutor"])
         default:
             if text.hasPrefix("threads="), let n = Int(text.dropFirst("threads=".count)), n >= 1 { return .threads(n) }
-            throw FlowError("invalid executor '\(text)' (expected local, threads or threads=N with N >= 1)")
+            if text.hasPrefix("dask="), text.count > "dask=".count {
+                return .dask(["type": "DaskExecutor", "address": .text(String(text.dropFirst("dask=".count)))])
+            }
+            throw FlowError("invalid executor '\(text)' (expected local, threads, threads=N with N >= 1, dask or dask=ADDRESS)")
         }
     }
+}
+
+/// Runs a whole flow somewhere else (a Dask cluster): the payload goes there, the run's
+/// events come back to the observer. DKDask provides it; the Lua host calls it for `.dask`.
+public protocol ClusterRunner: AnyObject {
+    func run(graph: FlowGraph, payload: Payload, settings: Value, observer: RunObserver?) throws -> FlowRunResult
 }

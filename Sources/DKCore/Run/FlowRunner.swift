@@ -3,6 +3,12 @@ public struct FlowRunResult: Sendable {
     public var state: TaskState
     public var taskStates: [String: TaskState]
     public var wall: Double
+
+    public init(state: TaskState, taskStates: [String: TaskState], wall: Double) {
+        self.state = state
+        self.taskStates = taskStates
+        self.wall = wall
+    }
 }
 
 /// Runs a validated flow on an executor: starts each task when its upstream tasks have
@@ -88,95 +94,37 @@ public final class FlowRunner {
             finish(t, TaskState(.success, result: parameters[task.slug] ?? p.defaultValue), attempt: 1, duration: 0)
             return
         }
-        let upstreamKinds = graph.upstream[t].map { states[$0]!.kind }
-        if let end = TaskRules.preflight(task, upstreamKinds) {
+        let inputs = TaskInputs(graph: graph, task: t) { self.states[$0]! }
+        if let end = inputs.preflight() {
             finish(t, end, attempt: 0, duration: nil)
-            return
-        }
-        if graph.isMapped(t) {
-            startMapped(t)
+        } else if graph.isMapped(t) {
+            startMapped(t, inputs)
         } else {
-            switch arguments(t, mapIndex: nil) {
-            case .success(let args): enqueue(t, mapIndex: nil, args)
-            case .failure(let error): finish(t, TaskState(.failed, message: error.description), attempt: 0, duration: nil)
-            }
+            enqueue(t, mapIndex: nil, inputs.arguments(mapIndex: nil))
         }
     }
 
-    private func startMapped(_ t: Int) {
+    private func startMapped(_ t: Int, _ inputs: TaskInputs) {
         let width: Int
-        switch mapWidth(t) {
+        switch inputs.mapWidth() {
         case .success(let w): width = w
         case .failure(let error):
             finish(t, TaskState(.failed, message: error.description), attempt: 0, duration: nil)
             return
         }
         if width == 0 {
-            finish(t, TaskState(.mapped, message: "Mapped over no items", result: .array([])), attempt: 0, duration: nil)
+            finish(t, TaskRules.mappedState([]), attempt: 0, duration: nil)
             return
         }
         children[t] = Array(repeating: nil, count: width)
         childrenLeft[t] = width
         for i in 0 ..< width {
-            // A child sees the matching child of each mapped upstream, as in Prefect 1.
-            let kinds = graph.upstream[t].map { u in
-                (graph.incoming[t].contains { $0.mapped && $0.upstream == graph.spec.tasks[u].slug }
-                    ? states[u]!.children.indices.contains(i) ? states[u]!.children[i].kind : nil : nil) ?? states[u]!.kind
-            }
-            if let end = TaskRules.preflight(graph.spec.tasks[t], kinds) {
+            if let end = inputs.preflight(child: i) {
                 finishChild(t, i, end, attempt: 0, duration: nil)
-                continue
-            }
-            switch arguments(t, mapIndex: i) {
-            case .success(let args): enqueue(t, mapIndex: i, args)
-            case .failure(let error): finishChild(t, i, TaskState(.failed, message: error.description), attempt: 0, duration: nil)
+            } else {
+                enqueue(t, mapIndex: i, inputs.arguments(mapIndex: i))
             }
         }
-    }
-
-    /// The number of children: the common length of every mapped argument.
-    private func mapWidth(_ t: Int) -> Result<Int, FlowError> {
-        var width: Int?
-        var first = ""
-        var inputs: [(String, Value)] = graph.constants[t].filter(\.mapped).map { ($0.key, $0.value) }
-        for e in graph.incoming[t] where e.mapped {
-            inputs.append((e.key ?? e.upstream, upstreamValue(e)))
-        }
-        for (key, value) in inputs {
-            guard let items = value.arrayValue ?? (value.mapValue?.isEmpty == true ? [] : nil) else {
-                let article = ["integer", "array"].contains(value.typeName) ? "an" : "a"
-                return .failure(FlowError("cannot map over argument '\(key)': it is \(article) \(value.typeName), not an array"))
-            }
-            if let w = width, w != items.count {
-                return .failure(FlowError("cannot map: argument '\(first)' has \(w) items but '\(key)' has \(items.count)"))
-            }
-            if width == nil { first = key }
-            width = items.count
-        }
-        return .success(width ?? 0)
-    }
-
-    private func upstreamValue(_ e: EdgeSpec) -> Value {
-        let result = states[graph.index[e.upstream]!]!.result
-        guard let i = e.index else { return result }
-        return result.arrayValue.flatMap { $0.indices.contains(i - 1) ? $0[i - 1] : nil } ?? .null
-    }
-
-    /// The argument values of a task run: upstream results and constants, for a mapped child
-    /// the `mapIndex`-th element of each mapped argument.
-    private func arguments(_ t: Int, mapIndex: Int?) -> Result<[String: Value], FlowError> {
-        var args: [String: Value] = [:]
-        func element(_ v: Value, _ key: String) -> Value {
-            guard let i = mapIndex, let a = v.arrayValue, a.indices.contains(i) else { return .null }
-            return a[i]
-        }
-        for c in graph.constants[t] { args[c.key] = c.mapped ? element(c.value, c.key) : c.value }
-        for e in graph.incoming[t] {
-            guard let key = e.key else { continue }
-            let v = upstreamValue(e)
-            args[key] = e.mapped ? element(v, key) : v
-        }
-        return .success(args)
     }
 
     // MARK: Running attempts
@@ -232,11 +180,7 @@ public final class FlowRunner {
         children[t]![i] = state
         childrenLeft[t]! -= 1
         guard childrenLeft[t] == 0 else { return }
-        let done = children.removeValue(forKey: t)!.map { $0! }
-        let failed = done.filter(\.isFailed).count
-        let message = failed == 0 ? "Mapped \(done.count) items" : "Mapped \(done.count) items; \(failed) failed"
-        let result = Value.array(done.map { $0.isSuccessful ? $0.result : .null })
-        finish(t, TaskState(.mapped, message: message, result: result, children: done), attempt: 0, duration: nil)
+        finish(t, TaskRules.mappedState(children.removeValue(forKey: t)!.map { $0! }), attempt: 0, duration: nil)
     }
 
     private func finish(_ t: Int, _ state: TaskState, attempt: Int, duration: Double?) {
@@ -251,10 +195,6 @@ public final class FlowRunner {
 
     private func flowState(interrupted: Bool) -> TaskState {
         if interrupted { return TaskState(.cancelled, message: "The flow run was interrupted") }
-        let reference = graph.referenceTaskIndices
-        let failed = reference.filter { !states[$0]!.isSuccessful }
-        if failed.isEmpty { return TaskState(.success, message: "All reference tasks succeeded.") }
-        let names = failed.prefix(5).map { graph.spec.tasks[$0].slug }.joined(separator: ", ")
-        return TaskState(.failed, message: "Some reference tasks failed: \(names)\(failed.count > 5 ? ", ..." : "")")
+        return TaskRules.flowState(graph) { self.states[$0]! }
     }
 }

@@ -47,3 +47,23 @@ public struct TaskState: Sendable, Equatable {
     public var isSuccessful: Bool { kind.isSuccessful }
     public var isFailed: Bool { kind.isFailed }
 }
+
+extension TaskState {
+    /// The state as a map, to cross processes (the worker protocol, the Dask driver's events).
+    public var value: Value {
+        var m: [Value: Value] = ["kind": .text(kind.rawValue), "result": result]
+        if let message { m["message"] = .text(message) }
+        if let traceback { m["traceback"] = .text(traceback) }
+        if !children.isEmpty { m["children"] = .array(children.map(\.value)) }
+        return .map(m)
+    }
+
+    public init(value: Value) throws {
+        guard let name = value["kind"]?.stringValue, let kind = StateKind(rawValue: name) else {
+            throw FlowError("not a task state: \(JSON.encode(value))")
+        }
+        self.init(kind, message: value["message"]?.stringValue, result: value["result"] ?? .null,
+                  children: try (value["children"]?.arrayValue ?? []).map(TaskState.init(value:)),
+                  traceback: value["traceback"]?.stringValue)
+    }
+}

@@ -26,4 +26,22 @@ public enum TaskRules {
     public static func shouldRetry(_ state: TaskState, task: TaskSpec, attempt: Int) -> Bool {
         state.isFailed && attempt <= task.maxRetries && !Interruption.requested
     }
+
+    /// A mapped task's state once its children have finished: Mapped, with the children's
+    /// results (nil for a child that did not succeed) as its result.
+    public static func mappedState(_ children: [TaskState]) -> TaskState {
+        if children.isEmpty { return TaskState(.mapped, message: "Mapped over no items", result: .array([])) }
+        let failed = children.filter(\.isFailed).count
+        let message = failed == 0 ? "Mapped \(children.count) items" : "Mapped \(children.count) items; \(failed) failed"
+        return TaskState(.mapped, message: message, result: .array(children.map { $0.isSuccessful ? $0.result : .null }),
+                         children: children)
+    }
+
+    /// A finished flow run's state: Success when every reference task succeeded.
+    public static func flowState(_ graph: FlowGraph, _ state: (Int) -> TaskState) -> TaskState {
+        let failed = graph.referenceTaskIndices.filter { !state($0).isSuccessful }
+        if failed.isEmpty { return TaskState(.success, message: "All reference tasks succeeded.") }
+        let names = failed.prefix(5).map { graph.spec.tasks[$0].slug }.joined(separator: ", ")
+        return TaskState(.failed, message: "Some reference tasks failed: \(names)\(failed.count > 5 ? ", ..." : "")")
+    }
 }

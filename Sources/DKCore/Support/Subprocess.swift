@@ -2,9 +2,10 @@
 import Glibc
 #endif
 
-/// Runs a program to completion with input from memory and its output captured, through
-/// temporary files (no pipe deadlocks, no shell). `dkrun graph` runs Graphviz with it, and
-/// `dk.shell` runs tasks' commands.
+/// Child processes without a shell. `run` runs a program to completion with input from
+/// memory and its output captured through temporary files (no pipe deadlocks): `dkrun graph`
+/// runs Graphviz with it, and `dk.shell` runs tasks' commands. `spawn` and `wait` start and
+/// reap a long-lived child, such as the Dask driver.
 public enum Subprocess {
     public struct Result {
         public let status: Int32
@@ -25,24 +26,36 @@ public enum Subprocess {
     /// - Returns: the exit status (128 + signal for a killed child), and `timedOut`.
     public static func run(_ argv: [String], input: [UInt8] = [], environment: [String]? = nil,
                            directory: String? = nil, timeout: Double? = nil) throws -> Result {
-        guard let program = argv.first else { throw SpawnError(description: "empty command") }
         let files = try (0 ..< 3).map { _ in try TemporaryFile() }
         defer { files.forEach { $0.remove() } }
         try Files.write(files[0].path, input)
+        let fds = [open(files[0].path, O_RDONLY | O_CLOEXEC), open(files[1].path, O_WRONLY | O_TRUNC | O_CLOEXEC),
+                   open(files[2].path, O_WRONLY | O_TRUNC | O_CLOEXEC)]
+        defer { fds.forEach { if $0 >= 0 { close($0) } } }
+        guard !fds.contains(-1) else { throw SpawnError(description: "cannot open a temporary file: \(String(cString: strerror(errno)))") }
+        let pid = try spawn(argv, stdio: fds, environment: environment, directory: directory)
+        let (exit, timedOut) = try wait(pid, timeout: timeout)
+        return Result(status: exit, stdout: try Files.read(files[1].path), stderr: try Files.read(files[2].path), timedOut: timedOut)
+    }
+
+    /// Starts a program in its own process group (so killing the group kills whatever it
+    /// started too) with `stdio` as its descriptors 0, 1 and 2 (-1 keeps this process's) and
+    /// no other descriptor of ours: an inherited one (a pipe of another child's, say) would
+    /// stay open as long as it, or a daemon it starts, lives.
+    public static func spawn(_ argv: [String], stdio: [Int32], environment: [String]? = nil,
+                             directory: String? = nil) throws -> pid_t {
+        guard let program = argv.first else { throw SpawnError(description: "empty command") }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, files[0].path, O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, files[1].path, O_WRONLY | O_TRUNC, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, files[2].path, O_WRONLY | O_TRUNC, 0)
-        // The child gets stdin, stdout and stderr only: an inherited descriptor (a pipe of
-        // another child's, say) would stay open as long as it, or a daemon it starts, lives.
+        for (target, fd) in stdio.enumerated() where fd >= 0 {
+            posix_spawn_file_actions_adddup2(&actions, fd, Int32(target))
+        }
         spawnAddCloseFrom(&actions, 3)
         if let directory {
             guard Files.kind(directory) == "directory" else { throw SpawnError(description: "\(directory): no such directory") }
             spawnAddChdir(&actions, directory)
         }
-        // Its own process group, so a timeout kills whatever the child started too.
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -56,6 +69,12 @@ public enum Subprocess {
         let rc = cEnv == nil ? posix_spawnp(&pid, program, &actions, &attributes, &cArgs, environ)
             : posix_spawnp(&pid, program, &actions, &attributes, &cArgs, &cEnv!)
         guard rc == 0 else { throw SpawnError(description: "\(program): \(String(cString: strerror(rc)))") }
+        return pid
+    }
+
+    /// Waits for a child; after `timeout` seconds its process group is killed.
+    /// - Returns: the exit status (128 + signal for a killed child), and whether it timed out.
+    public static func wait(_ pid: pid_t, timeout: Double? = nil) throws -> (status: Int32, timedOut: Bool) {
         var status: Int32 = 0
         var timedOut = false
         let deadline = timeout.map { Clock.monotonic() + $0 }
@@ -69,8 +88,7 @@ public enum Subprocess {
             }
             if deadline != nil && r == 0 { usleep(1000) }
         }
-        let exit = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
-        return Result(status: exit, stdout: try Files.read(files[1].path), stderr: try Files.read(files[2].path), timedOut: timedOut)
+        return ((status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f), timedOut)
     }
 
     private struct TemporaryFile {

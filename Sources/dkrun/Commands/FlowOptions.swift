@@ -1,5 +1,6 @@
 import ArgumentParser
 import DKCore
+import DKDask
 import DKLua
 
 /// The options every command that loads a flow shares.
@@ -43,6 +44,7 @@ struct LoadedFlow {
         do {
             host = try LuaHost(sources: .script(path: options.script, searchPath: .forScript(at: options.script)))
             host.printsToStderr = printsToStderr
+            host.clusterRunner = DaskRunner()
             try host.evaluate()
             lap("evaluate")
             spec = try host.selectFlow(named: options.flowName)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DKCore
+import DKDask
 import DKLua
 #if canImport(Glibc)
 import Glibc
@@ -18,6 +19,7 @@ struct REPLCommand: ParsableCommand {
         let terminal = isatty(STDIN_FILENO) != 0
         Interruption.installForREPL()
         let session = try REPLSession(observer: Reporter(verbosity: .normal, progressOnTerminal: terminal))
+        session.host.clusterRunner = DaskRunner()
         var reader: LineReader = terminal ? EditLineReader(complete: session.completions) : PipeReader()
         let repl = REPL(session: session, interactive: terminal)
         if terminal { print("dkrun \(LuaHost.version) REPL (Lua 5.4). :help for commands, Ctrl-D to leave.") }

@@ -23,6 +23,9 @@ struct WorkerCommand: ParsableCommand {
         // writes to it (io.write) cannot corrupt the protocol.
         let frames = dup(STDOUT_FILENO)
         dup2(STDERR_FILENO, STDOUT_FILENO)
+        // A task server serves one parent (a Dask worker thread): when that goes, so does it,
+        // even in the middle of a task that never reads its input again.
+        _ = setParentDeathSignal(1 /* PR_SET_PDEATHSIG */, UInt(SIGKILL))
         Interruption.install()
         do {
             try TaskServer(channel: FrameChannel(input: STDIN_FILENO, output: frames)).serve()
@@ -31,3 +34,8 @@ struct WorkerCommand: ParsableCommand {
         }
     }
 }
+
+/// prctl(2) with one argument. Glibc declares prctl variadic, which Swift cannot call; on the
+/// Linux ABIs the integer arguments travel in the same registers either way.
+@_silgen_name("prctl")
+private func setParentDeathSignal(_ option: Int32, _ signal: UInt) -> Int32

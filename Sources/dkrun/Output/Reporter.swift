@@ -18,6 +18,8 @@ final class Reporter: RunObserver, @unchecked Sendable {
     private var total = 0
     private var running: [TaskRunID: Bool] = [:]
     private var failures: [(TaskRunID, TaskState)] = []
+    /// Finished task runs per Dask worker, for the summary.
+    private var runsByWorker: [String: Int] = [:]
 
     init(verbosity: Verbosity, progressOnTerminal: Bool = true) {
         self.verbosity = verbosity
@@ -30,8 +32,9 @@ final class Reporter: RunObserver, @unchecked Sendable {
             case let .flowStarted(flow, tasks, executor, time):
                 total = tasks
                 if verbosity >= .normal { line(time, .info, "Flow '\(flow)': \(tasks) tasks, executor \(executor)") }
-            case let .taskState(id, state, attempt, duration, time):
-                taskState(id, state, attempt: attempt, duration: duration, time: time)
+            case let .taskState(id, state, attempt, duration, worker, time):
+                if let worker, state.isFinished { runsByWorker[worker, default: 0] += 1 }
+                taskState(id, state, attempt: attempt, duration: duration, worker: worker, time: time)
             case let .log(id, level, message, time):
                 if level >= .info || verbosity == .verbose {
                     line(time, level, "\(id.map { "\($0) | " } ?? "")\(message)")
@@ -44,7 +47,7 @@ final class Reporter: RunObserver, @unchecked Sendable {
         }
     }
 
-    private func taskState(_ id: TaskRunID, _ state: TaskState, attempt: Int, duration: Double?, time: Double) {
+    private func taskState(_ id: TaskRunID, _ state: TaskState, attempt: Int, duration: Double?, worker: String?, time: Double) {
         switch state.kind {
         case .running: running[id] = true
         case .retrying: running[id] = nil
@@ -55,6 +58,7 @@ final class Reporter: RunObserver, @unchecked Sendable {
         }
         guard verbosity >= .normal || state.isFailed else { return }
         var text = "\(id): \(state.kind.rawValue)"
+        if state.kind == .running, let worker { text += " on \(worker)" }
         if state.kind == .running && attempt > 1 { text += " (attempt \(attempt))" }
         if let d = duration, state.kind != .running { text += " (\(Clock.describe(d)))" }
         if let m = state.message, state.kind != .success { text += ": \(m)" }
@@ -72,6 +76,9 @@ final class Reporter: RunObserver, @unchecked Sendable {
         }
         if failures.count > 20 { emit("  ... and \(failures.count - 20) more") }
         if state.kind == .failed, failures.isEmpty, let m = state.message { emit("  \(m)") }
+        if verbosity >= .normal && !runsByWorker.isEmpty {
+            emit("  Task runs per worker: " + runsByWorker.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+        }
     }
 
     private func line(_ time: Double, _ level: LogLevel, _ text: String) {

@@ -1,0 +1,125 @@
+import DKCore
+import Foundation
+
+/// Runs a flow on a Dask cluster through the Python driver (python/dkrun_dask): sends it the
+/// payload and the task graph, turns its events into run events for the observer, and
+/// decides the flow's state from the reference tasks as a local run does. Ctrl-C and SIGTERM
+/// cancel the run; a temporary cluster goes with the driver.
+public final class DaskRunner: ClusterRunner {
+    /// How long the driver gets to cancel and shut a cluster down before it is killed.
+    static let shutdownGrace = 30.0
+
+    public init() {}
+
+    public func run(graph: FlowGraph, payload: Payload, settings: Value, observer: RunObserver?) throws -> FlowRunResult {
+        let started = Clock.monotonic()
+        let driver = try DriverProcess(python: DriverProcess.python())
+        var finished = false
+        defer { if !finished { driver.finish(grace: Self.shutdownGrace) } }
+        let bytes = payload.encoded()
+        let runID = UUID().uuidString.lowercased()
+        try driver.send(startMessage(graph: graph, payload: bytes, runID: runID, settings: settings))
+        let address = settings["address"]?.stringValue
+        observer?.handle(.flowStarted(flow: graph.spec.name, tasks: graph.count,
+                                      executor: address.map { "DaskExecutor(\($0))" } ?? "DaskExecutor(temporary cluster)",
+                                      time: Clock.wall()))
+        var run = RunEvents(graph: graph, observer: observer)
+        var cancelSent = false
+        var ending: Value?
+        while ending == nil {
+            if Interruption.requested && !cancelSent {
+                try? driver.send(["op": "cancel"])
+                cancelSent = true
+            }
+            guard let event = try driver.next(wait: 0.1) else { continue }
+            if ["done", "cancelled", "error"].contains(event["event"]?.stringValue) {
+                ending = event
+            } else {
+                try run.handle(event)
+            }
+        }
+        driver.finish(grace: Self.shutdownGrace)
+        finished = true
+        if ending?["event"] == "error" {
+            throw FlowError(ending?["message"]?.stringValue ?? "the Dask run failed")
+        }
+        let cancelled = ending?["event"] == "cancelled"
+        return run.finish(cancelled: cancelled, wall: Clock.monotonic() - started)
+    }
+
+    private func startMessage(graph: FlowGraph, payload: [UInt8], runID: String, settings: Value) -> Value {
+        let tasks = (0 ..< graph.count).map { t -> Value in
+            ["slug": .text(graph.spec.tasks[t].slug),
+             "upstream": .array(graph.upstream[t].map { .text(graph.spec.tasks[$0].slug) }),
+             "mapped": .bool(graph.isMapped(t))]
+        }
+        var message: [Value: Value] = [
+            "run_id": .text(runID), "payload": .string(payload), "hash": .text(SHA256.hexDigest(payload)),
+            "payload_version": .int(Payload.version), "tasks": .array(tasks), "executor": settings,
+        ]
+        // Workers of a cluster we start run on this machine, so they can use this dkrun.
+        if settings["address"] == nil { message["dkrun"] = .text(Files.executablePath) }
+        return .map(message)
+    }
+}
+
+/// The driver's events as run events, and the task states they carry.
+struct RunEvents {
+    let graph: FlowGraph
+    let observer: RunObserver?
+    private var states: [String: TaskState] = [:]
+    private var counts: [StateKind: Int] = [:]
+
+    init(graph: FlowGraph, observer: RunObserver?) {
+        self.graph = graph
+        self.observer = observer
+    }
+
+    mutating func handle(_ event: Value) throws {
+        let now = Clock.wall()
+        let id = TaskRunID(task: event["task"]?.stringValue ?? "", mapIndex: event["map_index"]?.intValue.map(Int.init))
+        let worker = event["worker"]?.stringValue
+        let attempt = Int(event["attempt"]?.intValue ?? 1)
+        switch event["event"]?.stringValue {
+        case "cluster":
+            var text = "Dask scheduler \(event["address"]?.stringValue ?? "?")"
+            if event["temporary"] == true { text += " (a temporary cluster for this run)" }
+            if let link = event["dashboard"]?.stringValue { text += ", dashboard \(link)" }
+            observer?.handle(.log(nil, .info, text, time: now))
+        case "running":
+            observer?.handle(.taskState(id, TaskState(.running), attempt: attempt, duration: nil, worker: worker, time: now))
+        case "retrying":
+            let task = graph.spec.tasks[graph.index[id.task] ?? 0]
+            let message = "\(event["message"]?.stringValue ?? ""); retry \(attempt) of \(task.maxRetries) in \(Clock.describe(task.retryDelay))"
+            observer?.handle(.taskState(id, TaskState(.retrying, message: message), attempt: attempt, duration: nil, worker: worker, time: now))
+        case "log":
+            let level = event["level"]?.stringValue.flatMap(LogLevel.init(name:)) ?? .info
+            observer?.handle(.log(id, level, event["message"]?.stringValue ?? "", time: now))
+        case "state":
+            guard case .string(let bytes)? = event["state"] else { throw FlowError("the Dask driver sent a state without bytes") }
+            let state = try TaskState(value: MessagePack.decode(bytes))
+            if id.mapIndex == nil {
+                states[id.task] = state
+                counts[state.kind, default: 0] += 1
+            }
+            observer?.handle(.taskState(id, state, attempt: Int(event["attempts"]?.intValue ?? 0),
+                                        duration: event["duration"]?.numberValue, worker: worker, time: now))
+        default:
+            throw FlowError("the Dask driver sent an unknown event: \(JSON.encode(event))")
+        }
+    }
+
+    /// The run's result; tasks without a state were cancelled.
+    mutating func finish(cancelled: Bool, wall: Double) -> FlowRunResult {
+        for task in graph.spec.tasks where states[task.slug] == nil {
+            let state = TaskState(.cancelled, message: "The flow run was interrupted before this task finished")
+            states[task.slug] = state
+            counts[.cancelled, default: 0] += 1
+            observer?.handle(.taskState(TaskRunID(task: task.slug), state, attempt: 0, duration: nil, time: Clock.wall()))
+        }
+        let state = cancelled ? TaskState(.cancelled, message: "The flow run was interrupted")
+            : TaskRules.flowState(graph) { [states] in states[graph.spec.tasks[$0].slug]! }
+        observer?.handle(.flowFinished(flow: graph.spec.name, state: state, counts: counts, wall: wall, time: Clock.wall()))
+        return FlowRunResult(state: state, taskStates: states, wall: wall)
+    }
+}

@@ -1,0 +1,80 @@
+import DKCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The Python side of a Dask run (`python -m dkrun_dask.driver`) as a child process in its
+/// own process group: frames go to its stdin, events come from its stdout, its stderr is
+/// ours. Closing our end of its stdin tells it to cancel.
+final class DriverProcess {
+    let pid: pid_t
+    private let channel: FrameChannel
+    private var exitStatus: Int32?
+
+    struct BridgeError: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    init(python: String) throws {
+        var toDriver: [Int32] = [0, 0]
+        var fromDriver: [Int32] = [0, 0]
+        guard pipe(&toDriver) == 0, pipe(&fromDriver) == 0 else {
+            throw BridgeError(description: "pipe: \(String(cString: strerror(errno)))")
+        }
+        // Only the driver gets these, as its stdin and stdout, not other children of ours.
+        for fd in toDriver + fromDriver { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        do {
+            pid = try Subprocess.spawn([python, "-m", "dkrun_dask.driver"], stdio: [toDriver[0], fromDriver[1], -1])
+        } catch {
+            [toDriver[0], toDriver[1], fromDriver[0], fromDriver[1]].forEach { close($0) }
+            throw BridgeError(description: "cannot start the Dask driver: \(error)")
+        }
+        close(toDriver[0])
+        close(fromDriver[1])
+        channel = FrameChannel(input: fromDriver[0], output: toDriver[1])
+    }
+
+    func send(_ value: Value) throws { try channel.send(value) }
+
+    /// The next event, nil after `wait` seconds without one.
+    /// - Throws: when the driver is gone (its output ended).
+    func next(wait: Double) throws -> Value? {
+        var p = pollfd(fd: channel.input, events: Int16(POLLIN), revents: 0)
+        let n = poll(&p, 1, Int32(wait * 1000))
+        guard n > 0 else { return nil }
+        guard let event = try channel.receive() else {
+            throw BridgeError(description: "the Dask driver ended without a result (\(describe(reap())))")
+        }
+        return event
+    }
+
+    /// Closes its stdin, waits up to `grace` seconds for it to exit, then kills its process
+    /// group (a temporary cluster's processes with it).
+    @discardableResult
+    func finish(grace: Double) -> Int32 {
+        close(channel.output)
+        close(channel.input)
+        let status = (try? Subprocess.wait(pid, timeout: grace).status) ?? -1
+        kill(-pid, SIGKILL)
+        return status
+    }
+
+    private func reap() -> Int32 { (try? Subprocess.wait(pid, timeout: 10).status) ?? -1 }
+
+    private func describe(_ status: Int32) -> String {
+        status > 128 ? "killed by signal \(status - 128)" : "exit code \(status)"
+    }
+
+    /// The Python that has dkrun_dask installed: DKRUN_PYTHON, else the virtualenv of the
+    /// checkout the binary was built in (scripts/setup.sh makes it).
+    static func python() throws -> String {
+        if let python = Files.environment("DKRUN_PYTHON") { return python }
+        var dir = Files.directory(of: Files.executablePath)
+        for _ in 0 ..< 5 {
+            if Files.isExecutable(dir + "/.venv/bin/python") { return dir + "/.venv/bin/python" }
+            dir = Files.directory(of: dir)
+        }
+        throw BridgeError(description: "running on Dask needs dkrun's Python bridge: run scripts/setup.sh, "
+                          + "or set DKRUN_PYTHON to a Python that has python/dkrun_dask installed")
+    }
+}

@@ -1,0 +1,353 @@
+"""Runs one dkrun flow on a Dask cluster: ``python -m dkrun_dask.driver``.
+
+dkrun starts this process, sends one start frame on stdin (the payload, the task graph, the
+DaskExecutor's settings) and reads event frames on stdout until ``done`` or ``error``. A
+``cancel`` frame, the end of stdin, SIGINT or SIGTERM cancel the run. The whole graph is
+submitted at once; a mapped task's children, and what lies downstream of them, are
+submitted when Dask has decided its width.
+"""
+import importlib
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+import warnings
+
+import dask
+from dask.utils import parse_timedelta
+from distributed import Client, as_completed
+from distributed.scheduler import KilledWorker
+
+from . import shim
+from .frames import read_frame, write_frame
+
+logger = logging.getLogger("dkrun_dask.driver")
+
+
+class RunError(Exception):
+    """The run could not go on (no scheduler, a bad setting); the message says why."""
+
+
+class Emitter:
+    """Writes event frames to dkrun, from any thread."""
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.lock = threading.Lock()
+
+    def __call__(self, event, **fields):
+        with self.lock:
+            write_frame(self.stream, dict(fields, event=event))
+
+
+def import_object(path):
+    module, _, name = path.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module or "distributed"), name)
+    except (ImportError, AttributeError) as e:
+        raise RunError(f"DaskExecutor cluster_class '{path}' cannot be imported: {e}") from e
+
+
+class Cluster:
+    """The Dask client, and the temporary cluster when the flow did not name a scheduler."""
+
+    def __init__(self, settings):
+        self.cluster = None
+        client_kwargs = dict(settings.get("client_kwargs") or {})
+        self.timeout = parse_timedelta(client_kwargs.pop(
+            "timeout", dask.config.get("distributed.comm.timeouts.connect")), default="seconds")
+        address = settings.get("address")
+        if address is None:
+            self.cluster = self._start(settings)
+            address = self.cluster.scheduler_address
+        self.address = address
+        try:
+            self.client = Client(self.cluster or address, timeout=self.timeout, **client_kwargs)
+        except (OSError, TimeoutError) as e:
+            self.close()
+            raise RunError(f"cannot reach the Dask scheduler at {address}: {e}") from e
+        except TypeError as e:
+            self.close()
+            raise RunError(f"DaskExecutor client_kwargs: {e}") from e
+
+    def _start(self, settings):
+        cls = import_object(settings.get("cluster_class") or "distributed.LocalCluster")
+        kwargs = {"host": "127.0.0.1", "dashboard_address": "127.0.0.1:8787"}
+        if not settings.get("debug"):
+            kwargs["silence_logs"] = logging.WARNING
+        kwargs.update(settings.get("cluster_kwargs") or {})
+        with warnings.catch_warnings():
+            # A busy dashboard port falls back to a free one; the link we print says which.
+            warnings.filterwarnings("ignore", message="Port .* is already in use")
+            try:
+                cluster = cls(**kwargs)
+            except TypeError as e:
+                raise RunError(f"DaskExecutor cluster_kwargs: {e}") from e
+        adapt = settings.get("adapt_kwargs") or {}
+        if adapt:
+            try:
+                cluster.adapt(**adapt)
+            except TypeError as e:
+                cluster.close()
+                raise RunError(f"DaskExecutor adapt_kwargs: {e}") from e
+        return cluster
+
+    @property
+    def dashboard(self):
+        try:
+            return self.client.dashboard_link
+        except Exception:  # no dashboard (bokeh missing, or the scheduler runs none)
+            return None
+
+    def check_connected(self, since):
+        """Raises when the scheduler has been unreachable for longer than the timeout."""
+        if self.client.status == "running":
+            return None
+        since = since or time.monotonic()
+        if time.monotonic() - since > self.timeout:
+            raise RunError(f"lost the Dask scheduler at {self.address}: no connection for "
+                           f"{self.timeout:g} s (DaskExecutor client_kwargs.timeout)")
+        return since
+
+    def close(self):
+        client = getattr(self, "client", None)
+        if client is not None:
+            client.close(timeout=5)
+        if self.cluster is not None:
+            self.cluster.close(timeout=10)
+            self.cluster = None
+
+
+def topological(tasks):
+    by_slug = {t["slug"]: t for t in tasks}
+    order, seen = [], set()
+    for t in tasks:
+        stack = [(t["slug"], False)]
+        while stack:
+            slug, expanded = stack.pop()
+            if slug in seen and not expanded:
+                continue
+            if expanded:
+                order.append(by_slug[slug])
+                continue
+            seen.add(slug)
+            stack.append((slug, True))
+            stack.extend((u, False) for u in by_slug[slug]["upstream"] if u not in seen)
+    return order
+
+
+class FlowRun:
+    """Submits a flow's tasks to Dask and reports them until every task has a final state."""
+
+    def __init__(self, client, start, emit):
+        self.client = client
+        self.emit = emit
+        self.run_id = start["run_id"]
+        self.tasks = topological(start["tasks"])
+        self.downstream = {t["slug"]: [] for t in self.tasks}
+        for t in self.tasks:
+            for u in t["upstream"]:
+                self.downstream[u].append(t["slug"])
+        self.flow = client.submit(shim.hold, shim.FlowRef(
+            self.run_id, start["payload"], start["hash"], start["payload_version"], start.get("dkrun")),
+            key=f"dkrun-flow-{self.run_id}", pure=False)
+        self.refs = {}  # slug -> Future or TaskResult: what downstream tasks receive
+        self.children = {}  # mapped slug -> [Future or TaskResult]
+        self.unsubmitted = {t["slug"] for t in self.tasks}
+        self.finished = set()
+        self.roles = {}  # future key -> (role, slug, map index)
+        self.futures = {}  # slug -> the futures of its current submission
+        self.completed = as_completed(with_results=True, raise_errors=False)
+        self.generation = 0
+
+    def _submit(self, fn, role, slug, index, *args):
+        name = slug if index is None else f"{slug}[{index}]"
+        prefix = {"expand": "expand-", "collect": "collect-"}.get(role, "")
+        key = f"{prefix}{name}-{self.run_id[:8]}-{self.generation}"
+        future = self.client.submit(fn, self.flow, slug, *args, key=key, pure=False)
+        self.roles[future.key] = (role, slug, index)
+        self.futures.setdefault(slug, []).append(future)
+        self.completed.add(future)
+        return future
+
+    def submit_ready(self):
+        for t in self.tasks:
+            slug = t["slug"]
+            if slug not in self.unsubmitted or any(u not in self.refs for u in t["upstream"]):
+                continue
+            self.unsubmitted.discard(slug)
+            upstream = {u: self.refs[u] for u in t["upstream"]}
+            if t["mapped"]:
+                self._submit(shim.expand_task, "expand", slug, None, upstream)
+            else:
+                self.refs[slug] = self._submit(shim.run_task, "run", slug, None, None, upstream)
+
+    def run(self, cluster, cancelled):
+        """True when every task has finished, False when the run was cancelled first."""
+        self.submit_ready()
+        lost_since = None
+        while len(self.finished) < len(self.tasks):
+            if cancelled.is_set():
+                self.cancel()
+                return False
+            lost_since = cluster.check_connected(lost_since)
+            batch = self.completed.next_batch(block=False)
+            if not batch:
+                time.sleep(0.002)
+                continue
+            for future, result in batch:
+                self._completed(future, result)
+            self.submit_ready()
+        return True
+
+    def _completed(self, future, result):
+        role = self.roles.get(future.key)
+        if role is None:  # a superseded submission
+            return
+        kind, slug, index = role
+        if future.status == "error":
+            if any(getattr(f, "status", None) == "error" for f in self._inputs(slug, kind)):
+                return  # the upstream's error; handled when that one's turn comes
+            result = shim.TaskResult.ended("Failed", self._describe(result))
+        elif future.status == "cancelled":
+            return
+        del self.roles[future.key]
+        if kind == "expand":
+            self._expanded(slug, result)
+        elif index is not None:
+            self._report(slug, index, result)
+            if future.status == "error":
+                self.children[slug][index] = result
+                self._resubmit_collect(slug)
+        else:
+            self._report(slug, None, result)
+            self.finished.add(slug)
+            if future.status == "error":
+                self.refs[slug] = result
+                self._resubmit_downstream(slug)
+
+    def _inputs(self, slug, kind):
+        if kind == "collect":
+            return self.children.get(slug, [])
+        task = next(t for t in self.tasks if t["slug"] == slug)
+        return [self.refs.get(u) for u in task["upstream"]]
+
+    def _expanded(self, slug, expansion):
+        if isinstance(expansion, shim.TaskResult):  # the expand task itself failed
+            expansion = shim.Expansion(result=expansion)
+        if expansion.result is not None:
+            self.refs[slug] = expansion.result
+            self._report(slug, None, expansion.result)
+            self.finished.add(slug)
+            return
+        task = next(t for t in self.tasks if t["slug"] == slug)
+        upstream = {u: self.refs[u] for u in task["upstream"]}
+        self.children[slug] = [self._submit(shim.run_task, "run", slug, i, i, upstream)
+                               for i in range(expansion.width)]
+        self.refs[slug] = self._submit(shim.collect_children, "collect", slug, None, self.children[slug])
+
+    def _resubmit_collect(self, slug):
+        self._forget(slug, keep_children=True)
+        self.refs[slug] = self._submit(shim.collect_children, "collect", slug, None, self.children[slug])
+        self._resubmit_downstream(slug)
+
+    def _forget(self, slug, keep_children=False):
+        """Drops a task's current submission (its futures are cancelled, their results ignored)."""
+        futures = self.futures.pop(slug, [])
+        if keep_children:
+            kept = [f for f in futures if self.roles.get(f.key, ("", "", None))[2] is not None]
+            futures = [f for f in futures if f not in kept]
+            self.futures[slug] = kept
+        for f in futures:
+            self.roles.pop(f.key, None)
+        self.client.cancel(futures)
+
+    def _resubmit_downstream(self, slug):
+        """After a Dask-level error of `slug` (a dead worker, not a task failure), which Dask
+        passes on to every dependent, submits the dependents again with its Failed state."""
+        self.generation += 1
+        stack = list(self.downstream[slug])
+        while stack:
+            d = stack.pop()
+            if d in self.unsubmitted or d in self.finished:
+                continue
+            self._forget(d)
+            self.refs.pop(d, None)
+            self.children.pop(d, None)
+            self.unsubmitted.add(d)
+            stack.extend(self.downstream[d])
+
+    @staticmethod
+    def _describe(error):
+        if isinstance(error, KilledWorker):
+            return ("Dask stopped retrying this task: every worker that ran it died "
+                    f"(distributed.scheduler.allowed-failures = "
+                    f"{dask.config.get('distributed.scheduler.allowed-failures')}). {error}")
+        return f"the Dask task failed: {type(error).__name__}: {error}"
+
+    def _report(self, slug, index, result):
+        self.emit("state", task=slug, map_index=index, state=result.state, worker=result.worker,
+                  duration=result.duration, attempts=result.attempts)
+
+    def forward(self, event):
+        """A worker's event (task running, log line, retry) for dkrun."""
+        _, msg = event
+        kind = msg.pop("type")
+        self.emit(kind, **msg)
+
+    def cancel(self):
+        """Cancels what is queued and kills what is running on the workers."""
+        futures = [f for fs in self.futures.values() for f in fs]
+        self.roles.clear()
+        self.client.cancel(futures)
+        try:
+            self.client.run(shim.cancel_run, self.run_id, wait=True, on_error="ignore")
+        except Exception as e:  # workers gone too: nothing left to stop there
+            logger.debug("cancel_run: %s", e)
+
+
+def main():
+    # Only frames go to dkrun on the real stdout; anything else printed goes to stderr.
+    frames_out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    frames_in = sys.stdin.buffer
+    emit = Emitter(frames_out)
+    start = read_frame(frames_in)
+    cancelled = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: cancelled.set())
+    signal.signal(signal.SIGTERM, lambda *_: cancelled.set())
+
+    def watch_stdin():
+        while True:
+            frame = read_frame(frames_in)
+            if frame is None or frame.get("op") == "cancel":
+                cancelled.set()
+                return
+
+    threading.Thread(target=watch_stdin, daemon=True).start()
+    cluster = None
+    try:
+        cluster = Cluster(start["executor"])
+        emit("cluster", address=cluster.address, dashboard=cluster.dashboard,
+             temporary=cluster.cluster is not None)
+        run = FlowRun(cluster.client, start, emit)
+        cluster.client.subscribe_topic("dkrun-" + run.run_id, run.forward)
+        if run.run(cluster, cancelled):
+            emit("done")
+        else:
+            emit("cancelled")
+    except RunError as e:
+        emit("error", message=str(e))
+    except Exception as e:
+        logger.exception("dkrun driver")
+        emit("error", message=f"the Dask driver failed: {type(e).__name__}: {e}")
+    finally:
+        if cluster is not None:
+            cluster.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,53 @@
+"""Length-prefixed MessagePack frames: a 4-byte big-endian length, then one value.
+
+dkrun's strings are byte strings; they travel as MessagePack str and may hold any
+bytes, so they decode with ``surrogateescape`` and encode back to the same bytes.
+"""
+import struct
+
+import msgpack
+
+MAX_FRAME = 1 << 30
+
+
+class FrameError(Exception):
+    """The other side broke the framing or went away mid-frame."""
+
+
+def pack(value):
+    return msgpack.packb(value, use_bin_type=True, unicode_errors="surrogateescape")
+
+
+def unpack(body):
+    return msgpack.unpackb(body, raw=False, unicode_errors="surrogateescape", strict_map_key=False)
+
+
+def write_frame(stream, value):
+    body = pack(value)
+    stream.write(struct.pack(">I", len(body)) + body)
+    stream.flush()
+
+
+def _read_exactly(stream, n):
+    chunks = []
+    while n > 0:
+        chunk = stream.read(n)
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        n -= len(chunk)
+    return b"".join(chunks)
+
+
+def read_frame(stream):
+    """The next value, or None when the stream ends between frames."""
+    header = _read_exactly(stream, 4)
+    if header is None:
+        return None
+    (length,) = struct.unpack(">I", header)
+    if length > MAX_FRAME:
+        raise FrameError(f"frame of {length} bytes is too large")
+    body = _read_exactly(stream, length)
+    if body is None:
+        raise FrameError("the stream ended inside a frame")
+    return unpack(body)

@@ -1,0 +1,224 @@
+"""What every Dask task of a dkrun flow run executes on a Dask worker.
+
+A task hands its work to a long-lived ``dkrun worker --stdio`` process, one per worker
+thread, which loads the flow once per payload and decides and runs the task with the same
+rules as a local run. The states of tasks travel between Dask tasks as MessagePack bytes
+that only dkrun decodes; this module reads nothing of them but their kind.
+"""
+import os
+import shutil
+import signal
+import subprocess
+import threading
+import time
+
+from distributed import get_worker
+
+from .frames import FrameError, pack, read_frame, write_frame
+
+
+class FlowRef:
+    """What every task of one flow run needs; one Dask task holds it, so the payload
+    reaches each worker once per run."""
+
+    def __init__(self, run_id, payload, payload_hash, payload_version, dkrun=None):
+        self.run_id = run_id
+        self.payload = payload
+        self.payload_hash = payload_hash
+        self.payload_version = payload_version
+        # The driver's own dkrun, given only for a cluster it started on its machine.
+        self.dkrun = dkrun
+
+
+class TaskResult:
+    """A finished task run: its state (encoded by dkrun) and where it ran."""
+
+    def __init__(self, kind, state, worker=None, duration=None, attempts=0):
+        self.kind = kind
+        self.state = state
+        self.worker = worker
+        self.duration = duration
+        self.attempts = attempts
+
+    @classmethod
+    def ended(cls, kind, message, worker=None):
+        """A state made on the Python side, when dkrun could not decide it."""
+        return cls(kind, pack({"kind": kind, "message": message, "result": None}), worker)
+
+
+class Expansion:
+    """A mapped task's expansion: a number of children, or the state it ends in."""
+
+    def __init__(self, width=None, result=None):
+        self.width = width
+        self.result = result
+
+
+class ServerGone(Exception):
+    """The dkrun worker process ended or could not be started."""
+
+
+class TaskServer:
+    """One ``dkrun worker --stdio`` process."""
+
+    def __init__(self, executable):
+        try:
+            self.process = subprocess.Popen(
+                [executable, "worker", "--stdio"],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        except OSError as e:
+            raise ServerGone(f"cannot start {executable}: {e.strerror}") from e
+        self.executable = executable
+        self.loaded = set()
+        hello = self.request({"op": "hello"})
+        self.version = hello.get("version")
+        self.payload_version = hello.get("payload_version")
+
+    @property
+    def alive(self):
+        return self.process.poll() is None
+
+    def request(self, message, on_event=None):
+        try:
+            write_frame(self.process.stdin, message)
+            while True:
+                reply = read_frame(self.process.stdout)
+                if reply is None:
+                    raise ServerGone(self._ending())
+                if "event" in reply:
+                    if on_event:
+                        on_event(reply)
+                    continue
+                if not reply.get("ok"):
+                    raise RuntimeError(reply.get("error", "the dkrun worker refused the request"))
+                return reply
+        except (BrokenPipeError, FrameError) as e:
+            raise ServerGone(self._ending()) from e
+
+    def _ending(self):
+        try:
+            code = self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            code = self.process.wait()
+        if code < 0:
+            return f"the dkrun worker process was killed by {signal.Signals(-code).name}"
+        return f"the dkrun worker process exited with code {code}"
+
+    def kill(self):
+        if self.alive:
+            self.process.kill()
+
+
+_local = threading.local()
+_lock = threading.Lock()
+_busy = {}  # thread id -> (run id, TaskServer) while a task runs
+_cancelled_runs = set()
+
+
+def _executable(flow):
+    if flow.dkrun and os.access(flow.dkrun, os.X_OK):
+        return flow.dkrun
+    found = os.environ.get("DKRUN_BINARY") or shutil.which("dkrun")
+    if not found:
+        raise ServerGone("dkrun is not installed on this Dask worker (set DKRUN_BINARY or put dkrun on PATH)")
+    return found
+
+
+def _server(flow, worker):
+    """This thread's task server, started (and checked) if it is not running, with the
+    flow's payload loaded."""
+    server = getattr(_local, "server", None)
+    if server is None or not server.alive:
+        server = TaskServer(_executable(flow))
+        _local.server = server
+    if server.payload_version != flow.payload_version:
+        raise RuntimeError(
+            f"Dask worker {worker} runs dkrun {server.version} ({server.executable}), which reads payload "
+            f"version {server.payload_version}; this flow's payload is version {flow.payload_version}")
+    if flow.payload_hash not in server.loaded:
+        server.request({"op": "load", "payload": flow.payload})
+        server.loaded.add(flow.payload_hash)
+    return server
+
+
+def _text(s):
+    """A string from dkrun as text a Dask event can carry (invalid UTF-8 replaced)."""
+    return s.encode("utf-8", "surrogateescape").decode("utf-8", "replace") if isinstance(s, str) else str(s)
+
+
+def _call(flow, slug, map_index, message):
+    """Sends one request for a task to this thread's dkrun worker, forwarding its events
+    to the driver, and returns the task's result."""
+    worker = get_worker()
+    where = {"task": slug, "map_index": map_index, "worker": worker.address}
+    topic = "dkrun-" + flow.run_id
+
+    def forward(event):
+        worker.log_event(topic, dict(where, type=event["event"], level=event.get("level"),
+                                     attempt=event.get("attempt"), message=_text(event.get("message", ""))))
+
+    if flow.run_id in _cancelled_runs:
+        return TaskResult.ended("Cancelled", "The flow run was cancelled", worker.address)
+    started = time.monotonic()
+    try:
+        server = _server(flow, worker.address)
+    except ServerGone as e:
+        return TaskResult.ended("Failed", f"Dask worker {worker.address}: {e}", worker.address)
+    except RuntimeError as e:
+        return TaskResult.ended("Failed", str(e), worker.address)
+    if message["op"] == "run":
+        worker.log_event(topic, dict(where, type="running"))
+    me = threading.get_ident()
+    with _lock:
+        _busy[me] = (flow.run_id, server)
+    try:
+        reply = server.request(dict(message, hash=flow.payload_hash, task=slug), forward)
+    except ServerGone as e:
+        if flow.run_id in _cancelled_runs:
+            return TaskResult.ended("Cancelled", "The flow run was cancelled while this task ran", worker.address)
+        return TaskResult.ended("Failed", f"{e} while running this task (Dask worker {worker.address}); "
+                                "it was restarted", worker.address)
+    except RuntimeError as e:
+        return TaskResult.ended("Failed", f"dkrun on Dask worker {worker.address}: {e}", worker.address)
+    finally:
+        with _lock:
+            _busy.pop(me, None)
+    if "width" in reply:
+        return Expansion(width=reply["width"])
+    return TaskResult(reply["kind"], reply["state"], worker.address, time.monotonic() - started, reply.get("attempts", 0))
+
+
+def hold(flow):
+    """The Dask task that holds a run's FlowRef for the others."""
+    return flow
+
+
+def run_task(flow, slug, map_index, upstream):
+    """Runs a task (or child `map_index` of a mapped task) from its upstream results."""
+    message = {"op": "run", "upstream": {name: r.state for name, r in upstream.items()}}
+    if map_index is not None:
+        message["map_index"] = map_index
+    return _call(flow, slug, map_index, message)
+
+
+def expand_task(flow, slug, upstream):
+    """Decides a mapped task: its number of children, or the state it ends in."""
+    result = _call(flow, slug, None, {"op": "expand", "upstream": {n: r.state for n, r in upstream.items()}})
+    return result if isinstance(result, Expansion) else Expansion(result=result)
+
+
+def collect_children(flow, slug, children):
+    """A mapped task's state from its children's."""
+    return _call(flow, slug, None, {"op": "collect", "children": [c.state for c in children]})
+
+
+def cancel_run(run_id):
+    """Stops a cancelled run's tasks on this worker (run by the driver on every worker):
+    later tasks end at once, and running ones lose their dkrun process."""
+    with _lock:
+        _cancelled_runs.add(run_id)
+        busy = [server for (rid, server) in _busy.values() if rid == run_id]
+    for server in busy:
+        server.kill()
+    return len(busy)
