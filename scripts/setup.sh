@@ -20,12 +20,14 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-# Python tools (the benchmark's Dask peer) live in a virtualenv inside the repo.
-if [ ! -x .venv/bin/python ] || ! cmp -s python/requirements.txt .venv/requirements.txt; then
+# The Python bridge to Dask (python/dkrun_dask, editable) and the pinned Dask live in a
+# virtualenv inside the repo; dkrun finds it next to the checkout it was built in.
+if [ ! -x .venv/bin/python ] || ! cat python/requirements.txt python/pyproject.toml | cmp -s - .venv/installed.txt; then
   echo "setup: creating .venv" >&2
   python3 -m venv .venv
   .venv/bin/pip install -q --disable-pip-version-check -r python/requirements.txt
-  cp python/requirements.txt .venv/requirements.txt
+  .venv/bin/pip install -q --disable-pip-version-check --no-deps -e python
+  cat python/requirements.txt python/pyproject.toml > .venv/installed.txt
 fi
 
 config="${DKRUN_BUILD:-release}"

@@ -15,14 +15,16 @@ struct CLI {
         var lines: [String] { stdout.split(separator: "\n").map(String.init) }
     }
 
-    static func run(_ arguments: [String], in directory: String = repoRoot) throws -> Result {
-        let process = start(arguments, in: directory)
+    static func run(_ arguments: [String], in directory: String = repoRoot, environment: [String: String] = [:]) throws -> Result {
+        let process = start(arguments, in: directory, environment: environment)
         try process.run()
         return finish(process)
     }
 
-    static func start(_ arguments: [String], in directory: String = repoRoot) -> Process {
+    /// - Parameter environment: variables added to this process's for the run.
+    static func start(_ arguments: [String], in directory: String = repoRoot, environment: [String: String] = [:]) -> Process {
         let process = Process()
+        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
@@ -60,4 +62,9 @@ func events(_ stdout: String) throws -> [[String: Any]] {
     try stdout.split(separator: "\n").map {
         try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any]
     }
+}
+
+struct CLIError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
 }

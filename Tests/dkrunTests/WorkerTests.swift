@@ -31,7 +31,7 @@ import Testing
                 return data
             }
             let header = exactly(4)
-            guard header.count == 4 else { throw CLIError(text: "worker closed its output") }
+            guard header.count == 4 else { throw CLIError("worker closed its output") }
             return try MessagePack.decode(exactly(header.reduce(0) { $0 << 8 | Int($1) }))
         }
 
@@ -51,8 +51,6 @@ import Testing
         }
     }
 
-    struct CLIError: Error { let text: String }
-
     static let flow = """
         local flaky = task("flaky", { max_retries = 2 }, function(x)
           print("attempt " .. dk.context.attempt)
@@ -62,8 +60,22 @@ import Testing
         end)
         local spin = task("spin", { timeout = 0.2 }, function() while true do end end)
         local after = task("after", function(x) return x end)
-        return Flow("w", function() after(flaky(Parameter("n", { default = 21 }))) spin() end)
+        local inc = task("inc", function(x) return x + 1 end)
+        return Flow("w", function()
+          local doubled = flaky(Parameter("n", { default = 21 }))
+          after(doubled)
+          inc:map(doubled)
+          spin()
+        end)
         """
+
+    /// A state as the protocol carries it: MessagePack bytes.
+    static func state(_ s: TaskState) -> Value { .string(MessagePack.encode(s.value)) }
+
+    static func decoded(_ reply: Value) throws -> TaskState {
+        guard case .string(let bytes)? = reply["state"] else { throw CLIError("no state in \(reply)") }
+        return try TaskState(value: MessagePack.decode(bytes))
+    }
 
     @Test func loadsOnceAndRunsTasksWithTheLocalRules() throws {
         let dir = try TempDir(["w.lua": Self.flow])
@@ -76,25 +88,50 @@ import Testing
         let hash = try #require(loaded["hash"])
         #expect(try worker.request(["op": "load", "payload": .string(payload)]).reply["cached"] == true)
 
-        let (reply, events) = try worker.request(["op": "run", "hash": hash, "task": "flaky", "arguments": ["x": 21]])
-        #expect(reply["state"] == "Success" && reply["result"] == 42 && reply["attempts"] == 2)
+        let n = try worker.request(["op": "run", "hash": hash, "task": "n"]).reply
+        #expect(try Self.decoded(n) == TaskState(.success, result: 21))
+        let (reply, events) = try worker.request(["op": "run", "hash": hash, "task": "flaky", "upstream": ["n": n["state"]!]])
+        #expect(reply["kind"] == "Success" && reply["attempts"] == 2)
+        #expect(try Self.decoded(reply).result == 42)
         #expect(events.count == 3)
         #expect(events.first?["message"] == "attempt 1" && events.last?["message"] == "attempt 2")
         #expect(events.dropFirst().first?["message"]?.stringValue?.hasSuffix("w.lua:4: transient") == true)
         #expect(events.map { $0["event"]?.stringValue } == ["log", "retrying", "log"])
 
         let timeout = try worker.request(["op": "run", "hash": hash, "task": "spin"]).reply
-        #expect(timeout["state"] == "TimedOut")
-        let trigger = try worker.request(["op": "run", "hash": hash, "task": "after", "upstream_states": ["Failed"]]).reply
-        #expect(trigger["state"] == "TriggerFailed")
+        #expect(timeout["kind"] == "TimedOut")
+        let failed = Self.state(TaskState(.failed, message: "no"))
+        let trigger = try worker.request(["op": "run", "hash": hash, "task": "after", "upstream": ["flaky": failed]]).reply
+        #expect(trigger["kind"] == "TriggerFailed")
+        let missing = try worker.request(["op": "run", "hash": hash, "task": "after"]).reply
+        #expect(missing["error"] == "the request for task 'after' lacks the state of its upstream task 'flaky'")
         let unknown = try worker.request(["op": "run", "hash": hash, "task": "nope"]).reply
         #expect(unknown["error"] == "flow 'w' has no task \"nope\"")
         let notLoaded = try worker.request(["op": "run", "hash": "abc", "task": "flaky"]).reply
-        #expect(notLoaded["error"] == "run names a payload that was not loaded (send op=load first)")
+        #expect(notLoaded["error"] == "the request names a payload that was not loaded (send op=load first)")
         let bad = try worker.request(["op": "load", "payload": .string([1, 2, 3])]).reply
         #expect(bad["ok"] == false)
         let r = worker.close()
         #expect(r.status == 0)
         #expect(r.stderr.contains("stray output"))  // a task's stdout cannot reach the frames
+    }
+
+    @Test func expandsRunsAndCollectsMappedChildren() throws {
+        let dir = try TempDir(["w.lua": Self.flow])
+        _ = try CLI.run(["serialize", dir.file("w.lua"), "-o", dir.file("w.dkp")])
+        let payload = try [UInt8](Data(contentsOf: URL(fileURLWithPath: dir.file("w.dkp"))))
+        let worker = try Worker()
+        let hash = try #require(try worker.request(["op": "load", "payload": .string(payload)]).reply["hash"])
+        let list = Self.state(TaskState(.success, result: [1, 2, 3]))
+        #expect(try worker.request(["op": "expand", "hash": hash, "task": "inc", "upstream": ["flaky": list]]).reply["width"] == 3)
+        let notAList = Self.state(TaskState(.success, result: 7))
+        let refused = try worker.request(["op": "expand", "hash": hash, "task": "inc", "upstream": ["flaky": notAList]]).reply
+        #expect(try Self.decoded(refused).message == "cannot map over argument 'x': it is an integer, not an array")
+        let child = try worker.request(["op": "run", "hash": hash, "task": "inc", "map_index": 2, "upstream": ["flaky": list]]).reply
+        #expect(try Self.decoded(child).result == 4)
+        let collected = try worker.request(["op": "collect", "children": [child["state"]!, Self.state(TaskState(.failed))]]).reply
+        #expect(try Self.decoded(collected) == TaskState(.mapped, message: "Mapped 2 items; 1 failed", result: [4, nil],
+                                                         children: [TaskState(.success, result: 4), TaskState(.failed)]))
+        #expect(worker.close().status == 0)
     }
 }

@@ -31,15 +31,20 @@ class RunError(Exception):
 
 
 class Emitter:
-    """Writes event frames to dkrun, from any thread."""
+    """Writes event frames to dkrun, from any thread. When dkrun has gone, the run is
+    cancelled: nobody is left to report to."""
 
-    def __init__(self, stream):
+    def __init__(self, stream, cancelled):
         self.stream = stream
+        self.cancelled = cancelled
         self.lock = threading.Lock()
 
     def __call__(self, event, **fields):
         with self.lock:
-            write_frame(self.stream, dict(fields, event=event))
+            try:
+                write_frame(self.stream, dict(fields, event=event))
+            except BrokenPipeError:
+                self.cancelled.set()
 
 
 def import_object(path):
@@ -83,8 +88,11 @@ class Cluster:
             warnings.filterwarnings("ignore", message="Port .* is already in use")
             try:
                 cluster = cls(**kwargs)
-            except TypeError as e:
-                raise RunError(f"DaskExecutor cluster_kwargs: {e}") from e
+            except Exception as e:  # a bad keyword often surfaces as a worker that failed to start
+                root = e
+                while root.__cause__ is not None:
+                    root = root.__cause__
+                raise RunError(f"DaskExecutor cluster_kwargs: cannot start {cls.__name__}: {root}") from e
         adapt = settings.get("adapt_kwargs") or {}
         if adapt:
             try:
@@ -96,10 +104,10 @@ class Cluster:
 
     @property
     def dashboard(self):
-        try:
-            return self.client.dashboard_link
-        except Exception:  # no dashboard (bokeh missing, or the scheduler runs none)
+        """The dashboard's link (distributed.dashboard.link), if the scheduler serves one."""
+        if "dashboard" not in self.client.scheduler_info().get("services", {}):
             return None
+        return self.client.dashboard_link
 
     def check_connected(self, since):
         """Raises when the scheduler has been unreachable for longer than the timeout."""
@@ -282,9 +290,8 @@ class FlowRun:
     @staticmethod
     def _describe(error):
         if isinstance(error, KilledWorker):
-            return ("Dask stopped retrying this task: every worker that ran it died "
-                    f"(distributed.scheduler.allowed-failures = "
-                    f"{dask.config.get('distributed.scheduler.allowed-failures')}). {error}")
+            return ("Dask gave up on this task: the workers running it died more often than the "
+                    f"scheduler allows (distributed.scheduler.allowed-failures). {error}")
         return f"the Dask task failed: {type(error).__name__}: {error}"
 
     def _report(self, slug, index, result):
@@ -313,9 +320,12 @@ def main():
     frames_out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     frames_in = sys.stdin.buffer
-    emit = Emitter(frames_out)
-    start = read_frame(frames_in)
     cancelled = threading.Event()
+    emit = Emitter(frames_out, cancelled)
+    start = read_frame(frames_in)
+    if not start["executor"].get("debug"):
+        # dkrun reports what went wrong itself; Dask's own tracebacks only with debug=true.
+        logging.getLogger("distributed").setLevel(logging.CRITICAL)
     signal.signal(signal.SIGINT, lambda *_: cancelled.set())
     signal.signal(signal.SIGTERM, lambda *_: cancelled.set())
 

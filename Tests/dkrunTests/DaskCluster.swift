@@ -1,0 +1,94 @@
+import DKCore
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A real Dask cluster on 127.0.0.1 for one test: `dask scheduler` and `dask worker`
+/// processes from the project's virtualenv, each in its own process group, logging to files
+/// in a temporary directory. `stop()` (or deinit) kills every process it started.
+final class DaskCluster {
+    static let venv = CLI.repoRoot + "/.venv/bin/"
+    let dir: TempDir
+    let address: String
+    private(set) var workers: [pid_t] = []
+    private var scheduler: pid_t = 0
+
+    /// - Parameter schedulerEnvironment: extra variables for the scheduler (Dask config such
+    ///   as DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES).
+    init(workers count: Int, schedulerEnvironment: [String: String] = [:]) throws {
+        dir = try TempDir()
+        let file = dir.file("scheduler.json")
+        scheduler = try Self.start([Self.venv + "dask", "scheduler", "--host", "127.0.0.1", "--port", "0",
+                                    "--dashboard-address", "127.0.0.1:0", "--scheduler-file", file],
+                                   log: dir.file("scheduler.log"), environment: schedulerEnvironment)
+        let deadline = Date().addingTimeInterval(30)
+        var found: String?
+        while found == nil && Date() < deadline {
+            if let data = FileManager.default.contents(atPath: file),
+               let info = try? JSONSerialization.jsonObject(with: data) as? [String: Any] {
+                found = info["address"] as? String
+            } else {
+                usleep(100_000)
+            }
+        }
+        guard let found else {
+            kill(-scheduler, SIGKILL)
+            throw CLIError("the test scheduler did not start: " + ((try? String(contentsOfFile: dir.file("scheduler.log"), encoding: .utf8)) ?? ""))
+        }
+        address = found
+        for _ in 0 ..< count { try addWorker() }
+        try waitForWorkers(count)
+    }
+
+    /// Starts a worker with one thread; `environment` defaults to one that finds the dkrun
+    /// the tests built (DKRUN_BINARY).
+    @discardableResult
+    func addWorker(environment: [String: String] = ["DKRUN_BINARY": CLI.binary], name: String? = nil) throws -> pid_t {
+        var argv = [Self.venv + "dask", "worker", address, "--host", "127.0.0.1", "--nthreads", "1",
+                    "--dashboard-address", "127.0.0.1:0"]
+        if let name { argv += ["--name", name] }
+        let pid = try Self.start(argv, log: dir.file("worker-\(workers.count).log"), environment: environment)
+        workers.append(pid)
+        return pid
+    }
+
+    /// Waits (at most 30 s) until `n` workers have joined.
+    func waitForWorkers(_ n: Int) throws {
+        let script = "from distributed import Client; Client('\(address)', timeout=30).wait_for_workers(\(n), timeout=30)"
+        let r = try Subprocess.run([Self.venv + "python", "-c", script], timeout: 60)
+        guard r.status == 0 else { throw CLIError("workers did not join: " + String(decoding: r.stderr, as: UTF8.self)) }
+    }
+
+    func stop() {
+        for pid in workers + [scheduler] where pid > 0 {
+            kill(-pid, SIGKILL)
+            _ = try? Subprocess.wait(pid)
+        }
+        workers = []
+        scheduler = 0
+    }
+
+    deinit { stop() }
+
+    private static func start(_ argv: [String], log: String, environment: [String: String]) throws -> pid_t {
+        let fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        defer { close(fd) }
+        var env = ProcessInfo.processInfo.environment
+        env["DKRUN_BINARY"] = nil
+        env["PATH"] = "/usr/bin:/bin"  // no dkrun on PATH unless a test says so
+        env.merge(environment) { $1 }
+        return try Subprocess.spawn(argv, stdio: [-1, fd, fd], environment: env.map { "\($0.key)=\($0.value)" })
+    }
+}
+
+/// Processes whose environment holds `marker`: what a run left behind.
+func processes(marked marker: String) -> [String] {
+    let pids = (try? FileManager.default.contentsOfDirectory(atPath: "/proc"))?.filter { Int($0) != nil } ?? []
+    return pids.compactMap { pid in
+        guard let env = FileManager.default.contents(atPath: "/proc/\(pid)/environ"),
+              env.range(of: Data(marker.utf8)) != nil,
+              let cmd = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { return nil }
+        return "\(pid): " + String(decoding: cmd.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
+    }
+}
