@@ -38,7 +38,7 @@ final class DaskCluster {
         }
         address = found
         for _ in 0 ..< count { try addWorker() }
-        try waitForWorkers(count)
+        if count > 0 { try waitForWorkers(count) }
     }
 
     /// Starts a worker with one thread; `environment` defaults to one that finds the dkrun

@@ -117,4 +117,137 @@ import Glibc
         let runs = try String(contentsOfFile: pidFile, encoding: .utf8).split(separator: "\n")
         #expect(runs.count == 2 && runs[1] != runs[0])  // run again, in another worker process
     }
+
+    @Test func aTaskThatKillsEveryWorkerFailsAndTheRunEnds() throws {
+        let cluster = try DaskCluster(workers: 2, schedulerEnvironment: ["DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "1"])
+        defer { cluster.stop() }
+        let dir = try TempDir(["k.lua": """
+            local killer = task("killer", function()
+              local ppid = io.open("/proc/self/stat"):read("a"):match("^%d+ %b() %a (%d+)")
+              dk.shell.run { "kill", "-9", ppid }
+              dk.time.sleep(5)
+            end)
+            local report = task("report", { trigger = dk.triggers.always_run }, function() return "reported" end)
+            local flow = Flow("killer")
+            flow:set_dependencies(report, { upstream_tasks = { killer } })
+            flow:set_reference_tasks { killer, report }
+            return flow
+            """])
+        let r = try CLI.run([dir.file("k.lua"), "--executor", "dask=" + cluster.address])
+        #expect(r.status == 1)
+        #expect(r.stdout.contains("killer: Failed: Dask gave up on this task: the workers running it died"), "\(r.stdout)\n\(r.stderr)")
+        #expect(r.stdout.contains("report: Success"))
+    }
+
+    @Test func anUnreachableSchedulerIsNamedWithinTheTimeout() throws {
+        let dir = try TempDir(["u.lua": """
+            local flow = Flow("unreachable", function() task("t", function() end)() end)
+            flow.executor = DaskExecutor { address = "tcp://127.0.0.1:9", client_kwargs = { timeout = 2 } }
+            return flow
+            """])
+        let started = Date()
+        let r = try CLI.run([dir.file("u.lua")])
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("dkrun: error: cannot reach the Dask scheduler at tcp://127.0.0.1:9:"), "\(r.stderr)")
+        #expect(Date().timeIntervalSince(started) < 20)
+    }
+
+    @Test func aSchedulerGoneMidRunEndsTheRun() throws {
+        let cluster = try DaskCluster(workers: 1)
+        defer { cluster.stop() }
+        let dir = try TempDir(["g.lua": """
+            local flow = Flow("orphaned", function() task("sleepy", function() dk.time.sleep(20) end)() end)
+            flow.executor = DaskExecutor { address = "\(cluster.address)", client_kwargs = { timeout = 2 } }
+            return flow
+            """])
+        let process = CLI.start([dir.file("g.lua"), "--json-events"])
+        try process.run()
+        try waitForLine(process, containing: "\"Running\"")
+        cluster.stop()
+        let r = CLI.finish(process)
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("dkrun: error: lost the Dask scheduler at \(cluster.address): no connection for 2 s"), "\(r.stderr)")
+    }
+
+    @Test(arguments: [SIGINT, SIGTERM])
+    func aSignalCancelsTheRunAndShutsTheTemporaryClusterDown(signal: Int32) throws {
+        let dir = try TempDir(["s.lua": """
+            local spin = task("spin", function() while true do end end)
+            local never = task("never", function(x) return x end)
+            local flow = Flow("spinner", function() never(spin()) end)
+            flow.executor = DaskExecutor { cluster_kwargs = { n_workers = 1, threads_per_worker = 1 } }
+            return flow
+            """])
+        let marker = UUID().uuidString
+        let process = CLI.start([dir.file("s.lua"), "--json-events"], environment: ["DKRUN_TEST_MARK": marker])
+        try process.run()
+        try waitForLine(process, containing: "\"Running\"")
+        kill(process.processIdentifier, signal)
+        let r = CLI.finish(process)
+        #expect(r.status == 130, "\(r.stderr)")
+        let outcomes = try Self.outcomes(r.stdout)
+        #expect(outcomes["spin"]?.hasPrefix("Cancelled") == true && outcomes["never"]?.hasPrefix("Cancelled") == true)
+        #expect(processes(marked: "DKRUN_TEST_MARK=" + marker).isEmpty)
+    }
+
+    @Test func aWorkerWithoutDkrunOrWithAnotherVersionIsNamed() throws {
+        let cluster = try DaskCluster(workers: 0)
+        defer { cluster.stop() }
+        let dir = try TempDir(["old-dkrun": """
+            #!\(DaskCluster.venv)python
+            # A dkrun that speaks another payload version.
+            import sys
+            from dkrun_dask.frames import read_frame, write_frame
+            while (request := read_frame(sys.stdin.buffer)) is not None:
+                write_frame(sys.stdout.buffer, {"ok": True, "version": "0.0.1", "payload_version": 99})
+            """])
+        chmod(dir.file("old-dkrun"), 0o755)
+        try cluster.addWorker(environment: [:], name: "bare")
+        try cluster.waitForWorkers(1)
+        let missing = try CLI.run(["examples/hello.lua", "--executor", "dask=" + cluster.address])
+        #expect(missing.status == 1)
+        #expect(missing.stdout.contains("name: Failed: Dask worker tcp://127.0.0.1:"), "\(missing.stdout)")
+        #expect(missing.stdout.contains("dkrun is not installed on this Dask worker (set DKRUN_BINARY or put dkrun on PATH)"))
+
+        cluster.stop()
+        let other = try DaskCluster(workers: 0)
+        defer { other.stop() }
+        try other.addWorker(environment: ["DKRUN_BINARY": dir.file("old-dkrun")])
+        try other.waitForWorkers(1)
+        let old = try CLI.run(["examples/hello.lua", "--executor", "dask=" + other.address])
+        #expect(old.status == 1)
+        #expect(old.stdout.contains("runs dkrun 0.0.1 (\(dir.file("old-dkrun"))), which reads payload version 99; "
+                                    + "this flow's payload is version 1"), "\(old.stdout)")
+    }
+
+    @Test func hugeAndUnserialisableResultsBehaveAsLocally() throws {
+        let cluster = try DaskCluster(workers: 2)
+        defer { cluster.stop() }
+        let dir = try TempDir(["h.lua": """
+            local big = task("big", function() return string.rep("x", 40 * 1024 * 1024) end)
+            local size = task("size", function(s) return #s end)
+            local bad = task("bad", function() return { f = function() end } end)
+            return Flow("results", function() size(big()) bad() end)
+            """])
+        let local = try CLI.run([dir.file("h.lua"), "--executor", "local", "-q"])
+        let dask = try CLI.run([dir.file("h.lua"), "--executor", "dask=" + cluster.address, "--json-events"])
+        #expect(dask.status == 1 && local.status == 1)
+        let outcomes = try Self.outcomes(dask.stdout)
+        #expect(outcomes["size"] == "Success \(40 * 1024 * 1024) ")
+        #expect(outcomes["big"]?.hasPrefix("Success \"xxxx") == true)
+        let message = try #require(outcomes["bad"]?.dropFirst("Failed  ".count))
+        #expect(local.stdout.contains("Failed: bad — \(message)"), "\(local.stdout) vs \(message)")
+    }
+}
+
+/// Reads a running dkrun's stdout until a line contains `text` (at most 30 s).
+func waitForLine(_ process: Process, containing text: String) throws {
+    let out = (process.standardOutput as! Pipe).fileHandleForReading
+    var seen = ""
+    let deadline = Date().addingTimeInterval(30)
+    while !seen.contains(text) {
+        let chunk = out.availableData
+        if chunk.isEmpty || Date() > deadline { throw CLIError("never printed \(text): \(seen)") }
+        seen += String(decoding: chunk, as: UTF8.self)
+    }
 }

@@ -81,7 +81,7 @@ class Cluster:
         cls = import_object(settings.get("cluster_class") or "distributed.LocalCluster")
         kwargs = {"host": "127.0.0.1", "dashboard_address": "127.0.0.1:8787"}
         if not settings.get("debug"):
-            kwargs["silence_logs"] = logging.WARNING
+            kwargs["silence_logs"] = logging.CRITICAL  # dkrun reports what went wrong itself
         kwargs.update(settings.get("cluster_kwargs") or {})
         with warnings.catch_warnings():
             # A busy dashboard port falls back to a free one; the link we print says which.
@@ -218,7 +218,7 @@ class FlowRun:
         if future.status == "error":
             if any(getattr(f, "status", None) == "error" for f in self._inputs(slug, kind)):
                 return  # the upstream's error; handled when that one's turn comes
-            result = shim.TaskResult.ended("Failed", self._describe(result))
+            result = shim.TaskResult.ended("Failed", self._describe(future.exception()))
         elif future.status == "cancelled":
             return
         del self.roles[future.key]
@@ -356,8 +356,10 @@ def main():
     finally:
         if cluster is not None:
             cluster.close()
-    return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
+    # Not sys.exit: the stdin watcher is still blocked in a read, which the interpreter's
+    # shutdown would trip over. Everything the run started is closed by now.
+    os._exit(0)
