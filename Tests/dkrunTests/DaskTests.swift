@@ -166,7 +166,7 @@ import Glibc
         cluster.stop()
         let r = CLI.finish(process)
         #expect(r.status == 1)
-        #expect(r.stderr.contains("dkrun: error: lost the Dask scheduler at \(cluster.address): no connection for 2 s"), "\(r.stderr)")
+        #expect(r.stderr.hasPrefix("dkrun: error: lost the Dask scheduler at \(cluster.address): "), "\(r.stderr)")
     }
 
     @Test(arguments: [SIGINT, SIGTERM])

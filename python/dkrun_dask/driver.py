@@ -167,7 +167,7 @@ class FlowRun:
         self.finished = set()
         self.roles = {}  # future key -> (role, slug, map index)
         self.futures = {}  # slug -> the futures of its current submission
-        self.completed = as_completed(with_results=True, raise_errors=False)
+        self.completed = as_completed()
         self.generation = 0
 
     def _submit(self, fn, role, slug, index, *args):
@@ -205,8 +205,17 @@ class FlowRun:
             if not batch:
                 time.sleep(0.002)
                 continue
-            for future, result in batch:
-                self._completed(future, result)
+            # One gather for the batch: far cheaper than one round trip per result.
+            finished = [f for f in batch if f.status == "finished"]
+            try:
+                results = dict(zip((f.key for f in finished), self.client.gather(finished, errors="skip")))
+            except OSError as e:  # the scheduler went away (gather goes through it)
+                raise RunError(f"lost the Dask scheduler at {cluster.address}: {e}") from e
+            for future in batch:
+                if future.key in results or future.status in ("error", "cancelled"):
+                    self._completed(future, results.get(future.key))
+                else:  # its result was lost with a worker: Dask computes it again
+                    self.completed.add(future)
             self.submit_ready()
         return True
 
@@ -325,7 +334,9 @@ def main():
     start = read_frame(frames_in)
     if not start["executor"].get("debug"):
         # dkrun reports what went wrong itself; Dask's own tracebacks only with debug=true.
-        logging.getLogger("distributed").setLevel(logging.CRITICAL)
+        for name in ["distributed", *logging.root.manager.loggerDict]:
+            if name.startswith("distributed"):
+                logging.getLogger(name).setLevel(logging.CRITICAL)
     signal.signal(signal.SIGINT, lambda *_: cancelled.set())
     signal.signal(signal.SIGTERM, lambda *_: cancelled.set())
 

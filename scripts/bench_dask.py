@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""Benchmarks of dkrun on Dask (issue: Dask), printed as a table.
+
+On one 2-worker LocalCluster (one thread per worker), runs the core benchmark's shapes
+with dkrun (`--executor dask=ADDRESS`) and, in the same run, raw Dask running the same
+graphs of no-op Python functions (`Client.get`); then the task server's own per-task
+overhead (`dkrun worker --stdio` driven directly), and the time from `dkrun` start to
+the first task running on a temporary cluster.
+
+Usage: .venv/bin/python scripts/bench_dask.py [--sizes 100,1000,10000] [--repeat 3]
+(scripts/setup.sh makes the virtualenv and the release build this uses.)
+"""
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from scripts.bench_core import (DIAMOND_WIDTH, DKRUN, LUA_SHAPES, ROOT,  # noqa: E402
+                                dask_graph, parse_timings, popen_wait)
+
+
+def bench_dkrun(path, address, repeat):
+    """Best (run phase, whole process) seconds of `dkrun PATH --executor dask=ADDRESS`."""
+    best = None
+    for _ in range(repeat):
+        _, err, wall, _ = popen_wait([DKRUN, path, "-q", "--timings", "--executor", "dask=" + address])
+        run = parse_timings(err)["run"]
+        if best is None or run < best[0]:
+            best = (run, wall)
+    return best
+
+
+def bench_raw(client, shape, n, repeat):
+    dsk, keys = dask_graph(shape, n)
+    best = None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        client.get(dsk, keys)
+        elapsed = time.perf_counter() - started
+        best = elapsed if best is None else min(best, elapsed)
+    return best
+
+
+def bench_task_server(tmp, n):
+    """µs per no-op Lua task run through one `dkrun worker --stdio`, as the shim drives it."""
+    from dkrun_dask.frames import read_frame, write_frame
+    flow = os.path.join(tmp, "noop.lua")
+    with open(flow, "w") as f:
+        f.write('return Flow("noop", function() task("noop", function() end)() end)\n')
+    payload_path = os.path.join(tmp, "noop.dkp")
+    popen_wait([DKRUN, "serialize", flow, "-o", payload_path])
+    with open(payload_path, "rb") as f:
+        payload = f.read()
+    server = subprocess.Popen([DKRUN, "worker", "--stdio"], stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+    def request(message):
+        write_frame(server.stdin, message)
+        while "event" in (reply := read_frame(server.stdout)):
+            pass
+        return reply
+
+    digest = request({"op": "load", "payload": payload})["hash"]
+    run = {"op": "run", "hash": digest, "task": "noop", "upstream": {}}
+    request(run)  # warm
+    started = time.perf_counter()
+    for _ in range(n):
+        request(run)
+    elapsed = time.perf_counter() - started
+    server.stdin.close()
+    server.wait()
+    return elapsed / n * 1e6
+
+
+def first_task_latency():
+    """Seconds from starting `dkrun examples/hello.lua --executor dask` (a temporary
+    cluster) to its first task's Running event, and to the end of the process."""
+    started = time.perf_counter()
+    proc = subprocess.Popen([DKRUN, os.path.join(ROOT, "examples", "hello.lua"), "--executor", "dask",
+                             "--json-events"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    first = None
+    for line in proc.stdout:
+        event = json.loads(line)
+        if first is None and event.get("state") == "Running":
+            first = time.perf_counter() - started
+    proc.wait()
+    return first, time.perf_counter() - started
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="100,1000,10000")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    if not os.access(DKRUN, os.X_OK):
+        sys.exit(f"{DKRUN} is missing: run scripts/setup.sh first")
+    os.environ["DKRUN_BINARY"] = DKRUN  # the cluster's workers run this dkrun
+    from distributed import Client, LocalCluster
+
+    with tempfile.TemporaryDirectory() as tmp, \
+            LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
+                         silence_logs=50) as cluster, Client(cluster) as client:
+        print(f"dkrun on Dask: LocalCluster of 2 workers x 1 thread ({os.cpu_count()} cores); best of {args.repeat}")
+        print("dkrun run = the run phase of --timings (driver start, connect, submit, every task, results);")
+        print("fixed = the run phase of a 1-task flow; marginal µs/task = (run - fixed) / N\n")
+        one = os.path.join(tmp, "one.lua")
+        with open(one, "w") as f:
+            f.write(LUA_SHAPES["chain"].format(n=1))
+        fixed, _ = bench_dkrun(one, cluster.scheduler_address, args.repeat)
+        header = (f"{'shape':<8} {'N':>6} {'dkrun ms':>9} {'µs/task':>8} {'marginal':>9} "
+                  f"{'raw dask ms':>11} {'µs/task':>8} {'ratio':>6}")
+        print(header)
+        print("-" * len(header))
+        for shape in LUA_SHAPES:
+            for n in sizes:
+                path = os.path.join(tmp, f"{shape}_{n}.lua")
+                with open(path, "w") as f:
+                    f.write(LUA_SHAPES[shape].format(n=n, w=DIAMOND_WIDTH))
+                run, _ = bench_dkrun(path, cluster.scheduler_address, args.repeat)
+                raw = bench_raw(client, shape, n, args.repeat)
+                print(f"{shape:<8} {n:>6} {run * 1e3:>9.1f} {run / n * 1e6:>8.1f} "
+                      f"{(run - fixed) / n * 1e6:>9.1f} {raw * 1e3:>11.1f} {raw / n * 1e6:>8.1f} {run / raw:>5.2f}x")
+        print(f"\nfixed cost of a dkrun run on this cluster (1-task flow): {fixed * 1e3:.0f} ms")
+        print(f"task server, no-op Lua task through `dkrun worker --stdio`: {bench_task_server(tmp, 20000):.1f} µs/task")
+    first, total = first_task_latency()
+    print(f"`dkrun examples/hello.lua --executor dask` (temporary cluster): first task running after "
+          f"{first * 1e3:.0f} ms, whole run {total * 1e3:.0f} ms")
+
+
+if __name__ == "__main__":
+    main()
