@@ -246,6 +246,11 @@ public final class LuaHost: TaskInvoker {
         let previousObserver = runObserver
         runObserver = observer
         defer { runObserver = previousObserver }
+        if script == nil && executor != .local {
+            // Other threads and Dask workers rebuild the flow by running its script again.
+            throw FlowError("flow '\(flow.name)' was made in the REPL, so no script can rebuild it on other threads or "
+                + "Dask workers: put it in a file that returns it and run that (or use executor local)")
+        }
         let exec: Executor
         switch executor {
         case .local: exec = LocalExecutor(invoker: self)

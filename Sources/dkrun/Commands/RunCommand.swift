@@ -13,7 +13,7 @@ struct RunCommand: ParsableCommand {
 
     @OptionGroup var flow: FlowOptions
 
-    @Option(help: ArgumentHelp("Run here whatever the flow configures: local, threads or threads=N.", valueName: "EXECUTOR"))
+    @Option(help: ArgumentHelp("Run with this executor whatever the flow configures: local, threads, threads=N, dask (a temporary cluster) or dask=ADDRESS.", valueName: "EXECUTOR"))
     var executor: String?
 
     @Flag(name: .shortAndLong, help: "Print only the tasks' own output, failures and a failed run's summary.")
