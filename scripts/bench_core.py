@@ -135,14 +135,19 @@ def bench_dask(shape, n, repeat):
     return float(out.strip()), rss
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def parse_arguments(doc):
+    """The benchmarks' common options (--sizes, --repeat), once the release build is there."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--sizes", default="100,1000,10000")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",")]
     if not os.access(DKRUN, os.X_OK):
         sys.exit(f"{DKRUN} is missing: run scripts/setup.sh first")
+    return args, [int(s) for s in args.sizes.split(",")]
+
+
+def main():
+    args, sizes = parse_arguments(__doc__)
     cores = os.cpu_count()
     print(f"dkrun core benchmark: {cores} cores; best of {args.repeat}; "
           f"µs/task = execution time / tasks (dkrun: the run phase of --timings, after evaluating)")

@@ -10,7 +10,6 @@ the first task running on a temporary cluster.
 Usage: .venv/bin/python scripts/bench_dask.py [--sizes 100,1000,10000] [--repeat 3]
 (scripts/setup.sh makes the virtualenv and the release build this uses.)
 """
-import argparse
 import json
 import os
 import subprocess
@@ -20,7 +19,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from scripts.bench_core import (DIAMOND_WIDTH, DKRUN, LUA_SHAPES, ROOT,  # noqa: E402
-                                dask_graph, parse_timings, popen_wait)
+                                dask_graph, parse_arguments, parse_timings, popen_wait)
 
 
 def bench_dkrun(path, address, repeat):
@@ -91,13 +90,7 @@ def first_task_latency():
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="100,1000,10000")
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
-    sizes = [int(s) for s in args.sizes.split(",")]
-    if not os.access(DKRUN, os.X_OK):
-        sys.exit(f"{DKRUN} is missing: run scripts/setup.sh first")
+    args, sizes = parse_arguments(__doc__)
     os.environ["DKRUN_BINARY"] = DKRUN  # the cluster's workers run this dkrun
     from distributed import Client, LocalCluster
 
@@ -125,7 +118,8 @@ def main():
                 print(f"{shape:<8} {n:>6} {run * 1e3:>9.1f} {run / n * 1e6:>8.1f} "
                       f"{(run - fixed) / n * 1e6:>9.1f} {raw * 1e3:>11.1f} {raw / n * 1e6:>8.1f} {run / raw:>5.2f}x")
         print(f"\nfixed cost of a dkrun run on this cluster (1-task flow): {fixed * 1e3:.0f} ms")
-        print(f"task server, no-op Lua task through `dkrun worker --stdio`: {bench_task_server(tmp, 20000):.1f} µs/task")
+        server_us = bench_task_server(tmp, 20000)
+        print(f"task server, no-op Lua task through `dkrun worker --stdio`: {server_us:.1f} µs/task")
     first, total = first_task_latency()
     print(f"`dkrun examples/hello.lua --executor dask` (temporary cluster): first task running after "
           f"{first * 1e3:.0f} ms, whole run {total * 1e3:.0f} ms")

@@ -7,7 +7,7 @@ import Glibc
 
 /// Flows on real Dask: `dask scheduler` and `dask worker` processes on 127.0.0.1 (or a
 /// temporary LocalCluster the run starts), driven through the dkrun command.
-@Suite struct DaskTests {
+@Suite(.timeLimit(.minutes(3))) struct DaskTests {
     /// Each task run's final state and result, from `--json-events` output.
     static func outcomes(_ stdout: String) throws -> [String: String] {
         var out: [String: String] = [:]
@@ -137,6 +137,27 @@ import Glibc
         #expect(r.status == 1)
         #expect(r.stdout.contains("killer: Failed: Dask gave up on this task: the workers running it died"), "\(r.stdout)\n\(r.stderr)")
         #expect(r.stdout.contains("report: Success"))
+
+        // A mapped child that kills its workers: the mapped task and what is downstream go on
+        // (the nannies bring the workers back). A sibling queued on a dying worker may share
+        // its fate: Dask counts it as suspicious too.
+        try """
+            local killer = task("killer", function(x)
+              if x == 2 then
+                local ppid = io.open("/proc/self/stat"):read("a"):match("^%d+ %b() %a (%d+)")
+                dk.shell.run { "kill", "-9", ppid }
+                dk.time.sleep(5)
+              end
+              return x
+            end)
+            local report = task("report", { trigger = dk.triggers.always_run }, function(xs) return "reported" end)
+            return Flow("mapped killer", function() report(killer:map({ 1, 2, 3 })) end)
+            """.write(toFile: dir.file("m.lua"), atomically: true, encoding: .utf8)
+        let mapped = try CLI.run([dir.file("m.lua"), "--executor", "dask=" + cluster.address, "--json-events"])
+        let outcomes = try Self.outcomes(mapped.stdout)
+        #expect(outcomes["killer[1]"]?.hasPrefix("Failed  Dask gave up on this task") == true, "\(outcomes)")
+        #expect(outcomes["killer"]?.hasPrefix("Mapped [") == true && outcomes["killer"]?.contains("Mapped 3 items; ") == true)
+        #expect(outcomes["report"] == "Success \"reported\" ")
     }
 
     @Test func anUnreachableSchedulerIsNamedWithinTheTimeout() throws {

@@ -17,7 +17,7 @@ import warnings
 
 import dask
 from dask.utils import parse_timedelta
-from distributed import Client, as_completed
+from distributed import Client, Future, as_completed
 from distributed.scheduler import KilledWorker
 
 from . import shim
@@ -154,6 +154,7 @@ class FlowRun:
         self.emit = emit
         self.run_id = start["run_id"]
         self.tasks = topological(start["tasks"])
+        self.by_slug = {t["slug"]: t for t in self.tasks}
         self.downstream = {t["slug"]: [] for t in self.tasks}
         for t in self.tasks:
             for u in t["upstream"]:
@@ -165,8 +166,8 @@ class FlowRun:
         self.children = {}  # mapped slug -> [Future or TaskResult]
         self.unsubmitted = {t["slug"] for t in self.tasks}
         self.finished = set()
-        self.roles = {}  # future key -> (role, slug, map index)
-        self.futures = {}  # slug -> the futures of its current submission
+        self.roles = {}  # future key -> (role, slug, map index) of the futures awaited
+        self.futures = {}  # slug -> its current run, expand or collect future (children: above)
         self.completed = as_completed()
         self.generation = 0
 
@@ -176,25 +177,31 @@ class FlowRun:
         key = f"{prefix}{name}-{self.run_id[:8]}-{self.generation}"
         future = self.client.submit(fn, self.flow, slug, *args, key=key, pure=False)
         self.roles[future.key] = (role, slug, index)
-        self.futures.setdefault(slug, []).append(future)
+        if index is None:
+            self.futures.setdefault(slug, []).append(future)
         self.completed.add(future)
         return future
 
-    def submit_ready(self):
-        for t in self.tasks:
-            slug = t["slug"]
-            if slug not in self.unsubmitted or any(u not in self.refs for u in t["upstream"]):
+    def submit_ready(self, candidates):
+        """Submits each candidate whose upstream tasks all have something to hand it (a
+        future, or a final state), then what that unblocks downstream."""
+        stack = list(reversed(candidates))
+        while stack:
+            slug = stack.pop()
+            task = self.by_slug[slug]
+            if slug not in self.unsubmitted or any(u not in self.refs for u in task["upstream"]):
                 continue
             self.unsubmitted.discard(slug)
-            upstream = {u: self.refs[u] for u in t["upstream"]}
-            if t["mapped"]:
+            upstream = {u: self.refs[u] for u in task["upstream"]}
+            if task["mapped"]:  # its downstream waits for the children
                 self._submit(shim.expand_task, "expand", slug, None, upstream)
             else:
                 self.refs[slug] = self._submit(shim.run_task, "run", slug, None, None, upstream)
+                stack.extend(reversed(self.downstream[slug]))
 
     def run(self, cluster, cancelled):
         """True when every task has finished, False when the run was cancelled first."""
-        self.submit_ready()
+        self.submit_ready([t["slug"] for t in self.tasks])
         lost_since = None
         while len(self.finished) < len(self.tasks):
             if cancelled.is_set():
@@ -216,7 +223,6 @@ class FlowRun:
                     self._completed(future, results.get(future.key))
                 else:  # its result was lost with a worker: Dask computes it again
                     self.completed.add(future)
-            self.submit_ready()
         return True
 
     def _completed(self, future, result):
@@ -224,32 +230,32 @@ class FlowRun:
         if role is None:  # a superseded submission
             return
         kind, slug, index = role
+        failed = future.status in ("error", "cancelled")
         if future.status == "error":
             if any(getattr(f, "status", None) == "error" for f in self._inputs(slug, kind)):
                 return  # the upstream's error; handled when that one's turn comes
             result = shim.TaskResult.ended("Failed", self._describe(future.exception()))
-        elif future.status == "cancelled":
-            return
+        elif future.status == "cancelled":  # not by us: we forget what we cancel
+            result = shim.TaskResult.ended("Failed", "the Dask task was cancelled outside this run")
         del self.roles[future.key]
         if kind == "expand":
             self._expanded(slug, result)
         elif index is not None:
             self._report(slug, index, result)
-            if future.status == "error":
+            if failed:
                 self.children[slug][index] = result
                 self._resubmit_collect(slug)
         else:
             self._report(slug, None, result)
             self.finished.add(slug)
-            if future.status == "error":
+            if failed:
                 self.refs[slug] = result
                 self._resubmit_downstream(slug)
 
     def _inputs(self, slug, kind):
         if kind == "collect":
             return self.children.get(slug, [])
-        task = next(t for t in self.tasks if t["slug"] == slug)
-        return [self.refs.get(u) for u in task["upstream"]]
+        return [self.refs.get(u) for u in self.by_slug[slug]["upstream"]]
 
     def _expanded(self, slug, expansion):
         if isinstance(expansion, shim.TaskResult):  # the expand task itself failed
@@ -258,12 +264,12 @@ class FlowRun:
             self.refs[slug] = expansion.result
             self._report(slug, None, expansion.result)
             self.finished.add(slug)
-            return
-        task = next(t for t in self.tasks if t["slug"] == slug)
-        upstream = {u: self.refs[u] for u in task["upstream"]}
-        self.children[slug] = [self._submit(shim.run_task, "run", slug, i, i, upstream)
-                               for i in range(expansion.width)]
-        self.refs[slug] = self._submit(shim.collect_children, "collect", slug, None, self.children[slug])
+        else:
+            upstream = {u: self.refs[u] for u in self.by_slug[slug]["upstream"]}
+            self.children[slug] = [self._submit(shim.run_task, "run", slug, i, i, upstream)
+                                   for i in range(expansion.width)]
+            self.refs[slug] = self._submit(shim.collect_children, "collect", slug, None, self.children[slug])
+        self.submit_ready(self.downstream[slug])
 
     def _resubmit_collect(self, slug):
         self._forget(slug, keep_children=True)
@@ -271,12 +277,12 @@ class FlowRun:
         self._resubmit_downstream(slug)
 
     def _forget(self, slug, keep_children=False):
-        """Drops a task's current submission (its futures are cancelled, their results ignored)."""
+        """Drops a task's current submission (its futures are cancelled, their results
+        ignored); what is submitted next gets new keys."""
+        self.generation += 1
         futures = self.futures.pop(slug, [])
-        if keep_children:
-            kept = [f for f in futures if self.roles.get(f.key, ("", "", None))[2] is not None]
-            futures = [f for f in futures if f not in kept]
-            self.futures[slug] = kept
+        if not keep_children:
+            futures += [c for c in self.children.pop(slug, []) if isinstance(c, Future)]
         for f in futures:
             self.roles.pop(f.key, None)
         self.client.cancel(futures)
@@ -284,7 +290,6 @@ class FlowRun:
     def _resubmit_downstream(self, slug):
         """After a Dask-level error of `slug` (a dead worker, not a task failure), which Dask
         passes on to every dependent, submits the dependents again with its Failed state."""
-        self.generation += 1
         stack = list(self.downstream[slug])
         while stack:
             d = stack.pop()
@@ -292,9 +297,9 @@ class FlowRun:
                 continue
             self._forget(d)
             self.refs.pop(d, None)
-            self.children.pop(d, None)
             self.unsubmitted.add(d)
             stack.extend(self.downstream[d])
+        self.submit_ready(self.downstream[slug])
 
     @staticmethod
     def _describe(error):
@@ -315,7 +320,7 @@ class FlowRun:
 
     def cancel(self):
         """Cancels what is queued and kills what is running on the workers."""
-        futures = [f for fs in self.futures.values() for f in fs]
+        futures = [f for fs in [*self.futures.values(), *self.children.values()] for f in fs if isinstance(f, Future)]
         self.roles.clear()
         self.client.cancel(futures)
         try:

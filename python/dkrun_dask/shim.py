@@ -186,7 +186,8 @@ def _call(flow, slug, map_index, message):
             _busy.pop(me, None)
     if "width" in reply:
         return Expansion(width=reply["width"])
-    return TaskResult(reply["kind"], reply["state"], worker.address, time.monotonic() - started, reply.get("attempts", 0))
+    duration = time.monotonic() - started
+    return TaskResult(reply["kind"], reply["state"], worker.address, duration, reply.get("attempts", 0))
 
 
 def hold(flow):
