@@ -25,7 +25,7 @@ let package = Package(
         .target(name: "DKTestSupport", dependencies: ["DKCore"], path: "Tests/DKTestSupport"),
         .testTarget(name: "DKCoreTests", dependencies: ["DKCore", "DKTestSupport"]),
         .testTarget(name: "DKLuaTests", dependencies: ["DKLua", "DKCore", "DKTestSupport"]),
-        .testTarget(name: "dkrunTests", dependencies: ["dkrun", "DKCore"]),
+        .testTarget(name: "dkrunTests", dependencies: ["dkrun", "DKCore", "DKTestSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

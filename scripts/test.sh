@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Sets up the machine (scripts/setup.sh) and runs every test: unit, Lua, and end-to-end
-# tests of the built dkrun, including the examples and the docs' code blocks.
+# tests of the built dkrun, including the examples and the docs' code blocks, on real Dask
+# processes and against the Kubernetes test cluster (tools/kubesim, with its own tests).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DKRUN_BUILD=debug scripts/setup.sh
 swift build --build-tests >&2
 swift test --skip-build --disable-xctest  # Swift Testing only: no empty XCTest run
+.venv/bin/python -m unittest discover -s tools/kubesim -t tools/kubesim -p 'test_*.py'

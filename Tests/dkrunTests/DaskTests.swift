@@ -241,6 +241,25 @@ import Glibc
                                     + "this flow's payload is version 1"), "\(old.stdout)")
     }
 
+    @Test func aTaskThatEndsItsProcessFailsAndTheNextGetsANewOne() throws {
+        let cluster = try DaskCluster(workers: 1)
+        defer { cluster.stop() }
+        let dir = try TempDir(["x.lua": """
+            local exits = task("exits", function() os.exit(3) end)
+            local spin = task("spin", { timeout = 0.3 }, function() while true do end end)
+            local after = task("after", { trigger = dk.triggers.all_finished }, function() return "done" end)
+            local flow = Flow("exits")
+            flow:set_dependencies(after, { upstream_tasks = { exits, spin } })
+            return flow
+            """])
+        let r = try CLI.run([dir.file("x.lua"), "--executor", "dask=" + cluster.address])
+        #expect(r.status == 0, "\(r.stderr)")  // `after` is the only reference task
+        #expect(r.stdout.contains("exits: Failed: the dkrun worker process exited with code 3 while running this task "
+                                  + "(Dask worker tcp://127.0.0.1:"), "\(r.stdout)")
+        #expect(r.stdout.contains("spin: TimedOut (") && r.stdout.contains("Task timed out after 300.0 ms"))
+        #expect(r.stdout.contains("after: Success"))
+    }
+
     @Test func hugeAndUnserialisableResultsBehaveAsLocally() throws {
         let cluster = try DaskCluster(workers: 2)
         defer { cluster.stop() }

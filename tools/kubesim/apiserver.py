@@ -1,0 +1,363 @@
+"""kubesim's API server: `python tools/kubesim/apiserver.py --port P [options]`.
+
+Speaks enough of the Kubernetes API, with the real server's status codes, Status reasons
+and wording, that the real kubectl and dkrun's client work against it unmodified:
+discovery, /openapi/v3, create/get/list/watch/update/patch/delete(-collection) with label
+and field selectors, resourceVersion conflicts, watch resumption, bookmarks and 410 Gone,
+schema validation (fieldValidation Strict/Warn/Ignore), graceful pod deletion, ownerReference
+garbage collection, optional TLS with a bearer token or client certificates, and a fault hook
+(POST /kubesim/faults) for tests. It keeps everything in memory and binds 127.0.0.1 only.
+"""
+import argparse
+import asyncio
+import copy
+import json
+import os
+import ssl
+import sys
+
+from aiohttp import web
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import resources  # noqa: E402
+from patches import apply_patch  # noqa: E402
+from schemas import Schemas  # noqa: E402
+from store import Status, Store, invalid  # noqa: E402
+
+
+class Faults:
+    """Requests to fail on purpose: the next `count` requests whose path starts with
+    `path` get `status` (with Retry-After), or have their connection dropped."""
+
+    def __init__(self):
+        self.pending = []
+
+    def add(self, spec):
+        self.pending.append(dict(spec))
+
+    def take(self, path):
+        for fault in self.pending:
+            if path.startswith(fault.get("path", "/")):
+                fault["count"] = fault.get("count", 1) - 1
+                if fault["count"] <= 0:
+                    self.pending.remove(fault)
+                return fault
+        return None
+
+
+class APIServer:
+    def __init__(self, version, token=None, history=5000, bookmark_every=5.0):
+        self.store = Store(history)
+        self.bookmark_every = bookmark_every
+        self.schemas = Schemas(version)
+        self.openapi_root, self.openapi_docs = self.schemas.openapi(resources.ALL)
+        self.version = version
+        self.token = token
+        self.faults = Faults()
+
+    # Plumbing
+
+    def app(self):
+        app = web.Application(middlewares=[self.middleware], client_max_size=64 * 2**20)
+        app.router.add_route("*", "/{tail:.*}", self.route)
+        return app
+
+    @web.middleware
+    async def middleware(self, request, handler):
+        if request.path.startswith("/kubesim/"):
+            return await handler(request)
+        fault = self.faults.take(request.path)
+        if fault:
+            if fault.get("drop"):
+                request.transport.close()
+                raise asyncio.CancelledError()
+            headers = {"Retry-After": str(fault["retryAfter"])} if "retryAfter" in fault else {}
+            return self.status(Status(fault.get("status", 500), fault.get("message", "injected fault")), headers)
+        if self.token is not None and not self.authenticated(request):
+            return self.status(Status(401, "Unauthorized"))
+        try:
+            return await handler(request)
+        except Status as s:
+            return self.status(s)
+
+    def authenticated(self, request):
+        if request.headers.get("Authorization") == f"Bearer {self.token}":
+            return True
+        ssl_object = request.transport.get_extra_info("ssl_object")
+        return bool(ssl_object and ssl_object.getpeercert())
+
+    @staticmethod
+    def status(s, headers=None):
+        return web.json_response(s.body(), status=s.code, headers=headers)
+
+    async def route(self, request):
+        parts = [p for p in request.path.split("/") if p]
+        if request.path == "/kubesim/faults" and request.method == "POST":
+            self.faults.add(await request.json())
+            return web.json_response({"ok": True})
+        if parts in (["healthz"], ["livez"], ["readyz"]):
+            return web.Response(text="ok")
+        if parts == ["version"]:
+            major, minor = self.version.split(".")
+            return web.json_response({"major": major, "minor": minor, "gitVersion": f"v{self.version}.0-kubesim",
+                                      "platform": "linux/amd64"})
+        if parts == ["api"]:
+            return web.json_response(resources.api_versions())
+        if parts == ["apis"]:
+            return web.json_response(resources.api_group_list())
+        if parts[:2] == ["openapi", "v3"]:
+            return self.openapi("/".join(parts[2:]))
+        if parts[:1] == ["api"] and len(parts) >= 2:
+            group, version, rest = "", parts[1], parts[2:]
+        elif parts[:1] == ["apis"] and len(parts) >= 3:
+            group, version, rest = parts[1], parts[2], parts[3:]
+        else:
+            raise Status(404, "the server could not find the requested resource")
+        if (group, version) not in resources.group_versions():
+            raise Status(404, "the server could not find the requested resource")
+        if not rest:
+            return web.json_response(resources.resource_list(group, version))
+        return await self.resource(request, group, version, rest)
+
+    def openapi(self, prefix):
+        if not prefix:
+            return web.Response(body=self.openapi_root, content_type="application/json")
+        if prefix not in self.openapi_docs:
+            raise Status(404, "the server could not find the requested resource")
+        return web.Response(body=self.openapi_docs[prefix], content_type="application/json")
+
+    # Resources
+
+    async def resource(self, request, group, version, rest):
+        namespace = None
+        if rest[0] == "namespaces" and len(rest) >= 3 and (group, version, rest[2]) in resources.BY_PATH:
+            namespace, rest = rest[1], rest[2:]
+        kind = resources.BY_PATH.get((group, version, rest[0]))
+        if kind is None or len(rest) > 3 or (namespace is not None and not kind.namespaced):
+            raise Status(404, "the server could not find the requested resource")
+        name = rest[1] if len(rest) > 1 else None
+        sub = rest[2] if len(rest) > 2 else None
+        q = request.query
+        method = request.method
+        if kind.namespaced and namespace is None and (name is not None or method not in ("GET", "DELETE")):
+            raise Status(404, "the server could not find the requested resource")
+        if name is None:
+            if method == "GET":
+                if q.get("watch") in ("true", "1"):
+                    return await self.watch(request, kind, namespace)
+                items, rv = self.store.list(kind, namespace, q.get("labelSelector"), q.get("fieldSelector"))
+                return web.json_response({"kind": kind.kind + "List", "apiVersion": kind.api_version,
+                                          "metadata": {"resourceVersion": rv}, "items": items})
+            if method == "POST":
+                obj, warnings = self.decode(kind, await self.body(request), q.get("fieldValidation"))
+                created = self.store.create(kind, namespace, obj, dry_run=q.get("dryRun") == "All")
+                return self.reply(created, 201, warnings)
+            if method == "DELETE":
+                items, rv = self.store.list(kind, namespace, q.get("labelSelector"), q.get("fieldSelector"))
+                options = await self.delete_options(request)
+                deleted = [self.store.delete(kind, namespace or i["metadata"].get("namespace"), i["metadata"]["name"],
+                                             **options) for i in items]
+                return web.json_response({"kind": kind.kind + "List", "apiVersion": kind.api_version,
+                                          "metadata": {"resourceVersion": str(self.store.rv)}, "items": deleted})
+            raise Status(405, "the server does not allow this method on the requested resource")
+        if sub not in (None, "status", "log") or (sub == "log" and kind.kind != "Pod"):
+            raise Status(404, "the server could not find the requested resource")
+        if method == "GET":
+            obj = self.store.get(kind, namespace, name)
+            if sub == "log":
+                return await self.logs(request, obj)
+            return web.json_response(obj)
+        if method == "PUT":
+            obj, warnings = self.decode(kind, await self.body(request), q.get("fieldValidation"))
+            return self.reply(self.store.update(kind, namespace, name, obj, sub), 200, warnings)
+        if method == "PATCH":
+            current = copy.deepcopy(self.store.get(kind, namespace, name))
+            patched = apply_patch(current, await self.body(request), request.content_type, self.schemas, kind)
+            patched.get("metadata", {}).pop("resourceVersion", None)
+            obj, warnings = self.decode(kind, patched, q.get("fieldValidation"))
+            return self.reply(self.store.update(kind, namespace, name, obj, sub), 200, warnings)
+        if method == "DELETE":
+            return web.json_response(self.store.delete(kind, namespace, name, **await self.delete_options(request)))
+        raise Status(405, "the server does not allow this method on the requested resource")
+
+    @staticmethod
+    async def body(request):
+        if "protobuf" in request.content_type:
+            # kubesim speaks JSON only (kubectl's typed `create configmap` and the like send protobuf).
+            raise Status(415, "the body of the request was in an unknown format - accepted media types include: "
+                         "application/json, application/yaml")
+        try:
+            return await request.json(loads=json.loads)
+        except ValueError as e:
+            raise Status(400, f"couldn't get version/kind; json parse error: {e}")
+
+    @staticmethod
+    async def delete_options(request):
+        options = {}
+        if request.can_read_body:
+            try:
+                options = await request.json()
+            except ValueError:
+                raise Status(400, "invalid DeleteOptions")
+        grace = request.query.get("gracePeriodSeconds", options.get("gracePeriodSeconds"))
+        return {"grace": None if grace is None else int(grace),
+                "propagation": request.query.get("propagationPolicy", options.get("propagationPolicy"))}
+
+    def decode(self, kind, obj, mode):
+        """Checks an object against its schema: unknown fields fail (Strict), warn and are
+        dropped (Warn, the server default) or are dropped (Ignore); other errors are 422."""
+        if not isinstance(obj, dict):
+            raise Status(400, "the body of the request was in an unknown format")
+        if obj.get("kind") not in (None, kind.kind) or obj.get("apiVersion") not in (None, kind.api_version):
+            raise Status(400, f"the API version in the data ({obj.get('apiVersion')}) does not match the expected "
+                         f"API version ({kind.api_version})")
+        obj.setdefault("kind", kind.kind)
+        obj.setdefault("apiVersion", kind.api_version)
+        unknown, errors = self.schemas.check(kind, obj)
+        mode = mode or "Warn"
+        if unknown and mode == "Strict":
+            fields = ", ".join(f'unknown field "{path}"' for path, _, _ in unknown)
+            raise Status(400, f"strict decoding error: {fields}")
+        warnings = [f'unknown field "{path}"' for path, _, _ in unknown] if mode == "Warn" else []
+        for _, holder, key in unknown:
+            holder.pop(key, None)
+        if errors:
+            raise invalid(kind, (obj.get("metadata") or {}).get("name", ""), errors)
+        return obj, warnings
+
+    @staticmethod
+    def reply(obj, code, warnings):
+        headers = [("Warning", '299 - "%s"' % w.replace('"', '\\"')) for w in warnings]
+        response = web.json_response(obj, status=code)
+        for k, v in headers:
+            response.headers.add(k, v)
+        return response
+
+    async def logs(self, request, pod):
+        """pods/log from the file the kubelet writes (KUBESIM_LOG_DIR/ns/pod/container.log)."""
+        containers = [c["name"] for c in pod["spec"].get("containers", [])]
+        container = request.query.get("container") or (containers[0] if len(containers) == 1 else None)
+        meta = pod["metadata"]
+        if container is None:
+            raise Status(400, f"a container name must be specified for pod {meta['name']}, choose one of: "
+                         f"[{' '.join(containers)}]")
+        path = os.path.join(os.environ.get("KUBESIM_LOG_DIR", "/nonexistent"), meta["namespace"], meta["name"],
+                            f"{container}.log")
+        if not os.path.exists(path):
+            raise Status(400, f'container "{container}" in pod "{meta["name"]}" is waiting to start: '
+                         "ContainerCreating")
+        with open(path, "rb") as f:
+            data = f.read()
+        tail = request.query.get("tailLines")
+        if tail is not None:
+            data = b"".join(data.splitlines(keepends=True)[-int(tail):]) if int(tail) > 0 else b""
+        if request.query.get("follow") not in ("true", "1"):
+            return web.Response(body=data, content_type="text/plain")
+        response = web.StreamResponse(headers={"Content-Type": "text/plain"})
+        await response.prepare(request)
+        await response.write(data)
+        offset = os.path.getsize(path)
+        while True:
+            with open(path, "rb") as f:
+                f.seek(offset)
+                chunk = f.read()
+            if chunk:
+                offset += len(chunk)
+                await response.write(chunk)
+            current = self.store.objects.get((resources.BY_PATH[("", "v1", "pods")], meta["namespace"], meta["name"]))
+            if current is None or current.get("status", {}).get("phase") in ("Succeeded", "Failed"):
+                return response
+            await asyncio.sleep(0.1)
+
+    async def watch(self, request, kind, namespace):
+        q = request.query
+        match = self.store.matcher(q.get("labelSelector"), q.get("fieldSelector"))
+        response = web.StreamResponse(headers={"Content-Type": "application/json",
+                                               "Transfer-Encoding": "chunked"})
+        await response.prepare(request)
+        queue = self.store.subscribe()
+
+        async def send(event, obj):
+            await response.write(json.dumps({"type": event, "object": obj}).encode() + b"\n")
+
+        def wanted(k, obj):
+            return k is kind and (namespace is None or obj["metadata"].get("namespace") == namespace) and match(obj)
+
+        try:
+            rv = q.get("resourceVersion")
+            if rv in (None, "", "0"):
+                for obj in self.store.list(kind, namespace)[0]:
+                    if match(obj):
+                        await send("ADDED", obj)
+            else:
+                backlog = self.store.events_since(int(rv))
+                if backlog is None:
+                    await send("ERROR", Status(410, f"too old resource version: {rv} "
+                                               f"({self.store.history[0][0]})", "Expired").body())
+                    return response
+                for _, event, k, obj in backlog:
+                    if wanted(k, obj):
+                        await send(event, obj)
+            deadline = asyncio.get_running_loop().time() + float(q.get("timeoutSeconds", 1800))
+            bookmarks = q.get("allowWatchBookmarks") in ("true", "1")
+            while True:
+                left = deadline - asyncio.get_running_loop().time()
+                if left <= 0:
+                    return response
+                try:
+                    event, k, obj = await asyncio.wait_for(queue.get(), min(left, self.bookmark_every))
+                except asyncio.TimeoutError:
+                    if bookmarks:
+                        await send("BOOKMARK", {"kind": kind.kind, "apiVersion": kind.api_version,
+                                                "metadata": {"resourceVersion": str(self.store.rv)}})
+                    continue
+                if wanted(k, obj):
+                    await send(event, obj)
+        except (ConnectionResetError, asyncio.CancelledError):
+            return response
+        finally:
+            self.store.unsubscribe(queue)
+
+
+def main():
+    parser = argparse.ArgumentParser(description="kubesim's Kubernetes API server (tests only)")
+    parser.add_argument("--port", type=int, default=6443)
+    parser.add_argument("--port-file", help="write the port bound here (with --port 0)")
+    parser.add_argument("--kubernetes-version", default=os.environ.get("KUBESIM_K8S_VERSION", "1.33"))
+    parser.add_argument("--tls-cert")
+    parser.add_argument("--tls-key")
+    parser.add_argument("--client-ca", help="accept client certificates signed by this CA")
+    parser.add_argument("--token", help="require this bearer token (or a client certificate)")
+    parser.add_argument("--watch-history", type=int, default=5000,
+                        help="events kept for resuming watches; older resourceVersions get 410 Gone")
+    parser.add_argument("--bookmark-seconds", type=float, default=5.0, help="idle time before a watch BOOKMARK")
+    args = parser.parse_args()
+    context = None
+    if args.tls_cert:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        if args.client_ca:
+            context.load_verify_locations(args.client_ca)
+            context.verify_mode = ssl.CERT_OPTIONAL
+    server = APIServer(args.kubernetes_version, args.token, args.watch_history, args.bookmark_seconds)
+
+    async def serve():
+        runner = web.AppRunner(server.app(), access_log=None)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", args.port, ssl_context=context)
+        await site.start()
+        port = runner.addresses[0][1]
+        if args.port_file:
+            with open(args.port_file + ".tmp", "w") as f:
+                f.write(str(port))
+            os.replace(args.port_file + ".tmp", args.port_file)
+        await asyncio.Event().wait()
+
+    try:
+        asyncio.run(serve())
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()
