@@ -18,6 +18,7 @@ let package = Package(
         .target(name: "DKHTTP", dependencies: ["DKCore", "CCurl"]),
         .target(name: "DKLua", dependencies: ["DKCore", "DKHTTP", "CLua"], resources: [.embedInCode("Prelude/dk.lua")]),
         .target(name: "DKDask", dependencies: ["DKCore"]),
+        .target(name: "DKKube", dependencies: ["DKCore", "DKHTTP"]),
         .executableTarget(name: "dkrun", dependencies: [
             "DKCore", "DKLua", "DKDask", "CEdit",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -25,6 +26,7 @@ let package = Package(
         .target(name: "DKTestSupport", dependencies: ["DKCore"], path: "Tests/DKTestSupport"),
         .testTarget(name: "DKCoreTests", dependencies: ["DKCore", "DKTestSupport"]),
         .testTarget(name: "DKLuaTests", dependencies: ["DKLua", "DKCore", "DKTestSupport"]),
+        .testTarget(name: "DKKubeTests", dependencies: ["DKKube", "DKCore", "DKTestSupport"]),
         .testTarget(name: "dkrunTests", dependencies: ["dkrun", "DKCore", "DKTestSupport"]),
     ],
     swiftLanguageModes: [.v5]

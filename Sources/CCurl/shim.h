@@ -15,6 +15,13 @@ typedef size_t (*dk_curl_write_callback)(char *data, size_t size, size_t count, 
 /// curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION / HEADERFUNCTION, callback)
 static inline CURLcode dk_curl_setopt_callback(CURL *h, CURLoption o, dk_curl_write_callback f) { return curl_easy_setopt(h, o, f); }
 
+/// curl_easy_setopt(handle, option, struct curl_blob *) for in-memory certificates and keys;
+/// libcurl copies the bytes.
+static inline CURLcode dk_curl_setopt_blob(CURL *h, CURLoption o, const void *data, size_t length) {
+    struct curl_blob blob = { (void *)data, length, CURL_BLOB_COPY };
+    return curl_easy_setopt(h, o, &blob);
+}
+
 /// curl_easy_getinfo(handle, info, long *)
 static inline CURLcode dk_curl_getinfo_long(CURL *h, CURLINFO i, long *v) { return curl_easy_getinfo(h, i, v); }
 #endif

@@ -16,8 +16,16 @@ public struct HTTPRequest: Sendable {
     public var timeout: Double = 30
     public var retries: Int = 0
     public var caFile: String? = nil
+    /// PEM bytes of the CAs to trust (instead of the system's), of a client certificate and
+    /// its key: Kubernetes credentials often come inline.
+    public var caData: [UInt8]? = nil
+    public var clientCertificate: [UInt8]? = nil
+    public var clientKey: [UInt8]? = nil
     public var insecure: Bool = false
     public var followRedirects: Bool = true
+    /// Receives the body as it arrives (watches, followed logs) instead of collecting it;
+    /// returning false ends the transfer.
+    public var onBody: (@Sendable ([UInt8]) -> Bool)? = nil
 
     public init(url: String) { self.url = url }
 }
@@ -70,12 +78,15 @@ public enum HTTPClient {
     private final class Sink {
         var body: [UInt8] = []
         var headerLines: [String] = []
+        var onBody: (([UInt8]) -> Bool)?
+        var stopped = false
     }
 
     private static func performOnce(_ request: HTTPRequest) throws -> HTTPResponse {
         guard let handle = curl_easy_init() else { throw HTTPError(url: request.url, kind: "curl error", detail: "cannot make a handle") }
         defer { curl_easy_cleanup(handle) }
         let sink = Sink()
+        sink.onBody = request.onBody
         let context = Unmanaged.passUnretained(sink).toOpaque()
         var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
         var headerList: UnsafeMutablePointer<curl_slist>? = nil
@@ -93,12 +104,24 @@ public enum HTTPClient {
             dk_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, request.insecure ? 0 : 1)
             dk_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, request.insecure ? 0 : 2)
             if let ca = request.caFile { dk_curl_setopt_string(handle, CURLOPT_CAINFO, ca) }
+            for (option, pem) in [(CURLOPT_CAINFO_BLOB, request.caData), (CURLOPT_SSLCERT_BLOB, request.clientCertificate),
+                                  (CURLOPT_SSLKEY_BLOB, request.clientKey)] {
+                if let pem { pem.withUnsafeBytes { _ = dk_curl_setopt_blob(handle, option, $0.baseAddress, $0.count) } }
+            }
             dk_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errors.baseAddress)
             dk_curl_setopt_pointer(handle, CURLOPT_HTTPHEADER, headerList)
             dk_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, context)
             dk_curl_setopt_callback(handle, CURLOPT_WRITEFUNCTION) { data, size, count, context in
                 let sink = Unmanaged<Sink>.fromOpaque(context!).takeUnretainedValue()
-                sink.body.append(contentsOf: UnsafeRawBufferPointer(start: data, count: size * count))
+                let bytes = UnsafeRawBufferPointer(start: data, count: size * count)
+                if let onBody = sink.onBody {
+                    guard onBody(Array(bytes)) else {
+                        sink.stopped = true
+                        return 0  // libcurl ends the transfer with a write error
+                    }
+                } else {
+                    sink.body.append(contentsOf: bytes)
+                }
                 return size * count
             }
             dk_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, context)
@@ -118,7 +141,7 @@ public enum HTTPClient {
             }
             return curl_easy_perform(handle)
         }
-        guard code == CURLE_OK else {
+        guard code == CURLE_OK || (code == CURLE_WRITE_ERROR && sink.stopped) else {
             let detail = String(cString: errorBuffer).isEmpty ? String(cString: curl_easy_strerror(code)) : String(cString: errorBuffer)
             throw HTTPError(url: request.url, kind: kind(of: code), detail: detail)
         }
@@ -128,7 +151,7 @@ public enum HTTPClient {
         for line in sink.headerLines.dropFirst() {
             guard let colon = line.firstIndex(of: ":") else { continue }
             let name = line[..<colon].lowercased()
-            let value = line[line.index(after: colon)...].trimmingCharacters(in: " \r\n")
+            let value = line[line.index(after: colon)...].trimmed
             headers[name] = headers[name].map { $0 + ", " + value } ?? value
         }
         return HTTPResponse(status: status, headers: headers, body: sink.body)
@@ -145,12 +168,5 @@ public enum HTTPClient {
         case CURLE_TOO_MANY_REDIRECTS: return "too many redirects"
         default: return "transfer failed"
         }
-    }
-}
-
-extension StringProtocol {
-    func trimmingCharacters(in set: String) -> String {
-        let chars = Set(set)
-        return String(drop { chars.contains($0) }.reversed().drop { chars.contains($0) }.reversed())
     }
 }

@@ -9,33 +9,21 @@ import Glibc
 /// The test cluster's API server (tools/kubesim) driven by the real kubectl: the independent
 /// check that it speaks Kubernetes. Over TLS with a bearer token, as a real cluster is reached.
 @Suite(.serialized, .timeLimit(.minutes(2))) struct KubectlTests {
-    final class Kubesim {
-        let dir: TempDir
+    /// The test API server and a kubeconfig for kubectl: a user with its token, and one with a wrong one.
+    final class Cluster {
+        let kubesim: Kubesim
         let kubeconfig: String
-        private let pid: pid_t
+        var dir: String { kubesim.directory }
 
         init() throws {
-            dir = try TempDir()
-            let (cert, key) = try makeCertificate(in: dir.path, name: "server")
-            let portFile = dir.file("port")
-            let log = open(dir.file("apiserver.log"), O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
-            defer { close(log) }
-            pid = try Subprocess.spawn([DaskCluster.venv + "python", CLI.repoRoot + "/tools/kubesim/apiserver.py",
-                                        "--port", "0", "--port-file", portFile, "--tls-cert", cert, "--tls-key", key,
-                                        "--token", "s3cret"], stdio: [-1, log, log])
-            let deadline = Date().addingTimeInterval(30)
-            while !FileManager.default.fileExists(atPath: portFile) {
-                guard Date() < deadline else { throw CLIError("kubesim did not start") }
-                usleep(50_000)
-            }
-            let port = try String(contentsOfFile: portFile, encoding: .utf8)
-            kubeconfig = dir.file("kubeconfig")
+            kubesim = try Kubesim(token: "s3cret")
+            kubeconfig = kubesim.directory + "/kubeconfig"
             try """
                 apiVersion: v1
                 kind: Config
                 clusters:
                 - name: kubesim
-                  cluster: {server: "https://127.0.0.1:\(port)", certificate-authority: "\(cert)"}
+                  cluster: {server: "\(kubesim.server)", certificate-authority: "\(kubesim.certificate)"}
                 users:
                 - name: tester
                   user: {token: s3cret}
@@ -50,10 +38,7 @@ import Glibc
                 """.write(toFile: kubeconfig, atomically: true, encoding: .utf8)
         }
 
-        deinit {
-            kill(-pid, SIGKILL)
-            _ = try? Subprocess.wait(pid)
-        }
+        func file(_ name: String) -> String { dir + "/" + name }
 
         func kubectl(_ arguments: [String], timeout: Double = 30) throws -> CLI.Result {
             let env = ProcessInfo.processInfo.environment.merging(["KUBECONFIG": kubeconfig]) { $1 }
@@ -85,12 +70,12 @@ import Glibc
         """
 
     @Test func applyGetLabelExplainDelete() throws {
-        let k = try Kubesim()
-        try Self.manifests.write(toFile: k.dir.file("m.yaml"), atomically: true, encoding: .utf8)
-        let applied = try k.kubectl(["apply", "-f", k.dir.file("m.yaml")])
+        let k = try Cluster()
+        try Self.manifests.write(toFile: k.file("m.yaml"), atomically: true, encoding: .utf8)
+        let applied = try k.kubectl(["apply", "-f", k.file("m.yaml")])
         #expect(applied.stdout == "pod/sleeper created\nservice/dask-scheduler created\n", "\(applied.stderr)")
-        #expect(try k.kubectl(["apply", "-f", k.dir.file("m.yaml")]).stdout.contains("pod/sleeper unchanged"))
-        #expect(try k.kubectl(["apply", "--dry-run=server", "-f", k.dir.file("m.yaml")]).status == 0)
+        #expect(try k.kubectl(["apply", "-f", k.file("m.yaml")]).stdout.contains("pod/sleeper unchanged"))
+        #expect(try k.kubectl(["apply", "--dry-run=server", "-f", k.file("m.yaml")]).status == 0)
         #expect(try k.kubectl(["get", "pods", "-l", "app=y", "-o", "name"]).stdout == "pod/sleeper\n")
         #expect(try k.kubectl(["get", "pods", "-l", "app=z", "-o", "name"]).stdout == "")
         #expect(try k.kubectl(["label", "pod", "sleeper", "extra=1"]).stdout == "pod/sleeper labeled\n")
@@ -102,15 +87,15 @@ import Glibc
     }
 
     @Test func errorsAreTheServersOwn() throws {
-        let k = try Kubesim()
+        let k = try Cluster()
         try """
             apiVersion: v1
             kind: Pod
             metadata: {name: p}
             spec:
               containers: [{name: main, image: x, bogus: 1}]
-            """.write(toFile: k.dir.file("bad.yaml"), atomically: true, encoding: .utf8)
-        let strict = try k.kubectl(["apply", "-f", k.dir.file("bad.yaml")])
+            """.write(toFile: k.file("bad.yaml"), atomically: true, encoding: .utf8)
+        let strict = try k.kubectl(["apply", "-f", k.file("bad.yaml")])
         #expect(strict.status == 1)
         #expect(strict.stderr.contains("strict decoding error: unknown field \"spec.containers[0].bogus\""), "\(strict.stderr)")
         let missing = try k.kubectl(["get", "pod", "nope"])
@@ -120,11 +105,11 @@ import Glibc
     }
 
     @Test func watchSeesWhatHappens() throws {
-        let k = try Kubesim()
-        try Self.manifests.write(toFile: k.dir.file("m.yaml"), atomically: true, encoding: .utf8)
+        let k = try Cluster()
+        try Self.manifests.write(toFile: k.file("m.yaml"), atomically: true, encoding: .utf8)
         let applier = Thread {
             usleep(1_500_000)
-            _ = try? k.kubectl(["apply", "-f", k.dir.file("m.yaml")])
+            _ = try? k.kubectl(["apply", "-f", k.file("m.yaml")])
             _ = try? k.kubectl(["delete", "pod", "sleeper"])
         }
         applier.start()

@@ -40,6 +40,28 @@ public enum Clock {
             + "\(pad(Int(parts.tm_hour), 2)):\(pad(Int(parts.tm_min), 2)):\(pad(Int(parts.tm_sec), 2)).\(pad(millis, 3))Z"
     }
 
+    /// Seconds since the epoch of an RFC 3339 UTC time ("2026-11-22T00:40:00Z", fractions
+    /// allowed), or nil.
+    public static func parseISO8601(_ text: String) -> Double? {
+        let digits = text.utf8.map { Int($0) - 48 }
+        func number(_ from: Int, _ count: Int) -> Int? {
+            guard from + count <= digits.count else { return nil }
+            var n = 0
+            for d in digits[from ..< from + count] { guard (0 ... 9).contains(d) else { return nil }; n = n * 10 + d }
+            return n
+        }
+        guard let year = number(0, 4), let month = number(5, 2), let day = number(8, 2), let hour = number(11, 2),
+              let minute = number(14, 2), let second = number(17, 2), text.hasSuffix("Z") else { return nil }
+        var parts = tm()
+        parts.tm_year = Int32(year - 1900)
+        parts.tm_mon = Int32(month - 1)
+        parts.tm_mday = Int32(day)
+        parts.tm_hour = Int32(hour)
+        parts.tm_min = Int32(minute)
+        parts.tm_sec = Int32(second)
+        return Double(timegm(&parts))
+    }
+
     /// A duration for people: "850 µs", "12.3 ms", "4.21 s".
     public static func describe(_ seconds: Double) -> String {
         if seconds < 1e-3 { return "\(Int(seconds * 1e6)) µs" }

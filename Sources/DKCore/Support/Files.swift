@@ -93,3 +93,11 @@ public enum Files {
         getenv(name).map { String(cString: $0) }
     }
 }
+
+extension StringProtocol {
+    /// Without leading and trailing spaces, tabs and line breaks.
+    public var trimmed: String {
+        let space: Set<Character> = [" ", "\t", "\n", "\r", "\r\n"]  // "\r\n" is one Character
+        return String(drop { space.contains($0) }.reversed().drop { space.contains($0) }.reversed())
+    }
+}

@@ -1,0 +1,239 @@
+import DKCore
+import DKHTTP
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A failed Kubernetes API call, said in full: the verb, the resource, the namespace, and
+/// the server's reason and message (with the fields of an Invalid object).
+public struct KubeError: Error, CustomStringConvertible {
+    public let verb: String
+    public let resource: String
+    public let name: String?
+    public let namespace: String?
+    /// The HTTP status, 0 when the server was not reached.
+    public let code: Int
+    public let reason: String
+    public let message: String
+    public let causes: [(field: String, message: String)]
+
+    public var description: String {
+        var target = resource + (name.map { " \"\($0)\"" } ?? "")
+        if let namespace { target += " in namespace \"\(namespace)\"" }
+        var text = "\(verb) \(target): \(reason): \(message)"
+        let extra = causes.filter { !message.contains($0.field) }
+        if !extra.isEmpty { text += " (" + extra.map { "\($0.field): \($0.message)" }.joined(separator: "; ") + ")" }
+        return text
+    }
+}
+
+/// Kubernetes over its REST API with libcurl: create, get, list, replace, patch, delete
+/// (one or by selector), watch and pod logs, on any resource. Requests that are safe to repeat
+/// are retried on 429, 5xx and dropped connections with backoff (Retry-After honoured); a
+/// create is retried only on 429, which the server sends before doing anything; 401 and 403
+/// are never retried.
+public final class KubeClient: @unchecked Sendable {
+    public let config: KubeConfig
+    public var maxRetries = 5
+    /// Seconds a request may take (watches and followed logs excepted).
+    public var timeout = 30.0
+
+    public init(config: KubeConfig) { self.config = config }
+
+    public enum PatchType: String, Sendable {
+        case merge = "application/merge-patch+json"
+        case strategic = "application/strategic-merge-patch+json"
+        case json = "application/json-patch+json"
+    }
+
+    // MARK: Operations
+
+    /// Creates an object; its apiVersion and kind say where. Namespaced objects go to their
+    /// metadata.namespace, else to `namespace` or the configuration's.
+    @discardableResult
+    public func create(_ object: Value, namespace: String? = nil) throws -> Value {
+        let resource = try Self.resource(of: object)
+        let ns = resource.namespaced ? object["metadata"]?["namespace"]?.stringValue ?? namespace ?? config.namespace : nil
+        return try call("create", resource, name: object["metadata"]?["name"]?.stringValue, namespace: ns,
+                        method: "POST", path: resource.path(namespace: ns), body: object)
+    }
+
+    public func get(_ resource: KubeResource, _ name: String, namespace: String? = nil) throws -> Value {
+        let ns = self.namespace(resource, namespace)
+        return try call("get", resource, name: name, namespace: ns, method: "GET", path: resource.path(namespace: ns, name: name))
+    }
+
+    /// The list object (its `items` and `metadata.resourceVersion`).
+    public func list(_ resource: KubeResource, namespace: String? = nil, labelSelector: String? = nil,
+                     fieldSelector: String? = nil) throws -> Value {
+        let ns = self.namespace(resource, namespace)
+        return try call("list", resource, namespace: ns, method: "GET", path: resource.path(namespace: ns),
+                        query: [("labelSelector", labelSelector), ("fieldSelector", fieldSelector)])
+    }
+
+    @discardableResult
+    public func replace(_ object: Value, namespace: String? = nil) throws -> Value {
+        let resource = try Self.resource(of: object)
+        let name = object["metadata"]?["name"]?.stringValue ?? ""
+        let ns = resource.namespaced ? object["metadata"]?["namespace"]?.stringValue ?? namespace ?? config.namespace : nil
+        return try call("update", resource, name: name, namespace: ns, method: "PUT",
+                        path: resource.path(namespace: ns, name: name), body: object)
+    }
+
+    @discardableResult
+    public func patch(_ resource: KubeResource, _ name: String, namespace: String? = nil, _ patch: Value,
+                      type: PatchType = .merge) throws -> Value {
+        let ns = self.namespace(resource, namespace)
+        return try call("patch", resource, name: name, namespace: ns, method: "PATCH",
+                        path: resource.path(namespace: ns, name: name), body: patch, contentType: type.rawValue)
+    }
+
+    /// Deletes an object; dependents go too (Background propagation) unless told otherwise.
+    @discardableResult
+    public func delete(_ resource: KubeResource, _ name: String, namespace: String? = nil,
+                       propagation: String = "Background", gracePeriodSeconds: Int? = nil) throws -> Value {
+        let ns = self.namespace(resource, namespace)
+        var options: [Value: Value] = ["kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": .text(propagation)]
+        if let g = gracePeriodSeconds { options["gracePeriodSeconds"] = .int(Int64(g)) }
+        return try call("delete", resource, name: name, namespace: ns, method: "DELETE",
+                        path: resource.path(namespace: ns, name: name), body: .map(options))
+    }
+
+    /// Deletes every object a selector picks (delete-collection).
+    @discardableResult
+    public func deleteCollection(_ resource: KubeResource, namespace: String? = nil, labelSelector: String,
+                                 propagation: String = "Background") throws -> Value {
+        let ns = self.namespace(resource, namespace)
+        return try call("delete", resource, namespace: ns, method: "DELETE", path: resource.path(namespace: ns),
+                        query: [("labelSelector", labelSelector)],
+                        body: ["kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": .text(propagation)])
+    }
+
+    private func namespace(_ resource: KubeResource, _ namespace: String?) -> String? {
+        resource.namespaced ? namespace ?? config.namespace : nil
+    }
+
+    static func resource(of object: Value) throws -> KubeResource {
+        let apiVersion = object["apiVersion"]?.stringValue ?? ""
+        let kind = object["kind"]?.stringValue ?? ""
+        guard let r = KubeResource.of(apiVersion: apiVersion, kind: kind) else {
+            throw KubeError(verb: "create", resource: kind.isEmpty ? "an object without a kind" : "\(apiVersion) \(kind)",
+                            name: object["metadata"]?["name"]?.stringValue, namespace: nil, code: 0,
+                            reason: "UnknownKind", message: "dkrun does not work with this kind", causes: [])
+        }
+        return r
+    }
+
+    // MARK: Requests
+
+    /// One API call with its retries; the decoded JSON answer.
+    func call(_ verb: String, _ resource: KubeResource, name: String? = nil, namespace: String?, method: String,
+              path: String, query: [(String, String?)] = [], body: Value? = nil,
+              contentType: String = "application/json") throws -> Value {
+        let retryAll = verb != "create" && verb != "patch"
+        var attempt = 0
+        var refreshed = false
+        while true {
+            let response: HTTPResponse
+            do {
+                response = try HTTPClient.perform(try request(method: method, path: path, query: query,
+                                                              body: body.map { Array(JSON.encode($0).utf8) },
+                                                              contentType: contentType))
+            } catch let error as HTTPError {
+                if error.retryable && retryAll && attempt < maxRetries {
+                    attempt += 1
+                    Self.backoff(attempt, retryAfter: nil)
+                    continue
+                }
+                throw KubeError(verb: verb, resource: resource.qualifiedName, name: name, namespace: namespace, code: 0,
+                                reason: "Unreachable", message: "\(error) (\(config.origin))", causes: [])
+            }
+            if (200 ..< 300).contains(response.status) {
+                return response.body.isEmpty ? .null : try JSON.decode(response.body)
+            }
+            if response.status == 401, case .exec(let plugin) = config.credentials, !refreshed {
+                plugin.invalidate()  // an expired credential: the plugin makes a new one, once
+                refreshed = true
+                continue
+            }
+            let retryable = response.status == 429 || (retryAll && [500, 502, 503, 504].contains(response.status))
+            if retryable && attempt < maxRetries {
+                attempt += 1
+                Self.backoff(attempt, retryAfter: response.headers["retry-after"].flatMap(Double.init))
+                continue
+            }
+            throw error(verb, resource, name: name, namespace: namespace, response)
+        }
+    }
+
+    /// Waits before attempt `n`: what Retry-After says (at most 30 s), else 0.2 s doubling to 5 s.
+    static func backoff(_ n: Int, retryAfter: Double?) {
+        let seconds = retryAfter.map { min(30, max(0, $0)) } ?? min(5, 0.2 * Double(1 << min(n - 1, 5)))
+        usleep(useconds_t(seconds * 1e6))
+    }
+
+    func request(method: String, path: String, query: [(String, String?)], body: [UInt8]?,
+                 contentType: String) throws -> HTTPRequest {
+        let items = query.compactMap { k, v in v.map { "\(k)=\(Self.escape($0))" } }
+        var r = HTTPRequest(url: config.server + path + (items.isEmpty ? "" : "?" + items.joined(separator: "&")))
+        r.method = method
+        r.body = body
+        r.timeout = timeout
+        r.followRedirects = false
+        r.caData = config.caData
+        r.insecure = config.insecure
+        r.headers = [("Accept", "application/json"), ("User-Agent", "dkrun")]
+        if body != nil { r.headers.append(("Content-Type", contentType)) }
+        switch config.credentials {
+        case .none: break
+        case .token(let token): r.headers.append(("Authorization", "Bearer \(token)"))
+        case .tokenFile(let file):
+            let token = String(decoding: try Files.read(file), as: UTF8.self).trimmed
+            r.headers.append(("Authorization", "Bearer \(token)"))
+        case .clientCertificate(let cert, let key):
+            r.clientCertificate = cert
+            r.clientKey = key
+        case .basic(let user, let password):
+            r.headers.append(("Authorization", "Basic " + Base64.encode(Array("\(user):\(password)".utf8))))
+        case .exec(let plugin):
+            switch try plugin.credential() {
+            case .token(let token): r.headers.append(("Authorization", "Bearer \(token)"))
+            case .clientCertificate(let cert, let key):
+                r.clientCertificate = cert
+                r.clientKey = key
+            }
+        }
+        return r
+    }
+
+    private func error(_ verb: String, _ resource: KubeResource, name: String?, namespace: String?,
+                       _ response: HTTPResponse) -> KubeError {
+        let status = try? JSON.decode(response.body)
+        var reason = status?["reason"]?.stringValue ?? "HTTP \(response.status)"
+        var message = status?["message"]?.stringValue ?? String(decoding: response.body.prefix(300), as: UTF8.self)
+        if response.status == 401 {
+            reason = "Unauthorized"
+            message = "the server refused the credentials of \(config.origin)"
+        }
+        let causes = (status?["details"]?["causes"]?.arrayValue ?? []).map {
+            (field: $0["field"]?.stringValue ?? "", message: $0["message"]?.stringValue ?? "")
+        }
+        return KubeError(verb: verb, resource: resource.qualifiedName, name: name, namespace: namespace,
+                         code: response.status, reason: reason, message: message, causes: causes)
+    }
+
+    static func escape(_ s: String) -> String {
+        var out = ""
+        for b in s.utf8 {
+            let c = Character(Unicode.Scalar(b))
+            if c.isLetter && b < 128 || c.isNumber && b < 128 || "-._~".contains(c) { out.append(c) } else {
+                out += "%" + String(b, radix: 16, uppercase: true).leftPadded(2)
+            }
+        }
+        return out
+    }
+}
+
+extension String {
+    func leftPadded(_ n: Int) -> String { count >= n ? self : String(repeating: "0", count: n - count) + self }
+}
