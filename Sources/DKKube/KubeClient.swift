@@ -37,6 +37,8 @@ public final class KubeClient: @unchecked Sendable {
     public var maxRetries = 5
     /// Seconds a request may take (watches and followed logs excepted).
     public var timeout = 30.0
+    /// Seconds one watch request lasts before the client starts the next from where it was.
+    public var watchWindow = 300.0
 
     public init(config: KubeConfig) { self.config = config }
 

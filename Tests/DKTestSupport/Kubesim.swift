@@ -13,6 +13,9 @@ public final class Kubesim {
     public let server: String
     /// The server's certificate, which is also the CA to trust.
     public let certificate: String
+    /// Where `pods/log` reads pod logs from (`<namespace>/<pod>/<container>.log`), as a
+    /// kubelet would write them.
+    public var logDirectory: String { directory + "/logs" }
     private let pid: pid_t
 
     public struct StartError: Error, CustomStringConvertible { public let description: String }
@@ -32,7 +35,9 @@ public final class Kubesim {
         if let clientCA { argv += ["--client-ca", clientCA] }
         let log = open(directory + "/apiserver.log", O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
         defer { close(log) }
-        pid = try Subprocess.spawn(argv, stdio: [-1, log, log])
+        var environment = ProcessInfo.processInfo.environment
+        environment["KUBESIM_LOG_DIR"] = directory + "/logs"
+        pid = try Subprocess.spawn(argv, stdio: [-1, log, log], environment: environment.map { "\($0.key)=\($0.value)" })
         let deadline = Date().addingTimeInterval(30)
         while !FileManager.default.fileExists(atPath: portFile) {
             guard Date() < deadline else {

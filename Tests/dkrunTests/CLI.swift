@@ -1,3 +1,4 @@
+import DKTestSupport
 import Foundation
 
 /// Runs the built `dkrun` as a user would and captures what it printed.
@@ -41,20 +42,6 @@ struct CLI {
         return Result(status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self),
                       stderr: String(decoding: err, as: UTF8.self))
     }
-}
-
-/// A temporary directory of files for one test, removed after.
-final class TempDir {
-    let path = "/tmp/dkc-" + UUID().uuidString.prefix(8)
-
-    init(_ files: [String: String] = [:]) throws {
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        for (name, text) in files { try text.write(toFile: path + "/" + name, atomically: true, encoding: .utf8) }
-    }
-
-    deinit { try? FileManager.default.removeItem(atPath: path) }
-
-    func file(_ name: String) -> String { path + "/" + name }
 }
 
 /// Lines of `--json-events` output, parsed.

@@ -1,4 +1,5 @@
 import DKCore
+import DKTestSupport
 import Foundation
 import Testing
 

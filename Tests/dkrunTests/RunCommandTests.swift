@@ -1,3 +1,4 @@
+import DKTestSupport
 import Foundation
 import Testing
 

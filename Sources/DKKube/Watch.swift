@@ -1,0 +1,145 @@
+import DKCore
+import DKHTTP
+
+/// One change to a watched object.
+public struct WatchEvent: Sendable {
+    /// ADDED, MODIFIED or DELETED.
+    public let type: String
+    public let object: Value
+}
+
+extension KubeClient {
+    /// Watches objects and calls `handler` for each change until it returns false or
+    /// `timeout` seconds have passed. Without a `resourceVersion` it lists first and reports
+    /// what exists as ADDED, as `kubectl get -w` does. When the server ends the stream (its
+    /// timeout, a dropped connection) the watch resumes from the last resourceVersion seen,
+    /// bookmarks included; when that is too old (410 Gone) it lists again.
+    public func watch(_ resource: KubeResource, namespace: String? = nil, labelSelector: String? = nil,
+                      fieldSelector: String? = nil, resourceVersion: String? = nil, timeout: Double? = nil,
+                      handler: (WatchEvent) throws -> Bool) throws {
+        let ns = resource.namespaced ? namespace ?? config.namespace : nil
+        let deadline = timeout.map { Clock.monotonic() + $0 }
+        var failures = 0
+        try withoutActuallyEscaping(handler) { handler in
+            let state = WatchState(version: resourceVersion, handler: handler)
+            while !state.done && deadline.map({ Clock.monotonic() < $0 }) ?? true {
+                if state.version == nil {
+                    let list = try self.list(resource, namespace: ns, labelSelector: labelSelector, fieldSelector: fieldSelector)
+                    state.version = list["metadata"]?["resourceVersion"]?.stringValue
+                    for item in list["items"]?.arrayValue ?? [] where !state.done {
+                        state.done = !(try handler(WatchEvent(type: "ADDED", object: item)))
+                    }
+                    if state.done { return }
+                }
+                let window = Int(max(1, min(watchWindow, deadline.map { $0 - Clock.monotonic() } ?? watchWindow)))
+                var request = try self.request(method: "GET", path: resource.path(namespace: ns),
+                                               query: [("watch", "1"), ("resourceVersion", state.version),
+                                                       ("allowWatchBookmarks", "true"), ("timeoutSeconds", String(window)),
+                                                       ("labelSelector", labelSelector), ("fieldSelector", fieldSelector)],
+                                               body: nil, contentType: "application/json")
+                request.timeout = Double(window) + 30
+                request.onBody = { bytes in state.feed(bytes) }
+                let response: HTTPResponse
+                do {
+                    response = try HTTPClient.perform(request)
+                } catch let error as HTTPError where error.retryable && failures < maxRetries {
+                    failures += 1
+                    KubeClient.backoff(failures, retryAfter: nil)
+                    continue
+                }
+                if let error = state.error { throw error }
+                guard response.status == 200 else {
+                    let status = try? JSON.decode(state.rest)
+                    throw KubeError(verb: "watch", resource: resource.qualifiedName, name: nil, namespace: ns,
+                                    code: response.status, reason: status?["reason"]?.stringValue ?? "HTTP \(response.status)",
+                                    message: status?["message"]?.stringValue ?? String(decoding: state.rest, as: UTF8.self),
+                                    causes: [])
+                }
+                if let failure = state.failure {
+                    throw KubeError(verb: "watch", resource: resource.qualifiedName, name: nil, namespace: ns,
+                                    code: Int(failure["code"]?.intValue ?? 0), reason: failure["reason"]?.stringValue ?? "Error",
+                                    message: failure["message"]?.stringValue ?? "", causes: [])
+                }
+                failures = 0
+            }
+        }
+    }
+
+    /// A pod's log: all of it, or the last `tailLines`, or followed as it grows (`onData` gets
+    /// each piece until it returns false or the pod ends).
+    public func logs(_ pod: String, namespace: String? = nil, container: String? = nil, tailLines: Int? = nil,
+                     follow: Bool = false, onData: (@Sendable ([UInt8]) -> Bool)? = nil) throws -> [UInt8] {
+        let ns = namespace ?? config.namespace
+        var request = try self.request(method: "GET", path: KubeResource.pods.path(namespace: ns, name: pod) + "/log",
+                                       query: [("container", container), ("tailLines", tailLines.map(String.init)),
+                                               ("follow", follow ? "true" : nil)],
+                                       body: nil, contentType: "application/json")
+        if follow { request.timeout = 0 }
+        let collected = StreamedBody()
+        request.onBody = { bytes in
+            collected.bytes += bytes
+            return onData?(bytes) ?? true
+        }
+        let response = try HTTPClient.perform(request)
+        guard response.status == 200 else {
+            let status = try? JSON.decode(collected.bytes)
+            throw KubeError(verb: "get", resource: "pods/log", name: pod, namespace: ns, code: response.status,
+                            reason: status?["reason"]?.stringValue ?? "HTTP \(response.status)",
+                            message: status?["message"]?.stringValue ?? String(decoding: collected.bytes, as: UTF8.self),
+                            causes: [])
+        }
+        return collected.bytes
+    }
+}
+
+/// A watch in progress: splits the stream into events (one JSON object per line) as bytes
+/// arrive, follows the resourceVersion, and hands each change to the handler at once.
+final class WatchState: @unchecked Sendable {
+    var version: String?
+    var done = false
+    var rest: [UInt8] = []
+    /// What the handler threw, or an ERROR event other than 410 Gone.
+    var error: Error?
+    var failure: Value?
+    private let handler: (WatchEvent) throws -> Bool
+
+    init(version: String?, handler: @escaping (WatchEvent) throws -> Bool) {
+        self.version = version
+        self.handler = handler
+    }
+
+    /// false ends the stream.
+    func feed(_ bytes: [UInt8]) -> Bool {
+        rest += bytes
+        while let newline = rest.firstIndex(of: 10) {
+            let line = Array(rest[..<newline])
+            rest.removeSubrange(...newline)
+            guard let event = try? JSON.decode(line), let object = event["object"] else { continue }
+            let rv = object["metadata"]?["resourceVersion"]?.stringValue
+            switch event["type"]?.stringValue {
+            case "BOOKMARK":
+                version = rv ?? version
+            case "ERROR":
+                if object["code"]?.intValue == 410 { version = nil } else { failure = object }
+                return false
+            case let type?:
+                version = rv ?? version
+                do {
+                    done = !(try handler(WatchEvent(type: type, object: object)))
+                } catch {
+                    self.error = error
+                    done = true
+                }
+                if done { return false }
+            case nil:
+                continue
+            }
+        }
+        return true
+    }
+}
+
+/// Collects a streamed body while passing it on.
+final class StreamedBody: @unchecked Sendable {
+    var bytes: [UInt8] = []
+}
