@@ -20,7 +20,7 @@ let package = Package(
         .target(name: "DKDask", dependencies: ["DKCore"]),
         .target(name: "DKKube", dependencies: ["DKCore", "DKHTTP"]),
         .executableTarget(name: "dkrun", dependencies: [
-            "DKCore", "DKLua", "DKDask", "CEdit",
+            "DKCore", "DKLua", "DKDask", "DKKube", "CEdit",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "DKTestSupport", dependencies: ["DKCore"], path: "Tests/DKTestSupport"),

@@ -34,8 +34,12 @@ public struct KubeResource: Sendable, Equatable {
     public static let roleBindings = KubeResource(apiVersion: "rbac.authorization.k8s.io/v1", kind: "RoleBinding",
                                                   plural: "rolebindings", namespaced: true)
 
+    public static let selfSubjectAccessReviews = KubeResource(apiVersion: "authorization.k8s.io/v1", kind: "SelfSubjectAccessReview",
+                                                              plural: "selfsubjectaccessreviews", namespaced: false)
+
     public static let known: [KubeResource] = [pods, services, configMaps, secrets, events, namespaces, serviceAccounts,
-                                               jobs, deployments, podDisruptionBudgets, roles, roleBindings]
+                                               jobs, deployments, podDisruptionBudgets, roles, roleBindings,
+                                               selfSubjectAccessReviews]
 
     /// The resource of an object's apiVersion and kind, among the kinds dkrun works with.
     public static func of(apiVersion: String, kind: String) -> KubeResource? {

@@ -15,8 +15,9 @@ import Glibc
         let kubeconfig: String
         var dir: String { kubesim.directory }
 
-        init() throws {
-            kubesim = try Kubesim(token: "s3cret")
+        /// - Parameter arguments: more options for the API server (such as --forbid).
+        init(arguments: [String] = []) throws {
+            kubesim = try Kubesim(token: "s3cret", arguments: arguments)
             kubeconfig = kubesim.directory + "/kubeconfig"
             try """
                 apiVersion: v1
@@ -39,6 +40,11 @@ import Glibc
         }
 
         func file(_ name: String) -> String { dir + "/" + name }
+
+        /// Runs dkrun with this cluster's kubeconfig.
+        func dkrun(_ arguments: [String]) throws -> CLI.Result {
+            try CLI.run(arguments, environment: ["KUBECONFIG": kubeconfig])
+        }
 
         func kubectl(_ arguments: [String], timeout: Double = 30) throws -> CLI.Result {
             let env = ProcessInfo.processInfo.environment.merging(["KUBECONFIG": kubeconfig]) { $1 }

@@ -46,8 +46,11 @@ class Faults:
 
 
 class APIServer:
-    def __init__(self, version, token=None, history=5000, bookmark_every=5.0):
+    def __init__(self, version, token=None, history=5000, bookmark_every=5.0, forbidden=(), user="kubesim"):
         self.store = Store(history)
+        # "verb:resource" pairs the user may not do: kubesim's stand-in for RBAC.
+        self.forbidden = set(forbidden)
+        self.user = user
         self.bookmark_every = bookmark_every
         self.schemas = Schemas(version)
         self.openapi_root, self.openapi_docs = self.schemas.openapi(resources.ALL)
@@ -73,7 +76,9 @@ class APIServer:
                 raise asyncio.CancelledError()
             headers = {"Retry-After": str(fault["retryAfter"])} if "retryAfter" in fault else {}
             return self.status(Status(fault.get("status", 500), fault.get("message", "injected fault")), headers)
-        if self.token is not None and not self.authenticated(request):
+        # As on a real cluster, anyone may read the version and health (system:public-info-viewer).
+        public = request.path in ("/version", "/healthz", "/livez", "/readyz")
+        if self.token is not None and not public and not self.authenticated(request):
             return self.status(Status(401, "Unauthorized"))
         try:
             return await handler(request)
@@ -139,6 +144,11 @@ class APIServer:
         sub = rest[2] if len(rest) > 2 else None
         q = request.query
         method = request.method
+        self.authorize(self.verb(method, name, q), kind, sub, namespace)
+        if kind.kind in resources.REVIEWS:
+            if method != "POST" or name is not None:
+                raise Status(405, "the server does not allow this method on the requested resource")
+            return web.json_response(self.review(await self.body(request)), status=201)
         if kind.namespaced and namespace is None and (name is not None or method not in ("GET", "DELETE")):
             raise Status(404, "the server could not find the requested resource")
         if name is None:
@@ -179,6 +189,32 @@ class APIServer:
         if method == "DELETE":
             return web.json_response(self.store.delete(kind, namespace, name, **await self.delete_options(request)))
         raise Status(405, "the server does not allow this method on the requested resource")
+
+    @staticmethod
+    def verb(method, name, query):
+        if method == "GET":
+            return "get" if name else ("watch" if query.get("watch") in ("true", "1") else "list")
+        if method == "DELETE":
+            return "delete" if name else "deletecollection"
+        return {"POST": "create", "PUT": "update", "PATCH": "patch"}.get(method, method.lower())
+
+    def authorize(self, verb, kind, sub, namespace):
+        resource = kind.plural + (f"/{sub}" if sub else "")
+        if f"{verb}:{resource}" in self.forbidden:
+            where = f' in the namespace "{namespace}"' if namespace else " at the cluster scope"
+            raise Status(403, f'{resource}{"." + kind.group if kind.group else ""} is forbidden: User "{self.user}" '
+                         f'cannot {verb} resource "{resource}" in API group "{kind.group}"{where}',
+                         details={"kind": kind.plural, **({"group": kind.group} if kind.group else {})})
+
+    def review(self, review):
+        """A SelfSubjectAccessReview, answered from the forbidden list."""
+        attributes = (review.get("spec") or {}).get("resourceAttributes") or {}
+        resource = attributes.get("resource", "")
+        if attributes.get("subresource"):
+            resource += "/" + attributes["subresource"]
+        allowed = f"{attributes.get('verb')}:{resource}" not in self.forbidden
+        review["status"] = {"allowed": allowed, **({} if allowed else {"reason": "kubesim forbids it (--forbid)"})}
+        return review
 
     @staticmethod
     async def body(request):
@@ -331,6 +367,9 @@ def main():
     parser.add_argument("--watch-history", type=int, default=5000,
                         help="events kept for resuming watches; older resourceVersions get 410 Gone")
     parser.add_argument("--bookmark-seconds", type=float, default=5.0, help="idle time before a watch BOOKMARK")
+    parser.add_argument("--forbid", action="append", default=[], metavar="VERB:RESOURCE",
+                        help="deny the user this (e.g. create:pods, get:pods/log); repeatable")
+    parser.add_argument("--user", default="kubesim", help="the user name in Forbidden messages")
     args = parser.parse_args()
     context = None
     if args.tls_cert:
@@ -339,7 +378,8 @@ def main():
         if args.client_ca:
             context.load_verify_locations(args.client_ca)
             context.verify_mode = ssl.CERT_OPTIONAL
-    server = APIServer(args.kubernetes_version, args.token, args.watch_history, args.bookmark_seconds)
+    server = APIServer(args.kubernetes_version, args.token, args.watch_history, args.bookmark_seconds,
+                       args.forbid, args.user)
 
     async def serve():
         runner = web.AppRunner(server.app(), access_log=None)

@@ -15,7 +15,10 @@ KINDS = [
     ("policy", "v1", "poddisruptionbudgets", "PodDisruptionBudget", True, ["pdb"]),
     ("rbac.authorization.k8s.io", "v1", "roles", "Role", True, []),
     ("rbac.authorization.k8s.io", "v1", "rolebindings", "RoleBinding", True, []),
+    ("authorization.k8s.io", "v1", "selfsubjectaccessreviews", "SelfSubjectAccessReview", False, []),
 ]
+# Kinds that are questions, not objects: only created, never stored.
+REVIEWS = {"SelfSubjectAccessReview"}
 
 VERBS = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
 
@@ -58,7 +61,8 @@ def resource_list(group, version):
         if (k.group, k.version) != (group, version):
             continue
         resources.append({"name": k.plural, "singularName": k.singular, "namespaced": k.namespaced,
-                          "kind": k.kind, "verbs": VERBS, "shortNames": k.short_names})
+                          "kind": k.kind, "verbs": ["create"] if k.kind in REVIEWS else VERBS,
+                          "shortNames": k.short_names})
         if k.kind in ("Pod", "Job", "Deployment", "Service", "PodDisruptionBudget"):
             resources.append({"name": f"{k.plural}/status", "singularName": "", "namespaced": k.namespaced,
                               "kind": k.kind, "verbs": ["get", "patch", "update"]})

@@ -28,6 +28,8 @@ public enum YAML {
         return try parser.documents()
     }
 
+    static let yaml11Booleans: Set<String> = ["y", "n", "yes", "no", "on", "off", "true", "false"]
+
     /// Resolves a plain scalar by the YAML 1.2 core schema.
     public static func resolvePlainScalar(_ s: String) -> Value {
         switch s {
@@ -312,9 +314,11 @@ extension YAML {
                 return ("\(d)", YAML_PLAIN_SCALAR_STYLE)
             default:
                 let s = value.stringValue ?? ""
-                // A string that would resolve to another type is quoted; otherwise libyaml
-                // picks the style (it quotes what plain style cannot hold).
-                return (s, YAML.resolvePlainScalar(s) == .text(s) ? YAML_ANY_SCALAR_STYLE : YAML_DOUBLE_QUOTED_SCALAR_STYLE)
+                // A string that would resolve to another type is quoted, by YAML 1.2 or by the
+                // YAML 1.1 that kubectl and PyYAML read ("y", "no", "on" are booleans there);
+                // otherwise libyaml picks the style (it quotes what plain style cannot hold).
+                let ambiguous = YAML.resolvePlainScalar(s) != .text(s) || YAML.yaml11Booleans.contains(s.lowercased())
+                return (s, ambiguous ? YAML_DOUBLE_QUOTED_SCALAR_STYLE : YAML_ANY_SCALAR_STYLE)
             }
         }
 

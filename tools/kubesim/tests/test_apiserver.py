@@ -175,5 +175,30 @@ class APIServerTests(unittest.TestCase):
         self.assertEqual(code, 422)
 
 
+class ForbiddenTests(unittest.TestCase):
+    def test_forbidden_verbs_and_access_reviews(self):
+        server = Server("--forbid", "create:pods", "--forbid", "get:pods/log", "--user", "tester")
+        try:
+            code, status, _ = server.request("POST", PODS, pod("a"))
+            self.assertEqual((code, status["reason"]), (403, "Forbidden"))
+            self.assertEqual(status["message"], 'pods is forbidden: User "tester" cannot create resource "pods" in '
+                             'API group "" in the namespace "default"')
+            self.assertEqual(server.request("GET", PODS)[0], 200)
+
+            def allowed(verb, resource, subresource=None):
+                attributes = {"namespace": "default", "verb": verb, "resource": resource}
+                if subresource:
+                    attributes["subresource"] = subresource
+                code, review, _ = server.request("POST", "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews", {
+                    "apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
+                    "spec": {"resourceAttributes": attributes}})
+                self.assertEqual(code, 201)
+                return review["status"]["allowed"]
+            self.assertEqual([allowed("create", "pods"), allowed("list", "pods"), allowed("get", "pods", "log")],
+                             [False, True, False])
+        finally:
+            server.stop()
+
+
 if __name__ == "__main__":
     unittest.main()

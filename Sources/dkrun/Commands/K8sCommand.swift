@@ -1,0 +1,99 @@
+import ArgumentParser
+import DKCore
+import DKKube
+import Foundation
+
+struct K8sCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "k8s",
+        abstract: "Kubernetes: the RBAC a flow run needs, a check of the connection and permissions, static Dask cluster manifests.",
+        subcommands: [RBAC.self, Doctor.self, StaticCluster.self]
+    )
+
+    /// Prints manifests as one YAML stream, as `kubectl apply -f -` reads them.
+    static func printManifests(_ manifests: [Value]) throws {
+        print(try manifests.map { "---\n" + (try YAML.dump($0)) }.joined(), terminator: "")
+    }
+
+    struct RBAC: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print the ServiceAccount, Role and RoleBinding a flow run needs (apply them with kubectl).")
+
+        @Option(name: .shortAndLong, help: "The namespace flows run in.")
+        var namespace = "default"
+
+        @Option(help: "The service account the flow's pods run as.")
+        var serviceAccount = "dkrun"
+
+        func run() throws {
+            try K8sCommand.printManifests(Manifests.rbac(namespace: namespace, serviceAccount: serviceAccount))
+        }
+    }
+
+    struct Doctor: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check the connection, the credentials and every permission a flow run needs.")
+
+        @Option(help: "The kubeconfig file (default: KUBECONFIG, else ~/.kube/config).")
+        var kubeconfig: String?
+
+        @Option(help: "The kubeconfig context (default: its current context).")
+        var context: String?
+
+        @Option(name: .shortAndLong, help: "The namespace (default: the context's).")
+        var namespace: String?
+
+        func run() throws {
+            var environment = ProcessInfo.processInfo.environment
+            if let kubeconfig { environment["KUBECONFIG"] = kubeconfig }
+            let config: KubeConfig
+            do {
+                config = try KubeConfig.load(environment: environment, context: context, namespace: namespace)
+            } catch {
+                throw CLIFailure.badInput("\(error)")
+            }
+            let client = KubeClient(config: config)
+            client.maxRetries = 2
+            let checks = DKKube.Doctor(client: client).run(namespace: config.namespace)
+            for check in checks { print("\(check.ok ? "ok  " : "FAIL") \(check.text)") }
+            if checks.contains(where: { !$0.ok }) { throw CLIFailure(message: "", code: 1) }
+        }
+    }
+
+    struct StaticCluster: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "static-cluster",
+            abstract: "Print the manifests of a long-running Dask cluster (scheduler Deployment and Service, worker Deployment).")
+
+        @Option(help: "The number of Dask workers.")
+        var workers: Int
+
+        @Option(help: "The image of the scheduler and workers (it must hold your flows' dependencies and dkrun).")
+        var image: String
+
+        @Option(help: "Threads per worker (and the CPUs each worker requests).")
+        var nthreads = 1
+
+        @Option(help: "Memory per worker, a Kubernetes quantity such as 4G or 512Mi (Dask's --memory-limit and the pod's).")
+        var memoryLimit = "4G"
+
+        @Option(name: .shortAndLong, help: "The namespace.")
+        var namespace = "default"
+
+        func validate() throws {
+            guard workers >= 1 else { throw ValidationError("--workers must be at least 1") }
+            guard nthreads >= 1 else { throw ValidationError("--nthreads must be at least 1") }
+            guard memoryLimit.range(of: #"^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|K|M|G|T)?$"#, options: .regularExpression) != nil else {
+                throw ValidationError("--memory-limit '\(memoryLimit)' is not a memory quantity (such as 4G, 1.5G or 512Mi)")
+            }
+        }
+
+        func run() throws {
+            var cluster = Manifests.StaticCluster(workers: workers, image: image)
+            cluster.nthreads = nthreads
+            cluster.memoryLimit = memoryLimit
+            cluster.namespace = namespace
+            try K8sCommand.printManifests(Manifests.staticCluster(cluster))
+        }
+    }
+}
