@@ -6,8 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# graphviz: dkrun graph; openssl and python3: the tests' HTTPS server; tmux: the REPL's tests.
-APT_PACKAGES=(pkg-config liblua5.4-dev libyaml-dev libcurl4-openssl-dev libedit-dev graphviz openssl python3 python3-venv tmux)
+# graphviz: dkrun graph; openssl and python3: the tests' HTTPS servers; tmux: the REPL's tests;
+# curl: the tests' fault hook; nftables: the Kubernetes test cluster's service routing.
+APT_PACKAGES=(pkg-config liblua5.4-dev libyaml-dev libcurl4-openssl-dev libedit-dev graphviz openssl python3 python3-venv
+              tmux curl nftables)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -21,6 +21,7 @@ from aiohttp import web
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import resources  # noqa: E402
 from patches import apply_patch  # noqa: E402
+from controllers import Controllers  # noqa: E402
 from schemas import Schemas  # noqa: E402
 from store import Status, Store, invalid  # noqa: E402
 
@@ -57,6 +58,7 @@ class APIServer:
         self.version = version
         self.token = token
         self.faults = Faults()
+        self.controllers = None  # the controllers' task, once serving
 
     # Plumbing
 
@@ -386,6 +388,7 @@ def main():
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", args.port, ssl_context=context)
         await site.start()
+        server.controllers = asyncio.create_task(Controllers(server.store).run())
         port = runner.addresses[0][1]
         if args.port_file:
             with open(args.port_file + ".tmp", "w") as f:

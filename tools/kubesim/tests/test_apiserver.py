@@ -1,5 +1,6 @@
 """The API server's semantics, each checked against the real server's behaviour and wording."""
 import threading
+import time
 import unittest
 
 from .server import Server, pod
@@ -173,6 +174,66 @@ class APIServerTests(unittest.TestCase):
         code, status, _ = self.r("POST", "/api/v1/namespaces/default/secrets",
                                  {"metadata": {"name": "t"}, "data": {"k": "not base64!"}})
         self.assertEqual(code, 422)
+
+
+class ControllerTests(unittest.TestCase):
+    """Jobs and Deployments make pods; the tests play the kubelet's part by setting phases."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server()
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.server.stop()
+
+    def pods(self, selector):
+        return self.server.request("GET", f"{PODS}?labelSelector={selector}")[1]["items"]
+
+    def set_phase(self, pod, phase):
+        self.server.request("PATCH", f"{PODS}/{pod['metadata']['name']}/status", {"status": {"phase": phase}},
+                            "application/merge-patch+json")
+
+    def eventually(self, check):
+        deadline = time.monotonic() + 10
+        while not check():
+            self.assertLess(time.monotonic(), deadline, "never happened")
+            time.sleep(0.05)
+
+    def test_a_job_runs_its_pods_to_completion_or_failure(self):
+        template = {"spec": {"restartPolicy": "Never", "containers": pod("x")["spec"]["containers"]}}
+        job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "flow"},
+               "spec": {"backoffLimit": 1, "template": template}}
+        self.server.request("POST", "/apis/batch/v1/namespaces/default/jobs", job)
+        self.eventually(lambda: len(self.pods("job-name%3Dflow")) == 1)
+        first = self.pods("job-name%3Dflow")[0]
+        self.assertEqual(first["metadata"]["ownerReferences"][0]["kind"], "Job")
+        self.set_phase(first, "Failed")  # one failure is within the backoff limit: a new pod
+        self.eventually(lambda: len(self.pods("job-name%3Dflow")) == 2)
+        second = next(p for p in self.pods("job-name%3Dflow") if p["metadata"]["name"] != first["metadata"]["name"])
+        self.set_phase(second, "Succeeded")
+
+        def complete():
+            status = self.server.request("GET", "/apis/batch/v1/namespaces/default/jobs/flow")[1]["status"]
+            return [c["type"] for c in status.get("conditions", [])] == ["Complete"] and status["succeeded"] == 1
+        self.eventually(complete)
+
+    def test_a_deployment_keeps_its_replicas(self):
+        deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "workers"},
+                      "spec": {"replicas": 2, "selector": {"matchLabels": {"app": "workers"}},
+                               "template": {"metadata": {"labels": {"app": "workers"}},
+                                            "spec": {"containers": pod("x")["spec"]["containers"]}}}}
+        self.server.request("POST", "/apis/apps/v1/namespaces/default/deployments", deployment)
+        self.eventually(lambda: len(self.pods("app%3Dworkers")) == 2)
+        gone = self.pods("app%3Dworkers")[0]["metadata"]["name"]
+        self.server.request("DELETE", f"{PODS}/{gone}")
+        self.eventually(lambda: len(self.pods("app%3Dworkers")) == 2
+                        and gone not in [p["metadata"]["name"] for p in self.pods("app%3Dworkers")])
+        self.server.request("PATCH", "/apis/apps/v1/namespaces/default/deployments/workers", {"spec": {"replicas": 1}},
+                            "application/merge-patch+json")
+        self.eventually(lambda: len(self.pods("app%3Dworkers")) == 1)
+        self.server.request("DELETE", "/apis/apps/v1/namespaces/default/deployments/workers")
+        self.eventually(lambda: len(self.pods("app%3Dworkers")) == 0)
 
 
 class ForbiddenTests(unittest.TestCase):
