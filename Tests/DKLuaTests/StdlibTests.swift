@@ -42,8 +42,11 @@ import Testing
             return dk.json.encode(spec) == dk.json.encode(again), spec.spec.containers[1].args[3], again.spec.replicas
             """)
         #expect(results == [true, "2", 2])
-        #expect(try lua(#"return dk.yaml.dump({ s = "true", n = "3", e = "", list = { 1, "a b" } })"#)
-                == ["e: \"\"\nlist:\n- 1\n- a b\nn: \"3\"\ns: \"true\"\n"])
+        #expect(try lua(#"return dk.yaml.dump({ s = "true", m = "3", e = "", list = { 1, "a b" } })"#)
+                == ["e: \"\"\nlist:\n- 1\n- a b\nm: \"3\"\ns: \"true\"\n"])
+        // YAML 1.1 readers (kubectl, PyYAML) take y, n, no, on, off for booleans: quoted.
+        #expect(try lua(#"return dk.yaml.dump({ app = "y", n = "no", on = "off", ok = "yes please" })"#)
+                == ["app: \"y\"\n\"n\": \"no\"\nok: yes please\n\"on\": \"off\"\n"])
         #expect(try lua(#"local docs = dk.yaml.load_all("a: 1\n---\nb: &x [1]\nc: *x\n") return #docs, docs[2].c[1]"#) == [2, 1])
         #expect(try luaError(#"dk.yaml.load("a: [1,\n", "bad.yaml")"#)
                 == "t:1: dk.yaml.load: bad.yaml:2:1: while parsing a flow node: did not find expected node content")
