@@ -72,6 +72,14 @@ import Testing
         #expect(invalid?.causes.first?.field == "spec.containers[0].name")
         let denied = failure { try Self.client(sim, token: "wrong").list(.pods) }
         #expect(denied?.code == 401 && denied?.description.hasPrefix("list pods in namespace \"default\": Unauthorized: the server refused the credentials of context c in ") == true)
+        let other = try TempDir()
+        let (otherCert, _) = try makeCertificate(in: other.path, name: "other")
+        var wrongCA = k.config
+        wrongCA.caData = Array(try Data(contentsOf: URL(fileURLWithPath: otherCert)))
+        let untrusted = failure { try KubeClient(config: wrongCA).list(.pods) }
+        #expect(untrusted?.reason == "Unreachable" && untrusted?.message.hasPrefix("TLS failed for \(sim.server)/api/v1/namespaces/default/pods") == true,
+                "\(String(describing: untrusted))")
+        #expect(untrusted?.description.contains("s3cret") == false)  // credentials never appear in errors
         let nowhere = KubeClient(config: KubeConfig(server: "https://127.0.0.1:9", namespace: "default", caData: nil,
                                                      insecure: false, credentials: .none, origin: "a test"))
         nowhere.maxRetries = 1
