@@ -8,7 +8,9 @@ from .server import Server, pod
 PODS = "/api/v1/namespaces/default/pods"
 
 
-class APIServerTests(unittest.TestCase):
+class OneServer(unittest.TestCase):
+    """Tests that share one API server."""
+
     @classmethod
     def setUpClass(cls):
         cls.server = Server()
@@ -17,6 +19,8 @@ class APIServerTests(unittest.TestCase):
     def tearDownClass(cls):
         cls.server.stop()
 
+
+class APIServerTests(OneServer):
     def setUp(self):
         self.r = self.server.request
         self.r("DELETE", PODS)
@@ -176,16 +180,8 @@ class APIServerTests(unittest.TestCase):
         self.assertEqual(code, 422)
 
 
-class ControllerTests(unittest.TestCase):
+class ControllerTests(OneServer):
     """Jobs and Deployments make pods; the tests play the kubelet's part by setting phases."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.server = Server()
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.server.stop()
 
     def pods(self, selector):
         return self.server.request("GET", f"{PODS}?labelSelector={selector}")[1]["items"]
