@@ -360,6 +360,8 @@ class APIServer:
 def main():
     parser = argparse.ArgumentParser(description="kubesim's Kubernetes API server (tests only)")
     parser.add_argument("--port", type=int, default=6443)
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="the address to bind (a loopback one: 127.10.0.1 inside kubesim's node network namespace)")
     parser.add_argument("--port-file", help="write the port bound here (with --port 0)")
     parser.add_argument("--kubernetes-version", default=os.environ.get("KUBESIM_K8S_VERSION", "1.33"))
     parser.add_argument("--tls-cert")
@@ -386,7 +388,7 @@ def main():
     async def serve():
         runner = web.AppRunner(server.app(), access_log=None)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", args.port, ssl_context=context)
+        site = web.TCPSite(runner, args.host, args.port, ssl_context=context)
         await site.start()
         server.controllers = asyncio.create_task(Controllers(server.store).run())
         port = runner.addresses[0][1]

@@ -1,0 +1,136 @@
+"""Starts and stops a whole kubesim cluster in a fresh network namespace with only `lo`, so
+nothing a test or a pod does can leave the machine (needs root):
+
+    python tools/kubesim/cluster.py up DIR      # prints DIR/kubeconfig once the API answers
+    python tools/kubesim/cluster.py exec DIR -- kubectl get pods   # a command in the node netns
+    python tools/kubesim/cluster.py down DIR    # stops pods, kubelet, API server; removes namespaces
+
+The API server listens on https://127.10.0.1:6443 inside the namespace (TLS, a random
+token); pods get 127.10.x.y, Services 127.11.x.y. Clients run in the namespace (`exec`).
+"""
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SERVER = "https://127.10.0.1:6443"
+
+
+def up(directory):
+    os.makedirs(directory, exist_ok=True)
+    cluster_id = secrets.token_hex(3)
+    netns = f"kubesim-{cluster_id}"
+    token = secrets.token_hex(16)
+    cert, key = os.path.join(directory, "server.crt"), os.path.join(directory, "server.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=kubesim",
+                    "-addext", "subjectAltName=IP:127.10.0.1,IP:127.0.0.1,DNS:kubernetes.default",
+                    "-keyout", key, "-out", cert], check=True, capture_output=True)
+    subprocess.run(["ip", "netns", "add", netns], check=True)
+    state = {"netns": netns, "pod_prefix": f"ksp-{cluster_id}", "pids": []}
+    save(directory, state)
+    # nsenter, not `ip netns exec`: the kubelet must share the host's mount namespace, where
+    # `ip netns add` publishes the pods' namespaces.
+    run_in = ["nsenter", f"--net=/var/run/netns/{netns}"]
+    subprocess.run(run_in + [sys.executable, "-c", f"import sys; sys.path.insert(0, {HERE!r}); "
+                             "import network; network.setup_node()"], check=True)
+    logs = os.path.join(directory, "logs")
+    port_file = os.path.join(directory, "port")
+    env = dict(os.environ, KUBESIM_LOG_DIR=logs)
+    with open(os.path.join(directory, "apiserver.log"), "ab") as log:
+        server = subprocess.Popen(run_in + [sys.executable, os.path.join(HERE, "apiserver.py"), "--host", "127.10.0.1",
+                                            "--port", "6443", "--port-file", port_file, "--tls-cert", cert,
+                                            "--tls-key", key, "--token", token],
+                                  env=env, stdout=log, stderr=log, start_new_session=True)
+    state["pids"].append(server.pid)
+    save(directory, state)
+    deadline = time.monotonic() + 30
+    while not os.path.exists(port_file):
+        if time.monotonic() > deadline or server.poll() is not None:
+            down(directory)
+            sys.exit("kubesim: the API server did not start (see apiserver.log)")
+        time.sleep(0.05)
+    with open(os.path.join(directory, "kubelet.log"), "ab") as log:
+        kubelet = subprocess.Popen(run_in + [sys.executable, os.path.join(HERE, "kubelet.py"), "--server", SERVER,
+                                             "--token", token, "--ca", cert, "--log-dir", logs,
+                                             "--work-dir", os.path.join(directory, "work"),
+                                             "--netns-prefix", state["pod_prefix"]],
+                                   env=env, stdout=log, stderr=log, start_new_session=True)
+    state["pids"].insert(0, kubelet.pid)
+    save(directory, state)
+    kubeconfig = os.path.join(directory, "kubeconfig")
+    with open(kubeconfig, "w") as f:
+        f.write(f"""apiVersion: v1
+kind: Config
+clusters:
+- name: kubesim
+  cluster: {{server: "{SERVER}", certificate-authority: "{cert}"}}
+users:
+- name: admin
+  user: {{token: "{token}"}}
+contexts:
+- name: kubesim
+  context: {{cluster: kubesim, user: admin, namespace: default}}
+current-context: kubesim
+""")
+    print(kubeconfig)
+
+
+def save(directory, state):
+    with open(os.path.join(directory, "state.json"), "w") as f:
+        json.dump(state, f)
+
+
+def down(directory):
+    path = os.path.join(directory, "state.json")
+    if not os.path.exists(path):
+        return
+    with open(path) as f:
+        state = json.load(f)
+    for i, pid in enumerate(state["pids"]):  # the kubelet first: it stops its pods
+        try:
+            os.killpg(pid, signal.SIGTERM)
+        except ProcessLookupError:
+            continue
+        deadline = time.monotonic() + (20 if i == 0 else 5)
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+        else:
+            os.killpg(pid, signal.SIGKILL)
+    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split("\n")
+    for line in listed:
+        name = line.split(" ")[0]
+        if name.startswith(state["pod_prefix"] + "-") or name == state["netns"]:
+            subprocess.run(["ip", "netns", "del", name], stderr=subprocess.DEVNULL)
+            subprocess.run(["rm", "-rf", f"/etc/netns/{name}"])
+    os.remove(path)
+
+
+def execute(directory, argv):
+    with open(os.path.join(directory, "state.json")) as f:
+        state = json.load(f)
+    env = dict(os.environ, KUBECONFIG=os.path.join(directory, "kubeconfig"))
+    os.execvpe("nsenter", ["nsenter", f"--net=/var/run/netns/{state['netns']}", *argv], env)
+
+
+def main():
+    if len(sys.argv) < 3 or sys.argv[1] not in ("up", "down", "exec"):
+        sys.exit(__doc__)
+    command, directory = sys.argv[1], os.path.abspath(sys.argv[2])
+    if command == "up":
+        up(directory)
+    elif command == "down":
+        down(directory)
+    else:
+        execute(directory, sys.argv[4:] if sys.argv[3:4] == ["--"] else sys.argv[3:])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,371 @@
+"""kubesim's kubelet: `python tools/kubesim/kubelet.py --server URL --token T --ca CA`, run
+inside the node network namespace (see cluster.py). It watches pods and services like a
+real kubelet and kube-proxy: binds each new pod to the node, runs its first container's
+command (the image is not pulled: commands come from the host, e.g. the project's
+virtualenv) as a local process in the pod's own network namespace, with the pod's
+environment, its secret and configMap volumes, its hostname, and /etc/hosts naming every
+Service; writes the container's log where the API server serves it from; reports status and
+Events; restarts or finishes it by restartPolicy; stops it gracefully when the pod is
+deleted; and keeps the Services' DNAT rules (network.py) in step with the pods backing them.
+
+Faults for tests: an image under `kubesim.invalid/` fails to pull (ErrImagePull, then
+ImagePullBackOff); a pod with nodeSelector `kubesim.io/schedulable: "false"` never schedules.
+"""
+import argparse
+import asyncio
+import base64
+import json
+import os
+import re
+import shutil
+import signal
+import ssl
+import subprocess
+import sys
+import uuid
+
+import aiohttp
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import network  # noqa: E402
+from store import now  # noqa: E402
+
+NODE = "kubesim-node"
+
+
+class API:
+    def __init__(self, server, token, ca):
+        self.server = server
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.ssl = ssl.create_default_context(cafile=ca) if ca else None
+        self.session = None
+
+    async def request(self, method, path, body=None, content_type="application/json"):
+        async with self.session.request(method, self.server + path, data=None if body is None else json.dumps(body),
+                                        headers={**self.headers, "Content-Type": content_type}, ssl=self.ssl) as r:
+            answer = await r.json(content_type=None)
+            if r.status >= 400 and method != "GET":
+                print(f"kubelet: {method} {path}: {r.status} {answer.get('message')}", file=sys.stderr, flush=True)
+            return r.status, answer
+
+    async def patch_status(self, pod, status):
+        meta = pod["metadata"]
+        await self.request("PATCH", f"/api/v1/namespaces/{meta['namespace']}/pods/{meta['name']}/status",
+                           {"status": status}, "application/merge-patch+json")
+
+    async def event(self, pod, reason, message, kind="Normal"):
+        meta = pod["metadata"]
+        await self.request("POST", f"/api/v1/namespaces/{meta['namespace']}/events", {
+            "apiVersion": "v1", "kind": "Event",
+            "metadata": {"name": f"{meta['name']}.{uuid.uuid4().hex[:10]}", "namespace": meta["namespace"]},
+            "involvedObject": {"kind": "Pod", "name": meta["name"], "namespace": meta["namespace"], "uid": meta["uid"],
+                               "apiVersion": "v1"},
+            "reason": reason, "message": message, "type": kind, "source": {"component": "kubelet", "host": NODE},
+            "firstTimestamp": now(), "lastTimestamp": now(), "count": 1})
+
+    async def watch(self, path, handle):
+        """Lists, then watches `path` for ever (resuming when streams end), calling handle."""
+        while True:
+            _, listed = await self.request("GET", path)
+            for item in listed.get("items", []):
+                await handle("ADDED", item)
+            version = listed["metadata"]["resourceVersion"]
+            while version:
+                url = f"{self.server}{path}?watch=true&resourceVersion={version}&allowWatchBookmarks=true"
+                async with self.session.get(url, headers=self.headers, ssl=self.ssl, timeout=None) as r:
+                    async for line in r.content:
+                        event = json.loads(line)
+                        if event["type"] == "ERROR":
+                            version = None
+                            break
+                        version = event["object"]["metadata"].get("resourceVersion", version)
+                        if event["type"] != "BOOKMARK":
+                            await handle(event["type"], event["object"])
+
+
+def expand(text, env):
+    """Kubernetes' $(VAR) expansion; $$(VAR) escapes it."""
+    return re.sub(r"\$\$|\$\(([A-Za-z_][A-Za-z0-9_]*)\)",
+                  lambda m: "$" if m.group(0) == "$$" else env.get(m.group(1), m.group(0)), text)
+
+
+class Kubelet:
+    def __init__(self, api, log_dir, work_dir, prefix):
+        self.api = api
+        self.log_dir = log_dir
+        self.work_dir = work_dir
+        self.prefix = prefix
+        self.pods = {}  # uid -> {"pod", "process", "network", "task"}
+        self.services = {}  # (namespace, name) -> service
+        self.numbers = iter(range(1, 60000))
+
+    async def run(self):
+        await asyncio.gather(self.api.watch("/api/v1/pods", self.on_pod),
+                             self.api.watch("/api/v1/services", self.on_service))
+
+    # Services
+
+    async def on_service(self, event, service):
+        key = (service["metadata"]["namespace"], service["metadata"]["name"])
+        if event == "DELETED":
+            self.services.pop(key, None)
+        else:
+            self.services[key] = service
+        self.sync_network()
+
+    def sync_network(self):
+        rules = []
+        for (namespace, _), service in self.services.items():
+            selector = service["spec"].get("selector") or {}
+            backing = [p for p in self.pods.values() if p.get("ip") and p["pod"]["metadata"]["namespace"] == namespace
+                       and selector and all((p["pod"]["metadata"].get("labels") or {}).get(k) == v
+                                            for k, v in selector.items())]
+            for port in service["spec"].get("ports") or []:
+                endpoints = [(p["ip"], self.target_port(p["pod"], port.get("targetPort", port["port"])))
+                             for p in backing]
+                rules.append((service["spec"]["clusterIP"], port["port"], [e for e in endpoints if e[1]]))
+        network.apply_services(rules)
+        hosts = ["127.0.0.1 localhost", f"{network.NODE_IP} kubernetes kubernetes.default"]
+        for (namespace, name), service in self.services.items():
+            ip = service["spec"].get("clusterIP")
+            if ip and ip != "None":
+                qualified = f"{name}.{namespace}"
+                hosts.append(f"{ip} {name} {qualified} {qualified}.svc {qualified}.svc.cluster.local")
+        for p in self.pods.values():
+            if p.get("network"):
+                path = f"/etc/netns/{p['network'].netns}/hosts"
+                with open(path, "w") as f:  # rewritten in place: the pod's bind mount sees it
+                    f.write("\n".join(hosts + [f"{p['ip']} {p['pod']['metadata']['name']}"]) + "\n")
+
+    @staticmethod
+    def target_port(pod, target):
+        if isinstance(target, int) or str(target).isdigit():
+            return int(target)
+        for c in pod["spec"].get("containers", []):
+            for port in c.get("ports") or []:
+                if port.get("name") == target:
+                    return port["containerPort"]
+        return None
+
+    # Pods
+
+    async def on_pod(self, event, pod):
+        uid = pod["metadata"]["uid"]
+        if event == "DELETED":
+            await self.stop(uid, delete=False)
+        elif pod["metadata"].get("deletionTimestamp"):
+            if uid in self.pods:
+                await self.stop(uid, delete=True)
+            elif pod["spec"].get("nodeName") == NODE:
+                await self.api.request("DELETE", self.path(pod) + "?gracePeriodSeconds=0")
+        elif uid not in self.pods and not pod["spec"].get("nodeName") \
+                and pod.get("status", {}).get("phase") == "Pending":
+            self.pods[uid] = {"pod": pod}
+            self.pods[uid]["task"] = asyncio.create_task(self.start(uid))
+        elif uid in self.pods:
+            self.pods[uid]["pod"] = pod
+
+    @staticmethod
+    def path(pod):
+        return f"/api/v1/namespaces/{pod['metadata']['namespace']}/pods/{pod['metadata']['name']}"
+
+    async def start(self, uid):
+        entry = self.pods[uid]
+        pod = entry["pod"]
+        spec = pod["spec"]
+        container = spec["containers"][0]
+        if (spec.get("nodeSelector") or {}).get("kubesim.io/schedulable") == "false":
+            await self.api.patch_status(pod, {"conditions": [{"type": "PodScheduled", "status": "False",
+                                                              "reason": "Unschedulable",
+                                                              "message": "0/1 nodes are available: 1 node(s) didn't "
+                                                              "match Pod's node affinity/selector."}]})
+            await self.api.event(pod, "FailedScheduling", "0/1 nodes are available: 1 node(s) didn't match Pod's "
+                                 "node affinity/selector.", "Warning")
+            return
+        await self.api.request("PATCH", self.path(pod), {"spec": {"nodeName": NODE}}, "application/merge-patch+json")
+        await self.api.event(pod, "Scheduled", f"Successfully assigned {pod['metadata']['namespace']}/"
+                             f"{pod['metadata']['name']} to {NODE}")
+        waiting = {"name": container["name"], "ready": False, "restartCount": 0, "image": container.get("image", ""),
+                   "imageID": "", "state": {"waiting": {"reason": "ContainerCreating"}}}
+        await self.api.patch_status(pod, {"phase": "Pending", "hostIP": network.NODE_IP,
+                                          "containerStatuses": [waiting]})
+        if container.get("image", "").startswith("kubesim.invalid/"):
+            for reason in ("ErrImagePull", "ImagePullBackOff"):
+                message = f'Failed to pull image "{container["image"]}": not found'
+                waiting["state"] = {"waiting": {"reason": reason, "message": message}}
+                await self.api.patch_status(pod, {"containerStatuses": [waiting]})
+                await self.api.event(pod, "Failed", message if reason == "ErrImagePull"
+                                     else f'Back-off pulling image "{container["image"]}"', "Warning")
+            return
+        net = network.PodNetwork(self.prefix, next(self.numbers))
+        await asyncio.to_thread(net.create)
+        entry["network"], entry["ip"] = net, net.ip
+        os.makedirs(f"/etc/netns/{net.netns}", exist_ok=True)
+        self.sync_network()
+        restarts = 0
+        while True:
+            try:
+                argv, env, mounts = await self.command(pod, container, net.ip)
+            except LookupError as e:
+                waiting["state"] = {"waiting": {"reason": "CreateContainerConfigError", "message": str(e)}}
+                await self.api.patch_status(pod, {"containerStatuses": [waiting]})
+                await self.api.event(pod, "Failed", f"Error: {e}", "Warning")
+                return
+            log = os.path.join(self.log_dir, pod["metadata"]["namespace"], pod["metadata"]["name"])
+            os.makedirs(log, exist_ok=True)
+            with open(os.path.join(log, f"{container['name']}.log"), "ab") as out:
+                entry["process"] = process = subprocess.Popen(
+                    ["ip", "netns", "exec", net.netns, "unshare", "--uts", "--mount", "--", "sh", "-c",
+                     mounts + 'hostname "$1"; shift; exec "$@"', "sh", pod["metadata"]["name"], *argv],
+                    env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+            started = now()
+            await self.api.event(pod, "Started", f"Started container {container['name']}")
+            running = dict(waiting, ready=True, restartCount=restarts, state={"running": {"startedAt": started}})
+            ready = [{"type": t, "status": "True", "lastTransitionTime": started}
+                     for t in ("PodScheduled", "Initialized", "ContainersReady", "Ready")]
+            await self.api.patch_status(pod, {"phase": "Running", "podIP": net.ip, "podIPs": [{"ip": net.ip}],
+                                              "startTime": started, "conditions": ready,
+                                              "containerStatuses": [running]})
+            code = await asyncio.to_thread(process.wait)
+            if entry.get("stopping"):
+                return
+            terminated = {"exitCode": code, "reason": "Completed" if code == 0 else "Error",
+                          "startedAt": started, "finishedAt": now()}
+            policy = spec.get("restartPolicy", "Always")
+            if policy == "Never" or (policy == "OnFailure" and code == 0):
+                done = dict(running, ready=False, state={"terminated": terminated})
+                await self.api.patch_status(pod, {"phase": "Succeeded" if code == 0 else "Failed",
+                                                  "containerStatuses": [done]})
+                return
+            restarts += 1
+            backoff = min(10 * 2 ** (restarts - 1), 300) if restarts > 1 else 1
+            crashed = dict(running, ready=False, restartCount=restarts, lastState={"terminated": terminated},
+                           state={"waiting": {"reason": "CrashLoopBackOff",
+                                              "message": f"back-off {backoff}s restarting failed container"}})
+            await self.api.patch_status(pod, {"containerStatuses": [crashed]})
+            await self.api.event(pod, "BackOff", "Back-off restarting failed container", "Warning")
+            await asyncio.sleep(backoff)
+
+    async def command(self, pod, container, ip):
+        """The container's argv, environment and the shell lines that mount its volumes."""
+        meta, spec = pod["metadata"], pod["spec"]
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOSTNAME": meta["name"],
+               "KUBERNETES_SERVICE_HOST": network.NODE_IP, "KUBERNETES_SERVICE_PORT": "6443"}
+        if spec.get("enableServiceLinks", True):
+            for (namespace, name), service in self.services.items():
+                if namespace == meta["namespace"] and service["spec"].get("ports"):
+                    prefix = name.upper().replace("-", "_")
+                    env[f"{prefix}_SERVICE_HOST"] = service["spec"]["clusterIP"]
+                    env[f"{prefix}_SERVICE_PORT"] = str(service["spec"]["ports"][0]["port"])
+        fields = {"metadata.name": meta["name"], "metadata.namespace": meta["namespace"], "metadata.uid": meta["uid"],
+                  "spec.nodeName": NODE, "spec.serviceAccountName": spec.get("serviceAccountName", "default"),
+                  "status.podIP": ip, "status.hostIP": network.NODE_IP}
+        for source in container.get("envFrom") or []:
+            ref = source.get("secretRef") or source.get("configMapRef")
+            data = await self.data(meta["namespace"], "secrets" if "secretRef" in source else "configmaps",
+                                   ref["name"], optional=ref.get("optional", False))
+            env.update({source.get("prefix", "") + k: v for k, v in data.items()})
+        for var in container.get("env") or []:
+            value_from = var.get("valueFrom")
+            if value_from is None:
+                env[var["name"]] = expand(str(var.get("value", "")), env)
+            elif "fieldRef" in value_from:
+                env[var["name"]] = fields.get(value_from["fieldRef"]["fieldPath"], "")
+            else:
+                ref = value_from.get("secretKeyRef") or value_from.get("configMapKeyRef")
+                data = await self.data(meta["namespace"], "secrets" if "secretKeyRef" in value_from else "configmaps",
+                                       ref["name"], optional=ref.get("optional", False))
+                if ref["key"] not in data and not ref.get("optional"):
+                    raise LookupError(f'couldn\'t find key {ref["key"]} in {ref["name"]}')
+                if ref["key"] in data:
+                    env[var["name"]] = data[ref["key"]]
+        argv = [expand(a, env) for a in (container.get("command") or []) + (container.get("args") or [])]
+        if not argv:
+            raise LookupError("kubesim runs a container's command or args, and this one has neither")
+        mounts = ""
+        volumes = {v["name"]: v for v in spec.get("volumes") or []}
+        for mount in container.get("volumeMounts") or []:
+            volume = volumes.get(mount["name"], {})
+            source = volume.get("secret") or volume.get("configMap")
+            if source is None:
+                continue
+            data = await self.data(meta["namespace"], "secrets" if "secret" in volume else "configmaps",
+                                   source.get("secretName") or source.get("name"))
+            directory = os.path.join(self.work_dir, meta["uid"], mount["name"])
+            os.makedirs(directory, exist_ok=True)
+            for key, value in data.items():
+                with open(os.path.join(directory, key), "w") as f:
+                    f.write(value)
+            mounts += f"mkdir -p '{mount['mountPath']}' && mount --bind '{directory}' '{mount['mountPath']}' && "
+        return argv, env, mounts
+
+    async def data(self, namespace, plural, name, optional=False):
+        code, obj = await self.api.request("GET", f"/api/v1/namespaces/{namespace}/{plural}/{name}")
+        if code != 200:
+            if optional:
+                return {}
+            raise LookupError(f'{plural[:-1]} "{name}" not found')
+        if plural == "secrets":
+            return {k: base64.b64decode(v).decode("utf-8", "replace") for k, v in (obj.get("data") or {}).items()}
+        return dict(obj.get("data") or {})
+
+    async def stop(self, uid, delete):
+        entry = self.pods.pop(uid, None)
+        if entry is None:
+            return
+        entry["stopping"] = True
+        pod = entry["pod"]
+        process = entry.get("process")
+        if process and process.poll() is None:
+            await self.api.event(pod, "Killing", f"Stopping container {pod['spec']['containers'][0]['name']}")
+            os.killpg(process.pid, signal.SIGTERM)
+            grace = min(pod["metadata"].get("deletionGracePeriodSeconds") or 30, 10)
+            try:
+                await asyncio.wait_for(asyncio.to_thread(process.wait), grace)
+            except asyncio.TimeoutError:
+                os.killpg(process.pid, signal.SIGKILL)
+                await asyncio.to_thread(process.wait)
+        if entry.get("task"):
+            entry["task"].cancel()
+        if entry.get("network"):
+            entry["network"].delete()
+            shutil.rmtree(f"/etc/netns/{entry['network'].netns}", ignore_errors=True)
+        shutil.rmtree(os.path.join(self.work_dir, uid), ignore_errors=True)
+        self.sync_network()
+        if delete:
+            await self.api.request("DELETE", self.path(pod) + "?gracePeriodSeconds=0")
+
+    async def shutdown(self):
+        for uid in list(self.pods):
+            await self.stop(uid, delete=False)
+
+
+def main():
+    parser = argparse.ArgumentParser(description="kubesim's kubelet (run inside the node network namespace)")
+    parser.add_argument("--server", required=True)
+    parser.add_argument("--token")
+    parser.add_argument("--ca")
+    parser.add_argument("--log-dir", required=True, help="where pods' logs go (the API server's KUBESIM_LOG_DIR)")
+    parser.add_argument("--work-dir", required=True, help="where volumes' files go")
+    parser.add_argument("--netns-prefix", required=True, help="the pods' network namespaces are named PREFIX-N")
+    args = parser.parse_args()
+
+    async def run():
+        api = API(args.server, args.token, args.ca)
+        async with aiohttp.ClientSession() as session:
+            api.session = session
+            kubelet = Kubelet(api, args.log_dir, args.work_dir, args.netns_prefix)
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            loop.add_signal_handler(signal.SIGTERM, stop.set)
+            loop.add_signal_handler(signal.SIGINT, stop.set)
+            serving = asyncio.create_task(kubelet.run())
+            await stop.wait()
+            serving.cancel()
+            await kubelet.shutdown()
+
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()
