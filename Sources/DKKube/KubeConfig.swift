@@ -67,6 +67,8 @@ public struct KubeConfig: Sendable {
             files.append((path, document))
         }
         guard !files.isEmpty else {
+            // As client-go does: without a kubeconfig, a pod uses its service account.
+            if environment["KUBERNETES_SERVICE_HOST"] != nil { return try inCluster(environment: environment, namespace: namespace) }
             throw ConfigError("no kubeconfig: \(paths.joined(separator: ":")) does not exist (set KUBECONFIG, or run in a pod)")
         }
         func named(_ section: String, _ name: String) -> (entry: Value, file: String)? {
@@ -107,14 +109,14 @@ public struct KubeConfig: Sendable {
     }
 
     /// Inside a pod: the service account's token (re-read, it rotates), CA and namespace.
-    public static func inCluster(environment: [String: String],
+    public static func inCluster(environment: [String: String], namespace override: String? = nil,
                                  directory: String = "/var/run/secrets/kubernetes.io/serviceaccount") throws -> KubeConfig {
         guard let host = environment["KUBERNETES_SERVICE_HOST"], let port = environment["KUBERNETES_SERVICE_PORT"] else {
             throw ConfigError("not in a pod: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not set")
         }
         let namespace = (try? Files.read(directory + "/namespace")).map { String(decoding: $0, as: UTF8.self) } ?? "default"
         return KubeConfig(server: "https://\(host.contains(":") ? "[\(host)]" : host):\(port)",
-                          namespace: namespace.trimmed,
+                          namespace: override ?? namespace.trimmed,
                           caData: try Files.read(directory + "/ca.crt"), insecure: false,
                           credentials: .tokenFile(directory + "/token"), origin: "the pod's service account")
     }

@@ -113,6 +113,23 @@ import Testing
               containers: [{name: main, image: busybox, command: [sleep, "60"]}]
             ---
             apiVersion: v1
+            kind: Service
+            metadata: {name: lonely}
+            spec:
+              selector: {app: nobody}
+              ports: [{port: 80}]
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: caller}
+            spec:
+              restartPolicy: Never
+              containers:
+              - name: main
+                image: python
+                command: [python3, -c, "import socket, time; time.sleep(1); socket.create_connection(('lonely', 80), 5)"]
+            ---
+            apiVersion: v1
             kind: Pod
             metadata: {name: crasher}
             spec:
@@ -123,6 +140,11 @@ import Testing
         #expect(done.status == 0, "\(done.stderr)")
         let logs = try c.exec(["kubectl", "logs", "env"]).stdout
         #expect(logs.hasPrefix("hunter2 fast env 127.10.") && logs.hasSuffix(" env\nhello"), "\(logs)")
+        #expect(try c.exec(["kubectl", "logs", "-f", "env"]).stdout == logs)
+        // A Service no pod backs refuses connections, as kube-proxy's do (Dask workers retry on that).
+        let refused = try c.exec(["kubectl", "wait", "--for=jsonpath={.status.phase}=Failed", "pod/caller", "--timeout=30s"])
+        #expect(refused.status == 0, "\(refused.stderr)")
+        #expect(try c.exec(["kubectl", "logs", "caller"]).stdout.contains("ConnectionRefusedError"))
         let pulled = try c.exec(["kubectl", "wait", "--for=jsonpath={.status.containerStatuses[0].state.waiting.reason}=ImagePullBackOff",
                                  "pod/unpullable", "--timeout=30s"])
         #expect(pulled.status == 0, "\(pulled.stderr)")
