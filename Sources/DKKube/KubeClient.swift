@@ -39,6 +39,8 @@ public final class KubeClient: @unchecked Sendable {
     public var timeout = 30.0
     /// Seconds one watch request lasts before the client starts the next from where it was.
     public var watchWindow = 300.0
+    private let monitor = Monitor()
+    private var discovered: [String: KubeResource] = [:]
 
     public init(config: KubeConfig) { self.config = config }
 
@@ -54,7 +56,7 @@ public final class KubeClient: @unchecked Sendable {
     /// metadata.namespace, else to `namespace` or the configuration's.
     @discardableResult
     public func create(_ object: Value, namespace: String? = nil) throws -> Value {
-        let resource = try Self.resource(of: object)
+        let resource = try resource(of: object)
         let ns = resource.namespaced ? object["metadata"]?["namespace"]?.stringValue ?? namespace ?? config.namespace : nil
         return try call("create", resource, name: object["metadata"]?["name"]?.stringValue, namespace: ns,
                         method: "POST", path: resource.path(namespace: ns), body: object)
@@ -75,7 +77,7 @@ public final class KubeClient: @unchecked Sendable {
 
     @discardableResult
     public func replace(_ object: Value, namespace: String? = nil) throws -> Value {
-        let resource = try Self.resource(of: object)
+        let resource = try resource(of: object)
         let name = object["metadata"]?["name"]?.stringValue ?? ""
         let ns = resource.namespaced ? object["metadata"]?["namespace"]?.stringValue ?? namespace ?? config.namespace : nil
         return try call("update", resource, name: name, namespace: ns, method: "PUT",
@@ -115,15 +117,37 @@ public final class KubeClient: @unchecked Sendable {
         resource.namespaced ? namespace ?? config.namespace : nil
     }
 
-    static func resource(of object: Value) throws -> KubeResource {
+    /// Where the API serves objects of this apiVersion and kind: a kind dkrun knows, or what
+    /// the server's discovery says (kept for the client's life).
+    public func resource(apiVersion: String, kind: String) throws -> KubeResource {
+        if let known = KubeResource.of(apiVersion: apiVersion, kind: kind) { return known }
+        return try monitor.locked {
+            if let found = discovered[apiVersion + "/" + kind] { return found }
+            let path = apiVersion.contains("/") ? "/apis/\(apiVersion)" : "/api/\(apiVersion)"
+            let list = try call("discover", KubeResource(apiVersion: apiVersion, kind: kind, plural: "", namespaced: false),
+                                namespace: nil, method: "GET", path: path)
+            guard let entry = list["resources"]?.arrayValue?.first(where: {
+                $0["kind"]?.stringValue == kind && !($0["name"]?.stringValue ?? "/").contains("/")
+            }), let plural = entry["name"]?.stringValue else {
+                throw KubeError(verb: "discover", resource: "\(apiVersion) \(kind)", name: nil, namespace: nil, code: 404,
+                                reason: "NotFound", message: "the server does not serve kind \(kind) in \(apiVersion)", causes: [])
+            }
+            let found = KubeResource(apiVersion: apiVersion, kind: kind, plural: plural,
+                                     namespaced: entry["namespaced"]?.boolValue ?? true)
+            discovered[apiVersion + "/" + kind] = found
+            return found
+        }
+    }
+
+    func resource(of object: Value) throws -> KubeResource {
         let apiVersion = object["apiVersion"]?.stringValue ?? ""
         let kind = object["kind"]?.stringValue ?? ""
-        guard let r = KubeResource.of(apiVersion: apiVersion, kind: kind) else {
-            throw KubeError(verb: "create", resource: kind.isEmpty ? "an object without a kind" : "\(apiVersion) \(kind)",
+        guard !apiVersion.isEmpty, !kind.isEmpty else {
+            throw KubeError(verb: "create", resource: "an object without apiVersion and kind",
                             name: object["metadata"]?["name"]?.stringValue, namespace: nil, code: 0,
-                            reason: "UnknownKind", message: "dkrun does not work with this kind", causes: [])
+                            reason: "BadRequest", message: "every object needs both", causes: [])
         }
-        return r
+        return try resource(apiVersion: apiVersion, kind: kind)
     }
 
     // MARK: Requests

@@ -55,6 +55,29 @@ import Testing
         #expect(try k.list(.pods)["items"]?.arrayValue?.isEmpty == true)
     }
 
+    @Test func anyKindTheServerServes() throws {
+        let sim = try Kubesim(token: "s3cret")
+        let k = try Self.client(sim)
+        try k.create(["apiVersion": "v1", "kind": "Endpoints", "metadata": ["name": "ep"]])  // not a kind dkrun knows
+        let endpoints = try k.resource(apiVersion: "v1", kind: "Endpoints")
+        #expect(endpoints.plural == "endpoints" && endpoints.namespaced)
+        #expect(try k.get(endpoints, "ep")["kind"] == "Endpoints")
+        #expect(throws: KubeError.self) { try k.create(["apiVersion": "v1", "kind": "Gizmo", "metadata": ["name": "g"]]) }
+    }
+
+    @Test func forbiddenSaysWhatWasDenied() throws {
+        let sim = try Kubesim(token: "s3cret", arguments: ["--forbid", "delete:pods", "--user", "tester"])
+        let k = try Self.client(sim)
+        try k.create(Self.pod("kept"))
+        do {
+            try k.delete(.pods, "kept")
+            Issue.record("deleted")
+        } catch let e as KubeError {
+            #expect(e.description == "delete pods \"kept\" in namespace \"default\": Forbidden: pods is forbidden: User \"tester\" "
+                    + "cannot delete resource \"pods\" in API group \"\" in the namespace \"default\"")
+        }
+    }
+
     @Test func statusErrorsSayWhatFailed() throws {
         let sim = try Kubesim(token: "s3cret")
         let k = try Self.client(sim)

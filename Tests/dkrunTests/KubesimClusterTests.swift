@@ -60,6 +60,8 @@ import Testing
         #expect(deleted.status == 0)
         let gone = try c.exec(["kubectl", "wait", "--for=delete", "pod", "-l", "app", "--timeout=30s"])
         #expect(gone.status == 0, "\(gone.stderr)")
+        let reasons = try c.exec(["kubectl", "get", "events", "-o", "jsonpath={range .items[*]}{.reason} {end}"]).stdout
+        #expect(["Scheduled", "Started", "Killing"].allSatisfy(reasons.contains), "\(reasons)")
         let state = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: c.dir.file("state.json")))) as! [String: Any]
         c.down()
         let namespaces = String(decoding: try Subprocess.run(["ip", "netns", "list"]).stdout, as: UTF8.self)
