@@ -89,9 +89,9 @@ struct RunEvents {
         case "running":
             observer?.handle(.taskState(id, TaskState(.running), attempt: attempt, duration: nil, worker: worker, time: now))
         case "retrying":
-            let task = graph.spec.tasks[graph.index[id.task] ?? 0]
-            let message = "\(event["message"]?.stringValue ?? ""); retry \(attempt) of \(task.maxRetries) in \(Clock.describe(task.retryDelay))"
-            observer?.handle(.taskState(id, TaskState(.retrying, message: message), attempt: attempt, duration: nil, worker: worker, time: now))
+            guard let t = graph.index[id.task] else { throw FlowError("the Dask driver named an unknown task '\(id.task)'") }
+            let retry = TaskRules.retrying(event["message"]?.stringValue ?? "", task: graph.spec.tasks[t], attempt: attempt)
+            observer?.handle(.taskState(id, retry, attempt: attempt, duration: nil, worker: worker, time: now))
         case "log":
             let level = event["level"]?.stringValue.flatMap(LogLevel.init(name:)) ?? .info
             observer?.handle(.log(id, level, event["message"]?.stringValue ?? "", time: now))

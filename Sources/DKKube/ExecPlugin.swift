@@ -52,8 +52,7 @@ public final class ExecPlugin: @unchecked Sendable {
     private func run() throws -> (credential: Credential, expires: Double?) {
         let info = JSON.encode(["apiVersion": .text(apiVersion), "kind": "ExecCredential",
                                 "spec": ["interactive": false]])
-        var env = (try? currentEnvironment()) ?? []
-        env += environment.map { "\($0.0)=\($0.1)" } + ["KUBERNETES_EXEC_INFO=\(info)"]
+        let env = Files.environmentEntries + environment.map { "\($0.0)=\($0.1)" } + ["KUBERNETES_EXEC_INFO=\(info)"]
         let result: Subprocess.Result
         do {
             result = try Subprocess.run([command] + arguments, environment: env, timeout: 60)
@@ -77,15 +76,5 @@ public final class ExecPlugin: @unchecked Sendable {
             return (.clientCertificate(certificate: Array(cert.utf8), key: Array(key.utf8)), expires)
         }
         throw KubeConfig.ConfigError("\(owner): the ExecCredential holds neither a token nor a client certificate")
-    }
-
-    private func currentEnvironment() throws -> [String] {
-        var out: [String] = []
-        var p = environ
-        while let entry = p.pointee {
-            out.append(String(cString: entry))
-            p += 1
-        }
-        return out
     }
 }

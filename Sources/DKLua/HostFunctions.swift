@@ -25,6 +25,7 @@ enum HostFunctions {
         ("sleep", sleep),
         ("now", now),
         ("run", runCommand),
+        ("environ", environ),
         ("secret", secret),
         ("http", httpRequest),
     ]
@@ -131,6 +132,18 @@ enum HostFunctions {
     private static let now: dk_swift_function = { L in
         lua_pushnumber(L, Clock.wall())
         return 1
+    }
+
+    /// environ(): this process's environment as a table.
+    private static let environ: dk_swift_function = { L in
+        returning(L) {
+            var vars: [Value: Value] = [:]
+            for entry in Files.environmentEntries {
+                guard let eq = entry.firstIndex(of: "=") else { continue }
+                vars[.text(String(entry[..<eq]))] = .text(String(entry[entry.index(after: eq)...]))
+            }
+            return .map(vars)
+        }
     }
 
     /// run(argv, input, environment, directory, timeout): {code, stdout, stderr, timed_out}.

@@ -40,13 +40,7 @@ end
 
 --- environ(): this process's environment as a table.
 function shell.environ()
-  local vars = {}
-  local r = native.run({ "env", "-0" })
-  for entry in r.stdout:gmatch("([^%z]+)") do
-    local name, value = entry:match("^([^=]*)=(.*)$")
-    if name then vars[name] = value end
-  end
-  return vars
+  return native.environ()
 end
 
 return shell

@@ -157,7 +157,7 @@ public final class FlowRunner {
         let task = graph.spec.tasks[job.task]
         let state = TaskRules.state(after: outcome)
         if TaskRules.shouldRetry(state, task: task, attempt: job.call.attempt) {
-            let retry = TaskState(.retrying, message: "\(state.message ?? state.kind.rawValue); retry \(job.call.attempt) of \(task.maxRetries) in \(Clock.describe(task.retryDelay))")
+            let retry = TaskRules.retrying(state.message ?? state.kind.rawValue, task: task, attempt: job.call.attempt)
             observer?.handle(.taskState(job.call.id, retry, attempt: job.call.attempt, duration: duration, time: Clock.wall()))
             job.call.attempt += 1
             jobs[id] = job

@@ -27,6 +27,11 @@ public enum TaskRules {
         state.isFailed && attempt <= task.maxRetries && !Interruption.requested
     }
 
+    /// The Retrying state reported after failed attempt `attempt` (the failure said `why`).
+    public static func retrying(_ why: String, task: TaskSpec, attempt: Int) -> TaskState {
+        TaskState(.retrying, message: "\(why); retry \(attempt) of \(task.maxRetries) in \(Clock.describe(task.retryDelay))")
+    }
+
     /// A mapped task's state once its children have finished: Mapped, with the children's
     /// results (nil for a child that did not succeed) as its result.
     public static func mappedState(_ children: [TaskState]) -> TaskState {

@@ -92,6 +92,17 @@ public enum Files {
     public static func environment(_ name: String) -> String? {
         getenv(name).map { String(cString: $0) }
     }
+
+    /// This process's whole environment, as "NAME=value" entries.
+    public static var environmentEntries: [String] {
+        var entries: [String] = []
+        var p = environ
+        while let entry = p.pointee {
+            entries.append(String(cString: entry))
+            p += 1
+        }
+        return entries
+    }
 }
 
 extension StringProtocol {

@@ -15,13 +15,12 @@ public struct FrameChannel {
         public let description: String
     }
 
-    /// The next message, or nil at a clean end of input.
+    /// The next message, or nil at a clean end of input (between frames).
     public func receive() throws -> Value? {
         guard let header = try readExactly(4, allowEOF: true) else { return nil }
         let length = header.reduce(0) { $0 << 8 | Int($1) }
         guard length <= Self.maxFrame else { throw ChannelError(description: "frame of \(length) bytes is too large") }
-        guard let body = try readExactly(length, allowEOF: false) else { throw ChannelError(description: "input ended inside a frame") }
-        return try MessagePack.decode(body)
+        return try MessagePack.decode(try readExactly(length, allowEOF: false)!)
     }
 
     public func send(_ value: Value) throws {
@@ -51,7 +50,7 @@ public struct FrameChannel {
             }
             if got == 0 {
                 if offset == 0 && allowEOF { return nil }
-                return nil
+                throw ChannelError(description: "input ended inside a frame")
             }
             offset += got
         }

@@ -978,7 +978,7 @@ dk._native = {
   json_encode = host.json_encode, json_decode = host.json_decode,
   yaml_load = host.yaml_load, yaml_dump = host.yaml_dump,
   list_directory = host.list_directory, file_kind = host.file_kind, sleep = host.sleep, now = host.now,
-  run = host.run, secret = host.secret, http = host.http,
+  run = host.run, environ = host.environ, secret = host.secret, http = host.http,
 }
 setmetatable(dk, { __index = function(_, name)
   if STDLIB[name] then return require("dk." .. name) end
