@@ -16,9 +16,8 @@ public struct Doctor {
     public func run(namespace: String) -> [Check] {
         var checks: [Check] = []
         do {
-            let version = try client.call("get", KubeResource(apiVersion: "v1", kind: "Version", plural: "version", namespaced: false),
-                                          namespace: nil, method: "GET", path: "/version")
-            checks.append(Check(ok: true, text: "reached \(client.config.server) (Kubernetes \(version["gitVersion"]?.stringValue ?? "?")) with \(client.config.origin)"))
+            let version = try client.version()
+            checks.append(Check(ok: true, text: "reached \(client.config.server) (Kubernetes \(version)) with \(client.config.origin)"))
         } catch {
             return [Check(ok: false, text: "cannot reach the cluster: \(error)")]
         }

@@ -52,6 +52,13 @@ public final class KubeClient: @unchecked Sendable {
 
     // MARK: Operations
 
+    /// The server's Kubernetes version ("v1.33.0"), which anyone may read.
+    public func version() throws -> String {
+        let info = try call("get", KubeResource(apiVersion: "v1", kind: "Version", plural: "version", namespaced: false),
+                            namespace: nil, method: "GET", path: "/version")
+        return info["gitVersion"]?.stringValue ?? "?"
+    }
+
     /// Creates an object; its apiVersion and kind say where. Namespaced objects go to their
     /// metadata.namespace, else to `namespace` or the configuration's.
     @discardableResult

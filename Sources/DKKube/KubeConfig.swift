@@ -79,16 +79,16 @@ public struct KubeConfig: Sendable {
             }
             return nil
         }
-        let where_ = files.map(\.path).joined(separator: ":")
+        let searched = files.map(\.path).joined(separator: ":")
         guard let contextName = context ?? files.lazy.compactMap({ $0.document["current-context"]?.stringValue }).first(where: { !$0.isEmpty }) else {
-            throw ConfigError("kubeconfig \(where_) sets no current-context (use --context)")
+            throw ConfigError("kubeconfig \(searched) sets no current-context (use --context)")
         }
         guard let (contextEntry, contextFile) = named("contexts", contextName) else {
-            throw ConfigError("context \"\(contextName)\" is not in kubeconfig \(where_)")
+            throw ConfigError("context \"\(contextName)\" is not in kubeconfig \(searched)")
         }
         let ctx = contextEntry["context"] ?? .map([:])
         guard let clusterName = ctx["cluster"]?.stringValue, let (clusterEntry, clusterFile) = named("clusters", clusterName) else {
-            throw ConfigError("cluster \"\(ctx["cluster"]?.stringValue ?? "")\" of context \"\(contextName)\" (\(contextFile)) is not in kubeconfig \(where_)")
+            throw ConfigError("cluster \"\(ctx["cluster"]?.stringValue ?? "")\" of context \"\(contextName)\" (\(contextFile)) is not in kubeconfig \(searched)")
         }
         let cluster = clusterEntry["cluster"] ?? .map([:])
         guard let server = cluster["server"]?.stringValue, !server.isEmpty else {
@@ -101,7 +101,7 @@ public struct KubeConfig: Sendable {
                                      owner: "cluster \"\(clusterName)\"", in: clusterFile)
         if let userName = ctx["user"]?.stringValue, !userName.isEmpty {
             guard let (userEntry, userFile) = named("users", userName) else {
-                throw ConfigError("user \"\(userName)\" of context \"\(contextName)\" (\(contextFile)) is not in kubeconfig \(where_)")
+                throw ConfigError("user \"\(userName)\" of context \"\(contextName)\" (\(contextFile)) is not in kubeconfig \(searched)")
             }
             config.credentials = try credentials(userEntry["user"] ?? .map([:]), user: userName, in: userFile)
         }

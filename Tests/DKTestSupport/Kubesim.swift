@@ -7,8 +7,6 @@ import Glibc
 /// The project's Kubernetes test API server (tools/kubesim) for one test, on 127.0.0.1 over
 /// TLS (its certificate is its own CA), killed when this goes.
 public final class Kubesim {
-    public static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().path
     public let directory: String
     public let server: String
     /// The server's certificate, which is also the CA to trust.
@@ -29,7 +27,7 @@ public final class Kubesim {
         let (cert, key) = try makeCertificate(in: directory, name: "server")
         certificate = cert
         let portFile = directory + "/port"
-        var argv = [Self.repoRoot + "/.venv/bin/python", Self.repoRoot + "/tools/kubesim/apiserver.py", "--port", "0",
+        var argv = [venvBin + "python", repoRoot + "/tools/kubesim/apiserver.py", "--port", "0",
                     "--port-file", portFile, "--tls-cert", cert, "--tls-key", key] + arguments
         if let token { argv += ["--token", token] }
         if let clientCA { argv += ["--client-ca", clientCA] }

@@ -1,10 +1,10 @@
+import DKCore
 import DKTestSupport
 import Foundation
 
 /// Runs the built `dkrun` as a user would and captures what it printed.
 struct CLI {
-    static let repoRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().path
+    static let repoRoot = DKTestSupport.repoRoot
 
     /// The binary `swift build` made for these tests (DKRUN_BINARY overrides).
     static let binary = ProcessInfo.processInfo.environment["DKRUN_BINARY"] ?? repoRoot + "/.build/debug/dkrun"
@@ -14,6 +14,17 @@ struct CLI {
         let stdout: String
         let stderr: String
         var lines: [String] { stdout.split(separator: "\n").map(String.init) }
+
+        init(status: Int32, stdout: String, stderr: String) {
+            self.status = status
+            self.stdout = stdout
+            self.stderr = stderr
+        }
+
+        /// What a program run through DKCore's Subprocess printed.
+        init(_ r: Subprocess.Result) {
+            self.init(status: r.status, stdout: String(decoding: r.stdout, as: UTF8.self), stderr: String(decoding: r.stderr, as: UTF8.self))
+        }
     }
 
     static func run(_ arguments: [String], in directory: String = repoRoot, environment: [String: String] = [:]) throws -> Result {

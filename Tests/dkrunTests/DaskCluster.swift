@@ -9,7 +9,6 @@ import Glibc
 /// processes from the project's virtualenv, each in its own process group, logging to files
 /// in a temporary directory. `stop()` (or deinit) kills every process it started.
 final class DaskCluster {
-    static let venv = CLI.repoRoot + "/.venv/bin/"
     let dir: TempDir
     let address: String
     private(set) var workers: [pid_t] = []
@@ -20,7 +19,7 @@ final class DaskCluster {
     init(workers count: Int, schedulerEnvironment: [String: String] = [:]) throws {
         dir = try TempDir()
         let file = dir.file("scheduler.json")
-        scheduler = try Self.start([Self.venv + "dask", "scheduler", "--host", "127.0.0.1", "--port", "0",
+        scheduler = try Self.start([venvBin + "dask", "scheduler", "--host", "127.0.0.1", "--port", "0",
                                     "--dashboard-address", "127.0.0.1:0", "--scheduler-file", file],
                                    log: dir.file("scheduler.log"), environment: schedulerEnvironment)
         let deadline = Date().addingTimeInterval(30)
@@ -46,7 +45,7 @@ final class DaskCluster {
     /// the tests built (DKRUN_BINARY).
     @discardableResult
     func addWorker(environment: [String: String] = ["DKRUN_BINARY": CLI.binary], name: String? = nil) throws -> pid_t {
-        var argv = [Self.venv + "dask", "worker", address, "--host", "127.0.0.1", "--nthreads", "1",
+        var argv = [venvBin + "dask", "worker", address, "--host", "127.0.0.1", "--nthreads", "1",
                     "--dashboard-address", "127.0.0.1:0"]
         if let name { argv += ["--name", name] }
         let pid = try Self.start(argv, log: dir.file("worker-\(workers.count).log"), environment: environment)
@@ -57,7 +56,7 @@ final class DaskCluster {
     /// Waits (at most 30 s) until `n` workers have joined.
     func waitForWorkers(_ n: Int) throws {
         let script = "from distributed import Client; Client('\(address)', timeout=30).wait_for_workers(\(n), timeout=30)"
-        let r = try Subprocess.run([Self.venv + "python", "-c", script], timeout: 60)
+        let r = try Subprocess.run([venvBin + "python", "-c", script], timeout: 60)
         guard r.status == 0 else { throw CLIError("workers did not join: " + String(decoding: r.stderr, as: UTF8.self)) }
     }
 

@@ -216,7 +216,7 @@ import Glibc
         let cluster = try DaskCluster(workers: 0)
         defer { cluster.stop() }
         let dir = try TempDir(["old-dkrun": """
-            #!\(DaskCluster.venv)python
+            #!\(venvBin)python
             # A dkrun that speaks another payload version.
             import sys
             from dkrun_dask.frames import read_frame, write_frame

@@ -19,7 +19,7 @@ import Testing
         #expect(printed.status == 0, "\(printed.stderr)")
         let dir = try TempDir(["m.yaml": printed.stdout])
         for version in ["1.29", "1.30", "1.31", "1.32", "1.33"] {
-            let r = try Subprocess.run([CLI.repoRoot + "/.venv/bin/kubernetes-validate", "-k", version, "--strict", dir.file("m.yaml")])
+            let r = try Subprocess.run([venvBin + "kubernetes-validate", "-k", version, "--strict", dir.file("m.yaml")])
             #expect(r.status == 0, "\(version): \(String(decoding: r.stdout + r.stderr, as: UTF8.self))")
         }
     }

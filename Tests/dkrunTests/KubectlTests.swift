@@ -48,10 +48,8 @@ import Glibc
 
         func kubectl(_ arguments: [String], timeout: Double = 30) throws -> CLI.Result {
             let env = ProcessInfo.processInfo.environment.merging(["KUBECONFIG": kubeconfig]) { $1 }
-            let r = try Subprocess.run(["kubectl"] + arguments, environment: env.map { "\($0.key)=\($0.value)" },
-                                       timeout: timeout)
-            return CLI.Result(status: r.status, stdout: String(decoding: r.stdout, as: UTF8.self),
-                              stderr: String(decoding: r.stderr, as: UTF8.self))
+            return CLI.Result(try Subprocess.run(["kubectl"] + arguments, environment: env.map { "\($0.key)=\($0.value)" },
+                                                 timeout: timeout))
         }
     }
 

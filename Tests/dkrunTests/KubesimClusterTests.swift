@@ -13,25 +13,24 @@ import Testing
         init() throws {
             dir = try TempDir()
             // Pods run commands from the host: Dask from the virtualenv, dkrun from the build.
-            let path = "\(CLI.repoRoot)/.venv/bin:\(Files.directory(of: CLI.binary)):/usr/sbin:/usr/bin:/sbin:/bin"
+            let path = "\(venvBin):\(Files.directory(of: CLI.binary)):/usr/sbin:/usr/bin:/sbin:/bin"
             let env = ProcessInfo.processInfo.environment.merging(["PATH": path]) { $1 }
-            let r = try Subprocess.run([CLI.repoRoot + "/.venv/bin/python", CLI.repoRoot + "/tools/kubesim/cluster.py", "up", dir.path],
-                                       environment: env.map { "\($0.key)=\($0.value)" }, timeout: 60)
-            guard r.status == 0 else { throw CLIError("cluster up: " + String(decoding: r.stderr, as: UTF8.self)) }
+            let r = try Self.cluster(["up", dir.path], environment: env.map { "\($0.key)=\($0.value)" }, timeout: 60)
+            guard r.status == 0 else { throw CLIError("cluster up: " + r.stderr) }
+        }
+
+        /// tools/kubesim/cluster.py with these arguments.
+        static func cluster(_ arguments: [String], environment: [String]? = nil, timeout: Double) throws -> CLI.Result {
+            CLI.Result(try Subprocess.run([venvBin + "python", repoRoot + "/tools/kubesim/cluster.py"] + arguments,
+                                          environment: environment, timeout: timeout))
         }
 
         /// A command inside the cluster's network namespace, with its kubeconfig.
         func exec(_ argv: [String], timeout: Double = 90) throws -> CLI.Result {
-            let r = try Subprocess.run([CLI.repoRoot + "/.venv/bin/python", CLI.repoRoot + "/tools/kubesim/cluster.py", "exec",
-                                        dir.path, "--"] + argv, timeout: timeout)
-            return CLI.Result(status: r.status, stdout: String(decoding: r.stdout, as: UTF8.self),
-                              stderr: String(decoding: r.stderr, as: UTF8.self))
+            try Self.cluster(["exec", dir.path, "--"] + argv, timeout: timeout)
         }
 
-        func down() {
-            _ = try? Subprocess.run([CLI.repoRoot + "/.venv/bin/python", CLI.repoRoot + "/tools/kubesim/cluster.py", "down", dir.path],
-                                    timeout: 60)
-        }
+        func down() { _ = try? Self.cluster(["down", dir.path], timeout: 60) }
 
         deinit { down() }
     }

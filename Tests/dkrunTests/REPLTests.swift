@@ -104,20 +104,19 @@ import Testing
         /// Waits (at most 10 s) until the screen shows `text`; false if it never does.
         @discardableResult
         func waitFor(_ text: String, count: Int = 1) throws -> Bool {
-            let deadline = Date().addingTimeInterval(10)
-            while screen.components(separatedBy: text).count - 1 < count {
-                if Date() > deadline { return false }
-                usleep(50_000)
-            }
-            return true
+            poll { $0.components(separatedBy: text).count - 1 >= count }
         }
 
         /// Waits until the last line on screen is an empty prompt, so typed keys reach libedit
         /// and not the terminal's echo of a line nobody reads yet.
         @discardableResult
         func waitForPrompt() throws -> Bool {
+            poll { $0.split(separator: "\n").last == "dk>" }
+        }
+
+        private func poll(_ done: (String) -> Bool) -> Bool {
             let deadline = Date().addingTimeInterval(10)
-            while screen.split(separator: "\n").last != "dk>" {
+            while !done(screen) {
                 if Date() > deadline { return false }
                 usleep(50_000)
             }

@@ -1,3 +1,4 @@
+// The API calls whose answers stream: watches and pod logs.
 import DKCore
 import DKHTTP
 
