@@ -11,12 +11,11 @@ public final class DaskRunner: ClusterRunner {
 
     public init() {}
 
-    public func run(graph: FlowGraph, payload: Payload, settings: Value, observer: RunObserver?) throws -> FlowRunResult {
+    public func run(graph: FlowGraph, payload bytes: [UInt8], settings: Value, observer: RunObserver?) throws -> FlowRunResult {
         let started = Clock.monotonic()
         let driver = try DriverProcess(python: DriverProcess.python())
         var finished = false
         defer { if !finished { driver.finish(grace: Self.shutdownGrace) } }
-        let bytes = payload.encoded()
         let runID = UUID().uuidString.lowercased()
         try driver.send(startMessage(graph: graph, payload: bytes, runID: runID, settings: settings))
         let address = settings["address"]?.stringValue

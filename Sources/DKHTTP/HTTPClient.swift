@@ -59,19 +59,22 @@ public enum HTTPClient {
                 let response = try performOnce(request)
                 if response.status >= 500 && idempotent && attempt < request.retries {
                     attempt += 1
-                    backoff(attempt)
+                    backoff(attempt, retryAfter: response.headers["retry-after"].flatMap(Double.init))
                     continue
                 }
                 return response
             } catch let error as HTTPError where error.retryable && idempotent && attempt < request.retries {
                 attempt += 1
-                backoff(attempt)
+                backoff(attempt, retryAfter: nil)
             }
         }
     }
 
-    private static func backoff(_ attempt: Int) {
-        usleep(useconds_t(min(2.0, 0.1 * Double(1 << min(attempt, 5))) * 1e6))
+    /// Waits before retry `attempt` (from 1): what the server's Retry-After says (at most
+    /// 30 s), else 0.1 s doubling to 3.2 s.
+    public static func backoff(_ attempt: Int, retryAfter: Double?) {
+        let seconds = retryAfter.map { min(30, max(0, $0)) } ?? 0.1 * Double(1 << min(attempt, 5))
+        usleep(useconds_t(seconds * 1e6))
     }
 
     /// Collects what libcurl writes; its address is the callbacks' context.

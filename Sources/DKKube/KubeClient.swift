@@ -175,7 +175,7 @@ public final class KubeClient: @unchecked Sendable {
             } catch let error as HTTPError {
                 if error.retryable && retryAll && attempt < maxRetries {
                     attempt += 1
-                    Self.backoff(attempt, retryAfter: nil)
+                    HTTPClient.backoff(attempt, retryAfter: nil)
                     continue
                 }
                 throw KubeError(verb: verb, resource: resource.qualifiedName, name: name, namespace: namespace, code: 0,
@@ -192,17 +192,11 @@ public final class KubeClient: @unchecked Sendable {
             let retryable = response.status == 429 || (retryAll && [500, 502, 503, 504].contains(response.status))
             if retryable && attempt < maxRetries {
                 attempt += 1
-                Self.backoff(attempt, retryAfter: response.headers["retry-after"].flatMap(Double.init))
+                HTTPClient.backoff(attempt, retryAfter: response.headers["retry-after"].flatMap(Double.init))
                 continue
             }
             throw error(verb, resource, name: name, namespace: namespace, response)
         }
-    }
-
-    /// Waits before attempt `n`: what Retry-After says (at most 30 s), else 0.2 s doubling to 5 s.
-    static func backoff(_ n: Int, retryAfter: Double?) {
-        let seconds = retryAfter.map { min(30, max(0, $0)) } ?? min(5, 0.2 * Double(1 << min(n - 1, 5)))
-        usleep(useconds_t(seconds * 1e6))
     }
 
     func request(method: String, path: String, query: [(String, String?)], body: [UInt8]?,

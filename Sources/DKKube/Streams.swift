@@ -45,7 +45,7 @@ extension KubeClient {
                     response = try HTTPClient.perform(request)
                 } catch let error as HTTPError where error.retryable && failures < maxRetries {
                     failures += 1
-                    KubeClient.backoff(failures, retryAfter: nil)
+                    HTTPClient.backoff(failures, retryAfter: nil)
                     continue
                 }
                 if let error = state.error { throw error }

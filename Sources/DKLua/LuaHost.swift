@@ -239,8 +239,11 @@ public final class LuaHost: TaskInvoker {
     // MARK: Running
 
     /// Runs a flow of this host's script with the given executor choice.
+    /// - Parameter serialised: the flow's payload and its bytes, when the caller has made them
+    ///   already (`dkrun` serialises before it runs), so that threads and Dask do not make
+    ///   them again.
     public func run(_ flow: FlowSpec, parameters given: [String: Value], executor: ExecutorChoice,
-                    observer: RunObserver?) throws -> FlowRunResult {
+                    observer: RunObserver?, serialised: (payload: Payload, bytes: [UInt8])? = nil) throws -> FlowRunResult {
         let graph = try FlowGraph(flow)
         let parameters = try graph.resolveParameters(given)
         let previousObserver = runObserver
@@ -257,13 +260,13 @@ public final class LuaHost: TaskInvoker {
         case .threads(let n):
             // This thread runs tasks with this host; the other threads rebuild the flow from
             // its payload, as a remote worker would.
-            let payload = self.payload(for: flow, parameters: parameters)
+            let payload = serialised?.payload ?? self.payload(for: flow, parameters: parameters)
             exec = ThreadExecutor(threads: n, callerInvoker: self) { try LuaHost.rebuild(payload, cancellation: $0) }
         case .dask(let settings):
             guard let clusterRunner else { throw FlowError("this dkrun cannot run flows on Dask") }
             try runEnvironmentHook("on_start")
-            let result = try clusterRunner.run(graph: graph, payload: payload(for: flow, parameters: parameters),
-                                               settings: settings, observer: observer)
+            let bytes = serialised?.bytes ?? payload(for: flow, parameters: parameters).encoded()
+            let result = try clusterRunner.run(graph: graph, payload: bytes, settings: settings, observer: observer)
             try runEnvironmentHook("on_exit")
             return result
         case .unavailable(let message): throw FlowError(message)

@@ -11,6 +11,7 @@ token); pods get 127.10.x.y, Services 127.11.x.y. Clients run in the namespace (
 import json
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -109,7 +110,7 @@ def down(directory):
         name = line.split(" ")[0]
         if name.startswith(state["pod_prefix"] + "-") or name == state["netns"]:
             subprocess.run(["ip", "netns", "del", name], stderr=subprocess.DEVNULL)
-            subprocess.run(["rm", "-rf", f"/etc/netns/{name}"])
+            shutil.rmtree(f"/etc/netns/{name}", ignore_errors=True)
     os.remove(path)
 
 

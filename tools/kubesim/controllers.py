@@ -51,9 +51,7 @@ class Controllers:
             self.store.unsubscribe(queue)
 
     def react(self, event, kind, obj):
-        if kind is JOBS and event != "DELETED":
-            self.reconcile(kind, obj["metadata"]["namespace"], obj["metadata"]["name"])
-        elif kind is DEPLOYMENTS and event != "DELETED":
+        if kind in (JOBS, DEPLOYMENTS) and event != "DELETED":
             self.reconcile(kind, obj["metadata"]["namespace"], obj["metadata"]["name"])
         elif kind is PODS:
             for ref in obj["metadata"].get("ownerReferences") or []:

@@ -13,7 +13,10 @@ import itertools
 import re
 import uuid
 
+import resources
 from selection import field_selector, label_selector
+
+NAMESPACES = resources.BY_PATH[("", "v1", "namespaces")]
 
 DNS1123_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -113,13 +116,8 @@ class Store:
         self.watchers = set()
         self.cluster_ips = itertools.count(2)
         for ns in ("default", "kube-system", "kube-public"):
-            self.objects[(self._namespaces(), None, ns)] = self._defaults(self._namespaces(), {
+            self.objects[(NAMESPACES, None, ns)] = self._defaults(NAMESPACES, {
                 "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}, None)
-
-    @staticmethod
-    def _namespaces():
-        from resources import BY_PATH
-        return BY_PATH[("", "v1", "namespaces")]
 
     # Reading
 
@@ -168,8 +166,8 @@ class Store:
             if meta.get("namespace") not in (None, namespace):
                 raise Status(400, "the namespace of the provided object does not match the namespace sent on "
                              "the request")
-            if (self._namespaces(), None, namespace) not in self.objects:
-                raise not_found(self._namespaces(), namespace)
+            if (NAMESPACES, None, namespace) not in self.objects:
+                raise not_found(NAMESPACES, namespace)
             meta["namespace"] = namespace
         causes = check_metadata(kind, obj)
         if causes:

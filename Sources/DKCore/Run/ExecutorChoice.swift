@@ -52,5 +52,6 @@ public enum ExecutorChoice: Equatable, Sendable {
 /// Runs a whole flow somewhere else (a Dask cluster): the payload goes there, the run's
 /// events come back to the observer. DKDask provides it; the Lua host calls it for `.dask`.
 public protocol ClusterRunner: AnyObject {
-    func run(graph: FlowGraph, payload: Payload, settings: Value, observer: RunObserver?) throws -> FlowRunResult
+    /// - Parameter payload: the flow's payload, encoded.
+    func run(graph: FlowGraph, payload: [UInt8], settings: Value, observer: RunObserver?) throws -> FlowRunResult
 }

@@ -59,7 +59,8 @@ struct RunCommand: ParsableCommand {
         t = Clock.monotonic()
         let result: FlowRunResult
         do {
-            result = try loaded.host.run(loaded.spec, parameters: loaded.parameters, executor: choice, observer: observer)
+            result = try loaded.host.run(loaded.spec, parameters: loaded.parameters, executor: choice, observer: observer,
+                                         serialised: (payload, bytes))
         } catch {
             throw CLIFailure.failure("\(error)")
         }
