@@ -31,11 +31,7 @@ public final class Kubesim {
                     "--port-file", portFile, "--tls-cert", cert, "--tls-key", key] + arguments
         if let token { argv += ["--token", token] }
         if let clientCA { argv += ["--client-ca", clientCA] }
-        let log = open(directory + "/apiserver.log", O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
-        defer { close(log) }
-        var environment = ProcessInfo.processInfo.environment
-        environment["KUBESIM_LOG_DIR"] = directory + "/logs"
-        pid = try Subprocess.spawn(argv, stdio: [-1, log, log], environment: environment.map { "\($0.key)=\($0.value)" })
+        pid = try startServer(argv, log: directory + "/apiserver.log", environment: ["KUBESIM_LOG_DIR": directory + "/logs"])
         let deadline = Date().addingTimeInterval(30)
         while !FileManager.default.fileExists(atPath: portFile) {
             guard Date() < deadline else {

@@ -71,14 +71,11 @@ final class DaskCluster {
 
     deinit { stop() }
 
+    /// A Dask process with no dkrun on its PATH unless `environment` gives one.
     private static func start(_ argv: [String], log: String, environment: [String: String]) throws -> pid_t {
-        let fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        defer { close(fd) }
-        var env = ProcessInfo.processInfo.environment
-        env["DKRUN_BINARY"] = nil
-        env["PATH"] = "/usr/bin:/bin"  // no dkrun on PATH unless a test says so
-        env.merge(environment) { $1 }
-        return try Subprocess.spawn(argv, stdio: [-1, fd, fd], environment: env.map { "\($0.key)=\($0.value)" })
+        var env: [String: String?] = ["DKRUN_BINARY": nil, "PATH": "/usr/bin:/bin"]
+        for (name, value) in environment { env[name] = value }
+        return try startServer(argv, log: log, environment: env)
     }
 }
 
