@@ -19,8 +19,9 @@ let package = Package(
         .target(name: "DKLua", dependencies: ["DKCore", "DKHTTP", "CLua"], resources: [.embedInCode("Prelude/dk.lua")]),
         .target(name: "DKDask", dependencies: ["DKCore"]),
         .target(name: "DKKube", dependencies: ["DKCore", "DKHTTP"]),
+        .target(name: "DKKubeRun", dependencies: ["DKCore", "DKDask", "DKKube"]),
         .executableTarget(name: "dkrun", dependencies: [
-            "DKCore", "DKLua", "DKDask", "DKKube", "CEdit",
+            "DKCore", "DKLua", "DKDask", "DKKube", "DKKubeRun", "CEdit",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "DKTestSupport", dependencies: ["DKCore"], path: "Tests/DKTestSupport"),

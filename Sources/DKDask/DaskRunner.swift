@@ -1,6 +1,20 @@
 import DKCore
 import Foundation
 
+/// Sizes a cluster whose workers dkrun manages itself (pods on Kubernetes) while a run goes
+/// on. The runner passes on what the driver reports and asks it to retire workers.
+public protocol WorkerScaling: AnyObject {
+    /// How often the driver reports the workers (seconds).
+    var reportInterval: Double { get }
+    /// The scheduler's workers (addresses) and how many it wants (Dask's adaptive target).
+    /// - Returns: how many workers the driver should retire now.
+    func observe(target: Int, workers: [String]) throws -> Int
+    /// The workers the scheduler retired (their data moved elsewhere): their pods can go.
+    func retired(_ workers: [String]) throws
+    /// Called about ten times a second; throws to end the run (a pod that cannot start).
+    func check() throws
+}
+
 /// Runs a flow on a Dask cluster through the Python driver (python/dkrun_dask): sends it the
 /// payload and the task graph, turns its events into run events for the observer, and
 /// decides the flow's state from the reference tasks as a local run does. Ctrl-C and SIGTERM
@@ -9,7 +23,9 @@ public final class DaskRunner: ClusterRunner {
     /// How long the driver gets to cancel and shut a cluster down before it is killed.
     static let shutdownGrace = 30.0
 
-    public init() {}
+    private let scaling: WorkerScaling?
+
+    public init(scaling: WorkerScaling? = nil) { self.scaling = scaling }
 
     public func run(graph: FlowGraph, payload bytes: [UInt8], settings: Value, observer: RunObserver?) throws -> FlowRunResult {
         let started = Clock.monotonic()
@@ -25,25 +41,39 @@ public final class DaskRunner: ClusterRunner {
         var run = RunEvents(graph: graph, observer: observer)
         var cancelSent = false
         var ending: Value?
+        var clusterFailure: Error?
         while ending == nil {
-            if Interruption.requested && !cancelSent {
+            if (Interruption.requested || clusterFailure != nil) && !cancelSent {
                 try? driver.send(["op": "cancel"])
                 cancelSent = true
             }
+            if clusterFailure == nil, let scaling {
+                do { try scaling.check() } catch { clusterFailure = error }
+            }
             guard let event = try driver.next(wait: 0.1) else { continue }
-            if ["done", "cancelled", "error"].contains(event["event"]?.stringValue) {
-                ending = event
-            } else {
-                try run.handle(event)
+            switch event["event"]?.stringValue {
+            case "done", "cancelled", "error": ending = event
+            case "workers": try scale(event, driver: driver)
+            case "retired": try scaling?.retired(event["workers"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+            default: try run.handle(event)
             }
         }
         driver.finish(grace: Self.shutdownGrace)
         finished = true
+        if let clusterFailure { throw clusterFailure }
         if ending?["event"] == "error" {
             throw FlowError(ending?["message"]?.stringValue ?? "the Dask run failed")
         }
         let cancelled = ending?["event"] == "cancelled"
         return run.finish(cancelled: cancelled, wall: Clock.monotonic() - started)
+    }
+
+    /// Passes a `workers` report on to the scaling, and its wish to retire some to the driver.
+    private func scale(_ event: Value, driver: DriverProcess) throws {
+        guard let scaling else { return }
+        let retire = try scaling.observe(target: Int(event["target"]?.intValue ?? 0),
+                                         workers: event["workers"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+        if retire > 0 { try driver.send(["op": "retire", "count": .int(Int64(retire))]) }
     }
 
     private func startMessage(graph: FlowGraph, payload: [UInt8], runID: String, settings: Value) -> Value {
@@ -58,6 +88,7 @@ public final class DaskRunner: ClusterRunner {
         ]
         // Workers of a cluster we start run on this machine, so they can use this dkrun.
         if settings["address"] == nil { message["dkrun"] = .text(Files.executablePath) }
+        if let scaling { message["scaling"] = ["interval": .float(scaling.reportInterval)] }
         return .map(message)
     }
 }

@@ -269,7 +269,8 @@ public final class LuaHost: TaskInvoker {
             let result = try clusterRunner.run(graph: graph, payload: bytes, settings: settings, observer: observer)
             try runEnvironmentHook("on_exit")
             return result
-        case .unavailable(let message): throw FlowError(message)
+        case .kubernetes:
+            throw FlowError("flow '\(flow.name)' runs on Kubernetes: `dkrun FILE` submits it as a Job (or pick an executor to run it here)")
         }
         defer { exec.shutdown() }
         try runEnvironmentHook("on_start")

@@ -5,6 +5,13 @@ DaskExecutor's settings) and reads event frames on stdout until ``done`` or ``er
 ``cancel`` frame, the end of stdin, SIGINT or SIGTERM cancel the run. The whole graph is
 submitted at once; a mapped task's children, and what lies downstream of them, are
 submitted when Dask has decided its width.
+
+When dkrun manages the cluster's workers itself (a cluster it made on Kubernetes), the
+start frame carries ``scaling``: every ``interval`` seconds the driver reports the workers
+and how many the scheduler wants (``workers`` events, Dask's adaptive target), and a
+``retire`` frame asks it to retire ``count`` workers of Dask's choosing (those holding the
+least data), whose addresses it reports in a ``retired`` event once they have handed their
+data over.
 """
 import importlib
 import logging
@@ -330,6 +337,45 @@ class FlowRun:
             logger.debug("cancel_run: %s", e)
 
 
+def _adaptive_target(dask_scheduler=None, target_duration=None):
+    return dask_scheduler.adaptive_target(target_duration)
+
+
+def _workers_to_close(dask_scheduler=None, n=0):
+    return dask_scheduler.workers_to_close(n=n)
+
+
+class WorkerReporter:
+    """Tells dkrun which workers the scheduler has and how many it wants, and retires the
+    workers dkrun is about to delete (Dask moves their data elsewhere first)."""
+
+    def __init__(self, client, emit, scaling):
+        self.client = client
+        self.emit = emit
+        self.interval = parse_timedelta(scaling.get("interval", "1s"), default="seconds")
+        self.target_duration = scaling.get("target_duration")
+
+    def report_forever(self, stopped):
+        while not stopped.wait(self.interval):
+            try:
+                target = self.client.run_on_scheduler(_adaptive_target, target_duration=self.target_duration)
+                workers = list(self.client.scheduler_info(n_workers=-1)["workers"])
+            except Exception as e:  # the scheduler is gone: the run itself says so
+                logger.debug("worker report: %s", e)
+                continue
+            self.emit("workers", target=int(target), workers=workers)
+
+    def retire(self, count):
+        try:
+            chosen = self.client.run_on_scheduler(_workers_to_close, n=count)
+            if chosen:
+                self.client.retire_workers(workers=chosen, close_workers=True)
+        except Exception as e:
+            logger.debug("retire: %s", e)
+            chosen = []
+        self.emit("retired", workers=list(chosen))
+
+
 def main():
     # Only frames go to dkrun on the real stdout; anything else printed goes to stderr.
     frames_out = os.fdopen(os.dup(1), "wb")
@@ -346,12 +392,17 @@ def main():
     signal.signal(signal.SIGINT, lambda *_: cancelled.set())
     signal.signal(signal.SIGTERM, lambda *_: cancelled.set())
 
+    reporter = None
+    ended = threading.Event()
+
     def watch_stdin():
         while True:
             frame = read_frame(frames_in)
             if frame is None or frame.get("op") == "cancel":
                 cancelled.set()
                 return
+            if frame.get("op") == "retire" and reporter is not None:
+                threading.Thread(target=reporter.retire, args=(frame["count"],), daemon=True).start()
 
     threading.Thread(target=watch_stdin, daemon=True).start()
     cluster = None
@@ -359,6 +410,9 @@ def main():
         cluster = Cluster(start["executor"])
         emit("cluster", address=cluster.address, dashboard=cluster.dashboard,
              temporary=cluster.cluster is not None)
+        if start.get("scaling"):
+            reporter = WorkerReporter(cluster.client, emit, start["scaling"])
+            threading.Thread(target=reporter.report_forever, args=(ended,), daemon=True).start()
         run = FlowRun(cluster.client, start, emit)
         cluster.client.subscribe_topic("dkrun-" + run.run_id, run.forward)
         if run.run(cluster, cancelled):
@@ -371,6 +425,7 @@ def main():
         logger.exception("dkrun driver")
         emit("error", message=f"the Dask driver failed: {type(e).__name__}: {e}")
     finally:
+        ended.set()
         if cluster is not None:
             cluster.close()
 

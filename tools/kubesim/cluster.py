@@ -1,7 +1,7 @@
 """Starts and stops a whole kubesim cluster in a fresh network namespace with only `lo`, so
 nothing a test or a pod does can leave the machine (needs root):
 
-    python tools/kubesim/cluster.py up DIR      # prints DIR/kubeconfig once the API answers
+    python tools/kubesim/cluster.py up DIR [-- APISERVER-ARGS]  # prints DIR/kubeconfig once the API answers
     python tools/kubesim/cluster.py exec DIR -- kubectl get pods   # a command in the node netns
     python tools/kubesim/cluster.py down DIR    # stops pods, kubelet, API server; removes namespaces
 
@@ -21,7 +21,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SERVER = "https://127.10.0.1:6443"
 
 
-def up(directory):
+def up(directory, apiserver_args=()):
     os.makedirs(directory, exist_ok=True)
     cluster_id = secrets.token_hex(3)
     netns = f"kubesim-{cluster_id}"
@@ -40,11 +40,13 @@ def up(directory):
                              "import network; network.setup_node()"], check=True)
     logs = os.path.join(directory, "logs")
     port_file = os.path.join(directory, "port")
+    if os.path.exists(port_file):  # an earlier cluster's: this one has not started yet
+        os.remove(port_file)
     env = dict(os.environ, KUBESIM_LOG_DIR=logs)
     with open(os.path.join(directory, "apiserver.log"), "ab") as log:
         server = subprocess.Popen(run_in + [sys.executable, os.path.join(HERE, "apiserver.py"), "--host", "127.10.0.1",
                                             "--port", "6443", "--port-file", port_file, "--tls-cert", cert,
-                                            "--tls-key", key, "--token", token],
+                                            "--tls-key", key, "--token", token, *apiserver_args],
                                   env=env, stdout=log, stderr=log, start_new_session=True)
     state["pids"].append(server.pid)
     save(directory, state)
@@ -125,12 +127,13 @@ def main():
     if len(sys.argv) < 3 or sys.argv[1] not in ("up", "down", "exec"):
         sys.exit(__doc__)
     command, directory = sys.argv[1], os.path.abspath(sys.argv[2])
+    rest = sys.argv[4:] if sys.argv[3:4] == ["--"] else sys.argv[3:]
     if command == "up":
-        up(directory)
+        up(directory, rest)
     elif command == "down":
         down(directory)
     else:
-        execute(directory, sys.argv[4:] if sys.argv[3:4] == ["--"] else sys.argv[3:])
+        execute(directory, rest)
 
 
 if __name__ == "__main__":

@@ -8,12 +8,19 @@ Service; writes the container's log where the API server serves it from; reports
 Events; restarts or finishes it by restartPolicy; stops it gracefully when the pod is
 deleted; and keeps the Services' DNAT rules (network.py) in step with the pods backing them.
 
+Each pod gets the service account volume at /var/run/secrets/kubernetes.io/serviceaccount
+(token, ca.crt, namespace) unless automountServiceAccountToken is false; the token is the
+kubelet's own (kubesim has one user), so `--forbid` rules bind pods as they bind clients.
+
 Faults for tests: an image under `kubesim.invalid/` fails to pull (ErrImagePull, then
-ImagePullBackOff); a pod with nodeSelector `kubesim.io/schedulable: "false"` never schedules.
+ImagePullBackOff); a pod with nodeSelector `kubesim.io/schedulable: "false"` never schedules,
+nor does one whose containers request more CPU or memory than the node has (NODE_CAPACITY;
+each pod is checked alone: the node is as large as a cluster that scales its nodes).
 """
 import argparse
 import asyncio
 import base64
+import concurrent.futures
 import json
 import os
 import re
@@ -31,11 +38,34 @@ import network  # noqa: E402
 from store import now  # noqa: E402
 
 NODE = "kubesim-node"
+NODE_CAPACITY = {"cpu": 64.0, "memory": 256 * 2 ** 30}
+SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
+QUANTITY_SUFFIXES = {"m": 1e-3, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18,
+                     "Ki": 2 ** 10, "Mi": 2 ** 20, "Gi": 2 ** 30, "Ti": 2 ** 40, "Pi": 2 ** 50, "Ei": 2 ** 60}
+
+
+def quantity(text):
+    """A Kubernetes resource quantity ("500m", "4G", "2Gi", "1e3") as a number."""
+    match = re.fullmatch(r"([0-9.]+(?:[eE][-+]?[0-9]+)?)([a-zA-Z]*)", str(text).strip())
+    if not match or match.group(2) not in ("", *QUANTITY_SUFFIXES):
+        return 0.0
+    return float(match.group(1)) * QUANTITY_SUFFIXES.get(match.group(2), 1)
+
+
+def insufficient(spec):
+    """The resources a pod requests beyond the node's capacity ("cpu", "memory")."""
+    wanted = {name: 0.0 for name in NODE_CAPACITY}
+    for container in spec.get("containers") or []:
+        resources = container.get("resources") or {}
+        asked = {**(resources.get("limits") or {}), **(resources.get("requests") or {})}
+        for name in wanted:
+            wanted[name] += quantity(asked.get(name, 0))
+    return [name for name in NODE_CAPACITY if wanted[name] > NODE_CAPACITY[name]]
 
 
 class API:
     def __init__(self, server, token, ca):
-        self.server = server
+        self.server, self.token, self.ca = server, token, ca
         self.headers = {"Authorization": f"Bearer {token}"} if token else {}
         self.ssl = ssl.create_default_context(cafile=ca) if ca else None
         self.session = None
@@ -64,23 +94,30 @@ class API:
             "firstTimestamp": now(), "lastTimestamp": now(), "count": 1})
 
     async def watch(self, path, handle):
-        """Lists, then watches `path` for ever (resuming when streams end), calling handle."""
+        """Lists, then watches `path` for ever (resuming when streams end, starting over when
+        the API server cannot be reached), calling handle."""
         while True:
-            _, listed = await self.request("GET", path)
-            for item in listed.get("items", []):
-                await handle("ADDED", item)
-            version = listed["metadata"]["resourceVersion"]
-            while version:
-                url = f"{self.server}{path}?watch=true&resourceVersion={version}&allowWatchBookmarks=true"
-                async with self.session.get(url, headers=self.headers, ssl=self.ssl, timeout=None) as r:
-                    async for line in r.content:
-                        event = json.loads(line)
-                        if event["type"] == "ERROR":
-                            version = None
-                            break
-                        version = event["object"]["metadata"].get("resourceVersion", version)
-                        if event["type"] != "BOOKMARK":
-                            await handle(event["type"], event["object"])
+            try:
+                await self._list_and_watch(path, handle)
+            except (aiohttp.ClientError, OSError) as e:
+                print(f"kubelet: watch {path}: {e}; trying again", file=sys.stderr, flush=True)
+                await asyncio.sleep(0.5)
+
+    async def _list_and_watch(self, path, handle):
+        _, listed = await self.request("GET", path)
+        for item in listed.get("items", []):
+            await handle("ADDED", item)
+        version = listed["metadata"]["resourceVersion"]
+        while version:
+            url = f"{self.server}{path}?watch=true&resourceVersion={version}&allowWatchBookmarks=true"
+            async with self.session.get(url, headers=self.headers, ssl=self.ssl, timeout=None) as r:
+                async for line in r.content:
+                    event = json.loads(line)
+                    if event["type"] == "ERROR":
+                        return
+                    version = event["object"]["metadata"].get("resourceVersion", version)
+                    if event["type"] != "BOOKMARK":
+                        await handle(event["type"], event["object"])
 
 
 def expand(text, env):
@@ -174,13 +211,16 @@ class Kubelet:
         pod = entry["pod"]
         spec = pod["spec"]
         container = spec["containers"][0]
+        unschedulable = None
         if (spec.get("nodeSelector") or {}).get("kubesim.io/schedulable") == "false":
+            unschedulable = "0/1 nodes are available: 1 node(s) didn't match Pod's node affinity/selector."
+        elif insufficient(spec):
+            unschedulable = "0/1 nodes are available: " + ", ".join(f"1 Insufficient {r}" for r in insufficient(spec)) \
+                + ". preemption: 0/1 nodes are available: 1 No preemption victims found for incoming pod."
+        if unschedulable:
             await self.api.patch_status(pod, {"conditions": [{"type": "PodScheduled", "status": "False",
-                                                              "reason": "Unschedulable",
-                                                              "message": "0/1 nodes are available: 1 node(s) didn't "
-                                                              "match Pod's node affinity/selector."}]})
-            await self.api.event(pod, "FailedScheduling", "0/1 nodes are available: 1 node(s) didn't match Pod's "
-                                 "node affinity/selector.", "Warning")
+                                                              "reason": "Unschedulable", "message": unschedulable}]})
+            await self.api.event(pod, "FailedScheduling", unschedulable, "Warning")
             return
         await self.api.request("PATCH", self.path(pod), {"spec": {"nodeName": NODE}}, "application/merge-patch+json")
         await self.api.event(pod, "Scheduled", f"Successfully assigned {pod['metadata']['namespace']}/"
@@ -294,9 +334,20 @@ class Kubelet:
             directory = os.path.join(self.work_dir, meta["uid"], mount["name"])
             os.makedirs(directory, exist_ok=True)
             for key, value in data.items():
-                with open(os.path.join(directory, key), "w") as f:
+                with open(os.path.join(directory, key), "wb" if isinstance(value, bytes) else "w") as f:
                     f.write(value)
             mounts += f"mkdir -p '{mount['mountPath']}' && mount --bind '{directory}' '{mount['mountPath']}' && "
+        if spec.get("automountServiceAccountToken", True):
+            directory = os.path.join(self.work_dir, meta["uid"], "serviceaccount")
+            os.makedirs(directory, exist_ok=True)
+            ca = ""
+            if self.api.ca:
+                with open(self.api.ca) as f:
+                    ca = f.read()
+            for key, value in (("token", self.api.token or ""), ("ca.crt", ca), ("namespace", meta["namespace"])):
+                with open(os.path.join(directory, key), "w") as f:
+                    f.write(value)
+            mounts += f"mkdir -p {SERVICE_ACCOUNT_DIR} && mount --bind '{directory}' {SERVICE_ACCOUNT_DIR} && "
         return argv, env, mounts
 
     async def data(self, namespace, plural, name, optional=False):
@@ -307,7 +358,8 @@ class Kubelet:
             raise LookupError(f'{plural[:-1]} "{name}" not found')
         if plural == "secrets":
             return {k: base64.b64decode(v).decode("utf-8", "replace") for k, v in (obj.get("data") or {}).items()}
-        return dict(obj.get("data") or {})
+        binary = {k: base64.b64decode(v) for k, v in (obj.get("binaryData") or {}).items()}
+        return {**(obj.get("data") or {}), **binary}
 
     async def stop(self, uid, delete):
         entry = self.pods.pop(uid, None)
@@ -351,6 +403,9 @@ def main():
     args = parser.parse_args()
 
     async def run():
+        # Every running container holds a thread (its wait): the default pool of cores + 4
+        # would stop new pods from starting once that many run.
+        asyncio.get_running_loop().set_default_executor(concurrent.futures.ThreadPoolExecutor(max_workers=512))
         api = API(args.server, args.token, args.ca)
         async with aiohttp.ClientSession() as session:
             api.session = session

@@ -75,3 +75,41 @@ extension RunEvent {
         }
     }
 }
+
+extension RunEvent {
+    /// An event back from its JSON-ready map (a run elsewhere, a Kubernetes Job, prints them
+    /// with `--json-events`; dkrun following it reports them as if they were its own); nil
+    /// when the map is not one.
+    public init?(value: Value) {
+        guard let kind = value["event"]?.stringValue else { return nil }
+        let time = value["time"]?.stringValue.flatMap(Clock.parseISO8601) ?? Clock.wall()
+        func state() -> TaskState? {
+            guard let kind = value["state"]?.stringValue.flatMap(StateKind.init(rawValue:)) else { return nil }
+            return TaskState(kind, message: value["message"]?.stringValue, result: value["result"] ?? .null)
+        }
+        switch kind {
+        case "flow_started":
+            guard let flow = value["flow"]?.stringValue else { return nil }
+            self = .flowStarted(flow: flow, tasks: Int(value["tasks"]?.intValue ?? 0),
+                                executor: value["executor"]?.stringValue ?? "", time: time)
+        case "task_state":
+            guard let task = value["task"]?.stringValue, let state = state() else { return nil }
+            self = .taskState(TaskRunID(task: task, mapIndex: value["map_index"]?.intValue.map(Int.init)), state,
+                              attempt: Int(value["attempt"]?.intValue ?? 0), duration: value["duration"]?.numberValue,
+                              worker: value["worker"]?.stringValue, time: time)
+        case "log":
+            let id = value["task"]?.stringValue.map { TaskRunID(task: $0, mapIndex: value["map_index"]?.intValue.map(Int.init)) }
+            self = .log(id, value["level"]?.stringValue.flatMap(LogLevel.init(name:)) ?? .info,
+                        value["message"]?.stringValue ?? "", time: time)
+        case "flow_finished":
+            guard let flow = value["flow"]?.stringValue, let state = state() else { return nil }
+            var counts: [StateKind: Int] = [:]
+            for (k, n) in value["counts"]?.mapValue ?? [:] {
+                if let kind = k.stringValue.flatMap(StateKind.init(rawValue:)), let n = n.intValue { counts[kind] = Int(n) }
+            }
+            self = .flowFinished(flow: flow, state: state, counts: counts, wall: value["wall"]?.numberValue ?? 0, time: time)
+        default:
+            return nil
+        }
+    }
+}

@@ -1,29 +1,23 @@
 /// Where a flow's tasks will run, decided from its configuration and the `--executor`
-/// override: in-process, on a pool of threads, on a Dask cluster, or somewhere this build
-/// cannot run yet.
+/// override: in-process, on a pool of threads, on a Dask cluster, or in a Kubernetes Job.
 public enum ExecutorChoice: Equatable, Sendable {
     case local
     case threads(Int)
     /// A DaskExecutor's fields (address, cluster_class, cluster_kwargs, adapt_kwargs,
     /// client_kwargs, debug), as the flow set them or `--executor dask[=ADDRESS]` did.
     case dask(Value)
-    /// The flow asks for something that needs Dask or Kubernetes; the message says what.
-    case unavailable(String)
+    /// The flow runs as a Kubernetes Job (DaskKubernetesEnvironment, DaskOnKubernetesEnvironment,
+    /// KubernetesRun): dkrun submits it there and follows it (DKKube's FlowRunPlan says how).
+    case kubernetes
 
-    /// - Parameter override: `local`, `threads` or `threads=N` (from `--executor`), or nil.
+    /// - Parameter override: `--executor`'s value, which runs the flow here whatever it configures, or nil.
     public static func decide(for flow: FlowSpec, override: String?, cores: Int) throws -> ExecutorChoice {
         if let override { return try parse(override, cores: cores) }
         let environment = flow.configuration["environment"]?["type"]?.stringValue
         let runConfig = flow.configuration["run_config"]?["type"]?.stringValue
         let executor = flow.configuration["environment"]?["executor"] ?? flow.configuration["executor"]
-        if let env = environment, env != "LocalEnvironment" {
-            return .unavailable("flow '\(flow.name)' uses \(env), which runs on a Dask cluster on Kubernetes; "
-                + "this dkrun cannot run it there yet (run it here with --executor local, threads or dask)")
-        }
-        if runConfig == "KubernetesRun" {
-            return .unavailable("flow '\(flow.name)' has run_config KubernetesRun, which runs the flow as a Kubernetes Job; "
-                + "this dkrun cannot run it there yet (run it here with --executor local, threads or dask)")
-        }
+        if let env = environment, env != "LocalEnvironment" { return .kubernetes }
+        if runConfig == "KubernetesRun" { return .kubernetes }
         switch executor?["type"]?.stringValue {
         case nil, "LocalExecutor": return .local
         case "LocalDaskExecutor":

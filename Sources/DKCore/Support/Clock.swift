@@ -59,7 +59,15 @@ public enum Clock {
         parts.tm_hour = Int32(hour)
         parts.tm_min = Int32(minute)
         parts.tm_sec = Int32(second)
-        return Double(timegm(&parts))
+        var fraction = 0.0
+        if digits.count > 20, text.utf8[text.utf8.index(text.utf8.startIndex, offsetBy: 19)] == UInt8(ascii: ".") {
+            var scale = 0.1
+            for d in digits[20...] where (0 ... 9).contains(d) {
+                fraction += Double(d) * scale
+                scale /= 10
+            }
+        }
+        return Double(timegm(&parts)) + fraction
     }
 
     /// A duration for people: "850 µs", "12.3 ms", "4.21 s".

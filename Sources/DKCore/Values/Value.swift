@@ -55,10 +55,18 @@ public enum Value: Sendable {
         return false
     }
 
-    /// The entry under a string key of a map, or nil.
+    /// The entry under a string key of a map, or nil. Setting it on a value that is not a
+    /// map makes the value a map of that one entry; setting nil removes the entry.
     public subscript(key: String) -> Value? {
-        if case .map(let m) = self { return m[.text(key)] }
-        return nil
+        get {
+            if case .map(let m) = self { return m[.text(key)] }
+            return nil
+        }
+        set {
+            var m = mapValue ?? [:]
+            m[.text(key)] = newValue
+            self = .map(m)
+        }
     }
 
     /// The name of the value's type, as messages show it.

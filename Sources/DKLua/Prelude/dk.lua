@@ -514,17 +514,22 @@ end
 Config.__tostring = function(c) return c._type .. "{...}" end
 
 -- Loads a Pod spec file named by an environment, relative to the flow's directory.
-local function load_pod_spec(object, field)
+-- Loads a spec file named by a configuration object (a Pod, or a Job), relative to the
+-- flow's directory, into the object as `<field without _file/_path>`.
+local function load_spec(object, field, kind)
   local path = object._values[field]
   if path == nil then return end
   local ok, spec = pcall(host.yaml_load_file, path)
   if not ok then raise("%s %s: %s", object._type, field, spec) end
   if type(spec) ~= "table" then raise("%s %s '%s' does not hold a YAML mapping", object._type, field, path) end
-  if spec.kind ~= nil and spec.kind ~= "Pod" then
-    raise("%s %s '%s' must hold a Pod spec (kind: Pod), not kind: %s", object._type, field, path, tostring(spec.kind))
+  if spec.kind ~= nil and spec.kind ~= kind then
+    raise("%s %s '%s' must hold a %s spec (kind: %s), not kind: %s", object._type, field, path, kind, kind,
+          tostring(spec.kind))
   end
-  object._loaded[field:gsub("_file$", "")] = spec
+  object._loaded[field:gsub("_file$", ""):gsub("_path$", "")] = spec
 end
+
+local function load_pod_spec(object, field) load_spec(object, field, "Pod") end
 
 local function check_worker_bounds(object, values)
   if values.min_workers > values.max_workers then
@@ -547,7 +552,7 @@ define_config("DaskKubernetesEnvironment", "environment",
   with(HOOKS, { min_workers = "integer>=1", max_workers = "integer>=1", work_stealing = "boolean",
                 scheduler_logs = "boolean", private_registry = "boolean", docker_secret = "string",
                 scheduler_spec_file = spec_file, worker_spec_file = spec_file,
-                image_pull_secret = "string|strings", log_k8s_errors = "boolean" }),
+                image_pull_secret = "string|strings", log_k8s_errors = "boolean", startup_timeout = "number>0" }),
   { min_workers = 1, max_workers = 2, work_stealing = true, scheduler_logs = false, private_registry = false,
     labels = {}, log_k8s_errors = false },
   function(object, values)
@@ -559,7 +564,7 @@ define_config("DaskKubernetesEnvironment", "environment",
 define_config("DaskOnKubernetesEnvironment", "environment",
   with(HOOKS, { base_image = "string", registry_url = "string", python_dependencies = "strings",
                 image_name = "string", image_tag = "string", env_vars = "string_map", files = "string_map",
-                max_workers = "integer>=1" }),
+                max_workers = "integer>=1", startup_timeout = "number>0" }),
   { base_image = "python:3.6", python_dependencies = {}, env_vars = {}, files = {}, max_workers = 1, labels = {} })
 
 define_config("LocalRun", "run_config",
@@ -568,7 +573,13 @@ define_config("KubernetesRun", "run_config",
   { job_template_path = "string", job_template = "table", image = "string", env = "string_map",
     cpu_limit = "string", cpu_request = "string", memory_limit = "string", memory_request = "string",
     service_account_name = "string", image_pull_secrets = "strings", image_pull_policy = "string",
-    labels = "strings" }, { env = {}, labels = {} })
+    labels = "strings" }, { env = {}, labels = {} },
+  function(object, values)
+    if values.job_template_path ~= nil and values.job_template ~= nil then
+      raise("bad argument #1 to 'KubernetesRun' (give job_template or job_template_path, not both)")
+    end
+    load_spec(object, "job_template_path", "Job")
+  end)
 
 define_config("LocalExecutor", "executor", {}, {})
 define_config("LocalDaskExecutor", "executor",

@@ -6,8 +6,8 @@ import Foundation
 struct K8sCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "k8s",
-        abstract: "Kubernetes: the RBAC a flow run needs, a check of the connection and permissions, static Dask cluster manifests.",
-        subcommands: [RBAC.self, Doctor.self, StaticCluster.self]
+        abstract: "Kubernetes: flow runs' logs and cleanup, the RBAC a flow run needs, a check of the connection and permissions, static Dask cluster manifests.",
+        subcommands: [Logs.self, Cleanup.self, RBAC.self, Doctor.self, StaticCluster.self, FlowRun.self]
     )
 
     /// Prints manifests as one YAML stream, as `kubectl apply -f -` reads them.
@@ -34,24 +34,10 @@ struct K8sCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check the connection, the credentials and every permission a flow run needs.")
 
-        @Option(help: "The kubeconfig file (default: KUBECONFIG, else ~/.kube/config).")
-        var kubeconfig: String?
-
-        @Option(help: "The kubeconfig context (default: its current context).")
-        var context: String?
-
-        @Option(name: .shortAndLong, help: "The namespace (default: the context's).")
-        var namespace: String?
+        @OptionGroup var kube: KubeOptions
 
         func run() throws {
-            var environment = ProcessInfo.processInfo.environment
-            if let kubeconfig { environment["KUBECONFIG"] = kubeconfig }
-            let config: KubeConfig
-            do {
-                config = try KubeConfig.load(environment: environment, context: context, namespace: namespace)
-            } catch {
-                throw CLIFailure.badInput("\(error)")
-            }
+            let config = try kube.load()
             let client = KubeClient(config: config)
             client.maxRetries = 2
             let checks = DKKube.Doctor(client: client).run(namespace: config.namespace)

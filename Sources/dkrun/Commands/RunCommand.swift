@@ -28,6 +28,14 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "Print how long evaluating, validating, serialising and running took (to stderr).")
     var timings = false
 
+    @Flag(name: .customLong("dry-run"), help: "For a flow that runs on Kubernetes: print every object the run would make, and make none.")
+    var dryRun = false
+
+    @Flag(help: "For a flow that runs on Kubernetes: submit the run, print its id and return (see `dkrun k8s logs`).")
+    var detach = false
+
+    @OptionGroup(title: "Kubernetes") var kube: KubeOptions
+
     func validate() throws {
         if quiet && verbose { throw ValidationError("--quiet and --verbose cannot be used together.") }
         if let executor {
@@ -44,7 +52,9 @@ struct RunCommand: ParsableCommand {
         } catch {
             throw CLIFailure.badInput("\(error)")
         }
-        if case .unavailable(let message) = choice { throw CLIFailure.badInput(message) }
+        if (dryRun || detach) && choice != .kubernetes {
+            throw CLIFailure.badInput("--dry-run and --detach are for flows that run on Kubernetes, and flow '\(loaded.spec.name)' runs here")
+        }
 
         var t = Clock.monotonic()
         let payload = loaded.host.payload(for: loaded.spec, parameters: loaded.resolvedParameters)
@@ -57,6 +67,13 @@ struct RunCommand: ParsableCommand {
             fputs("payload: \(bytes.count) bytes, sha256 \(SHA256.hexDigest(bytes))\n", stdout)
         }
         t = Clock.monotonic()
+        if choice == .kubernetes {
+            let submission = KubeSubmission(loaded: loaded, payload: bytes, kube: kube)
+            if dryRun { return try submission.dryRun() }
+            let code = try submission.submit(detach: detach, observer: observer)
+            if code != 0 { throw CLIFailure(message: code == 130 ? "interrupted" : "", code: code) }
+            return
+        }
         let result: FlowRunResult
         do {
             result = try loaded.host.run(loaded.spec, parameters: loaded.parameters, executor: choice, observer: observer,
@@ -69,6 +86,11 @@ struct RunCommand: ParsableCommand {
             fputs("timings: " + all.map { "\($0.0) \(Clock.describe($0.1))" }.joined(separator: ", ")
                   + " (\(loaded.graph.count) tasks)\n", stderr)
         }
+        try Self.exit(for: result)
+    }
+
+    /// Returns for a successful run; throws the exit code of any other.
+    static func exit(for result: FlowRunResult) throws {
         switch result.state.kind {
         case .success, .skipped, .mapped: return
         case .cancelled: throw CLIFailure(message: "interrupted", code: 130)

@@ -1,0 +1,200 @@
+import DKCore
+
+/// The labels every object of a flow run carries, and the selectors that find them.
+public enum RunLabels {
+    public static let managedBy = "app.kubernetes.io/managed-by"
+    public static let flowRun = "dkrun.io/flow-run"
+    public static let component = "dkrun.io/component"
+    /// dask-kubernetes' own label, so its users' selectors and dashboards still work.
+    public static let daskComponent = "dask.org/component"
+
+    public static func of(run: String, component: String) -> Value {
+        var labels: Value = [.text(managedBy): "dkrun", .text(flowRun): .text(run), .text(Self.component): .text(component)]
+        if component == "scheduler" || component == "worker" { labels[daskComponent] = .text(component) }
+        return labels
+    }
+
+    public static func selector(run: String, component: String? = nil) -> String {
+        "\(managedBy)=dkrun,\(flowRun)=\(run)" + (component.map { ",\(Self.component)=\($0)" } ?? "")
+    }
+
+    /// Every object of every flow run.
+    public static let allRuns = "\(managedBy)=dkrun,\(flowRun)"
+
+    /// The short form of a run id that object names use.
+    public static func short(_ run: String) -> String { String(run.filter { $0 != "-" }.prefix(10)) }
+}
+
+/// The Dask cluster dkrun makes on Kubernetes for one flow run, as dask-kubernetes' classic
+/// KubeCluster makes it: a scheduler pod and its Service, and plain worker pods, from the
+/// quick configuration or from the user's Pod specs (which take precedence), with the
+/// defaults seed `dask-kubernetes.txt` gives. Pure: it only builds objects.
+public struct DaskClusterSpec: Sendable {
+    public var runID: String
+    public var namespace: String
+    /// The flow's image: containers of the specs that name none get it.
+    public var image: String
+    public var minWorkers: Int
+    public var maxWorkers: Int
+    public var schedulerTemplate: Value?
+    public var workerTemplate: Value?
+    public var pullSecrets: [String] = []
+    /// Environment variables every pod gets (KubernetesRun env, KubeCluster env).
+    public var env: [String: String] = [:]
+    /// Dask's `kubernetes.worker-name`: `{user}`, `{uuid}` and environment variables.
+    public var workerNameTemplate = "dask-{user}-{uuid}"
+    /// How long a pod may take to start before the run fails (seconds).
+    public var startupTimeout = 300.0
+    /// How often the driver reports the workers, and how many reports in a row must want
+    /// fewer workers before some are retired (Dask Adaptive's interval and wait_count).
+    public var reportInterval = 1.0
+    public var scaleDownReports = 3
+    /// The ownerReference (to the run's Job) every object gets, once the Job exists.
+    public var owner: Value?
+    /// What the configuration decided, in words, for `--dry-run`.
+    public var notes: [String] = []
+
+    public init(runID: String, namespace: String, image: String, minWorkers: Int, maxWorkers: Int) {
+        self.runID = runID
+        self.namespace = namespace
+        self.image = image
+        self.minWorkers = minWorkers
+        self.maxWorkers = maxWorkers
+    }
+
+    public var schedulerName: String { "dkrun-\(RunLabels.short(runID))-scheduler" }
+    public static let schedulerPort = 8786
+    public static let dashboardPort = 8787
+    public static let defaultTolerations: [Value] = [
+        ["key": "k8s.dask.org/dedicated", "operator": "Equal", "value": "worker", "effect": "NoSchedule"],
+        ["key": "k8s.dask.org_dedicated", "operator": "Equal", "value": "worker", "effect": "NoSchedule"],
+    ]
+
+    public func schedulerPod() -> Value {
+        let container: Value = [
+            "name": "dask-scheduler", "image": .text(image),
+            "args": ["dask", "scheduler", "--port", .text(String(Self.schedulerPort)),
+                     "--dashboard-address", .text(":\(Self.dashboardPort)")],
+            "ports": [["name": "tcp-comm", "containerPort": .int(Int64(Self.schedulerPort))],
+                      ["name": "http-dashboard", "containerPort": .int(Int64(Self.dashboardPort))]],
+        ]
+        return pod(schedulerTemplate, name: schedulerName, component: "scheduler", defaultContainer: container, extraEnv: [:])
+    }
+
+    public func schedulerService() -> Value {
+        var metadata: Value = ["name": .text(schedulerName), "namespace": .text(namespace),
+                               "labels": RunLabels.of(run: runID, component: "scheduler")]
+        if let owner { metadata["ownerReferences"] = [owner] }
+        return ["apiVersion": "v1", "kind": "Service", "metadata": metadata,
+                "spec": ["selector": [.text(RunLabels.flowRun): .text(runID), .text(RunLabels.component): "scheduler"],
+                         "ports": [["name": "tcp-comm", "port": .int(Int64(Self.schedulerPort)),
+                                    "targetPort": .int(Int64(Self.schedulerPort))],
+                                   ["name": "http-dashboard", "port": .int(Int64(Self.dashboardPort)),
+                                    "targetPort": .int(Int64(Self.dashboardPort))]]]]
+    }
+
+    /// The quick configuration's worker: one thread, resources matching --nthreads and
+    /// --memory-limit, and --death-timeout so it goes if the scheduler does.
+    public func workerPod(name: String, schedulerAddress: String) -> Value {
+        let resources: Value = ["cpu": "1", "memory": "4G"]
+        let container: Value = [
+            "name": "dask-worker", "image": .text(image),
+            "args": ["dask", "worker", "--nthreads", "1", "--memory-limit", "4G", "--no-dashboard", "--death-timeout", "60"],
+            "resources": ["limits": resources, "requests": resources],
+        ]
+        return pod(workerTemplate, name: name, component: "worker", defaultContainer: container,
+                   extraEnv: ["DASK_SCHEDULER_ADDRESS": schedulerAddress])
+    }
+
+    /// The worker spec's `replicas` (not a Pod field: dkrun takes it out).
+    public var workerReplicas: Int? { workerTemplate?["spec"]?["replicas"]?.intValue.map(Int.init) }
+
+    /// A worker pod's name from the template: `{user}`, `{uuid}` and `{VARIABLE}`s, made a
+    /// valid DNS-1123 name.
+    public func workerName(user: String, uuid: String, environment: [String: String]) -> String {
+        var name = ""
+        var rest = Substring(workerNameTemplate)
+        while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
+            name += rest[..<open]
+            let key = String(rest[rest.index(after: open) ..< close])
+            name += key == "user" ? user : key == "uuid" ? uuid : environment[key] ?? ""
+            rest = rest[rest.index(after: close)...]
+        }
+        name += rest
+        let cleaned = String(name.lowercased().map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") ? $0 : "-" })
+        return String(cleaned.drop { $0 == "-" }.prefix(63).reversed().drop { $0 == "-" }.reversed())
+    }
+
+    /// A pod from the user's template, or the default container alone, with what dkrun
+    /// always adds: name, labels, owner, restartPolicy Never unless set, the default
+    /// tolerations, pull secrets, the pods' environment and today's Dask command names.
+    private func pod(_ template: Value?, name: String, component: String, defaultContainer: Value,
+                     extraEnv: [String: String]) -> Value {
+        var metadata = template?["metadata"] ?? [:]
+        var labels = metadata["labels"] ?? [:]
+        for (k, v) in RunLabels.of(run: runID, component: component).mapValue ?? [:] { labels[k.stringValue!] = v }
+        metadata["labels"] = labels
+        metadata["name"] = .text(name)
+        metadata["namespace"] = .text(namespace)
+        metadata["generateName"] = nil
+        if let owner { metadata["ownerReferences"] = [owner] }
+
+        var spec = template?["spec"] ?? [:]
+        spec["replicas"] = nil
+        if spec["restartPolicy"] == nil { spec["restartPolicy"] = "Never" }
+        var tolerations = spec["tolerations"]?.arrayValue ?? []
+        for t in Self.defaultTolerations where !tolerations.contains(t) { tolerations.append(t) }
+        spec["tolerations"] = .array(tolerations)
+        var secrets = spec["imagePullSecrets"]?.arrayValue ?? []
+        for s in pullSecrets where !secrets.contains(where: { $0["name"]?.stringValue == s }) { secrets.append(["name": .text(s)]) }
+        if !secrets.isEmpty { spec["imagePullSecrets"] = .array(secrets) }
+
+        var containers = spec["containers"]?.arrayValue ?? []
+        if containers.isEmpty { containers = [defaultContainer] }
+        for i in containers.indices {
+            var c = containers[i]
+            if c["image"] == nil { c["image"] = .text(image) }
+            if i == 0 {
+                var vars = c["env"]?.arrayValue ?? []
+                for (k, v) in (env.merging(extraEnv) { $1 }).sorted(by: { $0.key < $1.key })
+                    where !vars.contains(where: { $0["name"]?.stringValue == k }) {
+                    vars.append(["name": .text(k), "value": .text(v)])
+                }
+                if !vars.isEmpty { c["env"] = .array(vars) }
+                DaskCommand.modernise(&c)
+            }
+            containers[i] = c
+        }
+        spec["containers"] = .array(containers)
+        return ["apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec]
+    }
+}
+
+/// Command names and options of Dask that are gone today, in the specs of seeds and old
+/// clusters: `dask-worker` and `dask-scheduler` are `dask worker` and `dask scheduler`,
+/// `--no-bokeh` is `--no-dashboard`, `--bokeh-port N` is `--dashboard-address :N`.
+public enum DaskCommand {
+    public static func modernise(_ container: inout Value) {
+        for field in ["command", "args"] {
+            guard let argv = container[field]?.arrayValue?.compactMap(\.stringValue), !argv.isEmpty else { continue }
+            var out: [String] = []
+            var i = 0
+            while i < argv.count {
+                let a = argv[i]
+                if i == 0 && (a == "dask-worker" || a == "dask-scheduler") {
+                    out += ["dask", String(a.dropFirst("dask-".count))]
+                } else if a == "--no-bokeh" {
+                    out.append("--no-dashboard")
+                } else if a == "--bokeh-port", i + 1 < argv.count {
+                    out += ["--dashboard-address", ":" + argv[i + 1]]
+                    i += 1
+                } else {
+                    out.append(a)
+                }
+                i += 1
+            }
+            container[field] = .array(out.map(Value.text))
+            return  // the program is in command when it is there, else in args
+        }
+    }
+}

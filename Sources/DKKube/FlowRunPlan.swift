@@ -1,0 +1,300 @@
+import DKCore
+
+/// How one flow run goes on Kubernetes, decided from the flow's configuration: the image,
+/// the pull secrets, the Job that runs the flow, and where its tasks run (a Dask cluster made
+/// for the run, or the executor the flow names). Both sides use it: dkrun on the user's
+/// machine makes the Job from it (or prints it, `--dry-run`), the Job's dkrun makes the
+/// cluster from it.
+public struct FlowRunPlan: Sendable {
+    public enum Tasks: Sendable {
+        /// A Dask cluster of pods made for this run (DaskKubernetesEnvironment,
+        /// DaskOnKubernetesEnvironment, or KubernetesRun with DaskExecutor's KubeCluster).
+        case daskCluster(DaskClusterSpec)
+        /// In the Job's pod with the flow's executor (local, threads, a temporary local Dask
+        /// cluster, or an existing scheduler's address).
+        case executor(ExecutorChoice)
+    }
+
+    /// Where the Job's pod finds the payload.
+    public static let payloadDirectory = "/var/run/dkrun/payload"
+    public static let payloadFile = "payload.msgpack"
+    /// A ConfigMap holds at most 1 MiB (etcd's limit), keys and metadata included.
+    public static let configMapLimit = 1_048_576 - 16_384
+
+    public let runID: String
+    public let namespace: String
+    public let flowName: String
+    public let image: String
+    public var tasks: Tasks
+    /// Secrets named in imagePullSecrets of every pod.
+    public let pullSecrets: [String]
+    /// The pull secret dkrun makes from a dkrun secret when it does not exist (private_registry).
+    public let pullSecretSource: (name: String, secret: String)?
+    private let runConfig: Value?
+
+    public var jobName: String { "dkrun-\(RunLabels.short(runID))" }
+    public var payloadName: String { "dkrun-\(RunLabels.short(runID))-payload" }
+
+    /// - Returns: nil for a flow that does not run on Kubernetes.
+    public static func decide(_ flow: FlowSpec, runID: String, namespace: String, defaultImage: String,
+                              environment: [String: String]) throws -> FlowRunPlan? {
+        let env = flow.configuration["environment"]
+        let runConfig = flow.configuration["run_config"]
+        let executor = env?["executor"] ?? flow.configuration["executor"]
+        let envType = env?["type"]?.stringValue
+        guard envType == "DaskKubernetesEnvironment" || envType == "DaskOnKubernetesEnvironment"
+            || runConfig?["type"] == "KubernetesRun" else { return nil }
+
+        let image = runConfig?["image"]?.stringValue
+            ?? storageImage(flow.configuration["storage"], flow: flow)
+            ?? (envType == "DaskOnKubernetesEnvironment" ? storageImage(env, flow: flow) : nil)
+            ?? defaultImage
+        var pullSecrets = runConfig?["image_pull_secrets"]?.arrayValue?.compactMap(\.stringValue) ?? []
+        switch env?["image_pull_secret"] {
+        case .string?: pullSecrets.append(env!["image_pull_secret"]!.stringValue!)
+        case .array(let names)?: pullSecrets += names.compactMap(\.stringValue)
+        default: break
+        }
+        var source: (String, String)?
+        if env?["private_registry"] == true, let secret = env?["docker_secret"]?.stringValue {
+            let name = secretName(secret)
+            source = (name, secret)
+            if !pullSecrets.contains(name) { pullSecrets.append(name) }
+        }
+
+        let tasks: Tasks
+        func cluster(min: Int, max: Int) -> DaskClusterSpec {
+            var spec = DaskClusterSpec(runID: runID, namespace: namespace, image: image, minWorkers: min, maxWorkers: max)
+            spec.pullSecrets = pullSecrets
+            spec.env = runConfig?["env"]?.mapValue.map(stringMap) ?? [:]
+            if let name = environment["DASK_KUBERNETES__WORKER_NAME"] { spec.workerNameTemplate = name }
+            return spec
+        }
+        switch envType {
+        case "DaskKubernetesEnvironment":
+            var spec = cluster(min: Int(env?["min_workers"]?.intValue ?? 1), max: Int(env?["max_workers"]?.intValue ?? 2))
+            spec.schedulerTemplate = env?["scheduler_spec"]
+            spec.workerTemplate = env?["worker_spec"]
+            if let t = env?["startup_timeout"]?.numberValue { spec.startupTimeout = t }
+            tasks = .daskCluster(settle(spec))
+        case "DaskOnKubernetesEnvironment":
+            var spec = cluster(min: 1, max: Int(env?["max_workers"]?.intValue ?? 1))
+            if let t = env?["startup_timeout"]?.numberValue { spec.startupTimeout = t }
+            tasks = .daskCluster(settle(spec))
+        default:
+            if executor?["type"] == "DaskExecutor", executor?["address"] == nil,
+               let cls = executor?["cluster_class"]?.stringValue, KubeClusterOptions.classNames.contains(cls) {
+                var spec = cluster(min: 1, max: 1)
+                try KubeClusterOptions.apply(executor!, to: &spec)
+                tasks = .daskCluster(settle(spec))
+            } else {
+                var spec = flow
+                spec.configuration["run_config"] = nil
+                spec.configuration["environment"] = nil
+                tasks = .executor(try ExecutorChoice.decide(for: spec, override: nil, cores: 1))
+            }
+        }
+        return FlowRunPlan(runID: runID, namespace: namespace, flowName: flow.name, image: image, tasks: tasks,
+                           pullSecrets: pullSecrets, pullSecretSource: source, runConfig: runConfig)
+    }
+
+    /// Applies the precedence of the YAML specs and the Dask config over the quick
+    /// configuration, and says what it did.
+    private static func settle(_ spec: DaskClusterSpec) -> DaskClusterSpec {
+        var spec = spec
+        if let replicas = spec.workerReplicas {
+            spec.notes.append("the worker spec's replicas: \(replicas) fixes the cluster at \(replicas) workers "
+                + "(min_workers \(spec.minWorkers) and max_workers \(spec.maxWorkers) are overridden)")
+            spec.minWorkers = replicas
+            spec.maxWorkers = replicas
+        } else if spec.minWorkers == spec.maxWorkers {
+            spec.notes.append("a fixed cluster of \(spec.minWorkers) worker(s): min_workers = max_workers")
+        } else {
+            spec.notes.append("workers scale between \(spec.minWorkers) and \(spec.maxWorkers) with the scheduler's load")
+        }
+        spec.notes.append(spec.workerTemplate == nil ? "workers: the quick configuration (dask worker, 1 thread, 4G)"
+                          : "workers: the worker spec file, with dkrun's labels, owner, tolerations and pull secrets added")
+        spec.notes.append(spec.schedulerTemplate == nil ? "scheduler: the quick configuration (dask scheduler)"
+                          : "scheduler: the scheduler spec file, with dkrun's labels, owner and pull secrets added")
+        return spec
+    }
+
+    /// Docker storage's (or DaskOnKubernetesEnvironment's) image: registry_url/image_name:image_tag,
+    /// the name defaulting to the flow's name and the tag to its DAG's hash, as `dkrun build` tags it.
+    public static func storageImage(_ storage: Value?, flow: FlowSpec) -> String? {
+        guard let storage, storage["type"] == "Docker" || storage["type"] == "DaskOnKubernetesEnvironment" else { return nil }
+        let name = storage["image_name"]?.stringValue ?? secretName(flow.name)
+        let tag = storage["image_tag"]?.stringValue ?? String(Payload.dagHash(flow).prefix(12))
+        var registry = storage["registry_url"]?.stringValue ?? ""
+        while registry.hasSuffix("/") { registry.removeLast() }
+        return (registry.isEmpty ? "" : registry + "/") + name + ":" + tag
+    }
+
+    /// A Kubernetes name from a dkrun one: DOCKER_REGISTRY_CREDENTIALS is docker-registry-credentials.
+    public static func secretName(_ name: String) -> String {
+        String(name.lowercased().map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-") ? $0 : "-" })
+    }
+
+    private static func stringMap(_ m: [Value: Value]) -> [String: String] {
+        var out: [String: String] = [:]
+        for (k, v) in m { if let k = k.stringValue, let v = v.stringValue { out[k] = v } }
+        return out
+    }
+
+    // MARK: The objects the user's dkrun makes
+
+    private func metadata(_ name: String, component: String) -> Value {
+        ["name": .text(name), "namespace": .text(namespace), "labels": RunLabels.of(run: runID, component: component),
+         "annotations": ["dkrun.io/flow": .text(flowName)]]
+    }
+
+    /// The payload, as binary data of a ConfigMap the Job's pod mounts.
+    public func payloadConfigMap(_ payload: [UInt8]) throws -> Value {
+        guard payload.count <= Self.configMapLimit else {
+            throw FlowError("flow '\(flowName)': its payload is \(payload.count) bytes, and a ConfigMap holds at most "
+                + "1 MiB: keep large data out of the flow's constants and parameters (read it in a task)")
+        }
+        return ["apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata(payloadName, component: "payload"),
+                "binaryData": [.text(Self.payloadFile): .text(Base64.encode(payload))]]
+    }
+
+    /// The Job whose pod runs the flow: KubernetesRun's job template when there is one, its
+    /// image, env, resources, service account and pull policy.
+    /// - Parameter ttl: seconds Kubernetes keeps the finished Job (and what it owns); nil: dkrun
+    ///   deletes it when it has followed the run to its end.
+    public func job(ttl: Int?) -> Value {
+        let template = runConfig?["job_template"]
+        var job = template ?? [:]
+        job["apiVersion"] = "batch/v1"
+        job["kind"] = "Job"
+        var meta = metadata(jobName, component: "job")
+        if let labels = template?["metadata"]?["labels"]?.mapValue {
+            var merged = labels
+            for (k, v) in meta["labels"]?.mapValue ?? [:] { merged[k] = v }
+            meta["labels"] = .map(merged)
+        }
+        job["metadata"] = meta
+        var spec = job["spec"] ?? [:]
+        spec["backoffLimit"] = 0  // a second try would run every task again
+        if let ttl { spec["ttlSecondsAfterFinished"] = .int(Int64(ttl)) }
+        var podTemplate = spec["template"] ?? [:]
+        var podMeta = podTemplate["metadata"] ?? [:]
+        var podLabels = podMeta["labels"] ?? [:]
+        for (k, v) in RunLabels.of(run: runID, component: "job").mapValue ?? [:] { podLabels[k.stringValue!] = v }
+        podMeta["labels"] = podLabels
+        podTemplate["metadata"] = podMeta
+        var pod = podTemplate["spec"] ?? [:]
+        pod["restartPolicy"] = "Never"
+        if let account = runConfig?["service_account_name"] { pod["serviceAccountName"] = account }
+        if !pullSecrets.isEmpty { pod["imagePullSecrets"] = .array(pullSecrets.map { ["name": .text($0)] }) }
+        pod["volumes"] = .array((pod["volumes"]?.arrayValue ?? [])
+            + [["name": "dkrun-payload", "configMap": ["name": .text(payloadName)]]])
+
+        var containers = pod["containers"]?.arrayValue ?? []
+        if containers.isEmpty { containers = [[:]] }
+        var c = containers[0]
+        if c["name"] == nil { c["name"] = "flow" }
+        c["image"] = .text(image)
+        if let policy = runConfig?["image_pull_policy"] { c["imagePullPolicy"] = policy }
+        c["command"] = ["dkrun", "k8s", "flow-run", .text(Self.payloadDirectory + "/" + Self.payloadFile)]
+        var env = c["env"]?.arrayValue ?? []
+        let ours: [(String, String)] = [("DKRUN_RUN_ID", runID), ("DKRUN_JOB_NAME", jobName)]
+            + (runConfig?["env"]?.mapValue.map(Self.stringMap) ?? [:]).sorted { $0.key < $1.key }
+        for (k, v) in ours { env.append(["name": .text(k), "value": .text(v)]) }
+        c["env"] = .array(env)
+        var resources = c["resources"] ?? [:]
+        for (field, section, name) in [("cpu_limit", "limits", "cpu"), ("memory_limit", "limits", "memory"),
+                                       ("cpu_request", "requests", "cpu"), ("memory_request", "requests", "memory")] {
+            if let v = runConfig?[field] {
+                var s = resources[section] ?? [:]
+                s[name] = v
+                resources[section] = s
+            }
+        }
+        if resources.mapValue?.isEmpty == false { c["resources"] = resources }
+        c["volumeMounts"] = .array((c["volumeMounts"]?.arrayValue ?? [])
+            + [["name": "dkrun-payload", "mountPath": .text(Self.payloadDirectory), "readOnly": true]])
+        containers[0] = c
+        pod["containers"] = .array(containers)
+        podTemplate["spec"] = pod
+        spec["template"] = podTemplate
+        job["spec"] = spec
+        return job
+    }
+
+    /// The image pull secret made from a dkrun secret holding docker-server,
+    /// docker-username, docker-password and docker-email (YAML or JSON).
+    public func pullSecret(credentials text: String, from secret: String) throws -> Value {
+        guard let source = pullSecretSource else { throw FlowError("flow '\(flowName)' has no private_registry") }
+        let creds: Value
+        do { creds = try YAML.load(text, source: "secret \(secret)") } catch {
+            throw FlowError("secret '\(secret)' (docker_secret) must map docker-server, docker-username, docker-password "
+                + "and docker-email: it is not YAML or JSON")
+        }
+        var fields: [String: String] = [:]
+        for key in ["docker-server", "docker-username", "docker-password", "docker-email"] {
+            guard let v = creds[key]?.stringValue ?? creds[key]?.intValue.map(String.init) else {
+                throw FlowError("secret '\(secret)' (docker_secret) has no \(key): it must map docker-server, "
+                    + "docker-username, docker-password and docker-email")
+            }
+            fields[key] = v
+        }
+        let auth = Base64.encode(Array("\(fields["docker-username"]!):\(fields["docker-password"]!)".utf8))
+        let config: Value = ["auths": [.text(fields["docker-server"]!): [
+            "username": .text(fields["docker-username"]!), "password": .text(fields["docker-password"]!),
+            "email": .text(fields["docker-email"]!), "auth": .text(auth)]]]
+        return ["apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/dockerconfigjson",
+                "metadata": metadata(source.name, component: "pull-secret"),
+                "data": [".dockerconfigjson": .text(Base64.encode(Array(JSON.encode(config).utf8)))]]
+    }
+}
+
+/// DaskExecutor's `cluster_kwargs` and `adapt_kwargs` for dask-kubernetes' KubeCluster, the
+/// Prefect 1.x spelling of the per-run cluster.
+enum KubeClusterOptions {
+    static let classNames: Set<String> = ["KubeCluster", "dask_kubernetes.KubeCluster", "dask_kubernetes.classic.KubeCluster"]
+    static let clusterKeys = ["pod_template", "scheduler_pod_template", "name", "n_workers", "env", "image",
+                              "startup_timeout", "namespace"]
+    static let adaptKeys = ["minimum", "maximum", "interval", "wait_count"]
+
+    static func apply(_ executor: Value, to spec: inout DaskClusterSpec) throws {
+        let kwargs = executor["cluster_kwargs"] ?? [:]
+        let adapt = executor["adapt_kwargs"] ?? [:]
+        for (keys, value, field) in [(clusterKeys, kwargs, "cluster_kwargs"), (adaptKeys, adapt, "adapt_kwargs")] {
+            for key in (value.mapValue ?? [:]).keys.compactMap(\.stringValue) where !keys.contains(key) {
+                throw FlowError("DaskExecutor \(field).\(key): KubeCluster has no such option (it has \(keys.joined(separator: ", ")))")
+            }
+        }
+        func pod(_ key: String) throws -> Value? {
+            guard let v = kwargs[key] else { return nil }
+            guard v.mapValue != nil else {
+                throw FlowError("DaskExecutor cluster_kwargs.\(key) must be a Pod spec table (load a file with dk.yaml.load_file)")
+            }
+            return v
+        }
+        spec.workerTemplate = try pod("pod_template")
+        spec.schedulerTemplate = try pod("scheduler_pod_template")
+        if let name = kwargs["name"]?.stringValue { spec.workerNameTemplate = name }
+        if let image = kwargs["image"]?.stringValue { spec.image = image }
+        if let ns = kwargs["namespace"]?.stringValue { spec.namespace = ns }
+        if let t = kwargs["startup_timeout"]?.numberValue { spec.startupTimeout = t }
+        for (k, v) in kwargs["env"]?.mapValue ?? [:] { if let k = k.stringValue, let v = v.stringValue { spec.env[k] = v } }
+        let n = Int(kwargs["n_workers"]?.intValue ?? 1)
+        if adapt.mapValue?.isEmpty ?? true {
+            spec.minWorkers = max(n, 1)
+            spec.maxWorkers = max(n, 1)
+        } else {
+            spec.minWorkers = Int(adapt["minimum"]?.intValue ?? 0)
+            spec.maxWorkers = Int(adapt["maximum"]?.intValue ?? Int64(max(spec.minWorkers, 1)))
+            if spec.minWorkers < 1 {
+                spec.notes.append("adapt_kwargs.minimum \(spec.minWorkers) is raised to 1: a flow run needs a worker")
+                spec.minWorkers = 1
+            }
+            guard spec.maxWorkers >= spec.minWorkers else {
+                throw FlowError("DaskExecutor adapt_kwargs: maximum (\(spec.maxWorkers)) is less than minimum (\(spec.minWorkers))")
+            }
+            if let i = adapt["interval"]?.numberValue { spec.reportInterval = i }
+            if let w = adapt["wait_count"]?.intValue { spec.scaleDownReports = Int(w) }
+        }
+    }
+}

@@ -1,0 +1,273 @@
+import DKCore
+import DKDask
+import DKKube
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The Dask cluster of one flow run, as pods: started from its spec (scheduler pod and
+/// Service, then the first workers), sized while the run goes on between the minimum and
+/// the maximum from what the scheduler wants (retiring workers before their pods go, and
+/// replacing dead ones to keep the minimum), and deleted at the end. Pods that cannot
+/// start end the run with their events and last log lines.
+///
+/// Its state is what the API says: the worker pods are those carrying the run's labels,
+/// listed again on every check, so a create retried after a dropped connection, or a pod
+/// deleted by someone else, is seen as it is.
+public final class KubeDaskCluster: WorkerScaling {
+    let client: KubeClient
+    let spec: DaskClusterSpec
+    let observer: RunObserver?
+    /// `tcp://<Service cluster IP>:8786`, once started.
+    public private(set) var schedulerAddress = ""
+
+    private var workerPods: [Value] = []
+    private var lastCheck = 0.0
+    private var listFailingSince: Double?
+    private var reportsWantingFewer = 0
+    private var retiring = false
+    private var announced: [String: String] = [:]
+    private let user: String
+    private let environment: [String: String]
+
+    /// How long the API may fail in a row before the run gives up on the cluster.
+    static let apiPatience = 60.0
+
+    public init(client: KubeClient, spec: DaskClusterSpec, observer: RunObserver?, environment: [String: String]) {
+        self.client = client
+        self.spec = spec
+        self.observer = observer
+        self.environment = environment
+        user = environment["USER"] ?? getpwuid(geteuid()).map { String(cString: $0.pointee.pw_name) } ?? "dask"
+    }
+
+    private func say(_ text: String, _ level: LogLevel = .info) {
+        observer?.handle(.log(nil, level, text, time: Clock.wall()))
+    }
+
+    // MARK: Start and stop
+
+    /// Makes the scheduler pod and Service, waits for the scheduler to run, and makes the
+    /// first workers (the spec's replicas, else the minimum).
+    public func start() throws {
+        let scheduler = spec.schedulerPod()
+        try createOnce(scheduler)
+        let service = try createOnce(spec.schedulerService())
+        guard let ip = service["spec"]?["clusterIP"]?.stringValue else {
+            throw FlowError("the scheduler's Service \(spec.schedulerName) has no cluster IP")
+        }
+        schedulerAddress = "tcp://\(ip):\(DaskClusterSpec.schedulerPort)"
+        say("Dask scheduler pod \(spec.schedulerName) created; workers scale between \(spec.minWorkers) and \(spec.maxWorkers)")
+        try waitForScheduler()
+        try refreshWorkers()
+        try addWorkers(spec.minWorkers - workerPods.count)
+    }
+
+    private func waitForScheduler() throws {
+        let deadline = Clock.monotonic() + spec.startupTimeout
+        while true {
+            if Interruption.requested { throw FlowError("interrupted while the Dask scheduler was starting") }
+            if let pod = try? client.get(.pods, spec.schedulerName, namespace: spec.namespace) {
+                let phase = pod["status"]?["phase"]?.stringValue
+                if phase == "Running" { return }
+                if let reason = PodProblems.hopelessReason(pod) ?? (phase == "Failed" || phase == "Succeeded"
+                    ? "it ended (\(PodProblems.termination(pod).map { "exit code \($0.code)" } ?? phase!))" : nil) {
+                    throw failure("the Dask scheduler pod \(spec.schedulerName) cannot start: \(reason)", pod: spec.schedulerName)
+                }
+                if Clock.monotonic() > deadline {
+                    throw failure("the Dask scheduler pod \(spec.schedulerName) did not start within \(Int(spec.startupTimeout)) s "
+                        + "(startup_timeout): \(PodProblems.pendingReason(pod))", pod: spec.schedulerName)
+                }
+            }
+            usleep(200_000)
+        }
+    }
+
+    /// Deletes the workers, the scheduler and its Service. Owner references would remove
+    /// them with the Job anyway; this removes them as soon as the run ends.
+    public func shutdown() {
+        let workers = RunLabels.selector(run: spec.runID, component: "worker")
+        for attempt in 0 ..< 3 {
+            do {
+                try client.deleteCollection(.pods, namespace: spec.namespace, labelSelector: workers)
+                _ = try? client.delete(.pods, spec.schedulerName, namespace: spec.namespace)
+                _ = try? client.delete(.services, spec.schedulerName, namespace: spec.namespace)
+                say("Dask cluster deleted (scheduler, its Service and every worker pod)")
+                return
+            } catch {
+                say("cannot delete the Dask cluster's pods yet: \(error)", .warning)
+                usleep(UInt32(500_000 * (attempt + 1)))
+            }
+        }
+    }
+
+    /// Creates an object with a fixed name, retrying when the API fails; one already made by
+    /// an earlier attempt whose answer was lost is taken as it is.
+    @discardableResult
+    private func createOnce(_ object: Value) throws -> Value {
+        let resource = try client.resource(apiVersion: object["apiVersion"]!.stringValue!, kind: object["kind"]!.stringValue!)
+        let name = object["metadata"]!["name"]!.stringValue!
+        var attempt = 0
+        while true {
+            do {
+                return try client.create(object, namespace: spec.namespace)
+            } catch let e as KubeError where e.code == 409 {
+                return try client.get(resource, name, namespace: spec.namespace)
+            } catch let e as KubeError where e.code >= 500 && attempt < 5 {
+                attempt += 1
+                usleep(UInt32(200_000 * attempt))
+            }
+        }
+    }
+
+    // MARK: Workers
+
+    private func refreshWorkers() throws {
+        let list = try client.list(.pods, namespace: spec.namespace,
+                                   labelSelector: RunLabels.selector(run: spec.runID, component: "worker"))
+        workerPods = (list["items"]?.arrayValue ?? []).filter { $0["metadata"]?["deletionTimestamp"] == nil }
+    }
+
+    /// Pods that run or may still run.
+    private var liveWorkers: [Value] {
+        workerPods.filter { ["Pending", "Running"].contains($0["status"]?["phase"]?.stringValue ?? "Pending") }
+    }
+
+    private func addWorkers(_ count: Int) throws {
+        guard count > 0 else { return }
+        for _ in 0 ..< count {
+            let uuid = String(UUID().uuidString.lowercased().filter { $0 != "-" }.prefix(10))
+            let name = spec.workerName(user: user, uuid: uuid, environment: environment)
+            let pod = try client.create(spec.workerPod(name: name, schedulerAddress: schedulerAddress), namespace: spec.namespace)
+            workerPods.append(pod)
+            say("worker pod \(name) created (\(liveWorkers.count) of at most \(spec.maxWorkers))")
+        }
+    }
+
+    // MARK: WorkerScaling
+
+    public var reportInterval: Double { spec.reportInterval }
+
+    public func observe(target: Int, workers: [String]) throws -> Int {
+        let wanted = min(max(target, spec.minWorkers), spec.maxWorkers)
+        let live = liveWorkers.count
+        if wanted > live {
+            reportsWantingFewer = 0
+            say("the scheduler wants \(target) worker(s): scaling up to \(wanted)")
+            do { try addWorkers(wanted - live) } catch {
+                say("cannot create a worker pod now (will try again): \(error)", .warning)
+            }
+        } else if wanted < live && wanted < workers.count && !retiring {
+            reportsWantingFewer += 1
+            if reportsWantingFewer >= spec.scaleDownReports {
+                reportsWantingFewer = 0
+                retiring = true
+                say("the scheduler wants \(target) worker(s): retiring \(min(live, workers.count) - wanted)")
+                return min(live, workers.count) - wanted
+            }
+        } else {
+            reportsWantingFewer = 0
+        }
+        return 0
+    }
+
+    public func retired(_ workers: [String]) throws {
+        retiring = false
+        let hosts = Set(workers.compactMap(Self.host))
+        for pod in workerPods where hosts.contains(pod["status"]?["podIP"]?.stringValue ?? "") {
+            let name = pod["metadata"]!["name"]!.stringValue!
+            do {
+                try client.delete(.pods, name, namespace: spec.namespace)
+                say("worker pod \(name) deleted (retired by the scheduler)")
+            } catch {
+                say("cannot delete retired worker pod \(name): \(error)", .warning)
+            }
+        }
+        try? refreshWorkers()
+    }
+
+    /// `tcp://10.0.0.5:40123` → `10.0.0.5`.
+    static func host(_ address: String) -> String? {
+        guard let scheme = address.range(of: "://") else { return nil }
+        let rest = address[scheme.upperBound...]
+        return rest.lastIndex(of: ":").map { String(rest[..<$0]) }
+    }
+
+    public func check() throws {
+        let now = Clock.monotonic()
+        guard now - lastCheck >= 1 else { return }
+        lastCheck = now
+        do {
+            try refreshWorkers()
+            listFailingSince = nil
+        } catch {
+            let since = listFailingSince ?? now
+            listFailingSince = since
+            if now - since > Self.apiPatience {
+                throw FlowError("the Kubernetes API has failed for \(Int(Self.apiPatience)) s while following the Dask cluster: \(error)")
+            }
+            return
+        }
+        for pod in workerPods { try checkWorker(pod) }
+        let missing = spec.minWorkers - liveWorkers.count
+        if missing > 0 {
+            say("\(liveWorkers.count) live worker pod(s), fewer than the minimum \(spec.minWorkers): replacing")
+            do { try addWorkers(missing) } catch { say("cannot create a worker pod now (will try again): \(error)", .warning) }
+        }
+    }
+
+    private func checkWorker(_ pod: Value) throws {
+        let name = pod["metadata"]!["name"]!.stringValue!
+        let phase = pod["status"]?["phase"]?.stringValue ?? "Pending"
+        if let reason = PodProblems.hopelessReason(pod) {
+            throw failure("worker pod \(name) cannot start: \(reason)", pod: name)
+        }
+        switch phase {
+        case "Pending":
+            let created = pod["metadata"]?["creationTimestamp"]?.stringValue.flatMap(Clock.parseISO8601) ?? Clock.wall()
+            if Clock.wall() - created > spec.startupTimeout {
+                throw failure("worker pod \(name) did not start within \(Int(spec.startupTimeout)) s (startup_timeout): "
+                    + PodProblems.pendingReason(pod), pod: name)
+            }
+        case "Running":
+            if announced[name] != "Running" { say("worker pod \(name) running at \(pod["status"]?["podIP"]?.stringValue ?? "?")") }
+        default:
+            let ended = PodProblems.termination(pod).map { "exit code \($0.code)" } ?? phase
+            say("worker pod \(name) ended (\(ended)): deleting it", .warning)
+            _ = try? client.delete(.pods, name, namespace: spec.namespace)
+        }
+        announced[name] = phase
+    }
+
+    private func failure(_ headline: String, pod: String) -> FlowError {
+        FlowError(headline + PodProblems.describe(client, pod: pod, namespace: spec.namespace))
+    }
+}
+
+/// Runs a flow on a Dask cluster made for it on Kubernetes: the cluster is started, the run
+/// goes through the Dask driver with the cluster sizing itself, and the cluster is deleted
+/// whatever way the run ends.
+public final class KubeClusterRunner: ClusterRunner {
+    let client: KubeClient
+    let spec: DaskClusterSpec
+    let environment: [String: String]
+
+    public init(client: KubeClient, spec: DaskClusterSpec, environment: [String: String]) {
+        self.client = client
+        self.spec = spec
+        self.environment = environment
+    }
+
+    public func run(graph: FlowGraph, payload: [UInt8], settings: Value, observer: RunObserver?) throws -> FlowRunResult {
+        let cluster = KubeDaskCluster(client: client, spec: spec, observer: observer, environment: environment)
+        defer { cluster.shutdown() }
+        try cluster.start()
+        var settings = settings
+        settings["address"] = .text(cluster.schedulerAddress)
+        settings["cluster_class"] = nil
+        settings["cluster_kwargs"] = nil
+        settings["adapt_kwargs"] = nil
+        return try DaskRunner(scaling: cluster).run(graph: graph, payload: payload, settings: settings, observer: observer)
+    }
+}

@@ -1,0 +1,98 @@
+import DKCore
+import DKKube
+import DKKubeRun
+import DKLua
+import Foundation
+
+/// `dkrun FLOW.lua` for a flow that runs on Kubernetes: the plan printed (`--dry-run`), or
+/// the run submitted and followed to its end (or, `--detach`, left to run).
+struct KubeSubmission {
+    /// The image the Job and the cluster use when the flow names none (DKRUN_IMAGE overrides).
+    static var defaultImage: String {
+        Files.environment("DKRUN_IMAGE") ?? "ghcr.io/dkrun/dkrun:\(LuaHost.version)"
+    }
+
+    let loaded: LoadedFlow
+    let payload: [UInt8]
+    let kube: KubeOptions
+
+    func plan(namespace: String) throws -> FlowRunPlan {
+        do {
+            guard let plan = try FlowRunPlan.decide(loaded.spec, runID: UUID().uuidString.lowercased(), namespace: namespace,
+                                                    defaultImage: Self.defaultImage,
+                                                    environment: ProcessInfo.processInfo.environment) else {
+                throw FlowError("flow '\(loaded.spec.name)' does not run on Kubernetes")
+            }
+            _ = try plan.payloadConfigMap(payload)
+            return plan
+        } catch let failure as CLIFailure {
+            throw failure
+        } catch {
+            throw CLIFailure.badInput("\(error)")
+        }
+    }
+
+    /// Every object the run would make, after the quick configuration and the specs are
+    /// merged, as one YAML stream; what precedence decided as comments.
+    func dryRun() throws {
+        let namespace = kube.namespace ?? (try? kube.load().namespace) ?? "default"
+        let plan = try self.plan(namespace: namespace)
+        var objects: [Value] = []
+        var comments = ["dkrun --dry-run: flow '\(plan.flowName)', run \(plan.runID), namespace \(namespace)",
+                        "image: \(plan.image)"]
+        if let source = plan.pullSecretSource {
+            comments.append("private_registry: the pull secret \(source.name) is made from dkrun secret \(source.secret) if it does not exist")
+            objects.append(["apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/dockerconfigjson",
+                            "metadata": ["name": .text(source.name), "namespace": .text(namespace)],
+                            "data": [".dockerconfigjson": .text("<from dkrun secret \(source.secret)>")]])
+        }
+        var configMap = try plan.payloadConfigMap(payload)
+        configMap["binaryData"] = [.text(FlowRunPlan.payloadFile): .text("<\(payload.count) bytes, sha256 \(SHA256.hexDigest(payload))>")]
+        objects.append(configMap)
+        objects.append(plan.job(ttl: nil))
+        switch plan.tasks {
+        case .daskCluster(var spec):
+            comments += spec.notes
+            comments.append("each object below is owned by Job \(plan.jobName) (ownerReferences), made by the Job's pod")
+            spec.owner = ["apiVersion": "batch/v1", "kind": "Job", "name": .text(plan.jobName), "uid": "<the Job's uid>",
+                          "blockOwnerDeletion": true]
+            objects.append(spec.schedulerPod())
+            objects.append(spec.schedulerService())
+            let user = ProcessInfo.processInfo.environment["USER"] ?? "root"
+            for _ in 0 ..< spec.minWorkers {
+                let name = spec.workerName(user: user, uuid: String(UUID().uuidString.lowercased().filter { $0 != "-" }.prefix(10)),
+                                           environment: ProcessInfo.processInfo.environment)
+                objects.append(spec.workerPod(name: name, schedulerAddress: "tcp://<the scheduler Service's cluster IP>:8786"))
+            }
+        case .executor(let choice):
+            comments.append("tasks run in the Job's pod: \(choice)")
+        }
+        print(comments.map { "# " + $0 }.joined(separator: "\n"))
+        try K8sCommand.printManifests(objects)
+    }
+
+    /// Submits the run, then follows it (or returns at once, `detach`).
+    /// - Returns: the flow's exit code.
+    func submit(detach: Bool, observer: RunObserver) throws -> Int32 {
+        let config = try kube.load()
+        let plan = try self.plan(namespace: config.namespace)
+        let client = KubeClient(config: config)
+        let launcher = FlowRunLauncher(client: client, plan: plan)
+        do {
+            try launcher.submit(payload: payload, ttl: detach ? 3600 : nil)
+        } catch {
+            throw CLIFailure.failure("cannot submit flow run \(plan.runID) to \(config.server) (namespace \(config.namespace)): \(error)"
+                + ((error as? KubeError)?.code == 403 ? "\n(`dkrun k8s rbac` prints the permissions a flow run needs; `dkrun k8s doctor` checks them)" : ""))
+        }
+        if detach {
+            print("flow run \(plan.runID): Job \(plan.jobName) in namespace \(config.namespace)")
+            print("follow it with: dkrun k8s logs \(RunLabels.short(plan.runID)) --follow")
+            return 0
+        }
+        observer.handle(.log(nil, .info, "flow run \(plan.runID): Job \(plan.jobName) in namespace \(config.namespace), image \(plan.image)",
+                             time: Clock.wall()))
+        var startup = 300.0
+        if case .daskCluster(let spec) = plan.tasks { startup = spec.startupTimeout }
+        return launcher.follow(observer: observer, startupTimeout: startup)
+    }
+}
