@@ -109,9 +109,10 @@ public struct DaskClusterSpec: Sendable {
     /// The worker spec's `replicas` (not a Pod field: dkrun takes it out).
     public var workerReplicas: Int? { workerTemplate?["spec"]?["replicas"]?.intValue.map(Int.init) }
 
-    /// A worker pod's name from the template: `{user}`, `{uuid}` and `{VARIABLE}`s, made a
-    /// valid DNS-1123 name.
+    /// A worker pod's name from the template: `{user}`, `{uuid}` and `{VARIABLE}`s (the
+    /// pods' env over `environment`), made a valid DNS-1123 name.
     public func workerName(user: String, uuid: String, environment: [String: String]) -> String {
+        let environment = environment.merging(env) { $1 }
         var name = ""
         var rest = Substring(workerNameTemplate)
         while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {

@@ -160,9 +160,9 @@ public struct FlowRunPlan: Sendable {
 
     /// The Job whose pod runs the flow: KubernetesRun's job template when there is one, its
     /// image, env, resources, service account and pull policy.
-    /// - Parameter ttl: seconds Kubernetes keeps the finished Job (and what it owns); nil: dkrun
-    ///   deletes it when it has followed the run to its end.
-    public func job(ttl: Int?) -> Value {
+    /// - Parameter ttl: seconds Kubernetes keeps the finished Job (and what it owns). dkrun
+    ///   following the run deletes it at the end; the TTL removes it when nobody follows.
+    public func job(ttl: Int) -> Value {
         let template = runConfig?["job_template"]
         var job = template ?? [:]
         job["apiVersion"] = "batch/v1"
@@ -176,7 +176,7 @@ public struct FlowRunPlan: Sendable {
         job["metadata"] = meta
         var spec = job["spec"] ?? [:]
         spec["backoffLimit"] = 0  // a second try would run every task again
-        if let ttl { spec["ttlSecondsAfterFinished"] = .int(Int64(ttl)) }
+        spec["ttlSecondsAfterFinished"] = .int(Int64(ttl))
         var podTemplate = spec["template"] ?? [:]
         var podMeta = podTemplate["metadata"] ?? [:]
         var podLabels = podMeta["labels"] ?? [:]

@@ -53,7 +53,7 @@ public enum PodProblems {
                 text += "\n    \(e["type"]?.stringValue ?? "") \(e["reason"]?.stringValue ?? ""): \(e["message"]?.stringValue ?? "")"
             }
         }
-        if let log = try? client.logs(name, namespace: namespace, tailLines: logLines), !log.isEmpty {
+        if logLines > 0, let log = try? client.logs(name, namespace: namespace, tailLines: logLines), !log.isEmpty {
             text += "\n  last log lines of pod \(name):"
             for line in String(decoding: log, as: UTF8.self).split(separator: "\n").suffix(logLines) {
                 text += "\n    " + line

@@ -44,7 +44,7 @@ public final class FlowRunLauncher {
     }
 
     /// setup() and execute(): the objects exist and the Job runs.
-    public func submit(payload: [UInt8], ttl: Int?) throws {
+    public func submit(payload: [UInt8], ttl: Int) throws {
         let configMap = try plan.payloadConfigMap(payload)
         let secret = try setup()
         try client.create(configMap, namespace: plan.namespace)
@@ -174,8 +174,11 @@ public final class JobFollower: @unchecked Sendable {
                 switch t.code {
                 case 0, 1, 2, 130: return Int32(t.code)
                 default:
-                    say("the flow run's pod \(pod) ended with exit code \(t.code) (\(t.reason))"
-                        + PodProblems.describe(client, pod: pod, namespace: namespace, logLines: 5), .error)
+                    // A signal: kubelets say 128 + N, kubesim -N.
+                    let how = t.code > 128 || t.code < 0 ? "was killed by signal \(abs(t.code) % 128)"
+                        : "ended with exit code \(t.code)"
+                    say("the flow run's pod \(pod) \(how) (\(t.reason)) before the flow finished"
+                        + PodProblems.describe(client, pod: pod, namespace: namespace, logLines: 0), .error)
                     return 1
                 }
             } else if (try? client.get(.pods, pod, namespace: namespace)) == nil {

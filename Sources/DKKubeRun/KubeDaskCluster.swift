@@ -211,7 +211,8 @@ public final class KubeDaskCluster: WorkerScaling {
         }
         for pod in workerPods { try checkWorker(pod) }
         let missing = spec.minWorkers - liveWorkers.count
-        if missing > 0 {
+        // Once the run is being cancelled (its Job deleted, say) lost workers stay lost.
+        if missing > 0 && !Interruption.requested {
             say("\(liveWorkers.count) live worker pod(s), fewer than the minimum \(spec.minWorkers): replacing")
             do { try addWorkers(missing) } catch { say("cannot create a worker pod now (will try again): \(error)", .warning) }
         }

@@ -2,9 +2,11 @@
 make pods, and follow them. They act on the store directly, from its event stream.
 
 Fidelity: a Deployment owns its pods directly (no ReplicaSet in between) and replaces them
-in place; the Job controller handles parallelism, completions and backoffLimit, not
-indexed jobs, suspension or pod failure policies.
+in place; the Job controller handles parallelism, completions, backoffLimit and
+ttlSecondsAfterFinished (the TTL controller's part), not indexed jobs, suspension or pod
+failure policies.
 """
+import asyncio
 import copy
 import uuid
 
@@ -101,8 +103,17 @@ class Controllers:
             condition["lastTransitionTime"] = condition["lastProbeTime"] = now()
             status["conditions"] = status.get("conditions", []) + [condition]
             status["active"] = 0
+            if spec.get("ttlSecondsAfterFinished") is not None:
+                asyncio.get_running_loop().call_later(spec["ttlSecondsAfterFinished"], self.expire, job)
         if status != job.get("status"):
             self.store.update(JOBS, job["metadata"]["namespace"], job["metadata"]["name"], {"status": status}, "status")
+
+    def expire(self, job):
+        """The TTL controller: a finished Job goes with its dependents (Background)."""
+        meta = job["metadata"]
+        current = self.store.objects.get((JOBS, meta["namespace"], meta["name"]))
+        if current is not None and current["metadata"]["uid"] == meta["uid"]:
+            self.store.delete(JOBS, meta["namespace"], meta["name"], propagation="Background")
 
     def deployment(self, deployment):
         spec = deployment["spec"]

@@ -12,6 +12,10 @@ struct KubeSubmission {
         Files.environment("DKRUN_IMAGE") ?? "ghcr.io/dkrun/dkrun:\(LuaHost.version)"
     }
 
+    /// How long Kubernetes keeps a finished run's Job: long enough for `dkrun k8s logs`
+    /// after a detached run; a followed run's Job is deleted at its end anyway.
+    static func ttl(detached: Bool) -> Int { detached ? 3600 : 600 }
+
     let loaded: LoadedFlow
     let payload: [UInt8]
     let kube: KubeOptions
@@ -49,7 +53,7 @@ struct KubeSubmission {
         var configMap = try plan.payloadConfigMap(payload)
         configMap["binaryData"] = [.text(FlowRunPlan.payloadFile): .text("<\(payload.count) bytes, sha256 \(SHA256.hexDigest(payload))>")]
         objects.append(configMap)
-        objects.append(plan.job(ttl: nil))
+        objects.append(plan.job(ttl: Self.ttl(detached: false)))
         switch plan.tasks {
         case .daskCluster(var spec):
             comments += spec.notes
@@ -79,7 +83,7 @@ struct KubeSubmission {
         let client = KubeClient(config: config)
         let launcher = FlowRunLauncher(client: client, plan: plan)
         do {
-            try launcher.submit(payload: payload, ttl: detach ? 3600 : nil)
+            try launcher.submit(payload: payload, ttl: Self.ttl(detached: detach))
         } catch {
             throw CLIFailure.failure("cannot submit flow run \(plan.runID) to \(config.server) (namespace \(config.namespace)): \(error)"
                 + ((error as? KubeError)?.code == 403 ? "\n(`dkrun k8s rbac` prints the permissions a flow run needs; `dkrun k8s doctor` checks them)" : ""))
