@@ -7,36 +7,8 @@ import Testing
 /// namespace of their own) running real pods: the static Dask cluster that `dkrun k8s
 /// static-cluster` prints, applied with kubectl, runs the seed flow.
 @Suite(.serialized, .timeLimit(.minutes(3))) struct KubesimClusterTests {
-    final class Cluster {
-        let dir: TempDir
-
-        init() throws {
-            dir = try TempDir()
-            // Pods run commands from the host: Dask from the virtualenv, dkrun from the build.
-            let path = "\(venvBin):\(Files.directory(of: CLI.binary)):/usr/sbin:/usr/bin:/sbin:/bin"
-            let env = ProcessInfo.processInfo.environment.merging(["PATH": path]) { $1 }
-            let r = try Self.cluster(["up", dir.path], environment: env.map { "\($0.key)=\($0.value)" }, timeout: 60)
-            guard r.status == 0 else { throw CLIError("cluster up: " + r.stderr) }
-        }
-
-        /// tools/kubesim/cluster.py with these arguments.
-        static func cluster(_ arguments: [String], environment: [String]? = nil, timeout: Double) throws -> CLI.Result {
-            CLI.Result(try Subprocess.run([venvBin + "python", repoRoot + "/tools/kubesim/cluster.py"] + arguments,
-                                          environment: environment, timeout: timeout))
-        }
-
-        /// A command inside the cluster's network namespace, with its kubeconfig.
-        func exec(_ argv: [String], timeout: Double = 90) throws -> CLI.Result {
-            try Self.cluster(["exec", dir.path, "--"] + argv, timeout: timeout)
-        }
-
-        func down() { _ = try? Self.cluster(["down", dir.path], timeout: 60) }
-
-        deinit { down() }
-    }
-
     @Test func theStaticClusterManifestsRunTheSeedFlow() throws {
-        let c = try Cluster()
+        let c = try KubesimCluster()
         defer { c.down() }
         let manifests = try CLI.run(["k8s", "static-cluster", "--workers", "2", "--image", "ghcr.io/dask/dask:2026.8.0",
                                      "--memory-limit", "1G"])
@@ -70,7 +42,7 @@ import Testing
     }
 
     @Test func podsGetTheirEnvironmentVolumesAndFailures() throws {
-        let c = try Cluster()
+        let c = try KubesimCluster()
         defer { c.down() }
         try """
             apiVersion: v1

@@ -28,7 +28,8 @@ from store import Status, Store, invalid  # noqa: E402
 
 class Faults:
     """Requests to fail on purpose: the next `count` requests whose path starts with
-    `path` get `status` (with Retry-After), or have their connection dropped."""
+    `path` (and whose method is `method`, when given) get `status` (with Retry-After), or
+    have their connection dropped."""
 
     def __init__(self):
         self.pending = []
@@ -36,9 +37,9 @@ class Faults:
     def add(self, spec):
         self.pending.append(dict(spec))
 
-    def take(self, path):
+    def take(self, method, path):
         for fault in self.pending:
-            if path.startswith(fault.get("path", "/")):
+            if path.startswith(fault.get("path", "/")) and fault.get("method", method) == method:
                 fault["count"] = fault.get("count", 1) - 1
                 if fault["count"] <= 0:
                     self.pending.remove(fault)
@@ -71,7 +72,7 @@ class APIServer:
     async def middleware(self, request, handler):
         if request.path.startswith("/kubesim/"):
             return await handler(request)
-        fault = self.faults.take(request.path)
+        fault = self.faults.take(request.method, request.path)
         if fault:
             if fault.get("drop"):
                 request.transport.close()

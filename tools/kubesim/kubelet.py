@@ -254,10 +254,12 @@ class Kubelet:
             log = os.path.join(self.log_dir, pod["metadata"]["namespace"], pod["metadata"]["name"])
             os.makedirs(log, exist_ok=True)
             with open(os.path.join(log, f"{container['name']}.log"), "ab") as out:
+                # A container starts with no signal blocked, whatever its kubelet inherited.
                 entry["process"] = process = subprocess.Popen(
                     ["ip", "netns", "exec", net.netns, "unshare", "--uts", "--mount", "--", "sh", "-c",
                      mounts + 'hostname "$1"; shift; exec "$@"', "sh", pod["metadata"]["name"], *argv],
-                    env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+                    env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+                    preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_SETMASK, []))
             started = now()
             await self.api.event(pod, "Started", f"Started container {container['name']}")
             running = dict(waiting, ready=True, restartCount=restarts, state={"running": {"startedAt": started}})

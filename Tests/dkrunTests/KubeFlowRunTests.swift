@@ -1,0 +1,274 @@
+import DKCore
+import DKTestSupport
+import Foundation
+import Testing
+
+/// Flow runs on Kubernetes end to end, on the test cluster: `dkrun FLOW.lua` makes the
+/// payload's ConfigMap and the Job, the Job's pod (a real dkrun) makes a Dask cluster of
+/// pods (real `dask scheduler` and `dask worker` processes), runs the flow on it, scales it
+/// and deletes it; the user's dkrun follows and reports. Every test ends with no pod left.
+@Suite(.serialized, .timeLimit(.minutes(5))) struct KubeFlowRunTests {
+    static let runSelector = "app.kubernetes.io/managed-by=dkrun"
+
+    /// Nothing of any run is left: pods, Jobs, Services, ConfigMaps, Secrets.
+    func expectNothingLeft(_ c: KubesimCluster, sourceLocation: SourceLocation = #_sourceLocation) {
+        let left = c.kubectl(["get", "pods,jobs,services,configmaps,secrets", "-l", Self.runSelector, "-o", "name"])
+        #expect(left.isEmpty, "left on the cluster: \(left)", sourceLocation: sourceLocation)
+    }
+
+    /// Polls until `condition` holds (true) or `timeout` seconds pass (false).
+    func eventually(_ timeout: Double = 60, _ condition: () -> Bool) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while !condition() {
+            if Date() > deadline { return false }
+            Thread.sleep(forTimeInterval: 0.3)
+        }
+        return true
+    }
+
+    func write(_ c: KubesimCluster, _ name: String, _ text: String) throws -> String {
+        let path = c.dir.file(name)
+        try text.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    @Test func theSeedExamplesRunOnAClusterMadeForTheRun() throws {
+        let c = try KubesimCluster()
+        defer { c.down() }
+        for (example, output) in [("min_max_workers", "output_value | Example!"),
+                                  ("kube_cluster_executor", "output_value | Example!"),
+                                  ("dask_on_kubernetes", "report | sum of squares: 30")] {
+            let r = try c.exec([CLI.binary, CLI.repoRoot + "/examples/\(example).lua"])
+            #expect(r.status == 0, "\(example): \(r.stdout)\(r.stderr)")
+            #expect(r.stdout.contains(output), "\(example): \(r.stdout)")
+            #expect(r.stdout.contains("Dask scheduler pod dkrun-") && r.stdout.contains("worker pod dask-root-"), "\(r.stdout)")
+            #expect(r.stdout.contains("nothing of it is left on the cluster"), "\(r.stdout)")
+            expectNothingLeft(c)
+        }
+    }
+
+    @Test func aCustomWorkerSpecGivesTwoWorkersWithItsLabelsEnvAndArgs() throws {
+        let c = try KubesimCluster()
+        defer { c.down() }
+        let submitted = try c.exec([CLI.binary, CLI.repoRoot + "/examples/custom_worker_spec.lua", "--detach"])
+        #expect(submitted.status == 0, "\(submitted.stderr)")
+        let run = try #require(submitted.stdout.split(separator: "\n").first?.split(separator: " ").dropFirst(2).first)
+            .dropLast()  // "flow run <id>: Job ..."
+        let workers = "dkrun.io/component=worker,foo=bar"
+        #expect(eventually { c.pods(workers).count == 2 }, "\(c.pods(workers))")
+        let name = try #require(c.pods(workers).first)
+        let pod = try JSONSerialization.jsonObject(with: Data(c.kubectl(["get", "pod", name, "-o", "json"]).utf8)) as! [String: Any]
+        let spec = pod["spec"] as! [String: Any]
+        let container = (spec["containers"] as! [[String: Any]])[0]
+        let args = container["args"] as! [String]
+        #expect(args.starts(with: ["dask", "worker", "--nthreads", "2"]) && args.contains("--death-timeout"), "\(args)")
+        let env = (container["env"] as! [[String: Any]]).map { $0["name"] as! String }
+        #expect(env.contains("EXTRA_PIP_PACKAGES") && env.contains("DASK_SCHEDULER_ADDRESS"), "\(env)")
+        #expect(spec["restartPolicy"] as? String == "Never")
+        #expect((spec["tolerations"] as! [[String: Any]]).map { $0["key"] as! String } == ["k8s.dask.org/dedicated", "k8s.dask.org_dedicated"])
+        let owners = (pod["metadata"] as! [String: Any])["ownerReferences"] as! [[String: Any]]
+        #expect(owners.map { $0["kind"] as! String } == ["Job"])
+
+        let logs = try c.exec([CLI.binary, "k8s", "logs", String(run), "--follow"])
+        #expect(logs.status == 0, "\(logs.stdout)\(logs.stderr)")
+        #expect(logs.stdout.contains("output_value | Example!"), "\(logs.stdout)")
+        let cleaned = try c.exec([CLI.binary, "k8s", "cleanup", String(run)])
+        #expect(cleaned.status == 0 && cleaned.stdout.contains("deleted jobs/dkrun-"), "\(cleaned.stdout)\(cleaned.stderr)")
+        expectNothingLeft(c)
+    }
+
+    @Test func aFlowOnAStaticClusterRunsAsAJob() throws {
+        let c = try KubesimCluster()
+        defer { c.down() }
+        let manifests = try CLI.run(["k8s", "static-cluster", "--workers", "1", "--image", "ghcr.io/dask/dask:2026.8.0",
+                                     "--memory-limit", "1G"])
+        try manifests.stdout.write(toFile: c.dir.file("cluster.yaml"), atomically: true, encoding: .utf8)
+        #expect(try c.exec(["kubectl", "apply", "-f", c.dir.file("cluster.yaml")]).status == 0)
+        let r = try c.exec([CLI.binary, CLI.repoRoot + "/examples/static_cluster.lua"])
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        #expect(r.stdout.contains("output_value | Example!") && r.stdout.contains("DaskExecutor(tcp://dask-scheduler:8786)"), "\(r.stdout)")
+        expectNothingLeft(c)
+    }
+
+    /// 40 one-second tasks between 1 and 3 workers: the cluster grows to 3 while they run and
+    /// shrinks back to 1 while the last, long task runs alone.
+    @Test func workersScaleUpToTheMaximumAndBackToTheMinimum() throws {
+        let c = try KubesimCluster()
+        defer { c.down() }
+        let flow = try write(c, "scale.lua", """
+            local time = require("dk.time")
+            local numbers = task("numbers", function() local t = {} for i = 1, 40 do t[i] = i end return t end)
+            local work = task("work", function(n) time.sleep(1) return n * 2 end)
+            local total = task("total", function(xs)
+              time.sleep(8)
+              local s = 0
+              for _, x in ipairs(xs) do s = s + x end
+              print("total " .. s)
+            end)
+            return Flow("Scaling", { environment = DaskKubernetesEnvironment { min_workers = 1, max_workers = 3 } }, function()
+              total(work:map(numbers()))
+            end)
+            """)
+        let process = try c.startDkrun([flow])
+        var counts: [Int] = []
+        while process.isRunning {
+            counts.append(c.pods("dkrun.io/component=worker").count)
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+        let r = CLI.finish(process)
+        print("worker pods every 0.5 s: \(counts.map(String.init).joined(separator: " "))")
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        #expect(r.stdout.contains("total | total 1640"), "\(r.stdout)")
+        let peak = try #require(counts.firstIndex(of: 3), "never 3 workers: \(counts)")
+        #expect(counts[peak...].contains(1), "never back to 1 worker: \(counts)")
+        #expect(counts.allSatisfy { $0 <= 3 }, "\(counts)")
+        #expect(r.stdout.contains("retired by the scheduler"), "\(r.stdout)")
+        expectNothingLeft(c)
+    }
+
+    @Test func nothingIsLeftAfterAFailureCtrlCOrTheFlowsPodKilled() throws {
+        let c = try KubesimCluster()
+        defer { c.down() }
+        let failing = try write(c, "failing.lua", """
+            local boom = task("boom", function() error("no luck") end)
+            return Flow("Failing", { environment = DaskKubernetesEnvironment {} }, function() boom() end)
+            """)
+        let failed = try c.exec([CLI.binary, failing])
+        #expect(failed.status == 1, "\(failed.stdout)\(failed.stderr)")
+        #expect(failed.stdout.contains("boom: Failed") && failed.stdout.contains("no luck"), "\(failed.stdout)")
+        expectNothingLeft(c)
+
+        let slow = try write(c, "slow.lua", """
+            local time = require("dk.time")
+            local nap = task("nap", function(n) time.sleep(30) end)
+            return Flow("Slow", { environment = DaskKubernetesEnvironment { min_workers = 2, max_workers = 2 } }, function()
+              nap:map({ 1, 2 })
+            end)
+            """)
+        for ending in ["ctrl-c", "sigkill"] {
+            let process = try c.startDkrun([slow])
+            #expect(eventually {
+                c.kubectl(["get", "pods", "-l", "dkrun.io/component=worker", "-o", "jsonpath={.items[*].status.phase}"]) == "Running Running"
+            })
+            Thread.sleep(forTimeInterval: 2)  // the tasks are running
+            if ending == "ctrl-c" {
+                process.interrupt()
+            } else {
+                _ = try c.exec(["pkill", "-KILL", "-f", "k8s flow-run"])
+            }
+            let r = CLI.finish(process)
+            #expect(r.status == (ending == "ctrl-c" ? 130 : 1), "\(ending): \(r.stdout)\(r.stderr)")
+            if ending == "sigkill" {
+                #expect(r.stdout.contains("was killed by signal 9"), "\(r.stdout)")
+            }
+            expectNothingLeft(c)
+        }
+    }
+
+    @Test func aPrivateRegistrySecretIsMadeAndNamedByEveryPod() throws {
+        let c = try KubesimCluster()
+        defer { c.down() }
+        let flow = try write(c, "private.lua", """
+            local hello = task("hello", function() print("from a private image") end)
+            return Flow("Private", { environment = DaskKubernetesEnvironment { private_registry = true } }, function() hello() end)
+            """)
+        let credentials = #"{"docker-server": "registry.example.com", "docker-username": "flows", "docker-password": "s3cret", "docker-email": "flows@example.com"}"#
+        let process = try c.startDkrun([flow, "--detach"], environment: ["DKRUN_SECRET_DOCKER_REGISTRY_CREDENTIALS": credentials])
+        let submitted = CLI.finish(process)
+        #expect(submitted.status == 0, "\(submitted.stderr)")
+        let encoded = c.kubectl(["get", "secret", "docker-registry-credentials", "-o", "jsonpath={.data.\\.dockerconfigjson}"])
+        let config = try #require(Data(base64Encoded: encoded).flatMap { try? JSONSerialization.jsonObject(with: $0) } as? [String: Any])
+        let auth = (config["auths"] as! [String: Any])["registry.example.com"] as! [String: String]
+        #expect(auth["username"] == "flows" && auth["password"] == "s3cret" && auth["email"] == "flows@example.com")
+        #expect(auth["auth"] == Data("flows:s3cret".utf8).base64EncodedString())
+        #expect(c.kubectl(["get", "secret", "docker-registry-credentials", "-o", "jsonpath={.type}"]) == "kubernetes.io/dockerconfigjson")
+        #expect(eventually { !c.pods("dkrun.io/component=worker").isEmpty })
+        let named = c.kubectl(["get", "pods", "-l", Self.runSelector, "-o",
+                               "jsonpath={range .items[*]}{.metadata.labels.dkrun\\.io/component}={.spec.imagePullSecrets[*].name} {end}"])
+        for component in ["job", "scheduler", "worker"] {
+            #expect(named.contains("\(component)=docker-registry-credentials"), "\(named)")
+        }
+        let run = c.kubectl(["get", "jobs", "-l", Self.runSelector, "-o", "jsonpath={.items[0].metadata.labels.dkrun\\.io/flow-run}"])
+        let logs = try c.exec([CLI.binary, "k8s", "logs", run, "--follow"])
+        #expect(logs.stdout.contains("hello | from a private image"), "\(logs.stdout)")
+        #expect(try c.exec([CLI.binary, "k8s", "cleanup", "--all"]).status == 0)
+        expectNothingLeft(c)
+    }
+
+    @Test func podsThatCannotStartFailTheRunWithTheirEvents() throws {
+        let c = try KubesimCluster()
+        defer { c.down() }
+        let unpullable = try write(c, "unpullable.yaml", """
+            kind: Pod
+            spec:
+              containers:
+              - name: dask-worker
+                image: kubesim.invalid/no-such-image:1
+                args: [dask-worker, --nthreads, "1", --no-bokeh]
+            """)
+        let huge = try write(c, "huge.yaml", """
+            kind: Pod
+            spec:
+              containers:
+              - name: dask-worker
+                args: [dask, worker, --nthreads, "1000"]
+                resources: {requests: {cpu: "1000"}, limits: {cpu: "1000"}}
+            """)
+        for (spec, expected) in [(unpullable, "ImagePullBackOff"), (huge, "Insufficient cpu")] {
+            let flow = try write(c, "fault.lua", """
+                local hello = task("hello", function() return 1 end)
+                return Flow("Fault", { environment = DaskKubernetesEnvironment {
+                  worker_spec_file = "\(spec)", startup_timeout = 5 } }, function() hello() end)
+                """)
+            let started = Date()
+            let r = try c.exec([CLI.binary, flow])
+            #expect(r.status == 1, "\(r.stdout)\(r.stderr)")
+            #expect(Date().timeIntervalSince(started) < 60)
+            #expect(r.stdout.contains("worker pod dask-root-") && r.stdout.contains(expected), "\(r.stdout)")
+            #expect(r.stdout.contains("events of pod dask-root-"), "\(r.stdout)")
+            expectNothingLeft(c)
+        }
+    }
+
+    @Test func theRunRidesOutAPIErrorsAndALostWorker() throws {
+        let c = try KubesimCluster()
+        defer { c.down() }
+        let flow = try write(c, "steady.lua", """
+            local time = require("dk.time")
+            local work = task("work", function(n) time.sleep(2) return n end)
+            local sum = task("sum", function(xs) local s = 0 for _, x in ipairs(xs) do s = s + x end print("sum " .. s) end)
+            return Flow("Steady", { environment = DaskKubernetesEnvironment { min_workers = 2, max_workers = 2 } }, function()
+              sum(work:map({ 1, 2, 3, 4, 5, 6, 7, 8, 9, 10 }))
+            end)
+            """)
+        let process = try c.startDkrun([flow])
+        #expect(eventually { c.pods("dkrun.io/component=worker").count == 2 })
+        Thread.sleep(forTimeInterval: 3)
+        // The cluster's pod lists and creations fail for a while, then a worker pod is deleted mid-task.
+        let victim = try #require(c.pods("dkrun.io/component=worker").first)
+        try c.fail(method: "GET", path: "/api/v1/namespaces/default/pods", count: 6)
+        try c.fail(method: "POST", path: "/api/v1/namespaces/default/pods", count: 2)
+        #expect(try c.exec(["kubectl", "delete", "pod", victim, "--wait=false"]).status == 0)
+        let r = CLI.finish(process)
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        #expect(r.stdout.contains("sum | sum 55"), "\(r.stdout)")
+        #expect(r.stdout.contains("replacing"), "\(r.stdout)")
+        expectNothingLeft(c)
+    }
+
+    @Test func aMissingPermissionIsNamed() throws {
+        let c = try KubesimCluster(apiserver: ["--forbid", "create:services"])
+        defer { c.down() }
+        let r = try c.exec([CLI.binary, CLI.repoRoot + "/examples/min_max_workers.lua"])
+        #expect(r.status == 1, "\(r.stdout)\(r.stderr)")
+        #expect(r.stdout.contains(#"cannot create resource "services""#), "\(r.stdout)")
+        expectNothingLeft(c)
+
+        let denied = try KubesimCluster(apiserver: ["--forbid", "create:jobs"])
+        defer { denied.down() }
+        let submit = try denied.exec([CLI.binary, CLI.repoRoot + "/examples/min_max_workers.lua"])
+        #expect(submit.status == 1)
+        #expect(submit.stderr.contains(#"cannot create resource "jobs""#) && submit.stderr.contains("dkrun k8s rbac"), "\(submit.stderr)")
+        expectNothingLeft(denied)
+    }
+}

@@ -1,0 +1,65 @@
+import DKCore
+import DKTestSupport
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A whole test cluster (tools/kubesim/cluster.py: API server and kubelet in a network
+/// namespace of their own, pods as real processes) for one test; `down` (or deinit) stops
+/// every process it started and removes its namespaces.
+final class KubesimCluster {
+    let dir: TempDir
+
+    /// - Parameter apiserver: extra arguments for its API server (`--forbid VERB:RESOURCE`).
+    init(apiserver: [String] = []) throws {
+        dir = try TempDir()
+        // Pods run commands from the host: Dask from the virtualenv, dkrun from the build.
+        let path = "\(venvBin):\(Files.directory(of: CLI.binary)):/usr/sbin:/usr/bin:/sbin:/bin"
+        let env = ProcessInfo.processInfo.environment.merging(["PATH": path]) { $1 }
+        let r = try Self.cluster(["up", dir.path, "--"] + apiserver, environment: env.map { "\($0.key)=\($0.value)" }, timeout: 60)
+        guard r.status == 0 else { throw CLIError("cluster up: " + r.stderr) }
+    }
+
+    /// tools/kubesim/cluster.py with these arguments.
+    static func cluster(_ arguments: [String], environment: [String]? = nil, timeout: Double) throws -> CLI.Result {
+        CLI.Result(try Subprocess.run([venvBin + "python", repoRoot + "/tools/kubesim/cluster.py"] + arguments,
+                                      environment: environment, timeout: timeout))
+    }
+
+    /// A command inside the cluster's network namespace, with its kubeconfig.
+    func exec(_ argv: [String], timeout: Double = 90) throws -> CLI.Result {
+        try Self.cluster(["exec", dir.path, "--"] + argv, timeout: timeout)
+    }
+
+    /// `dkrun ARGS` inside the cluster's namespace, started (not waited for).
+    func startDkrun(_ arguments: [String], environment: [String: String] = [:]) throws -> Process {
+        let process = CLI.start(["exec", dir.path, "--", CLI.binary] + arguments, environment: environment)
+        process.executableURL = URL(fileURLWithPath: venvBin + "python")
+        process.arguments = [repoRoot + "/tools/kubesim/cluster.py"] + process.arguments!
+        try process.run()
+        return process
+    }
+
+    /// `kubectl ARGS`' output; fails the test's expectations by returning "" on errors.
+    func kubectl(_ arguments: [String]) -> String {
+        (try? exec(["kubectl"] + arguments))?.stdout ?? ""
+    }
+
+    /// The names of the pods a label selector picks.
+    func pods(_ selector: String) -> [String] {
+        kubectl(["get", "pods", "-l", selector, "-o", "jsonpath={range .items[*]}{.metadata.name}{\"\\n\"}{end}"])
+            .split(separator: "\n").map(String.init)
+    }
+
+    /// Makes the next `count` API requests with this method under `path` fail with `status`.
+    func fail(method: String, path: String, count: Int, status: Int = 503) throws {
+        let spec = "{\"method\": \"\(method)\", \"path\": \"\(path)\", \"count\": \(count), \"status\": \(status)}"
+        let r = try exec(["curl", "-sk", "-X", "POST", "--data", spec, "https://127.10.0.1:6443/kubesim/faults"])
+        guard r.status == 0 else { throw CLIError("fault hook: \(r.stderr)") }
+    }
+
+    func down() { _ = try? Self.cluster(["down", dir.path], timeout: 60) }
+
+    deinit { down() }
+}
