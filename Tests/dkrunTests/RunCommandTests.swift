@@ -30,15 +30,20 @@ import Testing
         #expect(r.lines.first?.hasSuffix("INFO    output_value | Example!") == true)
     }
 
-    @Test(arguments: [
-        ("min_max_workers", "flow 'Min / Max Workers Dask Kubernetes Example' uses DaskKubernetesEnvironment"),
-        ("static_cluster", "flow 'Static Dask Cluster Example' has run_config KubernetesRun"),
-    ])
-    func flowsNeedingDaskOrKubernetesStopClearly(name: String, message: String) throws {
-        let r = try CLI.run(["examples/\(name).lua"])
+    @Test(arguments: ["min_max_workers", "static_cluster"])
+    func kubernetesFlowsWithoutAClusterStopClearly(name: String) throws {
+        let r = try CLI.run(["examples/\(name).lua"], environment: ["KUBECONFIG": "/nonexistent/config"])
         #expect(r.status == 2)
         #expect(r.stdout.isEmpty)
-        #expect(r.stderr.hasPrefix("dkrun: error: " + message))
+        #expect(r.stderr == "dkrun: error: no kubeconfig: /nonexistent/config does not exist (set KUBECONFIG, or run in a pod)\n")
+    }
+
+    @Test func dryRunAndDetachAreForKubernetesFlows() throws {
+        for flag in ["--dry-run", "--detach"] {
+            let r = try CLI.run(["examples/hello.lua", flag])
+            #expect(r.status == 2)
+            #expect(r.stderr == "dkrun: error: --dry-run and --detach are for flows that run on Kubernetes, and flow 'hello' runs here\n")
+        }
     }
 
     @Test func threadsGiveTheSameResultsAsLocal() throws {

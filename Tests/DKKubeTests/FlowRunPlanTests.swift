@@ -1,0 +1,199 @@
+@testable import DKCore
+import DKKube
+import Foundation
+import Testing
+
+/// How a flow's configuration becomes the objects of a run on Kubernetes: precedence of the
+/// YAML specs over the quick configuration, dask-kubernetes' defaults, the Prefect 1.x
+/// spellings, and the bad inputs each of them can get.
+@Suite struct FlowRunPlanTests {
+    func flow(_ configuration: [String: Value]) -> FlowSpec {
+        FlowSpec(name: "Plan Test", tasks: [], edges: [], constants: [], referenceTasks: nil, configuration: configuration)
+    }
+
+    func plan(_ configuration: [String: Value], environment: [String: String] = [:]) throws -> FlowRunPlan {
+        try #require(try FlowRunPlan.decide(flow(configuration), runID: "0123abcd-4567-89ef-0123-456789abcdef", namespace: "flows",
+                                            defaultImage: "dkrun:test", environment: environment))
+    }
+
+    func cluster(_ plan: FlowRunPlan) throws -> DaskClusterSpec {
+        guard case .daskCluster(let spec) = plan.tasks else { throw CLIError("not a per-run cluster: \(plan.tasks)") }
+        return spec
+    }
+
+    struct CLIError: Error { let message: String; init(_ m: String) { message = m } }
+
+    @Test func localFlowsDoNotRunOnKubernetes() throws {
+        #expect(try FlowRunPlan.decide(flow([:]), runID: "r", namespace: "n", defaultImage: "i", environment: [:]) == nil)
+        #expect(try FlowRunPlan.decide(flow(["executor": ["type": "DaskExecutor"]]), runID: "r", namespace: "n",
+                                       defaultImage: "i", environment: [:]) == nil)
+    }
+
+    @Test func theQuickConfigurationGivesDaskKubernetesDefaults() throws {
+        let spec = try cluster(plan(["environment": ["type": "DaskKubernetesEnvironment", "min_workers": 1, "max_workers": 3]]))
+        #expect(spec.minWorkers == 1 && spec.maxWorkers == 3)
+        let worker = spec.workerPod(name: "dask-root-abc", schedulerAddress: "tcp://10.0.0.1:8786")
+        let container = worker["spec"]!["containers"]!.arrayValue![0]
+        #expect(container["args"] == ["dask", "worker", "--nthreads", "1", "--memory-limit", "4G", "--no-dashboard", "--death-timeout", "60"])
+        #expect(container["resources"]!["limits"] == container["resources"]!["requests"])
+        #expect(container["env"] == [["name": "DASK_SCHEDULER_ADDRESS", "value": "tcp://10.0.0.1:8786"]])
+        #expect(container["image"] == "dkrun:test")
+        #expect(worker["spec"]!["restartPolicy"] == "Never")
+        #expect(worker["spec"]!["tolerations"]!.arrayValue!.count == 2)
+        #expect(worker["metadata"]!["labels"]!["dkrun.io/flow-run"] == "0123abcd-4567-89ef-0123-456789abcdef")
+        #expect(worker["metadata"]!["labels"]!["dask.org/component"] == "worker")
+        #expect(spec.schedulerPod()["metadata"]!["name"] == "dkrun-0123abcd45-scheduler")
+        #expect(spec.schedulerService()["spec"]!["selector"]!["dkrun.io/component"] == "scheduler")
+    }
+
+    /// The worker spec wins over the quick configuration: its replicas fix the size, its
+    /// labels, env and args stay, and dkrun only adds what it must.
+    @Test func theWorkerSpecTakesPrecedence() throws {
+        let template: Value = [
+            "kind": "Pod", "metadata": ["labels": ["foo": "bar"]],
+            "spec": ["replicas": 2, "restartPolicy": "OnFailure",
+                     "tolerations": [["key": "gpu", "operator": "Exists"]],
+                     "imagePullSecrets": [["name": "mine"]],
+                     "containers": [["name": "dask-worker", "image": "gcr.io/dev/flow:1",
+                                     "args": ["dask-worker", "--nthreads", "2", "--no-bokeh", "--bokeh-port", "9000"],
+                                     "env": [["name": "EXTRA_PIP_PACKAGES", "value": "fastparquet"]]]]],
+        ]
+        let plan = try plan(["environment": ["type": "DaskKubernetesEnvironment", "min_workers": 1, "max_workers": 5,
+                                             "worker_spec": template, "image_pull_secret": "regcred"]])
+        let spec = try cluster(plan)
+        #expect(spec.minWorkers == 2 && spec.maxWorkers == 2)
+        #expect(spec.notes.first?.contains("replicas: 2 fixes the cluster at 2 workers") == true)
+        let pod = spec.workerPod(name: "w", schedulerAddress: "tcp://s:8786")
+        #expect(pod["spec"]!["replicas"] == nil)
+        #expect(pod["spec"]!["restartPolicy"] == "OnFailure")
+        #expect(pod["metadata"]!["labels"]!["foo"] == "bar")
+        #expect(pod["spec"]!["tolerations"]!.arrayValue!.count == 3)
+        #expect(pod["spec"]!["imagePullSecrets"] == [["name": "mine"], ["name": "regcred"]])
+        let container = pod["spec"]!["containers"]!.arrayValue![0]
+        #expect(container["image"] == "gcr.io/dev/flow:1")
+        #expect(container["args"] == ["dask", "worker", "--nthreads", "2", "--no-dashboard", "--dashboard-address", ":9000"])
+        #expect(container["env"]!.arrayValue!.map { $0["name"]! } == ["EXTRA_PIP_PACKAGES", "DASK_SCHEDULER_ADDRESS"])
+    }
+
+    @Test func workerNamesFollowTheTemplate() throws {
+        var spec = try cluster(plan(["environment": ["type": "DaskKubernetesEnvironment"]],
+                                    environment: ["DASK_KUBERNETES__WORKER_NAME": "dask-{JUPYTERHUB_USER}-{uuid}"]))
+        #expect(spec.workerName(user: "root", uuid: "abc", environment: ["JUPYTERHUB_USER": "Ada_L"]) == "dask-ada-l-abc")
+        spec.workerNameTemplate = "dask-{user}-{uuid}"
+        #expect(spec.workerName(user: "root", uuid: "0f1e", environment: [:]) == "dask-root-0f1e")
+    }
+
+    @Test func theImageComesFromTheRunConfigStorageOrDefault() throws {
+        let storage: Value = ["type": "Docker", "registry_url": "gcr.io/dev/", "image_name": "flow", "image_tag": "0.1.0"]
+        #expect(try plan(["environment": ["type": "DaskKubernetesEnvironment"], "storage": storage]).image == "gcr.io/dev/flow:0.1.0")
+        #expect(try plan(["run_config": ["type": "KubernetesRun", "image": "mine:2"], "storage": storage]).image == "mine:2")
+        #expect(try plan(["run_config": ["type": "KubernetesRun"]]).image == "dkrun:test")
+        let old = try plan(["environment": ["type": "DaskOnKubernetesEnvironment", "registry_url": "r.io", "image_name": "x",
+                                            "image_tag": "1", "max_workers": 4]])
+        #expect(old.image == "r.io/x:1")
+        let spec = try cluster(old)
+        #expect(spec.minWorkers == 1 && spec.maxWorkers == 4)
+    }
+
+    @Test func kubernetesRunWithAnExecutorRunsTasksInTheJob() throws {
+        let run: Value = ["type": "KubernetesRun", "env": ["A": "1"], "cpu_limit": "2", "memory_request": "1Gi",
+                          "service_account_name": "dkrun", "image_pull_secrets": ["regcred"]]
+        let p = try plan(["run_config": run, "executor": ["type": "DaskExecutor", "address": "tcp://dask-scheduler:8786"]])
+        guard case .executor(.dask(let settings)) = p.tasks else { Issue.record("\(p.tasks)"); return }
+        #expect(settings["address"] == "tcp://dask-scheduler:8786")
+        let job = p.job(ttl: 600)
+        #expect(job["spec"]!["backoffLimit"] == 0 && job["spec"]!["ttlSecondsAfterFinished"] == 600)
+        let pod = job["spec"]!["template"]!["spec"]!
+        #expect(pod["serviceAccountName"] == "dkrun" && pod["imagePullSecrets"] == [["name": "regcred"]])
+        let c = pod["containers"]!.arrayValue![0]
+        #expect(c["command"] == ["dkrun", "k8s", "flow-run", "/var/run/dkrun/payload/payload.msgpack"])
+        #expect(c["resources"] == ["limits": ["cpu": "2"], "requests": ["memory": "1Gi"]])
+        #expect(c["env"]!.arrayValue!.contains(["name": "A", "value": "1"]))
+        guard case .executor(.local) = try plan(["run_config": ["type": "KubernetesRun"]]).tasks else { Issue.record("not local"); return }
+    }
+
+    @Test func theJobTemplateIsKept() throws {
+        let template: Value = ["apiVersion": "batch/v1", "kind": "Job", "metadata": ["labels": ["team": "data"]],
+                               "spec": ["template": ["spec": ["nodeSelector": ["pool": "flows"],
+                                                              "containers": [["name": "main", "env": [["name": "X", "value": "y"]]]]]]]]
+        let job = try plan(["run_config": ["type": "KubernetesRun", "job_template": template]]).job(ttl: 60)
+        #expect(job["metadata"]!["labels"]!["team"] == "data")
+        #expect(job["metadata"]!["labels"]!["dkrun.io/component"] == "job")
+        let pod = job["spec"]!["template"]!["spec"]!
+        #expect(pod["nodeSelector"] == ["pool": "flows"])
+        #expect(pod["containers"]!.arrayValue![0]["name"] == "main")
+        #expect(pod["containers"]!.arrayValue![0]["env"]!.arrayValue!.first == ["name": "X", "value": "y"])
+    }
+
+    @Test func kubeClusterSpellingMapsOntoTheSameCluster() throws {
+        let executor: Value = ["type": "DaskExecutor", "cluster_class": "dask_kubernetes.KubeCluster",
+                               "cluster_kwargs": ["n_workers": 2, "env": ["STAGE": "prod"]],
+                               "adapt_kwargs": ["minimum": 0, "maximum": 4, "interval": 2, "wait_count": 5]]
+        let spec = try cluster(plan(["run_config": ["type": "KubernetesRun"], "executor": executor]))
+        #expect(spec.minWorkers == 1 && spec.maxWorkers == 4 && spec.reportInterval == 2 && spec.scaleDownReports == 5)
+        #expect(spec.env == ["STAGE": "prod"])
+        #expect(spec.notes.contains { $0.contains("minimum 0 is raised to 1") })
+        let fixed = try cluster(plan(["run_config": ["type": "KubernetesRun"],
+                                      "executor": ["type": "DaskExecutor", "cluster_class": "KubeCluster", "cluster_kwargs": ["n_workers": 3]]]))
+        #expect(fixed.minWorkers == 3 && fixed.maxWorkers == 3)
+    }
+
+    static let badKubeClusterOptions: [([String: Value], String)] = [
+        (["cluster_kwargs": ["n_worker": 2]],
+         "DaskExecutor cluster_kwargs.n_worker: KubeCluster has no such option (it has pod_template, scheduler_pod_template, name, n_workers, env, image, startup_timeout, namespace)"),
+        (["adapt_kwargs": ["minimum": 3, "maximum": 2]], "DaskExecutor adapt_kwargs: maximum (2) is less than minimum (3)"),
+        (["cluster_kwargs": ["pod_template": "worker.yaml"]],
+         "DaskExecutor cluster_kwargs.pod_template must be a Pod spec table (load a file with dk.yaml.load_file)"),
+    ]
+
+    @Test(arguments: badKubeClusterOptions)
+    func badKubeClusterOptionsAreNamed(fields: [String: Value], message: String) throws {
+        var executor: Value = ["type": "DaskExecutor", "cluster_class": "KubeCluster"]
+        for (k, v) in fields { executor[k] = v }
+        #expect(throws: FlowError(message)) { try plan(["run_config": ["type": "KubernetesRun"], "executor": executor]) }
+    }
+
+    @Test func thePullSecretIsADockerConfigJSON() throws {
+        let p = try plan(["environment": ["type": "DaskKubernetesEnvironment", "private_registry": true,
+                                          "docker_secret": "DOCKER_REGISTRY_CREDENTIALS"]])
+        #expect(p.pullSecrets == ["docker-registry-credentials"])
+        let secret = try p.pullSecret(credentials: #"{"docker-server": "r.io", "docker-username": "u", "docker-password": "p", "docker-email": "e@x"}"#,
+                                      from: "DOCKER_REGISTRY_CREDENTIALS")
+        #expect(secret["type"] == "kubernetes.io/dockerconfigjson")
+        let encoded = try #require(secret["data"]?[".dockerconfigjson"]?.stringValue)
+        let json = try JSON.decode(try #require(Base64.decode(encoded)))
+        #expect(json["auths"]?["r.io"] == ["username": "u", "password": "p", "email": "e@x", "auth": .text(Base64.encode(Array("u:p".utf8)))])
+        #expect(throws: FlowError("secret 'DOCKER_REGISTRY_CREDENTIALS' (docker_secret) has no docker-email: it must map docker-server, docker-username, docker-password and docker-email")) {
+            try p.pullSecret(credentials: "docker-server: r.io\ndocker-username: u\ndocker-password: p\n", from: "DOCKER_REGISTRY_CREDENTIALS")
+        }
+    }
+
+    @Test func aPayloadTooBigForAConfigMapIsRefused() throws {
+        let p = try plan(["run_config": ["type": "KubernetesRun"]])
+        #expect(throws: FlowError.self) { try p.payloadConfigMap([UInt8](repeating: 0, count: 1_100_000)) }
+        let small = try p.payloadConfigMap([1, 2, 3])
+        #expect(small["binaryData"]?["payload.msgpack"] == "AQID")
+        #expect(small["metadata"]?["name"] == "dkrun-0123abcd45-payload")
+    }
+}
+
+@Suite struct RunEventRoundTripTests {
+    @Test func eventsSurviveTheirJSONForm() throws {
+        let t = 1_790_000_000.25
+        let events: [RunEvent] = [
+            .flowStarted(flow: "f", tasks: 3, executor: "DaskExecutor(x)", time: t),
+            .taskState(TaskRunID(task: "a", mapIndex: 2), TaskState(.success, result: ["x": 1]), attempt: 1, duration: 0.5,
+                       worker: "tcp://w:1", time: t),
+            .taskState(TaskRunID(task: "b"), TaskState(.failed, message: "boom"), attempt: 2, duration: nil, time: t),
+            .log(TaskRunID(task: "a"), .warning, "careful", time: t),
+            .log(nil, .info, "cluster up", time: t),
+            .flowFinished(flow: "f", state: TaskState(.failed, message: "1 failed"), counts: [.success: 2, .failed: 1], wall: 3.5, time: t),
+        ]
+        for event in events {
+            let decoded = try #require(RunEvent(value: try JSON.decode(Array(JSON.encode(event.value).utf8))))
+            #expect(JSON.encode(decoded.value) == JSON.encode(event.value))
+        }
+        #expect(RunEvent(value: ["event": "nonsense"]) == nil)
+        #expect(Clock.parseISO8601("2026-11-22T02:00:13.473Z") == 1_795_312_813.473)
+    }
+}

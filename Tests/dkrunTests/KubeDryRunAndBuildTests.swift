@@ -1,0 +1,84 @@
+import DKCore
+import DKTestSupport
+import Foundation
+import Testing
+
+/// `dkrun FLOW.lua --dry-run` (every object a Kubernetes run would make, valid Kubernetes),
+/// `dkrun build` (the image's build context) and their bad inputs; no cluster needed.
+@Suite(.timeLimit(.minutes(2))) struct KubeDryRunAndBuildTests {
+    static let examples = ["min_max_workers", "custom_worker_spec", "static_cluster", "kube_cluster_executor", "dask_on_kubernetes"]
+
+    @Test(arguments: examples)
+    func dryRunsPrintValidObjectsAndMakeNone(example: String) throws {
+        let r = try CLI.run(["examples/\(example).lua", "--dry-run"], environment: ["KUBECONFIG": "/nonexistent/config"])
+        #expect(r.status == 0, "\(r.stderr)")
+        let dir = try TempDir(["objects.yaml": r.stdout])
+        for version in ["1.29", "1.33"] {
+            let v = try Subprocess.run([venvBin + "kubernetes-validate", "-k", version, "--strict", dir.file("objects.yaml")])
+            #expect(v.status == 0, "\(example) \(version): \(String(decoding: v.stdout + v.stderr, as: UTF8.self))")
+        }
+    }
+
+    @Test func theDryRunShowsWhatPrecedenceDid() throws {
+        let r = try CLI.run(["examples/custom_worker_spec.lua", "--dry-run"])
+        #expect(r.stdout.contains("# the worker spec's replicas: 2 fixes the cluster at 2 workers"), "\(r.stdout)")
+        #expect(r.stdout.contains("# image: gcr.io/dev/dask-k8s-flow:0.1.0"))
+        let documents = r.stdout.components(separatedBy: "\n---\n").dropFirst()
+        let workers = documents.filter { $0.contains("dask.org/component: worker") }
+        #expect(workers.count == 2)
+        for w in workers {
+            #expect(w.contains("foo: bar") && w.contains("EXTRA_PIP_PACKAGES") && w.contains("DASK_SCHEDULER_ADDRESS"), "\(w)")
+            #expect(!w.contains("replicas"), "\(w)")
+            #expect(w.contains("kind: Job") && w.contains("uid: <the Job's uid>"), "\(w)")
+        }
+        #expect(documents.filter { $0.contains("kind: Pod") }.count == 3)  // the scheduler too
+    }
+
+    @Test func badKubernetesConfigurationIsBadInput() throws {
+        let dir = try TempDir(["flow.lua": """
+            local t = task("t", function() return 1 end)
+            local f = Flow("Bad", function() t() end)
+            f.run_config = KubernetesRun {}
+            f.executor = DaskExecutor { cluster_class = "KubeCluster", cluster_kwargs = { n_worker = 2 } }
+            return f
+            """, "big.lua": """
+            local t = task("t", function(x) return #x end)
+            local f = Flow("Big", function() t(string.rep("x", 2000000)) end)
+            f.run_config = KubernetesRun {}
+            return f
+            """])
+        let bad = try CLI.run([dir.file("flow.lua"), "--dry-run"])
+        #expect(bad.status == 2)
+        #expect(bad.stderr.contains("DaskExecutor cluster_kwargs.n_worker: KubeCluster has no such option"), "\(bad.stderr)")
+        let big = try CLI.run([dir.file("big.lua"), "--dry-run"])
+        #expect(big.status == 2)
+        #expect(big.stderr.contains("flow 'Big': its payload is") && big.stderr.contains("a ConfigMap holds at most 1 MiB"), "\(big.stderr)")
+        let logs = try CLI.run(["k8s", "logs", "nosuchrun"], environment: ["KUBECONFIG": "/nonexistent/config"])
+        #expect(logs.status == 2 && logs.stderr.contains("no kubeconfig"))
+        let cleanup = try CLI.run(["k8s", "cleanup"])
+        #expect(cleanup.status != 0 && cleanup.stderr.contains("give a flow run's id, or --all"), "\(cleanup.stderr)")
+    }
+
+    @Test func buildWritesTheImagesContextAndSaysHowToBuildIt() throws {
+        let dir = try TempDir()
+        let r = try CLI.run(["build", "examples/dask_on_kubernetes.lua", "-o", dir.file("ctx")],
+                            environment: ["DOCKER_HOST": "unix:///nonexistent/docker.sock"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("docker build -t registry.example.com/flows/dask-on-k8s:0.1.0 \(dir.file("ctx"))"), "\(r.stdout)")
+        #expect(r.stdout.contains("docker push registry.example.com/flows/dask-on-k8s:0.1.0"))
+        let dockerfile = try String(contentsOfFile: dir.file("ctx/Dockerfile"), encoding: .utf8)
+        #expect(dockerfile.hasPrefix("FROM python:3.11-slim-bookworm\n"))
+        for line in ["COPY dkrun /usr/local/bin/dkrun", "RUN pip install --no-cache-dir /opt/dkrun/python 'pyarrow'",
+                     "ENV REPORT_LABEL=\"from the image\"", "COPY files/0 /opt/flow/sales.csv"] {
+            #expect(dockerfile.contains(line + "\n"), "\(line) not in \(dockerfile)")
+        }
+        #expect(FileManager.default.contentsEqual(atPath: dir.file("ctx/files/0"), andPath: CLI.repoRoot + "/examples/sales.csv"))
+        #expect(FileManager.default.isExecutableFile(atPath: dir.file("ctx/dkrun")))
+        #expect(FileManager.default.fileExists(atPath: dir.file("ctx/python/dkrun_dask/driver.py")))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.file("ctx/lib")).contains("libswiftCore.so"))
+
+        let none = try CLI.run(["build", "examples/hello.lua", "-o", dir.file("none")])
+        #expect(none.status == 2)
+        #expect(none.stderr.contains("flow 'hello' has no image to build"), "\(none.stderr)")
+    }
+}
