@@ -3,6 +3,8 @@ import threading
 import time
 import unittest
 
+import kubelet
+
 from .server import Server, pod
 
 PODS = "/api/v1/namespaces/default/pods"
@@ -171,6 +173,12 @@ class APIServerTests(OneServer):
             self.assertEqual((code, status["reason"], headers["Retry-After"]), (503, "ServiceUnavailable", "1"))
         self.assertEqual(self.r("GET", PODS)[0], 200)
 
+    def test_faults_by_method(self):
+        self.r("POST", "/kubesim/faults", {"path": PODS, "method": "POST", "count": 1, "status": 500})
+        self.assertEqual(self.r("GET", PODS)[0], 200)
+        self.assertEqual(self.r("POST", PODS, pod("faulted"))[0], 500)
+        self.assertEqual(self.r("POST", PODS, pod("faulted"))[0], 201)
+
     def test_secrets_encode_string_data(self):
         code, secret, _ = self.r("POST", "/api/v1/namespaces/default/secrets",
                                  {"metadata": {"name": "s"}, "stringData": {"k": "v"}})
@@ -213,6 +221,16 @@ class ControllerTests(OneServer):
             status = self.server.request("GET", "/apis/batch/v1/namespaces/default/jobs/flow")[1]["status"]
             return [c["type"] for c in status.get("conditions", [])] == ["Complete"] and status["succeeded"] == 1
         self.eventually(complete)
+
+    def test_a_finished_job_goes_with_its_pods_after_its_ttl(self):
+        template = {"spec": {"restartPolicy": "Never", "containers": pod("x")["spec"]["containers"]}}
+        job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "brief"},
+               "spec": {"backoffLimit": 0, "ttlSecondsAfterFinished": 1, "template": template}}
+        self.server.request("POST", "/apis/batch/v1/namespaces/default/jobs", job)
+        self.eventually(lambda: len(self.pods("job-name%3Dbrief")) == 1)
+        self.set_phase(self.pods("job-name%3Dbrief")[0], "Failed")
+        self.eventually(lambda: self.server.request("GET", "/apis/batch/v1/namespaces/default/jobs/brief")[0] == 404
+                        and not self.pods("job-name%3Dbrief"))
 
     def test_a_deployment_keeps_its_replicas(self):
         deployment = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "workers"},
@@ -259,3 +277,18 @@ class ForbiddenTests(unittest.TestCase):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+class SchedulingTests(unittest.TestCase):
+    """What the kubelet refuses to schedule: more than the node has."""
+
+    def test_requests_beyond_the_node_do_not_fit(self):
+        self.assertEqual(kubelet.quantity("500m"), 0.5)
+        self.assertEqual(kubelet.quantity("4G"), 4e9)
+        self.assertEqual(kubelet.quantity("2Gi"), 2 * 2 ** 30)
+
+        def spec(**requests):
+            return {"containers": [{"name": "c", "resources": {"requests": requests}}]}
+        self.assertEqual(kubelet.insufficient(spec(cpu="2", memory="4G")), [])
+        self.assertEqual(kubelet.insufficient(spec(cpu="1000")), ["cpu"])
+        self.assertEqual(kubelet.insufficient(spec(cpu="1", memory="1Ti")), ["memory"])
