@@ -49,6 +49,11 @@ public struct DaskClusterSpec: Sendable {
     /// fewer workers before some are retired (Dask Adaptive's interval and wait_count).
     public var reportInterval = 1.0
     public var scaleDownReports = 3
+    /// DaskKubernetesEnvironment's scheduler_logs: the scheduler's log joins the run's at its end.
+    public var schedulerLogs = false
+    /// DaskKubernetesEnvironment's log_k8s_errors: the Warning events of the run's pods join
+    /// the run's log as they happen.
+    public var logKubernetesErrors = false
     /// The ownerReference (to the run's Job) every object gets, once the Job exists.
     public var owner: Value?
     /// What the configuration decided, in words, for `--dry-run`.

@@ -76,6 +76,9 @@ public struct FlowRunPlan: Sendable {
             spec.schedulerTemplate = env?["scheduler_spec"]
             spec.workerTemplate = env?["worker_spec"]
             if let t = env?["startup_timeout"]?.numberValue { spec.startupTimeout = t }
+            spec.env["DASK_DISTRIBUTED__SCHEDULER__WORK_STEALING"] = env?["work_stealing"] == false ? "False" : "True"
+            spec.schedulerLogs = env?["scheduler_logs"] == true
+            spec.logKubernetesErrors = env?["log_k8s_errors"] == true
             tasks = .daskCluster(settle(spec))
         case "DaskOnKubernetesEnvironment":
             var spec = cluster(min: 1, max: Int(env?["max_workers"]?.intValue ?? 1))

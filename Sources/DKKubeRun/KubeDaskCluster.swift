@@ -28,6 +28,7 @@ public final class KubeDaskCluster: WorkerScaling {
     private var reportsWantingFewer = 0
     private var retiring = false
     private var announced: [String: String] = [:]
+    private var reportedEvents: Set<String> = []
     private let user: String
     private let environment: [String: String]
 
@@ -87,6 +88,9 @@ public final class KubeDaskCluster: WorkerScaling {
     /// Deletes the workers, the scheduler and its Service. Owner references would remove
     /// them with the Job anyway; this removes them as soon as the run ends.
     public func shutdown() {
+        if spec.schedulerLogs, let log = try? client.logs(spec.schedulerName, namespace: spec.namespace, tailLines: 500) {
+            for line in String(decoding: log, as: UTF8.self).split(separator: "\n") { say("[scheduler] " + line) }
+        }
         let workers = RunLabels.selector(run: spec.runID, component: "worker")
         for attempt in 0 ..< 3 {
             do {
@@ -210,6 +214,7 @@ public final class KubeDaskCluster: WorkerScaling {
             return
         }
         for pod in workerPods { try checkWorker(pod) }
+        if spec.logKubernetesErrors { reportWarnings() }
         let missing = spec.minWorkers - liveWorkers.count
         // Once the run is being cancelled (its Job deleted, say) lost workers stay lost.
         if missing > 0 && !Interruption.requested {
@@ -239,6 +244,18 @@ public final class KubeDaskCluster: WorkerScaling {
             _ = try? client.delete(.pods, name, namespace: spec.namespace)
         }
         announced[name] = phase
+    }
+
+    /// The Warning events of the run's pods not reported yet (log_k8s_errors).
+    private func reportWarnings() {
+        let pods = Set(workerPods.compactMap { $0["metadata"]?["name"]?.stringValue } + [spec.schedulerName])
+        guard let events = try? client.list(.events, namespace: spec.namespace, fieldSelector: "type=Warning") else { return }
+        for e in events["items"]?.arrayValue ?? [] {
+            guard let uid = e["metadata"]?["uid"]?.stringValue, !reportedEvents.contains(uid),
+                  let pod = e["involvedObject"]?["name"]?.stringValue, pods.contains(pod) else { continue }
+            reportedEvents.insert(uid)
+            say("Kubernetes: pod \(pod): \(e["reason"]?.stringValue ?? ""): \(e["message"]?.stringValue ?? "")", .warning)
+        }
     }
 
     private func failure(_ headline: String, pod: String) -> FlowError {

@@ -70,7 +70,7 @@ public final class LuaHost: TaskInvoker {
             self[keyPath: slot] = lua.ref()
         }
         if case .payload = sources {
-            // A rebuild must not print the script's top-level output again.
+            // A rebuild must not print the script's top-level output again (rebuild() lifts this).
             lua_pushboolean(lua.L, 1)
             lua.setField(-2, "_silent")
         }
@@ -172,12 +172,21 @@ public final class LuaHost: TaskInvoker {
     public static func rebuild(_ payload: Payload, cancellation: CancellationFlag? = nil) throws -> LuaHost {
         let host = try LuaHost(sources: .payload(payload), cancellation: cancellation)
         try host.evaluate()
+        host.printsAgain()
         let rebuilt = try host.selectFlow(named: payload.flow.name)
         guard Payload.dagHash(rebuilt) == Payload.dagHash(payload.flow) else {
             throw PayloadError("rebuilding flow '\(payload.flow.name)' from its payload gave a different DAG: "
                 + "the script builds its flow differently on each run (does it depend on time, randomness or pairs() order?)")
         }
         return host
+    }
+
+    /// After a rebuild's evaluation, `print` outside tasks (environment hooks) prints again.
+    private func printsAgain() {
+        lua.pushRef(dkRef)
+        lua_pushnil(lua.L)
+        lua.setField(-2, "_silent")
+        lua.pop()
     }
 
     // MARK: Sources for require and spec files
