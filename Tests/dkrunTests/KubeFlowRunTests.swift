@@ -92,10 +92,7 @@ import Testing
     @Test func aFlowOnAStaticClusterRunsAsAJob() throws {
         let c = try KubesimCluster()
         defer { c.down() }
-        let manifests = try CLI.run(["k8s", "static-cluster", "--workers", "1", "--image", "ghcr.io/dask/dask:2026.8.0",
-                                     "--memory-limit", "1G"])
-        try manifests.stdout.write(toFile: c.dir.file("cluster.yaml"), atomically: true, encoding: .utf8)
-        #expect(try c.exec(["kubectl", "apply", "-f", c.dir.file("cluster.yaml")]).status == 0)
+        #expect(try c.applyStaticCluster(workers: 1).status == 0)
         let r = try c.exec([CLI.binary, CLI.repoRoot + "/examples/static_cluster.lua"])
         #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
         #expect(r.stdout.contains("output_value | Example!") && r.stdout.contains("DaskExecutor(tcp://dask-scheduler:8786)"), "\(r.stdout)")

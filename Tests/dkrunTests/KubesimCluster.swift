@@ -46,6 +46,14 @@ final class KubesimCluster {
         (try? exec(["kubectl"] + arguments))?.stdout ?? ""
     }
 
+    /// Applies `dkrun k8s static-cluster`'s manifests (kubectl's result).
+    func applyStaticCluster(workers: Int) throws -> CLI.Result {
+        let manifests = try CLI.run(["k8s", "static-cluster", "--workers", String(workers), "--image", "ghcr.io/dask/dask:2026.8.0",
+                                     "--memory-limit", "1G"])
+        try manifests.stdout.write(toFile: dir.file("cluster.yaml"), atomically: true, encoding: .utf8)
+        return try exec(["kubectl", "apply", "-f", dir.file("cluster.yaml")])
+    }
+
     /// The names of the pods a label selector picks.
     func pods(_ selector: String) -> [String] {
         kubectl(["get", "pods", "-l", selector, "-o", "jsonpath={range .items[*]}{.metadata.name}{\"\\n\"}{end}"])

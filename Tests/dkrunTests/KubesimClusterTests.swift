@@ -10,10 +10,7 @@ import Testing
     @Test func theStaticClusterManifestsRunTheSeedFlow() throws {
         let c = try KubesimCluster()
         defer { c.down() }
-        let manifests = try CLI.run(["k8s", "static-cluster", "--workers", "2", "--image", "ghcr.io/dask/dask:2026.8.0",
-                                     "--memory-limit", "1G"])
-        try manifests.stdout.write(toFile: c.dir.file("cluster.yaml"), atomically: true, encoding: .utf8)
-        let applied = try c.exec(["kubectl", "apply", "-f", c.dir.file("cluster.yaml")])
+        let applied = try c.applyStaticCluster(workers: 2)
         #expect(applied.status == 0, "\(applied.stderr)")
         let ready = try c.exec(["kubectl", "wait", "--for=condition=Ready", "pod", "-l", "app=dask-worker", "--timeout=60s"])
         #expect(ready.status == 0, "\(ready.stdout)\(ready.stderr)")
