@@ -42,7 +42,7 @@ extension K8sCommand {
             let id = try K8sCommand.findRun(runID, client: client, namespace: config.namespace)
             let observer: RunObserver = jsonEvents ? JSONEventWriter() : Reporter(verbosity: .normal)
             let code = JobFollower(client: client, namespace: config.namespace, runID: id, observer: observer)
-                .follow(startupTimeout: 300, follow: follow)
+                .follow(startupTimeout: follow ? 300 : 5, follow: follow)
             if code != 0 { throw CLIFailure(message: code == 130 ? "interrupted" : "", code: code) }
         }
     }

@@ -29,8 +29,6 @@ struct KubeSubmission {
             }
             _ = try plan.payloadConfigMap(payload)
             return plan
-        } catch let failure as CLIFailure {
-            throw failure
         } catch {
             throw CLIFailure.badInput("\(error)")
         }
