@@ -111,6 +111,13 @@ def down(directory):
     for line in listed:
         name = line.split(" ")[0]
         if name.startswith(state["pod_prefix"] + "-") or name == state["netns"]:
+            # A pod the kubelet did not stop in time (or a client left in the node) goes now.
+            pids = subprocess.run(["ip", "netns", "pids", name], capture_output=True, text=True).stdout.split()
+            for pid in pids:
+                try:
+                    os.kill(int(pid), signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
             subprocess.run(["ip", "netns", "del", name], stderr=subprocess.DEVNULL)
             shutil.rmtree(f"/etc/netns/{name}", ignore_errors=True)
     os.remove(path)
