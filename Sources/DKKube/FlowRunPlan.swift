@@ -30,6 +30,9 @@ public struct FlowRunPlan: Sendable {
     public let pullSecrets: [String]
     /// The pull secret dkrun makes from a dkrun secret when it does not exist (private_registry).
     public let pullSecretSource: (name: String, secret: String)?
+    /// The service account the Job's pod runs as (KubernetesRun's service_account_name, or
+    /// `--service-account`); nil: the namespace's default.
+    public var serviceAccount: String?
     private let runConfig: Value?
 
     public var jobName: String { "dkrun-\(RunLabels.short(runID))" }
@@ -98,7 +101,8 @@ public struct FlowRunPlan: Sendable {
             }
         }
         return FlowRunPlan(runID: runID, namespace: namespace, flowName: flow.name, image: image, tasks: tasks,
-                           pullSecrets: pullSecrets, pullSecretSource: source, runConfig: runConfig)
+                           pullSecrets: pullSecrets, pullSecretSource: source,
+                           serviceAccount: runConfig?["service_account_name"]?.stringValue, runConfig: runConfig)
     }
 
     /// Applies the precedence of the YAML specs and the Dask config over the quick
@@ -188,7 +192,7 @@ public struct FlowRunPlan: Sendable {
         podTemplate["metadata"] = podMeta
         var pod = podTemplate["spec"] ?? [:]
         pod["restartPolicy"] = "Never"
-        if let account = runConfig?["service_account_name"] { pod["serviceAccountName"] = account }
+        if let serviceAccount { pod["serviceAccountName"] = .text(serviceAccount) }
         if !pullSecrets.isEmpty { pod["imagePullSecrets"] = .array(pullSecrets.map { ["name": .text($0)] }) }
         pod["volumes"] = .array((pod["volumes"]?.arrayValue ?? [])
             + [["name": "dkrun-payload", "configMap": ["name": .text(payloadName)]]])

@@ -32,6 +32,8 @@ import Testing
             #expect(w.contains("kind: Job") && w.contains("uid: <the Job's uid>"), "\(w)")
         }
         #expect(documents.filter { $0.contains("kind: Pod") }.count == 3)  // the scheduler too
+        let job = try CLI.run(["examples/custom_worker_spec.lua", "--dry-run", "--service-account", "dkrun"]).stdout
+        #expect(job.contains("serviceAccountName: dkrun"))
     }
 
     @Test func badKubernetesConfigurationIsBadInput() throws {

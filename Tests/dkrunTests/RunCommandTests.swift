@@ -39,10 +39,10 @@ import Testing
     }
 
     @Test func dryRunAndDetachAreForKubernetesFlows() throws {
-        for flag in ["--dry-run", "--detach"] {
-            let r = try CLI.run(["examples/hello.lua", flag])
+        for flags in [["--dry-run"], ["--detach"], ["--service-account", "dkrun"]] {
+            let r = try CLI.run(["examples/hello.lua"] + flags)
             #expect(r.status == 2)
-            #expect(r.stderr == "dkrun: error: --dry-run and --detach are for flows that run on Kubernetes, and flow 'hello' runs here\n")
+            #expect(r.stderr == "dkrun: error: --dry-run, --detach and --service-account are for flows that run on Kubernetes, and flow 'hello' runs here\n")
         }
     }
 

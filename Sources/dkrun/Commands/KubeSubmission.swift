@@ -19,14 +19,16 @@ struct KubeSubmission {
     let loaded: LoadedFlow
     let payload: [UInt8]
     let kube: KubeOptions
+    let serviceAccount: String?
 
     func plan(namespace: String) throws -> FlowRunPlan {
         do {
-            guard let plan = try FlowRunPlan.decide(loaded.spec, runID: UUID().uuidString.lowercased(), namespace: namespace,
+            guard var plan = try FlowRunPlan.decide(loaded.spec, runID: UUID().uuidString.lowercased(), namespace: namespace,
                                                     defaultImage: Self.defaultImage,
                                                     environment: ProcessInfo.processInfo.environment) else {
                 throw FlowError("flow '\(loaded.spec.name)' does not run on Kubernetes")
             }
+            if plan.serviceAccount == nil { plan.serviceAccount = serviceAccount }
             _ = try plan.payloadConfigMap(payload)
             return plan
         } catch {

@@ -34,6 +34,9 @@ struct RunCommand: ParsableCommand {
     @Flag(help: "For a flow that runs on Kubernetes: submit the run, print its id and return (see `dkrun k8s logs`).")
     var detach = false
 
+    @Option(help: ArgumentHelp("For a flow that runs on Kubernetes: the service account of its Job's pod when its run config names none (see `dkrun k8s rbac`).", valueName: "NAME"))
+    var serviceAccount: String?
+
     @OptionGroup(title: "Kubernetes") var kube: KubeOptions
 
     func validate() throws {
@@ -52,8 +55,8 @@ struct RunCommand: ParsableCommand {
         } catch {
             throw CLIFailure.badInput("\(error)")
         }
-        if (dryRun || detach) && choice != .kubernetes {
-            throw CLIFailure.badInput("--dry-run and --detach are for flows that run on Kubernetes, and flow '\(loaded.spec.name)' runs here")
+        if (dryRun || detach || serviceAccount != nil) && choice != .kubernetes {
+            throw CLIFailure.badInput("--dry-run, --detach and --service-account are for flows that run on Kubernetes, and flow '\(loaded.spec.name)' runs here")
         }
 
         var t = Clock.monotonic()
@@ -68,7 +71,7 @@ struct RunCommand: ParsableCommand {
         }
         t = Clock.monotonic()
         if choice == .kubernetes {
-            let submission = KubeSubmission(loaded: loaded, payload: bytes, kube: kube)
+            let submission = KubeSubmission(loaded: loaded, payload: bytes, kube: kube, serviceAccount: serviceAccount)
             if dryRun { return try submission.dryRun() }
             let code = try submission.submit(detach: detach, observer: observer)
             if code != 0 { throw CLIFailure(message: code == 130 ? "interrupted" : "", code: code) }
