@@ -50,10 +50,11 @@ extension KubeClient {
                 }
                 if let error = state.error { throw error }
                 guard response.status == 200 else {
-                    let status = try? JSON.decode(state.rest)
+                    let body = state.remainder()
+                    let status = try? JSON.decode(body)
                     throw KubeError(verb: "watch", resource: resource.qualifiedName, name: nil, namespace: ns,
                                     code: response.status, reason: status?["reason"]?.stringValue ?? "HTTP \(response.status)",
-                                    message: status?["message"]?.stringValue ?? String(decoding: state.rest, as: UTF8.self),
+                                    message: status?["message"]?.stringValue ?? String(decoding: body, as: UTF8.self),
                                     causes: [])
                 }
                 if let failure = state.failure {
@@ -98,7 +99,7 @@ extension KubeClient {
 final class WatchState: @unchecked Sendable {
     var version: String?
     var done = false
-    var rest: [UInt8] = []
+    private var lines = LineBuffer()
     /// What the handler threw, or an ERROR event other than 410 Gone.
     var error: Error?
     var failure: Value?
@@ -111,32 +112,59 @@ final class WatchState: @unchecked Sendable {
 
     /// false ends the stream.
     func feed(_ bytes: [UInt8]) -> Bool {
-        rest += bytes
-        while let newline = rest.firstIndex(of: 10) {
-            let line = Array(rest[..<newline])
-            rest.removeSubrange(...newline)
-            guard let event = try? JSON.decode(line), let object = event["object"] else { continue }
-            let rv = object["metadata"]?["resourceVersion"]?.stringValue
-            switch event["type"]?.stringValue {
-            case "BOOKMARK":
-                version = rv ?? version
-            case "ERROR":
-                if object["code"]?.intValue == 410 { version = nil } else { failure = object }
-                return false
-            case let type?:
-                version = rv ?? version
-                do {
-                    done = !(try handler(WatchEvent(type: type, object: object)))
-                } catch {
-                    self.error = error
-                    done = true
-                }
-                if done { return false }
-            case nil:
-                continue
+        lines.feed(bytes, handle)
+    }
+
+    /// What followed the last newline (an error's Status has none).
+    func remainder() -> [UInt8] { lines.finish() ?? [] }
+
+    private func handle(_ line: [UInt8]) -> Bool {
+        guard let event = try? JSON.decode(line), let object = event["object"] else { return true }
+        let rv = object["metadata"]?["resourceVersion"]?.stringValue
+        switch event["type"]?.stringValue {
+        case "BOOKMARK":
+            version = rv ?? version
+        case "ERROR":
+            if object["code"]?.intValue == 410 { version = nil } else { failure = object }
+            return false
+        case let type?:
+            version = rv ?? version
+            do {
+                done = !(try handler(WatchEvent(type: type, object: object)))
+            } catch {
+                self.error = error
+                done = true
             }
+            return !done
+        case nil:
+            break
         }
         return true
+    }
+}
+
+/// Cuts a byte stream (a watch, a followed log) into lines as it arrives.
+public struct LineBuffer: Sendable {
+    private var pending: [UInt8] = []
+
+    public init() {}
+
+    /// Adds bytes and hands each complete line, without its newline, to `line`, until it
+    /// returns false (then so does this).
+    public mutating func feed(_ bytes: [UInt8], _ line: ([UInt8]) -> Bool) -> Bool {
+        pending += bytes
+        while let newline = pending.firstIndex(of: 10) {
+            let text = Array(pending[..<newline])
+            pending.removeSubrange(...newline)
+            if !line(text) { return false }
+        }
+        return true
+    }
+
+    /// The last line when the stream ended without a newline.
+    public mutating func finish() -> [UInt8]? {
+        defer { pending = [] }
+        return pending.isEmpty ? nil : pending
     }
 }
 

@@ -111,13 +111,14 @@ public final class JobFollower: @unchecked Sendable {
             pod = name
         }
         let done = DispatchSemaphore(value: 0)
-        let lines = LineSplitter { [observer] line in Self.render(line, to: observer) }
-        let thread = Thread { [client, namespace] in
-            _ = try? client.logs(pod, namespace: namespace, follow: follow) { bytes in
-                lines.feed(bytes)
+        let thread = Thread { [client, namespace, observer] in
+            var lines = LineBuffer()
+            let render = { (line: [UInt8]) -> Bool in
+                Self.render(String(decoding: line, as: UTF8.self), to: observer)
                 return true
             }
-            lines.finish()
+            _ = try? client.logs(pod, namespace: namespace, follow: follow) { bytes in lines.feed(bytes, render) }
+            if let last = lines.finish() { _ = render(last) }
             done.signal()
         }
         thread.start()
@@ -199,27 +200,6 @@ public final class JobFollower: @unchecked Sendable {
         } else if !line.isEmpty {
             observer.handle(.log(nil, .info, "[pod] " + line, time: Clock.wall()))
         }
-    }
-}
-
-/// Cuts a byte stream into lines.
-final class LineSplitter: @unchecked Sendable {
-    private var pending: [UInt8] = []
-    private let onLine: (String) -> Void
-
-    init(onLine: @escaping (String) -> Void) { self.onLine = onLine }
-
-    func feed(_ bytes: [UInt8]) {
-        pending += bytes
-        while let newline = pending.firstIndex(of: 10) {
-            onLine(String(decoding: pending[..<newline], as: UTF8.self))
-            pending.removeSubrange(...newline)
-        }
-    }
-
-    func finish() {
-        if !pending.isEmpty { onLine(String(decoding: pending, as: UTF8.self)) }
-        pending = []
     }
 }
 
