@@ -98,6 +98,17 @@ public struct DaskClusterSpec: Sendable {
                                     "targetPort": .int(Int64(Self.dashboardPort))]]]]
     }
 
+    /// Keeps voluntary evictions (a node drain) from taking the scheduler mid-run, as
+    /// dask-kubernetes does: losing it loses the run.
+    public func schedulerDisruptionBudget() -> Value {
+        var metadata: Value = ["name": .text(schedulerName), "namespace": .text(namespace),
+                               "labels": RunLabels.of(run: runID, component: "scheduler")]
+        if let owner { metadata["ownerReferences"] = [owner] }
+        return ["apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": metadata,
+                "spec": ["maxUnavailable": 0,
+                         "selector": ["matchLabels": [.text(RunLabels.flowRun): .text(runID), .text(RunLabels.component): "scheduler"]]]]
+    }
+
     /// The quick configuration's worker: one thread, resources matching --nthreads and
     /// --memory-limit, and --death-timeout so it goes if the scheduler does.
     public func workerPod(name: String, schedulerAddress: String) -> Value {

@@ -11,14 +11,15 @@ public struct Permission: Sendable, Equatable {
 /// seed `prefect-static-dask-cluster-recipe.md`, current and correct.
 public enum Manifests {
     /// What a flow run does: the Job that runs the flow, the Dask scheduler and worker pods
-    /// and their Service, the payload's ConfigMap, the image pull Secret, their logs and
-    /// events, and the PodDisruptionBudget dask-kubernetes makes. Nothing more.
+    /// and their Service, the payload's ConfigMap and the image pull Secret (patched to be
+    /// owned by the Job), their logs and events, and the PodDisruptionBudget dask-kubernetes
+    /// makes. Nothing more.
     public static let permissions: [Permission] = [
         Permission(group: "", resource: "pods", verbs: ["get", "list", "watch", "create", "delete", "deletecollection", "patch"]),
         Permission(group: "", resource: "pods/log", verbs: ["get"]),
         Permission(group: "", resource: "services", verbs: ["get", "list", "watch", "create", "delete"]),
-        Permission(group: "", resource: "configmaps", verbs: ["get", "list", "create", "delete"]),
-        Permission(group: "", resource: "secrets", verbs: ["get", "list", "create", "delete"]),
+        Permission(group: "", resource: "configmaps", verbs: ["get", "list", "create", "patch", "delete"]),
+        Permission(group: "", resource: "secrets", verbs: ["get", "list", "create", "patch", "delete"]),
         Permission(group: "", resource: "events", verbs: ["get", "list", "watch"]),
         Permission(group: "batch", resource: "jobs", verbs: ["get", "list", "watch", "create", "delete"]),
         Permission(group: "policy", resource: "poddisruptionbudgets", verbs: ["get", "list", "create", "delete"]),

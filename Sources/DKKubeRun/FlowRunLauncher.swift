@@ -220,7 +220,7 @@ public struct RunCleanup {
     public func delete(run: String?, wait: Double = 60) -> [String] {
         let selector = run.map { RunLabels.selector(run: $0) } ?? RunLabels.allRuns
         var deleted: [String] = []
-        for resource in [KubeResource.jobs, .pods, .services, .configMaps, .secrets] {
+        for resource in [KubeResource.jobs, .pods, .services, .podDisruptionBudgets, .configMaps, .secrets] {
             let items = (try? client.list(resource, namespace: namespace, labelSelector: selector))?["items"]?.arrayValue ?? []
             for item in items {
                 guard let name = item["metadata"]?["name"]?.stringValue, item["metadata"]?["deletionTimestamp"] == nil else { continue }

@@ -55,6 +55,7 @@ public final class KubeDaskCluster: WorkerScaling {
         let scheduler = spec.schedulerPod()
         try createOnce(scheduler)
         let service = try createOnce(spec.schedulerService())
+        try createOnce(spec.schedulerDisruptionBudget())
         guard let ip = service["spec"]?["clusterIP"]?.stringValue else {
             throw FlowError("the scheduler's Service \(spec.schedulerName) has no cluster IP")
         }
@@ -97,7 +98,8 @@ public final class KubeDaskCluster: WorkerScaling {
                 try client.deleteCollection(.pods, namespace: spec.namespace, labelSelector: workers)
                 _ = try? client.delete(.pods, spec.schedulerName, namespace: spec.namespace)
                 _ = try? client.delete(.services, spec.schedulerName, namespace: spec.namespace)
-                say("Dask cluster deleted (scheduler, its Service and every worker pod)")
+                _ = try? client.delete(.podDisruptionBudgets, spec.schedulerName, namespace: spec.namespace)
+                say("Dask cluster deleted (scheduler, its Service and disruption budget, every worker pod)")
                 return
             } catch {
                 say("cannot delete the Dask cluster's pods yet: \(error)", .warning)

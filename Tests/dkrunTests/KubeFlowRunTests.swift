@@ -10,9 +10,9 @@ import Testing
 @Suite(.serialized, .timeLimit(.minutes(5))) struct KubeFlowRunTests {
     static let runSelector = "app.kubernetes.io/managed-by=dkrun"
 
-    /// Nothing of any run is left: pods, Jobs, Services, ConfigMaps, Secrets.
+    /// Nothing of any run is left: pods, Jobs, Services, disruption budgets, ConfigMaps, Secrets.
     func expectNothingLeft(_ c: KubesimCluster, sourceLocation: SourceLocation = #_sourceLocation) {
-        let left = c.kubectl(["get", "pods,jobs,services,configmaps,secrets", "-l", Self.runSelector, "-o", "name"])
+        let left = c.kubectl(["get", "pods,jobs,services,poddisruptionbudgets,configmaps,secrets", "-l", Self.runSelector, "-o", "name"])
         #expect(left.isEmpty, "left on the cluster: \(left)", sourceLocation: sourceLocation)
     }
 

@@ -62,6 +62,7 @@ struct KubeSubmission {
                           "blockOwnerDeletion": true]
             objects.append(spec.schedulerPod())
             objects.append(spec.schedulerService())
+            objects.append(spec.schedulerDisruptionBudget())
             let user = ProcessInfo.processInfo.environment["USER"] ?? "root"
             for _ in 0 ..< spec.minWorkers {
                 let name = spec.workerName(user: user, uuid: String(UUID().uuidString.lowercased().filter { $0 != "-" }.prefix(10)),
