@@ -31,7 +31,7 @@ import Testing
             #expect(!w.contains("replicas"), "\(w)")
             #expect(w.contains("kind: Job") && w.contains("uid: <the Job's uid>"), "\(w)")
         }
-        #expect(documents.filter { $0.contains("kind: Pod") }.count == 3)  // the scheduler too
+        #expect(documents.filter { $0.contains("\nkind: Pod\n") }.count == 3)  // the scheduler too
         let job = try CLI.run(["examples/custom_worker_spec.lua", "--dry-run", "--service-account", "dkrun"]).stdout
         #expect(job.contains("serviceAccountName: dkrun"))
     }
