@@ -111,14 +111,8 @@ public final class JobFollower: @unchecked Sendable {
             pod = name
         }
         let done = DispatchSemaphore(value: 0)
-        let thread = Thread { [client, namespace, observer] in
-            var lines = LineBuffer()
-            let render = { (line: [UInt8]) -> Bool in
-                Self.render(String(decoding: line, as: UTF8.self), to: observer)
-                return true
-            }
-            _ = try? client.logs(pod, namespace: namespace, follow: follow) { bytes in lines.feed(bytes, render) }
-            if let last = lines.finish() { _ = render(last) }
+        let thread = Thread { [self] in
+            streamLog(pod, follow: follow)
             done.signal()
         }
         thread.start()
@@ -133,6 +127,47 @@ public final class JobFollower: @unchecked Sendable {
         if Interruption.requested || deleted { return 130 }
         guard follow else { return 0 }
         return exitCode(pod)
+    }
+
+    /// Renders the pod's log line by line. A followed stream that ends while the pod still
+    /// runs (a proxy's timeout, a dropped connection) is opened again, skipping the lines
+    /// already shown (a container's log only grows, until the kubelet rotates it).
+    private func streamLog(_ pod: String, follow: Bool) {
+        var shown = 0
+        var failures = 0
+        while true {
+            var lines = LineBuffer()
+            var skip = shown
+            let render = { (line: [UInt8]) -> Bool in
+                if skip > 0 {
+                    skip -= 1
+                } else {
+                    Self.render(String(decoding: line, as: UTF8.self), to: self.observer)
+                    shown += 1
+                }
+                return true
+            }
+            do {
+                _ = try client.logs(pod, namespace: namespace, follow: follow) { bytes in lines.feed(bytes, render) }
+                failures = 0
+            } catch {
+                failures += 1
+            }
+            var ended = false
+            do {
+                ended = PodProblems.termination(try client.get(.pods, pod, namespace: namespace)) != nil
+            } catch let e as KubeError where e.code == 404 {
+                ended = true
+            } catch {
+                failures += 1
+            }
+            if !follow || ended || Interruption.requested || failures > 5 {
+                // A last line without a newline, once nothing more can come.
+                if let last = lines.finish(), skip == 0 { _ = render(last) }
+                return
+            }
+            if failures > 0 { usleep(UInt32(200_000 * failures)) }
+        }
     }
 
     enum PodWait { case success(String), failure(String) }

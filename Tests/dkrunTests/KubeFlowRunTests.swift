@@ -275,6 +275,27 @@ import Testing
         expectNothingLeft(c)
     }
 
+    /// The API server ends followed logs after a second (as a proxy's timeout would): dkrun
+    /// follows again and shows every line once.
+    @Test func aCutLogStreamIsFollowedAgain() throws {
+        let c = try KubesimCluster(apiserver: ["--log-follow-seconds", "1"])
+        defer { c.down() }
+        let flow = try write(c, "chatty.lua", """
+            local time = require("dk.time")
+            local say = task("say", function(n) time.sleep(0.5) print("line " .. n) return n end)
+            return Flow("Chatty", { environment = DaskKubernetesEnvironment {} }, function()
+              say:map({ 1, 2, 3, 4, 5, 6, 7, 8 })
+            end)
+            """)
+        let r = try c.exec([CLI.binary, flow])
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        for n in 1 ... 8 {
+            #expect(r.stdout.components(separatedBy: "say[\(n - 1)] | line \(n)\n").count == 2, "line \(n): \(r.stdout)")
+        }
+        #expect(r.stdout.components(separatedBy: "Flow 'Chatty': Success").count == 2, "\(r.stdout)")
+        expectNothingLeft(c)
+    }
+
     @Test func aMissingPermissionIsNamed() throws {
         let c = try KubesimCluster(apiserver: ["--forbid", "create:services"])
         defer { c.down() }

@@ -15,6 +15,7 @@ import json
 import os
 import ssl
 import sys
+import time
 
 from aiohttp import web
 
@@ -48,8 +49,11 @@ class Faults:
 
 
 class APIServer:
-    def __init__(self, version, token=None, history=5000, bookmark_every=5.0, forbidden=(), user="kubesim"):
+    def __init__(self, version, token=None, history=5000, bookmark_every=5.0, forbidden=(), user="kubesim",
+                 log_follow_seconds=None):
         self.store = Store(history)
+        # A followed log ends after this long, as behind a proxy's request timeout.
+        self.log_follow_seconds = log_follow_seconds
         # "verb:resource" pairs the user may not do: kubesim's stand-in for RBAC.
         self.forbidden = set(forbidden)
         self.user = user
@@ -287,6 +291,7 @@ class APIServer:
                          "ContainerCreating")
         with open(path, "rb") as f:
             data = f.read()
+        offset = len(data)  # what follows is streamed from here, whatever tailLines keeps
         tail = request.query.get("tailLines")
         if tail is not None:
             data = b"".join(data.splitlines(keepends=True)[-int(tail):]) if int(tail) > 0 else b""
@@ -295,8 +300,8 @@ class APIServer:
         response = web.StreamResponse(headers={"Content-Type": "text/plain"})
         await response.prepare(request)
         await response.write(data)
-        offset = os.path.getsize(path)
-        while True:
+        started = time.monotonic()
+        while self.log_follow_seconds is None or time.monotonic() - started < self.log_follow_seconds:
             with open(path, "rb") as f:
                 f.seek(offset)
                 chunk = f.read()
@@ -307,6 +312,7 @@ class APIServer:
             if current is None or current.get("status", {}).get("phase") in ("Succeeded", "Failed"):
                 return response
             await asyncio.sleep(0.1)
+        return response
 
     async def watch(self, request, kind, namespace):
         q = request.query
@@ -375,6 +381,8 @@ def main():
     parser.add_argument("--forbid", action="append", default=[], metavar="VERB:RESOURCE",
                         help="deny the user this (e.g. create:pods, get:pods/log); repeatable")
     parser.add_argument("--user", default="kubesim", help="the user name in Forbidden messages")
+    parser.add_argument("--log-follow-seconds", type=float,
+                        help="end followed pod logs after this long (as a proxy's timeout would)")
     args = parser.parse_args()
     context = None
     if args.tls_cert:
@@ -384,7 +392,7 @@ def main():
             context.load_verify_locations(args.client_ca)
             context.verify_mode = ssl.CERT_OPTIONAL
     server = APIServer(args.kubernetes_version, args.token, args.watch_history, args.bookmark_seconds,
-                       args.forbid, args.user)
+                       args.forbid, args.user, args.log_follow_seconds)
 
     async def serve():
         runner = web.AppRunner(server.app(), access_log=None)
