@@ -22,6 +22,9 @@ public protocol WorkerScaling: AnyObject {
 public final class DaskRunner: ClusterRunner {
     /// How long the driver gets to cancel and shut a cluster down before it is killed.
     static let shutdownGrace = 30.0
+    /// How long it gets once the cluster itself has failed (its scheduler may be gone, and
+    /// cancelling through it would wait out the connect timeout).
+    static let failedClusterGrace = 3.0
 
     private let scaling: WorkerScaling?
 
@@ -42,14 +45,19 @@ public final class DaskRunner: ClusterRunner {
         var cancelSent = false
         var ending: Value?
         var clusterFailure: Error?
+        var failedAt = 0.0
         while ending == nil {
             if (Interruption.requested || clusterFailure != nil) && !cancelSent {
                 try? driver.send(["op": "cancel"])
                 cancelSent = true
             }
             if clusterFailure == nil, let scaling {
-                do { try scaling.check() } catch { clusterFailure = error }
+                do { try scaling.check() } catch {
+                    clusterFailure = error
+                    failedAt = Clock.monotonic()
+                }
             }
+            if clusterFailure != nil && Clock.monotonic() - failedAt > Self.failedClusterGrace { break }
             guard let event = try driver.next(wait: 0.1) else { continue }
             switch event["event"]?.stringValue {
             case "done", "cancelled", "error": ending = event
@@ -58,7 +66,7 @@ public final class DaskRunner: ClusterRunner {
             default: try run.handle(event)
             }
         }
-        driver.finish(grace: Self.shutdownGrace)
+        driver.finish(grace: clusterFailure == nil ? Self.shutdownGrace : Self.failedClusterGrace)
         finished = true
         if let clusterFailure { throw clusterFailure }
         if ending?["event"] == "error" {

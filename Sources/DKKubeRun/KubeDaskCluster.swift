@@ -23,6 +23,11 @@ public final class KubeDaskCluster: WorkerScaling {
     public private(set) var schedulerAddress = ""
 
     private var workerPods: [Value] = []
+    private var schedulerPod: Value?
+    /// Worker pods seen among the scheduler's workers, and how many pods in a row ended
+    /// without ever joining it.
+    private var joined: Set<String> = []
+    private var endedBeforeJoining = 0
     private var lastCheck = 0.0
     private var listFailingSince: Double?
     private var reportsWantingFewer = 0
@@ -34,6 +39,8 @@ public final class KubeDaskCluster: WorkerScaling {
 
     /// How long the API may fail in a row before the run gives up on the cluster.
     static let apiPatience = 60.0
+    /// How many worker pods may end in a row without joining the scheduler.
+    static let failedStartsAllowed = 3
 
     public init(client: KubeClient, spec: DaskClusterSpec, observer: RunObserver?, environment: [String: String]) {
         self.client = client
@@ -129,10 +136,13 @@ public final class KubeDaskCluster: WorkerScaling {
 
     // MARK: Workers
 
+    /// Lists the run's pods: the workers (not being deleted) and the scheduler.
     private func refreshWorkers() throws {
-        let list = try client.list(.pods, namespace: spec.namespace,
-                                   labelSelector: RunLabels.selector(run: spec.runID, component: "worker"))
-        workerPods = (list["items"]?.arrayValue ?? []).filter { $0["metadata"]?["deletionTimestamp"] == nil }
+        let pods = try client.list(.pods, namespace: spec.namespace, labelSelector: RunLabels.selector(run: spec.runID))["items"]?
+            .arrayValue ?? []
+        let component = { (pod: Value) in pod["metadata"]?["labels"]?[RunLabels.component]?.stringValue }
+        workerPods = pods.filter { component($0) == "worker" && $0["metadata"]?["deletionTimestamp"] == nil }
+        schedulerPod = pods.first { component($0) == "scheduler" }
     }
 
     /// Pods that run or may still run.
@@ -156,6 +166,10 @@ public final class KubeDaskCluster: WorkerScaling {
     public var reportInterval: Double { spec.reportInterval }
 
     public func observe(target: Int, workers: [String]) throws -> Int {
+        let hosts = Set(workers.compactMap(Self.host))
+        for pod in workerPods where hosts.contains(pod["status"]?["podIP"]?.stringValue ?? "") {
+            if joined.insert(pod["metadata"]!["name"]!.stringValue!).inserted { endedBeforeJoining = 0 }
+        }
         let wanted = min(max(target, spec.minWorkers), spec.maxWorkers)
         let live = liveWorkers.count
         if wanted > live {
@@ -215,6 +229,7 @@ public final class KubeDaskCluster: WorkerScaling {
             }
             return
         }
+        if !Interruption.requested { try checkScheduler() }
         for pod in workerPods { try checkWorker(pod) }
         if spec.logKubernetesErrors { reportWarnings() }
         let missing = spec.minWorkers - liveWorkers.count
@@ -242,10 +257,30 @@ public final class KubeDaskCluster: WorkerScaling {
             if announced[name] != "Running" { say("worker pod \(name) running at \(pod["status"]?["podIP"]?.stringValue ?? "?")") }
         default:
             let ended = PodProblems.termination(pod).map { "exit code \($0.code)" } ?? phase
+            if !joined.contains(name) {
+                // Pods that keep dying before they reach the scheduler would be replaced for ever.
+                endedBeforeJoining += 1
+                if endedBeforeJoining >= Self.failedStartsAllowed {
+                    throw failure("worker pods keep ending before they join the scheduler (\(endedBeforeJoining) in a row); "
+                        + "the last, \(name), ended with \(ended)", pod: name)
+                }
+            }
             say("worker pod \(name) ended (\(ended)): deleting it", .warning)
             _ = try? client.delete(.pods, name, namespace: spec.namespace)
         }
         announced[name] = phase
+    }
+
+    /// The scheduler gone mid-run ends the run now, with why (the driver would only notice
+    /// after its connect timeout).
+    private func checkScheduler() throws {
+        guard let pod = schedulerPod, pod["metadata"]?["deletionTimestamp"] == nil else {
+            throw FlowError("the Dask scheduler pod \(spec.schedulerName) was deleted during the run")
+        }
+        if let t = PodProblems.termination(pod), pod["status"]?["phase"] != "Running" {
+            throw failure("the Dask scheduler pod \(spec.schedulerName) ended during the run (exit code \(t.code))",
+                          pod: spec.schedulerName)
+        }
     }
 
     /// The Warning events of the run's pods not reported yet (log_k8s_errors).

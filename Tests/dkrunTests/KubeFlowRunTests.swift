@@ -228,7 +228,14 @@ import Testing
             spec:
               containers: [{name: dask-scheduler, image: "kubesim.invalid/scheduler:1", args: [dask-scheduler]}]
             """)
+        let crashing = try write(c, "crashing.yaml", """
+            kind: Pod
+            spec:
+              containers: [{name: dask-worker, args: [python3, -c, "import sys; sys.exit('no worker today: bad configuration')"]}]
+            """)
         for (field, spec, expected) in [("worker_spec_file", unpullable, "worker pod dask-root-[^ ]* cannot start: ImagePullBackOff"),
+                                        ("worker_spec_file", crashing,
+                                         "worker pods keep ending before they join the scheduler \\(3 in a row\\)(.|\n)*no worker today: bad configuration"),
                                         ("worker_spec_file", huge, "worker pod dask-root-[^ ]* did not start within 5 s .*Insufficient cpu"),
                                         ("scheduler_spec_file", noScheduler, "the Dask scheduler pod dkrun-[^ ]* cannot start: ImagePullBackOff")] {
             let flow = try write(c, "fault.lua", """
@@ -272,6 +279,26 @@ import Testing
         #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
         #expect(r.stdout.contains("sum | sum 55"), "\(r.stdout)")
         #expect(r.stdout.contains("replacing"), "\(r.stdout)")
+        expectNothingLeft(c)
+    }
+
+    @Test func aSchedulerLostMidRunEndsTheRunAtOnce() throws {
+        let c = try KubesimCluster()
+        defer { c.down() }
+        let flow = try write(c, "long.lua", """
+            local time = require("dk.time")
+            local nap = task("nap", function() time.sleep(60) end)
+            return Flow("Long", { environment = DaskKubernetesEnvironment {} }, function() nap() end)
+            """)
+        let process = try c.startDkrun([flow])
+        #expect(eventually { c.kubectl(["get", "pods", "-l", "dkrun.io/component=worker", "-o", "jsonpath={.items[*].status.phase}"]) == "Running" })
+        Thread.sleep(forTimeInterval: 2)
+        let deleted = Date()
+        #expect(try c.exec(["kubectl", "delete", "pod", "-l", "dkrun.io/component=scheduler", "--wait=false"]).status == 0)
+        let r = CLI.finish(process)
+        #expect(r.status == 1, "\(r.stdout)\(r.stderr)")
+        #expect(Date().timeIntervalSince(deleted) < 20)
+        #expect(r.stdout.contains("was deleted during the run") || r.stdout.contains("ended during the run"), "\(r.stdout)")
         expectNothingLeft(c)
     }
 

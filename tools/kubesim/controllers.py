@@ -19,10 +19,13 @@ DEPLOYMENTS = resources.BY_PATH[("apps", "v1", "deployments")]
 
 
 def owned_by(store, owner):
+    """The pods `owner` controls: those whose controller ownerReference is it. Pods that only
+    name it as an owner (for garbage collection) are not its to count or replace, as with the
+    real controllers."""
     uid = owner["metadata"]["uid"]
     return [p for (k, ns, _), p in store.objects.items()
             if k is PODS and ns == owner["metadata"]["namespace"]
-            and any(r.get("uid") == uid for r in p["metadata"].get("ownerReferences") or [])]
+            and any(r.get("uid") == uid and r.get("controller") for r in p["metadata"].get("ownerReferences") or [])]
 
 
 def new_pod(owner, kind, template, extra_labels):

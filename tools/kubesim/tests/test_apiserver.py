@@ -222,6 +222,23 @@ class ControllerTests(OneServer):
             return [c["type"] for c in status.get("conditions", [])] == ["Complete"] and status["succeeded"] == 1
         self.eventually(complete)
 
+    def test_a_job_counts_only_the_pods_it_controls(self):
+        template = {"spec": {"restartPolicy": "Never", "containers": pod("x")["spec"]["containers"]}}
+        job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "runner"},
+               "spec": {"backoffLimit": 0, "template": template}}
+        created = self.server.request("POST", "/apis/batch/v1/namespaces/default/jobs", job)[1]
+        self.eventually(lambda: len(self.pods("job-name%3Drunner")) == 1)
+        # A pod the Job owns for garbage collection only (a Dask worker of the run) that fails
+        # does not fail the Job.
+        helper = pod("helper", {"role": "helper"})
+        helper["metadata"]["ownerReferences"] = [{"apiVersion": "batch/v1", "kind": "Job", "name": "runner",
+                                                  "uid": created["metadata"]["uid"]}]
+        self.server.request("POST", PODS, helper)
+        self.set_phase(helper, "Failed")
+        time.sleep(0.3)
+        status = self.server.request("GET", "/apis/batch/v1/namespaces/default/jobs/runner")[1]["status"]
+        self.assertEqual((status.get("conditions", []), status["failed"], status["active"]), ([], 0, 1))
+
     def test_a_finished_job_goes_with_its_pods_after_its_ttl(self):
         template = {"spec": {"restartPolicy": "Never", "containers": pod("x")["spec"]["containers"]}}
         job = {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": "brief"},
