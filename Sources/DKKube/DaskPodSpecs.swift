@@ -215,3 +215,59 @@ public enum DaskCommand {
         }
     }
 }
+
+/// The advice of seed `dask-kubernetes.txt`: a worker's `--nthreads` and `--memory-limit`
+/// should match its pod's CPU and memory, or workers pack onto nodes they overwhelm and get
+/// killed (KilledWorker). Says where a worker spec does not follow it.
+public enum WorkerResources {
+    public static func warnings(_ pod: Value) -> [String] {
+        guard let container = pod["spec"]?["containers"]?.arrayValue?.first else { return [] }
+        let argv = ((container["command"]?.arrayValue ?? []) + (container["args"]?.arrayValue ?? [])).compactMap(\.stringValue)
+        func option(_ name: String) -> String? {
+            argv.firstIndex(of: name).flatMap { $0 + 1 < argv.count ? argv[$0 + 1] : nil }
+        }
+        let resources = container["resources"]
+        func resource(_ name: String) -> (String, Double)? {
+            for section in ["limits", "requests"] {
+                if let text = resources?[section]?[name]?.stringValue ?? resources?[section]?[name]?.numberValue.map({ String($0) }),
+                   let value = quantity(text) {
+                    return (text, value)
+                }
+            }
+            return nil
+        }
+        var out: [String] = []
+        if let text = option("--nthreads"), let threads = Double(text), let (cpuText, cpu) = resource("cpu"), abs(threads - cpu) > 0.01 {
+            out.append("warning: the worker spec runs --nthreads \(text) on \(cpuText) CPU: make them match, or workers "
+                + "overload their nodes (seed dask-kubernetes.txt)")
+        }
+        if let text = option("--memory-limit"), let memory = daskBytes(text), let (limitText, limit) = resource("memory"),
+           abs(memory - limit) > 0.05 * limit {
+            out.append("warning: the worker spec gives Dask --memory-limit \(text) and its pod \(limitText) of memory: make "
+                + "them match, or the kernel kills workers Dask thinks have room (KilledWorker)")
+        }
+        return out
+    }
+
+    /// A Kubernetes quantity ("500m", "2", "4G", "4Gi", "1e3") as a number.
+    public static func quantity(_ text: String) -> Double? {
+        let units: [(String, Double)] = [("Ki", 1024), ("Mi", 1_048_576), ("Gi", 1_073_741_824), ("Ti", 1_099_511_627_776),
+                                         ("m", 1e-3), ("k", 1e3), ("M", 1e6), ("G", 1e9), ("T", 1e12), ("P", 1e15)]
+        for (suffix, scale) in units where text.hasSuffix(suffix) {
+            return Double(text.dropLast(suffix.count)).map { $0 * scale }
+        }
+        return Double(text)
+    }
+
+    /// Dask's byte strings ("4GB", "6GiB", "4G", "512MB", a number of bytes); nil for "auto" or 0.
+    public static func daskBytes(_ text: String) -> Double? {
+        let lower = text.lowercased().filter { $0 != " " }
+        let units: [(String, Double)] = [("kib", 1024), ("mib", 1_048_576), ("gib", 1_073_741_824), ("tib", 1_099_511_627_776),
+                                         ("kb", 1e3), ("mb", 1e6), ("gb", 1e9), ("tb", 1e12),
+                                         ("k", 1e3), ("m", 1e6), ("g", 1e9), ("t", 1e12), ("b", 1)]
+        for (suffix, scale) in units where lower.hasSuffix(suffix) {
+            return Double(lower.dropLast(suffix.count)).flatMap { $0 > 0 ? $0 * scale : nil }
+        }
+        return Double(lower).flatMap { $0 > 0 ? $0 : nil }
+    }
+}

@@ -121,6 +121,7 @@ public struct FlowRunPlan: Sendable {
         }
         spec.notes.append(spec.workerTemplate == nil ? "workers: the quick configuration (dask worker, 1 thread, 4G)"
                           : "workers: the worker spec file, with dkrun's labels, owner, tolerations and pull secrets added")
+        if let template = spec.workerTemplate { spec.notes += WorkerResources.warnings(template) }
         spec.notes.append(spec.schedulerTemplate == nil ? "scheduler: the quick configuration (dask scheduler)"
                           : "scheduler: the scheduler spec file, with dkrun's labels, owner and pull secrets added")
         return spec

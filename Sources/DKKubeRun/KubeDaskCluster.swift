@@ -59,6 +59,7 @@ public final class KubeDaskCluster: WorkerScaling {
     /// Makes the scheduler pod and Service, waits for the scheduler to run, and makes the
     /// first workers (the spec's replicas, else the minimum).
     public func start() throws {
+        for note in spec.notes { say("cluster: " + note, note.hasPrefix("warning:") ? .warning : .info) }
         let scheduler = spec.schedulerPod()
         try createOnce(scheduler)
         let service = try createOnce(spec.schedulerService())

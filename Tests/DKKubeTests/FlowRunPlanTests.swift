@@ -79,6 +79,23 @@ import Testing
         #expect(stealing.env["DASK_DISTRIBUTED__SCHEDULER__WORK_STEALING"] == "False")
     }
 
+    @Test func mismatchedWorkerResourcesAreWarnedAbout() throws {
+        func pod(_ args: [Value], _ limits: Value) -> Value {
+            ["kind": "Pod", "spec": ["containers": [["name": "w", "args": .array(args), "resources": ["limits": limits]]]]]
+        }
+        // The seed's spec matches: 2 threads on 2 CPUs, 4GB (Dask) = 4G (Kubernetes).
+        #expect(WorkerResources.warnings(pod(["dask-worker", "--nthreads", "2", "--memory-limit", "4GB"],
+                                             ["cpu": "2", "memory": "4G"])).isEmpty)
+        #expect(WorkerResources.warnings(pod(["dask", "worker", "--memory-limit", "2GiB"], ["memory": "2Gi"])).isEmpty)
+        let both = WorkerResources.warnings(pod(["dask", "worker", "--nthreads", "4", "--memory-limit", "6GB"],
+                                                ["cpu": "500m", "memory": "4Gi"]))
+        #expect(both == ["warning: the worker spec runs --nthreads 4 on 500m CPU: make them match, or workers overload their nodes (seed dask-kubernetes.txt)",
+                         "warning: the worker spec gives Dask --memory-limit 6GB and its pod 4Gi of memory: make them match, or the kernel kills workers Dask thinks have room (KilledWorker)"])
+        let spec = try cluster(plan(["environment": ["type": "DaskKubernetesEnvironment",
+                                                     "worker_spec": pod(["dask", "worker", "--nthreads", "4"], ["cpu": "1"])]]))
+        #expect(spec.notes.contains { $0.hasPrefix("warning: the worker spec runs --nthreads 4 on 1 CPU") })
+    }
+
     @Test func workerNamesFollowTheTemplate() throws {
         var spec = try cluster(plan(["environment": ["type": "DaskKubernetesEnvironment"]],
                                     environment: ["DASK_KUBERNETES__WORKER_NAME": "dask-{JUPYTERHUB_USER}-{uuid}"]))
