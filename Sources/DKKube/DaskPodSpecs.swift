@@ -1,4 +1,5 @@
 import DKCore
+import Foundation
 
 /// The labels every object of a flow run carries, and the selectors that find them.
 public enum RunLabels {
@@ -124,6 +125,17 @@ public struct DaskClusterSpec: Sendable {
 
     /// The worker spec's `replicas` (not a Pod field: dkrun takes it out).
     public var workerReplicas: Int? { workerTemplate?["spec"]?["replicas"]?.intValue.map(Int.init) }
+
+    /// A new worker pod's name: the template with a fresh `{uuid}`.
+    public func newWorkerName(user: String, environment: [String: String]) -> String {
+        workerName(user: user, uuid: String(UUID().uuidString.lowercased().filter { $0 != "-" }.prefix(10)),
+                   environment: environment)
+    }
+
+    /// `{user}` of the name template: $USER, else the account this process runs as.
+    public static func user(environment: [String: String]) -> String {
+        environment["USER"] ?? getpwuid(geteuid()).map { String(cString: $0.pointee.pw_name) } ?? "dask"
+    }
 
     /// A worker pod's name from the template: `{user}`, `{uuid}` and `{VARIABLE}`s (the
     /// pods' env over `environment`), made a valid DNS-1123 name.

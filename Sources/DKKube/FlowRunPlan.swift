@@ -35,7 +35,13 @@ public struct FlowRunPlan: Sendable {
     public var serviceAccount: String?
     private let runConfig: Value?
 
-    public var jobName: String { "dkrun-\(RunLabels.short(runID))" }
+    public var jobName: String { Self.jobName(run: runID) }
+    public static func jobName(run: String) -> String { "dkrun-\(RunLabels.short(run))" }
+
+    /// The owner reference every object of the run gets to the run's Job.
+    public static func jobOwner(name: String, uid: String) -> Value {
+        ["apiVersion": "batch/v1", "kind": "Job", "name": .text(name), "uid": .text(uid), "blockOwnerDeletion": true]
+    }
     public var payloadName: String { "dkrun-\(RunLabels.short(runID))-payload" }
 
     /// - Returns: nil for a flow that does not run on Kubernetes.
@@ -43,7 +49,7 @@ public struct FlowRunPlan: Sendable {
                               environment: [String: String]) throws -> FlowRunPlan? {
         let env = flow.configuration["environment"]
         let runConfig = flow.configuration["run_config"]
-        let executor = env?["executor"] ?? flow.configuration["executor"]
+        let executor = flow.executor
         let envType = env?["type"]?.stringValue
         guard envType == "DaskKubernetesEnvironment" || envType == "DaskOnKubernetesEnvironment"
             || runConfig?["type"] == "KubernetesRun" else { return nil }

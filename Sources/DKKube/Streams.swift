@@ -99,7 +99,7 @@ extension KubeClient {
 final class WatchState: @unchecked Sendable {
     var version: String?
     var done = false
-    private var lines = LineBuffer()
+    private let lines = LineBuffer()
     /// What the handler threw, or an ERROR event other than 410 Gone.
     var error: Error?
     var failure: Value?
@@ -143,15 +143,16 @@ final class WatchState: @unchecked Sendable {
     }
 }
 
-/// Cuts a byte stream (a watch, a followed log) into lines as it arrives.
-public struct LineBuffer: Sendable {
+/// Cuts a byte stream (a watch, a followed log) into lines as it arrives. A class, fed from
+/// one thread at a time: the stream's callbacks, which may not capture mutable state.
+public final class LineBuffer: @unchecked Sendable {
     private var pending: [UInt8] = []
 
     public init() {}
 
     /// Adds bytes and hands each complete line, without its newline, to `line`, until it
     /// returns false (then so does this).
-    public mutating func feed(_ bytes: [UInt8], _ line: ([UInt8]) -> Bool) -> Bool {
+    public func feed(_ bytes: [UInt8], _ line: ([UInt8]) -> Bool) -> Bool {
         pending += bytes
         while let newline = pending.firstIndex(of: 10) {
             let text = Array(pending[..<newline])
@@ -162,7 +163,7 @@ public struct LineBuffer: Sendable {
     }
 
     /// The last line when the stream ended without a newline.
-    public mutating func finish() -> [UInt8]? {
+    public func finish() -> [UInt8]? {
         defer { pending = [] }
         return pending.isEmpty ? nil : pending
     }

@@ -18,12 +18,6 @@ public final class FlowRunLauncher {
         self.plan = plan
     }
 
-    /// The owner reference every object of the run gets to the run's Job.
-    public static func ownerReference(_ job: Value) -> Value {
-        ["apiVersion": "batch/v1", "kind": "Job", "name": job["metadata"]?["name"] ?? "",
-         "uid": job["metadata"]?["uid"] ?? "", "blockOwnerDeletion": true]
-    }
-
     /// Makes sure the pull secret exists (private_registry): made from the dkrun secret named
     /// by docker_secret when it does not; one that dkrun made for another run is shared.
     /// - Returns: the secret dkrun made or shares, to be owned by this run's Job too.
@@ -56,7 +50,7 @@ public final class FlowRunLauncher {
             throw error
         }
         // Owned by the Job, they go with it, whoever deletes it (or its TTL).
-        let owner = Self.ownerReference(job)
+        let owner = FlowRunPlan.jobOwner(name: plan.jobName, uid: job["metadata"]?["uid"]?.stringValue ?? "")
         try client.patch(.configMaps, plan.payloadName, namespace: plan.namespace, ["metadata": ["ownerReferences": [owner]]])
         if let secret {
             let current = try client.get(.secrets, secret, namespace: plan.namespace)
@@ -120,7 +114,7 @@ public final class JobFollower: @unchecked Sendable {
         while done.wait(timeout: .now() + 0.1) == .timedOut {
             if Interruption.requested && !deleted {
                 say("interrupted: deleting the flow run's Job (its pod cancels the run and deletes the Dask cluster)", .warning)
-                _ = try? client.delete(.jobs, "dkrun-\(RunLabels.short(runID))", namespace: namespace)
+                _ = try? client.delete(.jobs, FlowRunPlan.jobName(run: runID), namespace: namespace)
                 deleted = true
             }
         }
@@ -136,7 +130,7 @@ public final class JobFollower: @unchecked Sendable {
         var shown = 0
         var failures = 0
         while true {
-            var lines = LineBuffer()
+            let lines = LineBuffer()
             var skip = shown
             let render = { (line: [UInt8]) -> Bool in
                 if skip > 0 {
@@ -175,7 +169,6 @@ public final class JobFollower: @unchecked Sendable {
     private func waitForPod(startupTimeout: Double) -> PodWait {
         let deadline = Clock.monotonic() + startupTimeout
         let selector = RunLabels.selector(run: runID, component: "job")
-        var lastError = ""
         while !Interruption.requested {
             do {
                 let pods = try client.list(.pods, namespace: namespace, labelSelector: selector)["items"]?.arrayValue ?? []
@@ -195,8 +188,7 @@ public final class JobFollower: @unchecked Sendable {
                     return .failure("the flow run's Job made no pod within \(Int(startupTimeout)) s")
                 }
             } catch {
-                lastError = "\(error)"
-                if Clock.monotonic() > deadline { return .failure("cannot follow the flow run: \(lastError)") }
+                if Clock.monotonic() > deadline { return .failure("cannot follow the flow run: \(error)") }
             }
             usleep(200_000)
         }
@@ -206,7 +198,17 @@ public final class JobFollower: @unchecked Sendable {
     private func exitCode(_ pod: String) -> Int32 {
         let deadline = Clock.monotonic() + 30
         while Clock.monotonic() < deadline {
-            if let p = try? client.get(.pods, pod, namespace: namespace), let t = PodProblems.termination(p) {
+            let current: Value
+            do {
+                current = try client.get(.pods, pod, namespace: namespace)
+            } catch let e as KubeError where e.code == 404 {
+                say("the flow run's pod \(pod) is gone before it finished", .error)
+                return 1
+            } catch {
+                usleep(200_000)
+                continue
+            }
+            if let t = PodProblems.termination(current) {
                 switch t.code {
                 case 0, 1, 2, 130: return Int32(t.code)
                 default:
@@ -217,9 +219,6 @@ public final class JobFollower: @unchecked Sendable {
                         + PodProblems.describe(client, pod: pod, namespace: namespace, logLines: 0), .error)
                     return 1
                 }
-            } else if (try? client.get(.pods, pod, namespace: namespace)) == nil {
-                say("the flow run's pod \(pod) is gone before it finished", .error)
-                return 1
             }
             usleep(200_000)
         }

@@ -47,7 +47,7 @@ public final class KubeDaskCluster: WorkerScaling {
         self.spec = spec
         self.observer = observer
         self.environment = environment
-        user = environment["USER"] ?? getpwuid(geteuid()).map { String(cString: $0.pointee.pw_name) } ?? "dask"
+        user = DaskClusterSpec.user(environment: environment)
     }
 
     private func say(_ text: String, _ level: LogLevel = .info) {
@@ -154,8 +154,7 @@ public final class KubeDaskCluster: WorkerScaling {
     private func addWorkers(_ count: Int) throws {
         guard count > 0 else { return }
         for _ in 0 ..< count {
-            let uuid = String(UUID().uuidString.lowercased().filter { $0 != "-" }.prefix(10))
-            let name = spec.workerName(user: user, uuid: uuid, environment: environment)
+            let name = spec.newWorkerName(user: user, environment: environment)
             let pod = try client.create(spec.workerPod(name: name, schedulerAddress: schedulerAddress), namespace: spec.namespace)
             workerPods.append(pod)
             say("worker pod \(name) created (\(liveWorkers.count) of at most \(spec.maxWorkers))")

@@ -38,6 +38,12 @@ import Testing
         #expect(r.stderr == "dkrun: error: no kubeconfig: /nonexistent/config does not exist (set KUBECONFIG, or run in a pod)\n")
     }
 
+    @Test func dryRunCannotDetach() throws {
+        let r = try CLI.run(["examples/min_max_workers.lua", "--dry-run", "--detach"])
+        #expect(r.status == 2)
+        #expect(r.stderr.hasPrefix("Error: --dry-run makes nothing, so it cannot --detach."))
+    }
+
     @Test func dryRunAndDetachAreForKubernetesFlows() throws {
         for flags in [["--dry-run"], ["--detach"], ["--service-account", "dkrun"]] {
             let r = try CLI.run(["examples/hello.lua"] + flags)

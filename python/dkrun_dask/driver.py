@@ -337,8 +337,8 @@ class FlowRun:
             logger.debug("cancel_run: %s", e)
 
 
-def _adaptive_target(dask_scheduler=None, target_duration=None):
-    return dask_scheduler.adaptive_target(target_duration)
+def _adaptive_target(dask_scheduler=None):
+    return dask_scheduler.adaptive_target()
 
 
 def _workers_to_close(dask_scheduler=None, n=0):
@@ -353,12 +353,11 @@ class WorkerReporter:
         self.client = client
         self.emit = emit
         self.interval = parse_timedelta(scaling.get("interval", "1s"), default="seconds")
-        self.target_duration = scaling.get("target_duration")
 
     def report_forever(self, stopped):
         while not stopped.wait(self.interval):
             try:
-                target = self.client.run_on_scheduler(_adaptive_target, target_duration=self.target_duration)
+                target = self.client.run_on_scheduler(_adaptive_target)
                 workers = list(self.client.scheduler_info(n_workers=-1)["workers"])
             except Exception as e:  # the scheduler is gone: the run itself says so
                 logger.debug("worker report: %s", e)

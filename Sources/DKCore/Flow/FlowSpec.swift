@@ -14,6 +14,9 @@ public struct FlowSpec: Sendable, Equatable {
 
     public var parameters: [TaskSpec] { tasks.filter { $0.parameter != nil } }
 
+    /// The executor the flow runs with: its environment's, else its own (nil: none set).
+    public var executor: Value? { configuration["environment"]?["executor"] ?? configuration["executor"] }
+
     public func task(_ slug: String) -> TaskSpec? { tasks.first { $0.slug == slug } }
 }
 

@@ -15,7 +15,7 @@ public enum ExecutorChoice: Equatable, Sendable {
         if let override { return try parse(override, cores: cores) }
         let environment = flow.configuration["environment"]?["type"]?.stringValue
         let runConfig = flow.configuration["run_config"]?["type"]?.stringValue
-        let executor = flow.configuration["environment"]?["executor"] ?? flow.configuration["executor"]
+        let executor = flow.executor
         if let env = environment, env != "LocalEnvironment" { return .kubernetes }
         if runConfig == "KubernetesRun" { return .kubernetes }
         switch executor?["type"]?.stringValue {

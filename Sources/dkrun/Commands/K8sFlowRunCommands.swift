@@ -108,13 +108,13 @@ extension K8sCommand {
             case .daskCluster(var spec):
                 let client = KubeClient(config: config)
                 if let job = environment["DKRUN_JOB_NAME"] {
-                    spec.owner = FlowRunLauncher.ownerReference(try client.get(.jobs, job))
+                    spec.owner = FlowRunPlan.jobOwner(name: job, uid: try client.get(.jobs, job)["metadata"]?["uid"]?.stringValue ?? "")
                 }
                 if spec.workerTemplate == nil, let path = environment["DASK_KUBERNETES__WORKER_TEMPLATE_PATH"] {
                     spec.workerTemplate = try YAML.load(String(decoding: try Files.read(path), as: UTF8.self), source: path)
                 }
                 host.clusterRunner = KubeClusterRunner(client: client, spec: spec, environment: environment)
-                let executor = payload.flow.configuration["environment"]?["executor"] ?? payload.flow.configuration["executor"]
+                let executor = payload.flow.executor
                 choice = .dask(executor?["type"] == "DaskExecutor" ? executor! : ["type": "DaskExecutor"])
             case .executor(let c):
                 host.clusterRunner = DaskRunner()

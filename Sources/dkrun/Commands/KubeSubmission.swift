@@ -58,15 +58,13 @@ struct KubeSubmission {
         case .daskCluster(var spec):
             comments += spec.notes
             comments.append("each object below is owned by Job \(plan.jobName) (ownerReferences), made by the Job's pod")
-            spec.owner = ["apiVersion": "batch/v1", "kind": "Job", "name": .text(plan.jobName), "uid": "<the Job's uid>",
-                          "blockOwnerDeletion": true]
+            spec.owner = FlowRunPlan.jobOwner(name: plan.jobName, uid: "<the Job's uid>")
             objects.append(spec.schedulerPod())
             objects.append(spec.schedulerService())
             objects.append(spec.schedulerDisruptionBudget())
-            let user = ProcessInfo.processInfo.environment["USER"] ?? "root"
+            let environment = ProcessInfo.processInfo.environment
             for _ in 0 ..< spec.minWorkers {
-                let name = spec.workerName(user: user, uuid: String(UUID().uuidString.lowercased().filter { $0 != "-" }.prefix(10)),
-                                           environment: ProcessInfo.processInfo.environment)
+                let name = spec.newWorkerName(user: DaskClusterSpec.user(environment: environment), environment: environment)
                 objects.append(spec.workerPod(name: name, schedulerAddress: "tcp://<the scheduler Service's cluster IP>:8786"))
             }
         case .executor(let choice):

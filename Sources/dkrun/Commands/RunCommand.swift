@@ -41,6 +41,7 @@ struct RunCommand: ParsableCommand {
 
     func validate() throws {
         if quiet && verbose { throw ValidationError("--quiet and --verbose cannot be used together.") }
+        if dryRun && detach { throw ValidationError("--dry-run makes nothing, so it cannot --detach.") }
         if let executor {
             do { _ = try ExecutorChoice.parse(executor, cores: 1) } catch { throw ValidationError("\(error)") }
         }
