@@ -20,8 +20,9 @@ let package = Package(
         .target(name: "DKDask", dependencies: ["DKCore"]),
         .target(name: "DKKube", dependencies: ["DKCore", "DKHTTP"]),
         .target(name: "DKKubeRun", dependencies: ["DKCore", "DKDask", "DKKube"]),
+        .target(name: "DKImage", dependencies: ["DKCore"]),
         .executableTarget(name: "dkrun", dependencies: [
-            "DKCore", "DKLua", "DKDask", "DKKube", "DKKubeRun", "CEdit",
+            "DKCore", "DKLua", "DKDask", "DKKube", "DKKubeRun", "DKImage", "CEdit",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "DKTestSupport", dependencies: ["DKCore"], path: "Tests/DKTestSupport"),

@@ -70,7 +70,7 @@ public final class DaskRunner: ClusterRunner {
         finished = true
         if let clusterFailure { throw clusterFailure }
         if ending?["event"] == "error" {
-            throw FlowError(ending?["message"]?.stringValue ?? "the Dask run failed")
+            throw RunFailure(ending?["message"]?.stringValue ?? "the Dask run failed")
         }
         let cancelled = ending?["event"] == "cancelled"
         return run.finish(cancelled: cancelled, wall: Clock.monotonic() - started)
@@ -127,14 +127,14 @@ struct RunEvents {
         case "running":
             observer?.handle(.taskState(id, TaskState(.running), attempt: attempt, duration: nil, worker: worker, time: now))
         case "retrying":
-            guard let t = graph.index[id.task] else { throw FlowError("the Dask driver named an unknown task '\(id.task)'") }
+            guard let t = graph.index[id.task] else { throw RunFailure("the Dask driver named an unknown task '\(id.task)'") }
             let retry = TaskRules.retrying(event["message"]?.stringValue ?? "", task: graph.spec.tasks[t], attempt: attempt)
             observer?.handle(.taskState(id, retry, attempt: attempt, duration: nil, worker: worker, time: now))
         case "log":
             let level = event["level"]?.stringValue.flatMap(LogLevel.init(name:)) ?? .info
             observer?.handle(.log(id, level, event["message"]?.stringValue ?? "", time: now))
         case "state":
-            guard case .string(let bytes)? = event["state"] else { throw FlowError("the Dask driver sent a state without bytes") }
+            guard case .string(let bytes)? = event["state"] else { throw RunFailure("the Dask driver sent a state without bytes") }
             let state = try TaskState(value: MessagePack.decode(bytes))
             if id.mapIndex == nil {
                 states[id.task] = state
@@ -143,7 +143,7 @@ struct RunEvents {
             observer?.handle(.taskState(id, state, attempt: Int(event["attempts"]?.intValue ?? 0),
                                         duration: event["duration"]?.numberValue, worker: worker, time: now))
         default:
-            throw FlowError("the Dask driver sent an unknown event: \(JSON.encode(event))")
+            throw RunFailure("the Dask driver sent an unknown event: \(JSON.encode(event))")
         }
     }
 

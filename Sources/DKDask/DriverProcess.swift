@@ -69,11 +69,7 @@ final class DriverProcess {
     /// checkout the binary was built in (scripts/setup.sh makes it).
     static func python() throws -> String {
         if let python = Files.environment("DKRUN_PYTHON") { return python }
-        var dir = Files.directory(of: Files.executablePath)
-        for _ in 0 ..< 5 {
-            if Files.isExecutable(dir + "/.venv/bin/python") { return dir + "/.venv/bin/python" }
-            dir = Files.directory(of: dir)
-        }
+        if let python = Product.findBesideExecutable([".venv/bin/python"], where: Files.isExecutable) { return python }
         throw BridgeError(description: "running on Dask needs dkrun's Python bridge: run scripts/setup.sh, "
                           + "or set DKRUN_PYTHON to a Python that has python/dkrun_dask installed")
     }

@@ -38,7 +38,9 @@ public struct HTTPResponse: Sendable {
 }
 
 /// A failed transfer, said the way a person can act on: which URL, and what went wrong.
-public struct HTTPError: Error, CustomStringConvertible {
+public struct HTTPError: CategorizedError {
+    public var exitStatus: ExitStatus { .failure }
+
     public let url: String
     public let kind: String
     public let detail: String

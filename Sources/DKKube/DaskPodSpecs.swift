@@ -150,8 +150,7 @@ public struct DaskClusterSpec: Sendable {
             rest = rest[rest.index(after: close)...]
         }
         name += rest
-        let cleaned = String(name.lowercased().map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") ? $0 : "-" })
-        return String(cleaned.drop { $0 == "-" }.prefix(63).reversed().drop { $0 == "-" }.reversed())
+        return KubeNames.dnsName(name)
     }
 
     /// A pod from the user's template, or the default container alone, with what dkrun

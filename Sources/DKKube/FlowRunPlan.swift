@@ -44,20 +44,15 @@ public struct FlowRunPlan: Sendable {
     }
     public var payloadName: String { "dkrun-\(RunLabels.short(runID))-payload" }
 
-    /// - Returns: nil for a flow that does not run on Kubernetes.
-    public static func decide(_ flow: FlowSpec, runID: String, namespace: String, defaultImage: String,
-                              environment: [String: String]) throws -> FlowRunPlan? {
+    /// The plan of a flow whose placement is Kubernetes (`FlowPlacement.decide`).
+    /// - Parameters:
+    ///   - tasks: where the placement says the Job's tasks run.
+    ///   - image: the image of the Job and the cluster (`FlowImage.forRun`).
+    ///   - environment: the Dask config variables (DASK_KUBERNETES__WORKER_NAME) in force.
+    public init(flow: FlowSpec, tasks placement: FlowPlacement.JobTasks, runID: String, namespace: String, image: String,
+                environment: [String: String]) throws {
         let env = flow.configuration["environment"]
         let runConfig = flow.configuration["run_config"]
-        let executor = flow.executor
-        let envType = env?["type"]?.stringValue
-        guard envType == "DaskKubernetesEnvironment" || envType == "DaskOnKubernetesEnvironment"
-            || runConfig?["type"] == "KubernetesRun" else { return nil }
-
-        let image = runConfig?["image"]?.stringValue
-            ?? storageImage(flow.configuration["storage"], flow: flow)
-            ?? (envType == "DaskOnKubernetesEnvironment" ? storageImage(env, flow: flow) : nil)
-            ?? defaultImage
         var pullSecrets = runConfig?["image_pull_secrets"]?.arrayValue?.compactMap(\.stringValue) ?? []
         switch env?["image_pull_secret"] {
         case .string?: pullSecrets.append(env!["image_pull_secret"]!.stringValue!)
@@ -66,21 +61,20 @@ public struct FlowRunPlan: Sendable {
         }
         var source: (String, String)?
         if env?["private_registry"] == true, let secret = env?["docker_secret"]?.stringValue {
-            let name = secretName(secret)
+            let name = KubeNames.dnsName(secret, dots: true)
             source = (name, secret)
             if !pullSecrets.contains(name) { pullSecrets.append(name) }
         }
 
-        let tasks: Tasks
         func cluster(min: Int, max: Int) -> DaskClusterSpec {
             var spec = DaskClusterSpec(runID: runID, namespace: namespace, image: image, minWorkers: min, maxWorkers: max)
             spec.pullSecrets = pullSecrets
-            spec.env = runConfig?["env"]?.mapValue.map(stringMap) ?? [:]
+            spec.env = runConfig?["env"]?.textMap ?? [:]
             if let name = environment["DASK_KUBERNETES__WORKER_NAME"] { spec.workerNameTemplate = name }
             return spec
         }
-        switch envType {
-        case "DaskKubernetesEnvironment":
+        switch placement {
+        case .daskCluster(.daskKubernetesEnvironment):
             var spec = cluster(min: Int(env?["min_workers"]?.intValue ?? 1), max: Int(env?["max_workers"]?.intValue ?? 2))
             spec.schedulerTemplate = env?["scheduler_spec"]
             spec.workerTemplate = env?["worker_spec"]
@@ -88,27 +82,26 @@ public struct FlowRunPlan: Sendable {
             spec.env["DASK_DISTRIBUTED__SCHEDULER__WORK_STEALING"] = env?["work_stealing"] == false ? "False" : "True"
             spec.schedulerLogs = env?["scheduler_logs"] == true
             spec.logKubernetesErrors = env?["log_k8s_errors"] == true
-            tasks = .daskCluster(settle(spec))
-        case "DaskOnKubernetesEnvironment":
+            tasks = .daskCluster(Self.settle(spec))
+        case .daskCluster(.daskOnKubernetesEnvironment):
             var spec = cluster(min: 1, max: Int(env?["max_workers"]?.intValue ?? 1))
             if let t = env?["startup_timeout"]?.numberValue { spec.startupTimeout = t }
-            tasks = .daskCluster(settle(spec))
-        default:
-            if executor?["type"] == "DaskExecutor", executor?["address"] == nil,
-               let cls = executor?["cluster_class"]?.stringValue, KubeClusterOptions.classNames.contains(cls) {
-                var spec = cluster(min: 1, max: 1)
-                try KubeClusterOptions.apply(executor!, to: &spec)
-                tasks = .daskCluster(settle(spec))
-            } else {
-                var spec = flow
-                spec.configuration["run_config"] = nil
-                spec.configuration["environment"] = nil
-                tasks = .executor(try ExecutorChoice.decide(for: spec, override: nil, cores: 1))
-            }
+            tasks = .daskCluster(Self.settle(spec))
+        case .daskCluster(.kubeClusterExecutor):
+            var spec = cluster(min: 1, max: 1)
+            try KubeClusterOptions.apply(flow.executor ?? [:], to: &spec)
+            tasks = .daskCluster(Self.settle(spec))
+        case .executor(let choice):
+            tasks = .executor(choice)
         }
-        return FlowRunPlan(runID: runID, namespace: namespace, flowName: flow.name, image: image, tasks: tasks,
-                           pullSecrets: pullSecrets, pullSecretSource: source,
-                           serviceAccount: runConfig?["service_account_name"]?.stringValue, runConfig: runConfig)
+        self.runID = runID
+        self.namespace = namespace
+        flowName = flow.name
+        self.image = image
+        self.pullSecrets = pullSecrets
+        pullSecretSource = source
+        serviceAccount = runConfig?["service_account_name"]?.stringValue
+        self.runConfig = runConfig
     }
 
     /// Applies the precedence of the YAML specs and the Dask config over the quick
@@ -131,28 +124,6 @@ public struct FlowRunPlan: Sendable {
         spec.notes.append(spec.schedulerTemplate == nil ? "scheduler: the quick configuration (dask scheduler)"
                           : "scheduler: the scheduler spec file, with dkrun's labels, owner and pull secrets added")
         return spec
-    }
-
-    /// Docker storage's (or DaskOnKubernetesEnvironment's) image: registry_url/image_name:image_tag,
-    /// the name defaulting to the flow's name and the tag to its DAG's hash, as `dkrun build` tags it.
-    public static func storageImage(_ storage: Value?, flow: FlowSpec) -> String? {
-        guard let storage, storage["type"] == "Docker" || storage["type"] == "DaskOnKubernetesEnvironment" else { return nil }
-        let name = storage["image_name"]?.stringValue ?? secretName(flow.name)
-        let tag = storage["image_tag"]?.stringValue ?? String(Payload.dagHash(flow).prefix(12))
-        var registry = storage["registry_url"]?.stringValue ?? ""
-        while registry.hasSuffix("/") { registry.removeLast() }
-        return (registry.isEmpty ? "" : registry + "/") + name + ":" + tag
-    }
-
-    /// A Kubernetes name from a dkrun one: DOCKER_REGISTRY_CREDENTIALS is docker-registry-credentials.
-    public static func secretName(_ name: String) -> String {
-        String(name.lowercased().map { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "." || $0 == "-") ? $0 : "-" })
-    }
-
-    private static func stringMap(_ m: [Value: Value]) -> [String: String] {
-        var out: [String: String] = [:]
-        for (k, v) in m { if let k = k.stringValue, let v = v.stringValue { out[k] = v } }
-        return out
     }
 
     // MARK: The objects the user's dkrun makes
@@ -213,7 +184,7 @@ public struct FlowRunPlan: Sendable {
         c["command"] = ["dkrun", "k8s", "flow-run", .text(Self.payloadDirectory + "/" + Self.payloadFile)]
         var env = c["env"]?.arrayValue ?? []
         let ours: [(String, String)] = [("DKRUN_RUN_ID", runID), ("DKRUN_JOB_NAME", jobName)]
-            + (runConfig?["env"]?.mapValue.map(Self.stringMap) ?? [:]).sorted { $0.key < $1.key }
+            + (runConfig?["env"]?.textMap ?? [:]).sorted { $0.key < $1.key }
         for (k, v) in ours { env.append(["name": .text(k), "value": .text(v)]) }
         c["env"] = .array(env)
         var resources = c["resources"] ?? [:]
@@ -266,7 +237,6 @@ public struct FlowRunPlan: Sendable {
 /// DaskExecutor's `cluster_kwargs` and `adapt_kwargs` for dask-kubernetes' KubeCluster, the
 /// Prefect 1.x spelling of the per-run cluster.
 enum KubeClusterOptions {
-    static let classNames: Set<String> = ["KubeCluster", "dask_kubernetes.KubeCluster", "dask_kubernetes.classic.KubeCluster"]
     static let clusterKeys = ["pod_template", "scheduler_pod_template", "name", "n_workers", "env", "image",
                               "startup_timeout", "namespace"]
     static let adaptKeys = ["minimum", "maximum", "interval", "wait_count"]
@@ -292,7 +262,7 @@ enum KubeClusterOptions {
         if let image = kwargs["image"]?.stringValue { spec.image = image }
         if let ns = kwargs["namespace"]?.stringValue { spec.namespace = ns }
         if let t = kwargs["startup_timeout"]?.numberValue { spec.startupTimeout = t }
-        for (k, v) in kwargs["env"]?.mapValue ?? [:] { if let k = k.stringValue, let v = v.stringValue { spec.env[k] = v } }
+        spec.env.merge(kwargs["env"]?.textMap ?? [:]) { $1 }
         let n = Int(kwargs["n_workers"]?.intValue ?? 1)
         if adapt.mapValue?.isEmpty ?? true {
             spec.minWorkers = max(n, 1)

@@ -6,7 +6,9 @@ import Glibc
 
 /// A failed Kubernetes API call, said in full: the verb, the resource, the namespace, and
 /// the server's reason and message (with the fields of an Invalid object).
-public struct KubeError: Error, CustomStringConvertible {
+public struct KubeError: CategorizedError {
+    public var exitStatus: ExitStatus { .failure }
+
     public let verb: String
     public let resource: String
     public let name: String?

@@ -37,7 +37,9 @@ public struct KubeConfig: Sendable {
         self.origin = origin
     }
 
-    public struct ConfigError: Error, CustomStringConvertible {
+    public struct ConfigError: CategorizedError {
+        public var exitStatus: ExitStatus { .badInput }
+
         public let description: String
         init(_ description: String) { self.description = description }
     }

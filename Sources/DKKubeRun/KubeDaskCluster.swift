@@ -65,7 +65,7 @@ public final class KubeDaskCluster: WorkerScaling {
         let service = try createOnce(spec.schedulerService())
         try createOnce(spec.schedulerDisruptionBudget())
         guard let ip = service["spec"]?["clusterIP"]?.stringValue else {
-            throw FlowError("the scheduler's Service \(spec.schedulerName) has no cluster IP")
+            throw RunFailure("the scheduler's Service \(spec.schedulerName) has no cluster IP")
         }
         schedulerAddress = "tcp://\(ip):\(DaskClusterSpec.schedulerPort)"
         say("Dask scheduler pod \(spec.schedulerName) created; workers scale between \(spec.minWorkers) and \(spec.maxWorkers)")
@@ -77,7 +77,7 @@ public final class KubeDaskCluster: WorkerScaling {
     private func waitForScheduler() throws {
         let deadline = Clock.monotonic() + spec.startupTimeout
         while true {
-            if Interruption.requested { throw FlowError("interrupted while the Dask scheduler was starting") }
+            if Interruption.requested { throw RunFailure("interrupted while the Dask scheduler was starting") }
             if let pod = try? client.get(.pods, spec.schedulerName, namespace: spec.namespace) {
                 let phase = pod["status"]?["phase"]?.stringValue
                 if phase == "Running" { return }
@@ -225,7 +225,7 @@ public final class KubeDaskCluster: WorkerScaling {
             let since = listFailingSince ?? now
             listFailingSince = since
             if now - since > Self.apiPatience {
-                throw FlowError("the Kubernetes API has failed for \(Int(Self.apiPatience)) s while following the Dask cluster: \(error)")
+                throw RunFailure("the Kubernetes API has failed for \(Int(Self.apiPatience)) s while following the Dask cluster: \(error)")
             }
             return
         }
@@ -275,7 +275,7 @@ public final class KubeDaskCluster: WorkerScaling {
     /// after its connect timeout).
     private func checkScheduler() throws {
         guard let pod = schedulerPod, pod["metadata"]?["deletionTimestamp"] == nil else {
-            throw FlowError("the Dask scheduler pod \(spec.schedulerName) was deleted during the run")
+            throw RunFailure("the Dask scheduler pod \(spec.schedulerName) was deleted during the run")
         }
         if let t = PodProblems.termination(pod), pod["status"]?["phase"] != "Running" {
             throw failure("the Dask scheduler pod \(spec.schedulerName) ended during the run (exit code \(t.code))",
@@ -295,8 +295,8 @@ public final class KubeDaskCluster: WorkerScaling {
         }
     }
 
-    private func failure(_ headline: String, pod: String) -> FlowError {
-        FlowError(headline + PodProblems.describe(client, pod: pod, namespace: spec.namespace))
+    private func failure(_ headline: String, pod: String) -> RunFailure {
+        RunFailure(headline + PodProblems.describe(client, pod: pod, namespace: spec.namespace))
     }
 }
 

@@ -189,7 +189,7 @@ enum HostFunctions {
             let response = try HTTPClient.perform(request)
             return [
                 "status": .int(Int64(response.status)), "body": .string(response.body),
-                "headers": .map(Dictionary(uniqueKeysWithValues: response.headers.map { (.text($0.key), .text($0.value)) })),
+                "headers": Value(texts: response.headers),
             ]
         }
     }
@@ -223,13 +223,13 @@ enum HostFunctions {
     /// yaml_load_file(path): the YAML document in a file next to the flow, as a table.
     private static let yamlLoadFile: dk_swift_function = { L in
         guard let path = string(L, 1) else { return fail(L, "file path expected") }
-        return returning(L) { try YAML.load(String(decoding: try host(L).readFile(path), as: UTF8.self), source: path) }
+        return returning(L) { try YAML.load(String(decoding: try host(L).sources.readFile(path), as: UTF8.self), source: path) }
     }
 
     /// find_module(name): the module's source and chunk name, or nil and the places searched.
     private static let findModule: dk_swift_function = { L in
         guard let name = string(L, 1) else { return fail(L, "module name expected") }
-        switch host(L).findModule(name) {
+        switch host(L).sources.findModule(name) {
         case .success(let file):
             host(L).lua.push(Value.string(file.text))
             host(L).lua.push(file.chunkName)

@@ -1,66 +1,53 @@
 internal import CLua
 import DKCore
 
-/// Where a flow's Lua sources come from: a script on disk, or a payload (a worker or a
-/// thread rebuilding the flow, with no file system access for sources).
-public enum FlowSources {
-    case script(path: String, searchPath: ModuleSearchPath)
-    case payload(Payload)
-}
-
-/// One Lua state running the dk API: it evaluates a flow script, describes the flows the
-/// script returns, records every source it loads, and invokes tasks. Use it from one thread
-/// at a time; each thread of a thread pool has its own.
-public final class LuaHost: TaskInvoker {
+/// One Lua state running the dk API: it evaluates a flow script (recording every source it
+/// loads), describes the flows the script returns, and is the `FlowHost` their runs use: its
+/// task invoker, its environment hooks, `flow:run` from Lua. Use it from one thread at a
+/// time; each thread of a thread pool has its own.
+public final class LuaHost: FlowHost {
     let lua: LuaState
-    public let sources: FlowSources
-    /// The script and every module and file it loaded, for the payload.
-    public private(set) var script: SourceFile?
-    public private(set) var modules: [String: SourceFile] = [:]
-    public private(set) var files: [String: [UInt8]] = [:]
+    /// The script and every module and file it loaded.
+    public let sources: SourceRecorder
     /// Whether `flow:run` may run flows (the REPL and Lua tests); `dkrun FILE` runs the flow
     /// the script returns, and a rebuilt flow must not run itself.
     public var allowsFlowRun = false
     /// The observer of the run in progress: it also receives `print` outside tasks.
-    private(set) var runObserver: RunObserver?
+    public var runObserver: RunObserver?
     /// Receives the events of runs started from Lua with `flow:run` (the REPL's).
     public var flowRunObserver: RunObserver?
     /// Runs flows whose executor is a Dask cluster; without one, such runs are refused.
     public var clusterRunner: ClusterRunner?
     /// Whether `print` outside tasks (with no observer) goes to stderr rather than stdout.
     public var printsToStderr = false
+    /// Where the running task's log lines go (dk.log, print inside a task).
+    var currentLog: ((LogLevel, String) -> Void)?
 
     private var handlerRef: Int32 = 0
-    var handlerReference: Int32 { handlerRef }
-    var dkReference: Int32 { dkRef }
     private var invokeRef: Int32 = 0
     private var describeRef: Int32 = 0
     private var hookRef: Int32 = 0
     private var collectRef: Int32 = 0
     private var dkRef: Int32 = 0
+    var handlerReference: Int32 { handlerRef }
+    var dkReference: Int32 { dkRef }
+    var invokeReference: Int32 { invokeRef }
     private var flows: [(name: String, ref: Int32)] = []
-    private var activeFlowRef: Int32?
-    var currentLog: ((LogLevel, String) -> Void)?
-    private var cachedParameters: (values: [String: Value], ref: Int32)?
-
-    public static let version = "0.1.0"
-
-    private let cancellation: CancellationFlag?
+    /// The flow whose tasks the invoker calls and whose hooks run.
+    private(set) var activeFlowReference: Int32?
 
     /// - Parameter cancellation: a flag besides Ctrl-C that stops this host's Lua code.
     public init(sources: FlowSources, cancellation: CancellationFlag? = nil) throws {
-        self.sources = sources
-        self.cancellation = cancellation
+        self.sources = SourceRecorder(sources)
         lua = LuaState(cancellation: cancellation)
         lua.attach(host: self)
         try loadPrelude()
     }
 
-
     private func loadPrelude() throws {
         try lua.load(PackageResources.dk_lua, chunkName: "=dk")
         lua.pushFunctions(HostFunctions.table)
-        lua.push(LuaHost.version)
+        lua.push(Product.version)
         lua.setField(-2, "version")
         try lua.pcall(nargs: 1, nresults: 1)
         for (name, slot) in [("_msghandler", \LuaHost.handlerRef), ("_invoke", \.invokeRef),
@@ -69,7 +56,7 @@ public final class LuaHost: TaskInvoker {
             lua.rawField(-1, name)
             self[keyPath: slot] = lua.ref()
         }
-        if case .payload = sources {
+        if case .payload = sources.origin {
             // A rebuild must not print the script's top-level output again (rebuild() lifts this).
             lua_pushboolean(lua.L, 1)
             lua.setField(-2, "_silent")
@@ -82,14 +69,7 @@ public final class LuaHost: TaskInvoker {
     /// Runs the script and keeps the flows it returns; returns their names.
     @discardableResult
     public func evaluate() throws -> [String] {
-        let file: SourceFile
-        switch sources {
-        case .script(let path, _):
-            file = SourceFile(chunkName: path, text: try Files.read(path))
-        case .payload(let payload):
-            file = payload.script
-        }
-        script = file
+        let file = try sources.loadScript()
         let base = lua.top
         lua.pushRef(collectRef)
         lua.pushRef(handlerRef)
@@ -128,7 +108,7 @@ public final class LuaHost: TaskInvoker {
     /// The description of the flow the script returned under `name` (the only one when nil),
     /// which later task calls run against.
     public func selectFlow(named name: String?) throws -> FlowSpec {
-        let scriptName = script?.chunkName ?? "script"
+        let scriptName = sources.script?.chunkName ?? "script"
         let chosen: (name: String, ref: Int32)
         if let name {
             let matches = flows.filter { $0.name == name }
@@ -146,7 +126,7 @@ public final class LuaHost: TaskInvoker {
             }
             chosen = only
         }
-        activeFlowRef = chosen.ref
+        activeFlowReference = chosen.ref
         return try describe(ref: chosen.ref)
     }
 
@@ -159,12 +139,6 @@ public final class LuaHost: TaskInvoker {
         try lua.pcall(nargs: 1, nresults: 1)
         defer { lua.pop() }
         return try FlowSpec(reading: LuaDescriptionReader(lua: lua, index: lua.top, path: "flow"))
-    }
-
-    /// A payload for the flow: its description, the parameter values and every source.
-    public func payload(for flow: FlowSpec, parameters: [String: Value]) -> Payload {
-        Payload(flow: flow, parameters: parameters, script: script ?? SourceFile(chunkName: "?", text: []),
-                modules: modules, files: files)
     }
 
     /// A fresh host that rebuilds the payload's flow from its sources alone, checking that
@@ -189,118 +163,43 @@ public final class LuaHost: TaskInvoker {
         lua.pop()
     }
 
-    // MARK: Sources for require and spec files
-
-    /// The places `require` looked in for a module it did not find, as Lua lists them.
-    struct ModuleNotFound: Error { let searched: String }
-
-    /// The source of a module, recorded for the payload; or nil and the places searched.
-    func findModule(_ name: String) -> Result<SourceFile, ModuleNotFound> {
-        if let known = modules[name] { return .success(known) }
-        switch sources {
-        case .payload(let payload):
-            if let file = payload.modules[name] {
-                modules[name] = file
-                return .success(file)
-            }
-            // The standard library ships with every dkrun, so a task may load it lazily.
-            if name.hasPrefix("dk."), let stdlib = ModuleSearchPath.standardLibrary {
-                return Self.load(name, from: ModuleSearchPath(directories: [stdlib])).map { file in
-                    modules[name] = file
-                    return file
-                }
-            }
-            return .failure(ModuleNotFound(searched: "no module '\(name)' in the flow's payload"))
-        case .script(_, let searchPath):
-            return Self.load(name, from: searchPath).map { file in
-                modules[name] = file
-                return file
-            }
-        }
-    }
-
-    private static func load(_ name: String, from searchPath: ModuleSearchPath) -> Result<SourceFile, ModuleNotFound> {
-        guard let path = searchPath.find(name) else {
-            return .failure(ModuleNotFound(searched: searchPath.candidates(for: name).map { "no file '\($0)'" }.joined(separator: "\n\t")))
-        }
-        do {
-            return .success(SourceFile(chunkName: path, text: try Files.read(path)))
-        } catch {
-            return .failure(ModuleNotFound(searched: "\(error)"))
-        }
-    }
-
-    /// A file the script reads while building its flow (a Pod spec), relative to its directory.
-    func readFile(_ path: String) throws -> [UInt8] {
-        if let known = files[path] { return known }
-        switch sources {
-        case .payload(let payload):
-            guard let bytes = payload.files[path] else { throw PayloadError("\(path): not in the flow's payload") }
-            files[path] = bytes
-            return bytes
-        case .script(let script, _):
-            let bytes = try Files.read(Files.join(Files.directory(of: script), path))
-            files[path] = bytes
-            return bytes
-        }
-    }
-
     // MARK: Running
 
-    /// Runs a flow of this host's script with the given executor choice.
+    /// A run of one of this script's flows with the given executor choice (the flow that
+    /// `selectFlow` chose, or that `flow:run` is called on: its hooks run).
     /// - Parameter serialised: the flow's payload and its bytes, when the caller has made them
     ///   already (`dkrun` serialises before it runs), so that threads and Dask do not make
     ///   them again.
-    public func run(_ flow: FlowSpec, parameters given: [String: Value], executor: ExecutorChoice,
-                    observer: RunObserver?, serialised: (payload: Payload, bytes: [UInt8])? = nil) throws -> FlowRunResult {
+    public func execution(of flow: FlowSpec, parameters given: [String: Value], executor: ExecutorChoice,
+                          observer: RunObserver?, serialised: (payload: Payload, bytes: [UInt8])? = nil) throws -> FlowExecution {
         let graph = try FlowGraph(flow)
         let parameters = try graph.resolveParameters(given)
-        let previousObserver = runObserver
-        runObserver = observer
-        defer { runObserver = previousObserver }
-        if script == nil && executor != .local {
-            // Other threads and Dask workers rebuild the flow by running its script again.
-            throw FlowError("flow '\(flow.name)' was made in the REPL, so no script can rebuild it on other threads or "
-                + "Dask workers: put it in a file that returns it and run that (or use executor local)")
-        }
-        let exec: Executor
-        switch executor {
-        case .local: exec = LocalExecutor(invoker: self)
-        case .threads(let n):
-            // This thread runs tasks with this host; the other threads rebuild the flow from
-            // its payload, as a remote worker would.
-            let payload = serialised?.payload ?? self.payload(for: flow, parameters: parameters)
-            exec = ThreadExecutor(threads: n, callerInvoker: self) { try LuaHost.rebuild(payload, cancellation: $0) }
-        case .dask(let settings):
-            guard let clusterRunner else { throw FlowError("this dkrun cannot run flows on Dask") }
-            try runEnvironmentHook("on_start")
-            let bytes = serialised?.bytes ?? payload(for: flow, parameters: parameters).encoded()
-            let result = try clusterRunner.run(graph: graph, payload: bytes, settings: settings, observer: observer)
-            try runEnvironmentHook("on_exit")
-            return result
-        case .kubernetes:
-            throw FlowError("flow '\(flow.name)' runs on Kubernetes: `dkrun FILE` submits it as a Job (or pick an executor to run it here)")
-        }
-        defer { exec.shutdown() }
-        try runEnvironmentHook("on_start")
-        let result = FlowRunner(graph: graph, parameters: parameters, executor: exec, observer: observer).run()
-        try runEnvironmentHook("on_exit")
-        return result
+        let payload = serialised?.payload ?? sources.payload(for: flow, parameters: parameters)
+        return FlowExecution(graph: graph, parameters: parameters, executor: executor, host: self, clusterRunner: clusterRunner,
+                             serialised: (payload, serialised?.bytes ?? payload.encoded()), observer: observer)
+    }
+
+    /// The invoker keeps this host (and its Lua state) alive.
+    public func makeTaskInvoker() -> TaskInvoker { LuaTaskInvoker(host: self) }
+
+    public func threadInvokers(for payload: Payload) -> (@Sendable (CancellationFlag) throws -> TaskInvoker)? {
+        guard sources.canRebuild else { return nil }
+        return { try LuaHost.rebuild(payload, cancellation: $0).makeTaskInvoker() }
     }
 
     /// Runs the active flow's environment hook (Prefect 1's on_start / on_exit), if any.
-    private func runEnvironmentHook(_ name: String) throws {
-        guard let flowRef = activeFlowRef else { return }
+    public func runHook(_ hook: EnvironmentHook) throws {
+        guard let flowRef = activeFlowReference else { return }
         let base = lua.top
         defer { lua_settop(lua.L, base) }
         lua.pushRef(handlerRef)
         lua.pushRef(hookRef)
         lua.pushRef(flowRef)
-        lua.push(name)
+        lua.push(hook.rawValue)
         do {
             try lua.pcall(nargs: 2, nresults: 0, handler: base + 1)
         } catch let error as LuaError {
-            throw FlowError("\(name) hook failed: \(error.message)")
+            throw FlowError(error.message)
         }
     }
 
@@ -318,12 +217,19 @@ public final class LuaHost: TaskInvoker {
             guard let name = k.stringValue else { throw FlowError("parameter names must be strings") }
             given[name] = v
         }
-        let choice = try options["executor"]?.stringValue.map { try ExecutorChoice.parse($0, cores: 1) }
-            ?? ExecutorChoice.decide(for: spec, override: nil, cores: 2)
-        let previous = activeFlowRef
-        activeFlowRef = ref
-        defer { activeFlowRef = previous }
-        let result = try run(spec, parameters: given, executor: choice, observer: flowRunObserver)
+        let executor: ExecutorChoice
+        if let text = options["executor"]?.stringValue {
+            executor = try ExecutorChoice.parse(text, cores: 1)
+        } else {
+            guard case .here(let configured) = try FlowPlacement.decide(for: spec, override: nil, cores: 2) else {
+                throw FlowError("flow '\(spec.name)' runs on Kubernetes: `dkrun FILE` submits it as a Job (or pick an executor to run it here)")
+            }
+            executor = configured
+        }
+        let previous = activeFlowReference
+        activeFlowReference = ref
+        defer { activeFlowReference = previous }
+        let result = try execution(of: spec, parameters: given, executor: executor, observer: flowRunObserver).run()
         return LuaHost.stateValue(result)
     }
 
@@ -335,66 +241,7 @@ public final class LuaHost: TaskInvoker {
             return .map(m)
         }
         var state = one(result.state).mapValue!
-        state["tasks"] = .map(Dictionary(uniqueKeysWithValues: result.taskStates.map { (.text($0.key), one($0.value)) }))
+        state["tasks"] = Value(textKeys: result.taskStates.mapValues(one))
         return .map(state)
-    }
-
-    // MARK: TaskInvoker
-
-    public func invoke(_ call: TaskCall, log: @escaping (LogLevel, String) -> Void) -> TaskOutcome {
-        guard let flowRef = activeFlowRef else { return .failed(message: "no flow selected", traceback: nil) }
-        let L = lua.L
-        let base = lua.top
-        defer {
-            lua_settop(L, base)
-            currentLog = nil
-        }
-        currentLog = log
-        lua.pushRef(handlerRef)
-        lua.pushRef(invokeRef)
-        lua.pushRef(flowRef)
-        lua.push(call.task.slug)
-        lua.push(Value.map(Dictionary(uniqueKeysWithValues: call.arguments.map { (.text($0.key), $0.value) })))
-        pushContext(call)
-        lua.arm(timeout: call.task.timeout)
-        let status = lua_pcall(L, 4, 1, base + 1)
-        lua.disarm()
-        if status == LUA_OK {
-            do {
-                return .success(try lua.value(at: -1, path: "result"))
-            } catch {
-                return .failed(message: "task '\(call.task.name)' returned a value that cannot cross Lua states: \(error)", traceback: nil)
-            }
-        }
-        if lua.interrupted { return .interrupted }
-        if lua.timedOut { return .timedOut(message: "Task timed out after \(Clock.describe(call.task.timeout ?? 0))") }
-        if lua_type(L, -1) == LUA_TTABLE {
-            lua.rawField(-1, "signal")
-            let signal = lua.string(at: -1)
-            lua.rawField(-2, "message")
-            let message = lua.string(at: -1) ?? ""
-            if signal == "SKIP" { return .skipped(message: message) }
-            if signal == "FAIL" { return .failed(message: message, traceback: nil) }
-        }
-        let error = lua.popError()
-        return .failed(message: error.message, traceback: error.traceback)
-    }
-
-    private func pushContext(_ call: TaskCall) {
-        lua_createtable(lua.L, 0, 8)
-        lua.push(call.flowName); lua.setField(-2, "flow")
-        lua.push(call.task.name); lua.setField(-2, "task")
-        lua.push(call.task.slug); lua.setField(-2, "task_slug")
-        lua_pushinteger(lua.L, lua_Integer(call.attempt)); lua.setField(-2, "attempt")
-        if let i = call.id.mapIndex {
-            lua_pushinteger(lua.L, lua_Integer(i)); lua.setField(-2, "map_index")
-        }
-        if cachedParameters?.values != call.parameters {
-            if let old = cachedParameters { lua.unref(old.ref) }
-            lua.push(Value.map(Dictionary(uniqueKeysWithValues: call.parameters.map { (.text($0.key), $0.value) })))
-            cachedParameters = (call.parameters, lua.ref())
-        }
-        lua.pushRef(cachedParameters!.ref)
-        lua.setField(-2, "parameters")
     }
 }

@@ -2,7 +2,10 @@ internal import CLua
 import DKCore
 
 /// An error raised in Lua, with the message Lua gave it (which starts with file:line).
-public struct LuaError: Error, CustomStringConvertible, Equatable {
+public struct LuaError: CategorizedError, Equatable {
+    /// A script that raises while it builds its flow is bad input.
+    public var exitStatus: ExitStatus { .badInput }
+
     public let message: String
     /// The stack traceback, when the error came through the message handler.
     public let traceback: String?

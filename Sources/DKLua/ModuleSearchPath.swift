@@ -23,14 +23,9 @@ public struct ModuleSearchPath: Sendable, Equatable {
     /// installed binary, else the `stdlib` folder of the checkout the binary was built in.
     public static let standardLibrary: String? = {
         if let dir = Files.environment("DKRUN_STDLIB") { return dir }
-        var dir = Files.directory(of: Files.executablePath)
-        for _ in 0 ..< 5 {
-            for candidate in [dir + "/share/dkrun/stdlib", dir + "/stdlib"] where Files.isReadableFile(candidate + "/dk/json.lua") {
-                return candidate
-            }
-            dir = Files.directory(of: dir)
-        }
-        return nil
+        let marker = Product.findBesideExecutable(["share/dkrun/stdlib/dk/json.lua", "stdlib/dk/json.lua"],
+                                                  where: Files.isReadableFile)
+        return marker.map { Files.directory(of: Files.directory(of: $0)) }
     }()
 
     /// The candidate files for a module name, in search order.

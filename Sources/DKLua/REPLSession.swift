@@ -81,7 +81,7 @@ public final class REPLSession {
         host.lua.rawField(-1, "_repl_run")
         lua_remove(L, -2)
         host.lua.push(name.map(Value.text) ?? .null)
-        host.lua.push(Value.map(Dictionary(uniqueKeysWithValues: parameters.map { (.text($0.key), $0.value) })))
+        host.lua.push(Value(textKeys: parameters))
         do {
             try host.lua.pcall(nargs: 2, nresults: 1, handler: base + 1)
             return .done(try format(from: base + 2, count: 1))

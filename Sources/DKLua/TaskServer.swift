@@ -14,7 +14,8 @@ public final class TaskServer {
     private var flows: [String: LoadedFlow] = [:]
 
     private struct LoadedFlow {
-        var host: LuaHost
+        /// Calls the tasks of the flow rebuilt from the payload (and keeps its Lua state).
+        var invoker: TaskInvoker
         var payload: Payload
         var graph: FlowGraph
     }
@@ -30,7 +31,7 @@ public final class TaskServer {
             do {
                 switch request["op"]?.stringValue {
                 case "hello":
-                    reply = ["version": .text(LuaHost.version), "payload_version": .int(Payload.version)]
+                    reply = ["version": .text(Product.version), "payload_version": .int(Payload.version)]
                 case "load": reply = try load(request)
                 case "run": reply = try run(request)
                 case "expand": reply = try expand(request)
@@ -55,7 +56,7 @@ public final class TaskServer {
         let hash = SHA256.hexDigest(bytes)
         if flows[hash] != nil { return ["hash": .text(hash), "cached": true] }
         let payload = try Payload(bytes: bytes)
-        flows[hash] = LoadedFlow(host: try LuaHost.rebuild(payload), payload: payload, graph: try FlowGraph(payload.flow))
+        flows[hash] = LoadedFlow(invoker: try LuaHost.rebuild(payload).makeTaskInvoker(), payload: payload, graph: try FlowGraph(payload.flow))
         return ["hash": .text(hash), "cached": false]
     }
 
@@ -104,7 +105,7 @@ public final class TaskServer {
                             arguments: inputs.arguments(mapIndex: mapIndex), attempt: 1,
                             flowName: flow.payload.flow.name, parameters: flow.payload.parameters)
         while true {
-            let outcome = flow.host.invoke(call) { [channel] level, message in
+            let outcome = flow.invoker.invoke(call) { [channel] level, message in
                 try? channel.send(["event": "log", "level": .text(level.name), "message": .text(message)])
             }
             let state = TaskRules.state(after: outcome)

@@ -4,8 +4,9 @@ import DKCore
 import Glibc
 #endif
 
-/// Runs the command line. ArgumentParser's usage errors exit 64; dkrun's contract says bad
-/// input exits 2, so the entry point maps them.
+/// Runs the command line, and exits with the category of what ended it (docs/cli.md):
+/// dkrun's errors carry theirs (`CategorizedError`); ArgumentParser's usage errors, which
+/// would exit 64, are bad input (2).
 @main
 enum Entry {
     static func main() {
@@ -20,28 +21,21 @@ enum Entry {
             let arguments = CommandLine.arguments.count == 1 && isatty(STDIN_FILENO) != 0 ? ["repl"] : nil
             var command = try DKRun.parseAsRoot(arguments)
             try command.run()
-        } catch let failure as CLIFailure {
-            if !failure.message.isEmpty { fputs("dkrun: error: \(SecretMask.apply(failure.message))\n", stderr) }
-            exit(failure.code)
+        } catch let error as CategorizedError {
+            // dkrun's own errors: the category is the exit code; an empty message was shown already.
+            let message = error.description
+            if !message.isEmpty { fputs("dkrun: error: \(SecretMask.apply(message))\n", stderr) }
+            exit(error.exitStatus.rawValue)
         } catch let code as ExitCode {
             exit(code.rawValue)
         } catch {
+            // ArgumentParser's: usage errors are bad input (its own code for them is 64).
             let code = DKRun.exitCode(for: error)
             let message = DKRun.fullMessage(for: error)
             if !message.isEmpty { fputs(message + "\n", code == .success ? stdout : stderr) }
-            exit(code == .validationFailure ? CLIFailure.badInputCode : code.rawValue)
+            exit(code == .validationFailure ? ExitStatus.badInput.rawValue : code.rawValue)
         }
     }
-}
-
-/// An error the command line reports and exits with: bad input (2) or a failure (1).
-struct CLIFailure: Error {
-    static let badInputCode: Int32 = 2
-    let message: String
-    let code: Int32
-
-    static func badInput(_ message: String) -> CLIFailure { CLIFailure(message: message, code: badInputCode) }
-    static func failure(_ message: String) -> CLIFailure { CLIFailure(message: message, code: 1) }
 }
 
 struct DKRun: ParsableCommand {
@@ -49,7 +43,7 @@ struct DKRun: ParsableCommand {
         commandName: "dkrun",
         abstract: "Run Lua flow definitions locally, on Dask, and on Kubernetes.",
         discussion: "`dkrun FLOW.lua` runs the flow the script returns. Exit codes: 0 success, 1 flow failed, 2 bad input, 130 interrupted.",
-        version: "0.1.0",
+        version: Product.version,
         subcommands: [RunCommand.self, InspectCommand.self, SerializeCommand.self, GraphCommand.self, BuildCommand.self, LibCommand.self, REPLCommand.self, WorkerCommand.self, K8sCommand.self],
         defaultSubcommand: RunCommand.self
     )

@@ -12,8 +12,12 @@ import Testing
     }
 
     func plan(_ configuration: [String: Value], environment: [String: String] = [:]) throws -> FlowRunPlan {
-        try #require(try FlowRunPlan.decide(flow(configuration), runID: "0123abcd-4567-89ef-0123-456789abcdef", namespace: "flows",
-                                            defaultImage: "dkrun:test", environment: environment))
+        let flow = flow(configuration)
+        guard case .kubernetes(let tasks) = try FlowPlacement.decide(for: flow, override: nil, cores: 2) else {
+            throw CLIError("flow does not run on Kubernetes")
+        }
+        return try FlowRunPlan(flow: flow, tasks: tasks, runID: "0123abcd-4567-89ef-0123-456789abcdef", namespace: "flows",
+                               image: FlowImage.forRun(flow, defaultImage: "dkrun:test"), environment: environment)
     }
 
     func cluster(_ plan: FlowRunPlan) throws -> DaskClusterSpec {
@@ -24,9 +28,11 @@ import Testing
     struct CLIError: Error { let message: String; init(_ m: String) { message = m } }
 
     @Test func localFlowsDoNotRunOnKubernetes() throws {
-        #expect(try FlowRunPlan.decide(flow([:]), runID: "r", namespace: "n", defaultImage: "i", environment: [:]) == nil)
-        #expect(try FlowRunPlan.decide(flow(["executor": ["type": "DaskExecutor"]]), runID: "r", namespace: "n",
-                                       defaultImage: "i", environment: [:]) == nil)
+        #expect(try FlowPlacement.decide(for: flow([:]), override: nil, cores: 2) == .here(.local))
+        #expect(try FlowPlacement.decide(for: flow(["executor": ["type": "DaskExecutor"]]), override: nil, cores: 2)
+                == .here(.dask(["type": "DaskExecutor"])))
+        #expect(try FlowPlacement.decide(for: flow(["run_config": ["type": "KubernetesRun"]]), override: "threads=3", cores: 2)
+                == .here(.threads(3)))
     }
 
     @Test func theQuickConfigurationGivesDaskKubernetesDefaults() throws {

@@ -100,7 +100,7 @@ import Testing
         let env = try #require(spec.configuration["environment"])
         #expect(env["worker_spec"]?["spec"]?["replicas"] == 2)
         #expect(env["docker_secret"] == "DOCKER_REGISTRY_CREDENTIALS")
-        #expect(host.files.keys.sorted() == ["spec/worker.yaml"])
+        #expect(host.sources.files.keys.sorted() == ["spec/worker.yaml"])
     }
 
     @Test func scriptsMayReturnSeveralFlows() throws {

@@ -27,7 +27,7 @@ import Glibc
                 "worker.yaml": "kind: Pod\n",
             ])
             let (host, spec) = try dir.load()
-            bytes = host.payload(for: spec, parameters: ["n": 5]).encoded()
+            bytes = host.sources.payload(for: spec, parameters: ["n": 5]).encoded()
             dagHash = Payload.dagHash(spec)
         }  // the directory and every file in it are gone now
         let payload = try Payload(bytes: bytes)
@@ -37,11 +37,12 @@ import Glibc
         #expect(try Payload.dagHash(worker.selectFlow(named: "p")) == dagHash)
 
         let add = try #require(payload.flow.task("add"))
-        let outcome = worker.invoke(TaskCall(id: TaskRunID(task: "add"), task: add, arguments: ["a": 10, "b": 1],
+        let invoker = worker.makeTaskInvoker()
+        let outcome = invoker.invoke(TaskCall(id: TaskRunID(task: "add"), task: add, arguments: ["a": 10, "b": 1],
                                              attempt: 1, flowName: "p", parameters: ["n": 5])) { _, _ in }
         #expect(outcome == .success(11))
         let double = try #require(payload.flow.task("double"))
-        #expect(worker.invoke(TaskCall(id: TaskRunID(task: "double"), task: double, arguments: ["x": 21],
+        #expect(invoker.invoke(TaskCall(id: TaskRunID(task: "double"), task: double, arguments: ["x": 21],
                                        attempt: 1, flowName: "p", parameters: [:])) { _, _ in } == .success(42))
     }
 
@@ -50,7 +51,7 @@ import Glibc
         let dir = try ScriptDirectory(Self.script, files: files)
         func bytes(_ n: Int64) throws -> [UInt8] {
             let (host, spec) = try dir.load()
-            return host.payload(for: spec, parameters: ["n": .int(n)]).encoded()
+            return host.sources.payload(for: spec, parameters: ["n": .int(n)]).encoded()
         }
         let (a, b, c) = (try bytes(1), try bytes(1), try bytes(2))
         #expect(a == b)
@@ -66,7 +67,7 @@ import Glibc
             """)
         setenv("DKRUN_TEST_TASK_COUNT", "2", 1)
         let (host, spec) = try dir.load()
-        let payload = host.payload(for: spec, parameters: [:])
+        let payload = host.sources.payload(for: spec, parameters: [:])
         setenv("DKRUN_TEST_TASK_COUNT", "3", 1)
         let error = #expect(throws: PayloadError.self) { try LuaHost.rebuild(payload) }
         #expect(error?.description == "rebuilding flow 'u' from its payload gave a different DAG: the script builds "

@@ -229,15 +229,29 @@ import Testing
         #expect(log.logs == ["-: starting", "t: task", "-: exiting"])
     }
 
-    @Test func aFailingOnStartStopsTheRun() throws {
-        let error = #expect(throws: FlowError.self) {
-            try runFlow("""
-                local t = task("t", function() end)
-                return Flow("h", { environment = LocalEnvironment { on_start = function() error("no cluster") end } },
-                            function() t() end)
-                """)
-        }
-        #expect(error?.description.hasPrefix("on_start hook failed: ") == true)
-        #expect(error?.description.contains("flow.lua:2: no cluster") == true)
+    @Test func aFailingOnStartFailsTheFlowAndRunsNoTask() throws {
+        let (result, log) = try runFlow("""
+            local t = task("t", function() end)
+            return Flow("h", { environment = LocalEnvironment { on_start = function() error("no cluster") end } },
+                        function() t() end)
+            """)
+        #expect(result.state.kind == .failed)
+        #expect(result.state.message?.wholeMatch(of: /on_start hook failed: \/.*\/flow\.lua:2: no cluster/) != nil)
+        #expect(result.taskStates.isEmpty)
+        #expect(log.states(of: "t") == [])
+    }
+
+    @Test func aFailingOnExitFailsAFlowWhoseTasksSucceeded() throws {
+        let (result, log) = try runFlow("""
+            local t = task("t", function() return 1 end)
+            return Flow("h", { environment = LocalEnvironment { on_exit = function() error("cannot clean up") end } },
+                        function() t() end)
+            """)
+        #expect(result.state.kind == .failed)
+        #expect(result.state.message?.wholeMatch(of: /on_exit hook failed: \/.*\/flow\.lua:2: cannot clean up/) != nil)
+        #expect(log.states(of: "t") == [.running, .success])
+        // The flow's end is reported once, after on_exit, in its final state.
+        let ends = log.events.compactMap { if case let .flowFinished(_, state, _, _, _) = $0 { return state.kind } else { return nil } }
+        #expect(ends == [.failed])
     }
 }

@@ -67,6 +67,6 @@ func runFlow(_ script: String, parameters: [String: Value] = [:], executor: Exec
     let dir = try ScriptDirectory(script, files: files)
     let (host, spec) = try dir.load()
     let log = EventLog()
-    let result = try host.run(spec, parameters: parameters, executor: executor, observer: log)
+    let result = try host.execution(of: spec, parameters: parameters, executor: executor, observer: log).run()
     return (result, log)
 }

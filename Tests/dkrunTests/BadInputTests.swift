@@ -39,7 +39,7 @@ import Testing
         (["param.lua", "--param", "url=x", "--param", "uri=y"], "flow 'x' has no parameter 'uri' (it has url)"),
         (["param.lua", "--params-file", "nope.yaml"], "cannot read params file nope.yaml: No such file or directory"),
         (["param.lua", "--params-file", "bad.yaml"], "bad.yaml:2:1: while parsing a flow node: did not find expected node content"),
-        (["param.lua", "--params-file", "list.yaml"], "list.yaml: a params file must map parameter names to values, not hold a array"),
+        (["param.lua", "--params-file", "list.yaml"], "list.yaml: a params file must map parameter names to values, not hold an array"),
         (["param.lua", "--executor", "gpu"], "invalid executor 'gpu' (expected local, threads, threads=N with N >= 1, dask or dask=ADDRESS)"),
         (["param.lua", "--executor", "dask="], "invalid executor 'dask=' (expected local, threads, threads=N with N >= 1, dask or dask=ADDRESS)"),
     ])

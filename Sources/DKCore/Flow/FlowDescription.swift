@@ -2,7 +2,9 @@
 /// payload carries, and the DAG hash covers. Its fields are listed in docs/payload.md.
 
 /// A flow description that does not have the shape the Lua API produces.
-public struct FlowDescriptionError: Error, CustomStringConvertible {
+public struct FlowDescriptionError: CategorizedError {
+    public var exitStatus: ExitStatus { .badInput }
+
     public let description: String
     public init(_ description: String) { self.description = description }
 }

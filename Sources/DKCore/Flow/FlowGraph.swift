@@ -131,7 +131,9 @@ public struct FlowGraph: Sendable {
 }
 
 /// A flow that cannot run as written: the message starts with the file:line to fix.
-public struct FlowError: Error, CustomStringConvertible, Equatable {
+public struct FlowError: CategorizedError, Equatable {
+    public var exitStatus: ExitStatus { .badInput }
+
     public let description: String
     public init(_ description: String) { self.description = description }
 }

@@ -41,10 +41,10 @@ public struct Payload: Sendable, Equatable {
             ("version", MessagePack.encode(.int(Payload.version))),
             ("flow", flowBytes),
             ("dag_hash", MessagePack.encode(.text(dagHash))),
-            ("parameters", MessagePack.encode(.map(Dictionary(uniqueKeysWithValues: parameters.map { (.text($0.key), $0.value) })))),
+            ("parameters", MessagePack.encode(Value(textKeys: parameters))),
             ("script", MessagePack.encode(script.value)),
-            ("modules", MessagePack.encode(.map(Dictionary(uniqueKeysWithValues: modules.map { (.text($0.key), $0.value.value) })))),
-            ("files", MessagePack.encode(.map(Dictionary(uniqueKeysWithValues: files.map { (.text($0.key), .string($0.value)) })))),
+            ("modules", MessagePack.encode(Value(textKeys: modules.mapValues(\.value)))),
+            ("files", MessagePack.encode(Value(textKeys: files.mapValues(Value.string)))),
         ]
         return (MessagePack.encodeMap(encodedEntries: fields.map { (MessagePack.encode(.text($0.0)), $0.1) }), dagHash)
     }
@@ -88,7 +88,9 @@ public struct SourceFile: Sendable, Equatable {
     }
 }
 
-public struct PayloadError: Error, CustomStringConvertible, Equatable {
+public struct PayloadError: CategorizedError, Equatable {
+    public var exitStatus: ExitStatus { .badInput }
+
     public let description: String
     public init(_ description: String) { self.description = description }
 }

@@ -4,10 +4,19 @@ import Glibc
 
 /// Reading and writing whole files, with errors that name the file and the reason.
 public enum Files {
-    public struct FileError: Error, CustomStringConvertible, Equatable {
+    public struct FileError: CategorizedError, Equatable {
         public let path: String
         public let reason: String
+        /// A file that cannot be read is bad input (the user named it); one that cannot be
+        /// written is a failure.
+        public let exitStatus: ExitStatus
         public var description: String { "\(path): \(reason)" }
+
+        init(path: String, reason: String, exitStatus: ExitStatus = .badInput) {
+            self.path = path
+            self.reason = reason
+            self.exitStatus = exitStatus
+        }
     }
 
     public static func read(_ path: String) throws -> [UInt8] {
@@ -30,10 +39,12 @@ public enum Files {
     }
 
     public static func write(_ path: String, _ bytes: [UInt8]) throws {
-        guard let f = fopen(path, "wb") else { throw FileError(path: path, reason: String(cString: strerror(errno))) }
+        guard let f = fopen(path, "wb") else {
+            throw FileError(path: path, reason: String(cString: strerror(errno)), exitStatus: .failure)
+        }
         defer { fclose(f) }
         guard fwrite(bytes, 1, bytes.count, f) == bytes.count else {
-            throw FileError(path: path, reason: String(cString: strerror(errno)))
+            throw FileError(path: path, reason: String(cString: strerror(errno)), exitStatus: .failure)
         }
     }
 

@@ -31,7 +31,9 @@ public enum SecretMask {
 /// DKRUN_SECRETS_FILE, and a file named after the secret in DKRUN_SECRETS_DIR (default
 /// /var/run/secrets/dkrun: a mounted Kubernetes Secret, one file per key).
 public enum SecretStore {
-    public struct NotFound: Error, CustomStringConvertible {
+    public struct NotFound: CategorizedError {
+        public var exitStatus: ExitStatus { .badInput }
+
         public let description: String
     }
 

@@ -51,10 +51,11 @@ public enum Subprocess {
         for (target, fd) in stdio.enumerated() where fd >= 0 {
             posix_spawn_file_actions_adddup2(&actions, fd, Int32(target))
         }
-        spawnAddCloseFrom(&actions, 3)
+        if spawnAddCloseFrom(&actions, 3) != 0 { throw SpawnError(description: "\(program): cannot close inherited descriptors") }
         if let directory {
-            guard Files.kind(directory) == "directory" else { throw SpawnError(description: "\(directory): no such directory") }
-            spawnAddChdir(&actions, directory)
+            guard Files.kind(directory) == "directory", spawnAddChdir(&actions, directory) == 0 else {
+                throw SpawnError(description: "\(directory): no such directory")
+            }
         }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)

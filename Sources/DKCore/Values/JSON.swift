@@ -65,7 +65,9 @@ public enum JSON {
 
 extension JSON {
     /// JSON text that is not one well-formed value, with the byte offset (from 1) of the problem.
-    public struct DecodeError: Error, CustomStringConvertible, Equatable {
+    public struct DecodeError: CategorizedError, Equatable {
+        public var exitStatus: ExitStatus { .badInput }
+
         public let offset: Int
         public let problem: String
         public var description: String { "\(problem) at byte \(offset)" }

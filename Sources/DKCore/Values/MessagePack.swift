@@ -3,7 +3,9 @@
 /// canonical CBOR does), integers in their shortest form, floats as float 64.
 public enum MessagePack {
     /// A byte sequence that is not a complete, well-formed MessagePack value.
-    public struct DecodeError: Error, CustomStringConvertible, Equatable {
+    public struct DecodeError: CategorizedError, Equatable {
+        public var exitStatus: ExitStatus { .badInput }
+
         public let offset: Int
         public let problem: String
         public var description: String { "malformed value at byte \(offset): \(problem)" }

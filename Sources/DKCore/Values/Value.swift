@@ -163,3 +163,31 @@ extension Value: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, Expres
         self = .map(Dictionary(elements, uniquingKeysWith: { _, last in last }))
     }
 }
+
+extension Value {
+    /// A map with text keys, from a Swift dictionary keyed by strings.
+    public init(textKeys map: [String: Value]) {
+        self = .map(Dictionary(uniqueKeysWithValues: map.map { (.text($0.key), $0.value) }))
+    }
+
+    /// A map of texts, from a Swift dictionary of strings.
+    public init(texts map: [String: String]) {
+        self = .map(Dictionary(uniqueKeysWithValues: map.map { (.text($0.key), .text($0.value)) }))
+    }
+
+    /// The entries whose key and value are both text (others are left out).
+    public var textMap: [String: String] {
+        var out: [String: String] = [:]
+        for (k, v) in mapValue ?? [:] { if let k = k.stringValue, let v = v.stringValue { out[k] = v } }
+        return out
+    }
+
+    /// "an array", "a map", "nil": the type's name with its article, for messages.
+    public var typeNameWithArticle: String {
+        switch self {
+        case .null: return "nil"
+        case .array, .int: return "an \(typeName)"
+        default: return "a \(typeName)"
+        }
+    }
+}

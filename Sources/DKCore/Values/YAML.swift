@@ -5,7 +5,9 @@ internal import CYAML
 /// are followed.
 public enum YAML {
     /// A document libyaml could not read, or one dkrun cannot represent, with its position.
-    public struct LoadError: Error, CustomStringConvertible {
+    public struct LoadError: CategorizedError {
+        public var exitStatus: ExitStatus { .badInput }
+
         public let source: String
         public let line: Int
         public let column: Int

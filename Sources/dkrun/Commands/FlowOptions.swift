@@ -29,7 +29,8 @@ struct LoadedFlow {
     let resolvedParameters: [String: Value]
     let timings: [(String, Double)]
 
-    /// Every failure here is bad input: it exits 2 and nothing has run (Ctrl-C exits 130).
+    /// Every failure here is bad input (the errors of evaluating and validating a flow say
+    /// so themselves): it exits 2 and nothing has run; Ctrl-C exits 130.
     /// - Parameter printsToStderr: where the script's top-level `print` goes, when stdout
     ///   is for machine-readable output.
     init(_ options: FlowOptions, printsToStderr: Bool = false) throws {
@@ -51,12 +52,17 @@ struct LoadedFlow {
             graph = try FlowGraph(spec)
             resolvedParameters = try graph.resolveParameters(parameters)
             lap("validate")
-        } catch {
-            if Interruption.requested { throw CLIFailure(message: "interrupted", code: 130) }
-            throw CLIFailure.badInput("\(error)")
+        } catch where Interruption.requested {
+            throw CommandError.interrupted
         }
         self.parameters = parameters
         self.timings = timings
+    }
+
+    /// The payload of the flow with its parameters, and its bytes.
+    func serialised() -> (payload: Payload, bytes: [UInt8]) {
+        let payload = host.sources.payload(for: spec, parameters: resolvedParameters)
+        return (payload, payload.encoded())
     }
 }
 
@@ -66,30 +72,23 @@ enum ParameterInput {
         var values: [String: Value] = [:]
         if let file {
             let text: [UInt8]
-            do { text = try Files.read(file) } catch { throw CLIFailure.badInput("cannot read params file \(error)") }
-            let document: Value
-            do { document = try YAML.load(String(decoding: text, as: UTF8.self), source: file) } catch {
-                throw CLIFailure.badInput("\(error)")
-            }
+            do { text = try Files.read(file) } catch { throw CommandError.badInput("cannot read params file \(error)") }
+            let document = try YAML.load(String(decoding: text, as: UTF8.self), source: file)
             guard let map = document.mapValue ?? (document.isNull ? [:] : nil) else {
-                throw CLIFailure.badInput("\(file): a params file must map parameter names to values, not hold a \(document.typeName)")
+                throw CommandError.badInput("\(file): a params file must map parameter names to values, not hold \(document.typeNameWithArticle)")
             }
             for (k, v) in map {
-                guard let name = k.stringValue else { throw CLIFailure.badInput("\(file): parameter names must be strings, got \(JSON.encode(k))") }
+                guard let name = k.stringValue else { throw CommandError.badInput("\(file): parameter names must be strings, got \(JSON.encode(k))") }
                 values[name] = v
             }
         }
         for pair in pairs {
             guard let eq = pair.firstIndex(of: "="), eq != pair.startIndex else {
-                throw CLIFailure.badInput("--param '\(pair)': expected NAME=VALUE")
+                throw CommandError.badInput("--param '\(pair)': expected NAME=VALUE")
             }
             let name = String(pair[..<eq])
             let text = String(pair[pair.index(after: eq)...])
-            do {
-                values[name] = try YAML.load(text, source: "--param \(name)")
-            } catch {
-                throw CLIFailure.badInput("\(error)")
-            }
+            values[name] = try YAML.load(text, source: "--param \(name)")
         }
         return values
     }

@@ -38,18 +38,18 @@ struct GraphCommand: ParsableCommand {
             do {
                 result = try Subprocess.run(["dot", "-T\(format.rawValue)"], input: Array(renderer.dot().utf8))
             } catch {
-                throw CLIFailure.failure("cannot run Graphviz's dot (install the graphviz package): \(error)")
+                throw CommandError.failure("cannot run Graphviz's dot (install the graphviz package): \(error)")
             }
             guard result.status == 0 else {
-                throw CLIFailure.failure("dot failed: \(String(decoding: result.stderr, as: UTF8.self))")
+                throw CommandError.failure("dot failed: \(String(decoding: result.stderr, as: UTF8.self))")
             }
             bytes = result.stdout
         }
         if let output {
-            do { try Files.write(output, bytes) } catch { throw CLIFailure.failure("\(error)") }
+            do { try Files.write(output, bytes) } catch { throw CommandError.failure("\(error)") }
         } else {
             if format == .png && isatty(STDOUT_FILENO) != 0 {
-                throw CLIFailure.badInput("PNG is binary; write it to a file with -o FILE")
+                throw CommandError.badInput("PNG is binary; write it to a file with -o FILE")
             }
             _ = fwrite(bytes, 1, bytes.count, stdout)
         }
@@ -58,13 +58,13 @@ struct GraphCommand: ParsableCommand {
     /// The last state of each task (not of mapped children) in a JSON events file.
     static func readStates(_ path: String) throws -> [String: StateKind] {
         let text: [UInt8]
-        do { text = try Files.read(path) } catch { throw CLIFailure.badInput("cannot read events: \(error)") }
+        do { text = try Files.read(path) } catch { throw CommandError.badInput("cannot read events: \(error)") }
         var states: [String: StateKind] = [:]
         for (n, line) in String(decoding: text, as: UTF8.self).split(separator: "\n").enumerated() {
             // JSON is YAML's flow style, so libyaml reads the events.
             let event: Value
             do { event = try YAML.load(String(line), source: "\(path):\(n + 1)") } catch {
-                throw CLIFailure.badInput("\(path):\(n + 1): not a JSON event line")
+                throw CommandError.badInput("\(path):\(n + 1): not a JSON event line")
             }
             guard event["event"]?.stringValue == "task_state", event["map_index"] == nil,
                   let task = event["task"]?.stringValue, let state = event["state"]?.stringValue.flatMap(StateKind.init(rawValue:))

@@ -42,7 +42,7 @@ struct K8sCommand: ParsableCommand {
             client.maxRetries = 2
             let checks = DKKube.Doctor(client: client).run(namespace: config.namespace)
             for check in checks { print("\(check.ok ? "ok  " : "FAIL") \(check.text)") }
-            if checks.contains(where: { !$0.ok }) { throw CLIFailure(message: "", code: 1) }
+            if checks.contains(where: { !$0.ok }) { throw CommandError(.failure, "") }
         }
     }
 

@@ -1,6 +1,5 @@
 import ArgumentParser
 import DKCore
-import DKDask
 import DKKube
 import DKKubeRun
 import DKLua
@@ -14,7 +13,7 @@ extension K8sCommand {
         let jobs = try client.list(.jobs, namespace: namespace, labelSelector: RunLabels.allRuns)["items"]?.arrayValue ?? []
         let ids = Set(jobs.compactMap { $0["metadata"]?["labels"]?[RunLabels.flowRun]?.stringValue }).filter { $0.hasPrefix(given) }
         guard ids.count == 1 else {
-            throw CLIFailure.badInput(ids.isEmpty ? "no flow run '\(given)' in namespace \(namespace) (its Job is gone, or it never ran)"
+            throw CommandError.badInput(ids.isEmpty ? "no flow run '\(given)' in namespace \(namespace) (its Job is gone, or it never ran)"
                                       : "'\(given)' names \(ids.count) flow runs in namespace \(namespace): give more of the id")
         }
         return ids.first!
@@ -41,9 +40,8 @@ extension K8sCommand {
             let client = KubeClient(config: config)
             let id = try K8sCommand.findRun(runID, client: client, namespace: config.namespace)
             let observer: RunObserver = jsonEvents ? JSONEventWriter() : Reporter(verbosity: .normal)
-            let code = JobFollower(client: client, namespace: config.namespace, runID: id, observer: observer)
-                .follow(startupTimeout: follow ? 300 : 5, follow: follow)
-            if code != 0 { throw CLIFailure(message: code == 130 ? "interrupted" : "", code: code) }
+            try CommandError.end(with: JobFollower(client: client, namespace: config.namespace, runID: id, observer: observer)
+                .follow(startupTimeout: follow ? 300 : 5, follow: follow))
         }
     }
 
@@ -86,48 +84,12 @@ extension K8sCommand {
 
         func run() throws {
             Interruption.install()
-            let environment = ProcessInfo.processInfo.environment
-            let bytes: [UInt8]
-            let payload: Payload
-            let host: LuaHost
-            do {
-                bytes = try Files.read(self.payload)
-                payload = try Payload(bytes: bytes)
-                host = try LuaHost.rebuild(payload)
-            } catch {
-                throw CLIFailure.badInput("\(error)")
-            }
-            let config = try KubeOptions.load()
-            guard let plan = try FlowRunPlan.decide(payload.flow, runID: environment["DKRUN_RUN_ID"] ?? UUID().uuidString.lowercased(),
-                                                    namespace: config.namespace, defaultImage: KubeSubmission.defaultImage,
-                                                    environment: environment) else {
-                throw CLIFailure.badInput("flow '\(payload.flow.name)' does not run on Kubernetes")
-            }
-            let choice: ExecutorChoice
-            switch plan.tasks {
-            case .daskCluster(var spec):
-                let client = KubeClient(config: config)
-                if let job = environment["DKRUN_JOB_NAME"] {
-                    spec.owner = FlowRunPlan.jobOwner(name: job, uid: try client.get(.jobs, job)["metadata"]?["uid"]?.stringValue ?? "")
-                }
-                if spec.workerTemplate == nil, let path = environment["DASK_KUBERNETES__WORKER_TEMPLATE_PATH"] {
-                    spec.workerTemplate = try YAML.load(String(decoding: try Files.read(path), as: UTF8.self), source: path)
-                }
-                host.clusterRunner = KubeClusterRunner(client: client, spec: spec, environment: environment)
-                let executor = payload.flow.executor
-                choice = .dask(executor?["type"] == "DaskExecutor" ? executor! : ["type": "DaskExecutor"])
-            case .executor(let c):
-                host.clusterRunner = DaskRunner()
-                choice = c
-            }
-            let result: FlowRunResult
-            do {
-                result = try host.run(payload.flow, parameters: payload.parameters, executor: choice,
-                                      observer: JSONEventWriter(), serialised: (payload, bytes))
-            } catch {
-                throw CLIFailure.failure("\(error)")
-            }
-            try RunCommand.exit(for: result)
+            let bytes = try Files.read(payload)
+            let decoded = try Payload(bytes: bytes)
+            let run = JobFlowRun(payload: decoded, payloadBytes: bytes, host: try LuaHost.rebuild(decoded),
+                                 config: try KubeOptions.load(), environment: ProcessInfo.processInfo.environment)
+            let result = try run.execution(observer: JSONEventWriter()).run()
+            try CommandError.end(with: ExitStatus(flowState: result.state))
         }
     }
 }

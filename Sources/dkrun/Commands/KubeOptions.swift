@@ -14,16 +14,12 @@ struct KubeOptions: ParsableArguments {
     @Option(name: .shortAndLong, help: "The namespace (default: the context's).")
     var namespace: String?
 
-    /// The configuration, or a bad-input failure naming what is wrong with it.
+    /// The configuration; its errors are bad input, naming what is wrong.
     func load() throws -> KubeConfig { try Self.load(kubeconfig: kubeconfig, context: context, namespace: namespace) }
 
     static func load(kubeconfig: String? = nil, context: String? = nil, namespace: String? = nil) throws -> KubeConfig {
         var environment = ProcessInfo.processInfo.environment
         if let kubeconfig { environment["KUBECONFIG"] = kubeconfig }
-        do {
-            return try KubeConfig.load(environment: environment, context: context, namespace: namespace)
-        } catch {
-            throw CLIFailure.badInput("\(error)")
-        }
+        return try KubeConfig.load(environment: environment, context: context, namespace: namespace)
     }
 }

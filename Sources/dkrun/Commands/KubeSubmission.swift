@@ -1,39 +1,30 @@
 import DKCore
 import DKKube
 import DKKubeRun
-import DKLua
 import Foundation
 
 /// `dkrun FLOW.lua` for a flow that runs on Kubernetes: the plan printed (`--dry-run`), or
 /// the run submitted and followed to its end (or, `--detach`, left to run).
 struct KubeSubmission {
-    /// The image the Job and the cluster use when the flow names none (DKRUN_IMAGE overrides).
-    static var defaultImage: String {
-        Files.environment("DKRUN_IMAGE") ?? "ghcr.io/dkrun/dkrun:\(LuaHost.version)"
-    }
-
     /// How long Kubernetes keeps a finished run's Job: long enough for `dkrun k8s logs`
     /// after a detached run; a followed run's Job is deleted at its end anyway.
     static func ttl(detached: Bool) -> Int { detached ? 3600 : 600 }
 
     let loaded: LoadedFlow
+    /// Where the placement says the Job's tasks run.
+    let tasks: FlowPlacement.JobTasks
     let payload: [UInt8]
     let kube: KubeOptions
     let serviceAccount: String?
 
+    /// The run's plan, checked: its errors (a bad cluster option, a payload too big for a
+    /// ConfigMap) are bad input.
     func plan(namespace: String) throws -> FlowRunPlan {
-        do {
-            guard var plan = try FlowRunPlan.decide(loaded.spec, runID: UUID().uuidString.lowercased(), namespace: namespace,
-                                                    defaultImage: Self.defaultImage,
-                                                    environment: ProcessInfo.processInfo.environment) else {
-                throw FlowError("flow '\(loaded.spec.name)' does not run on Kubernetes")
-            }
-            if plan.serviceAccount == nil { plan.serviceAccount = serviceAccount }
-            _ = try plan.payloadConfigMap(payload)
-            return plan
-        } catch {
-            throw CLIFailure.badInput("\(error)")
-        }
+        var plan = try FlowRunPlan(flow: loaded.spec, tasks: tasks, runID: UUID().uuidString.lowercased(), namespace: namespace,
+                                   image: FlowImage.forRun(loaded.spec), environment: ProcessInfo.processInfo.environment)
+        if plan.serviceAccount == nil { plan.serviceAccount = serviceAccount }
+        _ = try plan.payloadConfigMap(payload)
+        return plan
     }
 
     /// Every object the run would make, after the quick configuration and the specs are
@@ -75,8 +66,8 @@ struct KubeSubmission {
     }
 
     /// Submits the run, then follows it (or returns at once, `detach`).
-    /// - Returns: the flow's exit code.
-    func submit(detach: Bool, observer: RunObserver) throws -> Int32 {
+    /// - Returns: how the flow ended (success for a detached run).
+    func submit(detach: Bool, observer: RunObserver) throws -> ExitStatus {
         let config = try kube.load()
         let plan = try self.plan(namespace: config.namespace)
         let client = KubeClient(config: config)
@@ -84,13 +75,13 @@ struct KubeSubmission {
         do {
             try launcher.submit(payload: payload, ttl: Self.ttl(detached: detach))
         } catch {
-            throw CLIFailure.failure("cannot submit flow run \(plan.runID) to \(config.server) (namespace \(config.namespace)): \(error)"
+            throw CommandError.failure("cannot submit flow run \(plan.runID) to \(config.server) (namespace \(config.namespace)): \(error)"
                 + ((error as? KubeError)?.code == 403 ? "\n(`dkrun k8s rbac` prints the permissions a flow run needs; `dkrun k8s doctor` checks them)" : ""))
         }
         if detach {
             print("flow run \(plan.runID): Job \(plan.jobName) in namespace \(config.namespace)")
             print("follow it with: dkrun k8s logs \(RunLabels.short(plan.runID)) --follow")
-            return 0
+            return .success
         }
         observer.handle(.log(nil, .info, "flow run \(plan.runID): Job \(plan.jobName) in namespace \(config.namespace), image \(plan.image)",
                              time: Clock.wall()))

@@ -22,7 +22,7 @@ struct REPLCommand: ParsableCommand {
         session.host.clusterRunner = DaskRunner()
         var reader: LineReader = terminal ? EditLineReader(complete: session.completions) : PipeReader()
         let repl = REPL(session: session, interactive: terminal)
-        if terminal { print("dkrun \(LuaHost.version) REPL (Lua 5.4). :help for commands, Ctrl-D to leave.") }
+        if terminal { print("dkrun \(Product.version) REPL (Lua 5.4). :help for commands, Ctrl-D to leave.") }
         if let script { repl.command(":load \(script)") }
         repl.loop(&reader)
     }
@@ -124,8 +124,6 @@ struct REPL {
                 case .needsMore: break
                 case .failed(let message): return report(message)
                 }
-            } catch let failure as CLIFailure {
-                return report(failure.message)
             } catch {
                 return report("\(error)")
             }

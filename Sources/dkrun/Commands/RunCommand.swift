@@ -50,57 +50,38 @@ struct RunCommand: ParsableCommand {
     func run() throws {
         Interruption.install()
         let loaded = try LoadedFlow(flow, printsToStderr: jsonEvents)
-        let choice: ExecutorChoice
-        do {
-            choice = try ExecutorChoice.decide(for: loaded.spec, override: executor, cores: Self.cores)
-        } catch {
-            throw CLIFailure.badInput("\(error)")
-        }
-        if (dryRun || detach || serviceAccount != nil) && choice != .kubernetes {
-            throw CLIFailure.badInput("--dry-run, --detach and --service-account are for flows that run on Kubernetes, and flow '\(loaded.spec.name)' runs here")
+        let placement = try FlowPlacement.decide(for: loaded.spec, override: executor, cores: ExecutorChoice.machineCores)
+        var kubernetesOnly: Bool { dryRun || detach || serviceAccount != nil }
+        if case .here = placement, kubernetesOnly {
+            throw CommandError.badInput("--dry-run, --detach and --service-account are for flows that run on Kubernetes, "
+                + "and flow '\(loaded.spec.name)' runs here")
         }
 
         var t = Clock.monotonic()
-        let payload = loaded.host.payload(for: loaded.spec, parameters: loaded.resolvedParameters)
-        let bytes = payload.encoded()
+        let serialised = loaded.serialised()
         let serialise = Clock.monotonic() - t
 
         let observer: RunObserver = jsonEvents ? JSONEventWriter()
             : Reporter(verbosity: quiet ? .quiet : verbose ? .verbose : .normal)
         if verbose && !jsonEvents {
-            fputs("payload: \(bytes.count) bytes, sha256 \(SHA256.hexDigest(bytes))\n", stdout)
+            fputs("payload: \(serialised.bytes.count) bytes, sha256 \(SHA256.hexDigest(serialised.bytes))\n", stdout)
         }
         t = Clock.monotonic()
-        if choice == .kubernetes {
-            let submission = KubeSubmission(loaded: loaded, payload: bytes, kube: kube, serviceAccount: serviceAccount)
+        switch placement {
+        case .kubernetes(let tasks):
+            let submission = KubeSubmission(loaded: loaded, tasks: tasks, payload: serialised.bytes, kube: kube,
+                                            serviceAccount: serviceAccount)
             if dryRun { return try submission.dryRun() }
-            let code = try submission.submit(detach: detach, observer: observer)
-            if code != 0 { throw CLIFailure(message: code == 130 ? "interrupted" : "", code: code) }
-            return
-        }
-        let result: FlowRunResult
-        do {
-            result = try loaded.host.run(loaded.spec, parameters: loaded.parameters, executor: choice, observer: observer,
-                                         serialised: (payload, bytes))
-        } catch {
-            throw CLIFailure.failure("\(error)")
-        }
-        if timings {
-            let all = loaded.timings + [("serialise", serialise), ("run", Clock.monotonic() - t)]
-            fputs("timings: " + all.map { "\($0.0) \(Clock.describe($0.1))" }.joined(separator: ", ")
-                  + " (\(loaded.graph.count) tasks)\n", stderr)
-        }
-        try Self.exit(for: result)
-    }
-
-    /// Returns for a successful run; throws the exit code of any other.
-    static func exit(for result: FlowRunResult) throws {
-        switch result.state.kind {
-        case .success, .skipped, .mapped: return
-        case .cancelled: throw CLIFailure(message: "interrupted", code: 130)
-        default: throw CLIFailure(message: "", code: 1)
+            try CommandError.end(with: try submission.submit(detach: detach, observer: observer))
+        case .here(let choice):
+            let result = try loaded.host.execution(of: loaded.spec, parameters: loaded.parameters, executor: choice,
+                                                   observer: observer, serialised: serialised).run()
+            if timings {
+                let all = loaded.timings + [("serialise", serialise), ("run", Clock.monotonic() - t)]
+                fputs("timings: " + all.map { "\($0.0) \(Clock.describe($0.1))" }.joined(separator: ", ")
+                      + " (\(loaded.graph.count) tasks)\n", stderr)
+            }
+            try CommandError.end(with: ExitStatus(flowState: result.state))
         }
     }
-
-    static var cores: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 }

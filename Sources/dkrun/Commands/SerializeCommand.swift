@@ -17,12 +17,12 @@ struct SerializeCommand: ParsableCommand {
 
     func run() throws {
         let loaded = try LoadedFlow(flow, printsToStderr: output == nil)
-        let (bytes, dagHash) = loaded.host.payload(for: loaded.spec, parameters: loaded.resolvedParameters).encodedWithDAGHash()
+        let (bytes, dagHash) = loaded.host.sources.payload(for: loaded.spec, parameters: loaded.resolvedParameters).encodedWithDAGHash()
         if let output {
-            do { try Files.write(output, bytes) } catch { throw CLIFailure.failure("cannot write payload: \(error)") }
+            do { try Files.write(output, bytes) } catch { throw CommandError.failure("cannot write payload: \(error)") }
         } else {
             guard isatty(STDOUT_FILENO) == 0 else {
-                throw CLIFailure.badInput("the payload is binary; write it to a file with -o FILE or redirect stdout")
+                throw CommandError.badInput("the payload is binary; write it to a file with -o FILE or redirect stdout")
             }
             _ = fwrite(bytes, 1, bytes.count, stdout)
             fflush(stdout)

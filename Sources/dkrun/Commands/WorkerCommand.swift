@@ -30,7 +30,7 @@ struct WorkerCommand: ParsableCommand {
         do {
             try TaskServer(channel: FrameChannel(input: STDIN_FILENO, output: frames)).serve()
         } catch {
-            throw CLIFailure.failure("worker: \(error)")
+            throw CommandError.failure("worker: \(error)")
         }
     }
 }

@@ -1,0 +1,46 @@
+/// The one decision of which container image a flow's run uses, and which image
+/// `dkrun build` makes for it.
+public enum FlowImage {
+    /// The image when the flow names none: DKRUN_IMAGE, else dkrun's own of this version.
+    public static var defaultImage: String {
+        Files.environment("DKRUN_IMAGE") ?? "ghcr.io/dkrun/dkrun:\(Product.version)"
+    }
+
+    /// The configuration object that describes an image to build: Docker storage, else a
+    /// DaskOnKubernetesEnvironment (which carries Prefect's image fields itself).
+    public static func buildSource(_ flow: FlowSpec) -> Value? {
+        if let storage = flow.configuration["storage"], storage["type"] == "Docker" { return storage }
+        if let env = flow.configuration["environment"], env["type"] == "DaskOnKubernetesEnvironment" { return env }
+        return nil
+    }
+
+    /// The image `dkrun build` makes: registry_url/image_name:image_tag of the build source,
+    /// the name defaulting to the flow's name and the tag to its DAG's hash.
+    public static func built(_ flow: FlowSpec) -> String? {
+        guard let source = buildSource(flow) else { return nil }
+        let name = source["image_name"]?.stringValue ?? KubeNames.dnsName(flow.name, dots: true)
+        let tag = source["image_tag"]?.stringValue ?? String(Payload.dagHash(flow).prefix(12))
+        var registry = source["registry_url"]?.stringValue ?? ""
+        while registry.hasSuffix("/") { registry.removeLast() }
+        return (registry.isEmpty ? "" : registry + "/") + name + ":" + tag
+    }
+
+    /// The image the run's Job and Dask pods use: KubernetesRun's image, else the built one,
+    /// else the default.
+    public static func forRun(_ flow: FlowSpec, defaultImage: String = FlowImage.defaultImage) -> String {
+        flow.configuration["run_config"]?["image"]?.stringValue ?? built(flow) ?? defaultImage
+    }
+}
+
+/// Names as Kubernetes (and image registries) accept them.
+public enum KubeNames {
+    /// A DNS-1123 name made from any text: lower case letters, digits and '-' (and '.' when
+    /// `dots`), anything else '-', no '-' at either end, at most 63 characters:
+    /// DOCKER_REGISTRY_CREDENTIALS is docker-registry-credentials.
+    public static func dnsName(_ text: String, dots: Bool = false) -> String {
+        let mapped = String(text.lowercased().map {
+            $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || (dots && $0 == ".")) ? $0 : "-"
+        })
+        return String(mapped.drop { $0 == "-" }.prefix(63).reversed().drop { $0 == "-" }.reversed())
+    }
+}

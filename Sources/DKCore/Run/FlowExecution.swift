@@ -1,0 +1,171 @@
+/// The environment's hooks around a flow run (Prefect 1's Environment on_start / on_exit).
+public enum EnvironmentHook: String, Sendable {
+    case onStart = "on_start"
+    case onExit = "on_exit"
+}
+
+/// What running a flow needs from the language the flow is written in (the Lua host):
+/// invokers for task calls, the environment's hooks, and where output outside tasks goes.
+public protocol FlowHost: AnyObject {
+    /// A new invoker for the calling thread to run tasks with (keep it for the whole run).
+    func makeTaskInvoker() -> TaskInvoker
+    /// Makes the invoker of another thread, which rebuilds the flow from its payload; nil
+    /// when nothing can rebuild this flow (it was made in the REPL, not in a script).
+    func threadInvokers(for payload: Payload) -> (@Sendable (CancellationFlag) throws -> TaskInvoker)?
+    /// Runs one of the flow's environment hooks, if it has it.
+    func runHook(_ hook: EnvironmentHook) throws
+    /// Receives `print` outside tasks while a run goes on (the hooks' output, say).
+    var runObserver: RunObserver? { get set }
+}
+
+/// Runs a whole flow somewhere else (a Dask cluster): the payload goes there, the run's
+/// events come back to the observer. DKDask and DKKubeRun provide them.
+public protocol ClusterRunner: AnyObject {
+    /// - Parameter payload: the flow's payload, encoded.
+    func run(graph: FlowGraph, payload: [UInt8], settings: Value, observer: RunObserver?) throws -> FlowRunResult
+}
+
+/// One flow run from start to end, read top to bottom as Prefect's runner reads: check that
+/// the executor can run this flow, the environment's on_start, the tasks (on the executor
+/// with a `FlowRunner`, or on a Dask cluster through a `ClusterRunner`), on_exit, and the
+/// flow's end reported. A failing hook or cluster ends the flow Failed with the reason, as
+/// any other failure of the run does; only a flow that cannot run here at all is an error.
+public final class FlowExecution {
+    private let graph: FlowGraph
+    private let parameters: [String: Value]
+    private let executor: ExecutorChoice
+    private let host: FlowHost
+    private let clusterRunner: ClusterRunner?
+    private let serialised: (payload: Payload, bytes: [UInt8])
+    private let observer: RunObserver?
+
+    /// - Parameters:
+    ///   - parameters: resolved values (see `FlowGraph.resolveParameters`).
+    ///   - serialised: the flow's payload and its bytes: other threads and Dask workers
+    ///     rebuild the flow from it.
+    ///   - clusterRunner: runs `.dask` flows; without one, they are refused.
+    public init(graph: FlowGraph, parameters: [String: Value], executor: ExecutorChoice, host: FlowHost,
+                clusterRunner: ClusterRunner?, serialised: (payload: Payload, bytes: [UInt8]), observer: RunObserver?) {
+        self.graph = graph
+        self.parameters = parameters
+        self.executor = executor
+        self.host = host
+        self.clusterRunner = clusterRunner
+        self.serialised = serialised
+        self.observer = observer
+    }
+
+    /// Runs the flow. Throws only when this executor cannot run it (nothing has run then).
+    public func run() throws -> FlowRunResult {
+        let tasks = try checkExecutor()
+        let report = FlowEndAfterExit(observer)
+        let previousObserver = host.runObserver
+        host.runObserver = observer
+        defer { host.runObserver = previousObserver }
+        let started = Clock.monotonic()
+
+        var result: FlowRunResult
+        do {
+            try runHook(.onStart)
+            result = try tasks(report)
+        } catch {
+            result = report.failed(flow: graph, executor: executor.description, reason: "\(error)",
+                                   wall: Clock.monotonic() - started)
+        }
+        do {
+            try runHook(.onExit)
+        } catch {
+            result.state = TaskState(.failed, message: "\(error)")
+        }
+        report.flowEnded(as: result.state)
+        return result
+    }
+
+    /// How the tasks will run, once it is sure they can.
+    private func checkExecutor() throws -> (RunObserver) throws -> FlowRunResult {
+        let flow = graph.spec
+        switch executor {
+        case .local:
+            return { [self] observer in
+                FlowRunner(graph: graph, parameters: parameters, executor: LocalExecutor(invoker: host.makeTaskInvoker()),
+                           observer: observer).run()
+            }
+        case .threads(let n):
+            guard let makeInvoker = host.threadInvokers(for: serialised.payload) else { throw madeInREPL(flow) }
+            return { [self] observer in
+                // This thread runs tasks with the host's invoker; the others rebuild the flow
+                // from its payload, as a remote worker would.
+                let pool = ThreadExecutor(threads: n, callerInvoker: host.makeTaskInvoker(), makeInvoker: makeInvoker)
+                defer { pool.shutdown() }
+                return FlowRunner(graph: graph, parameters: parameters, executor: pool, observer: observer).run()
+            }
+        case .dask(let settings):
+            guard host.threadInvokers(for: serialised.payload) != nil else { throw madeInREPL(flow) }
+            guard let clusterRunner else { throw FlowError("this dkrun cannot run flows on Dask") }
+            return { [self] observer in
+                try clusterRunner.run(graph: graph, payload: serialised.bytes, settings: settings, observer: observer)
+            }
+        }
+    }
+
+    private func madeInREPL(_ flow: FlowSpec) -> FlowError {
+        // Other threads and Dask workers rebuild the flow by running its script again.
+        FlowError("flow '\(flow.name)' was made in the REPL, so no script can rebuild it on other threads or "
+            + "Dask workers: put it in a file that returns it and run that (or use executor local)")
+    }
+
+    private func runHook(_ hook: EnvironmentHook) throws {
+        do { try host.runHook(hook) } catch {
+            throw FlowError("\(hook.rawValue) hook failed: \(error)")
+        }
+    }
+}
+
+/// Passes a run's events on, but holds its end (`flowFinished`) until the environment's
+/// on_exit hook has run, which can still fail the flow; and ends a run that failed before or
+/// while its tasks ran.
+private final class FlowEndAfterExit: RunObserver, @unchecked Sendable {
+    private let observer: RunObserver?
+    private let monitor = Monitor()
+    private var started = false
+    private var counts: [StateKind: Int] = [:]
+    private var end: (flow: String, counts: [StateKind: Int], wall: Double)?
+
+    init(_ observer: RunObserver?) { self.observer = observer }
+
+    func handle(_ event: RunEvent) {
+        let forward: Bool = monitor.locked {
+            switch event {
+            case .flowStarted:
+                started = true
+            case let .taskState(id, state, _, _, _, _) where id.mapIndex == nil && state.isFinished:
+                counts[state.kind, default: 0] += 1
+            case let .flowFinished(flow, _, counts, wall, _):
+                end = (flow, counts, wall)
+                return false
+            default: break
+            }
+            return true
+        }
+        if forward { observer?.handle(event) }
+    }
+
+    /// The result of a run that failed outside its tasks: the flow Failed with the reason
+    /// (its tasks keep the states they reached).
+    func failed(flow graph: FlowGraph, executor: String, reason: String, wall: Double) -> FlowRunResult {
+        let wasStarted: Bool = monitor.locked {
+            if end == nil { end = (graph.spec.name, counts, wall) }
+            return started
+        }
+        if !wasStarted {
+            observer?.handle(.flowStarted(flow: graph.spec.name, tasks: graph.count, executor: executor, time: Clock.wall()))
+        }
+        return FlowRunResult(state: TaskState(.failed, message: reason), taskStates: [:], wall: wall)
+    }
+
+    /// Reports the run's end, in its final state.
+    func flowEnded(as state: TaskState) {
+        guard let end = monitor.locked({ end }) else { return }
+        observer?.handle(.flowFinished(flow: end.flow, state: state, counts: end.counts, wall: end.wall, time: Clock.wall()))
+    }
+}

@@ -1,0 +1,64 @@
+import DKCore
+import DKDask
+import DKKube
+import Foundation
+
+/// The run inside a flow run's Job (the twin of `FlowRunLauncher`, which made the Job): the
+/// flow, rebuilt from its payload, runs where its placement says: on a Dask cluster of pods
+/// made for the run, owned by the Job, or with its executor in this pod.
+public struct JobFlowRun {
+    let payload: Payload
+    let payloadBytes: [UInt8]
+    let host: FlowHost
+    let config: KubeConfig
+    /// The pod's environment: the run's id and Job name (set by the Job), the Dask config.
+    let environment: [String: String]
+
+    /// - Parameter host: the flow rebuilt from `payload` (its invokers and hooks).
+    public init(payload: Payload, payloadBytes: [UInt8], host: FlowHost, config: KubeConfig, environment: [String: String]) {
+        self.payload = payload
+        self.payloadBytes = payloadBytes
+        self.host = host
+        self.config = config
+        self.environment = environment
+    }
+
+    /// What this pod runs and how; throws when the payload's flow does not run on Kubernetes.
+    public func execution(observer: RunObserver) throws -> FlowExecution {
+        let flow = payload.flow
+        guard case .kubernetes(let tasks) = try FlowPlacement.decide(for: flow, override: nil, cores: ExecutorChoice.machineCores) else {
+            throw FlowError("flow '\(flow.name)' does not run on Kubernetes")
+        }
+        let plan = try FlowRunPlan(flow: flow, tasks: tasks, runID: environment["DKRUN_RUN_ID"] ?? UUID().uuidString.lowercased(),
+                                   namespace: config.namespace, image: FlowImage.forRun(flow), environment: environment)
+        let executor: ExecutorChoice
+        let clusterRunner: ClusterRunner
+        switch plan.tasks {
+        case .daskCluster(let spec):
+            clusterRunner = KubeClusterRunner(client: KubeClient(config: config), spec: try ownedCluster(spec),
+                                              environment: environment)
+            let configured = flow.executor
+            executor = .dask(configured?["type"] == "DaskExecutor" ? configured! : ["type": "DaskExecutor"])
+        case .executor(let choice):
+            clusterRunner = DaskRunner()
+            executor = choice
+        }
+        let graph = try FlowGraph(flow)
+        return FlowExecution(graph: graph, parameters: try graph.resolveParameters(payload.parameters), executor: executor,
+                             host: host, clusterRunner: clusterRunner, serialised: (payload, payloadBytes), observer: observer)
+    }
+
+    /// The cluster's pods owned by the run's Job (so that Kubernetes removes them with it), and
+    /// the worker template of the Dask config when the flow gives none.
+    private func ownedCluster(_ spec: DaskClusterSpec) throws -> DaskClusterSpec {
+        var spec = spec
+        if let job = environment["DKRUN_JOB_NAME"] {
+            let uid = try KubeClient(config: config).get(.jobs, job)["metadata"]?["uid"]?.stringValue ?? ""
+            spec.owner = FlowRunPlan.jobOwner(name: job, uid: uid)
+        }
+        if spec.workerTemplate == nil, let path = environment["DASK_KUBERNETES__WORKER_TEMPLATE_PATH"] {
+            spec.workerTemplate = try YAML.load(String(decoding: try Files.read(path), as: UTF8.self), source: path)
+        }
+        return spec
+    }
+}

@@ -1,0 +1,167 @@
+import DKCore
+import DKKube
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Follows the pod of a run's Job: waits for it to start (or fails with why it cannot),
+/// streams its log, whose JSON event lines become run events, and reads its exit code.
+/// Ctrl-C deletes the Job, whose pod then cancels the run and deletes its cluster.
+public final class JobFollower: @unchecked Sendable {
+    let client: KubeClient
+    let namespace: String
+    let runID: String
+    let observer: RunObserver
+
+    public init(client: KubeClient, namespace: String, runID: String, observer: RunObserver) {
+        self.client = client
+        self.namespace = namespace
+        self.runID = runID
+        self.observer = observer
+    }
+
+    private func say(_ text: String, _ level: LogLevel = .info) {
+        observer.handle(.log(nil, level, text, time: Clock.wall()))
+    }
+
+    /// - Parameter follow: false: print what the log holds now and return.
+    public func follow(startupTimeout: Double, follow: Bool = true) -> ExitStatus {
+        let pod: String
+        switch waitForPod(startupTimeout: startupTimeout) {
+        case .failure(let message):
+            say(message, .error)
+            return Interruption.requested ? .interrupted : .failure
+        case .success(let name):
+            pod = name
+        }
+        let done = DispatchSemaphore(value: 0)
+        let thread = Thread { [self] in
+            streamLog(pod, follow: follow)
+            done.signal()
+        }
+        thread.start()
+        var deleted = false
+        while done.wait(timeout: .now() + 0.1) == .timedOut {
+            if Interruption.requested && !deleted {
+                say("interrupted: deleting the flow run's Job (its pod cancels the run and deletes the Dask cluster)", .warning)
+                _ = try? client.delete(.jobs, FlowRunPlan.jobName(run: runID), namespace: namespace)
+                deleted = true
+            }
+        }
+        if Interruption.requested || deleted { return .interrupted }
+        guard follow else { return .success }
+        return exitCode(pod)
+    }
+
+    /// Renders the pod's log line by line. A followed stream that ends while the pod still
+    /// runs (a proxy's timeout, a dropped connection) is opened again, skipping the lines
+    /// already shown (a container's log only grows, until the kubelet rotates it).
+    private func streamLog(_ pod: String, follow: Bool) {
+        var shown = 0
+        var failures = 0
+        while true {
+            let lines = LineBuffer()
+            var skip = shown
+            let render = { (line: [UInt8]) -> Bool in
+                if skip > 0 {
+                    skip -= 1
+                } else {
+                    Self.render(String(decoding: line, as: UTF8.self), to: self.observer)
+                    shown += 1
+                }
+                return true
+            }
+            do {
+                _ = try client.logs(pod, namespace: namespace, follow: follow) { bytes in lines.feed(bytes, render) }
+                failures = 0
+            } catch {
+                failures += 1
+            }
+            var ended = false
+            do {
+                ended = PodProblems.termination(try client.get(.pods, pod, namespace: namespace)) != nil
+            } catch let e as KubeError where e.code == 404 {
+                ended = true
+            } catch {
+                failures += 1
+            }
+            if !follow || ended || Interruption.requested || failures > 5 {
+                // A last line without a newline, once nothing more can come.
+                if let last = lines.finish(), skip == 0 { _ = render(last) }
+                return
+            }
+            if failures > 0 { usleep(UInt32(200_000 * failures)) }
+        }
+    }
+
+    enum PodWait { case success(String), failure(String) }
+
+    private func waitForPod(startupTimeout: Double) -> PodWait {
+        let deadline = Clock.monotonic() + startupTimeout
+        let selector = RunLabels.selector(run: runID, component: "job")
+        while !Interruption.requested {
+            do {
+                let pods = try client.list(.pods, namespace: namespace, labelSelector: selector)["items"]?.arrayValue ?? []
+                if let pod = pods.last {
+                    let name = pod["metadata"]!["name"]!.stringValue!
+                    let phase = pod["status"]?["phase"]?.stringValue ?? "Pending"
+                    if phase != "Pending" { return .success(name) }
+                    if let reason = PodProblems.hopelessReason(pod) {
+                        return .failure("the flow run's pod \(name) cannot start: \(reason)"
+                            + PodProblems.describe(client, pod: name, namespace: namespace))
+                    }
+                    if Clock.monotonic() > deadline {
+                        return .failure("the flow run's pod \(name) did not start within \(Int(startupTimeout)) s: "
+                            + PodProblems.pendingReason(pod) + PodProblems.describe(client, pod: name, namespace: namespace))
+                    }
+                } else if Clock.monotonic() > deadline {
+                    return .failure("the flow run's Job made no pod within \(Int(startupTimeout)) s")
+                }
+            } catch {
+                if Clock.monotonic() > deadline { return .failure("cannot follow the flow run: \(error)") }
+            }
+            usleep(200_000)
+        }
+        return .failure("interrupted")
+    }
+
+    private func exitCode(_ pod: String) -> ExitStatus {
+        let deadline = Clock.monotonic() + 30
+        while Clock.monotonic() < deadline {
+            let current: Value
+            do {
+                current = try client.get(.pods, pod, namespace: namespace)
+            } catch let e as KubeError where e.code == 404 {
+                say("the flow run's pod \(pod) is gone before it finished", .error)
+                return .failure
+            } catch {
+                usleep(200_000)
+                continue
+            }
+            if let t = PodProblems.termination(current) {
+                // dkrun's own exit codes say how the flow ended.
+                if let status = Int32(exactly: t.code).flatMap(ExitStatus.init(rawValue:)) { return status }
+                // A signal: kubelets say 128 + N, kubesim -N.
+                let how = t.code > 128 || t.code < 0 ? "was killed by signal \(abs(t.code) % 128)"
+                    : "ended with exit code \(t.code)"
+                say("the flow run's pod \(pod) \(how) (\(t.reason)) before the flow finished"
+                    + PodProblems.describe(client, pod: pod, namespace: namespace, logLines: 0), .error)
+                return .failure
+            }
+            usleep(200_000)
+        }
+        say("the flow run's pod \(pod) has not reported its exit code", .error)
+        return .failure
+    }
+
+    /// A log line of the Job's pod: a run event (the pod's dkrun writes them as JSON), or
+    /// anything else the pod printed, shown as a log line of the run.
+    static func render(_ line: String, to observer: RunObserver) {
+        if line.hasPrefix("{"), let value = try? JSON.decode(Array(line.utf8)), let event = RunEvent(value: value) {
+            observer.handle(event)
+        } else if !line.isEmpty {
+            observer.handle(.log(nil, .info, "[pod] " + line, time: Clock.wall()))
+        }
+    }
+}
