@@ -16,7 +16,10 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .target(name: "DKCore", dependencies: ["CYAML"]),
         .target(name: "DKHTTP", dependencies: ["DKCore", "CCurl"]),
-        .target(name: "DKLua", dependencies: ["DKCore", "DKHTTP", "CLua"], resources: [.embedInCode("Prelude/dk.lua")]),
+        .target(name: "DKLua", dependencies: ["DKCore", "DKHTTP", "CLua"], resources: [
+            .embedInCode("Prelude/checks.lua"), .embedInCode("Prelude/config.lua"), .embedInCode("Prelude/flows.lua"),
+            .embedInCode("Prelude/globals.lua"), .embedInCode("Prelude/repl.lua"),
+        ]),
         .target(name: "DKDask", dependencies: ["DKCore"]),
         .target(name: "DKKube", dependencies: ["DKCore", "DKHTTP"]),
         .target(name: "DKKubeRun", dependencies: ["DKCore", "DKDask", "DKKube"]),

@@ -209,7 +209,7 @@ enum HostFunctions {
         var level: Int32 = 1
         while lua_getstack(L, level, &ar) != 0 {
             lua_getinfo(L, "Sl", &ar)
-            if strcmp(ar.source, "=dk") != 0 && strcmp(ar.what, "C") != 0 {
+            if !Prelude.isChunk(source: ar.source) && strcmp(ar.what, "C") != 0 {
                 let file = withUnsafeBytes(of: &ar.short_src) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
                 host(L).lua.push("\(file):\(ar.currentline)")
                 return 1

@@ -45,11 +45,7 @@ public final class LuaHost: FlowHost {
     }
 
     private func loadPrelude() throws {
-        try lua.load(PackageResources.dk_lua, chunkName: "=dk")
-        lua.pushFunctions(HostFunctions.table)
-        lua.push(Product.version)
-        lua.setField(-2, "version")
-        try lua.pcall(nargs: 1, nresults: 1)
+        try Prelude.load(into: lua, host: HostFunctions.table, version: Product.version)
         for (name, slot) in [("_msghandler", \LuaHost.handlerRef), ("_invoke", \.invokeRef),
                              ("_describe", \.describeRef), ("_collect", \.collectRef),
                              ("_environment_hook", \.hookRef)] as [(String, ReferenceWritableKeyPath<LuaHost, Int32>)] {

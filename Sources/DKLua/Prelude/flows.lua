@@ -1,138 +1,15 @@
--- dk.lua: the flow DSL of dkrun (tasks, flows, parameters, configuration objects).
--- Every Lua state dkrun makes runs this chunk first. It builds the task graph in Lua tables;
--- the Swift host reads it back with dk._describe and calls tasks with dk._invoke.
--- `host` holds the Swift primitives: log, read_file, yaml_load, find_module, run_flow.
-local host = ...
+-- The prelude's flow DSL: triggers, tasks, parameters, flows and how calls, bind and map
+-- build their graph, flow:run, signals and logging from tasks; and the host side, dk._describe
+-- and dk._invoke, through which Swift reads the graph back and calls tasks. Called as
+-- chunk(dk, host, internal) after config.lua (see checks.lua); shares all_flows with the REPL.
+local dk, host, internal = ...
+local raise, where, typename, sorted_keys = internal.raise, internal.where, internal.typename, internal.sorted_keys
+local check_fields, with = internal.check_fields, internal.with
+local Config, FLOW_CONFIG, config_value = internal.Config, internal.FLOW_CONFIG, internal.config_value
 
-local dk = {}
-local Task, Flow, Ref, Unmapped, Constant, Config, TriggerMT, Signal, FlowState = {}, {}, {}, {}, {}, {}, {}, {}, {}
-
-local PRELUDE = "=dk"
--- The standard library's modules, loaded on first use as dk.<name> (stdlib/dk/<name>.lua).
-local STDLIB = { json = true, yaml = true, fs = true, time = true, shell = true, secrets = true, http = true }
+local Task, Flow, Ref, Unmapped, Constant, TriggerMT, Signal, FlowState = {}, {}, {}, {}, {}, {}, {}, {}
 
 local unpack = table.unpack
-
---------------------------------------------------------------------------------------------
--- Errors and positions: every error names the user's file:line, never this file's.
-
--- The stack level, counted from `raise`, of the first frame that is neither this prelude
--- nor a C function: the user code that called the API.
-local function user_level()
-  local level = 3
-  while true do
-    local info = debug.getinfo(level, "S")
-    if not info then return 0 end
-    if info.source ~= PRELUDE and info.what ~= "C" then return level - 1 end
-    level = level + 1
-  end
-end
-
-local function raise(fmt, ...)
-  error(string.format(fmt, ...), user_level())
-end
-
--- The user's file:line that called the API: the first frame outside this prelude and C
--- (the host walks the stack without making a table per frame, as debug.getinfo would).
-local where = host.where
-
-local function typename(v)
-  local mt = getmetatable(v)
-  if type(mt) == "table" and type(mt.__name) == "string" then return mt.__name end
-  return type(v)
-end
-
-local function sorted_keys(t)
-  local keys = {}
-  for k in pairs(t) do keys[#keys + 1] = k end
-  table.sort(keys, function(a, b)
-    if type(a) == type(b) and (type(a) == "string" or type(a) == "number") then return a < b end
-    return type(a) < type(b)
-  end)
-  return keys
-end
-
--- Finds what cannot cross states (functions, userdata, threads, cycles) in a value;
--- returns a description of the first problem, or nil.
-local function unserialisable(v, path, seen)
-  local t = type(v)
-  if t == "function" or t == "userdata" or t == "thread" then
-    return string.format("%s is a %s", path, t)
-  end
-  if t ~= "table" then return nil end
-  if seen[v] then return path .. " is part of a cycle" end
-  seen[v] = true
-  for _, k in ipairs(sorted_keys(v)) do
-    local kt = type(k)
-    if kt ~= "string" and kt ~= "number" and kt ~= "boolean" then
-      return string.format("%s has a %s key", path, kt)
-    end
-    local problem = unserialisable(v[k], string.format("%s[%q]", path, k), seen)
-    if problem then return problem end
-  end
-  seen[v] = nil
-  return nil
-end
-
---------------------------------------------------------------------------------------------
--- Option checking, shared by tasks and configuration objects.
-
-local checkers = {
-  string = function(v) return type(v) == "string" end,
-  boolean = function(v) return type(v) == "boolean" end,
-  number = function(v) return type(v) == "number" end,
-  ["number>=0"] = function(v) return type(v) == "number" and v >= 0 end,
-  ["number>0"] = function(v) return type(v) == "number" and v > 0 end,
-  ["integer>=0"] = function(v) return math.type(v) == "integer" and v >= 0 end,
-  ["integer>=1"] = function(v) return math.type(v) == "integer" and v >= 1 end,
-  table = function(v) return type(v) == "table" and getmetatable(v) == nil end,
-  ["function"] = function(v) return type(v) == "function" end,
-  strings = function(v)
-    if type(v) ~= "table" then return false end
-    for k, s in pairs(v) do
-      if math.type(k) ~= "integer" or type(s) ~= "string" then return false end
-    end
-    return true
-  end,
-  string_map = function(v)
-    if type(v) ~= "table" then return false end
-    for k, s in pairs(v) do
-      if type(k) ~= "string" or type(s) ~= "string" then return false end
-    end
-    return true
-  end,
-  ["string|strings"] = function(v, checks) return type(v) == "string" or checks.strings(v) end,
-  trigger = function(v) return getmetatable(v) == TriggerMT end,
-}
-
-local expected_names = {
-  ["number>=0"] = "non-negative number", ["number>0"] = "positive number",
-  ["integer>=0"] = "non-negative integer", ["integer>=1"] = "positive integer",
-  table = "table", strings = "list of strings", string_map = "table of strings",
-  ["string|strings"] = "string or list of strings", trigger = "trigger (dk.triggers.*)",
-}
-
--- Checks `options` against `schema` (field -> checker name or a function returning ok, expected).
--- `what` names the call for messages, as lauxlib does: "bad argument #2 to 'task' (...)".
-local function check_fields(options, schema, what)
-  for _, k in ipairs(sorted_keys(options)) do
-    local kind = schema[k]
-    if kind == nil then
-      local known = sorted_keys(schema)
-      raise("%s (unknown field '%s'; known fields: %s)", what, tostring(k), table.concat(known, ", "))
-    end
-    local v = options[k]
-    local ok, expected
-    if type(kind) == "function" then
-      ok, expected = kind(v)
-    else
-      ok, expected = checkers[kind](v, checkers), expected_names[kind] or kind
-    end
-    if not ok then
-      raise("%s (field '%s': %s expected, got %s)", what, k, expected, typename(v))
-    end
-  end
-end
 
 --------------------------------------------------------------------------------------------
 -- Triggers (Prefect 1's prefect.triggers).
@@ -142,6 +19,7 @@ local function trigger(name, fields)
   for k, v in pairs(fields or {}) do t[k] = v end
   return setmetatable(t, TriggerMT)
 end
+local function is_trigger(v) return getmetatable(v) == TriggerMT, "trigger (dk.triggers.*)" end
 TriggerMT.__name = "trigger"
 TriggerMT.__tostring = function(t) return "trigger " .. t.name end
 
@@ -159,11 +37,11 @@ for _, name in ipairs { "some_successful", "some_failed" } do
 end
 
 --------------------------------------------------------------------------------------------
--- Tasks.
+-- Tasks and parameters.
 
 local TASK_OPTIONS = {
   name = "string", max_retries = "integer>=0", retry_delay = "number>=0", timeout = "number>0",
-  trigger = "trigger", skip_on_upstream_skip = "boolean", tags = "strings", nout = "integer>=1",
+  trigger = is_trigger, skip_on_upstream_skip = "boolean", tags = "strings", nout = "integer>=1",
   checkpoint = "boolean",
 }
 
@@ -222,6 +100,28 @@ local function describe_params(t)
   return "parameters: " .. table.concat(t.params, ", ") .. (t.vararg and ", ..." or "")
 end
 
+-- Finds what cannot cross states (functions, userdata, threads, cycles) in a value;
+-- returns a description of the first problem, or nil.
+local function unserialisable(v, path, seen)
+  local t = type(v)
+  if t == "function" or t == "userdata" or t == "thread" then
+    return string.format("%s is a %s", path, t)
+  end
+  if t ~= "table" then return nil end
+  if seen[v] then return path .. " is part of a cycle" end
+  seen[v] = true
+  for _, k in ipairs(sorted_keys(v)) do
+    local kt = type(k)
+    if kt ~= "string" and kt ~= "number" and kt ~= "boolean" then
+      return string.format("%s has a %s key", path, kt)
+    end
+    local problem = unserialisable(v[k], string.format("%s[%q]", path, k), seen)
+    if problem then return problem end
+  end
+  seen[v] = nil
+  return nil
+end
+
 --- Parameter(name, {default=, required=}): a flow input, given at run time.
 function dk.Parameter(name, options)
   if type(name) ~= "string" then raise("bad argument #1 to 'Parameter' (string expected, got %s)", typename(name)) end
@@ -249,6 +149,7 @@ function dk.constant(v) return setmetatable({ value = v }, Constant) end
 local flow_stack = {}
 local function current_flow() return flow_stack[#flow_stack] end
 
+-- Every flow made in this state, oldest first (for the REPL).
 local all_flows = {}
 
 local function add_task(flow, t)
@@ -468,161 +369,6 @@ function Task:set_downstream(downstream, options)
 end
 
 --------------------------------------------------------------------------------------------
--- Configuration objects: environments, run configs, executors, storage (Prefect 1 names,
--- fields and defaults). Each is checked when made and stored in the flow's description.
-
-local CONFIG_TYPES = {}
-
-local CONFIG_KINDS = {
-  environment = "an environment (LocalEnvironment, DaskKubernetesEnvironment, DaskOnKubernetesEnvironment)",
-  run_config = "a run config (LocalRun, KubernetesRun)",
-  executor = "an executor (LocalExecutor, LocalDaskExecutor, DaskExecutor)",
-  storage = "a storage (Local, Docker)",
-}
-
-local function is_config(kind)
-  return function(v) return getmetatable(v) == Config and v._kind == kind, CONFIG_KINDS[kind] end
-end
-
-local function spec_file(v)
-  return type(v) == "string", "path to a YAML Pod spec"
-end
-
-local function define_config(type_name, kind, schema, defaults, check)
-  CONFIG_TYPES[type_name] = true
-  dk[type_name] = function(fields)
-    if type(fields) == "string" and type_name == "DaskExecutor" then fields = { address = fields } end
-    fields = fields or {}
-    if type(fields) ~= "table" or getmetatable(fields) ~= nil then
-      raise("bad argument #1 to '%s' (table expected, got %s)", type_name, typename(fields))
-    end
-    check_fields(fields, schema, "bad argument #1 to '" .. type_name .. "'")
-    local values = {}
-    for k, v in pairs(defaults) do values[k] = v end
-    for k, v in pairs(fields) do values[k] = v end
-    local object = setmetatable({ _type = type_name, _kind = kind, _values = values, _loaded = {} }, Config)
-    if check then check(object, values) end
-    return object
-  end
-end
-
-Config.__name = "configuration"
-Config.__index = function(c, k) return c._values[k] end
-Config.__newindex = function(c, k)
-  raise("%s objects are read-only (cannot set '%s'); make a new one", c._type, tostring(k))
-end
-Config.__tostring = function(c) return c._type .. "{...}" end
-
--- Loads a Pod spec file named by an environment, relative to the flow's directory.
--- Loads a spec file named by a configuration object (a Pod, or a Job), relative to the
--- flow's directory, into the object as `<field without _file/_path>`.
-local function load_spec(object, field, kind)
-  local path = object._values[field]
-  if path == nil then return end
-  local ok, spec = pcall(host.yaml_load_file, path)
-  if not ok then raise("%s %s: %s", object._type, field, spec) end
-  if type(spec) ~= "table" then raise("%s %s '%s' does not hold a YAML mapping", object._type, field, path) end
-  if spec.kind ~= nil and spec.kind ~= kind then
-    raise("%s %s '%s' must hold a %s spec (kind: %s), not kind: %s", object._type, field, path, kind, kind,
-          tostring(spec.kind))
-  end
-  object._loaded[field:gsub("_file$", ""):gsub("_path$", "")] = spec
-end
-
-local function load_pod_spec(object, field) load_spec(object, field, "Pod") end
-
-local function check_worker_bounds(object, values)
-  if values.min_workers > values.max_workers then
-    raise("bad argument #1 to '%s' (min_workers (%d) is greater than max_workers (%d))", object._type,
-          values.min_workers, values.max_workers)
-  end
-end
-
-local HOOKS = { on_start = "function", on_exit = "function", metadata = "table", labels = "strings" }
-local function with(base, extra)
-  local t = {}
-  for k, v in pairs(base) do t[k] = v end
-  for k, v in pairs(extra) do t[k] = v end
-  return t
-end
-
-define_config("LocalEnvironment", "environment",
-  with(HOOKS, { executor = is_config("executor") }), { labels = {} })
-define_config("DaskKubernetesEnvironment", "environment",
-  with(HOOKS, { min_workers = "integer>=1", max_workers = "integer>=1", work_stealing = "boolean",
-                scheduler_logs = "boolean", private_registry = "boolean", docker_secret = "string",
-                scheduler_spec_file = spec_file, worker_spec_file = spec_file,
-                image_pull_secret = "string|strings", log_k8s_errors = "boolean", startup_timeout = "number>0" }),
-  { min_workers = 1, max_workers = 2, work_stealing = true, scheduler_logs = false, private_registry = false,
-    labels = {}, log_k8s_errors = false },
-  function(object, values)
-    check_worker_bounds(object, values)
-    if values.private_registry and values.docker_secret == nil then values.docker_secret = "DOCKER_REGISTRY_CREDENTIALS" end
-    load_pod_spec(object, "scheduler_spec_file")
-    load_pod_spec(object, "worker_spec_file")
-  end)
-define_config("DaskOnKubernetesEnvironment", "environment",
-  with(HOOKS, { base_image = "string", registry_url = "string", python_dependencies = "strings",
-                image_name = "string", image_tag = "string", env_vars = "string_map", files = "string_map",
-                max_workers = "integer>=1", startup_timeout = "number>0" }),
-  { base_image = "python:3.6", python_dependencies = {}, env_vars = {}, files = {}, max_workers = 1, labels = {} })
-
-define_config("LocalRun", "run_config",
-  { env = "string_map", working_dir = "string", labels = "strings" }, { env = {}, labels = {} })
-define_config("KubernetesRun", "run_config",
-  { job_template_path = "string", job_template = "table", image = "string", env = "string_map",
-    cpu_limit = "string", cpu_request = "string", memory_limit = "string", memory_request = "string",
-    service_account_name = "string", image_pull_secrets = "strings", image_pull_policy = "string",
-    labels = "strings" }, { env = {}, labels = {} },
-  function(object, values)
-    if values.job_template_path ~= nil and values.job_template ~= nil then
-      raise("bad argument #1 to 'KubernetesRun' (give job_template or job_template_path, not both)")
-    end
-    load_spec(object, "job_template_path", "Job")
-  end)
-
-define_config("LocalExecutor", "executor", {}, {})
-define_config("LocalDaskExecutor", "executor",
-  { scheduler = function(v) return v == "threads" or v == "synchronous", "\"threads\" or \"synchronous\"" end,
-    num_workers = "integer>=1" }, { scheduler = "threads" })
-define_config("DaskExecutor", "executor",
-  { address = "string", cluster_class = "string", cluster_kwargs = "table", adapt_kwargs = "table",
-    client_kwargs = "table", debug = "boolean" },
-  { cluster_kwargs = {}, adapt_kwargs = {}, client_kwargs = {}, debug = false })
-
-define_config("Local", "storage",
-  { directory = "string", path = "string", stored_as_script = "boolean", validate = "boolean" },
-  { stored_as_script = false, validate = true })
-define_config("Docker", "storage",
-  { registry_url = "string", base_image = "string", dockerfile = "string", python_dependencies = "strings",
-    image_name = "string", image_tag = "string", env_vars = "string_map", files = "string_map",
-    local_image = "boolean", ignore_healthchecks = "boolean", build_kwargs = "table" },
-  { python_dependencies = {}, env_vars = {}, files = {}, local_image = false, ignore_healthchecks = false })
-
-local FLOW_CONFIG = {
-  environment = is_config("environment"), run_config = is_config("run_config"),
-  executor = is_config("executor"), storage = is_config("storage"),
-}
-
--- A configuration object as a plain value: functions become "<function file:line>".
-local function config_value(c)
-  if c == nil then return nil end
-  local out = { type = c._type }
-  for k, v in pairs(c._values) do
-    if type(v) == "function" then
-      local info = debug.getinfo(v, "S")
-      out[k] = "<function " .. info.short_src .. ":" .. info.linedefined .. ">"
-    elseif getmetatable(v) == Config then
-      out[k] = config_value(v)
-    else
-      out[k] = v
-    end
-  end
-  for k, v in pairs(c._loaded) do out[k] = v end
-  return out
-end
-
---------------------------------------------------------------------------------------------
 -- Flow objects.
 
 local FLOW_OPTIONS = with(FLOW_CONFIG, {
@@ -805,7 +551,7 @@ function dk._slug_map(flow) return flow._slug end
 
 local current_context
 
---- dk.context: the running task's flow, task, attempt, parameters and map index.
+--- dk.context: the running task's flow, task, task_slug, attempt, parameters and map_index.
 dk.context = setmetatable({}, {
   __index = function(_, k) return current_context and current_context[k] end,
   __newindex = function() raise("dk.context is read-only") end,
@@ -832,7 +578,8 @@ function dk._invoke(flow, slug, arguments, context)
   return result
 end
 
--- Error handler for task calls: signals pass through, other errors get a traceback.
+-- The message handler of every call into Lua (scripts, tasks, hooks, REPL input): signals
+-- pass through, other errors get a traceback.
 function dk._msghandler(e)
   current_context = nil
   if getmetatable(e) == Signal then return e end
@@ -841,87 +588,6 @@ function dk._msghandler(e)
     e = (mt and mt.__tostring) and tostring(e) or string.format("(error object is a %s value)", type(e))
   end
   return debug.traceback(e, 2)
-end
-
---------------------------------------------------------------------------------------------
--- The REPL's helpers.
-
--- A value as the REPL prints it: tables pretty-printed to a depth, dk objects by tostring.
-local function format_value(v, depth, indent, seen)
-  if type(v) == "string" then return string.format("%q", v) end
-  if type(v) ~= "table" or getmetatable(v) ~= nil and getmetatable(v).__tostring then return tostring(v) end
-  if seen[v] then return "<cycle>" end
-  if depth == 0 then return "{...}" end
-  local keys = sorted_keys(v)
-  if #keys == 0 then return "{}" end
-  seen[v] = true
-  local parts, n = {}, #v
-  for _, k in ipairs(keys) do
-    local key = (math.type(k) == "integer" and k >= 1 and k <= n) and "" or
-      ((type(k) == "string" and k:match("^[%a_][%w_]*$")) and k .. " = " or "[" .. format_value(k, 1, "", seen) .. "] = ")
-    parts[#parts + 1] = indent .. "  " .. key .. format_value(v[k], depth - 1, indent .. "  ", seen)
-    if #parts >= 50 then parts[#parts + 1] = indent .. "  ..." break end
-  end
-  seen[v] = nil
-  return "{\n" .. table.concat(parts, ",\n") .. "\n" .. indent .. "}"
-end
-
-function dk._repl_format(...)
-  local out = {}
-  for i = 1, select("#", ...) do out[i] = format_value((select(i, ...)), 3, "", {}) end
-  return table.concat(out, "\t")
-end
-
--- Completions of `text` (a name or a dotted/colon path) among globals and table fields.
-function dk._repl_complete(text)
-  local base, sep, partial = text:match("^(.*)([%.:])([%w_]*)$")
-  local scope = _G
-  if base then
-    scope = _G
-    for part in base:gmatch("[^%.:]+") do
-      if type(scope) ~= "table" then return {} end
-      scope = scope[part]
-    end
-  else
-    partial, base, sep = text, "", ""
-  end
-  local found, seen = {}, {}
-  local function add_keys(t)
-    if type(t) ~= "table" then return end
-    for k in pairs(t) do
-      if type(k) == "string" and k:sub(1, #partial) == partial and k:sub(1, 1) ~= "_" and not seen[k] then
-        seen[k] = true
-        found[#found + 1] = base .. sep .. k
-      end
-    end
-  end
-  add_keys(scope)
-  local mt = getmetatable(scope)
-  if mt then add_keys(type(mt.__index) == "table" and mt.__index or mt) end
-  if scope == dk then for name in pairs(STDLIB) do add_keys({ [name] = true }) end end
-  table.sort(found)
-  return found
-end
-
--- Runs a flow from the REPL (:run), leaving its state in `_`.
-function dk._repl_run(name, parameters)
-  local state = dk._repl_flow(name):run { parameters = parameters }
-  _G._ = state
-  return state
-end
-
-function dk._repl_flows()
-  local names = {}
-  for _, f in ipairs(all_flows) do names[#names + 1] = f.name end
-  return names
-end
-
--- The flow named `name` (the latest made with that name), or the only/latest flow.
-function dk._repl_flow(name)
-  for i = #all_flows, 1, -1 do
-    if name == nil or all_flows[i].name == name then return all_flows[i] end
-  end
-  error(name and ("no flow named '" .. name .. "' (see :flows)") or "no flow yet: load a script or make one", 0)
 end
 
 --------------------------------------------------------------------------------------------
@@ -964,37 +630,4 @@ function print(...)
   host.log("INFO", text)
 end
 
---------------------------------------------------------------------------------------------
--- Modules: require searches the flow's places (see `dkrun lib path`) and records every
--- source it loads, so the payload carries it.
-
-package.searchers = {
-  package.searchers[1],  -- package.preload
-  function(name)
-    local source, chunkname = host.find_module(name)
-    if source == nil then return chunkname end  -- the places searched; require adds "\n\t"
-    local chunk, err = load(source, "@" .. chunkname, "t")
-    if not chunk then error(string.format("error loading module '%s' from file '%s':\n\t%s", name, chunkname, err), 0) end
-    return chunk, chunkname
-  end,
-}
-package.cpath = ""
-
-package.loaded.dk = dk
-_G.dk = dk
-
--- The standard library (stdlib/dk/*.lua) uses these natives; `dk.json` and the like load
--- their module on first use, so `require` is optional for them.
-dk._native = {
-  json_encode = host.json_encode, json_decode = host.json_decode,
-  yaml_load = host.yaml_load, yaml_dump = host.yaml_dump,
-  list_directory = host.list_directory, file_kind = host.file_kind, sleep = host.sleep, now = host.now,
-  run = host.run, environ = host.environ, secret = host.secret, http = host.http,
-}
-setmetatable(dk, { __index = function(_, name)
-  if STDLIB[name] then return require("dk." .. name) end
-end })
-for _, name in ipairs { "task", "Flow", "Parameter" } do _G[name] = dk[name] end
-for name in pairs(CONFIG_TYPES) do _G[name] = dk[name] end
-dk.version = host.version
-return dk
+internal.all_flows = all_flows
