@@ -236,7 +236,7 @@ import Testing
                         function() t() end)
             """)
         #expect(result.state.kind == .failed)
-        #expect(result.state.message?.wholeMatch(of: /on_start hook failed: \/.*\/flow\.lua:2: no cluster/) != nil)
+        #expect(result.state.message?.wholeMatch(of: #/on_start hook failed: /.*/flow\.lua:2: no cluster/#) != nil)
         #expect(result.taskStates.isEmpty)
         #expect(log.states(of: "t") == [])
     }
@@ -248,7 +248,7 @@ import Testing
                         function() t() end)
             """)
         #expect(result.state.kind == .failed)
-        #expect(result.state.message?.wholeMatch(of: /on_exit hook failed: \/.*\/flow\.lua:2: cannot clean up/) != nil)
+        #expect(result.state.message?.wholeMatch(of: #/on_exit hook failed: /.*/flow\.lua:2: cannot clean up/#) != nil)
         #expect(log.states(of: "t") == [.running, .success])
         // The flow's end is reported once, after on_exit, in its final state.
         let ends = log.events.compactMap { if case let .flowFinished(_, state, _, _, _) = $0 { return state.kind } else { return nil } }
