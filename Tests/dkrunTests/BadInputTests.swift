@@ -40,15 +40,26 @@ import Testing
         (["param.lua", "--params-file", "nope.yaml"], "cannot read params file nope.yaml: No such file or directory"),
         (["param.lua", "--params-file", "bad.yaml"], "bad.yaml:2:1: while parsing a flow node: did not find expected node content"),
         (["param.lua", "--params-file", "list.yaml"], "list.yaml: a params file must map parameter names to values, not hold an array"),
-        (["param.lua", "--executor", "gpu"], "invalid executor 'gpu' (expected local, threads, threads=N with N >= 1, dask or dask=ADDRESS)"),
-        (["param.lua", "--executor", "dask="], "invalid executor 'dask=' (expected local, threads, threads=N with N >= 1, dask or dask=ADDRESS)"),
     ])
     func badInputExitsTwoAndRunsNothing(arguments: [String], message: String) throws {
         let dir = try TempDir(Self.scripts)
         let r = try CLI.run(arguments, in: dir.path)
         #expect(r.status == 2)
         #expect(r.stdout.isEmpty)
-        #expect(r.stderr.hasPrefix("dkrun: error: " + message) || r.stderr.contains("Error: " + message))
+        #expect(r.stderr == "dkrun: error: " + message + "\n")
+    }
+
+    /// Options the command line itself refuses: ArgumentParser's message, then the usage.
+    @Test(arguments: [
+        (["param.lua", "--executor", "gpu"], "invalid executor 'gpu' (expected local, threads, threads=N with N >= 1, dask or dask=ADDRESS)"),
+        (["param.lua", "--executor", "dask="], "invalid executor 'dask=' (expected local, threads, threads=N with N >= 1, dask or dask=ADDRESS)"),
+    ])
+    func badOptionsExitTwoWithTheUsage(arguments: [String], message: String) throws {
+        let dir = try TempDir(Self.scripts)
+        let r = try CLI.run(arguments, in: dir.path)
+        #expect(r.status == 2)
+        #expect(r.stdout.isEmpty)
+        #expect(r.stderr.hasPrefix("Error: " + message + "\nUsage: dkrun run "), "\(r.stderr)")
     }
 
     @Test func unknownCommandLineOptionsAreBadInput() throws {
