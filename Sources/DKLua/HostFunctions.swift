@@ -211,7 +211,7 @@ enum HostFunctions {
             lua_getinfo(L, "Sl", &ar)
             if !Prelude.isChunk(source: ar.source) && strcmp(ar.what, "C") != 0 {
                 let file = withUnsafeBytes(of: &ar.short_src) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
-                host(L).lua.push("\(file):\(ar.currentline)")
+                host(L).lua.push(SourcePosition(file: file, line: Int(ar.currentline)).description)
                 return 1
             }
             level += 1

@@ -3,7 +3,7 @@ import Testing
 
 /// Builds small flow specs directly, to test validation apart from Lua.
 func makeTask(_ slug: String, params: [String] = [], parameter: ParameterSpec? = nil) -> TaskSpec {
-    TaskSpec(slug: slug, name: slug, source: "f.lua:\(slug.count)", argumentNames: params, isVararg: false, maxRetries: 0,
+    TaskSpec(slug: slug, name: slug, source: SourcePosition("f.lua:\(slug.count)"), argumentNames: params, isVararg: false, maxRetries: 0,
              retryDelay: 0, timeout: nil, trigger: .allSuccessful, skipOnUpstreamSkip: true, tags: [], nout: nil,
              checkpoint: nil, parameter: parameter)
 }

@@ -21,7 +21,7 @@ import Testing
         #expect(edges(spec) == ["add->add-2:x", "add->add-3:x", "add-2->add-3:y"])
         #expect(spec.constants.map { "\($0.task).\($0.key)=\(JSON.encode($0.value))" } == ["add.x=1", "add.y=2", "add-2.y=10"])
         #expect(spec.tasks[0].argumentNames == ["x", "y"])
-        #expect(spec.tasks[1].source.hasSuffix("flow.lua:4"))
+        #expect(spec.tasks[1].source.description.hasSuffix("flow.lua:4"))
     }
 
     @Test func imperativeAPIOfTheSeed() throws {

@@ -41,7 +41,7 @@ extension FlowSpec {
         tasks = try r.each("tasks") { try TaskSpec(reading: $0) }
         edges = try r.each("edges") { e in
             EdgeSpec(upstream: try e.required("upstream"), downstream: try e.required("downstream"), key: try e.string("key"),
-                     mapped: try e.bool("mapped") ?? false, index: try e.int("index").map(Int.init), source: try e.required("source"))
+                     mapped: try e.bool("mapped") ?? false, index: try e.int("index").map(Int.init), source: SourcePosition(try e.required("source")))
         }.sorted { ($0.downstream, $0.key ?? "", $0.upstream, $0.index ?? 0) < ($1.downstream, $1.key ?? "", $1.upstream, $1.index ?? 0) }
         constants = try r.each("constants") { c in
             ConstantSpec(task: try c.required("task"), key: try c.required("key"), value: try c.value("value") ?? .null,
@@ -72,7 +72,7 @@ extension FlowSpec {
             if let k = e.key { w.key("key"); w.string(k) }
             if let i = e.index { w.key("index"); w.int(Int64(i)) }
             w.key("mapped"); w.bool(e.mapped)
-            w.key("source"); w.string(e.source)
+            w.key("source"); w.string(e.source.description)
             w.key("upstream"); w.string(e.upstream)
             w.key("downstream"); w.string(e.downstream)
         }
@@ -102,7 +102,7 @@ extension TaskSpec {
     init<R: DescriptionReader>(reading r: R) throws {
         slug = try r.required("slug")
         name = try r.required("name")
-        source = try r.required("source")
+        source = SourcePosition(try r.required("source"))
         argumentNames = try r.strings("params")
         isVararg = try r.bool("vararg") ?? false
         maxRetries = Int(try r.int("max_retries") ?? 0)
@@ -137,7 +137,7 @@ extension TaskSpec {
         for tag in tags { w.string(tag) }
         w.key("params"); w.arrayHeader(count: argumentNames.count)
         for p in argumentNames { w.string(p) }
-        w.key("source"); w.string(source)
+        w.key("source"); w.string(source.description)
         w.key("vararg"); w.bool(isVararg)
         if let p = parameter { w.key("default"); w.value(p.defaultValue) }
         if let t = timeout { w.key("timeout"); w.float(t) }

@@ -18,7 +18,7 @@ public struct FlowGraph: Sendable {
         index.reserveCapacity(spec.tasks.count)
         for (i, t) in spec.tasks.enumerated() {
             guard index.updateValue(i, forKey: t.slug) == nil else {
-                throw FlowError("\(t.source): flow '\(spec.name)' has two tasks with the slug '\(t.slug)'")
+                throw FlowError(at: t.source, "flow '\(spec.name)' has two tasks with the slug '\(t.slug)'")
             }
         }
         var incoming = [[EdgeSpec]](repeating: [], count: spec.tasks.count)
@@ -26,9 +26,9 @@ public struct FlowGraph: Sendable {
         var downstreamLists = [[Int]](repeating: [], count: spec.tasks.count)
         for e in spec.edges {
             guard let u = index[e.upstream], let d = index[e.downstream] else {
-                throw FlowError("\(e.source): edge \(e.upstream) -> \(e.downstream) names a task that is not in flow '\(spec.name)'")
+                throw FlowError(at: e.source, "edge \(e.upstream) -> \(e.downstream) names a task that is not in flow '\(spec.name)'")
             }
-            if u == d { throw FlowError("\(e.source): cycle: task '\(e.upstream)' depends on itself") }
+            if u == d { throw FlowError(at: e.source, "cycle: task '\(e.upstream)' depends on itself") }
             incoming[d].append(e)
             upstreamLists[d].append(u)
             downstreamLists[u].append(d)
@@ -102,9 +102,9 @@ public struct FlowGraph: Sendable {
     private func cycleError(_ cycle: [Int]) -> FlowError {
         let names = (cycle + [cycle[0]]).map { spec.tasks[$0].slug }
         let closing = incoming[cycle[0]].first { $0.upstream == spec.tasks[cycle[cycle.count - 1]].slug }
-        let where_ = closing?.source ?? spec.tasks[cycle[0]].source
         let tasks = cycle.map { "  \(spec.tasks[$0].slug) (defined at \(spec.tasks[$0].source))" }.joined(separator: "\n")
-        return FlowError("\(where_): flow '\(spec.name)' has a cycle: \(names.joined(separator: " -> "))\n\(tasks)")
+        return FlowError(at: closing?.source ?? spec.tasks[cycle[0]].source,
+                         "flow '\(spec.name)' has a cycle: \(names.joined(separator: " -> "))\n\(tasks)")
     }
 
     /// The parameter values of a run: the given ones over the defaults. Unknown names and
@@ -121,7 +121,7 @@ public struct FlowGraph: Sendable {
             if let v = given[p.slug] {
                 values[p.slug] = v
             } else if p.parameter!.required {
-                throw FlowError("\(p.source): missing value for required parameter '\(p.slug)' (give it with --param \(p.slug)=VALUE)")
+                throw FlowError(at: p.source, "missing value for required parameter '\(p.slug)' (give it with --param \(p.slug)=VALUE)")
             } else {
                 values[p.slug] = p.parameter!.defaultValue
             }
@@ -136,4 +136,7 @@ public struct FlowError: CategorizedError, Equatable {
 
     public let description: String
     public init(_ description: String) { self.description = description }
+
+    /// The message, after the position to fix.
+    public init(at position: SourcePosition, _ message: String) { description = "\(position): \(message)" }
 }

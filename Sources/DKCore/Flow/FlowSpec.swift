@@ -24,8 +24,8 @@ public struct FlowSpec: Sendable, Equatable {
 public struct TaskSpec: Sendable, Equatable {
     public var slug: String
     public var name: String
-    /// Where the task was created (`file:line`), for messages.
-    public var source: String
+    /// Where the task was created, for messages.
+    public var source: SourcePosition
     /// The names of the Lua function's parameters, in order.
     public var argumentNames: [String]
     public var isVararg: Bool
@@ -54,7 +54,7 @@ public struct EdgeSpec: Sendable, Equatable {
     public var key: String?
     public var mapped: Bool
     public var index: Int?
-    public var source: String
+    public var source: SourcePosition
 }
 
 /// A constant argument of a task.

@@ -57,21 +57,3 @@ public struct RunFailure: CategorizedError, Equatable {
     public var exitStatus: ExitStatus { .failure }
 }
 
-/// A place in a source file, as messages print it: `flow.lua:12`.
-public struct SourcePosition: Sendable, Equatable, CustomStringConvertible {
-    public let file: String
-    public let line: Int
-
-    public init(file: String, line: Int) {
-        self.file = file
-        self.line = line
-    }
-
-    /// Reads `file:line` (a task's recorded source); nil for anything else.
-    public init?(_ text: String) {
-        guard let colon = text.lastIndex(of: ":"), let line = Int(text[text.index(after: colon)...]) else { return nil }
-        self.init(file: String(text[..<colon]), line: line)
-    }
-
-    public var description: String { "\(file):\(line)" }
-}
