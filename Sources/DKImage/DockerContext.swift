@@ -34,12 +34,8 @@ public struct DockerContext {
             String(decoding: try Files.read(Files.join(scriptDirectory, $0)), as: UTF8.self)
         }
         pythonDependencies = source["python_dependencies"]?.arrayValue?.compactMap(\.stringValue) ?? []
-        envVars = (source["env_vars"]?.mapValue ?? [:]).compactMap { k, v in
-            k.stringValue.flatMap { k in v.stringValue.map { (k, $0) } }
-        }.sorted { $0.0 < $1.0 }
-        files = (source["files"]?.mapValue ?? [:]).compactMap { k, v in
-            k.stringValue.flatMap { k in v.stringValue.map { (Files.join(scriptDirectory, k), $0) } }
-        }.sorted { $0.1 < $1.1 }
+        envVars = (source["env_vars"]?.textMap ?? [:]).map { ($0.key, $0.value) }.sorted { $0.0 < $1.0 }
+        files = (source["files"]?.textMap ?? [:]).map { (Files.join(scriptDirectory, $0.key), $0.value) }.sorted { $0.1 < $1.1 }
         for (from, _) in files where Files.kind(from) == nil {
             throw FlowError("flow '\(flow.name)': files names \(from), which does not exist")
         }

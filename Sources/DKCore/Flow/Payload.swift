@@ -62,16 +62,10 @@ public struct Payload: Sendable, Equatable {
         }
         flow = try FlowSpec(description: flowValue)
         guard v["dag_hash"]?.stringValue == Payload.dagHash(flow) else { throw PayloadError("payload is corrupt: its DAG hash does not match its flow") }
-        parameters = Dictionary(uniqueKeysWithValues: (v["parameters"]?.mapValue ?? [:]).compactMap { k, v in k.stringValue.map { ($0, v) } })
+        parameters = v["parameters"]?.textKeyed ?? [:]
         self.script = script
-        modules = Dictionary(uniqueKeysWithValues: (v["modules"]?.mapValue ?? [:]).compactMap { k, v in
-            guard let name = k.stringValue, let file = SourceFile(value: v) else { return nil }
-            return (name, file)
-        })
-        files = Dictionary(uniqueKeysWithValues: (v["files"]?.mapValue ?? [:]).compactMap { k, v in
-            guard let name = k.stringValue, case .string(let bytes) = v else { return nil }
-            return (name, bytes)
-        })
+        modules = (v["modules"]?.textKeyed ?? [:]).compactMapValues(SourceFile.init(value:))
+        files = (v["files"]?.textKeyed ?? [:]).compactMapValues { if case .string(let bytes) = $0 { bytes } else { nil } }
     }
 }
 

@@ -175,12 +175,16 @@ extension Value {
         self = .map(Dictionary(uniqueKeysWithValues: map.map { (.text($0.key), .text($0.value)) }))
     }
 
-    /// The entries whose key and value are both text (others are left out).
-    public var textMap: [String: String] {
-        var out: [String: String] = [:]
-        for (k, v) in mapValue ?? [:] { if let k = k.stringValue, let v = v.stringValue { out[k] = v } }
+    /// The entries whose key is text, by that text (others are left out; of two byte-string
+    /// keys that decode to the same text, one wins).
+    public var textKeyed: [String: Value] {
+        var out: [String: Value] = [:]
+        for (k, v) in mapValue ?? [:] { if let k = k.stringValue { out[k] = v } }
         return out
     }
+
+    /// The entries whose key and value are both text (others are left out).
+    public var textMap: [String: String] { textKeyed.compactMapValues(\.stringValue) }
 
     /// "an array", "a map", "nil": the type's name with its article, for messages.
     public var typeNameWithArticle: String {
