@@ -1,0 +1,162 @@
+@testable import DKCore
+import Testing
+
+// These rules read the process-wide interruption flag (retries stop after Ctrl-C); the
+// tests leave it unset, as setting it would disturb the tests running alongside.
+
+@Suite struct TaskRulesTests {
+    private func task(_ trigger: Trigger = .allSuccessful, skipOnUpstreamSkip: Bool = true, maxRetries: Int = 0,
+                      retryDelay: Double = 0) -> TaskSpec {
+        var task = makeTask("t")
+        task.trigger = trigger
+        task.skipOnUpstreamSkip = skipOnUpstreamSkip
+        task.maxRetries = maxRetries
+        task.retryDelay = retryDelay
+        return task
+    }
+
+    static let upstreamSkipped = TaskState(.skipped, message: "Upstream task was skipped")
+
+    @Test(arguments: [
+        (Trigger.allSuccessful, true, [StateKind.success, .mapped], nil as TaskState?),
+        (.allSuccessful, true, [.success, .skipped], upstreamSkipped),
+        (.allSuccessful, false, [.success, .skipped], nil),
+        (.allSuccessful, false, [.success, .cancelled],
+         TaskState(.triggerFailed, message: "Trigger was \"all_successful\" but some of the upstream tasks failed")),
+        (.allFinished, true, [.failed, .skipped], upstreamSkipped),
+        (.allFinished, false, [.failed, .skipped], nil),
+        (.allFailed, true, [], nil),
+        (.allFailed, true, [.failed, .mapped],
+         TaskState(.triggerFailed, message: "Trigger was \"all_failed\" but some of the upstream tasks succeeded")),
+        (.anySuccessful, true, [.timedOut, .triggerFailed],
+         TaskState(.triggerFailed, message: "Trigger was \"any_successful\" but none of the upstream tasks succeeded")),
+        (.anyFailed, true, [.success, .cancelled],
+         TaskState(.triggerFailed, message: "Trigger was \"any_failed\" but none of the upstream tasks failed")),
+        (.manualOnly, true, [.success], TaskState(.skipped, message: "Trigger was \"manual_only\"")),
+        (.notAllSkipped, false, [.skipped, .skipped], TaskState(.skipped, message: "All upstream tasks were skipped")),
+        (.someFailed(atLeast: 0.5, atMost: nil), true, [.success, .failed, .success],
+         TaskState(.triggerFailed, message: "Trigger was \"some_failed\" but 1 of 3 upstream tasks failed")),
+    ])
+    func preflightSkipsBeforeTheTriggerDecides(trigger: Trigger, skipOnUpstreamSkip: Bool, upstream: [StateKind], ends: TaskState?) {
+        #expect(TaskRules.preflight(task(trigger, skipOnUpstreamSkip: skipOnUpstreamSkip), upstream) == ends)
+    }
+
+    @Test(arguments: [
+        (TaskOutcome.success(["a": 1]), TaskState(.success, result: ["a": 1])),
+        (.failed(message: "boom", traceback: "stack traceback:\n\tflow.lua:3"),
+         TaskState(.failed, message: "boom", traceback: "stack traceback:\n\tflow.lua:3")),
+        (.failed(message: "no luck", traceback: nil), TaskState(.failed, message: "no luck")),
+        (.skipped(message: "nothing new"), TaskState(.skipped, message: "nothing new")),
+        (.timedOut(message: "Task timed out after 2.0 s"), TaskState(.timedOut, message: "Task timed out after 2.0 s")),
+        (.interrupted, TaskState(.cancelled, message: "Interrupted")),
+    ])
+    func anAttemptsOutcomeIsAState(outcome: TaskOutcome, state: TaskState) {
+        #expect(TaskRules.state(after: outcome) == state)
+    }
+
+    @Test(arguments: [
+        (StateKind.failed, 0, 1, false),
+        (.failed, 1, 1, true),
+        (.failed, 1, 2, false),
+        (.failed, 2, 2, true),
+        (.failed, 2, 3, false),
+        (.timedOut, 1, 1, true),
+        (.success, 3, 1, false),
+        (.skipped, 3, 1, false),
+        (.cancelled, 3, 1, false),
+    ])
+    func failedAttemptsAreRetriedWhileRetriesAreLeft(kind: StateKind, maxRetries: Int, attempt: Int, retries: Bool) {
+        #expect(TaskRules.shouldRetry(TaskState(kind), task: task(maxRetries: maxRetries), attempt: attempt) == retries)
+    }
+
+    @Test(arguments: [
+        ("boom", 2, 0.0, 1, "boom; retry 1 of 2 in 0 µs"),
+        ("Task timed out after 1.0 s", 3, 0.25, 2, "Task timed out after 1.0 s; retry 2 of 3 in 250.0 ms"),
+        ("Failed", 1, 90.0, 1, "Failed; retry 1 of 1 in 90.0 s"),
+    ])
+    func retryingSaysWhyAndWhen(why: String, maxRetries: Int, delay: Double, attempt: Int, message: String) {
+        let state = TaskRules.retrying(why, task: task(maxRetries: maxRetries, retryDelay: delay), attempt: attempt)
+        #expect(state == TaskState(.retrying, message: message))
+    }
+
+    @Test(arguments: [
+        ([], TaskState(.mapped, message: "Mapped over no items", result: [])),
+        ([TaskState(.success, result: 1), TaskState(.success, result: 2)],
+         TaskState(.mapped, message: "Mapped 2 items", result: [1, 2],
+                   children: [TaskState(.success, result: 1), TaskState(.success, result: 2)])),
+        ([TaskState(.success, result: 1), TaskState(.failed, message: "boom"), TaskState(.skipped, message: "no")],
+         TaskState(.mapped, message: "Mapped 3 items; 1 failed", result: [1, nil, nil],
+                   children: [TaskState(.success, result: 1), TaskState(.failed, message: "boom"), TaskState(.skipped, message: "no")])),
+        ([TaskState(.timedOut), TaskState(.triggerFailed), TaskState(.cancelled)],
+         TaskState(.mapped, message: "Mapped 3 items; 2 failed", result: [nil, nil, nil],
+                   children: [TaskState(.timedOut), TaskState(.triggerFailed), TaskState(.cancelled)])),
+    ] as [([TaskState], TaskState)])
+    func aMappedTaskSumsUpItsChildren(children: [TaskState], state: TaskState) {
+        #expect(TaskRules.mappedState(children) == state)
+    }
+
+    @Test(arguments: [
+        (nil, [StateKind.success, .success, .success, .success, .success, .success, .success],
+         TaskState(.success, message: "All reference tasks succeeded.")),
+        (nil, [.mapped, .skipped, .success, .success, .success, .success, .success],
+         TaskState(.success, message: "All reference tasks succeeded.")),
+        (nil, [.success, .failed, .success, .cancelled, .success, .success, .success],
+         TaskState(.failed, message: "Some reference tasks failed: t2, t4")),
+        (nil, [.failed, .triggerFailed, .timedOut, .failed, .failed, .failed, .failed],
+         TaskState(.failed, message: "Some reference tasks failed: t1, t2, t3, t4, t5, ...")),
+        (["t3", "t7"], [.failed, .failed, .success, .failed, .failed, .failed, .skipped],
+         TaskState(.success, message: "All reference tasks succeeded.")),
+        (["t7", "t1"], [.failed, .success, .success, .success, .success, .success, .timedOut],
+         TaskState(.failed, message: "Some reference tasks failed: t7, t1")),
+    ] as [([String]?, [StateKind], TaskState)])
+    func theReferenceTasksDecideTheFlowsState(referenceTasks: [String]?, kinds: [StateKind], state: TaskState) throws {
+        let graph = try FlowGraph(testFlow((1 ... 7).map { testTask("t\($0)") }, referenceTasks: referenceTasks))
+        #expect(TaskRules.flowState(graph) { TaskState(kinds[$0]) } == state)
+    }
+}
+
+@Suite struct TaskInputsTests {
+    /// t(xs, first, k, ks) mapped over a's result and the constant ks, after a and pair (nout 2).
+    private func inputs(a: Value, ks: Value = [7, 8, 9]) throws -> TaskInputs {
+        let graph = try FlowGraph(testFlow(
+            testTask("a"), testTask("pair"),
+            testTask("t", ["xs": .mapped(over: "a"), "first": .element(1, of: "pair"), "k": .constant("k"), "ks": .mappedConstant(ks)])))
+        let results: [Value] = [a, ["left", "right"]]
+        return TaskInputs(graph: graph, task: 2) { TaskState(.success, result: results[$0]) }
+    }
+
+    @Test func eachChildGetsItsElementOfEveryMappedArgument() throws {
+        let t = try inputs(a: [10, 20, 30])
+        #expect(t.mapWidth() == .success(3))
+        #expect(t.arguments(mapIndex: 1) == ["xs": 20, "first": "left", "k": "k", "ks": 8])
+        #expect(t.arguments(mapIndex: 2) == ["xs": 30, "first": "left", "k": "k", "ks": 9])
+    }
+
+    @Test(arguments: [
+        ([10, 20, 30], [7, 8], FlowError("cannot map: argument 'ks' has 2 items but 'xs' has 3")),
+        ("abc", [7, 8, 9], FlowError("cannot map over argument 'xs': it is a string, not an array")),
+        (5, [7, 8, 9], FlowError("cannot map over argument 'xs': it is an integer, not an array")),
+        ([10, 20, 30], ["k": 1], FlowError("cannot map over argument 'ks': it is a map, not an array")),
+    ] as [(Value, Value, FlowError)])
+    func mappedArgumentsMustBeArraysOfOneLength(a: Value, ks: Value, error: FlowError) throws {
+        #expect(try inputs(a: a, ks: ks).mapWidth() == .failure(error))
+    }
+
+    @Test func anEmptyMapIsAnEmptyArray() throws {
+        #expect(try inputs(a: [:], ks: []).mapWidth() == .success(0))
+    }
+
+    /// n(ys, b) mapped over m, whose children ended differently, after the unmapped b.
+    @Test(arguments: [
+        (0, StateKind.success, nil as TaskState?),
+        (1, .success, TaskState(.triggerFailed, message: "Trigger was \"all_successful\" but some of the upstream tasks failed")),
+        (2, .success, TaskState(.skipped, message: "Upstream task was skipped")),
+        (0, .failed, TaskState(.triggerFailed, message: "Trigger was \"all_successful\" but some of the upstream tasks failed")),
+    ])
+    func eachChildSeesTheMatchingUpstreamChild(child: Int, b: StateKind, ends: TaskState?) throws {
+        let graph = try FlowGraph(testFlow(testTask("m"), testTask("b"), testTask("n", ["ys": .mapped(over: "m"), "other": .result(of: "b")])))
+        let m = TaskState(.mapped, children: [TaskState(.success), TaskState(.failed), TaskState(.skipped)])
+        let n = TaskInputs(graph: graph, task: 2) { $0 == 0 ? m : TaskState(b) }
+        #expect(n.preflight(child: child) == ends)
+    }
+}
