@@ -42,11 +42,17 @@ import Testing
         (["param.lua", "--params-file", "list.yaml"], "list.yaml: a params file must map parameter names to values, not hold an array"),
     ])
     func badInputExitsTwoAndRunsNothing(arguments: [String], message: String) throws {
-        let dir = try TempDir(Self.scripts)
+        let stderr = try Self.runRefused(arguments)
+        #expect(stderr == "dkrun: error: " + message + "\n")
+    }
+
+    /// Runs dkrun on the scripts, expecting exit 2 and nothing run; returns its stderr.
+    static func runRefused(_ arguments: [String]) throws -> String {
+        let dir = try TempDir(scripts)
         let r = try CLI.run(arguments, in: dir.path)
         #expect(r.status == 2)
         #expect(r.stdout.isEmpty)
-        #expect(r.stderr == "dkrun: error: " + message + "\n")
+        return r.stderr
     }
 
     /// Options the command line itself refuses: ArgumentParser's message, then the usage.
@@ -55,11 +61,8 @@ import Testing
         (["param.lua", "--executor", "dask="], "invalid executor 'dask=' (expected local, threads, threads=N with N >= 1, dask or dask=ADDRESS)"),
     ])
     func badOptionsExitTwoWithTheUsage(arguments: [String], message: String) throws {
-        let dir = try TempDir(Self.scripts)
-        let r = try CLI.run(arguments, in: dir.path)
-        #expect(r.status == 2)
-        #expect(r.stdout.isEmpty)
-        #expect(r.stderr.hasPrefix("Error: " + message + "\nUsage: dkrun run "), "\(r.stderr)")
+        let stderr = try Self.runRefused(arguments)
+        #expect(stderr.hasPrefix("Error: " + message + "\nUsage: dkrun run "), "\(stderr)")
     }
 
     @Test func unknownCommandLineOptionsAreBadInput() throws {
