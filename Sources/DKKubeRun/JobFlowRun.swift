@@ -45,7 +45,7 @@ public struct JobFlowRun {
         }
         let graph = try FlowGraph(flow)
         return FlowExecution(graph: graph, parameters: try graph.resolveParameters(payload.parameters), executor: executor,
-                             host: host, clusterRunner: clusterRunner, serialised: (payload, payloadBytes), observer: observer)
+                             host: host, clusterRunner: clusterRunner, serialise: { [payload, payloadBytes] in (payload, payloadBytes) }, observer: observer)
     }
 
     /// The cluster's pods owned by the run's Job (so that Kubernetes removes them with it), and

@@ -170,9 +170,12 @@ public final class LuaHost: FlowHost {
                           observer: RunObserver?, serialised: (payload: Payload, bytes: [UInt8])? = nil) throws -> FlowExecution {
         let graph = try FlowGraph(flow)
         let parameters = try graph.resolveParameters(given)
-        let payload = serialised?.payload ?? sources.payload(for: flow, parameters: parameters)
         return FlowExecution(graph: graph, parameters: parameters, executor: executor, host: self, clusterRunner: clusterRunner,
-                             serialised: (payload, serialised?.bytes ?? payload.encoded()), observer: observer)
+                             serialise: { [sources] in
+                                 if let serialised { return serialised }
+                                 let payload = sources.payload(for: flow, parameters: parameters)
+                                 return (payload, payload.encoded())
+                             }, observer: observer)
     }
 
     /// The invoker keeps this host (and its Lua state) alive.

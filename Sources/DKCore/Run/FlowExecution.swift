@@ -36,22 +36,25 @@ public final class FlowExecution {
     private let executor: ExecutorChoice
     private let host: FlowHost
     private let clusterRunner: ClusterRunner?
-    private let serialised: (payload: Payload, bytes: [UInt8])
+    /// Made only for threads and Dask, which rebuild the flow from it.
+    private lazy var serialised: (payload: Payload, bytes: [UInt8]) = serialise()
+    private let serialise: () -> (payload: Payload, bytes: [UInt8])
     private let observer: RunObserver?
 
     /// - Parameters:
     ///   - parameters: resolved values (see `FlowGraph.resolveParameters`).
-    ///   - serialised: the flow's payload and its bytes: other threads and Dask workers
-    ///     rebuild the flow from it.
+    ///   - serialise: makes the flow's payload and its bytes, from which other threads and Dask
+    ///     workers rebuild the flow (called at most once, and only for them).
     ///   - clusterRunner: runs `.dask` flows; without one, they are refused.
     public init(graph: FlowGraph, parameters: [String: Value], executor: ExecutorChoice, host: FlowHost,
-                clusterRunner: ClusterRunner?, serialised: (payload: Payload, bytes: [UInt8]), observer: RunObserver?) {
+                clusterRunner: ClusterRunner?, serialise: @escaping () -> (payload: Payload, bytes: [UInt8]),
+                observer: RunObserver?) {
         self.graph = graph
         self.parameters = parameters
         self.executor = executor
         self.host = host
         self.clusterRunner = clusterRunner
-        self.serialised = serialised
+        self.serialise = serialise
         self.observer = observer
     }
 
