@@ -32,6 +32,7 @@ let package = Package(
         .testTarget(name: "DKCoreTests", dependencies: ["DKCore", "DKTestSupport"]),
         .testTarget(name: "DKHTTPTests", dependencies: ["DKHTTP", "DKCore", "DKTestSupport"]),
         .testTarget(name: "DKLuaTests", dependencies: ["DKLua", "DKCore", "DKTestSupport"]),
+        .testTarget(name: "DKDaskTests", dependencies: ["DKDask", "DKCore", "DKTestSupport"]),
         .testTarget(name: "DKKubeTests", dependencies: ["DKKube", "DKCore", "DKTestSupport"]),
         .testTarget(name: "dkrunTests", dependencies: ["dkrun", "DKCore", "DKTestSupport"]),
     ],
