@@ -84,7 +84,7 @@ public final class DaskRunner: ClusterRunner {
         if retire > 0 { try driver.send(["op": "retire", "count": .int(Int64(retire))]) }
     }
 
-    private func startMessage(graph: FlowGraph, payload: [UInt8], runID: String, settings: Value) -> Value {
+    func startMessage(graph: FlowGraph, payload: [UInt8], runID: String, settings: Value) -> Value {
         let tasks = (0 ..< graph.count).map { t -> Value in
             ["slug": .text(graph.spec.tasks[t].slug),
              "upstream": .array(graph.upstream[t].map { .text(graph.spec.tasks[$0].slug) }),

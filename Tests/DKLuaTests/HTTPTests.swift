@@ -4,32 +4,6 @@ import DKTestSupport
 import Foundation
 import Testing
 
-/// A real HTTP or HTTPS server on 127.0.0.1 (Tests/Fixtures/http_server.py), stopped after.
-final class TestServer {
-    let process = Process()
-    let port: Int
-    let directory: String
-
-    init(tls: (cert: String, key: String)? = nil) throws {
-        directory = "/tmp/dkh-" + UUID().uuidString.prefix(8)
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let root = #filePath.components(separatedBy: "/Tests/")[0]
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", root + "/Tests/Fixtures/http_server.py", directory + "/port"] + (tls.map { [$0.cert, $0.key] } ?? [])
-        try process.run()
-        let deadline = Date().addingTimeInterval(10)
-        while !FileManager.default.fileExists(atPath: directory + "/port") && Date() < deadline { usleep(20_000) }
-        port = Int(try String(contentsOfFile: directory + "/port", encoding: .utf8)) ?? 0
-    }
-
-    deinit {
-        // SIGKILL: the test runner's threads block SIGTERM, and children inherit the mask.
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        try? FileManager.default.removeItem(atPath: directory)
-    }
-}
-
 @Suite(.serialized) struct HTTPTests {
     func lua(_ source: String) throws -> [Value] {
         let stdlib = try #require(ModuleSearchPath.standardLibrary)
@@ -42,8 +16,8 @@ final class TestServer {
     }
 
     @Test func plainHTTP() throws {
-        let server = try TestServer()
-        let base = "http://127.0.0.1:\(server.port)"
+        let server = try HTTPTestServer()
+        let base = server.url("")
         #expect(try lua(#"local r = dk.http.get("\#(base)/hello") return r.status, r.body, r.headers["x-test"]"#) == [200, "hello", "yes"])
         #expect(try lua(#"local r = dk.http.get("\#(base)/redirect") return r.status, r.body"#) == [200, "hello"])
         #expect(try lua(#"return dk.http.get("\#(base)/missing").status"#) == [404])
@@ -65,8 +39,8 @@ final class TestServer {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let good = try makeCertificate(in: dir, name: "server")
         let other = try makeCertificate(in: dir, name: "other")
-        let server = try TestServer(tls: good)
-        let url = "https://127.0.0.1:\(server.port)/hello"
+        let server = try HTTPTestServer(tls: good)
+        let url = server.url("/hello")
         #expect(try lua(#"return dk.http.get("\#(url)", { ca_file = "\#(good.cert)" }).body"#) == ["hello"])
         #expect(try luaError(#"dk.http.get("\#(url)", { ca_file = "\#(other.cert)" })"#)?.hasPrefix("t:1: dk.http: TLS failed for \(url): ") == true)
         #expect(try luaError(#"dk.http.get("\#(url)")"#)?.hasPrefix("t:1: dk.http: TLS failed for \(url): ") == true)

@@ -1,0 +1,54 @@
+import DKCore
+@testable import DKDask
+import Testing
+
+/// Scaling that only has a report interval: the start message is all these tests look at.
+final class ReportingScaling: WorkerScaling {
+    let reportInterval = 2.5
+    func observe(target: Int, workers: [String]) throws -> Int { 0 }
+    func retired(_ workers: [String]) throws {}
+    func check() throws {}
+}
+
+/// The first message DaskRunner sends the driver: the payload, the task graph and the executor.
+@Suite struct StartMessageTests {
+    let payload = Array("payload".utf8)
+    /// produce -> square (mapped) -> total, square and total joined by two edges (one upstream).
+    let graph: FlowGraph
+
+    init() throws {
+        graph = try makeGraph(["produce", "square", "total"], [("produce", "square", mapped: true), ("square", "total", mapped: false),
+                                                               ("square", "total", mapped: false)])
+    }
+
+    /// What every start message holds whatever the executor.
+    func expectedMessage(settings: Value) -> [Value: Value] {
+        ["run_id": "run-1", "payload": .string(payload),
+         "hash": "239f59ed55e737c77147cf55ad0c1b030b6d7ee748a7426952f9b852d5a935e5",  // SHA-256 of "payload"
+         "payload_version": .int(Payload.version), "executor": settings,
+         "tasks": [["slug": "produce", "upstream": [], "mapped": false],
+                   ["slug": "square", "upstream": ["produce"], "mapped": true],
+                   ["slug": "total", "upstream": ["square"], "mapped": false]]]
+    }
+
+    @Test func aTemporaryClusterGetsThisDkrunForItsWorkers() {
+        let settings: Value = ["type": "DaskExecutor", "n_workers": 2]
+        var expected = expectedMessage(settings: settings)
+        expected["dkrun"] = .text(Files.executablePath)
+        #expect(DaskRunner().startMessage(graph: graph, payload: payload, runID: "run-1", settings: settings) == .map(expected))
+    }
+
+    @Test func anExistingClusterDoesNot() {
+        let settings: Value = ["type": "DaskExecutor", "address": "tcp://scheduler:8786"]
+        #expect(DaskRunner().startMessage(graph: graph, payload: payload, runID: "run-1", settings: settings)
+            == .map(expectedMessage(settings: settings)))
+    }
+
+    @Test func scalingAsksForWorkerReports() {
+        let settings: Value = ["type": "DaskExecutor", "address": "tcp://scheduler:8786"]
+        var expected = expectedMessage(settings: settings)
+        expected["scaling"] = ["interval": 2.5]
+        #expect(DaskRunner(scaling: ReportingScaling()).startMessage(graph: graph, payload: payload, runID: "run-1", settings: settings)
+            == .map(expected))
+    }
+}
