@@ -1,4 +1,5 @@
 @testable import DKCore
+import DKTestSupport
 import Testing
 
 // What the flow runner and executor tests share: flows written as a few lines, an invoker
@@ -178,14 +179,6 @@ final class Latch: @unchecked Sendable {
 }
 
 // MARK: Running flows
-
-/// Records every event of a run, from any thread.
-final class EventRecorder: RunObserver, @unchecked Sendable {
-    private let monitor = Monitor()
-    private var _events: [RunEvent] = []
-    var events: [RunEvent] { monitor.locked { _events } }
-    func handle(_ event: RunEvent) { monitor.locked { _events.append(event) } }
-}
 
 /// The executors every runner test runs on.
 enum ExecutorKind: CustomTestStringConvertible {

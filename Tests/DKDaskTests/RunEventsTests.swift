@@ -1,20 +1,8 @@
 import DKCore
 @testable import DKDask
+import DKTestSupport
 import Foundation
 import Testing
-
-/// Records run events as their JSON-ready maps without the time, so tests compare whole events.
-final class RecordedEvents: RunObserver, @unchecked Sendable {
-    private let lock = NSLock()
-    private var _values: [Value] = []
-    var values: [Value] { lock.withLock { _values } }
-
-    func handle(_ event: RunEvent) {
-        guard case .map(var m) = event.value else { return }
-        m["time"] = nil
-        lock.withLock { _values.append(.map(m)) }
-    }
-}
 
 /// The driver's `state` event: the task state as MessagePack bytes, as the workers send it.
 func stateEvent(_ task: String, _ state: TaskState, mapIndex: Int? = nil) -> Value {
@@ -59,7 +47,7 @@ func stateEvent(_ task: String, _ state: TaskState, mapIndex: Int? = nil) -> Val
 
     @Test(arguments: translations)
     func driverEventsBecomeRunEvents(event: Value, recorded: Value) throws {
-        let observer = RecordedEvents()
+        let observer = EventRecorder()
         var run = RunEvents(graph: graph, observer: observer)
         try run.handle(event)
         #expect(observer.values == [recorded])
@@ -81,7 +69,7 @@ func stateEvent(_ task: String, _ state: TaskState, mapIndex: Int? = nil) -> Val
 
     @Test(arguments: nonsense)
     func eventsThatMakeNoSenseAreErrors(event: Value, message: String) {
-        let observer = RecordedEvents()
+        let observer = EventRecorder()
         var run = RunEvents(graph: graph, observer: observer)
         let error = #expect(throws: (any Error).self) { try run.handle(event) }
         #expect(error.map { "\($0)" } == message)
@@ -89,7 +77,7 @@ func stateEvent(_ task: String, _ state: TaskState, mapIndex: Int? = nil) -> Val
     }
 
     @Test func tasksWithoutAStateAreCancelledAtTheEnd() throws {
-        let observer = RecordedEvents()
+        let observer = EventRecorder()
         var run = RunEvents(graph: graph, observer: observer)
         try run.handle(stateEvent("produce", TaskState(.success, result: [1, 2])))
         let result = run.finish(cancelled: false, wall: 1.5)
@@ -110,7 +98,7 @@ func stateEvent(_ task: String, _ state: TaskState, mapIndex: Int? = nil) -> Val
     /// A mapped task's children are reported as they finish; only the parent's own state
     /// (Mapped) is its state and counts.
     @Test func mappedChildrenAreReportedButNotCounted() throws {
-        let observer = RecordedEvents()
+        let observer = EventRecorder()
         var run = RunEvents(graph: graph, observer: observer)
         let children = [TaskState(.success, result: 1), TaskState(.failed, message: "boom")]
         try run.handle(stateEvent("produce", TaskState(.success, result: [1, 2])))

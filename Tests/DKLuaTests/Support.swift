@@ -1,5 +1,6 @@
 import DKCore
 @testable import DKLua
+import DKTestSupport
 import Foundation
 
 /// A temporary directory holding a flow script (flow.lua) and any other files, removed after.
@@ -43,30 +44,13 @@ final class ScriptDirectory {
     }
 }
 
-/// Records every event of a run, for tests to inspect.
-final class EventLog: RunObserver, @unchecked Sendable {
-    private let lock = NSLock()
-    private var _events: [RunEvent] = []
-    var events: [RunEvent] { lock.withLock { _events } }
-    func handle(_ event: RunEvent) { lock.withLock { _events.append(event) } }
-
-    var logs: [String] {
-        events.compactMap { if case let .log(id, _, message, _) = $0 { return "\(id.map(\.description) ?? "-"): \(message)" } else { return nil } }
-    }
-
-    func states(of task: String) -> [StateKind] {
-        events.compactMap {
-            if case let .taskState(id, state, _, _, _, _) = $0, id.description == task { return state.kind } else { return nil }
-        }
-    }
-}
 
 /// Runs the script's flow and returns the result and the events.
 func runFlow(_ script: String, parameters: [String: Value] = [:], executor: ExecutorChoice = .local,
-             files: [String: String] = [:]) throws -> (FlowRunResult, EventLog) {
+             files: [String: String] = [:]) throws -> (FlowRunResult, EventRecorder) {
     let dir = try ScriptDirectory(script, files: files)
     let (host, spec) = try dir.load()
-    let log = EventLog()
+    let log = EventRecorder()
     let result = try host.execution(of: spec, parameters: parameters, executor: executor, observer: log).run()
     return (result, log)
 }
