@@ -27,42 +27,13 @@ struct KubeSubmission {
         return plan
     }
 
-    /// Every object the run would make, after the quick configuration and the specs are
-    /// merged, as one YAML stream; what precedence decided as comments.
+    /// Every object the run would make, as one YAML stream; what the configuration decided as comments.
     func dryRun() throws {
         let namespace = kube.namespace ?? (try? kube.load().namespace) ?? "default"
-        let plan = try self.plan(namespace: namespace)
-        var objects: [Value] = []
-        var comments = ["dkrun --dry-run: flow '\(plan.flowName)', run \(plan.runID), namespace \(namespace)",
-                        "image: \(plan.image)"]
-        if let source = plan.pullSecretSource {
-            comments.append("private_registry: the pull secret \(source.name) is made from dkrun secret \(source.secret) if it does not exist")
-            objects.append(["apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/dockerconfigjson",
-                            "metadata": ["name": .text(source.name), "namespace": .text(namespace)],
-                            "data": [".dockerconfigjson": .text("<from dkrun secret \(source.secret)>")]])
-        }
-        var configMap = try plan.payloadConfigMap(payload)
-        configMap["binaryData"] = [.text(FlowRunPlan.payloadFile): .text("<\(payload.count) bytes, sha256 \(SHA256.hexDigest(payload))>")]
-        objects.append(configMap)
-        objects.append(plan.job(ttl: Self.ttl(detached: false)))
-        switch plan.tasks {
-        case .daskCluster(var spec):
-            comments += spec.notes
-            comments.append("each object below is owned by Job \(plan.jobName) (ownerReferences), made by the Job's pod")
-            spec.owner = FlowRunPlan.jobOwner(name: plan.jobName, uid: "<the Job's uid>")
-            objects.append(spec.schedulerPod())
-            objects.append(spec.schedulerService())
-            objects.append(spec.schedulerDisruptionBudget())
-            let environment = ProcessInfo.processInfo.environment
-            for _ in 0 ..< spec.minWorkers {
-                let name = spec.newWorkerName(user: DaskClusterSpec.user(environment: environment), environment: environment)
-                objects.append(spec.workerPod(name: name, schedulerAddress: "tcp://<the scheduler Service's cluster IP>:8786"))
-            }
-        case .executor(let choice):
-            comments.append("tasks run in the Job's pod: \(choice)")
-        }
-        print(comments.map { "# " + $0 }.joined(separator: "\n"))
-        try K8sCommand.printManifests(objects)
+        let preview = try FlowRunPreview(plan: try plan(namespace: namespace), payload: payload, ttl: Self.ttl(detached: false),
+                                         environment: ProcessInfo.processInfo.environment)
+        print(preview.comments.map { "# " + $0 }.joined(separator: "\n"))
+        try K8sCommand.printManifests(preview.objects)
     }
 
     /// Submits the run, then follows it (or returns at once, `detach`).

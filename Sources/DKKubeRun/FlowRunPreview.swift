@@ -1,0 +1,42 @@
+import DKCore
+import DKKube
+
+/// What `--dry-run` shows of a flow run on Kubernetes: every object the run would make, after
+/// the quick configuration and the specs are merged, with placeholders for what only the run
+/// knows (the Job's uid, the scheduler's address, the pull secret's contents), and as
+/// comments what the configuration decided. Nothing is made.
+public struct FlowRunPreview {
+    public private(set) var comments: [String] = []
+    public private(set) var objects: [Value] = []
+
+    /// - Parameters:
+    ///   - ttl: the Job's ttlSecondsAfterFinished.
+    ///   - environment: where worker names take their variables from (Dask's config).
+    public init(plan: FlowRunPlan, payload: [UInt8], ttl: Int, environment: [String: String]) throws {
+        comments = ["dkrun --dry-run: flow '\(plan.flowName)', run \(plan.runID), namespace \(plan.namespace)",
+                    "image: \(plan.image)"]
+        if let source = plan.pullSecretSource {
+            comments.append("private_registry: the pull secret \(source.name) is made from dkrun secret \(source.secret) if it does not exist")
+            objects.append(["apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/dockerconfigjson",
+                            "metadata": ["name": .text(source.name), "namespace": .text(plan.namespace)],
+                            "data": [".dockerconfigjson": .text("<from dkrun secret \(source.secret)>")]])
+        }
+        var configMap = try plan.payloadConfigMap(payload)
+        configMap["binaryData"] = [.text(FlowRunPlan.payloadFile): .text("<\(payload.count) bytes, sha256 \(SHA256.hexDigest(payload))>")]
+        objects.append(configMap)
+        objects.append(plan.job(ttl: ttl))
+        switch plan.tasks {
+        case .daskCluster(var spec):
+            comments += spec.notes
+            comments.append("each object below is owned by Job \(plan.jobName) (ownerReferences), made by the Job's pod")
+            spec.owner = FlowRunPlan.jobOwner(name: plan.jobName, uid: "<the Job's uid>")
+            objects += [spec.schedulerPod(), spec.schedulerService(), spec.schedulerDisruptionBudget()]
+            for _ in 0 ..< spec.minWorkers {
+                let name = spec.newWorkerName(user: DaskClusterSpec.user(environment: environment), environment: environment)
+                objects.append(spec.workerPod(name: name, schedulerAddress: "tcp://<the scheduler Service's cluster IP>:8786"))
+            }
+        case .executor(let choice):
+            comments.append("tasks run in the Job's pod: \(choice)")
+        }
+    }
+}
