@@ -64,62 +64,64 @@ public final class KubeClient: @unchecked Sendable {
     /// Creates an object; its apiVersion and kind say where. Namespaced objects go to their
     /// metadata.namespace, else to `namespace` or the configuration's.
     @discardableResult
-    public func create(_ object: Value, namespace: String? = nil) throws -> Value {
+    public func create(_ object: Value, namespace: String? = nil) throws -> KubeObject {
         let resource = try resource(of: object)
-        let ns = resource.namespaced ? object["metadata"]?["namespace"]?.stringValue ?? namespace ?? config.namespace : nil
-        return try call("create", resource, name: object["metadata"]?["name"]?.stringValue, namespace: ns,
-                        method: "POST", path: resource.path(namespace: ns), body: object)
+        let manifest = KubeObject(object)
+        let ns = resource.namespaced ? manifest.namespace ?? namespace ?? config.namespace : nil
+        return KubeObject(try call("create", resource, name: manifest.name.isEmpty ? nil : manifest.name, namespace: ns,
+                                   method: "POST", path: resource.path(namespace: ns), body: object))
     }
 
-    public func get(_ resource: KubeResource, _ name: String, namespace: String? = nil) throws -> Value {
+    public func get(_ resource: KubeResource, _ name: String, namespace: String? = nil) throws -> KubeObject {
         let ns = self.namespace(resource, namespace)
-        return try call("get", resource, name: name, namespace: ns, method: "GET", path: resource.path(namespace: ns, name: name))
+        return KubeObject(try call("get", resource, name: name, namespace: ns, method: "GET",
+                                   path: resource.path(namespace: ns, name: name)))
     }
 
-    /// The list object (its `items` and `metadata.resourceVersion`).
+    /// The list object (its `items` and `resourceVersion`).
     public func list(_ resource: KubeResource, namespace: String? = nil, labelSelector: String? = nil,
-                     fieldSelector: String? = nil) throws -> Value {
+                     fieldSelector: String? = nil) throws -> KubeObject {
         let ns = self.namespace(resource, namespace)
-        return try call("list", resource, namespace: ns, method: "GET", path: resource.path(namespace: ns),
-                        query: [("labelSelector", labelSelector), ("fieldSelector", fieldSelector)])
+        return KubeObject(try call("list", resource, namespace: ns, method: "GET", path: resource.path(namespace: ns),
+                                   query: [("labelSelector", labelSelector), ("fieldSelector", fieldSelector)]))
     }
 
     @discardableResult
-    public func replace(_ object: Value, namespace: String? = nil) throws -> Value {
+    public func replace(_ object: Value, namespace: String? = nil) throws -> KubeObject {
         let resource = try resource(of: object)
-        let name = object["metadata"]?["name"]?.stringValue ?? ""
-        let ns = resource.namespaced ? object["metadata"]?["namespace"]?.stringValue ?? namespace ?? config.namespace : nil
-        return try call("update", resource, name: name, namespace: ns, method: "PUT",
-                        path: resource.path(namespace: ns, name: name), body: object)
+        let manifest = KubeObject(object)
+        let ns = resource.namespaced ? manifest.namespace ?? namespace ?? config.namespace : nil
+        return KubeObject(try call("update", resource, name: manifest.name, namespace: ns, method: "PUT",
+                                   path: resource.path(namespace: ns, name: manifest.name), body: object))
     }
 
     @discardableResult
     public func patch(_ resource: KubeResource, _ name: String, namespace: String? = nil, _ patch: Value,
-                      type: PatchType = .merge) throws -> Value {
+                      type: PatchType = .merge) throws -> KubeObject {
         let ns = self.namespace(resource, namespace)
-        return try call("patch", resource, name: name, namespace: ns, method: "PATCH",
-                        path: resource.path(namespace: ns, name: name), body: patch, contentType: type.rawValue)
+        return KubeObject(try call("patch", resource, name: name, namespace: ns, method: "PATCH",
+                                   path: resource.path(namespace: ns, name: name), body: patch, contentType: type.rawValue))
     }
 
     /// Deletes an object; dependents go too (Background propagation) unless told otherwise.
     @discardableResult
     public func delete(_ resource: KubeResource, _ name: String, namespace: String? = nil,
-                       propagation: String = "Background", gracePeriodSeconds: Int? = nil) throws -> Value {
+                       propagation: String = "Background", gracePeriodSeconds: Int? = nil) throws -> KubeObject {
         let ns = self.namespace(resource, namespace)
         var options: [Value: Value] = ["kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": .text(propagation)]
         if let g = gracePeriodSeconds { options["gracePeriodSeconds"] = .int(Int64(g)) }
-        return try call("delete", resource, name: name, namespace: ns, method: "DELETE",
-                        path: resource.path(namespace: ns, name: name), body: .map(options))
+        return KubeObject(try call("delete", resource, name: name, namespace: ns, method: "DELETE",
+                                   path: resource.path(namespace: ns, name: name), body: .map(options)))
     }
 
     /// Deletes every object a selector picks (delete-collection).
     @discardableResult
     public func deleteCollection(_ resource: KubeResource, namespace: String? = nil, labelSelector: String,
-                                 propagation: String = "Background") throws -> Value {
+                                 propagation: String = "Background") throws -> KubeObject {
         let ns = self.namespace(resource, namespace)
-        return try call("delete", resource, namespace: ns, method: "DELETE", path: resource.path(namespace: ns),
-                        query: [("labelSelector", labelSelector)],
-                        body: ["kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": .text(propagation)])
+        return KubeObject(try call("delete", resource, namespace: ns, method: "DELETE", path: resource.path(namespace: ns),
+                                   query: [("labelSelector", labelSelector)],
+                                   body: ["kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": .text(propagation)]))
     }
 
     private func namespace(_ resource: KubeResource, _ namespace: String?) -> String? {
@@ -152,8 +154,9 @@ public final class KubeClient: @unchecked Sendable {
         let apiVersion = object["apiVersion"]?.stringValue ?? ""
         let kind = object["kind"]?.stringValue ?? ""
         guard !apiVersion.isEmpty, !kind.isEmpty else {
+            let name = KubeObject(object).name
             throw KubeError(verb: "create", resource: "an object without apiVersion and kind",
-                            name: object["metadata"]?["name"]?.stringValue, namespace: nil, code: 0,
+                            name: name.isEmpty ? nil : name, namespace: nil, code: 0,
                             reason: "BadRequest", message: "every object needs both", causes: [])
         }
         return try resource(apiVersion: apiVersion, kind: kind)

@@ -6,7 +6,7 @@ import DKHTTP
 public struct WatchEvent: Sendable {
     /// ADDED, MODIFIED or DELETED.
     public let type: String
-    public let object: Value
+    public let object: KubeObject
 }
 
 extension KubeClient {
@@ -26,8 +26,8 @@ extension KubeClient {
             while !state.done && deadline.map({ Clock.monotonic() < $0 }) ?? true {
                 if state.version == nil {
                     let list = try self.list(resource, namespace: ns, labelSelector: labelSelector, fieldSelector: fieldSelector)
-                    state.version = list["metadata"]?["resourceVersion"]?.stringValue
-                    for item in list["items"]?.arrayValue ?? [] where !state.done {
+                    state.version = list.resourceVersion
+                    for item in list.items where !state.done {
                         state.done = !(try handler(WatchEvent(type: "ADDED", object: item)))
                     }
                     if state.done { return }
@@ -120,7 +120,7 @@ final class WatchState: @unchecked Sendable {
 
     private func handle(_ line: [UInt8]) -> Bool {
         guard let event = try? JSON.decode(line), let object = event["object"] else { return true }
-        let rv = object["metadata"]?["resourceVersion"]?.stringValue
+        let rv = KubeObject(object).resourceVersion
         switch event["type"]?.stringValue {
         case "BOOKMARK":
             version = rv ?? version
@@ -130,7 +130,7 @@ final class WatchState: @unchecked Sendable {
         case let type?:
             version = rv ?? version
             do {
-                done = !(try handler(WatchEvent(type: type, object: object)))
+                done = !(try handler(WatchEvent(type: type, object: KubeObject(object))))
             } catch {
                 self.error = error
                 done = true

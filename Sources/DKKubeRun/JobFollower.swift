@@ -102,18 +102,15 @@ public final class JobFollower: @unchecked Sendable {
         let selector = RunLabels.selector(run: runID, component: "job")
         while !Interruption.requested {
             do {
-                let pods = try client.list(.pods, namespace: namespace, labelSelector: selector)["items"]?.arrayValue ?? []
-                if let pod = pods.last {
-                    let name = pod["metadata"]!["name"]!.stringValue!
-                    let phase = pod["status"]?["phase"]?.stringValue ?? "Pending"
-                    if phase != "Pending" { return .success(name) }
+                if let pod = try client.list(.pods, namespace: namespace, labelSelector: selector).items.last {
+                    if (pod.phase ?? "Pending") != "Pending" { return .success(pod.name) }
                     if let reason = PodProblems.hopelessReason(pod) {
-                        return .failure("the flow run's pod \(name) cannot start: \(reason)"
-                            + PodProblems.describe(client, pod: name, namespace: namespace))
+                        return .failure("the flow run's pod \(pod.name) cannot start: \(reason)"
+                            + PodProblems.describe(client, pod: pod.name, namespace: namespace))
                     }
                     if Clock.monotonic() > deadline {
-                        return .failure("the flow run's pod \(name) did not start within \(Int(startupTimeout)) s: "
-                            + PodProblems.pendingReason(pod) + PodProblems.describe(client, pod: name, namespace: namespace))
+                        return .failure("the flow run's pod \(pod.name) did not start within \(Int(startupTimeout)) s: "
+                            + PodProblems.pendingReason(pod) + PodProblems.describe(client, pod: pod.name, namespace: namespace))
                     }
                 } else if Clock.monotonic() > deadline {
                     return .failure("the flow run's Job made no pod within \(Int(startupTimeout)) s")
@@ -129,7 +126,7 @@ public final class JobFollower: @unchecked Sendable {
     private func exitCode(_ pod: String) -> ExitStatus {
         let deadline = Clock.monotonic() + 30
         while Clock.monotonic() < deadline {
-            let current: Value
+            let current: KubeObject
             do {
                 current = try client.get(.pods, pod, namespace: namespace)
             } catch let e as KubeError where e.code == 404 {
