@@ -4,31 +4,6 @@ import DKHTTP
 import Glibc
 #endif
 
-/// A failed Kubernetes API call, said in full: the verb, the resource, the namespace, and
-/// the server's reason and message (with the fields of an Invalid object).
-public struct KubeError: CategorizedError {
-    public var exitStatus: ExitStatus { .failure }
-
-    public let verb: String
-    public let resource: String
-    public let name: String?
-    public let namespace: String?
-    /// The HTTP status, 0 when the server was not reached.
-    public let code: Int
-    public let reason: String
-    public let message: String
-    public let causes: [(field: String, message: String)]
-
-    public var description: String {
-        var target = resource + (name.map { " \"\($0)\"" } ?? "")
-        if let namespace { target += " in namespace \"\(namespace)\"" }
-        var text = "\(verb) \(target): \(reason): \(message)"
-        let extra = causes.filter { !message.contains($0.field) }
-        if !extra.isEmpty { text += " (" + extra.map { "\($0.field): \($0.message)" }.joined(separator: "; ") + ")" }
-        return text
-    }
-}
-
 /// Kubernetes over its REST API with libcurl: create, get, list, replace, patch, delete
 /// (one or by selector), watch and pod logs, on any resource. Requests that are safe to repeat
 /// are retried on 429, 5xx and dropped connections with backoff (Retry-After honoured); a
@@ -200,7 +175,8 @@ public final class KubeClient: @unchecked Sendable {
                 HTTPClient.backoff(attempt, retryAfter: response.headers["retry-after"].flatMap(Double.init))
                 continue
             }
-            throw error(verb, resource, name: name, namespace: namespace, response)
+            throw failure(verb, resource.qualifiedName, name: name, namespace: namespace, code: response.status,
+                          answer: response.body)
         }
     }
 
@@ -238,20 +214,15 @@ public final class KubeClient: @unchecked Sendable {
         return r
     }
 
-    private func error(_ verb: String, _ resource: KubeResource, name: String?, namespace: String?,
-                       _ response: HTTPResponse) -> KubeError {
-        let status = try? JSON.decode(response.body)
-        var reason = status?["reason"]?.stringValue ?? "HTTP \(response.status)"
-        var message = status?["message"]?.stringValue ?? String(decoding: response.body.prefix(300), as: UTF8.self)
-        if response.status == 401 {
-            reason = "Unauthorized"
-            message = "the server refused the credentials of \(config.origin)"
+    /// The error of a failed answer (a call's, a watch's, a log's); a 401 names the
+    /// credentials the server refused.
+    func failure(_ verb: String, _ resource: String, name: String? = nil, namespace: String?, code: Int,
+                 answer: [UInt8]) -> KubeError {
+        guard code != 401 else {
+            return KubeError(verb: verb, resource: resource, name: name, namespace: namespace, code: code,
+                             reason: "Unauthorized", message: "the server refused the credentials of \(config.origin)", causes: [])
         }
-        let causes = (status?["details"]?["causes"]?.arrayValue ?? []).map {
-            (field: $0["field"]?.stringValue ?? "", message: $0["message"]?.stringValue ?? "")
-        }
-        return KubeError(verb: verb, resource: resource.qualifiedName, name: name, namespace: namespace,
-                         code: response.status, reason: reason, message: message, causes: causes)
+        return KubeError(verb: verb, resource: resource, name: name, namespace: namespace, code: code, answer: answer)
     }
 
     static func escape(_ s: String) -> String {

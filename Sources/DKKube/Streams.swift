@@ -50,17 +50,12 @@ extension KubeClient {
                 }
                 if let error = state.error { throw error }
                 guard response.status == 200 else {
-                    let body = state.remainder()
-                    let status = try? JSON.decode(body)
-                    throw KubeError(verb: "watch", resource: resource.qualifiedName, name: nil, namespace: ns,
-                                    code: response.status, reason: status?["reason"]?.stringValue ?? "HTTP \(response.status)",
-                                    message: status?["message"]?.stringValue ?? String(decoding: body, as: UTF8.self),
-                                    causes: [])
+                    throw self.failure("watch", resource.qualifiedName, namespace: ns, code: response.status,
+                                       answer: state.remainder())
                 }
-                if let failure = state.failure {
-                    throw KubeError(verb: "watch", resource: resource.qualifiedName, name: nil, namespace: ns,
-                                    code: Int(failure["code"]?.intValue ?? 0), reason: failure["reason"]?.stringValue ?? "Error",
-                                    message: failure["message"]?.stringValue ?? "", causes: [])
+                if let status = state.failure {
+                    throw KubeError(verb: "watch", resource: resource.qualifiedName, namespace: ns,
+                                    code: Int(status["code"]?.intValue ?? 0), status: status)
                 }
                 failures = 0
             }
@@ -84,11 +79,7 @@ extension KubeClient {
         }
         let response = try HTTPClient.perform(request)
         guard response.status == 200 else {
-            let status = try? JSON.decode(collected.bytes)
-            throw KubeError(verb: "get", resource: "pods/log", name: pod, namespace: ns, code: response.status,
-                            reason: status?["reason"]?.stringValue ?? "HTTP \(response.status)",
-                            message: status?["message"]?.stringValue ?? String(decoding: collected.bytes, as: UTF8.self),
-                            causes: [])
+            throw failure("get", "pods/log", name: pod, namespace: ns, code: response.status, answer: collected.bytes)
         }
         return collected.bytes
     }

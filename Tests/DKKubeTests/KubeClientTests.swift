@@ -91,6 +91,8 @@ import Testing
         #expect(invalid?.causes.first?.field == "spec.containers[0].name")
         let denied = failure { try Self.client(sim, token: "wrong").list(.pods) }
         #expect(denied?.code == 401 && denied?.description.hasPrefix("list pods in namespace \"default\": Unauthorized: the server refused the credentials of context c in ") == true)
+        let deniedLog = failure { try Self.client(sim, token: "wrong").logs("a") }  // streams read their errors alike
+        #expect(deniedLog?.description.hasPrefix("get pods/log \"a\" in namespace \"default\": Unauthorized: the server refused the credentials of context c in ") == true)
         let other = try TempDir()
         let (otherCert, _) = try makeCertificate(in: other.path, name: "other")
         var wrongCA = k.config

@@ -1,8 +1,9 @@
 import DKCore
-import DKKube
+@testable import DKKube
 import Testing
 
-/// Objects as the API returns them, read through their accessors; why pods do not run.
+/// Objects as the API returns them, read through their accessors; the API's errors read
+/// from its answers; why pods do not run.
 @Suite struct KubeObjectTests {
     static let pod = KubeObject([
         "apiVersion": "v1", "kind": "Pod",
@@ -30,6 +31,27 @@ import Testing
         #expect(bare.name == "" && bare.namespace == nil && bare.labels.isEmpty && bare.ownerReferences.isEmpty)
         #expect(bare.phase == nil && bare.containerStatuses.isEmpty && !bare.isBeingDeleted && bare.items.isEmpty)
         #expect(KubeObject(["items": [["metadata": ["name": "a"]], ["metadata": ["name": "b"]]]]).items.map(\.name) == ["a", "b"])
+    }
+
+    @Test(arguments: [
+        // A Status says it all, with the fields of an Invalid object its message does not name.
+        (422, #"{"kind": "Status", "reason": "Invalid", "message": "Pod \"x\" is invalid", "details": {"causes": [{"field": "spec.containers[0].name", "message": "Required value"}]}}"#,
+         #"create pods "x" in namespace "ns": Invalid: Pod "x" is invalid (spec.containers[0].name: Required value)"#),
+        // Anything else is quoted, up to 300 bytes.
+        (502, "<html>Bad Gateway</html>", #"create pods "x" in namespace "ns": HTTP 502: <html>Bad Gateway</html>"#),
+        (500, String(repeating: "e", count: 400), #"create pods "x" in namespace "ns": HTTP 500: "# + String(repeating: "e", count: 300)),
+        (503, #"{"proxy": "busy"}"#, #"create pods "x" in namespace "ns": HTTP 503: {"proxy": "busy"}"#),
+    ])
+    func errorsSayWhatTheServerAnswered(code: Int, answer: String, description: String) {
+        let error = KubeError(verb: "create", resource: "pods", name: "x", namespace: "ns", code: code, answer: Array(answer.utf8))
+        #expect(error.description == description && error.code == code)
+    }
+
+    @Test func aWatchErrorEventIsItsStatus() {
+        let gone = KubeError(verb: "watch", resource: "pods", namespace: "ns", code: 500,
+                             status: ["kind": "Status", "code": 500, "message": "etcd is unhappy"])
+        #expect(gone.description == #"watch pods in namespace "ns": HTTP 500: etcd is unhappy"#)
+        #expect(KubeError(verb: "watch", resource: "pods", namespace: nil, code: 0, status: [:]).description == "watch pods: Error: ")
     }
 
     @Test func whyAPodDoesNotRun() {
