@@ -5,10 +5,10 @@ import Glibc
 #endif
 
 /// Kubernetes over its REST API with libcurl: create, get, list, replace, patch, delete
-/// (one or by selector), watch and pod logs, on any resource. Requests that are safe to repeat
-/// are retried on 429, 5xx and dropped connections with backoff (Retry-After honoured); a
-/// create is retried only on 429, which the server sends before doing anything; 401 and 403
-/// are never retried.
+/// (one or by selector), watch and pod logs, on any resource. Each operation says how its
+/// request may be retried (`RetryPolicy`): those safe to repeat on 429, 5xx and dropped
+/// connections, with backoff (Retry-After honoured); a create or a patch only on 429, which
+/// the server sends before doing anything. 401 and 403 are never retried.
 public final class KubeClient: @unchecked Sendable {
     public let config: KubeConfig
     public var maxRetries = 5
@@ -21,6 +21,15 @@ public final class KubeClient: @unchecked Sendable {
 
     public init(config: KubeConfig) { self.config = config }
 
+    /// When a failed request is sent again.
+    enum RetryPolicy {
+        /// Repeating it changes nothing: on 429, 5xx and dropped connections.
+        case idempotent
+        /// It may have been done when the answer is an error or lost: only on 429, which the
+        /// server sends before doing anything.
+        case throttledOnly
+    }
+
     public enum PatchType: String, Sendable {
         case merge = "application/merge-patch+json"
         case strategic = "application/strategic-merge-patch+json"
@@ -32,7 +41,7 @@ public final class KubeClient: @unchecked Sendable {
     /// The server's Kubernetes version ("v1.33.0"), which anyone may read.
     public func version() throws -> String {
         let info = try call("get", KubeResource(apiVersion: "v1", kind: "Version", plural: "version", namespaced: false),
-                            namespace: nil, method: "GET", path: "/version")
+                            namespace: nil, method: "GET", path: "/version", retry: .idempotent)
         return info["gitVersion"]?.stringValue ?? "?"
     }
 
@@ -44,13 +53,13 @@ public final class KubeClient: @unchecked Sendable {
         let manifest = KubeObject(object)
         let ns = resource.namespaced ? manifest.namespace ?? namespace ?? config.namespace : nil
         return KubeObject(try call("create", resource, name: manifest.name.isEmpty ? nil : manifest.name, namespace: ns,
-                                   method: "POST", path: resource.path(namespace: ns), body: object))
+                                   method: "POST", path: resource.path(namespace: ns), body: object, retry: .throttledOnly))
     }
 
     public func get(_ resource: KubeResource, _ name: String, namespace: String? = nil) throws -> KubeObject {
         let ns = self.namespace(resource, namespace)
         return KubeObject(try call("get", resource, name: name, namespace: ns, method: "GET",
-                                   path: resource.path(namespace: ns, name: name)))
+                                   path: resource.path(namespace: ns, name: name), retry: .idempotent))
     }
 
     /// The list object (its `items` and `resourceVersion`).
@@ -58,16 +67,19 @@ public final class KubeClient: @unchecked Sendable {
                      fieldSelector: String? = nil) throws -> KubeObject {
         let ns = self.namespace(resource, namespace)
         return KubeObject(try call("list", resource, namespace: ns, method: "GET", path: resource.path(namespace: ns),
-                                   query: [("labelSelector", labelSelector), ("fieldSelector", fieldSelector)]))
+                                   query: [("labelSelector", labelSelector), ("fieldSelector", fieldSelector)],
+                                   retry: .idempotent))
     }
 
+    /// Replaces an object (PUT). Sent again after a lost answer, it changes nothing more: the
+    /// same content again, or a 409 Conflict when its metadata.resourceVersion is now old.
     @discardableResult
     public func replace(_ object: Value, namespace: String? = nil) throws -> KubeObject {
         let resource = try resource(of: object)
         let manifest = KubeObject(object)
         let ns = resource.namespaced ? manifest.namespace ?? namespace ?? config.namespace : nil
         return KubeObject(try call("update", resource, name: manifest.name, namespace: ns, method: "PUT",
-                                   path: resource.path(namespace: ns, name: manifest.name), body: object))
+                                   path: resource.path(namespace: ns, name: manifest.name), body: object, retry: .idempotent))
     }
 
     @discardableResult
@@ -75,7 +87,8 @@ public final class KubeClient: @unchecked Sendable {
                       type: PatchType = .merge) throws -> KubeObject {
         let ns = self.namespace(resource, namespace)
         return KubeObject(try call("patch", resource, name: name, namespace: ns, method: "PATCH",
-                                   path: resource.path(namespace: ns, name: name), body: patch, contentType: type.rawValue))
+                                   path: resource.path(namespace: ns, name: name), body: patch, contentType: type.rawValue,
+                                   retry: .throttledOnly))
     }
 
     /// Deletes an object; dependents go too (Background propagation) unless told otherwise.
@@ -86,7 +99,7 @@ public final class KubeClient: @unchecked Sendable {
         var options: [Value: Value] = ["kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": .text(propagation)]
         if let g = gracePeriodSeconds { options["gracePeriodSeconds"] = .int(Int64(g)) }
         return KubeObject(try call("delete", resource, name: name, namespace: ns, method: "DELETE",
-                                   path: resource.path(namespace: ns, name: name), body: .map(options)))
+                                   path: resource.path(namespace: ns, name: name), body: .map(options), retry: .idempotent))
     }
 
     /// Deletes every object a selector picks (delete-collection).
@@ -96,7 +109,8 @@ public final class KubeClient: @unchecked Sendable {
         let ns = self.namespace(resource, namespace)
         return KubeObject(try call("delete", resource, namespace: ns, method: "DELETE", path: resource.path(namespace: ns),
                                    query: [("labelSelector", labelSelector)],
-                                   body: ["kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": .text(propagation)]))
+                                   body: ["kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": .text(propagation)],
+                                   retry: .idempotent))
     }
 
     private func namespace(_ resource: KubeResource, _ namespace: String?) -> String? {
@@ -111,7 +125,7 @@ public final class KubeClient: @unchecked Sendable {
             if let found = discovered[apiVersion + "/" + kind] { return found }
             let path = apiVersion.contains("/") ? "/apis/\(apiVersion)" : "/api/\(apiVersion)"
             let list = try call("discover", KubeResource(apiVersion: apiVersion, kind: kind, plural: "", namespaced: false),
-                                namespace: nil, method: "GET", path: path)
+                                namespace: nil, method: "GET", path: path, retry: .idempotent)
             guard let entry = list["resources"]?.arrayValue?.first(where: {
                 $0["kind"]?.stringValue == kind && !($0["name"]?.stringValue ?? "/").contains("/")
             }), let plural = entry["name"]?.stringValue else {
@@ -142,8 +156,7 @@ public final class KubeClient: @unchecked Sendable {
     /// One API call with its retries; the decoded JSON answer.
     func call(_ verb: String, _ resource: KubeResource, name: String? = nil, namespace: String?, method: String,
               path: String, query: [(String, String?)] = [], body: Value? = nil,
-              contentType: String = "application/json") throws -> Value {
-        let retryAll = verb != "create" && verb != "patch"
+              contentType: String = "application/json", retry: RetryPolicy) throws -> Value {
         var attempt = 0
         var refreshed = false
         while true {
@@ -153,7 +166,7 @@ public final class KubeClient: @unchecked Sendable {
                                                               body: body.map { Array(JSON.encode($0).utf8) },
                                                               contentType: contentType))
             } catch let error as HTTPError {
-                if error.retryable && retryAll && attempt < maxRetries {
+                if error.retryable && retry == .idempotent && attempt < maxRetries {
                     attempt += 1
                     HTTPClient.backoff(attempt, retryAfter: nil)
                     continue
@@ -169,7 +182,7 @@ public final class KubeClient: @unchecked Sendable {
                 refreshed = true
                 continue
             }
-            let retryable = response.status == 429 || (retryAll && [500, 502, 503, 504].contains(response.status))
+            let retryable = response.status == 429 || (retry == .idempotent && [500, 502, 503, 504].contains(response.status))
             if retryable && attempt < maxRetries {
                 attempt += 1
                 HTTPClient.backoff(attempt, retryAfter: response.headers["retry-after"].flatMap(Double.init))
