@@ -32,6 +32,7 @@ let package = Package(
         .testTarget(name: "DKCoreTests", dependencies: ["DKCore", "DKTestSupport"]),
         .testTarget(name: "DKLuaTests", dependencies: ["DKLua", "DKCore", "DKTestSupport"]),
         .testTarget(name: "DKKubeTests", dependencies: ["DKKube", "DKCore", "DKTestSupport"]),
+        .testTarget(name: "DKKubeRunTests", dependencies: ["DKKubeRun", "DKKube", "DKCore", "DKTestSupport"]),
         .testTarget(name: "dkrunTests", dependencies: ["dkrun", "DKCore", "DKTestSupport"]),
     ],
     swiftLanguageModes: [.v5]

@@ -91,27 +91,25 @@ public final class KubeClient: @unchecked Sendable {
                                    retry: .throttledOnly))
     }
 
-    /// Deletes an object; dependents go too (Background propagation) unless told otherwise.
+    /// Deletes an object; what it owns goes too (Background propagation).
+    /// - Returns: the object, now being deleted, or a Status.
     @discardableResult
-    public func delete(_ resource: KubeResource, _ name: String, namespace: String? = nil,
-                       propagation: String = "Background", gracePeriodSeconds: Int? = nil) throws -> KubeObject {
+    public func delete(_ resource: KubeResource, _ name: String, namespace: String? = nil) throws -> KubeObject {
         let ns = self.namespace(resource, namespace)
-        var options: [Value: Value] = ["kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": .text(propagation)]
-        if let g = gracePeriodSeconds { options["gracePeriodSeconds"] = .int(Int64(g)) }
         return KubeObject(try call("delete", resource, name: name, namespace: ns, method: "DELETE",
-                                   path: resource.path(namespace: ns, name: name), body: .map(options), retry: .idempotent))
-    }
-
-    /// Deletes every object a selector picks (delete-collection).
-    @discardableResult
-    public func deleteCollection(_ resource: KubeResource, namespace: String? = nil, labelSelector: String,
-                                 propagation: String = "Background") throws -> KubeObject {
-        let ns = self.namespace(resource, namespace)
-        return KubeObject(try call("delete", resource, namespace: ns, method: "DELETE", path: resource.path(namespace: ns),
-                                   query: [("labelSelector", labelSelector)],
-                                   body: ["kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": .text(propagation)],
+                                   path: resource.path(namespace: ns, name: name), body: Self.backgroundDeletion,
                                    retry: .idempotent))
     }
+
+    /// Deletes every object a selector picks (delete-collection), with what they own.
+    @discardableResult
+    public func deleteCollection(_ resource: KubeResource, namespace: String? = nil, labelSelector: String) throws -> KubeObject {
+        let ns = self.namespace(resource, namespace)
+        return KubeObject(try call("delete", resource, namespace: ns, method: "DELETE", path: resource.path(namespace: ns),
+                                   query: [("labelSelector", labelSelector)], body: Self.backgroundDeletion, retry: .idempotent))
+    }
+
+    private static let backgroundDeletion: Value = ["kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"]
 
     private func namespace(_ resource: KubeResource, _ namespace: String?) -> String? {
         resource.namespaced ? namespace ?? config.namespace : nil

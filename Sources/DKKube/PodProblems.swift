@@ -35,16 +35,17 @@ public enum PodProblems {
 
     /// The pod's Events and last log lines, as `kubectl describe` and `kubectl logs --tail`
     /// would show them, indented under a headline (best effort: the API may fail too).
-    public static func describe(_ client: KubeClient, pod name: String, namespace: String, logLines: Int = 20) -> String {
+    public static func describe(_ client: KubeAPI, pod name: String, namespace: String, logLines: Int = 20) -> String {
         var text = ""
-        if let events = try? client.list(.events, namespace: namespace, fieldSelector: "involvedObject.name=\(name)").items,
-           !events.isEmpty {
+        if let events = try? client.list(.events, namespace: namespace, labelSelector: nil,
+                                         fieldSelector: "involvedObject.name=\(name)").items, !events.isEmpty {
             text += "\n  events of pod \(name):"
             for e in events.suffix(10) {
                 text += "\n    \(e.eventType ?? "") \(e.reason ?? ""): \(e.message ?? "")"
             }
         }
-        if logLines > 0, let log = try? client.logs(name, namespace: namespace, tailLines: logLines), !log.isEmpty {
+        if logLines > 0, let log = try? client.logs(name, namespace: namespace, tailLines: logLines, follow: false, onData: nil),
+           !log.isEmpty {
             text += "\n  last log lines of pod \(name):"
             for line in String(decoding: log, as: UTF8.self).split(separator: "\n").suffix(logLines) {
                 text += "\n    " + line

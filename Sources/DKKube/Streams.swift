@@ -64,11 +64,11 @@ extension KubeClient {
 
     /// A pod's log: all of it, or the last `tailLines`, or followed as it grows (`onData` gets
     /// each piece until it returns false or the pod ends).
-    public func logs(_ pod: String, namespace: String? = nil, container: String? = nil, tailLines: Int? = nil,
-                     follow: Bool = false, onData: (@Sendable ([UInt8]) -> Bool)? = nil) throws -> [UInt8] {
+    public func logs(_ pod: String, namespace: String? = nil, tailLines: Int? = nil, follow: Bool = false,
+                     onData: (@Sendable ([UInt8]) -> Bool)? = nil) throws -> [UInt8] {
         let ns = namespace ?? config.namespace
         var request = try self.request(method: "GET", path: KubeResource.pods.path(namespace: ns, name: pod) + "/log",
-                                       query: [("container", container), ("tailLines", tailLines.map(String.init)),
+                                       query: [("tailLines", tailLines.map(String.init)),
                                                ("follow", follow ? "true" : nil)],
                                        body: nil, contentType: "application/json")
         if follow { request.timeout = 0 }

@@ -16,7 +16,7 @@ import Glibc
 /// listed again on every check, so a create retried after a dropped connection, or a pod
 /// deleted by someone else, is seen as it is.
 public final class KubeDaskCluster: WorkerScaling {
-    let client: KubeClient
+    let client: KubeAPI
     let spec: DaskClusterSpec
     let observer: RunObserver?
     /// `tcp://<Service cluster IP>:8786`, once started.
@@ -36,17 +36,28 @@ public final class KubeDaskCluster: WorkerScaling {
     private var reportedEvents: Set<String> = []
     private let user: String
     private let environment: [String: String]
+    private let clock: () -> Double
+    private let isCancelling: () -> Bool
 
     /// How long the API may fail in a row before the run gives up on the cluster.
     static let apiPatience = 60.0
     /// How many worker pods may end in a row without joining the scheduler.
     static let failedStartsAllowed = 3
 
-    public init(client: KubeClient, spec: DaskClusterSpec, observer: RunObserver?, environment: [String: String]) {
+    /// - Parameters:
+    ///   - clock: monotonic seconds, which pace `check()` (once a second) and measure how long
+    ///     the API has failed.
+    ///   - isCancelling: whether the run is being cancelled (Ctrl-C, or SIGTERM when its Job
+    ///     is deleted): the cluster then stops waiting for the scheduler, and neither checks it
+    ///     nor replaces lost workers.
+    public init(client: KubeAPI, spec: DaskClusterSpec, observer: RunObserver?, environment: [String: String],
+                clock: @escaping () -> Double = Clock.monotonic, isCancelling: @escaping () -> Bool = { Interruption.requested }) {
         self.client = client
         self.spec = spec
         self.observer = observer
         self.environment = environment
+        self.clock = clock
+        self.isCancelling = isCancelling
         user = DaskClusterSpec.user(environment: environment)
     }
 
@@ -75,9 +86,9 @@ public final class KubeDaskCluster: WorkerScaling {
     }
 
     private func waitForScheduler() throws {
-        let deadline = Clock.monotonic() + spec.startupTimeout
+        let deadline = clock() + spec.startupTimeout
         while true {
-            if Interruption.requested { throw RunFailure("interrupted while the Dask scheduler was starting") }
+            if isCancelling() { throw RunFailure("interrupted while the Dask scheduler was starting") }
             if let pod = try? client.get(.pods, spec.schedulerName, namespace: spec.namespace) {
                 let phase = pod.phase
                 if phase == "Running" { return }
@@ -85,7 +96,7 @@ public final class KubeDaskCluster: WorkerScaling {
                     ? "it ended (\(PodProblems.termination(pod).map { "exit code \($0.code)" } ?? phase!))" : nil) {
                     throw failure("the Dask scheduler pod \(spec.schedulerName) cannot start: \(reason)", pod: spec.schedulerName)
                 }
-                if Clock.monotonic() > deadline {
+                if clock() > deadline {
                     throw failure("the Dask scheduler pod \(spec.schedulerName) did not start within \(Int(spec.startupTimeout)) s "
                         + "(startup_timeout): \(PodProblems.pendingReason(pod))", pod: spec.schedulerName)
                 }
@@ -97,7 +108,8 @@ public final class KubeDaskCluster: WorkerScaling {
     /// Deletes the workers, the scheduler and its Service. Owner references would remove
     /// them with the Job anyway; this removes them as soon as the run ends.
     public func shutdown() {
-        if spec.schedulerLogs, let log = try? client.logs(spec.schedulerName, namespace: spec.namespace, tailLines: 500) {
+        if spec.schedulerLogs,
+           let log = try? client.logs(spec.schedulerName, namespace: spec.namespace, tailLines: 500, follow: false, onData: nil) {
             for line in String(decoding: log, as: UTF8.self).split(separator: "\n") { say("[scheduler] " + line) }
         }
         let workers = RunLabels.selector(run: spec.runID, component: "worker")
@@ -139,7 +151,8 @@ public final class KubeDaskCluster: WorkerScaling {
 
     /// Lists the run's pods: the workers (not being deleted) and the scheduler.
     private func refreshWorkers() throws {
-        let pods = try client.list(.pods, namespace: spec.namespace, labelSelector: RunLabels.selector(run: spec.runID)).items
+        let pods = try client.list(.pods, namespace: spec.namespace, labelSelector: RunLabels.selector(run: spec.runID),
+                                   fieldSelector: nil).items
         workerPods = pods.filter { $0.labels[RunLabels.component] == "worker" && !$0.isBeingDeleted }
         schedulerPod = pods.first { $0.labels[RunLabels.component] == "scheduler" }
     }
@@ -212,7 +225,7 @@ public final class KubeDaskCluster: WorkerScaling {
     }
 
     public func check() throws {
-        let now = Clock.monotonic()
+        let now = clock()
         guard now - lastCheck >= 1 else { return }
         lastCheck = now
         do {
@@ -226,12 +239,12 @@ public final class KubeDaskCluster: WorkerScaling {
             }
             return
         }
-        if !Interruption.requested { try checkScheduler() }
+        if !isCancelling() { try checkScheduler() }
         for pod in workerPods { try checkWorker(pod) }
         if spec.logKubernetesErrors { reportWarnings() }
         let missing = spec.minWorkers - liveWorkers.count
         // Once the run is being cancelled (its Job deleted, say) lost workers stay lost.
-        if missing > 0 && !Interruption.requested {
+        if missing > 0 && !isCancelling() {
             say("\(liveWorkers.count) live worker pod(s), fewer than the minimum \(spec.minWorkers): replacing")
             do { try addWorkers(missing) } catch { say("cannot create a worker pod now (will try again): \(error)", .warning) }
         }
@@ -283,7 +296,8 @@ public final class KubeDaskCluster: WorkerScaling {
     /// The Warning events of the run's pods not reported yet (log_k8s_errors).
     private func reportWarnings() {
         let pods = Set(workerPods.map(\.name) + [spec.schedulerName])
-        guard let events = try? client.list(.events, namespace: spec.namespace, fieldSelector: "type=Warning") else { return }
+        guard let events = try? client.list(.events, namespace: spec.namespace, labelSelector: nil, fieldSelector: "type=Warning")
+        else { return }
         for e in events.items {
             guard let uid = e.uid, !reportedEvents.contains(uid), let pod = e.involvedObjectName, pods.contains(pod) else { continue }
             reportedEvents.insert(uid)
