@@ -85,24 +85,25 @@ public final class KubeDaskCluster: WorkerScaling {
         try addWorkers(spec.minWorkers - workerPods.count)
     }
 
+    /// Waits for the scheduler pod to run. The deadline counts only once the pod can be read,
+    /// as the failure describes it.
     private func waitForScheduler() throws {
         let deadline = clock() + spec.startupTimeout
-        while true {
-            if isCancelling() { throw RunFailure("interrupted while the Dask scheduler was starting") }
-            if let pod = try? client.get(.pods, spec.schedulerName, namespace: spec.namespace) {
-                let phase = pod.phase
-                if phase == "Running" { return }
-                if let reason = PodProblems.hopelessReason(pod) ?? (phase == "Failed" || phase == "Succeeded"
-                    ? "it ended (\(PodProblems.termination(pod).map { "exit code \($0.code)" } ?? phase!))" : nil) {
-                    throw failure("the Dask scheduler pod \(spec.schedulerName) cannot start: \(reason)", pod: spec.schedulerName)
-                }
-                if clock() > deadline {
-                    throw failure("the Dask scheduler pod \(spec.schedulerName) did not start within \(Int(spec.startupTimeout)) s "
-                        + "(startup_timeout): \(PodProblems.pendingReason(pod))", pod: spec.schedulerName)
-                }
+        let running = try Poll.until(deadline: nil, stop: isCancelling) { () throws -> Bool? in
+            guard let pod = try? client.get(.pods, spec.schedulerName, namespace: spec.namespace) else { return nil }
+            let phase = pod.phase
+            if phase == "Running" { return true }
+            if let reason = PodProblems.hopelessReason(pod) ?? (phase == "Failed" || phase == "Succeeded"
+                ? "it ended (\(PodProblems.termination(pod).map { "exit code \($0.code)" } ?? phase!))" : nil) {
+                throw failure("the Dask scheduler pod \(spec.schedulerName) cannot start: \(reason)", pod: spec.schedulerName)
             }
-            usleep(200_000)
+            if clock() > deadline {
+                throw failure("the Dask scheduler pod \(spec.schedulerName) did not start within \(Int(spec.startupTimeout)) s "
+                    + "(startup_timeout): \(PodProblems.pendingReason(pod))", pod: spec.schedulerName)
+            }
+            return nil
         }
+        if running == nil { throw RunFailure("interrupted while the Dask scheduler was starting") }
     }
 
     /// Deletes the workers, the scheduler and its Service. Owner references would remove

@@ -1,8 +1,5 @@
 import DKCore
 import DKKube
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Deletes what a run left: its Job (and by owner references what the Job owns), and any
 /// object with the run's labels, for runs that ended without cleaning up.
@@ -31,8 +28,7 @@ public struct RunCleanup {
                 }
             }
         }
-        let deadline = Clock.monotonic() + wait
-        while Clock.monotonic() < deadline && podsLeft(run: run) != 0 { usleep(200_000) }
+        Poll.until(deadline: Clock.monotonic() + wait) { podsLeft(run: run) == 0 ? true : nil }
         return deleted
     }
 
