@@ -40,7 +40,7 @@ public struct Doctor {
                 let review: Value = ["apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview",
                                      "spec": ["resourceAttributes": .map(attributes)]]
                 do {
-                    if try client.create(review)["status"]?["allowed"]?.boolValue != true {
+                    if try client.create(review).status?["allowed"]?.boolValue != true {
                         missing.append("\(verb) \(permission.resource)\(permission.group.isEmpty ? "" : " (\(permission.group))")")
                     }
                 } catch {

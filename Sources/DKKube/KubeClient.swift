@@ -4,36 +4,11 @@ import DKHTTP
 import Glibc
 #endif
 
-/// A failed Kubernetes API call, said in full: the verb, the resource, the namespace, and
-/// the server's reason and message (with the fields of an Invalid object).
-public struct KubeError: CategorizedError {
-    public var exitStatus: ExitStatus { .failure }
-
-    public let verb: String
-    public let resource: String
-    public let name: String?
-    public let namespace: String?
-    /// The HTTP status, 0 when the server was not reached.
-    public let code: Int
-    public let reason: String
-    public let message: String
-    public let causes: [(field: String, message: String)]
-
-    public var description: String {
-        var target = resource + (name.map { " \"\($0)\"" } ?? "")
-        if let namespace { target += " in namespace \"\(namespace)\"" }
-        var text = "\(verb) \(target): \(reason): \(message)"
-        let extra = causes.filter { !message.contains($0.field) }
-        if !extra.isEmpty { text += " (" + extra.map { "\($0.field): \($0.message)" }.joined(separator: "; ") + ")" }
-        return text
-    }
-}
-
 /// Kubernetes over its REST API with libcurl: create, get, list, replace, patch, delete
-/// (one or by selector), watch and pod logs, on any resource. Requests that are safe to repeat
-/// are retried on 429, 5xx and dropped connections with backoff (Retry-After honoured); a
-/// create is retried only on 429, which the server sends before doing anything; 401 and 403
-/// are never retried.
+/// (one or by selector), watch and pod logs, on any resource. Each operation says how its
+/// request may be retried (`RetryPolicy`): those safe to repeat on 429, 5xx and dropped
+/// connections, with backoff (Retry-After honoured); a create or a patch only on 429, which
+/// the server sends before doing anything. 401 and 403 are never retried.
 public final class KubeClient: @unchecked Sendable {
     public let config: KubeConfig
     public var maxRetries = 5
@@ -46,6 +21,15 @@ public final class KubeClient: @unchecked Sendable {
 
     public init(config: KubeConfig) { self.config = config }
 
+    /// When a failed request is sent again.
+    enum RetryPolicy {
+        /// Repeating it changes nothing: on 429, 5xx and dropped connections.
+        case idempotent
+        /// It may have been done when the answer is an error or lost: only on 429, which the
+        /// server sends before doing anything.
+        case throttledOnly
+    }
+
     public enum PatchType: String, Sendable {
         case merge = "application/merge-patch+json"
         case strategic = "application/strategic-merge-patch+json"
@@ -57,70 +41,75 @@ public final class KubeClient: @unchecked Sendable {
     /// The server's Kubernetes version ("v1.33.0"), which anyone may read.
     public func version() throws -> String {
         let info = try call("get", KubeResource(apiVersion: "v1", kind: "Version", plural: "version", namespaced: false),
-                            namespace: nil, method: "GET", path: "/version")
+                            namespace: nil, method: "GET", path: "/version", retry: .idempotent)
         return info["gitVersion"]?.stringValue ?? "?"
     }
 
     /// Creates an object; its apiVersion and kind say where. Namespaced objects go to their
     /// metadata.namespace, else to `namespace` or the configuration's.
     @discardableResult
-    public func create(_ object: Value, namespace: String? = nil) throws -> Value {
+    public func create(_ object: Value, namespace: String? = nil) throws -> KubeObject {
         let resource = try resource(of: object)
-        let ns = resource.namespaced ? object["metadata"]?["namespace"]?.stringValue ?? namespace ?? config.namespace : nil
-        return try call("create", resource, name: object["metadata"]?["name"]?.stringValue, namespace: ns,
-                        method: "POST", path: resource.path(namespace: ns), body: object)
+        let manifest = KubeObject(object)
+        let ns = resource.namespaced ? manifest.namespace ?? namespace ?? config.namespace : nil
+        return KubeObject(try call("create", resource, name: manifest.name.isEmpty ? nil : manifest.name, namespace: ns,
+                                   method: "POST", path: resource.path(namespace: ns), body: object, retry: .throttledOnly))
     }
 
-    public func get(_ resource: KubeResource, _ name: String, namespace: String? = nil) throws -> Value {
+    public func get(_ resource: KubeResource, _ name: String, namespace: String? = nil) throws -> KubeObject {
         let ns = self.namespace(resource, namespace)
-        return try call("get", resource, name: name, namespace: ns, method: "GET", path: resource.path(namespace: ns, name: name))
+        return KubeObject(try call("get", resource, name: name, namespace: ns, method: "GET",
+                                   path: resource.path(namespace: ns, name: name), retry: .idempotent))
     }
 
-    /// The list object (its `items` and `metadata.resourceVersion`).
+    /// The list object (its `items` and `resourceVersion`).
     public func list(_ resource: KubeResource, namespace: String? = nil, labelSelector: String? = nil,
-                     fieldSelector: String? = nil) throws -> Value {
+                     fieldSelector: String? = nil) throws -> KubeObject {
         let ns = self.namespace(resource, namespace)
-        return try call("list", resource, namespace: ns, method: "GET", path: resource.path(namespace: ns),
-                        query: [("labelSelector", labelSelector), ("fieldSelector", fieldSelector)])
+        return KubeObject(try call("list", resource, namespace: ns, method: "GET", path: resource.path(namespace: ns),
+                                   query: [("labelSelector", labelSelector), ("fieldSelector", fieldSelector)],
+                                   retry: .idempotent))
     }
 
+    /// Replaces an object (PUT). Sent again after a lost answer, it changes nothing more: the
+    /// same content again, or a 409 Conflict when its metadata.resourceVersion is now old.
     @discardableResult
-    public func replace(_ object: Value, namespace: String? = nil) throws -> Value {
+    public func replace(_ object: Value, namespace: String? = nil) throws -> KubeObject {
         let resource = try resource(of: object)
-        let name = object["metadata"]?["name"]?.stringValue ?? ""
-        let ns = resource.namespaced ? object["metadata"]?["namespace"]?.stringValue ?? namespace ?? config.namespace : nil
-        return try call("update", resource, name: name, namespace: ns, method: "PUT",
-                        path: resource.path(namespace: ns, name: name), body: object)
+        let manifest = KubeObject(object)
+        let ns = resource.namespaced ? manifest.namespace ?? namespace ?? config.namespace : nil
+        return KubeObject(try call("update", resource, name: manifest.name, namespace: ns, method: "PUT",
+                                   path: resource.path(namespace: ns, name: manifest.name), body: object, retry: .idempotent))
     }
 
     @discardableResult
     public func patch(_ resource: KubeResource, _ name: String, namespace: String? = nil, _ patch: Value,
-                      type: PatchType = .merge) throws -> Value {
+                      type: PatchType = .merge) throws -> KubeObject {
         let ns = self.namespace(resource, namespace)
-        return try call("patch", resource, name: name, namespace: ns, method: "PATCH",
-                        path: resource.path(namespace: ns, name: name), body: patch, contentType: type.rawValue)
+        return KubeObject(try call("patch", resource, name: name, namespace: ns, method: "PATCH",
+                                   path: resource.path(namespace: ns, name: name), body: patch, contentType: type.rawValue,
+                                   retry: .throttledOnly))
     }
 
-    /// Deletes an object; dependents go too (Background propagation) unless told otherwise.
+    /// Deletes an object; what it owns goes too (Background propagation).
+    /// - Returns: the object, now being deleted, or a Status.
     @discardableResult
-    public func delete(_ resource: KubeResource, _ name: String, namespace: String? = nil,
-                       propagation: String = "Background", gracePeriodSeconds: Int? = nil) throws -> Value {
+    public func delete(_ resource: KubeResource, _ name: String, namespace: String? = nil) throws -> KubeObject {
         let ns = self.namespace(resource, namespace)
-        var options: [Value: Value] = ["kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": .text(propagation)]
-        if let g = gracePeriodSeconds { options["gracePeriodSeconds"] = .int(Int64(g)) }
-        return try call("delete", resource, name: name, namespace: ns, method: "DELETE",
-                        path: resource.path(namespace: ns, name: name), body: .map(options))
+        return KubeObject(try call("delete", resource, name: name, namespace: ns, method: "DELETE",
+                                   path: resource.path(namespace: ns, name: name), body: Self.backgroundDeletion,
+                                   retry: .idempotent))
     }
 
-    /// Deletes every object a selector picks (delete-collection).
+    /// Deletes every object a selector picks (delete-collection), with what they own.
     @discardableResult
-    public func deleteCollection(_ resource: KubeResource, namespace: String? = nil, labelSelector: String,
-                                 propagation: String = "Background") throws -> Value {
+    public func deleteCollection(_ resource: KubeResource, namespace: String? = nil, labelSelector: String) throws -> KubeObject {
         let ns = self.namespace(resource, namespace)
-        return try call("delete", resource, namespace: ns, method: "DELETE", path: resource.path(namespace: ns),
-                        query: [("labelSelector", labelSelector)],
-                        body: ["kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": .text(propagation)])
+        return KubeObject(try call("delete", resource, namespace: ns, method: "DELETE", path: resource.path(namespace: ns),
+                                   query: [("labelSelector", labelSelector)], body: Self.backgroundDeletion, retry: .idempotent))
     }
+
+    private static let backgroundDeletion: Value = ["kind": "DeleteOptions", "apiVersion": "v1", "propagationPolicy": "Background"]
 
     private func namespace(_ resource: KubeResource, _ namespace: String?) -> String? {
         resource.namespaced ? namespace ?? config.namespace : nil
@@ -134,7 +123,7 @@ public final class KubeClient: @unchecked Sendable {
             if let found = discovered[apiVersion + "/" + kind] { return found }
             let path = apiVersion.contains("/") ? "/apis/\(apiVersion)" : "/api/\(apiVersion)"
             let list = try call("discover", KubeResource(apiVersion: apiVersion, kind: kind, plural: "", namespaced: false),
-                                namespace: nil, method: "GET", path: path)
+                                namespace: nil, method: "GET", path: path, retry: .idempotent)
             guard let entry = list["resources"]?.arrayValue?.first(where: {
                 $0["kind"]?.stringValue == kind && !($0["name"]?.stringValue ?? "/").contains("/")
             }), let plural = entry["name"]?.stringValue else {
@@ -152,8 +141,9 @@ public final class KubeClient: @unchecked Sendable {
         let apiVersion = object["apiVersion"]?.stringValue ?? ""
         let kind = object["kind"]?.stringValue ?? ""
         guard !apiVersion.isEmpty, !kind.isEmpty else {
+            let name = KubeObject(object).name
             throw KubeError(verb: "create", resource: "an object without apiVersion and kind",
-                            name: object["metadata"]?["name"]?.stringValue, namespace: nil, code: 0,
+                            name: name.isEmpty ? nil : name, namespace: nil, code: 0,
                             reason: "BadRequest", message: "every object needs both", causes: [])
         }
         return try resource(apiVersion: apiVersion, kind: kind)
@@ -164,8 +154,7 @@ public final class KubeClient: @unchecked Sendable {
     /// One API call with its retries; the decoded JSON answer.
     func call(_ verb: String, _ resource: KubeResource, name: String? = nil, namespace: String?, method: String,
               path: String, query: [(String, String?)] = [], body: Value? = nil,
-              contentType: String = "application/json") throws -> Value {
-        let retryAll = verb != "create" && verb != "patch"
+              contentType: String = "application/json", retry: RetryPolicy) throws -> Value {
         var attempt = 0
         var refreshed = false
         while true {
@@ -175,7 +164,7 @@ public final class KubeClient: @unchecked Sendable {
                                                               body: body.map { Array(JSON.encode($0).utf8) },
                                                               contentType: contentType))
             } catch let error as HTTPError {
-                if error.retryable && retryAll && attempt < maxRetries {
+                if error.retryable && retry == .idempotent && attempt < maxRetries {
                     attempt += 1
                     HTTPClient.backoff(attempt, retryAfter: nil)
                     continue
@@ -191,13 +180,14 @@ public final class KubeClient: @unchecked Sendable {
                 refreshed = true
                 continue
             }
-            let retryable = response.status == 429 || (retryAll && [500, 502, 503, 504].contains(response.status))
+            let retryable = response.status == 429 || (retry == .idempotent && [500, 502, 503, 504].contains(response.status))
             if retryable && attempt < maxRetries {
                 attempt += 1
                 HTTPClient.backoff(attempt, retryAfter: response.headers["retry-after"].flatMap(Double.init))
                 continue
             }
-            throw error(verb, resource, name: name, namespace: namespace, response)
+            throw failure(verb, resource.qualifiedName, name: name, namespace: namespace, code: response.status,
+                          answer: response.body)
         }
     }
 
@@ -235,20 +225,15 @@ public final class KubeClient: @unchecked Sendable {
         return r
     }
 
-    private func error(_ verb: String, _ resource: KubeResource, name: String?, namespace: String?,
-                       _ response: HTTPResponse) -> KubeError {
-        let status = try? JSON.decode(response.body)
-        var reason = status?["reason"]?.stringValue ?? "HTTP \(response.status)"
-        var message = status?["message"]?.stringValue ?? String(decoding: response.body.prefix(300), as: UTF8.self)
-        if response.status == 401 {
-            reason = "Unauthorized"
-            message = "the server refused the credentials of \(config.origin)"
+    /// The error of a failed answer (a call's, a watch's, a log's); a 401 names the
+    /// credentials the server refused.
+    func failure(_ verb: String, _ resource: String, name: String? = nil, namespace: String?, code: Int,
+                 answer: [UInt8]) -> KubeError {
+        guard code != 401 else {
+            return KubeError(verb: verb, resource: resource, name: name, namespace: namespace, code: code,
+                             reason: "Unauthorized", message: "the server refused the credentials of \(config.origin)", causes: [])
         }
-        let causes = (status?["details"]?["causes"]?.arrayValue ?? []).map {
-            (field: $0["field"]?.stringValue ?? "", message: $0["message"]?.stringValue ?? "")
-        }
-        return KubeError(verb: verb, resource: resource.qualifiedName, name: name, namespace: namespace,
-                         code: response.status, reason: reason, message: message, causes: causes)
+        return KubeError(verb: verb, resource: resource, name: name, namespace: namespace, code: code, answer: answer)
     }
 
     static func escape(_ s: String) -> String {

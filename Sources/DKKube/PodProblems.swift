@@ -9,51 +9,43 @@ public enum PodProblems {
 
     /// What stops the pod for good (an image that cannot be pulled, a crash loop, a missing
     /// secret), or nil while it may still start.
-    public static func hopelessReason(_ pod: Value) -> String? {
-        for status in pod["status"]?["containerStatuses"]?.arrayValue ?? [] {
-            if let waiting = status["state"]?["waiting"], let reason = waiting["reason"]?.stringValue, hopeless.contains(reason) {
-                return reason + (waiting["message"]?.stringValue.map { ": " + $0 } ?? "")
-            }
+    public static func hopelessReason(_ pod: KubeObject) -> String? {
+        for status in pod.containerStatuses {
+            if let waiting = status.waiting, hopeless.contains(waiting.reason) { return describe(waiting) }
         }
         return nil
     }
 
     /// Why a pending pod is pending: not scheduled (and why), or its containers' waiting reason.
-    public static func pendingReason(_ pod: Value) -> String {
-        for condition in pod["status"]?["conditions"]?.arrayValue ?? []
-            where condition["type"] == "PodScheduled" && condition["status"] == "False" {
-            return "Unschedulable: " + (condition["message"]?.stringValue ?? "")
+    public static func pendingReason(_ pod: KubeObject) -> String {
+        if let unscheduled = pod.conditions.first(where: { $0["type"] == "PodScheduled" && $0["status"] == "False" }) {
+            return "Unschedulable: " + (unscheduled["message"]?.stringValue ?? "")
         }
-        for status in pod["status"]?["containerStatuses"]?.arrayValue ?? [] {
-            if let waiting = status["state"]?["waiting"], let reason = waiting["reason"]?.stringValue {
-                return reason + (waiting["message"]?.stringValue.map { ": " + $0 } ?? "")
-            }
-        }
-        return "Pending"
+        return pod.containerStatuses.lazy.compactMap(\.waiting).first.map(describe) ?? "Pending"
+    }
+
+    private static func describe(_ waiting: (reason: String, message: String?)) -> String {
+        waiting.reason + (waiting.message.map { ": " + $0 } ?? "")
     }
 
     /// How a finished pod ended: its container's exit code and reason.
-    public static func termination(_ pod: Value) -> (code: Int, reason: String)? {
-        for status in pod["status"]?["containerStatuses"]?.arrayValue ?? [] {
-            if let t = status["state"]?["terminated"] {
-                return (Int(t["exitCode"]?.intValue ?? -1), t["reason"]?.stringValue ?? "")
-            }
-        }
-        return nil
+    public static func termination(_ pod: KubeObject) -> (code: Int, reason: String)? {
+        pod.containerStatuses.lazy.compactMap(\.terminated).first.map { (code: $0.exitCode, reason: $0.reason) }
     }
 
     /// The pod's Events and last log lines, as `kubectl describe` and `kubectl logs --tail`
     /// would show them, indented under a headline (best effort: the API may fail too).
-    public static func describe(_ client: KubeClient, pod name: String, namespace: String, logLines: Int = 20) -> String {
+    public static func describe(_ client: KubeAPI, pod name: String, namespace: String, logLines: Int = 20) -> String {
         var text = ""
-        if let events = try? client.list(.events, namespace: namespace, fieldSelector: "involvedObject.name=\(name)"),
-           let items = events["items"]?.arrayValue, !items.isEmpty {
+        if let events = try? client.list(.events, namespace: namespace, labelSelector: nil,
+                                         fieldSelector: "involvedObject.name=\(name)").items, !events.isEmpty {
             text += "\n  events of pod \(name):"
-            for e in items.suffix(10) {
-                text += "\n    \(e["type"]?.stringValue ?? "") \(e["reason"]?.stringValue ?? ""): \(e["message"]?.stringValue ?? "")"
+            for e in events.suffix(10) {
+                text += "\n    \(e.eventType ?? "") \(e.reason ?? ""): \(e.message ?? "")"
             }
         }
-        if logLines > 0, let log = try? client.logs(name, namespace: namespace, tailLines: logLines), !log.isEmpty {
+        if logLines > 0, let log = try? client.logs(name, namespace: namespace, tailLines: logLines, follow: false, onData: nil),
+           !log.isEmpty {
             text += "\n  last log lines of pod \(name):"
             for line in String(decoding: log, as: UTF8.self).split(separator: "\n").suffix(logLines) {
                 text += "\n    " + line

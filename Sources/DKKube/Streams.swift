@@ -6,7 +6,7 @@ import DKHTTP
 public struct WatchEvent: Sendable {
     /// ADDED, MODIFIED or DELETED.
     public let type: String
-    public let object: Value
+    public let object: KubeObject
 }
 
 extension KubeClient {
@@ -26,8 +26,8 @@ extension KubeClient {
             while !state.done && deadline.map({ Clock.monotonic() < $0 }) ?? true {
                 if state.version == nil {
                     let list = try self.list(resource, namespace: ns, labelSelector: labelSelector, fieldSelector: fieldSelector)
-                    state.version = list["metadata"]?["resourceVersion"]?.stringValue
-                    for item in list["items"]?.arrayValue ?? [] where !state.done {
+                    state.version = list.resourceVersion
+                    for item in list.items where !state.done {
                         state.done = !(try handler(WatchEvent(type: "ADDED", object: item)))
                     }
                     if state.done { return }
@@ -50,17 +50,12 @@ extension KubeClient {
                 }
                 if let error = state.error { throw error }
                 guard response.status == 200 else {
-                    let body = state.remainder()
-                    let status = try? JSON.decode(body)
-                    throw KubeError(verb: "watch", resource: resource.qualifiedName, name: nil, namespace: ns,
-                                    code: response.status, reason: status?["reason"]?.stringValue ?? "HTTP \(response.status)",
-                                    message: status?["message"]?.stringValue ?? String(decoding: body, as: UTF8.self),
-                                    causes: [])
+                    throw self.failure("watch", resource.qualifiedName, namespace: ns, code: response.status,
+                                       answer: state.remainder())
                 }
-                if let failure = state.failure {
-                    throw KubeError(verb: "watch", resource: resource.qualifiedName, name: nil, namespace: ns,
-                                    code: Int(failure["code"]?.intValue ?? 0), reason: failure["reason"]?.stringValue ?? "Error",
-                                    message: failure["message"]?.stringValue ?? "", causes: [])
+                if let status = state.failure {
+                    throw KubeError(verb: "watch", resource: resource.qualifiedName, namespace: ns,
+                                    code: Int(status["code"]?.intValue ?? 0), status: status)
                 }
                 failures = 0
             }
@@ -69,11 +64,11 @@ extension KubeClient {
 
     /// A pod's log: all of it, or the last `tailLines`, or followed as it grows (`onData` gets
     /// each piece until it returns false or the pod ends).
-    public func logs(_ pod: String, namespace: String? = nil, container: String? = nil, tailLines: Int? = nil,
-                     follow: Bool = false, onData: (@Sendable ([UInt8]) -> Bool)? = nil) throws -> [UInt8] {
+    public func logs(_ pod: String, namespace: String? = nil, tailLines: Int? = nil, follow: Bool = false,
+                     onData: (@Sendable ([UInt8]) -> Bool)? = nil) throws -> [UInt8] {
         let ns = namespace ?? config.namespace
         var request = try self.request(method: "GET", path: KubeResource.pods.path(namespace: ns, name: pod) + "/log",
-                                       query: [("container", container), ("tailLines", tailLines.map(String.init)),
+                                       query: [("tailLines", tailLines.map(String.init)),
                                                ("follow", follow ? "true" : nil)],
                                        body: nil, contentType: "application/json")
         if follow { request.timeout = 0 }
@@ -84,11 +79,7 @@ extension KubeClient {
         }
         let response = try HTTPClient.perform(request)
         guard response.status == 200 else {
-            let status = try? JSON.decode(collected.bytes)
-            throw KubeError(verb: "get", resource: "pods/log", name: pod, namespace: ns, code: response.status,
-                            reason: status?["reason"]?.stringValue ?? "HTTP \(response.status)",
-                            message: status?["message"]?.stringValue ?? String(decoding: collected.bytes, as: UTF8.self),
-                            causes: [])
+            throw failure("get", "pods/log", name: pod, namespace: ns, code: response.status, answer: collected.bytes)
         }
         return collected.bytes
     }
@@ -120,7 +111,7 @@ final class WatchState: @unchecked Sendable {
 
     private func handle(_ line: [UInt8]) -> Bool {
         guard let event = try? JSON.decode(line), let object = event["object"] else { return true }
-        let rv = object["metadata"]?["resourceVersion"]?.stringValue
+        let rv = KubeObject(object).resourceVersion
         switch event["type"]?.stringValue {
         case "BOOKMARK":
             version = rv ?? version
@@ -130,7 +121,7 @@ final class WatchState: @unchecked Sendable {
         case let type?:
             version = rv ?? version
             do {
-                done = !(try handler(WatchEvent(type: type, object: object)))
+                done = !(try handler(WatchEvent(type: type, object: KubeObject(object))))
             } catch {
                 self.error = error
                 done = true

@@ -24,7 +24,7 @@ public final class FlowRunLauncher {
     func setup() throws -> String? {
         guard let source = plan.pullSecretSource else { return nil }
         if let existing = try? client.get(.secrets, source.name, namespace: plan.namespace) {
-            return existing["metadata"]?["labels"]?[RunLabels.managedBy] == "dkrun" ? source.name : nil
+            return existing.labels[RunLabels.managedBy] == "dkrun" ? source.name : nil
         }
         let credentials: String
         do { credentials = try SecretStore.lookup(source.secret) } catch {
@@ -42,7 +42,7 @@ public final class FlowRunLauncher {
         let configMap = try plan.payloadConfigMap(payload)
         let secret = try setup()
         try client.create(configMap, namespace: plan.namespace)
-        let job: Value
+        let job: KubeObject
         do {
             job = try client.create(plan.job(ttl: ttl), namespace: plan.namespace)
         } catch {
@@ -50,13 +50,13 @@ public final class FlowRunLauncher {
             throw error
         }
         // Owned by the Job, they go with it, whoever deletes it (or its TTL).
-        let owner = FlowRunPlan.jobOwner(name: plan.jobName, uid: job["metadata"]?["uid"]?.stringValue ?? "")
+        let owner = FlowRunPlan.jobOwner(name: plan.jobName, uid: job.uid ?? "")
         try client.patch(.configMaps, plan.payloadName, namespace: plan.namespace, ["metadata": ["ownerReferences": [owner]]])
         if let secret {
             let current = try client.get(.secrets, secret, namespace: plan.namespace)
-            let owners = (current["metadata"]?["ownerReferences"]?.arrayValue ?? []) + [owner]
             try client.patch(.secrets, secret, namespace: plan.namespace,
-                             ["metadata": ["ownerReferences": .array(owners), "resourceVersion": current["metadata"]?["resourceVersion"] ?? ""]])
+                             ["metadata": ["ownerReferences": .array(current.ownerReferences + [owner]),
+                                           "resourceVersion": .text(current.resourceVersion ?? "")]])
         }
     }
 

@@ -53,7 +53,7 @@ public struct JobFlowRun {
     private func ownedCluster(_ spec: DaskClusterSpec) throws -> DaskClusterSpec {
         var spec = spec
         if let job = environment["DKRUN_JOB_NAME"] {
-            let uid = try KubeClient(config: config).get(.jobs, job)["metadata"]?["uid"]?.stringValue ?? ""
+            let uid = try KubeClient(config: config).get(.jobs, job).uid ?? ""
             spec.owner = FlowRunPlan.jobOwner(name: job, uid: uid)
         }
         if spec.workerTemplate == nil, let path = environment["DASK_KUBERNETES__WORKER_TEMPLATE_PATH"] {

@@ -97,23 +97,22 @@ public final class JobFollower: @unchecked Sendable {
 
     enum PodWait { case success(String), failure(String) }
 
+    /// Waits for the pod to leave Pending; the deadline is checked against what was seen
+    /// last, which the failure then describes.
     private func waitForPod(startupTimeout: Double) -> PodWait {
         let deadline = Clock.monotonic() + startupTimeout
         let selector = RunLabels.selector(run: runID, component: "job")
-        while !Interruption.requested {
+        let outcome = Poll.until(deadline: nil, stop: { Interruption.requested }) { () -> PodWait? in
             do {
-                let pods = try client.list(.pods, namespace: namespace, labelSelector: selector)["items"]?.arrayValue ?? []
-                if let pod = pods.last {
-                    let name = pod["metadata"]!["name"]!.stringValue!
-                    let phase = pod["status"]?["phase"]?.stringValue ?? "Pending"
-                    if phase != "Pending" { return .success(name) }
+                if let pod = try client.list(.pods, namespace: namespace, labelSelector: selector).items.last {
+                    if (pod.phase ?? "Pending") != "Pending" { return .success(pod.name) }
                     if let reason = PodProblems.hopelessReason(pod) {
-                        return .failure("the flow run's pod \(name) cannot start: \(reason)"
-                            + PodProblems.describe(client, pod: name, namespace: namespace))
+                        return .failure("the flow run's pod \(pod.name) cannot start: \(reason)"
+                            + PodProblems.describe(client, pod: pod.name, namespace: namespace))
                     }
                     if Clock.monotonic() > deadline {
-                        return .failure("the flow run's pod \(name) did not start within \(Int(startupTimeout)) s: "
-                            + PodProblems.pendingReason(pod) + PodProblems.describe(client, pod: name, namespace: namespace))
+                        return .failure("the flow run's pod \(pod.name) did not start within \(Int(startupTimeout)) s: "
+                            + PodProblems.pendingReason(pod) + PodProblems.describe(client, pod: pod.name, namespace: namespace))
                     }
                 } else if Clock.monotonic() > deadline {
                     return .failure("the flow run's Job made no pod within \(Int(startupTimeout)) s")
@@ -121,38 +120,36 @@ public final class JobFollower: @unchecked Sendable {
             } catch {
                 if Clock.monotonic() > deadline { return .failure("cannot follow the flow run: \(error)") }
             }
-            usleep(200_000)
+            return nil
         }
-        return .failure("interrupted")
+        return outcome ?? .failure("interrupted")
     }
 
     private func exitCode(_ pod: String) -> ExitStatus {
-        let deadline = Clock.monotonic() + 30
-        while Clock.monotonic() < deadline {
-            let current: Value
+        let code = Poll.until(deadline: Clock.monotonic() + 30) { () -> ExitStatus? in
+            let current: KubeObject
             do {
                 current = try client.get(.pods, pod, namespace: namespace)
             } catch let e as KubeError where e.code == 404 {
                 say("the flow run's pod \(pod) is gone before it finished", .error)
                 return .failure
             } catch {
-                usleep(200_000)
-                continue
+                return nil
             }
-            if let t = PodProblems.termination(current) {
-                // dkrun's own exit codes say how the flow ended.
-                if let status = Int32(exactly: t.code).flatMap(ExitStatus.init(rawValue:)) { return status }
-                // A signal: kubelets say 128 + N, kubesim -N.
-                let how = t.code > 128 || t.code < 0 ? "was killed by signal \(abs(t.code) % 128)"
-                    : "ended with exit code \(t.code)"
-                say("the flow run's pod \(pod) \(how) (\(t.reason)) before the flow finished"
-                    + PodProblems.describe(client, pod: pod, namespace: namespace, logLines: 0), .error)
-                return .failure
-            }
-            usleep(200_000)
+            guard let t = PodProblems.termination(current) else { return nil }
+            // dkrun's own exit codes say how the flow ended.
+            if let status = Int32(exactly: t.code).flatMap(ExitStatus.init(rawValue:)) { return status }
+            // A signal: kubelets say 128 + N, kubesim -N.
+            let how = t.code > 128 || t.code < 0 ? "was killed by signal \(abs(t.code) % 128)" : "ended with exit code \(t.code)"
+            say("the flow run's pod \(pod) \(how) (\(t.reason)) before the flow finished"
+                + PodProblems.describe(client, pod: pod, namespace: namespace, logLines: 0), .error)
+            return .failure
         }
-        say("the flow run's pod \(pod) has not reported its exit code", .error)
-        return .failure
+        guard let code else {
+            say("the flow run's pod \(pod) has not reported its exit code", .error)
+            return .failure
+        }
+        return code
     }
 
     /// A log line of the Job's pod: a run event (the pod's dkrun writes them as JSON), or

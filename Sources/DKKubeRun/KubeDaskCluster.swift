@@ -16,14 +16,14 @@ import Glibc
 /// listed again on every check, so a create retried after a dropped connection, or a pod
 /// deleted by someone else, is seen as it is.
 public final class KubeDaskCluster: WorkerScaling {
-    let client: KubeClient
+    let client: KubeAPI
     let spec: DaskClusterSpec
     let observer: RunObserver?
     /// `tcp://<Service cluster IP>:8786`, once started.
     public private(set) var schedulerAddress = ""
 
-    private var workerPods: [Value] = []
-    private var schedulerPod: Value?
+    private var workerPods: [KubeObject] = []
+    private var schedulerPod: KubeObject?
     /// Worker pods seen among the scheduler's workers, and how many pods in a row ended
     /// without ever joining it.
     private var joined: Set<String> = []
@@ -36,17 +36,28 @@ public final class KubeDaskCluster: WorkerScaling {
     private var reportedEvents: Set<String> = []
     private let user: String
     private let environment: [String: String]
+    private let clock: () -> Double
+    private let isCancelling: () -> Bool
 
     /// How long the API may fail in a row before the run gives up on the cluster.
     static let apiPatience = 60.0
     /// How many worker pods may end in a row without joining the scheduler.
     static let failedStartsAllowed = 3
 
-    public init(client: KubeClient, spec: DaskClusterSpec, observer: RunObserver?, environment: [String: String]) {
+    /// - Parameters:
+    ///   - clock: monotonic seconds, which pace `check()` (once a second) and measure how long
+    ///     the API has failed.
+    ///   - isCancelling: whether the run is being cancelled (Ctrl-C, or SIGTERM when its Job
+    ///     is deleted): the cluster then stops waiting for the scheduler, and neither checks it
+    ///     nor replaces lost workers.
+    public init(client: KubeAPI, spec: DaskClusterSpec, observer: RunObserver?, environment: [String: String],
+                clock: @escaping () -> Double = Clock.monotonic, isCancelling: @escaping () -> Bool = { Interruption.requested }) {
         self.client = client
         self.spec = spec
         self.observer = observer
         self.environment = environment
+        self.clock = clock
+        self.isCancelling = isCancelling
         user = DaskClusterSpec.user(environment: environment)
     }
 
@@ -64,7 +75,7 @@ public final class KubeDaskCluster: WorkerScaling {
         try createOnce(scheduler)
         let service = try createOnce(spec.schedulerService())
         try createOnce(spec.schedulerDisruptionBudget())
-        guard let ip = service["spec"]?["clusterIP"]?.stringValue else {
+        guard let ip = service.spec?["clusterIP"]?.stringValue else {
             throw RunFailure("the scheduler's Service \(spec.schedulerName) has no cluster IP")
         }
         schedulerAddress = "tcp://\(ip):\(DaskClusterSpec.schedulerPort)"
@@ -74,30 +85,32 @@ public final class KubeDaskCluster: WorkerScaling {
         try addWorkers(spec.minWorkers - workerPods.count)
     }
 
+    /// Waits for the scheduler pod to run. The deadline counts only once the pod can be read,
+    /// as the failure describes it.
     private func waitForScheduler() throws {
-        let deadline = Clock.monotonic() + spec.startupTimeout
-        while true {
-            if Interruption.requested { throw RunFailure("interrupted while the Dask scheduler was starting") }
-            if let pod = try? client.get(.pods, spec.schedulerName, namespace: spec.namespace) {
-                let phase = pod["status"]?["phase"]?.stringValue
-                if phase == "Running" { return }
-                if let reason = PodProblems.hopelessReason(pod) ?? (phase == "Failed" || phase == "Succeeded"
-                    ? "it ended (\(PodProblems.termination(pod).map { "exit code \($0.code)" } ?? phase!))" : nil) {
-                    throw failure("the Dask scheduler pod \(spec.schedulerName) cannot start: \(reason)", pod: spec.schedulerName)
-                }
-                if Clock.monotonic() > deadline {
-                    throw failure("the Dask scheduler pod \(spec.schedulerName) did not start within \(Int(spec.startupTimeout)) s "
-                        + "(startup_timeout): \(PodProblems.pendingReason(pod))", pod: spec.schedulerName)
-                }
+        let deadline = clock() + spec.startupTimeout
+        let running = try Poll.until(deadline: nil, stop: isCancelling) { () throws -> Bool? in
+            guard let pod = try? client.get(.pods, spec.schedulerName, namespace: spec.namespace) else { return nil }
+            let phase = pod.phase
+            if phase == "Running" { return true }
+            if let reason = PodProblems.hopelessReason(pod) ?? (phase == "Failed" || phase == "Succeeded"
+                ? "it ended (\(PodProblems.termination(pod).map { "exit code \($0.code)" } ?? phase!))" : nil) {
+                throw failure("the Dask scheduler pod \(spec.schedulerName) cannot start: \(reason)", pod: spec.schedulerName)
             }
-            usleep(200_000)
+            if clock() > deadline {
+                throw failure("the Dask scheduler pod \(spec.schedulerName) did not start within \(Int(spec.startupTimeout)) s "
+                    + "(startup_timeout): \(PodProblems.pendingReason(pod))", pod: spec.schedulerName)
+            }
+            return nil
         }
+        if running == nil { throw RunFailure("interrupted while the Dask scheduler was starting") }
     }
 
     /// Deletes the workers, the scheduler and its Service. Owner references would remove
     /// them with the Job anyway; this removes them as soon as the run ends.
     public func shutdown() {
-        if spec.schedulerLogs, let log = try? client.logs(spec.schedulerName, namespace: spec.namespace, tailLines: 500) {
+        if spec.schedulerLogs,
+           let log = try? client.logs(spec.schedulerName, namespace: spec.namespace, tailLines: 500, follow: false, onData: nil) {
             for line in String(decoding: log, as: UTF8.self).split(separator: "\n") { say("[scheduler] " + line) }
         }
         let workers = RunLabels.selector(run: spec.runID, component: "worker")
@@ -119,15 +132,15 @@ public final class KubeDaskCluster: WorkerScaling {
     /// Creates an object with a fixed name, retrying when the API fails; one already made by
     /// an earlier attempt whose answer was lost is taken as it is.
     @discardableResult
-    private func createOnce(_ object: Value) throws -> Value {
-        let resource = try client.resource(apiVersion: object["apiVersion"]!.stringValue!, kind: object["kind"]!.stringValue!)
-        let name = object["metadata"]!["name"]!.stringValue!
+    private func createOnce(_ object: Value) throws -> KubeObject {
+        let manifest = KubeObject(object)
+        let resource = try client.resource(apiVersion: manifest.apiVersion ?? "", kind: manifest.kind ?? "")
         var attempt = 0
         while true {
             do {
                 return try client.create(object, namespace: spec.namespace)
             } catch let e as KubeError where e.code == 409 {
-                return try client.get(resource, name, namespace: spec.namespace)
+                return try client.get(resource, manifest.name, namespace: spec.namespace)
             } catch let e as KubeError where e.code >= 500 && attempt < 5 {
                 attempt += 1
                 usleep(UInt32(200_000 * attempt))
@@ -139,16 +152,15 @@ public final class KubeDaskCluster: WorkerScaling {
 
     /// Lists the run's pods: the workers (not being deleted) and the scheduler.
     private func refreshWorkers() throws {
-        let pods = try client.list(.pods, namespace: spec.namespace, labelSelector: RunLabels.selector(run: spec.runID))["items"]?
-            .arrayValue ?? []
-        let component = { (pod: Value) in pod["metadata"]?["labels"]?[RunLabels.component]?.stringValue }
-        workerPods = pods.filter { component($0) == "worker" && $0["metadata"]?["deletionTimestamp"] == nil }
-        schedulerPod = pods.first { component($0) == "scheduler" }
+        let pods = try client.list(.pods, namespace: spec.namespace, labelSelector: RunLabels.selector(run: spec.runID),
+                                   fieldSelector: nil).items
+        workerPods = pods.filter { $0.labels[RunLabels.component] == "worker" && !$0.isBeingDeleted }
+        schedulerPod = pods.first { $0.labels[RunLabels.component] == "scheduler" }
     }
 
     /// Pods that run or may still run.
-    private var liveWorkers: [Value] {
-        workerPods.filter { ["Pending", "Running"].contains($0["status"]?["phase"]?.stringValue ?? "Pending") }
+    private var liveWorkers: [KubeObject] {
+        workerPods.filter { ["Pending", "Running"].contains($0.phase ?? "Pending") }
     }
 
     private func addWorkers(_ count: Int) throws {
@@ -167,8 +179,8 @@ public final class KubeDaskCluster: WorkerScaling {
 
     public func observe(target: Int, workers: [String]) throws -> Int {
         let hosts = Set(workers.compactMap(Self.host))
-        for pod in workerPods where hosts.contains(pod["status"]?["podIP"]?.stringValue ?? "") {
-            if joined.insert(pod["metadata"]!["name"]!.stringValue!).inserted { endedBeforeJoining = 0 }
+        for pod in workerPods where hosts.contains(pod.podIP ?? "") {
+            if joined.insert(pod.name).inserted { endedBeforeJoining = 0 }
         }
         let wanted = min(max(target, spec.minWorkers), spec.maxWorkers)
         let live = liveWorkers.count
@@ -195,13 +207,12 @@ public final class KubeDaskCluster: WorkerScaling {
     public func retired(_ workers: [String]) throws {
         retiring = false
         let hosts = Set(workers.compactMap(Self.host))
-        for pod in workerPods where hosts.contains(pod["status"]?["podIP"]?.stringValue ?? "") {
-            let name = pod["metadata"]!["name"]!.stringValue!
+        for pod in workerPods where hosts.contains(pod.podIP ?? "") {
             do {
-                try client.delete(.pods, name, namespace: spec.namespace)
-                say("worker pod \(name) deleted (retired by the scheduler)")
+                try client.delete(.pods, pod.name, namespace: spec.namespace)
+                say("worker pod \(pod.name) deleted (retired by the scheduler)")
             } catch {
-                say("cannot delete retired worker pod \(name): \(error)", .warning)
+                say("cannot delete retired worker pod \(pod.name): \(error)", .warning)
             }
         }
         try? refreshWorkers()
@@ -215,7 +226,7 @@ public final class KubeDaskCluster: WorkerScaling {
     }
 
     public func check() throws {
-        let now = Clock.monotonic()
+        let now = clock()
         guard now - lastCheck >= 1 else { return }
         lastCheck = now
         do {
@@ -229,32 +240,32 @@ public final class KubeDaskCluster: WorkerScaling {
             }
             return
         }
-        if !Interruption.requested { try checkScheduler() }
+        if !isCancelling() { try checkScheduler() }
         for pod in workerPods { try checkWorker(pod) }
         if spec.logKubernetesErrors { reportWarnings() }
         let missing = spec.minWorkers - liveWorkers.count
         // Once the run is being cancelled (its Job deleted, say) lost workers stay lost.
-        if missing > 0 && !Interruption.requested {
+        if missing > 0 && !isCancelling() {
             say("\(liveWorkers.count) live worker pod(s), fewer than the minimum \(spec.minWorkers): replacing")
             do { try addWorkers(missing) } catch { say("cannot create a worker pod now (will try again): \(error)", .warning) }
         }
     }
 
-    private func checkWorker(_ pod: Value) throws {
-        let name = pod["metadata"]!["name"]!.stringValue!
-        let phase = pod["status"]?["phase"]?.stringValue ?? "Pending"
+    private func checkWorker(_ pod: KubeObject) throws {
+        let name = pod.name
+        let phase = pod.phase ?? "Pending"
         if let reason = PodProblems.hopelessReason(pod) {
             throw failure("worker pod \(name) cannot start: \(reason)", pod: name)
         }
         switch phase {
         case "Pending":
-            let created = pod["metadata"]?["creationTimestamp"]?.stringValue.flatMap(Clock.parseISO8601) ?? Clock.wall()
+            let created = pod.creationTime ?? Clock.wall()
             if Clock.wall() - created > spec.startupTimeout {
                 throw failure("worker pod \(name) did not start within \(Int(spec.startupTimeout)) s (startup_timeout): "
                     + PodProblems.pendingReason(pod), pod: name)
             }
         case "Running":
-            if announced[name] != "Running" { say("worker pod \(name) running at \(pod["status"]?["podIP"]?.stringValue ?? "?")") }
+            if announced[name] != "Running" { say("worker pod \(name) running at \(pod.podIP ?? "?")") }
         default:
             let ended = PodProblems.termination(pod).map { "exit code \($0.code)" } ?? phase
             if !joined.contains(name) {
@@ -274,10 +285,10 @@ public final class KubeDaskCluster: WorkerScaling {
     /// The scheduler gone mid-run ends the run now, with why (the driver would only notice
     /// after its connect timeout).
     private func checkScheduler() throws {
-        guard let pod = schedulerPod, pod["metadata"]?["deletionTimestamp"] == nil else {
+        guard let pod = schedulerPod, !pod.isBeingDeleted else {
             throw RunFailure("the Dask scheduler pod \(spec.schedulerName) was deleted during the run")
         }
-        if let t = PodProblems.termination(pod), pod["status"]?["phase"] != "Running" {
+        if let t = PodProblems.termination(pod), pod.phase != "Running" {
             throw failure("the Dask scheduler pod \(spec.schedulerName) ended during the run (exit code \(t.code))",
                           pod: spec.schedulerName)
         }
@@ -285,13 +296,13 @@ public final class KubeDaskCluster: WorkerScaling {
 
     /// The Warning events of the run's pods not reported yet (log_k8s_errors).
     private func reportWarnings() {
-        let pods = Set(workerPods.compactMap { $0["metadata"]?["name"]?.stringValue } + [spec.schedulerName])
-        guard let events = try? client.list(.events, namespace: spec.namespace, fieldSelector: "type=Warning") else { return }
-        for e in events["items"]?.arrayValue ?? [] {
-            guard let uid = e["metadata"]?["uid"]?.stringValue, !reportedEvents.contains(uid),
-                  let pod = e["involvedObject"]?["name"]?.stringValue, pods.contains(pod) else { continue }
+        let pods = Set(workerPods.map(\.name) + [spec.schedulerName])
+        guard let events = try? client.list(.events, namespace: spec.namespace, labelSelector: nil, fieldSelector: "type=Warning")
+        else { return }
+        for e in events.items {
+            guard let uid = e.uid, !reportedEvents.contains(uid), let pod = e.involvedObjectName, pods.contains(pod) else { continue }
             reportedEvents.insert(uid)
-            say("Kubernetes: pod \(pod): \(e["reason"]?.stringValue ?? ""): \(e["message"]?.stringValue ?? "")", .warning)
+            say("Kubernetes: pod \(pod): \(e.reason ?? ""): \(e.message ?? "")", .warning)
         }
     }
 

@@ -1,8 +1,5 @@
 import DKCore
 import DKKube
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// Deletes what a run left: its Job (and by owner references what the Job owns), and any
 /// object with the run's labels, for runs that ended without cleaning up.
@@ -22,24 +19,22 @@ public struct RunCleanup {
         let selector = run.map { RunLabels.selector(run: $0) } ?? RunLabels.allRuns
         var deleted: [String] = []
         for resource in [KubeResource.jobs, .pods, .services, .podDisruptionBudgets, .configMaps, .secrets] {
-            let items = (try? client.list(resource, namespace: namespace, labelSelector: selector))?["items"]?.arrayValue ?? []
-            for item in items {
-                guard let name = item["metadata"]?["name"]?.stringValue, item["metadata"]?["deletionTimestamp"] == nil else { continue }
+            let items = (try? client.list(resource, namespace: namespace, labelSelector: selector))?.items ?? []
+            for item in items where !item.name.isEmpty && !item.isBeingDeleted {
                 // A pull secret other runs still own stays until the last of them ends.
-                if resource == .secrets, run != nil, (item["metadata"]?["ownerReferences"]?.arrayValue?.count ?? 0) > 1 {
-                    continue
+                if resource == .secrets, run != nil, item.ownerReferences.count > 1 { continue }
+                if (try? client.delete(resource, item.name, namespace: namespace)) != nil {
+                    deleted.append("\(resource.plural)/\(item.name)")
                 }
-                if (try? client.delete(resource, name, namespace: namespace)) != nil { deleted.append("\(resource.plural)/\(name)") }
             }
         }
-        let deadline = Clock.monotonic() + wait
-        while Clock.monotonic() < deadline && podsLeft(run: run) != 0 { usleep(200_000) }
+        Poll.until(deadline: Clock.monotonic() + wait) { podsLeft(run: run) == 0 ? true : nil }
         return deleted
     }
 
     /// How many pods of the run (or of every run) exist; -1 when the API does not say.
     public func podsLeft(run: String?) -> Int {
         let selector = run.map { RunLabels.selector(run: $0) } ?? RunLabels.allRuns
-        return (try? client.list(.pods, namespace: namespace, labelSelector: selector))?["items"]?.arrayValue?.count ?? -1
+        return (try? client.list(.pods, namespace: namespace, labelSelector: selector))?.items.count ?? -1
     }
 }

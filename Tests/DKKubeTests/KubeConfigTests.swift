@@ -33,10 +33,10 @@ import Testing
         let env = ["KUBECONFIG": "\(first):\(second)"]
         let dev = try KubeConfig.load(environment: env)
         #expect(dev.namespace == "team" && dev.origin == "context dev in \(first)")  // the first file wins
-        #expect(try KubeClient(config: dev).list(.pods)["kind"] == "PodList")
+        #expect(try KubeClient(config: dev).list(.pods).kind == "PodList")
         let prod = try KubeConfig.load(environment: env, context: "prod", namespace: "other")
         #expect(prod.namespace == "other")
-        #expect(try KubeClient(config: prod).list(.pods)["kind"] == "PodList")  // the token file, re-read
+        #expect(try KubeClient(config: prod).list(.pods).kind == "PodList")  // the token file, re-read
     }
 
     @Test func clientCertificatesAndExecPlugins() throws {
@@ -49,7 +49,7 @@ import Testing
             contexts: [{name: c, context: {cluster: sim, user: u}}]
             current-context: c
             """, name: "cert")
-        #expect(try KubeClient(config: KubeConfig.load(environment: ["KUBECONFIG": certConfig])).list(.pods)["kind"] == "PodList")
+        #expect(try KubeClient(config: KubeConfig.load(environment: ["KUBECONFIG": certConfig])).list(.pods).kind == "PodList")
 
         try """
             #!/bin/sh
@@ -66,8 +66,8 @@ import Testing
             current-context: c
             """, name: "exec")
         let client = KubeClient(config: try KubeConfig.load(environment: ["KUBECONFIG": execConfig]))
-        #expect(try client.list(.pods)["kind"] == "PodList")
-        #expect(try client.list(.pods)["kind"] == "PodList")
+        #expect(try client.list(.pods).kind == "PodList")
+        #expect(try client.list(.pods).kind == "PodList")
         #expect(try String(contentsOfFile: sim.directory + "/runs", encoding: .utf8) == "run\n")  // kept until it expires
     }
 

@@ -21,7 +21,7 @@ import Testing
         writer.start()
         var seen: [String] = []
         try k.watch(.pods, labelSelector: "app=w", timeout: 20) { event in
-            seen.append("\(event.type) \(event.object["metadata"]?["name"]?.stringValue ?? "?")")
+            seen.append("\(event.type) \(event.object.name)")
             return seen.count < 3
         }
         #expect(seen == ["ADDED before", "ADDED during", "DELETED during"])
@@ -33,7 +33,7 @@ import Testing
         for i in 0 ..< 4 { try k.create(KubeClientTests.pod("p\(i)")) }
         var seen: [String] = []
         try k.watch(.pods, resourceVersion: "1", timeout: 20) { event in
-            seen.append("\(event.type) \(event.object["metadata"]?["name"]?.stringValue ?? "?")")
+            seen.append("\(event.type) \(event.object.name)")
             return seen.count < 4
         }
         #expect(seen == ["ADDED p0", "ADDED p1", "ADDED p2", "ADDED p3"])  // 410 Gone, then a fresh list

@@ -10,8 +10,8 @@ import Foundation
 extension K8sCommand {
     /// A run id as the user gives it (whole, or its first characters) → the whole id.
     static func findRun(_ given: String, client: KubeClient, namespace: String) throws -> String {
-        let jobs = try client.list(.jobs, namespace: namespace, labelSelector: RunLabels.allRuns)["items"]?.arrayValue ?? []
-        let ids = Set(jobs.compactMap { $0["metadata"]?["labels"]?[RunLabels.flowRun]?.stringValue }).filter { $0.hasPrefix(given) }
+        let jobs = try client.list(.jobs, namespace: namespace, labelSelector: RunLabels.allRuns).items
+        let ids = Set(jobs.compactMap { $0.labels[RunLabels.flowRun] }).filter { $0.hasPrefix(given) }
         guard ids.count == 1 else {
             throw CommandError.badInput(ids.isEmpty ? "no flow run '\(given)' in namespace \(namespace) (its Job is gone, or it never ran)"
                                       : "'\(given)' names \(ids.count) flow runs in namespace \(namespace): give more of the id")
