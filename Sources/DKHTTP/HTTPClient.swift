@@ -72,11 +72,15 @@ public enum HTTPClient {
         }
     }
 
-    /// Waits before retry `attempt` (from 1): what the server's Retry-After says (at most
-    /// 30 s), else 0.1 s doubling to 3.2 s.
+    /// Waits before retry `attempt` (from 1), as `backoffDelay` says.
     public static func backoff(_ attempt: Int, retryAfter: Double?) {
-        let seconds = retryAfter.map { min(30, max(0, $0)) } ?? 0.1 * Double(1 << min(attempt, 5))
-        usleep(useconds_t(seconds * 1e6))
+        usleep(useconds_t(backoffDelay(attempt, retryAfter: retryAfter) * 1e6))
+    }
+
+    /// Seconds to wait before retry `attempt` (from 1): what the server's Retry-After says
+    /// (at most 30 s), else 0.1 s doubling to 3.2 s.
+    public static func backoffDelay(_ attempt: Int, retryAfter: Double?) -> Double {
+        retryAfter.map { min(30, max(0, $0)) } ?? 0.1 * Double(1 << min(attempt, 5))
     }
 
     /// Collects what libcurl writes; its address is the callbacks' context.

@@ -16,6 +16,8 @@ public final class KubeClient: @unchecked Sendable {
     public var timeout = 30.0
     /// Seconds one watch request lasts before the client starts the next from where it was.
     public var watchWindow = 300.0
+    /// Waits the given seconds before a retry (tests record the waits instead).
+    public var pause: @Sendable (Double) -> Void = { usleep(useconds_t($0 * 1e6)) }
     private let monitor = Monitor()
     private var discovered: [String: KubeResource] = [:]
 
@@ -166,7 +168,7 @@ public final class KubeClient: @unchecked Sendable {
             } catch let error as HTTPError {
                 if error.retryable && retry == .idempotent && attempt < maxRetries {
                     attempt += 1
-                    HTTPClient.backoff(attempt, retryAfter: nil)
+                    pause(HTTPClient.backoffDelay(attempt, retryAfter: nil))
                     continue
                 }
                 throw KubeError(verb: verb, resource: resource.qualifiedName, name: name, namespace: namespace, code: 0,
@@ -183,7 +185,7 @@ public final class KubeClient: @unchecked Sendable {
             let retryable = response.status == 429 || (retry == .idempotent && [500, 502, 503, 504].contains(response.status))
             if retryable && attempt < maxRetries {
                 attempt += 1
-                HTTPClient.backoff(attempt, retryAfter: response.headers["retry-after"].flatMap(Double.init))
+                pause(HTTPClient.backoffDelay(attempt, retryAfter: response.headers["retry-after"].flatMap(Double.init)))
                 continue
             }
             throw failure(verb, resource.qualifiedName, name: name, namespace: namespace, code: response.status,

@@ -37,7 +37,12 @@ public final class FlowRunLauncher {
         return source.name
     }
 
+    /// How long Kubernetes keeps a finished run's Job (ttlSecondsAfterFinished): long enough
+    /// for `dkrun k8s logs` after a detached run; a followed run's Job is deleted at its end anyway.
+    public static func jobTTL(detached: Bool) -> Int { detached ? 3600 : 600 }
+
     /// setup() and execute(): the objects exist and the Job runs.
+    /// - Parameter ttl: `jobTTL(detached:)`.
     public func submit(payload: [UInt8], ttl: Int) throws {
         let configMap = try plan.payloadConfigMap(payload)
         let secret = try setup()

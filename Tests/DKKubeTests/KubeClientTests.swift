@@ -110,12 +110,14 @@ import Testing
     @Test func retriesWhatIsSafeAndHonoursRetryAfter() throws {
         let sim = try Kubesim(token: "s3cret")
         let k = try Self.client(sim)
+        let waits = RecordedWaits()
+        k.pause = { waits.record($0) }
         try sim.fail(path: "/api/v1/namespaces/default/pods", count: 2, status: 503)
         #expect(try k.list(.pods).kind == "PodList")  // two 503s, then the answer
+        #expect(waits.seconds == [0.2, 0.4])  // backing off
         try sim.fail(path: "/api/v1/namespaces/default/pods", count: 1, status: 429, retryAfter: 1)
-        let started = Date()
         try k.create(Self.pod("after-429"))  // a create is retried on 429: the server did nothing
-        #expect(Date().timeIntervalSince(started) >= 0.9)
+        #expect(waits.seconds == [0.2, 0.4, 1])  // as long as Retry-After said
         try sim.fail(path: "/api/v1/namespaces/default/pods", count: 1, status: 500)
         #expect(throws: KubeError.self) { try k.create(Self.pod("not-retried")) }  // a 500 on create may have happened
         try sim.fail(path: "/api/v1/namespaces/default/pods", count: 1, drop: true)
@@ -124,4 +126,12 @@ import Testing
         let forbidden = try? k.list(.pods)
         #expect(forbidden == nil)  // 403 is never retried
     }
+}
+
+/// The waits a client would have made before its retries.
+final class RecordedWaits: @unchecked Sendable {
+    private let monitor = Monitor()
+    private var recorded: [Double] = []
+    var seconds: [Double] { monitor.locked { recorded } }
+    func record(_ seconds: Double) { monitor.locked { recorded.append(seconds) } }
 }

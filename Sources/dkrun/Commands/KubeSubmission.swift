@@ -6,10 +6,6 @@ import Foundation
 /// `dkrun FLOW.lua` for a flow that runs on Kubernetes: the plan printed (`--dry-run`), or
 /// the run submitted and followed to its end (or, `--detach`, left to run).
 struct KubeSubmission {
-    /// How long Kubernetes keeps a finished run's Job: long enough for `dkrun k8s logs`
-    /// after a detached run; a followed run's Job is deleted at its end anyway.
-    static func ttl(detached: Bool) -> Int { detached ? 3600 : 600 }
-
     let loaded: LoadedFlow
     /// Where the placement says the Job's tasks run.
     let tasks: FlowPlacement.JobTasks
@@ -30,7 +26,7 @@ struct KubeSubmission {
     /// Every object the run would make, as one YAML stream; what the configuration decided as comments.
     func dryRun() throws {
         let namespace = kube.namespace ?? (try? kube.load().namespace) ?? "default"
-        let preview = try FlowRunPreview(plan: try plan(namespace: namespace), payload: payload, ttl: Self.ttl(detached: false),
+        let preview = try FlowRunPreview(plan: try plan(namespace: namespace), payload: payload, ttl: FlowRunLauncher.jobTTL(detached: false),
                                          environment: ProcessInfo.processInfo.environment)
         print(preview.comments.map { "# " + $0 }.joined(separator: "\n"))
         try K8sCommand.printManifests(preview.objects)
@@ -44,7 +40,7 @@ struct KubeSubmission {
         let client = KubeClient(config: config)
         let launcher = FlowRunLauncher(client: client, plan: plan)
         do {
-            try launcher.submit(payload: payload, ttl: Self.ttl(detached: detach))
+            try launcher.submit(payload: payload, ttl: FlowRunLauncher.jobTTL(detached: detach))
         } catch {
             throw CommandError.failure("cannot submit flow run \(plan.runID) to \(config.server) (namespace \(config.namespace)): \(error)"
                 + ((error as? KubeError)?.code == 403 ? "\n(`dkrun k8s rbac` prints the permissions a flow run needs; `dkrun k8s doctor` checks them)" : ""))

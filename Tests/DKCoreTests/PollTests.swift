@@ -1,7 +1,7 @@
 import DKCore
 import Testing
 
-/// The wait the Kubernetes code polls with (it lives in DKCore, whose tests are another's).
+/// Waiting until something answers, a deadline passes or a stop is asked for.
 @Suite struct PollTests {
     @Test func theFirstAnswerEndsTheWait() {
         var probes = 0
