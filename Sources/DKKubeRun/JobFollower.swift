@@ -9,12 +9,12 @@ import Glibc
 /// streams its log, whose JSON event lines become run events, and reads its exit code.
 /// Ctrl-C deletes the Job, whose pod then cancels the run and deletes its cluster.
 public final class JobFollower: @unchecked Sendable {
-    let client: KubeClient
+    let client: KubeAPI
     let namespace: String
     let runID: String
     let observer: RunObserver
 
-    public init(client: KubeClient, namespace: String, runID: String, observer: RunObserver) {
+    public init(client: KubeAPI, namespace: String, runID: String, observer: RunObserver) {
         self.client = client
         self.namespace = namespace
         self.runID = runID
@@ -60,6 +60,9 @@ public final class JobFollower: @unchecked Sendable {
     private func streamLog(_ pod: String, follow: Bool) {
         var shown = 0
         var failures = 0
+        // Whether the pod had ended before this read began, so that it reads every line. A
+        // stream cut just before the pod's last lines were written must be read once more.
+        var endedBeforeRead = false
         while true {
             let lines = LineBuffer()
             var skip = shown
@@ -73,7 +76,9 @@ public final class JobFollower: @unchecked Sendable {
                 return true
             }
             do {
-                _ = try client.logs(pod, namespace: namespace, follow: follow) { bytes in lines.feed(bytes, render) }
+                _ = try client.logs(pod, namespace: namespace, tailLines: nil, follow: follow && !endedBeforeRead) { bytes in
+                    lines.feed(bytes, render)
+                }
                 failures = 0
             } catch {
                 failures += 1
@@ -86,11 +91,12 @@ public final class JobFollower: @unchecked Sendable {
             } catch {
                 failures += 1
             }
-            if !follow || ended || Interruption.requested || failures > 5 {
+            if !follow || (ended && endedBeforeRead) || Interruption.requested || failures > 5 {
                 // A last line without a newline, once nothing more can come.
                 if let last = lines.finish(), skip == 0 { _ = render(last) }
                 return
             }
+            endedBeforeRead = ended
             if failures > 0 { usleep(UInt32(200_000 * failures)) }
         }
     }
@@ -104,7 +110,7 @@ public final class JobFollower: @unchecked Sendable {
         let selector = RunLabels.selector(run: runID, component: "job")
         let outcome = Poll.until(deadline: nil, stop: { Interruption.requested }) { () -> PodWait? in
             do {
-                if let pod = try client.list(.pods, namespace: namespace, labelSelector: selector).items.last {
+                if let pod = try client.list(.pods, namespace: namespace, labelSelector: selector, fieldSelector: nil).items.last {
                     if (pod.phase ?? "Pending") != "Pending" { return .success(pod.name) }
                     if let reason = PodProblems.hopelessReason(pod) {
                         return .failure("the flow run's pod \(pod.name) cannot start: \(reason)"

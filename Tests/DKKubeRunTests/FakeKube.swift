@@ -9,6 +9,9 @@ final class FakeKube: KubeAPI {
     /// Objects by resource, in the order they were made (lists keep it).
     private var objects: [(resource: KubeResource, object: Value)] = []
     private var logsOfPods: [String: String] = [:]
+    /// What successive reads of a pod's log answer (the last one again once they run out):
+    /// a log that grows between reads.
+    var logReads: [String: [String]] = [:]
     private var made = 0
     /// The status a new scheduler pod gets.
     var schedulerStatus: Value = ["phase": "Running"]
@@ -72,8 +75,15 @@ final class FakeKube: KubeAPI {
 
     func logs(_ pod: String, namespace: String?, tailLines: Int?, follow: Bool,
               onData: (@Sendable ([UInt8]) -> Bool)?) throws -> [UInt8] {
-        calls.append("logs \(pod)")
-        return Array((logsOfPods[pod] ?? "").utf8)
+        calls.append(follow ? "logs \(pod) --follow" : "logs \(pod)")
+        var text = logsOfPods[pod] ?? ""
+        if let reads = logReads[pod], let first = reads.first {
+            text = first
+            if reads.count > 1 { logReads[pod] = Array(reads.dropFirst()) }
+        }
+        guard let onData else { return Array(text.utf8) }
+        _ = onData(Array(text.utf8))
+        return []
     }
 
     // MARK: What tests set

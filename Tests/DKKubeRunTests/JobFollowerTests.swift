@@ -1,4 +1,5 @@
 import DKCore
+import DKKube
 @testable import DKKubeRun
 import Testing
 
@@ -18,6 +19,23 @@ import Testing
         let seen = Seen()
         JobFollower.render(line, to: seen)
         #expect(seen.events == events)
+    }
+
+    /// The log stream was cut (a proxy's timeout) just before the pod wrote its last lines and
+    /// ended: the follower reads the log once more and shows them, each line once.
+    @Test func linesWrittenAfterTheLastReadAreShown() throws {
+        let run = "0123abcd-4567-89ef-0123-456789abcdef"
+        let kube = FakeKube()
+        try kube.create(["apiVersion": "v1", "kind": "Pod",
+                         "metadata": ["name": "job-pod", "labels": RunLabels.of(run: run, component: "job")]], namespace: "default")
+        kube.setStatus(of: "job-pod", ["phase": "Succeeded",
+                                       "containerStatuses": [["state": ["terminated": ["exitCode": 0, "reason": "Completed"]]]]])
+        kube.logReads["job-pod"] = ["one\ntwo\n", "one\ntwo\nthree\nfour"]
+        let seen = Seen()
+        let status = JobFollower(client: kube, namespace: "default", runID: run, observer: seen).follow(startupTimeout: 5)
+        #expect(status == .success)
+        #expect(seen.events == ["INFO -: [pod] one", "INFO -: [pod] two", "INFO -: [pod] three", "INFO -: [pod] four"])
+        #expect(kube.calls.filter { $0.hasPrefix("logs") } == ["logs job-pod --follow", "logs job-pod"])
     }
 }
 

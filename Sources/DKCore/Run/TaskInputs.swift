@@ -44,8 +44,7 @@ public struct TaskInputs {
         }
         for (key, value) in inputs {
             guard let items = value.arrayValue ?? (value.mapValue?.isEmpty == true ? [] : nil) else {
-                let article = ["integer", "array"].contains(value.typeName) ? "an" : "a"
-                return .failure(FlowError("cannot map over argument '\(key)': it is \(article) \(value.typeName), not an array"))
+                return .failure(FlowError("cannot map over argument '\(key)': it is \(value.typeNameWithArticle), not an array"))
             }
             if let w = width, w != items.count {
                 return .failure(FlowError("cannot map: argument '\(first)' has \(w) items but '\(key)' has \(items.count)"))

@@ -57,7 +57,7 @@ public enum SecretStore {
             let map = try YAML.load(String(decoding: text, as: UTF8.self), source: file)
             if let v = map[name] {
                 guard let s = v.stringValue ?? v.intValue.map(String.init) else {
-                    throw NotFound(description: "secret '\(name)' in \(file) is a \(v.typeName), not a string")
+                    throw NotFound(description: "secret '\(name)' in \(file) is \(v.typeNameWithArticle), not a string")
                 }
                 return s
             }
