@@ -241,6 +241,17 @@ import Testing
         #expect(log.states(of: "t") == [])
     }
 
+    @Test func aFailingOnExitLeavesAFailedFlowItsReason() throws {
+        let (result, log) = try runFlow("""
+            local t = task("t", function() error("bad data") end)
+            return Flow("h", { environment = LocalEnvironment { on_exit = function() error("cannot clean up") end } },
+                        function() t() end)
+            """)
+        #expect(result.state == TaskState(.failed, message: "Some reference tasks failed: t"))
+        #expect(log.logs.count == 1 && log.logs[0].wholeMatch(of: #/-: on_exit hook failed: /.*/flow\.lua:2: cannot clean up/#) != nil,
+                "\(log.logs)")
+    }
+
     @Test func aFailingOnExitFailsAFlowWhoseTasksSucceeded() throws {
         let (result, log) = try runFlow("""
             local t = task("t", function() return 1 end)

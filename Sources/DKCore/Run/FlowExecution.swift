@@ -77,8 +77,11 @@ public final class FlowExecution {
         }
         do {
             try runHook(.onExit)
-        } catch {
+        } catch where result.state.isSuccessful {
             result.state = TaskState(.failed, message: "\(error)")
+        } catch {
+            // The flow failed or was cancelled already: that stays its state.
+            observer?.handle(.log(nil, .error, "\(error)", time: Clock.wall()))
         }
         report.flowEnded(as: result.state)
         return result
