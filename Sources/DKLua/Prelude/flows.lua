@@ -547,8 +547,6 @@ function dk._collect(...)
   return flows
 end
 
-function dk._slug_map(flow) return flow._slug end
-
 local current_context
 
 --- dk.context: the running task's flow, task, task_slug, attempt, parameters and map_index.
