@@ -140,20 +140,17 @@ private final class FlowEndAfterExit: RunObserver, @unchecked Sendable {
     init(_ observer: RunObserver?) { self.observer = observer }
 
     func handle(_ event: RunEvent) {
-        let forward: Bool = monitor.locked {
-            switch event {
-            case .flowStarted:
-                started = true
-            case let .taskState(id, state, _, _, _, _) where id.mapIndex == nil && state.isFinished:
-                counts[state.kind, default: 0] += 1
-            case let .flowFinished(flow, _, counts, wall, _):
-                end = (flow, counts, wall)
-                return false
-            default: break
-            }
-            return true
+        switch event {
+        case .flowStarted:
+            monitor.locked { started = true }
+        case let .taskState(id, state, _, _, _, _) where id.mapIndex == nil && state.isFinished:
+            monitor.locked { counts[state.kind, default: 0] += 1 }
+        case let .flowFinished(flow, _, counts, wall, _):
+            monitor.locked { end = (flow, counts, wall) }
+            return
+        default: break
         }
-        if forward { observer?.handle(event) }
+        observer?.handle(event)
     }
 
     /// The result of a run that failed outside its tasks: the flow Failed with the reason
