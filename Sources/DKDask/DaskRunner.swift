@@ -37,10 +37,8 @@ public final class DaskRunner: ClusterRunner {
         defer { if !finished { driver.finish(grace: Self.shutdownGrace) } }
         let runID = UUID().uuidString.lowercased()
         try driver.send(startMessage(graph: graph, payload: bytes, runID: runID, settings: settings))
-        let address = settings["address"]?.stringValue
         observer?.handle(.flowStarted(flow: graph.spec.name, tasks: graph.count,
-                                      executor: address.map { "DaskExecutor(\($0))" } ?? "DaskExecutor(temporary cluster)",
-                                      time: Clock.wall()))
+                                      executor: ExecutorChoice.dask(settings).description, time: Clock.wall()))
         var run = RunEvents(graph: graph, observer: observer)
         var cancelSent = false
         var ending: Value?

@@ -11,8 +11,9 @@ final class DriverProcess {
     private let channel: FrameChannel
     private var exitStatus: Int32?
 
-    struct BridgeError: Error, CustomStringConvertible {
+    struct BridgeError: CategorizedError {
         let description: String
+        var exitStatus: ExitStatus { .failure }
     }
 
     init(python: String) throws {

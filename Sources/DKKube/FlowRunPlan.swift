@@ -183,7 +183,8 @@ public struct FlowRunPlan: Sendable {
         if let policy = runConfig?["image_pull_policy"] { c["imagePullPolicy"] = policy }
         c["command"] = ["dkrun", "k8s", "flow-run", .text(Self.payloadDirectory + "/" + Self.payloadFile)]
         var env = c["env"]?.arrayValue ?? []
-        let ours: [(String, String)] = [("DKRUN_RUN_ID", runID), ("DKRUN_JOB_NAME", jobName)]
+        // DKRUN_IMAGE: the pod's own FlowImage decision comes to the same image for the cluster.
+        let ours: [(String, String)] = [("DKRUN_RUN_ID", runID), ("DKRUN_JOB_NAME", jobName), ("DKRUN_IMAGE", image)]
             + (runConfig?["env"]?.textMap ?? [:]).sorted { $0.key < $1.key }
         for (k, v) in ours { env.append(["name": .text(k), "value": .text(v)]) }
         c["env"] = .array(env)

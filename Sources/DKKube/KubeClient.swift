@@ -175,7 +175,14 @@ public final class KubeClient: @unchecked Sendable {
                                 reason: "Unreachable", message: "\(error) (\(config.origin))", causes: [])
             }
             if (200 ..< 300).contains(response.status) {
-                return response.body.isEmpty ? .null : try JSON.decode(response.body)
+                do {
+                    return response.body.isEmpty ? .null : try JSON.decode(response.body)
+                } catch {
+                    // The server's fault, not the user's input: a failure (exit 1).
+                    throw KubeError(verb: verb, resource: resource.qualifiedName, name: name, namespace: namespace,
+                                    code: response.status, reason: "BadAnswer", message: "the answer is not JSON: \(error)",
+                                    causes: [])
+                }
             }
             if response.status == 401, case .exec(let plugin) = config.credentials, !refreshed {
                 plugin.invalidate()  // an expired credential: the plugin makes a new one, once

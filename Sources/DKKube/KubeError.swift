@@ -25,7 +25,6 @@ public struct KubeError: CategorizedError {
     }
 }
 
-
 extension KubeError {
     /// What the server answered to a failed call: the `Status` the API server sends, or
     /// anything else on the way (a proxy's error page, say), quoted by its first 300 bytes.

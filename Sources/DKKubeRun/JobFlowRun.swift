@@ -35,8 +35,7 @@ public struct JobFlowRun {
         let clusterRunner: ClusterRunner
         switch plan.tasks {
         case .daskCluster(let spec):
-            clusterRunner = KubeClusterRunner(client: KubeClient(config: config), spec: try ownedCluster(spec),
-                                              environment: environment)
+            clusterRunner = KubeClusterRunner(client: KubeClient(config: config), spec: spec, environment: environment)
             let configured = flow.executor
             executor = .dask(configured?["type"] == "DaskExecutor" ? configured! : ["type": "DaskExecutor"])
         case .executor(let choice):
@@ -45,20 +44,8 @@ public struct JobFlowRun {
         }
         let graph = try FlowGraph(flow)
         return FlowExecution(graph: graph, parameters: try graph.resolveParameters(payload.parameters), executor: executor,
-                             host: host, clusterRunner: clusterRunner, serialise: { [payload, payloadBytes] in (payload, payloadBytes) }, observer: observer)
-    }
-
-    /// The cluster's pods owned by the run's Job (so that Kubernetes removes them with it), and
-    /// the worker template of the Dask config when the flow gives none.
-    private func ownedCluster(_ spec: DaskClusterSpec) throws -> DaskClusterSpec {
-        var spec = spec
-        if let job = environment["DKRUN_JOB_NAME"] {
-            let uid = try KubeClient(config: config).get(.jobs, job).uid ?? ""
-            spec.owner = FlowRunPlan.jobOwner(name: job, uid: uid)
-        }
-        if spec.workerTemplate == nil, let path = environment["DASK_KUBERNETES__WORKER_TEMPLATE_PATH"] {
-            spec.workerTemplate = try YAML.load(String(decoding: try Files.read(path), as: UTF8.self), source: path)
-        }
-        return spec
+                             host: host, clusterRunner: clusterRunner, payload: { [payload] in payload }, payloadBytes: payloadBytes,
+                             observer: observer)
     }
 }
+

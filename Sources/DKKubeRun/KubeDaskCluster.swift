@@ -326,7 +326,7 @@ public final class KubeClusterRunner: ClusterRunner {
     }
 
     public func run(graph: FlowGraph, payload: [UInt8], settings: Value, observer: RunObserver?) throws -> FlowRunResult {
-        let cluster = KubeDaskCluster(client: client, spec: spec, observer: observer, environment: environment)
+        let cluster = KubeDaskCluster(client: client, spec: try ownedSpec(), observer: observer, environment: environment)
         defer { cluster.shutdown() }
         try cluster.start()
         var settings = settings
@@ -335,5 +335,18 @@ public final class KubeClusterRunner: ClusterRunner {
         settings["cluster_kwargs"] = nil
         settings["adapt_kwargs"] = nil
         return try DaskRunner(scaling: cluster).run(graph: graph, payload: payload, settings: settings, observer: observer)
+    }
+
+    /// The spec with the cluster's pods owned by the run's Job (so that Kubernetes removes
+    /// them with it), and the worker template of the Dask config when the flow gives none.
+    private func ownedSpec() throws -> DaskClusterSpec {
+        var spec = spec
+        if let job = environment["DKRUN_JOB_NAME"] {
+            spec.owner = FlowRunPlan.jobOwner(name: job, uid: try client.get(.jobs, job).uid ?? "")
+        }
+        if spec.workerTemplate == nil, let path = environment["DASK_KUBERNETES__WORKER_TEMPLATE_PATH"] {
+            spec.workerTemplate = try YAML.load(String(decoding: try Files.read(path), as: UTF8.self), source: path)
+        }
+        return spec
     }
 }

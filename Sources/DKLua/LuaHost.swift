@@ -171,19 +171,17 @@ public final class LuaHost: FlowHost {
         let graph = try FlowGraph(flow)
         let parameters = try graph.resolveParameters(given)
         return FlowExecution(graph: graph, parameters: parameters, executor: executor, host: self, clusterRunner: clusterRunner,
-                             serialise: { [sources] in
-                                 if let serialised { return serialised }
-                                 let payload = sources.payload(for: flow, parameters: parameters)
-                                 return (payload, payload.encoded())
-                             }, observer: observer)
+                             payload: { [sources] in serialised?.payload ?? sources.payload(for: flow, parameters: parameters) },
+                             payloadBytes: serialised?.bytes, observer: observer)
     }
 
     /// The invoker keeps this host (and its Lua state) alive.
     public func makeTaskInvoker() -> TaskInvoker { LuaTaskInvoker(host: self) }
 
-    public func threadInvokers(for payload: Payload) -> (@Sendable (CancellationFlag) throws -> TaskInvoker)? {
-        guard sources.canRebuild else { return nil }
-        return { try LuaHost.rebuild(payload, cancellation: $0).makeTaskInvoker() }
+    public var canRebuildElsewhere: Bool { sources.script != nil }
+
+    public func threadInvokers(for payload: Payload) -> @Sendable (CancellationFlag) throws -> TaskInvoker {
+        { try LuaHost.rebuild(payload, cancellation: $0).makeTaskInvoker() }
     }
 
     /// Runs the active flow's environment hook (Prefect 1's on_start / on_exit), if any.
@@ -198,7 +196,7 @@ public final class LuaHost: FlowHost {
         do {
             try lua.pcall(nargs: 2, nresults: 0, handler: base + 1)
         } catch let error as LuaError {
-            throw FlowError(error.message)
+            throw RunFailure(error.message)
         }
     }
 

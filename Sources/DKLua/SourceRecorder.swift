@@ -30,9 +30,6 @@ public final class SourceRecorder {
         return file
     }
 
-    /// Whether the flow comes from a script that other threads and workers can run again.
-    var canRebuild: Bool { script != nil }
-
     /// A payload for the flow: its description, the parameter values and every source.
     public func payload(for flow: FlowSpec, parameters: [String: Value]) -> Payload {
         Payload(flow: flow, parameters: parameters, script: script ?? SourceFile(chunkName: "?", text: []),

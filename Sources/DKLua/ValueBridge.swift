@@ -2,10 +2,12 @@ internal import CLua
 import DKCore
 
 /// A Lua value that cannot become a `Value`, with where in the value it was.
-struct ValueBridgeError: Error, CustomStringConvertible {
+struct ValueBridgeError: CategorizedError {
     let path: String
     let problem: String
     var description: String { "\(path) \(problem)" }
+    /// A value the script made that cannot cross Lua states.
+    var exitStatus: ExitStatus { .badInput }
 }
 
 /// Where a conversion is inside a value: built into a string only for an error message.

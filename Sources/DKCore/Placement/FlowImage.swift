@@ -34,13 +34,14 @@ public enum FlowImage {
 
 /// Names as Kubernetes (and image registries) accept them.
 public enum KubeNames {
-    /// A DNS-1123 name made from any text: lower case letters, digits and '-' (and '.' when
-    /// `dots`), anything else '-', no '-' at either end, at most 63 characters:
-    /// DOCKER_REGISTRY_CREDENTIALS is docker-registry-credentials.
+    /// A DNS-1123 name made from any text: lower case letters, digits and '-', anything else
+    /// '-', no '-' at either end: DOCKER_REGISTRY_CREDENTIALS is docker-registry-credentials.
+    /// A label (a pod's name) has at most 63 characters; with `dots`, a subdomain (a
+    /// secret's name, an image's) keeps its '.' and has at most 253.
     public static func dnsName(_ text: String, dots: Bool = false) -> String {
         let mapped = String(text.lowercased().map {
             $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || (dots && $0 == ".")) ? $0 : "-"
         })
-        return String(mapped.drop { $0 == "-" }.prefix(63).reversed().drop { $0 == "-" }.reversed())
+        return String(mapped.drop { $0 == "-" }.prefix(dots ? 253 : 63).reversed().drop { $0 == "-" }.reversed())
     }
 }

@@ -9,9 +9,11 @@ public enum EnvironmentHook: String, Sendable {
 public protocol FlowHost: AnyObject {
     /// A new invoker for the calling thread to run tasks with (keep it for the whole run).
     func makeTaskInvoker() -> TaskInvoker
-    /// Makes the invoker of another thread, which rebuilds the flow from its payload; nil
-    /// when nothing can rebuild this flow (it was made in the REPL, not in a script).
-    func threadInvokers(for payload: Payload) -> (@Sendable (CancellationFlag) throws -> TaskInvoker)?
+    /// Whether other threads and Dask workers can rebuild the flow from its payload (not when
+    /// it was made in the REPL: no script builds it).
+    var canRebuildElsewhere: Bool { get }
+    /// Makes the invoker of another thread, which rebuilds the flow from its payload.
+    func threadInvokers(for payload: Payload) -> @Sendable (CancellationFlag) throws -> TaskInvoker
     /// Runs one of the flow's environment hooks, if it has it.
     func runHook(_ hook: EnvironmentHook) throws
     /// Receives `print` outside tasks while a run goes on (the hooks' output, say).
@@ -36,25 +38,29 @@ public final class FlowExecution {
     private let executor: ExecutorChoice
     private let host: FlowHost
     private let clusterRunner: ClusterRunner?
-    /// Made only for threads and Dask, which rebuild the flow from it.
-    private lazy var serialised: (payload: Payload, bytes: [UInt8]) = serialise()
-    private let serialise: () -> (payload: Payload, bytes: [UInt8])
+    /// Made only for threads and Dask, which rebuild the flow from it; the bytes only for Dask.
+    private lazy var payload: Payload = makePayload()
+    private lazy var payloadBytes: [UInt8] = givenBytes ?? payload.encoded()
+    private let makePayload: () -> Payload
+    private let givenBytes: [UInt8]?
     private let observer: RunObserver?
 
     /// - Parameters:
     ///   - parameters: resolved values (see `FlowGraph.resolveParameters`).
-    ///   - serialise: makes the flow's payload and its bytes, from which other threads and Dask
-    ///     workers rebuild the flow (called at most once, and only for them).
+    ///   - payload: makes the flow's payload, from which other threads and Dask workers rebuild
+    ///     the flow (called at most once, and only for them).
+    ///   - payloadBytes: its encoding, when the caller has it already.
     ///   - clusterRunner: runs `.dask` flows; without one, they are refused.
     public init(graph: FlowGraph, parameters: [String: Value], executor: ExecutorChoice, host: FlowHost,
-                clusterRunner: ClusterRunner?, serialise: @escaping () -> (payload: Payload, bytes: [UInt8]),
+                clusterRunner: ClusterRunner?, payload: @escaping () -> Payload, payloadBytes: [UInt8]?,
                 observer: RunObserver?) {
         self.graph = graph
         self.parameters = parameters
         self.executor = executor
         self.host = host
         self.clusterRunner = clusterRunner
-        self.serialise = serialise
+        makePayload = payload
+        givenBytes = payloadBytes
         self.observer = observer
     }
 
@@ -97,8 +103,9 @@ public final class FlowExecution {
                            observer: observer).run()
             }
         case .threads(let n):
-            guard let makeInvoker = host.threadInvokers(for: serialised.payload) else { throw madeInREPL(flow) }
+            guard host.canRebuildElsewhere else { throw madeInREPL(flow) }
             return { [self] observer in
+                let makeInvoker = host.threadInvokers(for: payload)
                 // This thread runs tasks with the host's invoker; the others rebuild the flow
                 // from its payload, as a remote worker would.
                 let pool = ThreadExecutor(threads: n, callerInvoker: host.makeTaskInvoker(), makeInvoker: makeInvoker)
@@ -106,10 +113,10 @@ public final class FlowExecution {
                 return FlowRunner(graph: graph, parameters: parameters, executor: pool, observer: observer).run()
             }
         case .dask(let settings):
-            guard host.threadInvokers(for: serialised.payload) != nil else { throw madeInREPL(flow) }
+            guard host.canRebuildElsewhere else { throw madeInREPL(flow) }
             guard let clusterRunner else { throw FlowError("this dkrun cannot run flows on Dask") }
             return { [self] observer in
-                try clusterRunner.run(graph: graph, payload: serialised.bytes, settings: settings, observer: observer)
+                try clusterRunner.run(graph: graph, payload: payloadBytes, settings: settings, observer: observer)
             }
         }
     }
@@ -122,7 +129,7 @@ public final class FlowExecution {
 
     private func runHook(_ hook: EnvironmentHook) throws {
         do { try host.runHook(hook) } catch {
-            throw FlowError("\(hook.rawValue) hook failed: \(error)")
+            throw RunFailure("\(hook.rawValue) hook failed: \(error)")
         }
     }
 }
@@ -135,6 +142,8 @@ private final class FlowEndAfterExit: RunObserver, @unchecked Sendable {
     private let monitor = Monitor()
     private var started = false
     private var counts: [StateKind: Int] = [:]
+    /// The last finished state of each task, for a run that fails outside its tasks.
+    private var taskStates: [String: TaskState] = [:]
     private var end: (flow: String, counts: [StateKind: Int], wall: Double)?
 
     init(_ observer: RunObserver?) { self.observer = observer }
@@ -144,7 +153,10 @@ private final class FlowEndAfterExit: RunObserver, @unchecked Sendable {
         case .flowStarted:
             monitor.locked { started = true }
         case let .taskState(id, state, _, _, _, _) where id.mapIndex == nil && state.isFinished:
-            monitor.locked { counts[state.kind, default: 0] += 1 }
+            monitor.locked {
+                counts[state.kind, default: 0] += 1
+                taskStates[id.task] = state
+            }
         case let .flowFinished(flow, _, counts, wall, _):
             monitor.locked { end = (flow, counts, wall) }
             return
@@ -156,14 +168,14 @@ private final class FlowEndAfterExit: RunObserver, @unchecked Sendable {
     /// The result of a run that failed outside its tasks: the flow Failed with the reason
     /// (its tasks keep the states they reached).
     func failed(flow graph: FlowGraph, executor: String, reason: String, wall: Double) -> FlowRunResult {
-        let wasStarted: Bool = monitor.locked {
+        let (wasStarted, reached) = monitor.locked {
             if end == nil { end = (graph.spec.name, counts, wall) }
-            return started
+            return (started, taskStates)
         }
         if !wasStarted {
             observer?.handle(.flowStarted(flow: graph.spec.name, tasks: graph.count, executor: executor, time: Clock.wall()))
         }
-        return FlowRunResult(state: TaskState(.failed, message: reason), taskStates: [:], wall: wall)
+        return FlowRunResult(state: TaskState(.failed, message: reason), taskStates: reached, wall: wall)
     }
 
     /// Reports the run's end, in its final state.

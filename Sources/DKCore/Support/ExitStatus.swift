@@ -56,4 +56,3 @@ public struct RunFailure: CategorizedError, Equatable {
     public init(_ description: String) { self.description = description }
     public var exitStatus: ExitStatus { .failure }
 }
-

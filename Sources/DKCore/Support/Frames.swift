@@ -11,8 +11,9 @@ public struct FrameChannel {
 
     public init(input: Int32, output: Int32) { self.input = input; self.output = output }
 
-    public struct ChannelError: Error, CustomStringConvertible {
+    public struct ChannelError: CategorizedError {
         public let description: String
+        public var exitStatus: ExitStatus { .failure }
     }
 
     /// The next message, or nil at a clean end of input (between frames).

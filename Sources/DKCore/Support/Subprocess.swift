@@ -14,8 +14,9 @@ public enum Subprocess {
         public let timedOut: Bool
     }
 
-    public struct SpawnError: Error, CustomStringConvertible {
+    public struct SpawnError: CategorizedError {
         public let description: String
+        public var exitStatus: ExitStatus { .failure }
     }
 
     /// - Parameters:

@@ -233,8 +233,9 @@ extension YAML {
         return emitter.output
     }
 
-    public struct DumpError: Error, CustomStringConvertible {
+    public struct DumpError: CategorizedError {
         public let description: String
+        public var exitStatus: ExitStatus { .failure }
     }
 
     /// Owns one libyaml emitter, writing into a Swift buffer through its write handler.
