@@ -15,6 +15,13 @@ public enum RunLabels {
         return labels
     }
 
+    /// A template's labels (a map, or nil) with the run's over them.
+    public static func over(_ labels: Value?, run: String, component: String) -> Value {
+        var merged = labels?.mapValue ?? [:]
+        merged.merge(of(run: run, component: component).mapValue ?? [:]) { $1 }
+        return .map(merged)
+    }
+
     public static func selector(run: String, component: String? = nil) -> String {
         "\(managedBy)=dkrun,\(flowRun)=\(run)" + (component.map { ",\(Self.component)=\($0)" } ?? "")
     }
@@ -159,9 +166,7 @@ public struct DaskClusterSpec: Sendable {
     private func pod(_ template: Value?, name: String, component: String, defaultContainer: Value,
                      extraEnv: [String: String]) -> Value {
         var metadata = template?["metadata"] ?? [:]
-        var labels = metadata["labels"] ?? [:]
-        for (k, v) in RunLabels.of(run: runID, component: component).mapValue ?? [:] { labels[k.stringValue!] = v }
-        metadata["labels"] = labels
+        metadata["labels"] = RunLabels.over(metadata["labels"], run: runID, component: component)
         metadata["name"] = .text(name)
         metadata["namespace"] = .text(namespace)
         metadata["generateName"] = nil

@@ -153,20 +153,14 @@ public struct FlowRunPlan: Sendable {
         job["apiVersion"] = "batch/v1"
         job["kind"] = "Job"
         var meta = metadata(jobName, component: "job")
-        if let labels = template?["metadata"]?["labels"]?.mapValue {
-            var merged = labels
-            for (k, v) in meta["labels"]?.mapValue ?? [:] { merged[k] = v }
-            meta["labels"] = .map(merged)
-        }
+        meta["labels"] = RunLabels.over(template?["metadata"]?["labels"], run: runID, component: "job")
         job["metadata"] = meta
         var spec = job["spec"] ?? [:]
         spec["backoffLimit"] = 0  // a second try would run every task again
         spec["ttlSecondsAfterFinished"] = .int(Int64(ttl))
         var podTemplate = spec["template"] ?? [:]
         var podMeta = podTemplate["metadata"] ?? [:]
-        var podLabels = podMeta["labels"] ?? [:]
-        for (k, v) in RunLabels.of(run: runID, component: "job").mapValue ?? [:] { podLabels[k.stringValue!] = v }
-        podMeta["labels"] = podLabels
+        podMeta["labels"] = RunLabels.over(podMeta["labels"], run: runID, component: "job")
         podTemplate["metadata"] = podMeta
         var pod = podTemplate["spec"] ?? [:]
         pod["restartPolicy"] = "Never"

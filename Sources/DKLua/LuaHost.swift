@@ -45,7 +45,7 @@ public final class LuaHost: FlowHost {
     }
 
     private func loadPrelude() throws {
-        try Prelude.load(into: lua, host: HostFunctions.table, version: Product.version)
+        try Prelude.load(into: lua, host: HostFunctions.table)
         for (name, slot) in [("_msghandler", \LuaHost.handlerRef), ("_invoke", \.invokeRef),
                              ("_describe", \.describeRef), ("_collect", \.collectRef),
                              ("_environment_hook", \.hookRef)] as [(String, ReferenceWritableKeyPath<LuaHost, Int32>)] {

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 internal import CLua
+import DKCore
 
 /// The dk API every Lua state runs first: Lua chunks embedded in the binary (Prelude/*.lua),
 /// run in order. Each is called as `chunk(dk, host, internal)`: `dk` is the API table the
@@ -30,11 +31,11 @@ enum Prelude {
     ]
 
     /// Runs the chunks in `lua` and leaves the dk table on top of its stack.
-    static func load(into lua: LuaState, host functions: [(String, dk_swift_function)], version: String) throws {
+    static func load(into lua: LuaState, host functions: [(String, dk_swift_function)]) throws {
         let dk = lua.top + 1
         lua_createtable(lua.L, 0, 0)
         lua.pushFunctions(functions)
-        lua.push(version)
+        lua.push(Product.version)
         lua.setField(-2, "version")
         lua_createtable(lua.L, 0, 0)  // internal
         for chunk in chunks {
