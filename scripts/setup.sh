@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything dkrun needs on a fresh Debian machine and builds it.
-#   scripts/setup.sh            system packages, Python virtualenv, release build
+#   scripts/setup.sh            system packages, Python virtualenvs, release build
 #   DKRUN_BUILD=debug scripts/setup.sh   the same with a debug build
 # Safe to run again: each step is skipped when already done.
 set -euo pipefail
@@ -30,6 +30,15 @@ if [ ! -x .venv/bin/python ] || ! cat python/requirements.txt python/pyproject.t
   .venv/bin/pip install -q --disable-pip-version-check -r python/requirements.txt
   .venv/bin/pip install -q --disable-pip-version-check --no-deps -e python
   cat python/requirements.txt python/pyproject.toml > .venv/installed.txt
+fi
+
+# Prefect 1.4.1, the peer that scripts/conformance.py compares dkrun with, in a virtualenv of
+# its own: its pins (Dask, marshmallow, ...) are not the project's.
+if [ ! -x .venv-prefect1/bin/python ] || ! cmp -s Tests/Conformance/prefect1-requirements.txt .venv-prefect1/installed.txt; then
+  echo "setup: creating .venv-prefect1" >&2
+  python3 -m venv .venv-prefect1
+  .venv-prefect1/bin/pip install -q --disable-pip-version-check -r Tests/Conformance/prefect1-requirements.txt
+  cp Tests/Conformance/prefect1-requirements.txt .venv-prefect1/installed.txt
 fi
 
 config="${DKRUN_BUILD:-release}"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up the machine (scripts/setup.sh) and runs every test: unit, Lua, and end-to-end
 # tests of the built dkrun, including the examples and the docs' code blocks, on real Dask
-# processes and against the Kubernetes test cluster (tools/kubesim, with its own tests).
+# processes and against the Kubernetes test cluster (tools/kubesim, with its own tests), and
+# the Prefect 1 conformance suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,3 +21,5 @@ if grep -E "^$PWD/(Sources|Tests)/[^:]+:[0-9]+:[0-9]+: warning:" "$build_log" | 
 fi
 swift test --skip-build --disable-xctest  # Swift Testing only: no empty XCTest run
 .venv/bin/python -m unittest discover -s tools/kubesim -t tools/kubesim -p 'test_*.py'
+# The Prefect 1 conformance suite (Tests/Conformance): the debug build against Prefect 1.4.1.
+.venv/bin/python scripts/conformance.py --dkrun .build/debug/dkrun

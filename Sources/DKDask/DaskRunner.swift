@@ -1,5 +1,4 @@
 import DKCore
-import Foundation
 
 /// Sizes a cluster whose workers dkrun manages itself (pods on Kubernetes) while a run goes
 /// on. The runner passes on what the driver reports and asks it to retire workers.
@@ -30,13 +29,13 @@ public final class DaskRunner: ClusterRunner {
 
     public init(scaling: WorkerScaling? = nil) { self.scaling = scaling }
 
-    public func run(graph: FlowGraph, payload bytes: [UInt8], settings: Value, observer: RunObserver?) throws -> FlowRunResult {
+    public func run(graph: FlowGraph, payload bytes: [UInt8], context: FlowRunContext, settings: Value,
+                    observer: RunObserver?) throws -> FlowRunResult {
         let started = Clock.monotonic()
         let driver = try DriverProcess(python: DriverProcess.python())
         var finished = false
         defer { if !finished { driver.finish(grace: Self.shutdownGrace) } }
-        let runID = UUID().uuidString.lowercased()
-        try driver.send(startMessage(graph: graph, payload: bytes, runID: runID, settings: settings))
+        try driver.send(startMessage(graph: graph, payload: bytes, context: context, settings: settings))
         observer?.handle(.flowStarted(flow: graph.spec.name, tasks: graph.count,
                                       executor: ExecutorChoice.dask(settings).description, time: Clock.wall()))
         var run = RunEvents(graph: graph, observer: observer)
@@ -82,14 +81,14 @@ public final class DaskRunner: ClusterRunner {
         if retire > 0 { try driver.send(["op": "retire", "count": .int(Int64(retire))]) }
     }
 
-    func startMessage(graph: FlowGraph, payload: [UInt8], runID: String, settings: Value) -> Value {
+    func startMessage(graph: FlowGraph, payload: [UInt8], context: FlowRunContext, settings: Value) -> Value {
         let tasks = (0 ..< graph.count).map { t -> Value in
             ["slug": .text(graph.spec.tasks[t].slug),
              "upstream": .array(graph.upstream[t].map { .text(graph.spec.tasks[$0].slug) }),
              "mapped": .bool(graph.isMapped(t))]
         }
         var message: [Value: Value] = [
-            "run_id": .text(runID), "payload": .string(payload), "hash": .text(SHA256.hexDigest(payload)),
+            "run_id": .text(context.id), "context": context.value, "payload": .string(payload), "hash": .text(SHA256.hexDigest(payload)),
             "payload_version": .int(Payload.version), "tasks": .array(tasks), "executor": settings,
         ]
         // Workers of a cluster we start run on this machine, so they can use this dkrun.
@@ -124,20 +123,19 @@ struct RunEvents {
             observer?.handle(.log(nil, .info, text, time: now))
         case "running":
             observer?.handle(.taskState(id, TaskState(.running), attempt: attempt, duration: nil, worker: worker, time: now))
-        case "retrying":
-            guard let t = graph.index[id.task] else { throw RunFailure("the Dask driver named an unknown task '\(id.task)'") }
-            let retry = TaskRules.retrying(event["message"]?.stringValue ?? "", task: graph.spec.tasks[t], attempt: attempt)
-            observer?.handle(.taskState(id, retry, attempt: attempt, duration: nil, worker: worker, time: now))
+        case "retrying", "looped":
+            guard graph.index[id.task] != nil else { throw RunFailure("the Dask driver named an unknown task '\(id.task)'") }
+            let kind: StateKind = event["event"] == "retrying" ? .retrying : .looped
+            let state = TaskState(kind, message: event["message"]?.stringValue)
+            observer?.handle(.taskState(id, state, attempt: attempt, duration: nil, worker: worker, time: now))
         case "log":
             let level = event["level"]?.stringValue.flatMap(LogLevel.init(name:)) ?? .info
             observer?.handle(.log(id, level, event["message"]?.stringValue ?? "", time: now))
         case "state":
             guard case .string(let bytes)? = event["state"] else { throw RunFailure("the Dask driver sent a state without bytes") }
             let state = try TaskState(value: MessagePack.decode(bytes))
-            if id.mapIndex == nil {
-                states[id.task] = state
-                counts[state.kind, default: 0] += 1
-            }
+            counts[state.kind, default: 0] += 1
+            if id.mapIndex == nil { states[id.task] = state }
             observer?.handle(.taskState(id, state, attempt: Int(event["attempts"]?.intValue ?? 0),
                                         duration: event["duration"]?.numberValue, worker: worker, time: now))
         default:

@@ -325,7 +325,8 @@ public final class KubeClusterRunner: ClusterRunner {
         self.environment = environment
     }
 
-    public func run(graph: FlowGraph, payload: [UInt8], settings: Value, observer: RunObserver?) throws -> FlowRunResult {
+    public func run(graph: FlowGraph, payload: [UInt8], context: FlowRunContext, settings: Value,
+                    observer: RunObserver?) throws -> FlowRunResult {
         let cluster = KubeDaskCluster(client: client, spec: try ownedSpec(), observer: observer, environment: environment)
         defer { cluster.shutdown() }
         try cluster.start()
@@ -334,7 +335,8 @@ public final class KubeClusterRunner: ClusterRunner {
         settings["cluster_class"] = nil
         settings["cluster_kwargs"] = nil
         settings["adapt_kwargs"] = nil
-        return try DaskRunner(scaling: cluster).run(graph: graph, payload: payload, settings: settings, observer: observer)
+        return try DaskRunner(scaling: cluster).run(graph: graph, payload: payload, context: context, settings: settings,
+                                                    observer: observer)
     }
 
     /// The spec with the cluster's pods owned by the run's Job (so that Kubernetes removes

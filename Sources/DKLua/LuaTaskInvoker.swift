@@ -6,13 +6,14 @@ import DKCore
 /// from what the call returned or raised (`dk.fail`, `dk.skip`, an error, Ctrl-C).
 final class LuaTaskInvoker: TaskInvoker {
     private let host: LuaHost
-    /// The parameters table of `dk.context`, made once while the values stay the same.
-    private var cachedParameters: (values: [String: Value], ref: Int32)?
+    /// The metatable that shows the run's fields under each call's `dk.context`, made once per
+    /// flow run.
+    private var runFields: (run: FlowRunContext, fields: [String: Value], metatable: Int32)?
 
     init(host: LuaHost) { self.host = host }
 
     deinit {
-        if let cachedParameters { host.lua.unref(cachedParameters.ref) }
+        if let runFields { host.lua.unref(runFields.metatable) }
     }
 
     func invoke(_ call: TaskCall, log: @escaping (LogLevel, String) -> Void) -> TaskOutcome {
@@ -30,7 +31,9 @@ final class LuaTaskInvoker: TaskInvoker {
         lua.pushRef(flowRef)
         lua.push(call.task.slug)
         lua.push(Value(textKeys: call.arguments))
-        pushContext(call)
+        do { try pushContext(call) } catch {
+            return .failed(message: "\(error)", traceback: nil)
+        }
         lua.arm(timeout: call.task.timeout)
         let status = lua_pcall(L, 4, 1, base + 1)
         lua.disarm()
@@ -48,30 +51,41 @@ final class LuaTaskInvoker: TaskInvoker {
             let signal = lua.string(at: -1)
             lua.rawField(-2, "message")
             let message = lua.string(at: -1) ?? ""
-            if signal == "SKIP" { return .skipped(message: message) }
-            if signal == "FAIL" { return .failed(message: message, traceback: nil) }
+            switch signal {
+            case "SKIP": return .skipped(message: message)
+            case "FAIL": return .failed(message: message, traceback: nil)
+            case "PAUSE": return .paused(message: message)
+            case "LOOP":
+                lua.rawField(-3, "result")
+                do {
+                    return .looped(result: try lua.value(at: -1, path: "loop result"), message: message)
+                } catch {
+                    return .failed(message: "task '\(call.task.name)' looped with a value that cannot cross Lua states: \(error)",
+                                   traceback: nil)
+                }
+            default: lua.pop(2)  // an error table of the task's own: reported below
+            }
         }
         let error = lua.popError()
         return .failed(message: error.message, traceback: error.traceback)
     }
 
-    /// `dk.context` for the call.
-    private func pushContext(_ call: TaskCall) {
+    /// `dk.context` for the call: its own fields, over the run's (shared through a metatable).
+    private func pushContext(_ call: TaskCall) throws {
         let lua = host.lua
-        lua_createtable(lua.L, 0, 8)
-        lua.push(call.flowName); lua.setField(-2, "flow")
-        lua.push(call.task.name); lua.setField(-2, "task")
-        lua.push(call.task.slug); lua.setField(-2, "task_slug")
-        lua_pushinteger(lua.L, lua_Integer(call.attempt)); lua.setField(-2, "attempt")
-        if let i = call.id.mapIndex {
-            lua_pushinteger(lua.L, lua_Integer(i)); lua.setField(-2, "map_index")
+        if runFields?.run != call.run {
+            if let old = runFields { lua.unref(old.metatable) }
+            lua_createtable(lua.L, 0, 1)
+            lua.push(Value(textKeys: call.run.fields))
+            lua.setField(-2, "__index")
+            runFields = (call.run, call.run.fields, lua.ref())
         }
-        if cachedParameters?.values != call.parameters {
-            if let old = cachedParameters { lua.unref(old.ref) }
-            lua.push(Value(textKeys: call.parameters))
-            cachedParameters = (call.parameters, lua.ref())
+        var fields = call.contextFields()
+        if let name = try call.runName(context: fields.merging(runFields!.fields) { mine, _ in mine }) {
+            fields["task_run_name"] = .text(name)
         }
-        lua.pushRef(cachedParameters!.ref)
-        lua.setField(-2, "parameters")
+        lua.push(Value(textKeys: fields))
+        lua.pushRef(runFields!.metatable)
+        lua_setmetatable(lua.L, -2)
     }
 }

@@ -83,11 +83,10 @@ public final class TaskServer {
     /// ends in without children.
     private func expand(_ request: Value) throws -> Value {
         let (_, inputs) = try taskInputs(request)
-        if let end = inputs.preflight() { return Self.stateReply(end, attempts: 0) }
-        switch inputs.mapWidth() {
-        case .success(0): return Self.stateReply(TaskRules.mappedState([]), attempts: 0)
-        case .success(let width): return ["width": .int(Int64(width))]
-        case .failure(let error): return Self.stateReply(TaskState(.failed, message: error.description), attempts: 0)
+        switch inputs.start() {
+        case .ends(let end): return Self.stateReply(end, attempts: 0)
+        case .maps(let width): return ["width": .int(Int64(width))]
+        case .runs: throw RequestError(message: "task '\(inputs.graph.spec.tasks[inputs.task].slug)' is not mapped")
         }
     }
 
@@ -98,21 +97,29 @@ public final class TaskServer {
             return Self.stateReply(TaskState(.success, result: flow.payload.parameters[task.slug] ?? p.defaultValue), attempts: 1)
         }
         let mapIndex = request["map_index"]?.intValue.map(Int.init)
-        if let end = mapIndex.map({ inputs.preflight(child: $0) }) ?? inputs.preflight() {
+        if let i = mapIndex {
+            if let end = inputs.preflight(child: i) { return Self.stateReply(end, attempts: 0) }
+        } else if case .ends(let end) = inputs.start() {
             return Self.stateReply(end, attempts: 0)
         }
+        let context = try request["context"].map(FlowRunContext.init(value:))
+            ?? FlowRunContext(flowName: flow.payload.flow.name, parameters: flow.payload.parameters)
         var call = TaskCall(id: TaskRunID(task: task.slug, mapIndex: mapIndex), task: task,
-                            arguments: inputs.arguments(mapIndex: mapIndex), attempt: 1,
-                            flowName: flow.payload.flow.name, parameters: flow.payload.parameters)
+                            arguments: inputs.arguments(mapIndex: mapIndex), run: context)
         while true {
+            let attempt = call.attempt
             let outcome = flow.invoker.invoke(call) { [channel] level, message in
                 try? channel.send(["event": "log", "level": .text(level.name), "message": .text(message)])
             }
-            let state = TaskRules.state(after: outcome)
-            guard TaskRules.shouldRetry(state, task: task, attempt: call.attempt) else { return Self.stateReply(state, attempts: call.attempt) }
-            try? channel.send(["event": "retrying", "attempt": .int(Int64(call.attempt)), "message": .text(state.message ?? "")])
-            usleep(useconds_t(max(0, task.retryDelay) * 1e6))
-            call.attempt += 1
+            switch TaskRules.next(after: outcome, &call) {
+            case .done(let state):
+                return Self.stateReply(state, attempts: attempt)
+            case .retry(let retrying, let delay):
+                try? channel.send(["event": "retrying", "attempt": .int(Int64(attempt)), "message": .text(retrying.message ?? "")])
+                usleep(useconds_t(max(0, delay) * 1e6))
+            case .loop(let looped):
+                try? channel.send(["event": "looped", "attempt": .int(Int64(attempt)), "message": .text(looped.message ?? "")])
+            }
         }
     }
 

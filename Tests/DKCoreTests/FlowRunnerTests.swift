@@ -138,7 +138,10 @@ func steps(called: Bool, ending kind: StateKind) -> [Step] {
         var arguments = shape.argumentsWhenAllSucceed
         states["a"] = ending.state(result: shape.resultOfA)
         if let downstream = ending.downstreamState {
-            for slug in after { states[slug] = downstream }
+            for slug in after {
+                // As Prefect 1: a mapped task with nothing successful to map over fails.
+                states[slug] = downstream.isFailed && graph.isMapped(graph.index[slug]!) ? nothingToMapOver : downstream
+            }
             arguments = arguments.filter { run, _ in !after.contains(String(run.prefix { $0 != "[" })) }
         }
         let flowState = [.fails, .timesOut].contains(ending)
@@ -159,8 +162,11 @@ func steps(called: Bool, ending kind: StateKind) -> [Step] {
         #expect(run.startsBeforeUpstreamFinished == [])
         #expect(run.flowStarted == "f: \(graph.count) tasks on \(executor.testDescription)")
         #expect(run.flowFinished?.state == flowState)
-        #expect(run.flowFinished?.counts == Dictionary(states.values.map { ($0.kind, 1) }, uniquingKeysWith: +))
+        #expect(run.flowFinished?.counts == Dictionary(states.values.flatMap { [$0] + $0.children }.map { ($0.kind, 1) },
+                                                         uniquingKeysWith: +))
     }
+
+    private let nothingToMapOver = TaskState(.failed, message: "No upstream states can be mapped over.")
 
     /// A child of a mapped task ends alone: its task is Mapped whatever the children did,
     /// and each child of a task mapped over it sees only its own upstream child.
@@ -179,15 +185,15 @@ func steps(called: Bool, ending kind: StateKind) -> [Step] {
         #expect(run.argumentsByRun["n[2]"] == ["ys": "m[2]", "all": [10, 20, 30]])
         #expect(Set(run.calls.map(\.run)) == ["a", "m[0]", "m[1]", "m[2]", "n[0]", "n[2]"])
         #expect(run.startsBeforeUpstreamFinished == [])
-        // The flow's state is left out: with a failed child it is Success here, as the Mapped
-        // reference task counts as a success, where Prefect 1 looks at the children.
+        // As Prefect 1: the mapped reference task counts as its children.
+        #expect(run.result.state.kind == (ending == .skips ? .success : .failed))
     }
 
     @Test(arguments: [
         (.array([]), TaskState(.mapped, message: "Mapped over no items", result: []),
          TaskState(.mapped, message: "Mapped over no items", result: [])),
-        ("abc", TaskState(.failed, message: "cannot map over argument 'xs': it is a string, not an array"),
-         Ending.fails.downstreamState!),
+        ("abc", TaskState(.failed, message: "At least one upstream state has an unmappable result: argument 'xs' is a string, not an array"),
+         TaskState(.failed, message: "No upstream states can be mapped over.")),
     ] as [(Value, TaskState, TaskState)], ExecutorKind.all)
     func aMappedTaskEndsWithoutChildren(_ expected: (Value, TaskState, TaskState), on executor: ExecutorKind) throws {
         let (resultOfA, m, n) = expected

@@ -283,8 +283,8 @@ func runFlow(_ spec: FlowSpec, parameters: [String: Value] = [:], script: Invoke
 func runFlow(_ spec: FlowSpec, parameters: [String: Value] = [:], executor: Executor, log: InvokerLog) throws -> FlowRun {
     let graph = try FlowGraph(spec)
     let recorder = EventRecorder()
-    let runner = FlowRunner(graph: graph, parameters: try graph.resolveParameters(parameters), executor: executor,
-                            observer: recorder)
+    let context = FlowRunContext(flowName: spec.name, parameters: try graph.resolveParameters(parameters))
+    let runner = FlowRunner(graph: graph, context: context, executor: executor, observer: recorder)
     let result = runner.run()
     executor.shutdown()
     return FlowRun(graph: graph, result: result, events: recorder.events, calls: log.calls)

@@ -32,13 +32,29 @@ import Testing
          TaskState(.triggerFailed, message: "Trigger was \"any_successful\" but none of the upstream tasks succeeded")),
         (.anyFailed, true, [.success, .cancelled],
          TaskState(.triggerFailed, message: "Trigger was \"any_failed\" but none of the upstream tasks failed")),
-        (.manualOnly, true, [.success], TaskState(.skipped, message: "Trigger was \"manual_only\"")),
-        (.notAllSkipped, false, [.skipped, .skipped], TaskState(.skipped, message: "All upstream tasks were skipped")),
+        (.manualOnly, true, [.success], TaskState(.paused, message: "Trigger function is \"manual_only\"")),
+        (.manualOnly, true, [], TaskState(.paused, message: "Trigger function is \"manual_only\"")),
+        (.allSuccessful, true, [.success, .paused], TaskState(.pending, message: "Waiting for a paused upstream task")),
+        (.allFinished, false, [.pending], TaskState(.pending, message: "Waiting for a paused upstream task")),
+        (.notAllSkipped, false, [.skipped, .skipped], TaskState(.skipped, message: "All upstreams were skipped")),
+        (.notAllSkipped, false, [.skipped, .failed],
+         TaskState(.triggerFailed, message: "Trigger was \"not_all_skipped\" but some of the upstream tasks failed")),
         (.someFailed(atLeast: 0.5, atMost: nil), true, [.success, .failed, .success],
          TaskState(.triggerFailed, message: "Trigger was \"some_failed\" but 1 of 3 upstream tasks failed")),
     ])
     func preflightSkipsBeforeTheTriggerDecides(trigger: Trigger, skipOnUpstreamSkip: Bool, upstream: [StateKind], ends: TaskState?) {
-        #expect(TaskRules.preflight(task(trigger, skipOnUpstreamSkip: skipOnUpstreamSkip), upstream) == ends)
+        #expect(TaskRules.preflight(task(trigger, skipOnUpstreamSkip: skipOnUpstreamSkip), upstream.map { TaskState($0) },
+                                    hasUpstream: !upstream.isEmpty) == ends)
+    }
+
+    /// A mapped upstream without children leaves nothing to look at, but it is there:
+    /// Prefect's any_* then fail, all_* pass.
+    @Test(arguments: [
+        (Trigger.anySuccessful, StateKind.triggerFailed as StateKind?), (.anyFailed, .triggerFailed),
+        (.allSuccessful, nil), (.allFailed, nil), (.someFailed(atLeast: 1, atMost: nil), .triggerFailed),
+    ])
+    func aMappedUpstreamWithoutChildrenStillCounts(trigger: Trigger, ends: StateKind?) {
+        #expect(TaskRules.preflight(task(trigger), [], hasUpstream: true)?.kind == ends)
     }
 
     @Test(arguments: [
@@ -49,6 +65,8 @@ import Testing
         (.skipped(message: "nothing new"), TaskState(.skipped, message: "nothing new")),
         (.timedOut(message: "Task timed out after 2.0 s"), TaskState(.timedOut, message: "Task timed out after 2.0 s")),
         (.interrupted, TaskState(.cancelled, message: "Interrupted")),
+        (.paused(message: "approve"), TaskState(.paused, message: "approve")),
+        (.looped(result: 2, message: "more"), TaskState(.looped, message: "more", result: 2)),
     ])
     func anAttemptsOutcomeIsAState(outcome: TaskOutcome, state: TaskState) {
         #expect(TaskRules.state(after: outcome) == state)
@@ -66,7 +84,17 @@ import Testing
         (.cancelled, 3, 1, false),
     ])
     func failedAttemptsAreRetriedWhileRetriesAreLeft(kind: StateKind, maxRetries: Int, attempt: Int, retries: Bool) {
-        #expect(TaskRules.shouldRetry(TaskState(kind), task: task(maxRetries: maxRetries), attempt: attempt) == retries)
+        var call = TaskCall(id: TaskRunID(task: "t"), task: task(maxRetries: maxRetries), arguments: [:], attempt: attempt,
+                            run: FlowRunContext(flowName: "f", parameters: [:]))
+        let outcome: TaskOutcome = kind == .failed ? .failed(message: "boom", traceback: nil)
+            : kind == .timedOut ? .timedOut(message: "late") : kind == .cancelled ? .interrupted : kind == .skipped ? .skipped(message: "s") : .success(1)
+        if case .retry = TaskRules.next(after: outcome, &call) {
+            #expect(retries)
+            #expect(call.attempt == attempt + 1)
+        } else {
+            #expect(!retries)
+            #expect(call.attempt == attempt)
+        }
     }
 
     @Test(arguments: [
@@ -75,8 +103,18 @@ import Testing
         ("Failed", 1, 90.0, 1, "Failed; retry 1 of 1 in 90.0 s"),
     ])
     func retryingSaysWhyAndWhen(why: String, maxRetries: Int, delay: Double, attempt: Int, message: String) {
-        let state = TaskRules.retrying(why, task: task(maxRetries: maxRetries, retryDelay: delay), attempt: attempt)
-        #expect(state == TaskState(.retrying, message: message))
+        var call = TaskCall(id: TaskRunID(task: "t"), task: task(maxRetries: maxRetries, retryDelay: delay), arguments: [:],
+                            attempt: attempt, run: FlowRunContext(flowName: "f", parameters: [:]))
+        #expect(TaskRules.next(after: .failed(message: why, traceback: nil), &call) == .retry(TaskState(.retrying, message: message), delay: delay))
+    }
+
+    @Test func aLoopRunsAgainAtOnceWithItsResult() {
+        var call = TaskCall(id: TaskRunID(task: "t"), task: task(maxRetries: 2), arguments: [:],
+                            run: FlowRunContext(flowName: "f", parameters: [:]))
+        #expect(TaskRules.next(after: .looped(result: [1, 2], message: "again"), &call)
+                == .loop(TaskState(.looped, message: "again", result: [1, 2])))
+        #expect(call.loopCount == 2 && call.loopResult == [1, 2] && call.attempt == 1)
+        #expect(TaskRules.next(after: .success(3), &call) == .done(TaskState(.success, result: 3)))
     }
 
     @Test(arguments: [
@@ -101,17 +139,34 @@ import Testing
         (nil, [.mapped, .skipped, .success, .success, .success, .success, .success],
          TaskState(.success, message: "All reference tasks succeeded.")),
         (nil, [.success, .failed, .success, .cancelled, .success, .success, .success],
-         TaskState(.failed, message: "Some reference tasks failed: t2, t4")),
+         TaskState(.failed, message: "Some reference tasks failed: t2")),
         (nil, [.failed, .triggerFailed, .timedOut, .failed, .failed, .failed, .failed],
          TaskState(.failed, message: "Some reference tasks failed: t1, t2, t3, t4, t5, ...")),
         (["t3", "t7"], [.failed, .failed, .success, .failed, .failed, .failed, .skipped],
          TaskState(.success, message: "All reference tasks succeeded.")),
         (["t7", "t1"], [.failed, .success, .success, .success, .success, .success, .timedOut],
          TaskState(.failed, message: "Some reference tasks failed: t7, t1")),
+        (["t1"], [.cancelled, .success, .success, .success, .success, .success, .success],
+         TaskState(.cancelled, message: "Some reference tasks were cancelled: t1")),
+        (nil, [.success, .paused, .pending, .success, .success, .success, .success],
+         TaskState(.paused, message: "Paused: t2 waits for approval")),
     ] as [([String]?, [StateKind], TaskState)])
     func theReferenceTasksDecideTheFlowsState(referenceTasks: [String]?, kinds: [StateKind], state: TaskState) throws {
         let graph = try FlowGraph(testFlow((1 ... 7).map { testTask("t\($0)") }, referenceTasks: referenceTasks))
         #expect(TaskRules.flowState(graph) { TaskState(kinds[$0]) } == state)
+    }
+
+    /// A mapped reference task counts as its children: one failed child fails the flow, no
+    /// children at all leave nothing to fail.
+    @Test(arguments: [
+        ([TaskState(.success), TaskState(.failed)], StateKind.failed),
+        ([TaskState(.success), TaskState(.skipped)], .success),
+        ([], .success),
+        ([TaskState(.paused)], .paused),
+    ])
+    func aMappedReferenceTaskCountsAsItsChildren(children: [TaskState], flow: StateKind) throws {
+        let graph = try FlowGraph(testFlow([testTask("m")]))
+        #expect(TaskRules.flowState(graph) { _ in TaskState(.mapped, children: children) }.kind == flow)
     }
 }
 
@@ -127,23 +182,48 @@ import Testing
 
     @Test func eachChildGetsItsElementOfEveryMappedArgument() throws {
         let t = try inputs(a: [10, 20, 30])
-        #expect(t.mapWidth() == .success(3))
+        #expect(t.start() == .maps(width: 3))
         #expect(t.arguments(mapIndex: 1) == ["xs": 20, "first": "left", "k": "k", "ks": 8])
         #expect(t.arguments(mapIndex: 2) == ["xs": 30, "first": "left", "k": "k", "ks": 9])
     }
 
+    /// As Prefect 1: the shortest mapped argument decides how many children there are.
+    @Test func theShortestMappedArgumentDecides() throws {
+        #expect(try inputs(a: [10, 20, 30], ks: [7, 8]).start() == .maps(width: 2))
+    }
+
     @Test(arguments: [
-        ([10, 20, 30], [7, 8], FlowError("cannot map: argument 'ks' has 2 items but 'xs' has 3")),
-        ("abc", [7, 8, 9], FlowError("cannot map over argument 'xs': it is a string, not an array")),
-        (5, [7, 8, 9], FlowError("cannot map over argument 'xs': it is an integer, not an array")),
-        ([10, 20, 30], ["k": 1], FlowError("cannot map over argument 'ks': it is a map, not an array")),
-    ] as [(Value, Value, FlowError)])
-    func mappedArgumentsMustBeArraysOfOneLength(a: Value, ks: Value, error: FlowError) throws {
-        #expect(try inputs(a: a, ks: ks).mapWidth() == .failure(error))
+        ("abc", [7, 8, 9], "argument 'xs' is a string, not an array"),
+        (5, [7, 8, 9], "argument 'xs' is an integer, not an array"),
+        ([10, 20, 30], ["k": 1], "argument 'ks' is a map, not an array"),
+    ] as [(Value, Value, String)])
+    func mappedArgumentsMustBeArrays(a: Value, ks: Value, why: String) throws {
+        #expect(try inputs(a: a, ks: ks).start()
+                == .ends(TaskState(.failed, message: "At least one upstream state has an unmappable result: " + why)))
     }
 
     @Test func anEmptyMapIsAnEmptyArray() throws {
-        #expect(try inputs(a: [:], ks: []).mapWidth() == .success(0))
+        #expect(try inputs(a: [:], ks: []).start() == .ends(TaskRules.mappedState([])))
+    }
+
+    /// m mapped over a failed task: nothing to map over, so Failed (not TriggerFailed), as Prefect 1.
+    @Test func nothingToMapOverFails() throws {
+        let graph = try FlowGraph(testFlow(testTask("a"), testTask("m", ["x": .mapped(over: "a")])))
+        let m = TaskInputs(graph: graph, task: 1) { _ in TaskState(.failed) }
+        #expect(m.start() == .ends(TaskState(.failed, message: "No upstream states can be mapped over.")))
+    }
+
+    /// A reduce after a mapped task sees its children: a failed child fails its trigger.
+    @Test(arguments: [
+        ([TaskState(.success), TaskState(.failed)], StateKind.triggerFailed as StateKind?),
+        ([TaskState(.success), TaskState(.skipped)], .skipped),
+        ([], nil),
+    ])
+    func aReduceSeesTheChildren(children: [TaskState], ends: StateKind?) throws {
+        let graph = try FlowGraph(testFlow(testTask("m"), testTask("r", ["xs": .result(of: "m")])))
+        let r = TaskInputs(graph: graph, task: 1) { _ in TaskState(.mapped, children: children) }
+        #expect(r.start() == (ends.map { _ in r.start() } ?? .runs))
+        if let ends, case .ends(let state) = r.start() { #expect(state.kind == ends) } else { #expect(ends == nil) }
     }
 
     /// n(ys, b) mapped over m, whose children ended differently, after the unmapped b.

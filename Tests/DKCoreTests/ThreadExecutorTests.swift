@@ -92,8 +92,8 @@ import Testing
     /// A job that runs task `slug` with the invoker it is given.
     private func job(_ slug: String) -> TaskJob {
         { invoker in
-            invoker.invoke(TaskCall(id: TaskRunID(task: slug), task: makeTask(slug), arguments: [:], attempt: 1, flowName: "f",
-                                    parameters: [:])) { _, _ in }
+            invoker.invoke(TaskCall(id: TaskRunID(task: slug), task: makeTask(slug), arguments: [:],
+                                    run: FlowRunContext(flowName: "f", parameters: [:]))) { _, _ in }
         }
     }
 

@@ -30,9 +30,12 @@ func stateEvent(_ task: String, _ state: TaskState, mapIndex: Int? = nil) -> Val
          ["event": "task_state", "task": "produce", "state": "Running", "attempt": 2, "worker": "tcp://10.0.0.2:4000"]),
         (["event": "running", "task": "square", "map_index": 3],
          ["event": "task_state", "task": "square", "map_index": 3, "state": "Running", "attempt": 1]),
-        (["event": "retrying", "task": "produce", "map_index": .null, "attempt": 1, "message": "boom", "worker": "tcp://10.0.0.2:4000"],
+        (["event": "retrying", "task": "produce", "map_index": .null, "attempt": 1, "message": "boom; retry 1 of 2 in 5.0 s",
+          "worker": "tcp://10.0.0.2:4000"],
          ["event": "task_state", "task": "produce", "state": "Retrying", "message": "boom; retry 1 of 2 in 5.0 s", "attempt": 1,
           "worker": "tcp://10.0.0.2:4000"]),
+        (["event": "looped", "task": "square", "map_index": 1, "attempt": 1, "message": "again"],
+         ["event": "task_state", "task": "square", "map_index": 1, "state": "Looped", "message": "again", "attempt": 1]),
         (["event": "log", "task": "square", "map_index": 3, "level": "warning", "message": "careful"],
          ["event": "log", "task": "square", "map_index": 3, "level": "WARNING", "message": "careful"]),
         (["event": "log", "task": "produce", "level": "chatty", "message": "hello"],
@@ -86,18 +89,18 @@ func stateEvent(_ task: String, _ state: TaskState, mapIndex: Int? = nil) -> Val
             ["event": "task_state", "task": "produce", "state": "Success", "result": [1, 2], "attempt": 1],
             ["event": "task_state", "task": "square", "state": "Cancelled", "message": .text(cancelled), "attempt": 0],
             ["event": "task_state", "task": "total", "state": "Cancelled", "message": .text(cancelled), "attempt": 0],
-            ["event": "flow_finished", "flow": "numbers", "state": "Failed", "message": "Some reference tasks failed: total",
+            ["event": "flow_finished", "flow": "numbers", "state": "Cancelled", "message": "Some reference tasks were cancelled: total",
              "counts": ["Success": 1, "Cancelled": 2], "wall": 1.5],
         ])
-        #expect(result.state == TaskState(.failed, message: "Some reference tasks failed: total"))
+        #expect(result.state == TaskState(.cancelled, message: "Some reference tasks were cancelled: total"))
         #expect(result.taskStates == ["produce": TaskState(.success, result: [1, 2]), "square": TaskState(.cancelled, message: cancelled),
                                       "total": TaskState(.cancelled, message: cancelled)])
         #expect(result.wall == 1.5)
     }
 
-    /// A mapped task's children are reported as they finish; only the parent's own state
-    /// (Mapped) is its state and counts.
-    @Test func mappedChildrenAreReportedButNotCounted() throws {
+    /// A mapped task's children are reported and counted as they finish; the parent's own
+    /// state is Mapped, and the flow's state looks at the children, as Prefect 1's does.
+    @Test func mappedChildrenAreReportedAndCounted() throws {
         let observer = EventRecorder()
         var run = RunEvents(graph: graph, observer: observer)
         let children = [TaskState(.success, result: 1), TaskState(.failed, message: "boom")]
@@ -107,9 +110,9 @@ func stateEvent(_ task: String, _ state: TaskState, mapIndex: Int? = nil) -> Val
         try run.handle(stateEvent("total", TaskState(.success, result: 1)))
         let result = run.finish(cancelled: false, wall: 0)
         #expect(observer.values.map { $0["map_index"] } == [nil, 0, 1, nil, nil, nil])
-        #expect(observer.values.last?["counts"] == ["Success": 2, "Mapped": 1])
+        #expect(observer.values.last?["counts"] == ["Success": 3, "Failed": 1, "Mapped": 1])
         #expect(result.taskStates["square"]?.kind == .mapped)
-        #expect(result.state == TaskState(.success, message: "All reference tasks succeeded."))
+        #expect(result.state == TaskState(.success, message: "All reference tasks succeeded."))  // total is the reference task
     }
 
     /// a -> b, a -> c: without reference tasks, b and c (the terminal tasks) decide.

@@ -13,6 +13,7 @@ final class ReportingScaling: WorkerScaling {
 /// The first message DaskRunner sends the driver: the payload, the task graph and the executor.
 @Suite struct StartMessageTests {
     let payload = Array("payload".utf8)
+    let context = FlowRunContext(id: "run-1", flowName: "f", scheduledStart: 0, parameters: ["n": 2])
     /// produce -> square (mapped) -> total, square and total joined by two edges (one upstream).
     let graph: FlowGraph
 
@@ -23,7 +24,8 @@ final class ReportingScaling: WorkerScaling {
 
     /// What every start message holds whatever the executor.
     func expectedMessage(settings: Value) -> [Value: Value] {
-        ["run_id": "run-1", "payload": .string(payload),
+        ["run_id": "run-1", "context": ["id": "run-1", "flow": "f", "start": 0.0, "parameters": ["n": 2]],
+         "payload": .string(payload),
          "hash": "239f59ed55e737c77147cf55ad0c1b030b6d7ee748a7426952f9b852d5a935e5",  // SHA-256 of "payload"
          "payload_version": .int(Payload.version), "executor": settings,
          "tasks": [["slug": "produce", "upstream": [], "mapped": false],
@@ -35,12 +37,12 @@ final class ReportingScaling: WorkerScaling {
         let settings: Value = ["type": "DaskExecutor", "n_workers": 2]
         var expected = expectedMessage(settings: settings)
         expected["dkrun"] = .text(Files.executablePath)
-        #expect(DaskRunner().startMessage(graph: graph, payload: payload, runID: "run-1", settings: settings) == .map(expected))
+        #expect(DaskRunner().startMessage(graph: graph, payload: payload, context: context, settings: settings) == .map(expected))
     }
 
     @Test func anExistingClusterDoesNot() {
         let settings: Value = ["type": "DaskExecutor", "address": "tcp://scheduler:8786"]
-        #expect(DaskRunner().startMessage(graph: graph, payload: payload, runID: "run-1", settings: settings)
+        #expect(DaskRunner().startMessage(graph: graph, payload: payload, context: context, settings: settings)
             == .map(expectedMessage(settings: settings)))
     }
 
@@ -48,7 +50,7 @@ final class ReportingScaling: WorkerScaling {
         let settings: Value = ["type": "DaskExecutor", "address": "tcp://scheduler:8786"]
         var expected = expectedMessage(settings: settings)
         expected["scaling"] = ["interval": 2.5]
-        #expect(DaskRunner(scaling: ReportingScaling()).startMessage(graph: graph, payload: payload, runID: "run-1", settings: settings)
+        #expect(DaskRunner(scaling: ReportingScaling()).startMessage(graph: graph, payload: payload, context: context, settings: settings)
             == .map(expected))
     }
 }

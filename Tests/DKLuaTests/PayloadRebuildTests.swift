@@ -39,11 +39,11 @@ import Glibc
         let add = try #require(payload.flow.task("add"))
         let invoker = worker.makeTaskInvoker()
         let outcome = invoker.invoke(TaskCall(id: TaskRunID(task: "add"), task: add, arguments: ["a": 10, "b": 1],
-                                             attempt: 1, flowName: "p", parameters: ["n": 5])) { _, _ in }
+                                             run: FlowRunContext(flowName: "p", parameters: ["n": 5]))) { _, _ in }
         #expect(outcome == .success(11))
         let double = try #require(payload.flow.task("double"))
         #expect(invoker.invoke(TaskCall(id: TaskRunID(task: "double"), task: double, arguments: ["x": 21],
-                                       attempt: 1, flowName: "p", parameters: [:])) { _, _ in } == .success(42))
+                                       run: FlowRunContext(flowName: "p", parameters: [:]))) { _, _ in } == .success(42))
     }
 
     @Test func sameScriptAndParametersGiveTheSameBytes() throws {

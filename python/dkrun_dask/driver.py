@@ -167,7 +167,7 @@ class FlowRun:
             for u in t["upstream"]:
                 self.downstream[u].append(t["slug"])
         self.flow = client.submit(shim.hold, shim.FlowRef(
-            self.run_id, start["payload"], start["hash"], start["payload_version"], start.get("dkrun")),
+            self.run_id, start["context"], start["payload"], start["hash"], start["payload_version"], start.get("dkrun")),
             key=f"dkrun-flow-{self.run_id}", pure=False)
         self.refs = {}  # slug -> Future or TaskResult: what downstream tasks receive
         self.children = {}  # mapped slug -> [Future or TaskResult]

@@ -21,8 +21,10 @@ class FlowRef:
     """What every task of one flow run needs; one Dask task holds it, so the payload
     reaches each worker once per run."""
 
-    def __init__(self, run_id, payload, payload_hash, payload_version, dkrun=None):
+    def __init__(self, run_id, context, payload, payload_hash, payload_version, dkrun=None):
         self.run_id = run_id
+        # The flow run's context (id, start, parameters) for dk.context, decoded by dkrun.
+        self.context = context
         self.payload = payload
         self.payload_hash = payload_hash
         self.payload_version = payload_version
@@ -197,7 +199,7 @@ def hold(flow):
 
 def run_task(flow, slug, map_index, upstream):
     """Runs a task (or child `map_index` of a mapped task) from its upstream results."""
-    message = {"op": "run", "upstream": {name: r.state for name, r in upstream.items()}}
+    message = {"op": "run", "context": flow.context, "upstream": {name: r.state for name, r in upstream.items()}}
     if map_index is not None:
         message["map_index"] = map_index
     return _call(flow, slug, map_index, message)

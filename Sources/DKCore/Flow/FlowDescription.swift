@@ -41,7 +41,7 @@ extension FlowSpec {
         tasks = try r.each("tasks") { try TaskSpec(reading: $0) }
         edges = try r.each("edges") { e in
             EdgeSpec(upstream: try e.required("upstream"), downstream: try e.required("downstream"), key: try e.string("key"),
-                     mapped: try e.bool("mapped") ?? false, index: try e.int("index").map(Int.init), source: SourcePosition(try e.required("source")))
+                     mapped: try e.bool("mapped") ?? false, flattened: try e.bool("flattened") ?? false, index: try e.int("index").map(Int.init), source: SourcePosition(try e.required("source")))
         }.sorted { ($0.downstream, $0.key ?? "", $0.upstream, $0.index ?? 0) < ($1.downstream, $1.key ?? "", $1.upstream, $1.index ?? 0) }
         constants = try r.each("constants") { c in
             ConstantSpec(task: try c.required("task"), key: try c.required("key"), value: try c.value("value") ?? .null,
@@ -68,12 +68,13 @@ extension FlowSpec {
         w.key("name"); w.string(name)
         w.key("edges"); w.arrayHeader(count: edges.count)
         for e in edges {
-            w.mapHeader(count: 4 + (e.key == nil ? 0 : 1) + (e.index == nil ? 0 : 1))
+            w.mapHeader(count: 4 + (e.key == nil ? 0 : 1) + (e.index == nil ? 0 : 1) + (e.flattened ? 1 : 0))
             if let k = e.key { w.key("key"); w.string(k) }
             if let i = e.index { w.key("index"); w.int(Int64(i)) }
             w.key("mapped"); w.bool(e.mapped)
             w.key("source"); w.string(e.source.description)
             w.key("upstream"); w.string(e.upstream)
+            if e.flattened { w.key("flattened"); w.bool(true) }
             w.key("downstream"); w.string(e.downstream)
         }
         w.key("tasks"); w.arrayHeader(count: tasks.count)
@@ -120,6 +121,7 @@ extension TaskSpec {
         tags = try r.strings("tags")
         nout = try r.int("nout").map(Int.init)
         checkpoint = try r.bool("checkpoint")
+        taskRunName = try r.string("task_run_name")
         if try r.string("kind") == "parameter" {
             parameter = ParameterSpec(defaultValue: try r.value("default") ?? .null, required: try r.bool("required") ?? false)
         }
@@ -128,7 +130,7 @@ extension TaskSpec {
     /// Writes the task's map, keys in canonical order.
     func write(to w: inout MessagePack.Writer) {
         w.mapHeader(count: 10 + (parameter == nil ? 0 : 3) + (nout == nil ? 0 : 1) + (timeout == nil ? 0 : 1)
-                    + (checkpoint == nil ? 0 : 1))
+                    + (checkpoint == nil ? 0 : 1) + (taskRunName == nil ? 0 : 1))
         if parameter != nil { w.key("kind"); w.string("parameter") }
         w.key("name"); w.string(name)
         if let n = nout { w.key("nout"); w.int(Int64(n)) }
@@ -146,6 +148,7 @@ extension TaskSpec {
         if let c = checkpoint { w.key("checkpoint"); w.bool(c) }
         w.key("max_retries"); w.int(Int64(maxRetries))
         w.key("retry_delay"); w.float(retryDelay)
+        if let n = taskRunName { w.key("task_run_name"); w.string(n) }
         w.key("skip_on_upstream_skip"); w.bool(skipOnUpstreamSkip)
     }
 }

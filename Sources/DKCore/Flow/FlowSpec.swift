@@ -37,6 +37,9 @@ public struct TaskSpec: Sendable, Equatable {
     public var tags: [String]
     public var nout: Int?
     public var checkpoint: Bool?
+    /// Prefect 1's `task_run_name`: a template of `{field}`s (arguments, context fields,
+    /// parameters) naming each run of the task (see `TaskCall.runName`).
+    public var taskRunName: String?
     public var parameter: ParameterSpec?
 }
 
@@ -47,12 +50,14 @@ public struct ParameterSpec: Sendable, Equatable {
 }
 
 /// A dependency. With a key, the upstream result is passed as that argument (its `index`-th
-/// element when the upstream has `nout`); mapped edges are iterated over.
+/// element when the upstream has `nout`); mapped edges are iterated over, flattened ones
+/// (`dk.flatten`) over the upstream's list of lists made one list.
 public struct EdgeSpec: Sendable, Equatable {
     public var upstream: String
     public var downstream: String
     public var key: String?
     public var mapped: Bool
+    public var flattened = false
     public var index: Int?
     public var source: SourcePosition
 }

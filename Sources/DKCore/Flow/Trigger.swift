@@ -41,8 +41,11 @@ public enum Trigger: Sendable, Equatable {
         }
     }
 
-    /// nil when the task should run; otherwise the state it ends in.
-    public func check(_ upstream: [StateKind]) -> TaskState? {
+    /// nil when the task should run; otherwise the state it ends in. `upstream` holds the
+    /// states Prefect 1 looks at (a mapped upstream task's children in its place, see
+    /// `TaskState.flattened`); `hasUpstream` whether the task has upstream tasks at all, which
+    /// `any_*` and `some_*` ask, as Prefect's do, even when a mapped upstream had no children.
+    public func check(_ upstream: [StateKind], hasUpstream: Bool) -> TaskState? {
         let n = upstream.count
         let successes = upstream.filter(\.isSuccessful).count
         let failures = upstream.filter(\.isFailed).count
@@ -51,21 +54,25 @@ public enum Trigger: Sendable, Equatable {
         case .allSuccessful:
             return successes == n ? nil : fail("some of the upstream tasks failed")
         case .allFinished:
-            return nil
+            return upstream.allSatisfy(\.isFinished) ? nil : fail("some of the upstream tasks were not finished")
         case .manualOnly:
-            return n == 0 ? nil : TaskState(.skipped, message: "Trigger was \"manual_only\"")
+            return TaskState(.paused, message: "Trigger function is \"manual_only\"")
         case .allFailed:
             return failures == n ? nil : fail("some of the upstream tasks succeeded")
         case .anySuccessful:
-            return n == 0 || successes > 0 ? nil : fail("none of the upstream tasks succeeded")
+            return !hasUpstream || successes > 0 ? nil : fail("none of the upstream tasks succeeded")
         case .anyFailed:
-            return n == 0 || failures > 0 ? nil : fail("none of the upstream tasks failed")
+            return !hasUpstream || failures > 0 ? nil : fail("none of the upstream tasks failed")
         case .notAllSkipped:
-            return n > 0 && upstream.allSatisfy(\.isSkipped) ? TaskState(.skipped, message: "All upstream tasks were skipped") : nil
+            // Prefect's order: all skipped (none at all included) skips, then any failure fails.
+            if upstream.allSatisfy(\.isSkipped) { return TaskState(.skipped, message: "All upstreams were skipped") }
+            return successes == n ? nil : fail("some of the upstream tasks failed")
         case .someSuccessful(let atLeast, let atMost):
-            return Trigger.bounded(successes, of: n, atLeast, atMost) ? nil : fail("\(successes) of \(n) upstream tasks succeeded")
+            return !hasUpstream || Trigger.bounded(successes, of: n, atLeast, atMost) ? nil
+                : fail("\(successes) of \(n) upstream tasks succeeded")
         case .someFailed(let atLeast, let atMost):
-            return Trigger.bounded(failures, of: n, atLeast, atMost) ? nil : fail("\(failures) of \(n) upstream tasks failed")
+            return !hasUpstream || Trigger.bounded(failures, of: n, atLeast, atMost) ? nil
+                : fail("\(failures) of \(n) upstream tasks failed")
         }
     }
 

@@ -23,8 +23,11 @@ public protocol FlowHost: AnyObject {
 /// Runs a whole flow somewhere else (a Dask cluster): the payload goes there, the run's
 /// events come back to the observer. DKDask and DKKubeRun provide them.
 public protocol ClusterRunner: AnyObject {
-    /// - Parameter payload: the flow's payload, encoded.
-    func run(graph: FlowGraph, payload: [UInt8], settings: Value, observer: RunObserver?) throws -> FlowRunResult
+    /// - Parameters:
+    ///   - payload: the flow's payload, encoded.
+    ///   - context: the run's, for its tasks.
+    func run(graph: FlowGraph, payload: [UInt8], context: FlowRunContext, settings: Value,
+             observer: RunObserver?) throws -> FlowRunResult
 }
 
 /// One flow run from start to end, read top to bottom as Prefect's runner reads: check that
@@ -96,10 +99,11 @@ public final class FlowExecution {
     /// How the tasks will run, once it is sure they can.
     private func checkExecutor() throws -> (RunObserver) throws -> FlowRunResult {
         let flow = graph.spec
+        let context = FlowRunContext(flowName: flow.name, parameters: parameters)
         switch executor {
         case .local:
             return { [self] observer in
-                FlowRunner(graph: graph, parameters: parameters, executor: LocalExecutor(invoker: host.makeTaskInvoker()),
+                FlowRunner(graph: graph, context: context, executor: LocalExecutor(invoker: host.makeTaskInvoker()),
                            observer: observer).run()
             }
         case .threads(let n):
@@ -110,13 +114,13 @@ public final class FlowExecution {
                 // from its payload, as a remote worker would.
                 let pool = ThreadExecutor(threads: n, callerInvoker: host.makeTaskInvoker(), makeInvoker: makeInvoker)
                 defer { pool.shutdown() }
-                return FlowRunner(graph: graph, parameters: parameters, executor: pool, observer: observer).run()
+                return FlowRunner(graph: graph, context: context, executor: pool, observer: observer).run()
             }
         case .dask(let settings):
             guard host.canRebuildElsewhere else { throw madeInREPL(flow) }
             guard let clusterRunner else { throw FlowError("this dkrun cannot run flows on Dask") }
             return { [self] observer in
-                try clusterRunner.run(graph: graph, payload: payloadBytes, settings: settings, observer: observer)
+                try clusterRunner.run(graph: graph, payload: payloadBytes, context: context, settings: settings, observer: observer)
             }
         }
     }
@@ -152,10 +156,10 @@ private final class FlowEndAfterExit: RunObserver, @unchecked Sendable {
         switch event {
         case .flowStarted:
             monitor.locked { started = true }
-        case let .taskState(id, state, _, _, _, _) where id.mapIndex == nil && state.isFinished:
+        case let .taskState(id, state, _, _, _, _) where state.isFinished || state.kind == .paused:
             monitor.locked {
                 counts[state.kind, default: 0] += 1
-                taskStates[id.task] = state
+                if id.mapIndex == nil { taskStates[id.task] = state }
             }
         case let .flowFinished(flow, _, counts, wall, _):
             monitor.locked { end = (flow, counts, wall) }

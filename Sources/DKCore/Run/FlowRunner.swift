@@ -17,7 +17,7 @@ public struct FlowRunResult: Sendable {
 /// executor; everything else happens in the calling thread.
 public final class FlowRunner {
     private let graph: FlowGraph
-    private let parameters: [String: Value]
+    private let context: FlowRunContext
     private let executor: Executor
     private let observer: RunObserver?
 
@@ -40,10 +40,11 @@ public final class FlowRunner {
         var call: TaskCall
     }
 
-    /// - Parameter parameters: resolved values (see `FlowGraph.resolveParameters`).
-    public init(graph: FlowGraph, parameters: [String: Value], executor: Executor, observer: RunObserver?) {
+    /// - Parameter context: the run's; its parameters are resolved values (see
+    ///   `FlowGraph.resolveParameters`).
+    public init(graph: FlowGraph, context: FlowRunContext, executor: Executor, observer: RunObserver?) {
         self.graph = graph
-        self.parameters = parameters
+        self.context = context
         self.executor = executor
         self.observer = observer
         states = Array(repeating: nil, count: graph.count)
@@ -91,31 +92,18 @@ public final class FlowRunner {
     private func start(_ t: Int) {
         let task = graph.spec.tasks[t]
         if let p = task.parameter {
-            finish(t, TaskState(.success, result: parameters[task.slug] ?? p.defaultValue), attempt: 1, duration: 0)
+            finish(t, TaskState(.success, result: context.parameters[task.slug] ?? p.defaultValue), attempt: 1, duration: 0)
             return
         }
         let inputs = TaskInputs(graph: graph, task: t) { self.states[$0]! }
-        if let end = inputs.preflight() {
-            finish(t, end, attempt: 0, duration: nil)
-        } else if graph.isMapped(t) {
-            startMapped(t, inputs)
-        } else {
-            enqueue(t, mapIndex: nil, inputs.arguments(mapIndex: nil))
+        switch inputs.start() {
+        case .ends(let end): finish(t, end, attempt: 0, duration: nil)
+        case .runs: enqueue(t, mapIndex: nil, inputs.arguments(mapIndex: nil))
+        case .maps(let width): startMapped(t, width, inputs)
         }
     }
 
-    private func startMapped(_ t: Int, _ inputs: TaskInputs) {
-        let width: Int
-        switch inputs.mapWidth() {
-        case .success(let w): width = w
-        case .failure(let error):
-            finish(t, TaskState(.failed, message: error.description), attempt: 0, duration: nil)
-            return
-        }
-        if width == 0 {
-            finish(t, TaskRules.mappedState([]), attempt: 0, duration: nil)
-            return
-        }
+    private func startMapped(_ t: Int, _ width: Int, _ inputs: TaskInputs) {
         children[t] = Array(repeating: nil, count: width)
         childrenLeft[t] = width
         for i in 0 ..< width {
@@ -131,8 +119,7 @@ public final class FlowRunner {
 
     private func enqueue(_ t: Int, mapIndex: Int?, _ args: [String: Value]) {
         let task = graph.spec.tasks[t]
-        let call = TaskCall(id: TaskRunID(task: task.slug, mapIndex: mapIndex), task: task, arguments: args,
-                            attempt: 1, flowName: graph.spec.name, parameters: parameters)
+        let call = TaskCall(id: TaskRunID(task: task.slug, mapIndex: mapIndex), task: task, arguments: args, run: context)
         let id = nextJobID
         nextJobID += 1
         jobs[id] = PendingJob(task: t, mapIndex: mapIndex, call: call)
@@ -152,23 +139,26 @@ public final class FlowRunner {
     }
 
     private func complete(_ result: JobResult) {
-        let (id, outcome, duration) = (result.id, result.outcome, result.duration)
+        let (id, duration) = (result.id, result.duration)
         var job = jobs[id]!
-        let task = graph.spec.tasks[job.task]
-        let state = TaskRules.state(after: outcome)
-        if TaskRules.shouldRetry(state, task: task, attempt: job.call.attempt) {
-            let retry = TaskRules.retrying(state.message ?? state.kind.rawValue, task: task, attempt: job.call.attempt)
-            observer?.handle(.taskState(job.call.id, retry, attempt: job.call.attempt, duration: duration, time: Clock.wall()))
-            job.call.attempt += 1
+        let callID = job.call.id
+        let attempt = job.call.attempt
+        switch TaskRules.next(after: result.outcome, &job.call) {
+        case .retry(let retrying, let delay):
+            observer?.handle(.taskState(callID, retrying, attempt: attempt, duration: duration, time: Clock.wall()))
             jobs[id] = job
-            retries.append((Clock.monotonic() + task.retryDelay, id))
-            return
-        }
-        jobs[id] = nil
-        if let i = job.mapIndex {
-            finishChild(job.task, i, state, attempt: job.call.attempt, duration: duration)
-        } else {
-            finish(job.task, state, attempt: job.call.attempt, duration: duration)
+            retries.append((Clock.monotonic() + delay, id))
+        case .loop(let looped):
+            observer?.handle(.taskState(callID, looped, attempt: attempt, duration: duration, time: Clock.wall()))
+            jobs[id] = job
+            submit(id)
+        case .done(let state):
+            jobs[id] = nil
+            if let i = job.mapIndex {
+                finishChild(job.task, i, state, attempt: attempt, duration: duration)
+            } else {
+                finish(job.task, state, attempt: attempt, duration: duration)
+            }
         }
     }
 
@@ -178,6 +168,7 @@ public final class FlowRunner {
         let slug = graph.spec.tasks[t].slug
         observer?.handle(.taskState(TaskRunID(task: slug, mapIndex: i), state, attempt: attempt, duration: duration, time: Clock.wall()))
         children[t]![i] = state
+        counts[state.kind, default: 0] += 1
         childrenLeft[t]! -= 1
         guard childrenLeft[t] == 0 else { return }
         finish(t, TaskRules.mappedState(children.removeValue(forKey: t)!.map { $0! }), attempt: 0, duration: nil)

@@ -1,21 +1,55 @@
+/// What every task of one flow run sees of the run (Prefect 1's flow-run context): made once
+/// per run where it starts, and sent with each task to wherever it runs.
+public struct FlowRunContext: Sendable, Equatable {
+    /// `flow_run_id`, a UUID; also the run's name, as Prefect 1's `flow.run()` names it.
+    public var id: String
+    public var flowName: String
+    /// When the run started (wall seconds): `scheduled_start_time`, and the day of `today`.
+    public var scheduledStart: Double
+    /// The run's parameter values by name.
+    public var parameters: [String: Value]
+
+    public init(id: String = UUID4.make(), flowName: String, scheduledStart: Double = Clock.wall(),
+                parameters: [String: Value]) {
+        self.id = id
+        self.flowName = flowName
+        self.scheduledStart = scheduledStart
+        self.parameters = parameters
+    }
+
+    /// The context as a map, to cross processes (the Dask driver passes it to the workers).
+    public var value: Value {
+        ["id": .text(id), "flow": .text(flowName), "start": .float(scheduledStart), "parameters": Value(textKeys: parameters)]
+    }
+
+    public init(value: Value) throws {
+        guard let id = value["id"]?.stringValue, let flow = value["flow"]?.stringValue,
+              let start = value["start"]?.numberValue else {
+            throw FlowError("not a flow run context: \(JSON.encode(value))")
+        }
+        self.init(id: id, flowName: flow, scheduledStart: start, parameters: value["parameters"]?.textKeyed ?? [:])
+    }
+}
+
 /// One attempt at running one task: what an invoker needs to call the task's function.
 public struct TaskCall: Sendable {
     public var id: TaskRunID
     public var task: TaskSpec
     /// Argument values by parameter name (or "#n" for extra positional arguments of a vararg function).
     public var arguments: [String: Value]
+    /// Counts from 1; a retry adds one.
     public var attempt: Int
-    public var flowName: String
-    public var parameters: [String: Value]
+    /// Counts from 1; each `dk.loop` adds one, and its result is `loopResult` for the next.
+    public var loopCount = 1
+    public var loopResult: Value?
+    public var run: FlowRunContext
 
-    public init(id: TaskRunID, task: TaskSpec, arguments: [String: Value], attempt: Int, flowName: String,
-                parameters: [String: Value]) {
+    public init(id: TaskRunID, task: TaskSpec, arguments: [String: Value], attempt: Int = 1, run: FlowRunContext) {
         self.id = id
         self.task = task
         self.arguments = arguments
         self.attempt = attempt
-        self.flowName = flowName
-        self.parameters = parameters
+        self.run = run
     }
 }
 
@@ -27,6 +61,10 @@ public enum TaskOutcome: Sendable, Equatable {
     /// `dk.skip`.
     case skipped(message: String)
     case timedOut(message: String)
+    /// `dk.loop(result)`: run the task again with `result` as `dk.context.loop_result`.
+    case looped(result: Value, message: String)
+    /// `dk.pause`: the task waits for approval.
+    case paused(message: String)
     case interrupted
 }
 

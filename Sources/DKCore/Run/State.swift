@@ -1,5 +1,7 @@
 /// The states a task run goes through, as in Prefect 1. `Skipped` and `Mapped` count as
 /// successes; `TriggerFailed` and `TimedOut` as failures; `Cancelled` is finished but neither.
+/// `Paused` (waiting for approval) is not finished, and neither are the tasks behind it, which
+/// stay `Pending`; `Looped` is reported between the iterations of a looping task.
 public enum StateKind: String, Sendable, CaseIterable {
     case pending = "Pending"
     case running = "Running"
@@ -11,10 +13,12 @@ public enum StateKind: String, Sendable, CaseIterable {
     case timedOut = "TimedOut"
     case cancelled = "Cancelled"
     case mapped = "Mapped"
+    case paused = "Paused"
+    case looped = "Looped"
 
     public var isFinished: Bool {
         switch self {
-        case .pending, .running, .retrying: return false
+        case .pending, .running, .retrying, .paused, .looped: return false
         default: return true
         }
     }
@@ -46,6 +50,16 @@ public struct TaskState: Sendable, Equatable {
     public var isFinished: Bool { kind.isFinished }
     public var isSuccessful: Bool { kind.isSuccessful }
     public var isFailed: Bool { kind.isFailed }
+
+    /// The states Prefect 1 looks at in this one's place when it decides triggers, skips and
+    /// the flow's state: a mapped task's children, otherwise the state itself.
+    public var flattened: [TaskState] { kind == .mapped ? children : [self] }
+
+    /// Whether the tasks behind this one must wait: it is paused, or still pending behind a
+    /// paused task, or a mapped task with such a child.
+    public var holdsDownstream: Bool {
+        kind == .paused || kind == .pending || children.contains(where: \.holdsDownstream)
+    }
 }
 
 extension TaskState {

@@ -1,6 +1,10 @@
 /// What one task run gets from its upstream tasks' final states: whether it starts, how many
 /// children a mapped task has, and the argument values of a run. The flow runner here and the
 /// worker task server on Dask both decide with this, so a flow behaves the same everywhere.
+///
+/// Upstream states are seen as Prefect 1 sees them: a mapped upstream task counts as its
+/// children (a reduce after a failed child is TriggerFailed), except where an edge maps over
+/// it: there child i of this task sees child i of the upstream one.
 public struct TaskInputs {
     public let graph: FlowGraph
     public let task: Int
@@ -13,46 +17,77 @@ public struct TaskInputs {
         upstreamState = upstream
     }
 
+    /// How a task starts (for a mapped task: its parent).
+    public enum Start: Equatable {
+        /// It ends in this state without running (skipped, trigger failed, nothing to map...).
+        case ends(TaskState)
+        case runs
+        /// A mapped task runs this many children (at least one).
+        case maps(width: Int)
+    }
+
     private var spec: TaskSpec { graph.spec.tasks[task] }
 
-    /// The state the task ends in without running (skipped, trigger failed), or nil.
-    public func preflight() -> TaskState? {
-        TaskRules.preflight(spec, graph.upstream[task].map { upstreamState($0).kind })
-    }
-
-    /// The same for child `i` of a mapped task: it sees the matching child of each mapped
-    /// upstream, as in Prefect 1.
-    public func preflight(child i: Int) -> TaskState? {
-        let kinds = graph.upstream[task].map { u -> StateKind in
-            let state = upstreamState(u)
-            let slug = graph.spec.tasks[u].slug
-            if graph.incoming[task].contains(where: { $0.mapped && $0.upstream == slug }), state.children.indices.contains(i) {
-                return state.children[i].kind
-            }
-            return state.kind
+    public func start() -> Start {
+        guard graph.isMapped(task) else {
+            return TaskRules.preflight(spec, upstreamStates(child: nil), hasUpstream: hasUpstream).map(Start.ends) ?? .runs
         }
-        return TaskRules.preflight(spec, kinds)
+        if let end = TaskRules.preflightMapping(spec, upstreamStates(child: nil)) { return .ends(end) }
+        return mapping()
     }
 
-    /// The number of children of a mapped task: the common length of every mapped argument.
-    public func mapWidth() -> Result<Int, FlowError> {
-        var width: Int?
-        var first = ""
+    /// The state child `i` of a mapped task ends in without running, or nil when it runs.
+    public func preflight(child i: Int) -> TaskState? {
+        TaskRules.preflight(spec, upstreamStates(child: i), hasUpstream: hasUpstream)
+    }
+
+    private var hasUpstream: Bool { !graph.upstream[task].isEmpty }
+
+    private func mappedEdge(from u: Int) -> EdgeSpec? {
+        let slug = graph.spec.tasks[u].slug
+        return graph.incoming[task].first { $0.mapped && $0.upstream == slug }
+    }
+
+    /// The upstream states Prefect's checks look at, for the task (`child` nil: a plain task,
+    /// or a mapped task's parent) or for one child of a mapped task.
+    private func upstreamStates(child: Int?) -> [TaskState] {
+        graph.upstream[task].flatMap { u -> [TaskState] in
+            let state = upstreamState(u)
+            guard let edge = mappedEdge(from: u) else { return state.flattened }
+            guard var i = child, state.kind == .mapped else { return [state] }
+            if edge.flattened {
+                // Element i of the flattened list came from the upstream child holding it.
+                guard let j = state.children.firstIndex(where: { c in
+                    let n = Self.flattenedCount(c.result)
+                    if i < n { return true }
+                    i -= n
+                    return false
+                }) else { return [] }
+                i = j
+            }
+            return state.children.indices.contains(i) ? [state.children[i]] : []
+        }
+    }
+
+    /// The children of a mapped task, as Prefect 1 counts them: as many as the shortest of its
+    /// mapped arguments, among those whose upstream task succeeded; Failed when none did, or
+    /// one of them is not a list.
+    private func mapping() -> Start {
+        var lengths: [Int] = []
         var inputs: [(String, Value)] = graph.constants[task].filter(\.mapped).map { ($0.key, $0.value) }
-        for e in graph.incoming[task] where e.mapped {
+        for e in graph.incoming[task] where e.mapped && upstreamState(graph.index[e.upstream]!).isSuccessful {
             inputs.append((e.key ?? e.upstream, upstreamValue(e)))
         }
+        if inputs.isEmpty { return .ends(TaskState(.failed, message: "No upstream states can be mapped over.")) }
         for (key, value) in inputs {
             guard let items = value.arrayValue ?? (value.mapValue?.isEmpty == true ? [] : nil) else {
-                return .failure(FlowError("cannot map over argument '\(key)': it is \(value.typeNameWithArticle), not an array"))
+                return .ends(TaskState(.failed, message: "At least one upstream state has an unmappable result: "
+                    + "argument '\(key)' is \(value.typeNameWithArticle), not an array"))
             }
-            if let w = width, w != items.count {
-                return .failure(FlowError("cannot map: argument '\(first)' has \(w) items but '\(key)' has \(items.count)"))
-            }
-            if width == nil { first = key }
-            width = items.count
+            lengths.append(items.count)
         }
-        return .success(width ?? 0)
+        let width = lengths.min()!
+        return width == 0 ? .ends(TaskRules.mappedState([])) : .maps(width: width)
     }
 
     /// The argument values of a run: upstream results and constants; for child `mapIndex` of
@@ -72,10 +107,19 @@ public struct TaskInputs {
         return args
     }
 
-    /// An upstream result as the edge passes it: whole, or one element of it (`nout` handles).
+    /// An upstream result as the edge passes it: whole, or one element of it (`nout` handles),
+    /// flattened one level for `dk.flatten`.
     private func upstreamValue(_ e: EdgeSpec) -> Value {
-        let result = upstreamState(graph.index[e.upstream]!).result
-        guard let i = e.index else { return result }
-        return result.arrayValue.flatMap { $0.indices.contains(i - 1) ? $0[i - 1] : nil } ?? .null
+        var result = upstreamState(graph.index[e.upstream]!).result
+        if let i = e.index {
+            result = result.arrayValue.flatMap { $0.indices.contains(i - 1) ? $0[i - 1] : nil } ?? .null
+        }
+        guard e.flattened, let lists = result.arrayValue else { return result }
+        return .array(lists.flatMap { $0.arrayValue ?? ($0.mapValue?.isEmpty == true ? [] : [$0]) })
+    }
+
+    /// How many elements a value adds to a flattened list.
+    private static func flattenedCount(_ v: Value) -> Int {
+        v.arrayValue?.count ?? (v.mapValue?.isEmpty == true ? 0 : 1)
     }
 }

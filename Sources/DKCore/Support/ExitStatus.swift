@@ -5,6 +5,8 @@ public enum ExitStatus: Int32, Sendable {
     case failure = 1
     /// The input was wrong (the script, a parameter, a configuration field); nothing ran.
     case badInput = 2
+    /// The flow run is paused: a task waits for approval (`manual_only`, `dk.pause`).
+    case paused = 3
     case interrupted = 130
 
     /// The exit status of a finished flow run.
@@ -12,6 +14,7 @@ public enum ExitStatus: Int32, Sendable {
         switch flowState.kind {
         case .success, .skipped, .mapped: self = .success
         case .cancelled: self = .interrupted
+        case .paused: self = .paused
         default: self = .failure
         }
     }

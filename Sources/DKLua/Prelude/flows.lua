@@ -7,7 +7,7 @@ local raise, where, typename, sorted_keys = internal.raise, internal.where, inte
 local check_fields, with = internal.check_fields, internal.with
 local Config, FLOW_CONFIG, config_value = internal.Config, internal.FLOW_CONFIG, internal.config_value
 
-local Task, Flow, Ref, Unmapped, Constant, TriggerMT, Signal, FlowState = {}, {}, {}, {}, {}, {}, {}, {}
+local Task, Flow, Ref, Unmapped, Flattened, Constant, TriggerMT, Signal, FlowState = {}, {}, {}, {}, {}, {}, {}, {}, {}
 
 local unpack = table.unpack
 
@@ -42,7 +42,7 @@ end
 local TASK_OPTIONS = {
   name = "string", max_retries = "integer>=0", retry_delay = "number>=0", timeout = "number>0",
   trigger = is_trigger, skip_on_upstream_skip = "boolean", tags = "strings", nout = "integer>=1",
-  checkpoint = "boolean",
+  checkpoint = "boolean", task_run_name = "string",
 }
 
 local next_uid = 0
@@ -140,6 +140,15 @@ end
 --- dk.unmapped(x): an argument of t:map that is passed whole to every child.
 function dk.unmapped(v) return setmetatable({ value = v }, Unmapped) end
 
+--- dk.flatten(x): an argument of t:map whose list of lists (or a mapped task's lists) is
+--- mapped over as one list (Prefect 1's flatten).
+function dk.flatten(v)
+  if not (is_task(v) or getmetatable(v) == Ref) then
+    raise("bad argument #1 to 'flatten' (task expected, got %s)", typename(v))
+  end
+  return setmetatable({ value = v }, Flattened)
+end
+
 --- dk.constant(x): x as a constant argument, even when it is a table that looks like named arguments.
 function dk.constant(v) return setmetatable({ value = v }, Constant) end
 
@@ -189,7 +198,7 @@ local function mark_bound(flow, t, key, source)
 end
 
 -- `source` is the user's file:line when the caller already knows it.
-local function add_edge(flow, upstream, downstream, key, mapped, source)
+local function add_edge(flow, upstream, downstream, key, mapped, source, flattened)
   local index
   if getmetatable(upstream) == Ref then upstream, index = upstream.task, upstream.index end
   if not is_task(upstream) then raise("upstream task expected, got %s", typename(upstream)) end
@@ -203,7 +212,8 @@ local function add_edge(flow, upstream, downstream, key, mapped, source)
     mark_bound(flow, downstream, key, source)
   end
   flow._edges[#flow._edges + 1] = { upstream = upstream, downstream = downstream, key = key,
-                                    mapped = mapped or false, index = index, source = source }
+                                    mapped = mapped or false, index = index, source = source,
+                                    flattened = flattened or nil }
 end
 
 local function set_constant(flow, t, key, value, mapped, source)
@@ -220,7 +230,10 @@ end
 local function bind_one(flow, t, key, v, mapped, source)
   local mt = getmetatable(v)
   if mt == Unmapped then v, mapped, mt = v.value, false, getmetatable(v.value) end
-  if mt == Constant then
+  if mt == Flattened then
+    if not mapped then raise("bad argument '%s' to task '%s' (dk.flatten is for the arguments of t:map)", key, t.name) end
+    add_edge(flow, v.value, t, key, true, source, true)
+  elseif mt == Constant then
     set_constant(flow, t, key, v.value, mapped, source)
   elseif mt == Task or mt == Ref then
     add_edge(flow, v, t, key, mapped, source)
@@ -508,7 +521,7 @@ function dk._describe(flow)
   local edges = {}
   for i, e in ipairs(flow._edges) do
     edges[i] = { upstream = flow._slug[e.upstream], downstream = flow._slug[e.downstream], key = e.key,
-                 mapped = e.mapped, index = e.index, source = e.source }
+                 mapped = e.mapped, index = e.index, source = e.source, flattened = e.flattened }
   end
   local constants = {}
   for i, c in ipairs(flow._constants) do
@@ -549,7 +562,9 @@ end
 
 local current_context
 
---- dk.context: the running task's flow, task, task_slug, attempt, parameters and map_index.
+--- dk.context: the running task's context, with Prefect 1's fields (flow_name, flow_run_id,
+--- task_name, task_full_name, task_tags, map_index, parameters, today, loop_count, ...;
+--- docs/lua-api.md lists them).
 dk.context = setmetatable({}, {
   __index = function(_, k) return current_context and current_context[k] end,
   __newindex = function() raise("dk.context is read-only") end,
@@ -599,6 +614,17 @@ function dk.fail(message) error(setmetatable({ signal = "FAIL", message = tostri
 
 --- dk.skip(message): ends the task Skipped.
 function dk.skip(message) error(setmetatable({ signal = "SKIP", message = tostring(message or "skipped") }, Signal), 0) end
+
+--- dk.loop(result, [message]): runs the task again at once, with dk.context.loop_result = result
+--- and dk.context.loop_count one more (Prefect 1's LOOP signal).
+function dk.loop(result, message)
+  local problem = unserialisable(result, "result", {})
+  if problem then raise("bad argument #1 to 'loop' (a value that can cross states expected: %s)", problem) end
+  error(setmetatable({ signal = "LOOP", result = result, message = tostring(message or "looped") }, Signal), 0)
+end
+
+--- dk.pause([message]): ends the task Paused, waiting for approval; the tasks after it wait too.
+function dk.pause(message) error(setmetatable({ signal = "PAUSE", message = tostring(message or "paused") }, Signal), 0) end
 
 local function format_message(fmt, ...)
   if select("#", ...) > 0 then return string.format(fmt, ...) end

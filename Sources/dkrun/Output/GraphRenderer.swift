@@ -13,7 +13,8 @@ struct GraphRenderer {
         case .failed, .timedOut: return "#f4a3a3"
         case .triggerFailed: return "#f7c58f"
         case .cancelled: return "#c9b3e6"
-        case .pending, .running, .retrying: return "#fff3b0"
+        case .pending, .running, .retrying, .looped: return "#fff3b0"
+        case .paused: return "#9fd8d8"
         }
     }
 
