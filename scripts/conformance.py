@@ -38,13 +38,24 @@ PREFECT_SIDE = REPO / "Tests" / "Conformance" / "prefect_side.py"
 VENV_BIN = REPO / ".venv" / "bin"
 EXECUTORS = ("local", "threads", "dask")
 
-# dkrun's exit code for each final flow state. States missing here are reported as a difference
-# until they are added (Paused, Running, Looped, ...: fill in as dkrun learns them).
+# dkrun's exit code for each final flow state (docs/cli.md). States missing here are reported
+# as a difference.
 EXIT_CODES = {
     "Success": 0,
     "Failed": 1,
+    "Paused": 3,
     "Cancelled": 130,
 }
+
+
+def prefect_flow_state(prefect):
+    """Prefect's flow state in dkrun's words: a run stopped at a paused task is still Running in
+    Prefect (flow.run() would ask on stdin to resume it); dkrun ends it Paused."""
+    state = prefect["flow"]["state"]
+    tasks = prefect["tasks"].values()
+    paused = any(t["state"] == "Paused" or any(c["state"] == "Paused" for c in t.get("children", []))
+                 for t in tasks)
+    return "Paused" if state == "Running" and paused else state
 
 PREFECT_STARTUP_SECONDS = 30  # importing Prefect, on top of the first case's time limit
 STOP_GRACE_SECONDS = 5  # between SIGTERM and SIGKILL
@@ -400,7 +411,7 @@ def differences(prefect, dkrun_run):
     if "error" in dkrun_run:
         return [dkrun_run["error"]]
     expected, actual = prefect["tasks"], dkrun_run["record"]["tasks"]
-    flow_state, actual_flow = prefect["flow"]["state"], dkrun_run["record"]["flow"]
+    flow_state, actual_flow = prefect_flow_state(prefect), dkrun_run["record"]["flow"]
     found = []
     for name, task in expected.items():
         if name not in actual:

@@ -27,6 +27,7 @@ public final class LuaHost: FlowHost {
     private var invokeRef: Int32 = 0
     private var describeRef: Int32 = 0
     private var hookRef: Int32 = 0
+    private var stateChangedRef: Int32 = 0
     private var collectRef: Int32 = 0
     private var dkRef: Int32 = 0
     var handlerReference: Int32 { handlerRef }
@@ -48,7 +49,7 @@ public final class LuaHost: FlowHost {
         try Prelude.load(into: lua, host: HostFunctions.table)
         for (name, slot) in [("_msghandler", \LuaHost.handlerRef), ("_invoke", \.invokeRef),
                              ("_describe", \.describeRef), ("_collect", \.collectRef),
-                             ("_environment_hook", \.hookRef)] as [(String, ReferenceWritableKeyPath<LuaHost, Int32>)] {
+                             ("_environment_hook", \.hookRef), ("_state_changed", \.stateChangedRef)] as [(String, ReferenceWritableKeyPath<LuaHost, Int32>)] {
             lua.rawField(-1, name)
             self[keyPath: slot] = lua.ref()
         }
@@ -198,6 +199,45 @@ public final class LuaHost: FlowHost {
         } catch let error as LuaError {
             throw RunFailure(error.message)
         }
+    }
+
+    public func flowStateChanged(from old: TaskState, to new: TaskState) -> TaskState {
+        stateChanged(task: nil, from: old, to: new)
+    }
+
+    /// Runs the state handlers of task `slug` (nil: the flow's) for a change of state and
+    /// returns the state they leave. As in Prefect 1, a handler that raises a signal puts its
+    /// owner in that signal's state, and one that fails fails it.
+    func stateChanged(task slug: String?, from old: TaskState, to new: TaskState) -> TaskState {
+        guard let flowRef = activeFlowReference else { return new }
+        let base = lua.top
+        defer { lua_settop(lua.L, base) }
+        lua.pushRef(handlerRef)
+        lua.pushRef(stateChangedRef)
+        lua.pushRef(flowRef)
+        if let slug { lua.push(slug) } else { lua_pushnil(lua.L) }
+        for state in [old, new] {
+            var table: [String: Value] = ["state": .text(state.kind.rawValue), "result": state.result]
+            if let message = state.message { table["message"] = .text(message) }
+            lua.push(Value(textKeys: table))
+        }
+        if lua_pcall(lua.L, 4, 1, base + 1) == LUA_OK {
+            do {
+                let returned = try lua.value(at: -1, path: "state")
+                guard let kind = returned["state"]?.stringValue.flatMap(StateKind.init(rawValue:)) else { return new }
+                return TaskState(kind, message: returned["message"]?.stringValue, result: returned["result"] ?? .null)
+            } catch {
+                return TaskState(.failed, message: "A state handler returned a state that cannot cross Lua states: \(error)")
+            }
+        }
+        if let (signal, message) = lua.signal(at: -1) {
+            switch signal {
+            case "SKIP": return TaskState(.skipped, message: message)
+            case "PAUSE": return TaskState(.paused, message: message)
+            default: return TaskState(.failed, message: message)
+            }
+        }
+        return TaskState(.failed, message: "Exception raised while calling state handlers: \(lua.popError().message)")
     }
 
     /// `flow:run{...}` from Lua: the flow on top of the stack, its options under it.

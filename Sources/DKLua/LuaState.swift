@@ -65,6 +65,18 @@ final class LuaState {
     }
 
     /// Pops an error value and makes a LuaError of it, splitting off a traceback.
+    /// The signal (`dk.skip`, `dk.fail`, `dk.loop`, `dk.pause`) raised as the error at `index`:
+    /// its name and message; nil for any other error.
+    func signal(at index: Int32) -> (name: String, message: String)? {
+        guard lua_type(L, index) == LUA_TTABLE else { return nil }
+        let table = lua_absindex(L, index)
+        defer { lua_settop(L, -3) }
+        rawField(table, "signal")
+        rawField(table, "message")
+        guard let name = string(at: -2), ["SKIP", "FAIL", "LOOP", "PAUSE"].contains(name) else { return nil }
+        return (name, string(at: -1) ?? "")
+    }
+
     func popError() -> LuaError {
         defer { pop() }
         guard let s = string(at: -1) else { return LuaError("(error object is a \(typeName(at: -1)) value)") }

@@ -17,6 +17,25 @@ final class LuaTaskInvoker: TaskInvoker {
     }
 
     func invoke(_ call: TaskCall, log: @escaping (LogLevel, String) -> Void) -> TaskOutcome {
+        guard call.task.hasStateHandlers else { return attempt(call, log: log) }
+        host.currentLog = log
+        defer { host.currentLog = nil }
+        let running = host.stateChanged(task: call.task.slug, from: TaskState(.pending), to: TaskState(.running))
+        guard running.kind == .running else { return .handled(running) }
+        let outcome = attempt(call, log: log)
+        if outcome == .interrupted { return outcome }
+        host.currentLog = log
+        return .handled(host.stateChanged(task: call.task.slug, from: running, to: TaskRules.state(after: outcome)))
+    }
+
+    func settle(_ call: TaskCall, _ state: TaskState, log: @escaping (LogLevel, String) -> Void) -> TaskOutcome {
+        host.currentLog = log
+        defer { host.currentLog = nil }
+        return .handled(host.stateChanged(task: call.task.slug, from: TaskState(.pending), to: state))
+    }
+
+    /// One call of the task's function.
+    private func attempt(_ call: TaskCall, log: @escaping (LogLevel, String) -> Void) -> TaskOutcome {
         guard let flowRef = host.activeFlowReference else { return .failed(message: "no flow selected", traceback: nil) }
         let lua = host.lua
         let L = lua.L
@@ -46,24 +65,19 @@ final class LuaTaskInvoker: TaskInvoker {
         }
         if lua.interrupted { return .interrupted }
         if lua.timedOut { return .timedOut(message: "Task timed out after \(Clock.describe(call.task.timeout ?? 0))") }
-        if lua_type(L, -1) == LUA_TTABLE {
-            lua.rawField(-1, "signal")
-            let signal = lua.string(at: -1)
-            lua.rawField(-2, "message")
-            let message = lua.string(at: -1) ?? ""
+        if let (signal, message) = lua.signal(at: -1) {
             switch signal {
             case "SKIP": return .skipped(message: message)
             case "FAIL": return .failed(message: message, traceback: nil)
             case "PAUSE": return .paused(message: message)
-            case "LOOP":
-                lua.rawField(-3, "result")
+            default:  // LOOP
+                lua.rawField(-1, "result")
                 do {
                     return .looped(result: try lua.value(at: -1, path: "loop result"), message: message)
                 } catch {
                     return .failed(message: "task '\(call.task.name)' looped with a value that cannot cross Lua states: \(error)",
                                    traceback: nil)
                 }
-            default: lua.pop(2)  // an error table of the task's own: reported below
             }
         }
         let error = lua.popError()

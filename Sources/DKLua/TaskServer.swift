@@ -97,20 +97,23 @@ public final class TaskServer {
             return Self.stateReply(TaskState(.success, result: flow.payload.parameters[task.slug] ?? p.defaultValue), attempts: 1)
         }
         let mapIndex = request["map_index"]?.intValue.map(Int.init)
-        if let i = mapIndex {
-            if let end = inputs.preflight(child: i) { return Self.stateReply(end, attempts: 0) }
-        } else if case .ends(let end) = inputs.start() {
-            return Self.stateReply(end, attempts: 0)
-        }
         let context = try request["context"].map(FlowRunContext.init(value:))
             ?? FlowRunContext(flowName: flow.payload.flow.name, parameters: flow.payload.parameters)
         var call = TaskCall(id: TaskRunID(task: task.slug, mapIndex: mapIndex), task: task,
                             arguments: inputs.arguments(mapIndex: mapIndex), run: context)
+        let log: (LogLevel, String) -> Void = { [channel] level, message in
+            try? channel.send(["event": "log", "level": .text(level.name), "message": .text(message)])
+        }
+        var end: TaskState?
+        if let i = mapIndex { end = inputs.preflight(child: i) } else if case .ends(let state) = inputs.start() { end = state }
+        if let end {
+            // Its state handlers settle a state it reaches without running.
+            let settled = task.hasStateHandlers ? TaskRules.state(after: flow.invoker.settle(call, end, log: log)) : end
+            return Self.stateReply(settled, attempts: 0)
+        }
         while true {
             let attempt = call.attempt
-            let outcome = flow.invoker.invoke(call) { [channel] level, message in
-                try? channel.send(["event": "log", "level": .text(level.name), "message": .text(message)])
-            }
+            let outcome = flow.invoker.invoke(call, log: log)
             switch TaskRules.next(after: outcome, &call) {
             case .done(let state):
                 return Self.stateReply(state, attempts: attempt)

@@ -148,6 +148,9 @@ final class ScriptedInvoker: TaskInvoker {
         script.whileRunning?(call)
         return script.outcome(of: call)
     }
+
+    /// These tasks have no state handlers: the state stays as it is.
+    func settle(_ call: TaskCall, _ state: TaskState, log _: @escaping (LogLevel, String) -> Void) -> TaskOutcome { .handled(state) }
 }
 
 // MARK: Synchronisation for thread tests

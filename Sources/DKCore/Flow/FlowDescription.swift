@@ -122,6 +122,7 @@ extension TaskSpec {
         nout = try r.int("nout").map(Int.init)
         checkpoint = try r.bool("checkpoint")
         taskRunName = try r.string("task_run_name")
+        hasStateHandlers = try r.bool("state_handlers") ?? false
         if try r.string("kind") == "parameter" {
             parameter = ParameterSpec(defaultValue: try r.value("default") ?? .null, required: try r.bool("required") ?? false)
         }
@@ -130,7 +131,7 @@ extension TaskSpec {
     /// Writes the task's map, keys in canonical order.
     func write(to w: inout MessagePack.Writer) {
         w.mapHeader(count: 10 + (parameter == nil ? 0 : 3) + (nout == nil ? 0 : 1) + (timeout == nil ? 0 : 1)
-                    + (checkpoint == nil ? 0 : 1) + (taskRunName == nil ? 0 : 1))
+                    + (checkpoint == nil ? 0 : 1) + (taskRunName == nil ? 0 : 1) + (hasStateHandlers ? 1 : 0))
         if parameter != nil { w.key("kind"); w.string("parameter") }
         w.key("name"); w.string(name)
         if let n = nout { w.key("nout"); w.int(Int64(n)) }
@@ -149,6 +150,7 @@ extension TaskSpec {
         w.key("max_retries"); w.int(Int64(maxRetries))
         w.key("retry_delay"); w.float(retryDelay)
         if let n = taskRunName { w.key("task_run_name"); w.string(n) }
+        if hasStateHandlers { w.key("state_handlers"); w.bool(true) }
         w.key("skip_on_upstream_skip"); w.bool(skipOnUpstreamSkip)
     }
 }

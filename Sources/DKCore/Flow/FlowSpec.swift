@@ -40,6 +40,8 @@ public struct TaskSpec: Sendable, Equatable {
     /// Prefect 1's `task_run_name`: a template of `{field}`s (arguments, context fields,
     /// parameters) naming each run of the task (see `TaskCall.runName`).
     public var taskRunName: String?
+    /// Whether the task has `state_handlers` or `on_failure` (Lua functions, called where it runs).
+    public var hasStateHandlers = false
     public var parameter: ParameterSpec?
 }
 

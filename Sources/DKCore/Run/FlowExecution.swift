@@ -16,6 +16,8 @@ public protocol FlowHost: AnyObject {
     func threadInvokers(for payload: Payload) -> @Sendable (CancellationFlag) throws -> TaskInvoker
     /// Runs one of the flow's environment hooks, if it has it.
     func runHook(_ hook: EnvironmentHook) throws
+    /// Calls the flow's state handlers for its change to `new`; returns the state they leave.
+    func flowStateChanged(from old: TaskState, to new: TaskState) -> TaskState
     /// Receives `print` outside tasks while a run goes on (the hooks' output, say).
     var runObserver: RunObserver? { get set }
 }
@@ -80,6 +82,7 @@ public final class FlowExecution {
         do {
             try runHook(.onStart)
             result = try tasks(report)
+            result.state = host.flowStateChanged(from: TaskState(.running), to: result.state)
         } catch {
             result = report.failed(flow: graph, executor: executor.description, reason: "\(error)",
                                    wall: Clock.monotonic() - started)

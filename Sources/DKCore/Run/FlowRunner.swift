@@ -38,6 +38,8 @@ public final class FlowRunner {
         var task: Int
         var mapIndex: Int?
         var call: TaskCall
+        /// A state reached without running, for the task's state handlers to settle.
+        var decided: TaskState?
     }
 
     /// - Parameter context: the run's; its parameters are resolved values (see
@@ -97,7 +99,9 @@ public final class FlowRunner {
         }
         let inputs = TaskInputs(graph: graph, task: t) { self.states[$0]! }
         switch inputs.start() {
-        case .ends(let end): finish(t, end, attempt: 0, duration: nil)
+        // A mapped task's parent has no state handlers called (its children do).
+        case .ends(let state) where graph.isMapped(t): finish(t, state, attempt: 0, duration: nil)
+        case .ends(let state): end(t, mapIndex: nil, state, inputs)
         case .runs: enqueue(t, mapIndex: nil, inputs.arguments(mapIndex: nil))
         case .maps(let width): startMapped(t, width, inputs)
         }
@@ -107,29 +111,46 @@ public final class FlowRunner {
         children[t] = Array(repeating: nil, count: width)
         childrenLeft[t] = width
         for i in 0 ..< width {
-            if let end = inputs.preflight(child: i) {
-                finishChild(t, i, end, attempt: 0, duration: nil)
+            if let state = inputs.preflight(child: i) {
+                end(t, mapIndex: i, state, inputs)
             } else {
                 enqueue(t, mapIndex: i, inputs.arguments(mapIndex: i))
             }
         }
     }
 
+    /// A task (or child) that ends without running; its state handlers settle the state first.
+    private func end(_ t: Int, mapIndex: Int?, _ state: TaskState, _ inputs: TaskInputs) {
+        if graph.spec.tasks[t].hasStateHandlers {
+            enqueue(t, mapIndex: mapIndex, inputs.arguments(mapIndex: mapIndex), decided: state)
+        } else if let i = mapIndex {
+            finishChild(t, i, state, attempt: 0, duration: nil)
+        } else {
+            finish(t, state, attempt: 0, duration: nil)
+        }
+    }
+
     // MARK: Running attempts
 
-    private func enqueue(_ t: Int, mapIndex: Int?, _ args: [String: Value]) {
+    private func enqueue(_ t: Int, mapIndex: Int?, _ args: [String: Value], decided: TaskState? = nil) {
         let task = graph.spec.tasks[t]
         let call = TaskCall(id: TaskRunID(task: task.slug, mapIndex: mapIndex), task: task, arguments: args, run: context)
         let id = nextJobID
         nextJobID += 1
-        jobs[id] = PendingJob(task: t, mapIndex: mapIndex, call: call)
+        jobs[id] = PendingJob(task: t, mapIndex: mapIndex, call: call, decided: decided)
         submit(id)
     }
 
     private func submit(_ id: Int) {
-        let call = jobs[id]!.call
+        let (call, decided) = (jobs[id]!.call, jobs[id]!.decided)
         let observer = self.observer
         inFlight += 1
+        if let decided {
+            executor.submit(id: id) { invoker in
+                invoker.settle(call, decided) { level, message in observer?.handle(.log(call.id, level, message, time: Clock.wall())) }
+            }
+            return
+        }
         executor.submit(id: id) { invoker in
             observer?.handle(.taskState(call.id, TaskState(.running), attempt: call.attempt, duration: nil, time: Clock.wall()))
             return invoker.invoke(call) { level, message in
@@ -142,8 +163,11 @@ public final class FlowRunner {
         let (id, duration) = (result.id, result.duration)
         var job = jobs[id]!
         let callID = job.call.id
-        let attempt = job.call.attempt
-        switch TaskRules.next(after: result.outcome, &job.call) {
+        let attempt = job.decided == nil ? job.call.attempt : 0
+        // A settled state is final: it was not an attempt, so nothing retries or loops.
+        let next = job.decided == nil ? TaskRules.next(after: result.outcome, &job.call)
+            : .done(TaskRules.state(after: result.outcome))
+        switch next {
         case .retry(let retrying, let delay):
             observer?.handle(.taskState(callID, retrying, attempt: attempt, duration: duration, time: Clock.wall()))
             jobs[id] = job

@@ -65,6 +65,8 @@ public enum TaskOutcome: Sendable, Equatable {
     case looped(result: Value, message: String)
     /// `dk.pause`: the task waits for approval.
     case paused(message: String)
+    /// The state the task's state handlers chose.
+    case handled(TaskState)
     case interrupted
 }
 
@@ -72,5 +74,9 @@ public enum TaskOutcome: Sendable, Equatable {
 /// one thread at a time.
 public protocol TaskInvoker: AnyObject {
     /// Runs the call; `log` receives the task's log lines (dk.log, print) as they happen.
+    /// A task with state handlers has them called as it starts and ends (`.handled`).
     func invoke(_ call: TaskCall, log: @escaping (LogLevel, String) -> Void) -> TaskOutcome
+    /// Calls the task's state handlers for a state it reached without running (skipped,
+    /// trigger failed, paused); returns the state they leave (`.handled`).
+    func settle(_ call: TaskCall, _ state: TaskState, log: @escaping (LogLevel, String) -> Void) -> TaskOutcome
 }

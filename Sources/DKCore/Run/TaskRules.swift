@@ -37,6 +37,7 @@ public enum TaskRules {
         case .timedOut(let message): return TaskState(.timedOut, message: message)
         case .looped(let result, let message): return TaskState(.looped, message: message, result: result)
         case .paused(let message): return TaskState(.paused, message: message)
+        case .handled(let state): return state
         }
     }
 

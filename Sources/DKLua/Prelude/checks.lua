@@ -83,13 +83,20 @@ local checkers = {
     return true
   end,
   ["string|strings"] = function(v, checks) return type(v) == "string" or checks.strings(v) end,
+  functions = function(v)
+    if type(v) ~= "table" or getmetatable(v) ~= nil then return false end
+    for k, f in pairs(v) do
+      if math.type(k) ~= "integer" or type(f) ~= "function" then return false end
+    end
+    return true
+  end,
 }
 
 local expected_names = {
   ["number>=0"] = "non-negative number", ["number>0"] = "positive number",
   ["integer>=0"] = "non-negative integer", ["integer>=1"] = "positive integer",
   table = "table", strings = "list of strings", string_map = "table of strings",
-  ["string|strings"] = "string or list of strings",
+  ["string|strings"] = "string or list of strings", functions = "list of functions",
 }
 
 -- Checks `options` against `schema` (field -> checker name or a function returning ok, expected).

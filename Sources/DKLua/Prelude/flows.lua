@@ -42,7 +42,7 @@ end
 local TASK_OPTIONS = {
   name = "string", max_retries = "integer>=0", retry_delay = "number>=0", timeout = "number>0",
   trigger = is_trigger, skip_on_upstream_skip = "boolean", tags = "strings", nout = "integer>=1",
-  checkpoint = "boolean", task_run_name = "string",
+  checkpoint = "boolean", task_run_name = "string", state_handlers = "functions", on_failure = "function",
 }
 
 local next_uid = 0
@@ -385,7 +385,7 @@ end
 -- Flow objects.
 
 local FLOW_OPTIONS = with(FLOW_CONFIG, {
-  name = "string", tasks = "table", reference_tasks = "table",
+  name = "string", tasks = "table", reference_tasks = "table", state_handlers = "functions", on_failure = "function",
 })
 
 --- Flow(name, [options], [body]) or Flow{name=, environment=, ...}
@@ -407,6 +407,7 @@ function dk.Flow(a, b, c)
   local flow = setmetatable({
     name = options.name, source = where(), _tasks = {}, _slug = {}, _by_slug = {}, _edges = {},
     _constants = {}, _bound = {}, _config = {}, _copies = {},
+    _handlers = options.state_handlers and { unpack(options.state_handlers) }, _on_failure = options.on_failure,
   }, Flow)
   for k in pairs(FLOW_CONFIG) do flow._config[k] = options[k] end
   for _, t in ipairs(options.tasks or {}) do add_task(flow, t) end
@@ -512,6 +513,9 @@ function dk._describe(flow)
                 kind = t.kind }
     if next(t.options) ~= nil then
       for k, v in pairs(t.options) do d[k] = v end
+      -- Handlers are functions, called where the task runs: the description only says they exist.
+      d.state_handlers = (t.options.state_handlers or t.options.on_failure) and true or nil
+      d.on_failure = nil
     end
     if t.options.trigger then d.trigger = { name = t.options.trigger.name, at_least = t.options.trigger.at_least,
                                             at_most = t.options.trigger.at_most } end
@@ -535,6 +539,35 @@ function dk._describe(flow)
   local d = { name = flow.name, tasks = tasks, edges = edges, constants = constants, reference_tasks = reference }
   for k in pairs(FLOW_CONFIG) do d[k] = config_value(flow._config[k]) end
   return d
+end
+
+local STATE_NAMES = {}
+for _, name in ipairs { "Pending", "Running", "Success", "Failed", "Retrying", "Skipped", "TriggerFailed",
+                        "TimedOut", "Cancelled", "Mapped", "Paused", "Looped" } do STATE_NAMES[name] = true end
+local FAILED_STATES = { Failed = true, TriggerFailed = true, TimedOut = true }
+
+-- Runs the state handlers of task `slug` (nil: of the flow) for a change from state `old` to
+-- `new` (tables {state=, message=, result=}, as flow:run returns them) and returns the state
+-- they leave: each handler's return value, when it returns one, is the new state (Prefect 1's
+-- state_handlers); on_failure is called last, with a failed state.
+function dk._state_changed(flow, slug, old, new)
+  local owner, handlers, on_failure = flow, flow._handlers, flow._on_failure
+  if slug then
+    owner = flow._by_slug[slug]
+    handlers, on_failure = owner.options.state_handlers, owner.options.on_failure
+  end
+  for _, handler in ipairs(handlers or {}) do
+    local returned = handler(owner, old, new)
+    if returned ~= nil then
+      if type(returned) ~= "table" or not STATE_NAMES[returned.state] then
+        raise("a state handler of %s returned %s, not a state ({ state = \"Success\", message = ..., result = ... }) or nil",
+              tostring(owner), type(returned) == "table" and "a table without a known state name" or typename(returned))
+      end
+      new = returned
+    end
+  end
+  if on_failure and FAILED_STATES[new.state] then on_failure(owner, new) end
+  return new
 end
 
 -- Calls the flow's environment hook `name` (on_start, on_exit), if it has one.
