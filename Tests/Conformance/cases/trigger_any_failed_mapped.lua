@@ -1,0 +1,27 @@
+-- Prefect 1: tests/test_triggers.py::test_any_failed_with_some_failed_and_1_success (across mapped
+-- children)
+-- reduce_runs follows mixed (child 1 failed) and runs; reduce_fails follows all_ok:
+-- TriggerFailed; each maps over mixed: [TriggerFailed, Success, TriggerFailed]. The flow
+-- Failed.
+local items = dk.task("items", function() return { 1, 2, 3 } end)
+local mixed = dk.task("mixed", function(x)
+  if x == 2 then error("mixed failed on 2") end
+  return x
+end)
+local all_ok = dk.task("all_ok", function(x)
+  return x
+end)
+local reduce_runs = dk.task("reduce_runs", { trigger = dk.triggers.any_failed },
+  function() return "ran" end)
+local reduce_fails = dk.task("reduce_fails", { trigger = dk.triggers.any_failed },
+  function() return "ran" end)
+local each = dk.task("each", { trigger = dk.triggers.any_failed }, function(x) return "ran" end)
+
+return Flow("trigger_any_failed_mapped", function()
+  local xs = items()
+  local mixed_map = mixed:map(xs)
+  local all_ok_map = all_ok:map(xs)
+  reduce_runs():set_upstream(mixed_map)
+  reduce_fails():set_upstream(all_ok_map)
+  each:map(mixed_map)
+end)
