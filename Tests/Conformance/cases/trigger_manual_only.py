@@ -5,10 +5,6 @@ flow.run() asks on stdin whether to resume a Paused task; FlowRunner.run() does 
 returns the flow Running, manual Paused and after_manual Pending."""
 from prefect import Flow, task, triggers
 
-DIFFERS = (
-    "a flow with a Paused task: Prefect 1's FlowRunner leaves the flow Running (flow.run() "
-    "asks on stdin whether to resume); dkrun ends the run Paused, exit code 3"
-)
 
 
 @task(name="ok_a")

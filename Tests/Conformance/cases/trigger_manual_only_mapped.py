@@ -7,10 +7,6 @@ flow.run() asks on stdin whether to resume a Paused task; FlowRunner.run() does 
 returns the flow Running, manual_each Mapped with two Paused children."""
 from prefect import Flow, task, triggers
 
-DIFFERS = (
-    "a flow with a Paused task: Prefect 1's FlowRunner leaves the flow Running (flow.run() "
-    "asks on stdin whether to resume); dkrun ends the run Paused, exit code 3"
-)
 
 
 @task(name="items")
