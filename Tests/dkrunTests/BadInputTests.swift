@@ -15,6 +15,7 @@ import Testing
         "bind.lua": "local o = task('out', function(value) end)\nlocal g = task('get', function() end)\nlocal f = Flow('x')\n"
             + "o:bind { valu = g, flow = f }\nreturn f\n",
         "option.lua": "local t = task('t', { retries = 3 }, function() end)\nreturn Flow('x', function() t() end)\n",
+        "checkpoint.lua": "local t = task('t', { checkpoint = true }, function() end)\nreturn Flow('x', function() t() end)\n",
         "type.lua": "local f = Flow('x')\nf.environment = DaskKubernetesEnvironment { min_workers = '1' }\nreturn f\n",
         "param.lua": "local t = task('t', function(url) end)\nreturn Flow('x', function()\n  t(Parameter('url'))\nend)\n",
         "bad.yaml": "url: [1,\n",
@@ -30,7 +31,8 @@ import Testing
         (["two.lua", "--flow", "c"], "two.lua: no flow named 'c' (the script returns: 'a', 'b')"),
         (["cycle.lua"], "cycle.lua:5: flow 'c' has a cycle: a -> b -> a\n  a (defined at cycle.lua:1)\n  b (defined at cycle.lua:2)"),
         (["bind.lua"], "bind.lua:4: bad argument 'valu' to task 'out' (its function has no such parameter; parameters: value)"),
-        (["option.lua"], "option.lua:1: bad argument #2 to 'task' (unknown field 'retries'; known fields: checkpoint, max_retries, name, nout, retry_delay, skip_on_upstream_skip, tags, timeout, trigger)"),
+        (["option.lua"], "option.lua:1: bad argument #2 to 'task' (unknown field 'retries'; known fields: checkpoint, max_retries, name, nout, on_failure, retry_delay, skip_on_upstream_skip, state_handlers, tags, task_run_name, timeout, trigger)"),
+        (["checkpoint.lua"], "checkpoint.lua:1: bad argument #2 to 'task' (field 'checkpoint': false (dkrun does not store task results yet, so it cannot checkpoint them) expected, got boolean)"),
         (["type.lua"], "type.lua:2: bad argument #1 to 'DaskKubernetesEnvironment' (field 'min_workers': positive integer expected, got string)"),
         (["param.lua"], "param.lua:3: missing value for required parameter 'url' (give it with --param url=VALUE)"),
         (["param.lua", "--param", "url"], "--param 'url': expected NAME=VALUE"),

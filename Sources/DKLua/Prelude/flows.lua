@@ -39,10 +39,16 @@ end
 --------------------------------------------------------------------------------------------
 -- Tasks and parameters.
 
+-- checkpoint = true would store the task's result, and dkrun keeps no results yet: refused
+-- rather than ignored.
+local function no_checkpoint(v)
+  return v == false, "false (dkrun does not store task results yet, so it cannot checkpoint them)"
+end
+
 local TASK_OPTIONS = {
   name = "string", max_retries = "integer>=0", retry_delay = "number>=0", timeout = "number>0",
   trigger = is_trigger, skip_on_upstream_skip = "boolean", tags = "strings", nout = "integer>=1",
-  checkpoint = "boolean", task_run_name = "string", state_handlers = "functions", on_failure = "function",
+  checkpoint = no_checkpoint, task_run_name = "string", state_handlers = "functions", on_failure = "function",
 }
 
 local next_uid = 0

@@ -76,6 +76,9 @@ final class Reporter: RunObserver, @unchecked Sendable {
         }
         if failures.count > 20 { emit("  ... and \(failures.count - 20) more") }
         if state.kind == .failed, failures.isEmpty, let m = state.message { emit("  \(m)") }
+        if state.kind == .paused, let m = state.message {
+            emit("  \(m). dkrun cannot resume a paused run yet: run the flow again to go on")
+        }
         if verbosity >= .normal && !runsByWorker.isEmpty {
             emit("  Task runs per worker: " + runsByWorker.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
         }
