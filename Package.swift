@@ -18,7 +18,7 @@ let package = Package(
         .target(name: "DKHTTP", dependencies: ["DKCore", "CCurl"]),
         .target(name: "DKLua", dependencies: ["DKCore", "DKHTTP", "CLua"], resources: [
             .embedInCode("Prelude/checks.lua"), .embedInCode("Prelude/config.lua"), .embedInCode("Prelude/flows.lua"),
-            .embedInCode("Prelude/globals.lua"), .embedInCode("Prelude/repl.lua"),
+            .embedInCode("Prelude/control.lua"), .embedInCode("Prelude/globals.lua"), .embedInCode("Prelude/repl.lua"),
         ]),
         .target(name: "DKDask", dependencies: ["DKCore"]),
         .target(name: "DKKube", dependencies: ["DKCore", "DKHTTP"]),

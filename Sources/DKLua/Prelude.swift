@@ -26,6 +26,7 @@ enum Prelude {
         ("checks", PackageResources.checks_lua),
         ("config", PackageResources.config_lua),
         ("flows", PackageResources.flows_lua),
+        ("control", PackageResources.control_lua),
         ("globals", PackageResources.globals_lua),
         ("repl", PackageResources.repl_lua),
     ]

@@ -4,10 +4,6 @@ import Testing
 
 /// The Lua API builds the graphs Prefect 1 users expect.
 @Suite struct DSLTests {
-    func edges(_ spec: FlowSpec) -> [String] {
-        spec.edges.map { "\($0.upstream)->\($0.downstream)\($0.key.map { ":" + $0 } ?? "")\($0.index.map { "[\($0)]" } ?? "")\($0.mapped ? " mapped" : "")" }
-    }
-
     @Test func functionalAPICopiesTasksAndBindsArguments() throws {
         let (_, spec) = try ScriptDirectory("""
             local add = task("add", function(x, y) return x + y end)

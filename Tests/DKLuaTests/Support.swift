@@ -54,3 +54,8 @@ func runFlow(_ script: String, parameters: [String: Value] = [:], executor: Exec
     let result = try host.execution(of: spec, parameters: parameters, executor: executor, observer: log).run()
     return (result, log)
 }
+
+/// A flow's edges as "up->down:key[index] mapped", in the order they were made.
+func edges(_ spec: FlowSpec) -> [String] {
+    spec.edges.map { "\($0.upstream)->\($0.downstream)\($0.key.map { ":" + $0 } ?? "")\($0.index.map { "[\($0)]" } ?? "")\($0.mapped ? " mapped" : "")" }
+}

@@ -41,8 +41,9 @@ local function sorted_keys(t)
   local keys = {}
   for k in pairs(t) do keys[#keys + 1] = k end
   table.sort(keys, function(a, b)
-    if type(a) == type(b) and (type(a) == "string" or type(a) == "number") then return a < b end
-    return type(a) < type(b)
+    if type(a) ~= type(b) then return type(a) < type(b) end
+    if type(a) == "boolean" then return not a and b end  -- false first: one order for switch's keys
+    return (type(a) == "string" or type(a) == "number") and a < b
   end)
   return keys
 end

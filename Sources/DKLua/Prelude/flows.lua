@@ -694,3 +694,4 @@ function print(...)
 end
 
 internal.all_flows = all_flows
+internal.current_flow, internal.Task, internal.Ref, internal.Flow = current_flow, Task, Ref, Flow  -- for control.lua
