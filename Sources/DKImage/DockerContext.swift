@@ -20,10 +20,14 @@ public struct DockerContext {
     let envVars: [(String, String)]
     /// (source on this machine, destination in the image)
     let files: [(String, String)]
+    /// Whether the image checks that dkrun and the bridge run in it (not ignore_healthchecks).
+    let healthcheck: Bool
+    /// `docker build`'s options, from Docker storage's build_kwargs.
+    let buildOptions: [String]
 
     /// - Parameter scriptDirectory: where the flow's relative paths (dockerfile, files) start.
     public init(flow: FlowSpec, scriptDirectory: String) throws {
-        guard let source = FlowImage.buildSource(flow), let image = FlowImage.built(flow) else {
+        guard let source = try FlowImage.buildSource(flow), let image = try FlowImage.built(flow) else {
             throw FlowError("flow '\(flow.name)' has no image to build: give it Docker storage (registry_url, image_name, "
                 + "image_tag) or a DaskOnKubernetesEnvironment")
         }
@@ -39,6 +43,45 @@ public struct DockerContext {
         for (from, _) in files where Files.kind(from) == nil {
             throw FlowError("flow '\(flow.name)': files names \(from), which does not exist")
         }
+        healthcheck = source["ignore_healthchecks"] != true
+        buildOptions = try Self.buildOptions(source["build_kwargs"])
+    }
+
+    /// The command that builds the image from the context written to `dir`.
+    public func buildCommand(contextDirectory dir: String) -> [String] {
+        ["docker", "build", "-t", image] + buildOptions + [dir]
+    }
+
+    /// build_kwargs (docker-py's names, which Prefect 1 passes on) as `docker build` options.
+    static func buildOptions(_ given: Value?) throws -> [String] {
+        // {} reaches here as an empty list
+        guard let kwargs = given?.mapValue ?? (given?.arrayValue?.isEmpty != false ? [:] : nil) else {
+            throw FlowError("Docker.build_kwargs: a table of options expected, got a list")
+        }
+        var options: [String] = []
+        for (key, value) in kwargs.sorted(by: { ($0.key.stringValue ?? "") < ($1.key.stringValue ?? "") }) {
+            let name = key.stringValue ?? "?"
+            func bad(_ expected: String) -> FlowError {
+                FlowError("Docker.build_kwargs.\(name): \(expected) expected, got \(value.typeNameWithArticle)")
+            }
+            switch name {
+            case "buildargs", "labels":
+                let entries = value.mapValue ?? (value.arrayValue?.isEmpty == true ? [:] : nil)
+                guard let entries, entries.count == value.textMap.count else { throw bad("a table of strings") }
+                let flag = name == "buildargs" ? "--build-arg" : "--label"
+                options += value.textMap.sorted { $0.key < $1.key }.flatMap { [flag, "\($0.key)=\($0.value)"] }
+            case "nocache", "pull":
+                guard let on = value.boolValue else { throw bad("a boolean") }
+                if on { options.append(name == "nocache" ? "--no-cache" : "--pull") }
+            case "network_mode", "platform", "target":
+                guard let text = value.stringValue else { throw bad("a string") }
+                options += [name == "network_mode" ? "--network" : "--" + name, text]
+            default:
+                throw FlowError("Docker.build_kwargs.\(name): dkrun build passes on buildargs, labels, network_mode, nocache, "
+                    + "platform, pull and target")
+            }
+        }
+        return options
     }
 
     var dockerfileText: String {
@@ -52,6 +95,10 @@ public struct DockerContext {
                   "ENV DKRUN_PYTHON=/usr/local/bin/python"]
         lines += envVars.map { "ENV \($0.0)=\(JSON.encode(.text($0.1)))" }
         lines += files.enumerated().map { "COPY files/\($0.offset) \($0.element.1)" }
+        if healthcheck {
+            // What breaks a dkrun image: a base whose C libraries dkrun cannot use, a bridge that does not import.
+            lines.append("RUN dkrun --version && python -c 'import dkrun_dask.driver'")
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 

@@ -36,7 +36,23 @@ public struct FlowRunPreview {
                 objects.append(spec.workerPod(name: name, schedulerAddress: "tcp://<the scheduler Service's cluster IP>:8786"))
             }
         case .executor(let choice):
-            comments.append("tasks run in the Job's pod: \(choice)")
+            comments.append(Self.whereTasksRun(choice))
+        }
+    }
+
+    /// Where the tasks of a run go when the Job's pod runs them with the flow's executor.
+    static func whereTasksRun(_ choice: ExecutorChoice) -> String {
+        switch choice {
+        case .local:
+            return "tasks run in the Job's pod, one at a time (LocalExecutor)"
+        case .threads:
+            return "tasks run in the Job's pod, on a pool of threads (LocalDaskExecutor)"
+        case .dask(let settings):
+            if let address = settings["address"]?.stringValue {
+                return "tasks run on the existing Dask cluster at \(address) (DaskExecutor address): the Job's pod "
+                    + "joins its scheduler, and that cluster's workers run every task with the dkrun they have"
+            }
+            return "tasks run on a temporary Dask cluster of worker processes in the Job's pod (DaskExecutor LocalCluster)"
         }
     }
 }

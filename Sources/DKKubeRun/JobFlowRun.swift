@@ -30,7 +30,7 @@ public struct JobFlowRun {
             throw FlowError("flow '\(flow.name)' does not run on Kubernetes")
         }
         let plan = try FlowRunPlan(flow: flow, tasks: tasks, runID: environment["DKRUN_RUN_ID"] ?? UUID().uuidString.lowercased(),
-                                   namespace: config.namespace, image: FlowImage.forRun(flow), environment: environment)
+                                   namespace: config.namespace, image: try FlowImage.forRun(flow), environment: environment)
         let executor: ExecutorChoice
         let clusterRunner: ClusterRunner
         switch plan.tasks {
@@ -45,7 +45,7 @@ public struct JobFlowRun {
         let graph = try FlowGraph(flow)
         return FlowExecution(graph: graph, parameters: try graph.resolveParameters(payload.parameters), executor: executor,
                              host: host, clusterRunner: clusterRunner, payload: { [payload] in payload }, payloadBytes: payloadBytes,
-                             observer: observer)
+                             observer: observer, process: nil)  // FlowPlacement refuses a LocalRun on Kubernetes
     }
 }
 

@@ -28,6 +28,7 @@ enum HostFunctions {
         ("environ", environ),
         ("secret", secret),
         ("http", httpRequest),
+        ("dask_cluster_class_problem", daskClusterClassProblem),
     ]
 
     private static func host(_ L: OpaquePointer?) -> LuaHost { LuaState.host(of: L, as: LuaHost.self) }
@@ -115,6 +116,13 @@ enum HostFunctions {
     private static let fileKind: dk_swift_function = { L in
         guard let path = string(L, 1) else { return fail(L, "path expected") }
         if let kind = Files.kind(path) { host(L).lua.push(kind) } else { lua_pushnil(L) }
+        return 1
+    }
+
+    /// dask_cluster_class_problem(name): why DaskExecutor's cluster_class cannot be `name`, or nil.
+    private static let daskClusterClassProblem: dk_swift_function = { L in
+        guard let name = string(L, 1) else { return fail(L, "class name expected") }
+        if let problem = DaskClusterClass.problem(with: name) { host(L).lua.push(problem) } else { lua_pushnil(L) }
         return 1
     }
 

@@ -70,7 +70,7 @@ public final class LuaHost: FlowHost {
         let base = lua.top
         lua.pushRef(collectRef)
         lua.pushRef(handlerRef)
-        try lua.load(file.text, chunkName: "@" + file.chunkName)
+        try lua.loadKeepingFrame(file.text, chunkName: "@" + file.chunkName)
         defer { lua_settop(lua.L, base) }
         try lua.pcall(nargs: 0, nresults: LUA_MULTRET, handler: base + 2)
         lua_remove(lua.L, base + 2)
@@ -162,8 +162,9 @@ public final class LuaHost: FlowHost {
 
     // MARK: Running
 
-    /// A run of one of this script's flows with the given executor choice (the flow that
-    /// `selectFlow` chose, or that `flow:run` is called on: its hooks run).
+    /// A run here of one of this script's flows with the given executor choice (the flow that
+    /// `selectFlow` chose, or that `flow:run` is called on: its hooks run), its LocalRun's env
+    /// and working_dir (relative to the script's directory) in force.
     /// - Parameter serialised: the flow's payload and its bytes, when the caller has made them
     ///   already (`dkrun` serialises before it runs), so that threads and Dask do not make
     ///   them again.
@@ -171,9 +172,10 @@ public final class LuaHost: FlowHost {
                           observer: RunObserver?, serialised: (payload: Payload, bytes: [UInt8])? = nil) throws -> FlowExecution {
         let graph = try FlowGraph(flow)
         let parameters = try graph.resolveParameters(given)
+        let process = try LocalRunProcess(flow: flow, flowDirectory: sources.scriptDirectory ?? Files.currentDirectory)
         return FlowExecution(graph: graph, parameters: parameters, executor: executor, host: self, clusterRunner: clusterRunner,
                              payload: { [sources] in serialised?.payload ?? sources.payload(for: flow, parameters: parameters) },
-                             payloadBytes: serialised?.bytes, observer: observer)
+                             payloadBytes: serialised?.bytes, observer: observer, process: process)
     }
 
     /// The invoker keeps this host (and its Lua state) alive.

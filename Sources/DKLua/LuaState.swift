@@ -58,6 +58,18 @@ final class LuaState {
         guard status == LUA_OK else { throw popError() }
     }
 
+    /// Compiles a chunk of the user's (a script, a REPL line) so that its own `return f(...)`
+    /// is no tail call. A tail call replaces its caller's frame, so an error that the API
+    /// raises in `f` (`return Flow{..., bad = 1}`) would find no user file:line on the stack.
+    /// Lua compiles no tail call in a block that holds a to-be-closed variable, and nil is a
+    /// valid one: the declaration goes before the chunk's first line, on it, so that every
+    /// line keeps its number. Functions the chunk defines still make tail calls.
+    func loadKeepingFrame(_ source: [UInt8], chunkName: String) throws {
+        try load(Self.frameKeeper + source, chunkName: chunkName)
+    }
+
+    private static let frameKeeper = Array("local _dkrun_keeps_this_frame <close> = nil; ".utf8)
+
     /// Calls the function under its `nargs` arguments, with `handler` (a stack index, 0 for none)
     /// as the message handler. On error the handler's result is popped and thrown.
     func pcall(nargs: Int32, nresults: Int32, handler: Int32 = 0) throws {

@@ -6,8 +6,14 @@ import DKCore
 /// module `a.b` is `a/b.lua` or `a/b/init.lua` under one of them.
 public struct ModuleSearchPath: Sendable, Equatable {
     public let directories: [String]
+    /// Where relative directories start: the current directory when the path was made, so
+    /// that a LocalRun's working_dir, in force while tasks run, does not move them.
+    public let base: String
 
-    public init(directories: [String]) { self.directories = directories }
+    public init(directories: [String], base: String = Files.currentDirectory) {
+        self.directories = directories
+        self.base = base
+    }
 
     public static func forScript(at scriptPath: String) -> ModuleSearchPath {
         let flowDirectory = Files.directory(of: scriptPath)
@@ -36,6 +42,12 @@ public struct ModuleSearchPath: Sendable, Equatable {
 
     /// The first readable candidate, or nil.
     public func find(_ name: String) -> String? {
-        candidates(for: name).first(where: Files.isReadableFile)
+        candidates(for: name).first { Files.isReadableFile(resolved($0)) }
+    }
+
+    /// A path as this search path names it (a candidate, the script's) from its base: as it
+    /// is while the current directory is the base (messages name it so), else joined to it.
+    func resolved(_ path: String) -> String {
+        Files.currentDirectory == base ? path : Files.join(base, path)
     }
 }

@@ -28,9 +28,9 @@ public final class REPLSession {
         host.lua.pushRef(host.handlerReference)
         do {
             do {
-                try host.lua.load(Array("return \(input);".utf8), chunkName: chunkName)
+                try host.lua.loadKeepingFrame(Array("return \(input);".utf8), chunkName: chunkName)
             } catch {
-                try host.lua.load(Array(input.utf8), chunkName: chunkName)
+                try host.lua.loadKeepingFrame(Array(input.utf8), chunkName: chunkName)
             }
         } catch let error as LuaError {
             return error.message.hasSuffix("<eof>") ? .needsMore : .failed(error.message)

@@ -19,11 +19,18 @@ public final class SourceRecorder {
 
     init(_ origin: FlowSources) { self.origin = origin }
 
+    /// The script's directory, absolute; nil for a payload's.
+    public var scriptDirectory: String? {
+        guard case .script(let path, let searchPath) = origin else { return nil }
+        let directory = Files.directory(of: path)
+        return directory == "." ? searchPath.base : searchPath.resolved(directory)
+    }
+
     /// The script's source, recorded.
     func loadScript() throws -> SourceFile {
         let file: SourceFile
         switch origin {
-        case .script(let path, _): file = SourceFile(chunkName: path, text: try Files.read(path))
+        case .script(let path, let searchPath): file = SourceFile(chunkName: path, text: try Files.read(searchPath.resolved(path)))
         case .payload(let payload): file = payload.script
         }
         script = file
@@ -65,7 +72,7 @@ public final class SourceRecorder {
             return .failure(ModuleNotFound(searched: searchPath.candidates(for: name).map { "no file '\($0)'" }.joined(separator: "\n\t")))
         }
         do {
-            return .success(SourceFile(chunkName: path, text: try Files.read(path)))
+            return .success(SourceFile(chunkName: path, text: try Files.read(searchPath.resolved(path))))
         } catch {
             return .failure(ModuleNotFound(searched: "\(error)"))
         }
@@ -79,8 +86,8 @@ public final class SourceRecorder {
         case .payload(let payload):
             guard let recorded = payload.files[path] else { throw PayloadError("\(path): not in the flow's payload") }
             bytes = recorded
-        case .script(let script, _):
-            bytes = try Files.read(Files.join(Files.directory(of: script), path))
+        case .script(let script, let searchPath):
+            bytes = try Files.read(searchPath.resolved(Files.join(Files.directory(of: script), path)))
         }
         files[path] = bytes
         return bytes

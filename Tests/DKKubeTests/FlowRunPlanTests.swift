@@ -17,7 +17,7 @@ import Testing
             throw CLIError("flow does not run on Kubernetes")
         }
         return try FlowRunPlan(flow: flow, tasks: tasks, runID: "0123abcd-4567-89ef-0123-456789abcdef", namespace: "flows",
-                               image: FlowImage.forRun(flow, defaultImage: "dkrun:test"), environment: environment)
+                               image: try FlowImage.forRun(flow, defaultImage: "dkrun:test"), environment: environment)
     }
 
     func cluster(_ plan: FlowRunPlan) throws -> DaskClusterSpec {

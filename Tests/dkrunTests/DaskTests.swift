@@ -60,6 +60,10 @@ import Glibc
         #expect(r.stdout.contains("Task runs per worker: tcp://127.0.0.1:"))
     }
 
+    @Test func aLocalRunReachesTheWorkersOfATemporaryCluster() throws {
+        try LocalRunTests.check(executor: "dask")  // the driver inherits it, and the workers it starts
+    }
+
     @Test func aTemporaryClusterRunsTheFlowAndGoesAway() throws {
         let dir = try TempDir(["t.lua": """
             local square = task("square", function(x) return x * x end)

@@ -36,6 +36,19 @@ import Testing
         #expect(job.contains("serviceAccountName: dkrun"))
     }
 
+    @Test func theDryRunSaysWhereTheTasksRun() throws {
+        let r = try CLI.run(["examples/static_cluster.lua", "--dry-run"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.lines.contains("# tasks run on the existing Dask cluster at tcp://dask-scheduler:8786 (DaskExecutor address): "
+            + "the Job's pod joins its scheduler, and that cluster's workers run every task with the dkrun they have"), "\(r.stdout)")
+        let dir = try TempDir(["flow.lua": """
+            local t = task("t", function() end)
+            return Flow("f", { run_config = KubernetesRun {}, executor = LocalDaskExecutor {} }, function() t() end)
+            """])
+        let threads = try CLI.run([dir.file("flow.lua"), "--dry-run"])
+        #expect(threads.lines.contains("# tasks run in the Job's pod, on a pool of threads (LocalDaskExecutor)"), "\(threads.stdout)")
+    }
+
     @Test func badKubernetesConfigurationIsBadInput() throws {
         let dir = try TempDir(["flow.lua": """
             local t = task("t", function() return 1 end)
@@ -71,13 +84,25 @@ import Testing
         let dockerfile = try String(contentsOfFile: dir.file("ctx/Dockerfile"), encoding: .utf8)
         #expect(dockerfile.hasPrefix("FROM python:3.11-slim-bookworm\n"))
         for line in ["COPY dkrun /usr/local/bin/dkrun", "RUN pip install --no-cache-dir /opt/dkrun/python 'pyarrow'",
-                     "ENV REPORT_LABEL=\"from the image\"", "COPY files/0 /opt/flow/sales.csv"] {
+                     "ENV REPORT_LABEL=\"from the image\"", "COPY files/0 /opt/flow/sales.csv",
+                     "RUN dkrun --version && python -c 'import dkrun_dask.driver'"] {
             #expect(dockerfile.contains(line + "\n"), "\(line) not in \(dockerfile)")
         }
         #expect(FileManager.default.contentsEqual(atPath: dir.file("ctx/files/0"), andPath: CLI.repoRoot + "/examples/sales.csv"))
         #expect(FileManager.default.isExecutableFile(atPath: dir.file("ctx/dkrun")))
         #expect(FileManager.default.fileExists(atPath: dir.file("ctx/python/dkrun_dask/driver.py")))
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.file("ctx/lib")).contains("libswiftCore.so"))
+
+        let options = try TempDir(["flow.lua": """
+            return Flow("f", { storage = Docker { image_name = "f", image_tag = "1", ignore_healthchecks = true,
+              build_kwargs = { buildargs = { B = "2", A = "1" }, nocache = true, pull = false, target = "run" } } })
+            """])
+        let built = try CLI.run(["build", options.file("flow.lua"), "-o", dir.file("options")],
+                                environment: ["DOCKER_HOST": "unix:///nonexistent/docker.sock"])
+        #expect(built.status == 0, "\(built.stderr)")
+        #expect(built.stdout.contains("docker build -t f:1 --build-arg A=1 --build-arg B=2 --no-cache --target run \(dir.file("options"))"),
+                "\(built.stdout)")
+        #expect(!(try String(contentsOfFile: dir.file("options/Dockerfile"), encoding: .utf8)).contains("dkrun --version"))
 
         let none = try CLI.run(["build", "examples/hello.lua", "-o", dir.file("none")])
         #expect(none.status == 2)

@@ -61,8 +61,22 @@ import Testing
         #expect(errors[2] == ":load: /nonexistent/flow.lua: No such file or directory")
         #expect(errors[3] == "stdin:1: module 'no_such_module_dk' not found:")
         #expect(r.stderr.contains("no flow named 'nothing' (see :flows)"))
-        // `return <expression>` makes the call a tail call, so Lua has no line for it.
-        #expect(errors.contains("dk.shell.run: no-such-program-dk: No such file or directory"))
+        // `return <expression>` would make the call a tail call; the REPL keeps the line's frame.
+        #expect(errors.contains("stdin:1: dk.shell.run: no-such-program-dk: No such file or directory"))
+    }
+
+    @Test func aLocalRunIsInForceWhileItsFlowRunsOnly() throws {
+        let dir = try TempDir(["marker.txt": "here"])
+        let r = try repl("""
+            t = task("t", function() print(os.getenv("DKRUN_TEST_STAGE"), io.open("marker.txt") ~= nil) end)
+            f = Flow("f", function() t() end)
+            f.run_config = LocalRun { env = { DKRUN_TEST_STAGE = "staging" }, working_dir = "\(dir.path)" }
+            :run f
+            os.getenv("DKRUN_TEST_STAGE"), io.open("marker.txt") ~= nil
+            """)
+        #expect(r.stderr.isEmpty, "\(r.stderr)")
+        #expect(r.stdout.contains(" INFO    t | staging\ttrue\n"), "\(r.stdout)")
+        #expect(r.stdout.hasSuffix("\nnil\tfalse\n"), "\(r.stdout)")
     }
 }
 

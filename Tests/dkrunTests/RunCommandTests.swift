@@ -139,6 +139,35 @@ import Testing
     }
 }
 
+/// LocalRun's env and working_dir, in force while a flow runs here.
+@Suite struct LocalRunTests {
+    /// A flow whose LocalRun sets a variable and runs it in its own directory (`.`, which is
+    /// not dkrun's): its task reads both, itself and through a process it starts.
+    static let flow = """
+        local t = task("t", function()
+          local here = assert(io.open("marker.txt")):read("a")
+          local child = dk.shell.run({ "sh", "-c", "echo $DKRUN_TEST_STAGE; cat marker.txt" }).stdout
+          return { os.getenv("DKRUN_TEST_STAGE"), here, child }
+        end)
+        local f = Flow("configured", function() t() end)
+        f.run_config = LocalRun { env = { DKRUN_TEST_STAGE = "staging" }, working_dir = "." }
+        return f
+        """
+
+    /// Runs `flow` with `executor` and checks what its task saw.
+    static func check(executor: String) throws {
+        let dir = try TempDir(["flow.lua": flow, "marker.txt": "here"])
+        let r = try CLI.run([dir.file("flow.lua"), "--executor", executor, "--json-events"])
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(try DaskTests.outcomes(r.stdout)["t"] == #"Success ["staging","here","staging\nhere"] "#, "\(r.stdout)")
+    }
+
+    @Test(arguments: ["local", "threads=2"])
+    func theTasksSeeTheVariablesAndTheDirectory(executor: String) throws {
+        try Self.check(executor: executor)
+    }
+}
+
 /// On a terminal, a progress line is kept at the bottom and cleared before each log line.
 @Suite struct TerminalTests {
     @Test func progressLineOnATerminal() throws {

@@ -13,6 +13,28 @@ import Testing
         #expect(r.stdout.contains("Reference tasks: report (the terminal tasks)"))
     }
 
+    @Test func inspectSaysWhatEachConfigurationFieldDoes() throws {
+        let r = try CLI.run(["inspect", "examples/kube_cluster_executor.lua"])
+        #expect(r.status == 0)
+        #expect(r.lines.contains { $0.hasPrefix("  run_config: KubernetesRun: the flow runs in a Kubernetes Job") })
+        #expect(r.lines.contains { $0.hasPrefix("    env = {\"FLOW_STAGE\":\"example\"}: environment variables of the Job's pod") })
+        #expect(r.lines.contains { $0.hasPrefix("    image (not set): the image of the Job's pod") })
+        #expect(r.lines.contains { $0.hasPrefix("    cluster_class = \"KubeCluster\": the temporary cluster's class") })
+        #expect(r.lines.contains("  storage: (default)"))
+
+        let dir = try TempDir(["flow.lua": """
+            local t = task("t", function() end)
+            return Flow("f", {
+              environment = LocalEnvironment { executor = LocalDaskExecutor { num_workers = 2 }, metadata = { owner = "ops" } },
+            }, function() t() end)
+            """])
+        let nested = try CLI.run(["inspect", dir.file("flow.lua")])
+        #expect(nested.lines.contains { $0.hasPrefix("    executor: LocalDaskExecutor: tasks run in parallel on threads") })
+        #expect(nested.lines.contains { $0.hasPrefix("      num_workers = 2: the pool's threads") })
+        #expect(nested.lines.contains { $0.hasPrefix("    metadata = {\"owner\":\"ops\"}: any table") })
+        #expect(!nested.stdout.contains("labels"))  // refused fields are no fields of an object
+    }
+
     @Test func inspectJSONCarriesTheDescriptionAndHash() throws {
         let r = try CLI.run(["inspect", "examples/custom_worker_spec.lua", "--json"])
         let v = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as! [String: Any]

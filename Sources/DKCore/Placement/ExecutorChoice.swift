@@ -31,6 +31,9 @@ public enum ExecutorChoice: Equatable, Sendable, CustomStringConvertible {
 
     /// The flow's executor object (Prefect 1's LocalExecutor, LocalDaskExecutor, DaskExecutor).
     static func configured(_ flow: FlowSpec, cores: Int) throws -> ExecutorChoice {
+        if flow.configuration["environment"]?["executor"] != nil && flow.configuration["executor"] != nil {
+            throw FlowError("LocalEnvironment.executor: flow '\(flow.name)' has an executor of its own too; set only one of them")
+        }
         let executor = flow.executor
         switch executor?["type"]?.stringValue {
         case nil, "LocalExecutor": return .local

@@ -6,18 +6,24 @@ public enum FlowImage {
         Files.environment("DKRUN_IMAGE") ?? "ghcr.io/dkrun/dkrun:\(Product.version)"
     }
 
-    /// The configuration object that describes an image to build: Docker storage, else a
-    /// DaskOnKubernetesEnvironment (which carries Prefect's image fields itself).
-    public static func buildSource(_ flow: FlowSpec) -> Value? {
-        if let storage = flow.configuration["storage"], storage["type"] == "Docker" { return storage }
-        if let env = flow.configuration["environment"], env["type"] == "DaskOnKubernetesEnvironment" { return env }
-        return nil
+    /// The configuration object that describes an image to build: Docker storage, or a
+    /// DaskOnKubernetesEnvironment (which carries Prefect's image fields itself); not both.
+    public static func buildSource(_ flow: FlowSpec) throws -> Value? {
+        let storage = flow.configuration["storage"], environment = flow.configuration["environment"]
+        switch (storage?["type"] == "Docker", environment?["type"] == "DaskOnKubernetesEnvironment") {
+        case (true, true):
+            throw FlowError("Docker: flow '\(flow.name)' has a DaskOnKubernetesEnvironment, whose fields describe its image "
+                + "already: describe it there, or in the Docker storage with a KubernetesRun")
+        case (true, false): return storage
+        case (false, true): return environment
+        case (false, false): return nil
+        }
     }
 
     /// The image `dkrun build` makes: registry_url/image_name:image_tag of the build source,
     /// the name defaulting to the flow's name and the tag to its DAG's hash.
-    public static func built(_ flow: FlowSpec) -> String? {
-        guard let source = buildSource(flow) else { return nil }
+    public static func built(_ flow: FlowSpec) throws -> String? {
+        guard let source = try buildSource(flow) else { return nil }
         let name = source["image_name"]?.stringValue ?? KubeNames.dnsName(flow.name, dots: true)
         let tag = source["image_tag"]?.stringValue ?? String(Payload.dagHash(flow).prefix(12))
         var registry = source["registry_url"]?.stringValue ?? ""
@@ -27,8 +33,8 @@ public enum FlowImage {
 
     /// The image the run's Job and Dask pods use: KubernetesRun's image, else the built one,
     /// else the default.
-    public static func forRun(_ flow: FlowSpec, defaultImage: String = FlowImage.defaultImage) -> String {
-        flow.configuration["run_config"]?["image"]?.stringValue ?? built(flow) ?? defaultImage
+    public static func forRun(_ flow: FlowSpec, defaultImage: String = FlowImage.defaultImage) throws -> String {
+        try flow.configuration["run_config"]?["image"]?.stringValue ?? built(flow) ?? defaultImage
     }
 }
 

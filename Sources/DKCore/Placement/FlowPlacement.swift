@@ -23,28 +23,54 @@ public enum FlowPlacement: Equatable, Sendable {
         case kubeClusterExecutor
     }
 
-    /// The spellings of dask-kubernetes' classic KubeCluster that DaskExecutor's cluster_class accepts.
-    public static let kubeClusterClasses: Set<String> = ["KubeCluster", "dask_kubernetes.KubeCluster",
-                                                         "dask_kubernetes.classic.KubeCluster"]
-
     /// - Parameters:
     ///   - override: `--executor`'s value, which runs the flow here whatever it configures, or nil.
     ///   - cores: the threads a LocalDaskExecutor without num_workers gets, here or in the Job's pod.
+    /// - Throws: when the configuration objects contradict each other (one would be ignored).
     public static func decide(for flow: FlowSpec, override: String?, cores: Int) throws -> FlowPlacement {
         if let override { return .here(try ExecutorChoice.parse(override, cores: cores)) }
-        let environment = flow.configuration["environment"]?["type"]?.stringValue
-        switch environment {
+        let runConfig = flow.configuration["run_config"]?["type"]?.stringValue
+        switch flow.configuration["environment"]?["type"]?.stringValue {
         case nil, "LocalEnvironment": break
-        case "DaskKubernetesEnvironment": return .kubernetes(.daskCluster(.daskKubernetesEnvironment))
-        case "DaskOnKubernetesEnvironment": return .kubernetes(.daskCluster(.daskOnKubernetesEnvironment))
+        case "DaskKubernetesEnvironment":
+            try checkRunOnItsCluster(flow, environment: "DaskKubernetesEnvironment", runConfig: runConfig)
+            return .kubernetes(.daskCluster(.daskKubernetesEnvironment))
+        case "DaskOnKubernetesEnvironment":
+            try checkRunOnItsCluster(flow, environment: "DaskOnKubernetesEnvironment", runConfig: runConfig)
+            return .kubernetes(.daskCluster(.daskOnKubernetesEnvironment))
         case let other?: throw FlowError("flow '\(flow.name)' has an unknown environment type '\(other)'")
         }
         let executor = try ExecutorChoice.configured(flow, cores: cores)
-        guard flow.configuration["run_config"]?["type"] == "KubernetesRun" else { return .here(executor) }
-        if case .dask(let settings) = executor, settings["address"] == nil,
-           let cls = settings["cluster_class"]?.stringValue, kubeClusterClasses.contains(cls) {
-            return .kubernetes(.daskCluster(.kubeClusterExecutor))
+        var makesPods = false
+        if case .dask(let settings) = executor { makesPods = DaskClusterClass.of(settings) == .kube }
+        guard runConfig == "KubernetesRun" else {
+            if makesPods {
+                throw FlowError("DaskExecutor.cluster_class: a KubeCluster is a cluster of pods for a flow run on Kubernetes, "
+                    + "and flow '\(flow.name)' runs here: give it run_config = KubernetesRun{...}")
+            }
+            return .here(executor)
         }
-        return .kubernetes(.executor(executor))
+        return makesPods ? .kubernetes(.daskCluster(.kubeClusterExecutor)) : .kubernetes(.executor(executor))
+    }
+
+    /// A Dask*Environment runs the flow in a Job on a cluster of its own: a LocalRun, or an
+    /// executor that would run the tasks elsewhere, would be ignored.
+    private static func checkRunOnItsCluster(_ flow: FlowSpec, environment: String, runConfig: String?) throws {
+        if runConfig == "LocalRun" {
+            throw FlowError("LocalRun: flow '\(flow.name)' runs on Kubernetes (its environment is \(environment)), where "
+                + "a LocalRun does not apply: remove it, or configure the run's Job with a KubernetesRun")
+        }
+        guard let executor = flow.configuration["executor"] else { return }
+        // cluster_kwargs and adapt_kwargs default to empty tables (empty lists, to Lua)
+        let makesOrJoins = ["address", "cluster_class", "cluster_kwargs", "adapt_kwargs"].filter {
+            guard let v = executor[$0] else { return false }
+            return v.arrayValue?.isEmpty != true && v.mapValue?.isEmpty != true
+        }
+        guard executor["type"] == "DaskExecutor", makesOrJoins.isEmpty else {
+            let type = executor["type"]?.stringValue ?? "?"
+            throw FlowError("\(type)\(makesOrJoins.first.map { "." + $0 } ?? ""): flow '\(flow.name)' runs its tasks on the "
+                + "Dask cluster its \(environment) makes, so its executor can only be a DaskExecutor with client_kwargs "
+                + "and debug")
+        }
     }
 }

@@ -33,10 +33,11 @@ public protocol ClusterRunner: AnyObject {
 }
 
 /// One flow run from start to end, read top to bottom as Prefect's runner reads: check that
-/// the executor can run this flow, the environment's on_start, the tasks (on the executor
-/// with a `FlowRunner`, or on a Dask cluster through a `ClusterRunner`), on_exit, and the
-/// flow's end reported. A failing hook or cluster ends the flow Failed with the reason, as
-/// any other failure of the run does; only a flow that cannot run here at all is an error.
+/// the executor can run this flow, LocalRun's env and working_dir put in force, the
+/// environment's on_start, the tasks (on the executor with a `FlowRunner`, or on a Dask
+/// cluster through a `ClusterRunner`), on_exit, and the flow's end reported. A failing hook
+/// or cluster ends the flow Failed with the reason, as any other failure of the run does;
+/// only a flow that cannot run here at all is an error.
 public final class FlowExecution {
     private let graph: FlowGraph
     private let parameters: [String: Value]
@@ -49,6 +50,7 @@ public final class FlowExecution {
     private let makePayload: () -> Payload
     private let givenBytes: [UInt8]?
     private let observer: RunObserver?
+    private let process: LocalRunProcess?
 
     /// - Parameters:
     ///   - parameters: resolved values (see `FlowGraph.resolveParameters`).
@@ -56,9 +58,10 @@ public final class FlowExecution {
     ///     the flow (called at most once, and only for them).
     ///   - payloadBytes: its encoding, when the caller has it already.
     ///   - clusterRunner: runs `.dask` flows; without one, they are refused.
+    ///   - process: the flow's LocalRun, for a run here (nil: none, or not here).
     public init(graph: FlowGraph, parameters: [String: Value], executor: ExecutorChoice, host: FlowHost,
                 clusterRunner: ClusterRunner?, payload: @escaping () -> Payload, payloadBytes: [UInt8]?,
-                observer: RunObserver?) {
+                observer: RunObserver?, process: LocalRunProcess?) {
         self.graph = graph
         self.parameters = parameters
         self.executor = executor
@@ -67,11 +70,18 @@ public final class FlowExecution {
         makePayload = payload
         givenBytes = payloadBytes
         self.observer = observer
+        self.process = process
     }
 
-    /// Runs the flow. Throws only when this executor cannot run it (nothing has run then).
+    /// Runs the flow. Throws only when this executor cannot run it, or LocalRun's working_dir
+    /// cannot be entered (nothing has run then).
     public func run() throws -> FlowRunResult {
         let tasks = try checkExecutor()
+        guard let process else { return runWithHooks(tasks) }
+        return try process.applied { runWithHooks(tasks) }
+    }
+
+    private func runWithHooks(_ tasks: (RunObserver) throws -> FlowRunResult) -> FlowRunResult {
         let report = FlowEndAfterExit(observer)
         let previousObserver = host.runObserver
         host.runObserver = observer

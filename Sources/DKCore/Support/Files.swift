@@ -89,6 +89,12 @@ public enum Files {
         return names.sorted()
     }
 
+    /// This process's current directory.
+    public static var currentDirectory: String {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        return getcwd(&buffer, buffer.count) != nil ? String(cString: buffer) : "."
+    }
+
     /// "file", "directory", "other", or nil when nothing is there.
     public static func kind(_ path: String) -> String? {
         var st = stat()

@@ -2,14 +2,18 @@
 -- The prelude is the dk API every Lua state runs first, in chunks that Prelude.swift runs in
 -- order as chunk(dk, host, internal): `dk` is the API table the chunks fill, `host` the Swift
 -- functions of HostFunctions.swift plus `version`, and `internal` what a chunk shares with
--- the chunks after it. This one shares raise, where, typename, sorted_keys, with and check_fields.
+-- the chunks after it. This one shares raise, where, typename, sorted_keys, with, check_fields
+-- and expected_name.
 local _, host, internal = ...
 
 -- The start of every prelude chunk's name (Prelude.chunkNamePrefix), in tracebacks "dk/flows:12:".
 local PRELUDE = "=dk/"
 
 --------------------------------------------------------------------------------------------
--- Errors and positions: every error names the user's file:line, never the prelude's.
+-- Errors and positions: every error names the user's file:line, never the prelude's. A tail
+-- call (`return Flow{...}`) leaves no frame of its caller, so the script is compiled without
+-- tail calls of its own (LuaState.loadKeepingFrame): its line is on the stack when the API
+-- it calls raises.
 
 -- The stack level, counted from `raise`, of the first frame that is neither the prelude
 -- nor a C function: the user code that called the API.
@@ -100,6 +104,19 @@ local expected_names = {
   ["string|strings"] = "string or list of strings", functions = "list of functions",
 }
 
+-- Whether `v` passes the check `kind` (a checker's name, or a function returning ok and
+-- what it expects), and what the check expects, in words.
+local function check_value(kind, v)
+  if type(kind) == "function" then return kind(v) end
+  return checkers[kind](v, checkers), expected_names[kind] or kind
+end
+
+-- What the check `kind` expects, in words ("positive integer").
+local function expected_name(kind)
+  local _, expected = check_value(kind, nil)
+  return expected
+end
+
 -- Checks `options` against `schema` (field -> checker name or a function returning ok, expected).
 -- `what` names the call for messages, as lauxlib does: "bad argument #2 to 'task' (...)".
 local function check_fields(options, schema, what)
@@ -110,12 +127,7 @@ local function check_fields(options, schema, what)
       raise("%s (unknown field '%s'; known fields: %s)", what, tostring(k), table.concat(known, ", "))
     end
     local v = options[k]
-    local ok, expected
-    if type(kind) == "function" then
-      ok, expected = kind(v)
-    else
-      ok, expected = checkers[kind](v, checkers), expected_names[kind] or kind
-    end
+    local ok, expected = check_value(kind, v)
     if not ok then
       raise("%s (field '%s': %s expected, got %s)", what, k, expected, typename(v))
     end
@@ -124,3 +136,4 @@ end
 
 internal.raise, internal.where, internal.typename = raise, where, typename
 internal.sorted_keys, internal.with, internal.check_fields = sorted_keys, with, check_fields
+internal.expected_name = expected_name

@@ -3,13 +3,21 @@
 -- when made and stored in the flow's description. Called as chunk(dk, host, internal) after
 -- checks.lua (see there); shares Config, CONFIG_TYPES, FLOW_CONFIG and config_value with the
 -- chunks after it.
+--
+-- Every field of every object is declared here once, with what it does in dkrun or why dkrun
+-- refuses it: no field is accepted and then ignored. `dk._config_fields()` hands the table to
+-- the host, for `dkrun inspect` and the table of docs/lua-api.md (a test checks they agree).
 local dk, host, internal = ...
-local raise, typename, check_fields, with = internal.raise, internal.typename, internal.check_fields, internal.with
+local raise, typename, check_fields, expected_name = internal.raise, internal.typename, internal.check_fields,
+                                                      internal.expected_name
 
 local Config = {}
 
 -- The names of the configuration types: dk.<name>, and globals too.
 local CONFIG_TYPES = {}
+
+-- Each type, in the order it was defined: its name, kind, what it is and its fields.
+local DEFINED = {}
 
 local CONFIG_KINDS = {
   environment = "an environment (LocalEnvironment, DaskKubernetesEnvironment, DaskOnKubernetesEnvironment)",
@@ -26,20 +34,50 @@ local function spec_file(v)
   return type(v) == "string", "path to a YAML Pod spec"
 end
 
-local function define_config(type_name, kind, schema, defaults, check)
+-- A field: its check (see checks.lua), what it does, and its default (nil: none).
+local function field(name, check, does, default)
+  return { name = name, check = check, does = does, default = default }
+end
+
+-- A Prefect 1 field that dkrun refuses, and why.
+local function refused(name, why)
+  return { name = name, refused = why }
+end
+
+-- The entries of the lists given, in order, as one list.
+local function fields_of(...)
+  local out = {}
+  for _, list in ipairs({ ... }) do
+    for _, f in ipairs(list) do out[#out + 1] = f end
+  end
+  return out
+end
+
+--- dk.<type_name>{...}: `check(object, values, given)` checks what the fields mean together
+--- (`values` with the defaults, `given` as written) and may fill in derived defaults.
+local function define_config(type_name, kind, about, fields, check)
   CONFIG_TYPES[type_name] = true
-  dk[type_name] = function(fields)
-    if type(fields) == "string" and type_name == "DaskExecutor" then fields = { address = fields } end
-    fields = fields or {}
-    if type(fields) ~= "table" or getmetatable(fields) ~= nil then
-      raise("bad argument #1 to '%s' (table expected, got %s)", type_name, typename(fields))
+  DEFINED[#DEFINED + 1] = { type = type_name, kind = kind, about = about, fields = fields }
+  local schema, refusals, defaults = {}, {}, {}
+  for _, f in ipairs(fields) do
+    if f.refused then refusals[f.name] = f.refused else schema[f.name] = f.check end
+    defaults[f.name] = f.default
+  end
+  dk[type_name] = function(given)
+    if type(given) == "string" and type_name == "DaskExecutor" then given = { address = given } end
+    given = given or {}
+    if type(given) ~= "table" or getmetatable(given) ~= nil then
+      raise("bad argument #1 to '%s' (table expected, got %s)", type_name, typename(given))
     end
-    check_fields(fields, schema, "bad argument #1 to '" .. type_name .. "'")
+    for name, why in pairs(refusals) do
+      if given[name] ~= nil then raise("%s.%s: %s", type_name, name, why) end
+    end
+    check_fields(given, schema, "bad argument #1 to '" .. type_name .. "'")
     local values = {}
     for k, v in pairs(defaults) do values[k] = v end
-    for k, v in pairs(fields) do values[k] = v end
+    for k, v in pairs(given) do values[k] = v end
     local object = setmetatable({ _type = type_name, _kind = kind, _values = values, _loaded = {} }, Config)
-    if check then check(object, values) end
+    if check then check(object, values, given) end
     return object
   end
 end
@@ -53,20 +91,20 @@ Config.__tostring = function(c) return c._type .. "{...}" end
 
 -- Loads the YAML spec file (a Pod, or a Job) that `field` names, relative to the flow's
 -- directory, into the object as `<field without _file/_path>`.
-local function load_spec(object, field, kind)
-  local path = object._values[field]
+local function load_spec(object, name, kind)
+  local path = object._values[name]
   if path == nil then return end
   local ok, spec = pcall(host.yaml_load_file, path)
-  if not ok then raise("%s %s: %s", object._type, field, spec) end
-  if type(spec) ~= "table" then raise("%s %s '%s' does not hold a YAML mapping", object._type, field, path) end
+  if not ok then raise("%s %s: %s", object._type, name, spec) end
+  if type(spec) ~= "table" then raise("%s %s '%s' does not hold a YAML mapping", object._type, name, path) end
   if spec.kind ~= nil and spec.kind ~= kind then
-    raise("%s %s '%s' must hold a %s spec (kind: %s), not kind: %s", object._type, field, path, kind, kind,
+    raise("%s %s '%s' must hold a %s spec (kind: %s), not kind: %s", object._type, name, path, kind, kind,
           tostring(spec.kind))
   end
-  object._loaded[field:gsub("_file$", ""):gsub("_path$", "")] = spec
+  object._loaded[name:gsub("_file$", ""):gsub("_path$", "")] = spec
 end
 
-local function load_pod_spec(object, field) load_spec(object, field, "Pod") end
+local function load_pod_spec(object, name) load_spec(object, name, "Pod") end
 
 local function check_worker_bounds(object, values)
   if values.min_workers > values.max_workers then
@@ -75,36 +113,121 @@ local function check_worker_bounds(object, values)
   end
 end
 
-local HOOKS = { on_start = "function", on_exit = "function", metadata = "table", labels = "strings" }
+--------------------------------------------------------------------------------------------
+-- Environments: where and around what a flow runs (Prefect 0.x's, before run configs).
+
+local NO_AGENTS = "labels choose which Prefect agent runs a flow; dkrun has no agents (it runs the flow itself, "
+  .. "here or as a Kubernetes Job), so they would do nothing"
+
+local HOOKS = {
+  field("on_start", "function", "runs before the flow's first task (on Kubernetes, in the Job's pod); if it raises, "
+    .. "no task runs and the flow ends Failed"),
+  field("on_exit", "function", "runs after the flow's last task, however the run ended; if it raises, a flow whose "
+    .. "tasks succeeded ends Failed"),
+  field("metadata", "table", "any table, kept in the flow's payload and shown by `dkrun inspect` "
+    .. "(Prefect 1 stores it and does nothing else with it either)"),
+  refused("labels", NO_AGENTS),
+}
+
+local STARTUP_TIMEOUT = field("startup_timeout", "number>0", "seconds a pod of the run may wait to start (Pending) "
+  .. "before the run fails; default 300")
+
+-- The fields that describe the image `dkrun build` makes (Docker storage, DaskOnKubernetesEnvironment).
+local IMAGE_FIELDS = {
+  field("registry_url", "string", "the registry `dkrun build` pushes the image to; without it, no push"),
+  field("image_name", "string", "the image's name; default: the flow's name"),
+  field("image_tag", "string", "the image's tag; default: the first 12 characters of the flow's DAG hash"),
+  field("python_dependencies", "strings", "pip packages installed in the image", {}),
+  field("env_vars", "string_map", "environment variables set in the image (ENV)", {}),
+  field("files", "string_map", "files copied into the image: a path on this machine (relative to the flow's "
+    .. "directory) to a path in the image", {}),
+}
 
 define_config("LocalEnvironment", "environment",
-  with(HOOKS, { executor = is_config("executor") }), { labels = {} })
+  "the flow runs here, with its hooks around it",
+  fields_of({ field("executor", is_config("executor"), "the executor the flow's tasks run with, instead of the "
+                      .. "flow's executor (set only one of them)") }, HOOKS))
+
 define_config("DaskKubernetesEnvironment", "environment",
-  with(HOOKS, { min_workers = "integer>=1", max_workers = "integer>=1", work_stealing = "boolean",
-                scheduler_logs = "boolean", private_registry = "boolean", docker_secret = "string",
-                scheduler_spec_file = spec_file, worker_spec_file = spec_file,
-                image_pull_secret = "string|strings", log_k8s_errors = "boolean", startup_timeout = "number>0" }),
-  { min_workers = 1, max_workers = 2, work_stealing = true, scheduler_logs = false, private_registry = false,
-    labels = {}, log_k8s_errors = false },
-  function(object, values)
+  "the flow runs in a Kubernetes Job, its tasks on a Dask cluster of pods made for the run (docs/kubernetes.md)",
+  fields_of({
+    field("min_workers", "integer>=1", "the fewest worker pods the cluster keeps", 1),
+    field("max_workers", "integer>=1", "the most worker pods the cluster grows to with the scheduler's load", 2),
+    field("work_stealing", "boolean", "sets Dask's distributed.scheduler.work-stealing on every pod", true),
+    field("scheduler_logs", "boolean", "adds the scheduler pod's log to the run's at its end", false),
+    field("private_registry", "boolean", "the pull secret docker_secret names is made (from the dkrun secret of that "
+      .. "name) when it does not exist, and every pod of the run uses it", false),
+    field("docker_secret", "string", "the dkrun secret holding the registry's credentials, and the pull secret's "
+      .. "name in Kubernetes' spelling; default DOCKER_REGISTRY_CREDENTIALS; only with private_registry = true"),
+    field("scheduler_spec_file", spec_file, "a YAML Pod spec for the scheduler (relative to the flow's directory), "
+      .. "read when the environment is made; it takes precedence over the quick configuration"),
+    field("worker_spec_file", spec_file, "a YAML Pod spec for the workers, as scheduler_spec_file; its `replicas: N` "
+      .. "fixes the cluster at N workers"),
+    field("image_pull_secret", "string|strings", "existing pull secrets every pod of the run names"),
+    field("log_k8s_errors", "boolean", "reports the Warning events of the run's pods as they happen", false),
+    STARTUP_TIMEOUT,
+  }, HOOKS),
+  function(object, values, given)
     check_worker_bounds(object, values)
+    if given.docker_secret ~= nil and not values.private_registry then
+      raise("DaskKubernetesEnvironment.docker_secret: it names the private registry's credentials, which are used "
+            .. "only with private_registry = true")
+    end
     if values.private_registry and values.docker_secret == nil then values.docker_secret = "DOCKER_REGISTRY_CREDENTIALS" end
     load_pod_spec(object, "scheduler_spec_file")
     load_pod_spec(object, "worker_spec_file")
   end)
+
 define_config("DaskOnKubernetesEnvironment", "environment",
-  with(HOOKS, { base_image = "string", registry_url = "string", python_dependencies = "strings",
-                image_name = "string", image_tag = "string", env_vars = "string_map", files = "string_map",
-                max_workers = "integer>=1", startup_timeout = "number>0" }),
-  { base_image = "python:3.6", python_dependencies = {}, env_vars = {}, files = {}, max_workers = 1, labels = {} })
+  "the flow runs in a Kubernetes Job, its tasks on a Dask cluster of 1 to max_workers pods made for the run, "
+    .. "on the image `dkrun build` makes from its image fields",
+  fields_of({
+    field("base_image", "string", "the image `dkrun build` builds on; default python:3.11-slim-bookworm, the Debian "
+      .. "dkrun is built on (Prefect's python:3.6 cannot run dkrun)"),
+  }, IMAGE_FIELDS, {
+    field("max_workers", "integer>=1", "the most worker pods the cluster grows to with the scheduler's load", 1),
+    STARTUP_TIMEOUT,
+  }, HOOKS))
+
+--------------------------------------------------------------------------------------------
+-- Run configs: the process or Job the flow runs in.
 
 define_config("LocalRun", "run_config",
-  { env = "string_map", working_dir = "string", labels = "strings" }, { env = {}, labels = {} })
+  "the flow runs here, as a process of its own would (Prefect's local agent)",
+  {
+    field("env", "string_map", "variables added to this process's environment while the flow runs: tasks read them "
+      .. "with os.getenv, and the processes the run starts inherit them (dk.shell.run, the Dask driver and a temporary "
+      .. "cluster's workers; not an existing cluster's)", {}),
+    field("working_dir", "string", "the current directory while the flow runs (relative to the flow's directory); "
+      .. "it must exist"),
+    refused("labels", NO_AGENTS),
+  },
+  function(_, values)
+    for name in pairs(values.env) do
+      if name == "" or name:find("=", 1, true) then
+        raise("LocalRun.env: '%s' cannot name an environment variable (empty, or with '=')", name)
+      end
+    end
+  end)
+
 define_config("KubernetesRun", "run_config",
-  { job_template_path = "string", job_template = "table", image = "string", env = "string_map",
-    cpu_limit = "string", cpu_request = "string", memory_limit = "string", memory_request = "string",
-    service_account_name = "string", image_pull_secrets = "strings", image_pull_policy = "string",
-    labels = "strings" }, { env = {}, labels = {} },
+  "the flow runs in a Kubernetes Job, its tasks as its executor says (docs/kubernetes.md)",
+  {
+    field("job_template_path", "string", "a YAML Job (relative to the flow's directory), the base of the run's Job"),
+    field("job_template", "table", "a Job as a table, the base of the run's Job (give it or job_template_path)"),
+    field("image", "string", "the image of the Job's pod and of the run's Dask pods; default: the Docker storage's, "
+      .. "else $DKRUN_IMAGE, else dkrun's own"),
+    field("env", "string_map", "environment variables of the Job's pod and of the run's Dask pods", {}),
+    field("cpu_limit", "string", "the Job's container's resources.limits.cpu"),
+    field("cpu_request", "string", "the Job's container's resources.requests.cpu"),
+    field("memory_limit", "string", "the Job's container's resources.limits.memory"),
+    field("memory_request", "string", "the Job's container's resources.requests.memory"),
+    field("service_account_name", "string", "the service account of the Job's pod; default --service-account, else "
+      .. "the namespace's default"),
+    field("image_pull_secrets", "strings", "existing pull secrets every pod of the run names"),
+    field("image_pull_policy", "string", "the Job's container's imagePullPolicy"),
+    refused("labels", NO_AGENTS),
+  },
   function(object, values)
     if values.job_template_path ~= nil and values.job_template ~= nil then
       raise("bad argument #1 to 'KubernetesRun' (give job_template or job_template_path, not both)")
@@ -112,23 +235,85 @@ define_config("KubernetesRun", "run_config",
     load_spec(object, "job_template_path", "Job")
   end)
 
-define_config("LocalExecutor", "executor", {}, {})
-define_config("LocalDaskExecutor", "executor",
-  { scheduler = function(v) return v == "threads" or v == "synchronous", "\"threads\" or \"synchronous\"" end,
-    num_workers = "integer>=1" }, { scheduler = "threads" })
-define_config("DaskExecutor", "executor",
-  { address = "string", cluster_class = "string", cluster_kwargs = "table", adapt_kwargs = "table",
-    client_kwargs = "table", debug = "boolean" },
-  { cluster_kwargs = {}, adapt_kwargs = {}, client_kwargs = {}, debug = false })
+--------------------------------------------------------------------------------------------
+-- Executors: how the tasks of a run run.
 
-define_config("Local", "storage",
-  { directory = "string", path = "string", stored_as_script = "boolean", validate = "boolean" },
-  { stored_as_script = false, validate = true })
+define_config("LocalExecutor", "executor", "tasks run one at a time, in dkrun's own thread", {})
+
+define_config("LocalDaskExecutor", "executor", "tasks run in parallel on threads, each with a Lua state of its own",
+  {
+    field("scheduler", function(v) return v == "threads" or v == "synchronous", "\"threads\" or \"synchronous\"" end,
+          "\"threads\": a pool of threads; \"synchronous\": one task at a time, as LocalExecutor", "threads"),
+    field("num_workers", "integer>=1", "the pool's threads; default: the machine's cores"),
+  },
+  function(_, values, given)
+    if given.num_workers ~= nil and values.scheduler == "synchronous" then
+      raise("LocalDaskExecutor.num_workers: the synchronous scheduler runs one task at a time, with no pool of workers")
+    end
+  end)
+
+-- The fields of a DaskExecutor that make a cluster, which one with an address does not.
+local MAKES_A_CLUSTER = { "cluster_class", "cluster_kwargs", "adapt_kwargs" }
+
+define_config("DaskExecutor", "executor",
+  "tasks run on a Dask cluster: an existing one, or one made for the run (docs/dask.md)",
+  {
+    field("address", "string", "the scheduler of an existing cluster to join (tcp://HOST:8786); without it, a "
+      .. "temporary cluster is made for the run"),
+    field("cluster_class", "string", "the temporary cluster's class: LocalCluster (the default: worker processes "
+      .. "where the flow runs) or, with KubernetesRun, dask-kubernetes' KubeCluster (pods made for the run)"),
+    field("cluster_kwargs", "table", "the temporary cluster's arguments (LocalCluster's n_workers, threads_per_worker, "
+      .. "...; KubeCluster's: docs/kubernetes.md)", {}),
+    field("adapt_kwargs", "table", "makes the temporary cluster adaptive: minimum, maximum, ...", {}),
+    field("client_kwargs", "table", "arguments of distributed.Client; its timeout bounds connecting to the scheduler "
+      .. "and going without it mid-run", {}),
+    field("debug", "boolean", "shows Dask's own log lines and tracebacks", false),
+  },
+  function(_, values, given)
+    if values.address ~= nil then
+      for _, name in ipairs(MAKES_A_CLUSTER) do
+        if given[name] ~= nil then
+          raise("DaskExecutor.%s: a DaskExecutor with an address joins that cluster and makes none: give address or "
+                .. "%s, not both", name, name)
+        end
+      end
+    end
+    local problem = values.cluster_class and host.dask_cluster_class_problem(values.cluster_class)
+    if problem then raise("DaskExecutor.cluster_class: %s", problem) end
+  end)
+
+--------------------------------------------------------------------------------------------
+-- Storage: where the flow's code comes from. A run's payload carries every source the
+-- script loaded, so Local is what dkrun always does, and Docker describes the flow's image.
+
+local NO_STORE = "dkrun stores no flows: it runs the script it is given (dkrun FILE), and the run's payload "
+  .. "carries every source to wherever tasks run"
+
+define_config("Local", "storage", "the flow's sources come from this machine: what dkrun always does",
+  {
+    refused("directory", NO_STORE),
+    refused("path", NO_STORE),
+    refused("stored_as_script", "dkrun flows are always scripts, never pickled, and dkrun stores none (see directory)"),
+    refused("validate", "it checks directory, which dkrun has no use for (see directory)"),
+  })
+
 define_config("Docker", "storage",
-  { registry_url = "string", base_image = "string", dockerfile = "string", python_dependencies = "strings",
-    image_name = "string", image_tag = "string", env_vars = "string_map", files = "string_map",
-    local_image = "boolean", ignore_healthchecks = "boolean", build_kwargs = "table" },
-  { python_dependencies = {}, env_vars = {}, files = {}, local_image = false, ignore_healthchecks = false })
+  "the image `dkrun build` makes for the flow, which its Kubernetes runs use (docs/kubernetes.md)",
+  fields_of(IMAGE_FIELDS, {
+    field("base_image", "string", "the image `dkrun build` builds on; default python:3.11-slim-bookworm, the Debian "
+      .. "dkrun is built on"),
+    field("dockerfile", "string", "a Dockerfile to build on instead of base_image (relative to the flow's directory)"),
+    field("local_image", "boolean", "the image stays on this machine: `dkrun build` does not push it", false),
+    field("ignore_healthchecks", "boolean", "leaves out the build's check that dkrun and the Python bridge run in "
+      .. "the image", false),
+    field("build_kwargs", "table", "options of `docker build`: buildargs, labels (tables), nocache, pull (booleans), "
+      .. "network_mode, platform, target (strings)", {}),
+  }),
+  function(_, _, given)
+    if given.dockerfile ~= nil and given.base_image ~= nil then
+      raise("Docker.base_image: a dockerfile names its own base image (FROM): give dockerfile or base_image, not both")
+    end
+  end)
 
 -- The flow's fields that hold configuration objects, with the check of each.
 local FLOW_CONFIG = {
@@ -151,6 +336,32 @@ local function config_value(c)
     end
   end
   for k, v in pairs(c._loaded) do out[k] = v end
+  return out
+end
+
+-- A default as a Lua literal: 1, true, "threads", {}.
+local function literal(v)
+  if type(v) == "string" then return string.format("%q", v) end
+  if type(v) == "table" then return "{}" end
+  return tostring(v)
+end
+
+--- dk._config_fields(): every configuration type in order, as plain tables: type, kind,
+--- about, and its fields (name, expects, default, does; or name and refused).
+function dk._config_fields()
+  local out = {}
+  for i, d in ipairs(DEFINED) do
+    local fields = {}
+    for j, f in ipairs(d.fields) do
+      if f.refused then
+        fields[j] = { name = f.name, refused = f.refused }
+      else
+        fields[j] = { name = f.name, expects = expected_name(f.check), does = f.does,
+                      default = f.default ~= nil and literal(f.default) or nil }
+      end
+    end
+    out[i] = { type = d.type, kind = d.kind, about = d.about, fields = fields }
+  end
   return out
 end
 

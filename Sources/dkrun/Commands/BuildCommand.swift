@@ -27,7 +27,7 @@ struct BuildCommand: ParsableCommand {
             throw CommandError.failure("cannot write the build context to \(output): \(error)")
         }
         print("build context for \(context.image) written to \(output)")
-        var commands = [["docker", "build", "-t", context.image, output]]
+        var commands = [context.buildCommand(contextDirectory: output)]
         if context.pushes && !noPush { commands.append(["docker", "push", context.image]) }
         guard engineAnswers() else {
             print("no Docker engine answers here; build the image with:")

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DKCore
+import DKLua
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -25,17 +26,22 @@ struct InspectCommand: ParsableCommand {
             print(JSON.encode(.map(m)))
             return
         }
-        for line in Self.render(loaded.graph, source: flow.script) { print(line) }
+        for line in Self.render(loaded.graph, source: flow.script, types: try loaded.host.configurationTypes()) { print(line) }
     }
 
     /// The human-readable description `inspect` (and the REPL's :inspect) prints.
-    static func render(_ graph: FlowGraph, source: String) -> [String] {
+    /// - Parameter types: the configuration types, for what each field of the flow's objects does.
+    static func render(_ graph: FlowGraph, source: String, types: [ConfigurationType]) -> [String] {
         let spec = graph.spec
         var out: [String] = []
         out.append("Flow '\(spec.name)' from \(source)")
         out.append("  DAG hash: \(Payload.dagHash(spec))")
         for key in FlowSpec.configurationKeys {
-            out.append("  \(key): \(spec.configuration[key].map(Self.describeConfig) ?? "(default)")")
+            guard let object = spec.configuration[key] else {
+                out.append("  \(key): (default)")
+                continue
+            }
+            out += describe(object, as: key, types: types).map { "  " + $0 }
         }
         let parameters = spec.parameters
         if !parameters.isEmpty {
@@ -68,9 +74,28 @@ struct InspectCommand: ParsableCommand {
         return out
     }
 
-    static func describeConfig(_ v: Value) -> String {
-        let type = v["type"]?.stringValue ?? "?"
-        let fields = v.sortedEntries.filter { $0.key != "type" }.map { "\($0.key.stringValue ?? "?")=\(JSON.encode($0.value))" }
-        return "\(type){\(fields.joined(separator: ", "))}"
+    /// A configuration object held in the flow's field `key`: its type and what it makes of
+    /// the flow, then each field it takes, with its value and what it does.
+    static func describe(_ object: Value, as key: String, types: [ConfigurationType]) -> [String] {
+        let name = object["type"]?.stringValue ?? "?"
+        guard let type = types.first(where: { $0.name == name }) else { return ["\(key): \(name)"] }
+        var out = ["\(key): \(name): \(type.about)"]
+        for field in type.fields where field.refused == nil {
+            guard let value = object[field.name] else {
+                out.append("  \(field.name) (not set): \(field.does ?? "")")
+                continue
+            }
+            if let nested = value["type"]?.stringValue, types.contains(where: { $0.name == nested }) {
+                out += describe(value, as: field.name, types: types).map { "  " + $0 }  // LocalEnvironment's executor
+            } else {
+                out.append("  \(field.name) = \(literal(value)): \(field.does ?? "")")
+            }
+        }
+        return out
+    }
+
+    /// A field's value as the flow wrote it, near enough: JSON, with `{}` for an empty table.
+    private static func literal(_ v: Value) -> String {
+        v.arrayValue?.isEmpty == true ? "{}" : JSON.encode(v)
     }
 }

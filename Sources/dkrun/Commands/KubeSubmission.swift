@@ -17,7 +17,7 @@ struct KubeSubmission {
     /// ConfigMap) are bad input.
     func plan(namespace: String) throws -> FlowRunPlan {
         var plan = try FlowRunPlan(flow: loaded.spec, tasks: tasks, runID: UUID().uuidString.lowercased(), namespace: namespace,
-                                   image: FlowImage.forRun(loaded.spec), environment: ProcessInfo.processInfo.environment)
+                                   image: try FlowImage.forRun(loaded.spec), environment: ProcessInfo.processInfo.environment)
         if plan.serviceAccount == nil { plan.serviceAccount = serviceAccount }
         _ = try plan.payloadConfigMap(payload)
         return plan

@@ -109,7 +109,7 @@ struct REPL {
                 if words[0] == ":graph" {
                     print(GraphRenderer(graph: graph, states: [:]).dot(), terminator: "")
                 } else {
-                    InspectCommand.render(graph, source: "the REPL").forEach { print($0) }
+                    InspectCommand.render(graph, source: "the REPL", types: try session.host.configurationTypes()).forEach { print($0) }
                 }
             } catch {
                 return report("\(error)")
