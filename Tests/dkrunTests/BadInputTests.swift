@@ -61,7 +61,7 @@ import Testing
         (["param.lua", "--params-file", "bad.yaml"], "bad.yaml:2:1: while parsing a flow node: did not find expected node content"),
         (["param.lua", "--params-file", "list.yaml"], "list.yaml: a params file must map parameter names to values, not hold an array"),
         // A tail call leaves no frame of the script's; it is compiled so that its line stays.
-        (["tailcall.lua"], "tailcall.lua:2: bad argument #1 to 'Flow' (unknown field 'bad'; known fields: environment, executor, name, reference_tasks, run_config, storage, tasks)"),
+        (["tailcall.lua"], "tailcall.lua:2: bad argument #1 to 'Flow' (unknown field 'bad'; known fields: environment, executor, name, on_failure, reference_tasks, run_config, state_handlers, storage, tasks)"),
         (["labels.lua"], "labels.lua:2: LocalRun.labels: labels choose which Prefect agent runs a flow; dkrun has no agents (it runs the flow itself, here or as a Kubernetes Job), so they would do nothing"),
         (["storage.lua"], "storage.lua:2: Local.directory: dkrun stores no flows: it runs the script it is given (dkrun FILE), and the run's payload carries every source to wherever tasks run"),
         (["joined.lua"], "joined.lua:1: DaskExecutor.cluster_kwargs: a DaskExecutor with an address joins that cluster and makes none: give address or cluster_kwargs, not both"),
