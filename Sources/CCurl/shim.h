@@ -15,6 +15,10 @@ typedef size_t (*dk_curl_write_callback)(char *data, size_t size, size_t count, 
 /// curl_easy_setopt(handle, CURLOPT_WRITEFUNCTION / HEADERFUNCTION, callback)
 static inline CURLcode dk_curl_setopt_callback(CURL *h, CURLoption o, dk_curl_write_callback f) { return curl_easy_setopt(h, o, f); }
 
+typedef int (*dk_curl_progress_callback)(void *context, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow);
+/// curl_easy_setopt(handle, CURLOPT_XFERINFOFUNCTION, callback)
+static inline CURLcode dk_curl_setopt_progress(CURL *h, dk_curl_progress_callback f) { return curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, f); }
+
 /// curl_easy_setopt(handle, option, struct curl_blob *) for in-memory certificates and keys;
 /// libcurl copies the bytes.
 static inline CURLcode dk_curl_setopt_blob(CURL *h, CURLoption o, const void *data, size_t length) {

@@ -50,12 +50,13 @@ static inline int luaL_loadbuffer(lua_State *L, const char *b, size_t n, const c
 }
 
 /// Per-state data dkrun keeps in the state's extra space: the Swift host object, and the
-/// deadline the instruction hook enforces for task timeouts.
+/// deadline of the running task, which the instruction hook enforces on Lua code and blocking
+/// host functions on themselves (LuaState.deadline).
 typedef struct dk_state_info {
     void *host;
     double deadline;     // CLOCK_MONOTONIC seconds; 0 = none
-    int timed_out;       // set by the hook before it raises the timeout error
-    int interrupted;     // set by the hook before it raises the interrupt error
+    int timed_out;       // set before the timeout error is raised (by the hook or a host function)
+    int interrupted;     // set before the interrupt error is raised
     /// The process-wide Ctrl-C flag: a signal handler sets it and every state's hook acts on it.
     /// Signal handlers must not touch a Lua state (see lua.c's laction), so the hook raises.
     volatile sig_atomic_t *interrupt_flag;
@@ -73,7 +74,8 @@ static inline double dk_monotonic_seconds(void) {
 }
 
 /// The count hook behind task timeouts and Ctrl-C. It raises a Lua error from inside Lua, the
-/// only place where raising is safe; the flags tell the host which of the two it was.
+/// only place where raising is safe; the flags tell the host which of the two it was. It raises
+/// again every 1000 instructions after the deadline, so a task that catches the error still ends.
 static void dk_lua_deadline_hook(lua_State *L, lua_Debug *ar) {
     (void)ar;
     dk_state_info *info = dk_lua_info(L);
@@ -83,7 +85,6 @@ static void dk_lua_deadline_hook(lua_State *L, lua_Debug *ar) {
     }
     if (info->deadline > 0 && dk_monotonic_seconds() > info->deadline) {
         info->timed_out = 1;
-        info->deadline = 0;
         luaL_error(L, "timed out");
     }
 }

@@ -14,6 +14,8 @@ public struct HTTPRequest: Sendable {
     public var body: [UInt8]? = nil
     /// Seconds for the whole transfer (0: none).
     public var timeout: Double = 30
+    /// Ends the transfer, and retries, whatever `timeout` says: a task's deadline, Ctrl-C.
+    public var deadline: Deadline = .none
     public var retries: Int = 0
     public var caFile: String? = nil
     /// PEM bytes of the CAs to trust (instead of the system's), of a client certificate and
@@ -55,26 +57,28 @@ public enum HTTPClient {
     public static func perform(_ request: HTTPRequest) throws -> HTTPResponse {
         _ = setup
         let idempotent = ["GET", "HEAD", "PUT", "DELETE", "OPTIONS"].contains(request.method.uppercased())
+        let deadline = request.deadline
         var attempt = 0
+        var mayRetry: Bool { idempotent && attempt < request.retries && deadline.stop == nil }
         while true {
             do {
                 let response = try performOnce(request)
-                if response.status >= 500 && idempotent && attempt < request.retries {
+                if response.status >= 500 && mayRetry {
                     attempt += 1
-                    backoff(attempt, retryAfter: response.headers["retry-after"].flatMap(Double.init))
+                    backoff(attempt, retryAfter: response.headers["retry-after"].flatMap(Double.init), deadline: deadline)
                     continue
                 }
                 return response
-            } catch let error as HTTPError where error.retryable && idempotent && attempt < request.retries {
+            } catch let error as HTTPError where error.retryable && mayRetry {
                 attempt += 1
-                backoff(attempt, retryAfter: nil)
+                backoff(attempt, retryAfter: nil, deadline: deadline)
             }
         }
     }
 
-    /// Waits before retry `attempt` (from 1), as `backoffDelay` says.
-    public static func backoff(_ attempt: Int, retryAfter: Double?) {
-        usleep(useconds_t(backoffDelay(attempt, retryAfter: retryAfter) * 1e6))
+    /// Waits before retry `attempt` (from 1), as `backoffDelay` says, or until `deadline` stops.
+    public static func backoff(_ attempt: Int, retryAfter: Double?, deadline: Deadline = .none) {
+        deadline.sleep(backoffDelay(attempt, retryAfter: retryAfter))
     }
 
     /// Seconds to wait before retry `attempt` (from 1): what the server's Retry-After says
@@ -89,6 +93,7 @@ public enum HTTPClient {
         var headerLines: [String] = []
         var onBody: (([UInt8]) -> Bool)?
         var stopped = false
+        var deadline = Deadline.none
     }
 
     private static func performOnce(_ request: HTTPRequest) throws -> HTTPResponse {
@@ -96,12 +101,17 @@ public enum HTTPClient {
         defer { curl_easy_cleanup(handle) }
         let sink = Sink()
         sink.onBody = request.onBody
+        sink.deadline = request.deadline
         let context = Unmanaged.passUnretained(sink).toOpaque()
         var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
         var headerList: UnsafeMutablePointer<curl_slist>? = nil
         defer { curl_slist_free_all(headerList) }
         for (name, value) in request.headers { headerList = curl_slist_append(headerList, "\(name): \(value)") }
 
+        // The transfer may take the request's timeout, or until the deadline when that comes first.
+        let ownLimit = request.timeout > 0 ? request.timeout : Double.infinity
+        let untilDeadline = request.deadline.remaining.flatMap { $0 < ownLimit ? $0 : nil }
+        let limit = untilDeadline ?? ownLimit
         let code: CURLcode = errorBuffer.withUnsafeMutableBufferPointer { errors in
             dk_curl_setopt_string(handle, CURLOPT_URL, request.url)
             dk_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method.uppercased())
@@ -109,7 +119,13 @@ public enum HTTPClient {
             dk_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, request.followRedirects ? 1 : 0)
             dk_curl_setopt_long(handle, CURLOPT_MAXREDIRS, 10)
             dk_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
-            dk_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, Int(request.timeout * 1000))
+            dk_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, limit.isFinite ? max(1, Int((limit * 1000).rounded(.up))) : 0)
+            // libcurl asks this at least once a second: what interrupts the deadline ends the transfer too.
+            dk_curl_setopt_long(handle, CURLOPT_NOPROGRESS, 0)
+            dk_curl_setopt_pointer(handle, CURLOPT_XFERINFODATA, context)
+            dk_curl_setopt_progress(handle) { context, _, _, _, _ in
+                Unmanaged<Sink>.fromOpaque(context!).takeUnretainedValue().deadline.stop == nil ? 0 : 1
+            }
             dk_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, request.insecure ? 0 : 1)
             dk_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, request.insecure ? 0 : 2)
             if let ca = request.caFile { dk_curl_setopt_string(handle, CURLOPT_CAINFO, ca) }
@@ -151,6 +167,11 @@ public enum HTTPClient {
             return curl_easy_perform(handle)
         }
         guard code == CURLE_OK || (code == CURLE_WRITE_ERROR && sink.stopped) else {
+            if code == CURLE_OPERATION_TIMEDOUT, let untilDeadline {
+                // libcurl's clock can run a little ahead of ours: let the deadline pass, so
+                // that the caller sees the deadline, not the request, end the transfer.
+                request.deadline.sleep(untilDeadline)
+            }
             let detail = String(cString: errorBuffer).isEmpty ? String(cString: curl_easy_strerror(code)) : String(cString: errorBuffer)
             throw HTTPError(url: request.url, kind: kind(of: code), detail: detail)
         }

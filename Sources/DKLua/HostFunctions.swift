@@ -43,6 +43,21 @@ enum HostFunctions {
         }
     }
 
+    /// Like `returning`, for work that blocks: `body` gets the deadline of the call in progress
+    /// (the running task's timeout, Ctrl-C) and stops at it. Stopped (or past the deadline
+    /// before it starts or when it ends), the call raises and the state records why, as when
+    /// the hook stops Lua code: the task ends TimedOut (or interrupted) whatever was cut short.
+    private static func blocking(_ L: OpaquePointer?, _ body: (Deadline) throws -> Value) -> Int32 {
+        let lua = host(L).lua
+        let deadline = lua.deadline
+        let outcome = deadline.stop == nil ? Result { try body(deadline) } : nil
+        if let stop = deadline.stop {
+            lua.record(stop)
+            return fail(L, stop == .timedOut ? "timed out" : "interrupted")
+        }
+        return returning(L) { try outcome!.get() }
+    }
+
     private static func fail(_ L: OpaquePointer?, _ message: String) -> Int32 {
         lua_pushlstring(L, message, message.utf8.count)
         return -1
@@ -126,14 +141,13 @@ enum HostFunctions {
         return 1
     }
 
-    /// sleep(seconds): waits, waking early for Ctrl-C (then it raises "interrupted").
+    /// sleep(seconds): waits, waking early at the task's deadline or for Ctrl-C.
     private static let sleep: dk_swift_function = { L in
-        let end = Clock.monotonic() + max(0, lua_tonumberx(L, 1, nil))
-        while Clock.monotonic() < end {
-            if Interruption.requested { return fail(L, "interrupted") }
-            usleep(useconds_t(min(50_000, max(0, (end - Clock.monotonic()) * 1e6))))
+        let seconds = max(0, lua_tonumberx(L, 1, nil))
+        return blocking(L) { deadline in
+            deadline.sleep(seconds)
+            return .null
         }
-        return 0
     }
 
     /// now(): seconds since the Unix epoch, with a fraction.
@@ -163,9 +177,10 @@ enum HostFunctions {
         let input = bytes(L, 2) ?? []
         let directory = string(L, 4)
         let timeout = lua_type(L, 5) == LUA_TNUMBER ? lua_tonumberx(L, 5, nil) : nil
-        return returning(L) {
+        return blocking(L) { deadline in
             let environment = try h.lua.value(at: 3, path: "env").arrayValue?.compactMap(\.stringValue)
-            let r = try Subprocess.run(argv, input: input, environment: environment, directory: directory, timeout: timeout)
+            let r = try Subprocess.run(argv, input: input, environment: environment, directory: directory,
+                                       timeout: timeout, deadline: deadline)
             return ["code": .int(Int64(r.status)), "stdout": .string(r.stdout), "stderr": .string(r.stderr),
                     "timed_out": .bool(r.timedOut)]
         }
@@ -179,7 +194,7 @@ enum HostFunctions {
 
     /// http(request): {status, headers, body} for a request table checked by dk.http.
     private static let httpRequest: dk_swift_function = { L in
-        returning(L) {
+        blocking(L) { deadline in
             let r = try host(L).lua.value(at: 1, path: "request")
             guard let url = r["url"]?.stringValue else { throw HostError(description: "url expected") }
             var request = HTTPRequest(url: url)
@@ -194,6 +209,7 @@ enum HostFunctions {
             request.caFile = r["ca_file"]?.stringValue
             request.insecure = r["insecure"]?.boolValue ?? false
             request.followRedirects = r["redirects"]?.boolValue ?? true
+            request.deadline = deadline
             let response = try HTTPClient.perform(request)
             return [
                 "status": .int(Int64(response.status)), "body": .string(response.body),

@@ -18,7 +18,7 @@ public struct LuaError: CategorizedError, Equatable {
 /// Lua errors never cross Swift frames: everything that can raise runs under `pcall`.
 final class LuaState {
     let L: OpaquePointer
-    let info: UnsafeMutablePointer<dk_state_info>
+    private let info: UnsafeMutablePointer<dk_state_info>
 
     /// - Parameter cancellation: a flag besides Ctrl-C that stops this state's Lua code.
     init(cancellation: CancellationFlag? = nil) {
@@ -146,9 +146,28 @@ final class LuaState {
         info.pointee.interrupted = 0
     }
 
-    /// Stops the deadline; the flags keep saying why the call ended.
-    func disarm() { info.pointee.deadline = 0 }
+    /// Stops the deadline; the flags keep saying why the call ended. A call that ran past its
+    /// deadline timed out even if nothing stopped it (a C function such as `os.execute`).
+    func disarm() {
+        if deadline.stop == .timedOut { record(.timedOut) }
+        info.pointee.deadline = 0
+    }
 
     var timedOut: Bool { info.pointee.timed_out != 0 }
     var interrupted: Bool { info.pointee.interrupted != 0 }
+
+    /// What stops blocking work in this state: the armed deadline (none outside tasks), Ctrl-C,
+    /// the owner's cancellation. The same the hook stops Lua code for.
+    var deadline: Deadline {
+        Deadline(at: info.pointee.deadline > 0 ? info.pointee.deadline : nil,
+                 interruptedBy: [info.pointee.interrupt_flag, info.pointee.cancel_flag].compactMap { $0 })
+    }
+
+    /// Records that a host function stopped for `stop`, as the hook does for Lua code.
+    func record(_ stop: Deadline.Stop) {
+        switch stop {
+        case .timedOut: info.pointee.timed_out = 1
+        case .interrupted: info.pointee.interrupted = 1
+        }
+    }
 }

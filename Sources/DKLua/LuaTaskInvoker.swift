@@ -56,6 +56,9 @@ final class LuaTaskInvoker: TaskInvoker {
         lua.arm(timeout: call.task.timeout)
         let status = lua_pcall(L, 4, 1, base + 1)
         lua.disarm()
+        // Stopped is stopped, even if the task caught the error and returned.
+        if lua.interrupted { return .interrupted }
+        if lua.timedOut { return .timedOut(message: "Task timed out after \(Clock.describe(call.task.timeout ?? 0))") }
         if status == LUA_OK {
             do {
                 return .success(try lua.value(at: -1, path: "result"))
@@ -63,8 +66,6 @@ final class LuaTaskInvoker: TaskInvoker {
                 return .failed(message: "task '\(call.task.name)' returned a value that cannot cross Lua states: \(error)", traceback: nil)
             }
         }
-        if lua.interrupted { return .interrupted }
-        if lua.timedOut { return .timedOut(message: "Task timed out after \(Clock.describe(call.task.timeout ?? 0))") }
         if let (signal, message) = lua.signal(at: -1) {
             switch signal {
             case "SKIP": return .skipped(message: message)

@@ -58,7 +58,9 @@ import Testing
         #expect(try lua(#"return dk.shell.run({ "pwd" }, { cwd = "/tmp" }).stdout"#) == ["/tmp\n"])
         #expect(try lua(#"return dk.shell.run({ "env" }, { clear_env = true, env = { ONLY = "1" } }).stdout"#) == ["ONLY=1\n"])
         let timed = try lua(#"local r = dk.shell.run({ "sh", "-c", "sleep 5 & sleep 5" }, { timeout = 0.2 }) return r.timed_out, r.code"#)
-        #expect(timed == [true, .int(128 + 9)])
+        #expect(timed == [true, .int(128 + 15)])  // SIGTERM
+        let stubborn = try lua(#"local r = dk.shell.run({ "sh", "-c", "trap '' TERM; sleep 5" }, { timeout = 0.2 }) return r.timed_out, r.code"#)
+        #expect(stubborn == [true, .int(128 + 9)])  // SIGKILL after the grace
         #expect(try luaError(#"dk.shell.run({ "no-such-program-dk" })"#) == "t:1: dk.shell.run: no-such-program-dk: No such file or directory")
         #expect(try luaError(#"dk.shell.run({ "false" }, { check = true })"#) == "t:1: dk.shell.run: false exited 1: ")
         #expect(try luaError(#"dk.shell.run("ls -l")"#) == "t:1: bad argument #1 to 'run' (a list of strings expected: the program and its arguments)")

@@ -25,9 +25,11 @@ final class ScriptDirectory {
         try text.write(toFile: full, atomically: true, encoding: .utf8)
     }
 
-    /// Evaluates the script and describes its (only) flow.
-    func load(flow: String? = nil) throws -> (LuaHost, FlowSpec) {
-        let host = try LuaHost(sources: .script(path: script, searchPath: ModuleSearchPath(directories: [path])))
+    /// Evaluates the script and describes its (only) flow; modules are found in the directory
+    /// (and in the standard library with `standardLibrary`).
+    func load(flow: String? = nil, standardLibrary: Bool = false) throws -> (LuaHost, FlowSpec) {
+        let directories = [path] + (standardLibrary ? [ModuleSearchPath.standardLibrary].compactMap { $0 } : [])
+        let host = try LuaHost(sources: .script(path: script, searchPath: ModuleSearchPath(directories: directories)))
         try host.evaluate()
         return (host, try host.selectFlow(named: flow))
     }
@@ -47,9 +49,9 @@ final class ScriptDirectory {
 
 /// Runs the script's flow and returns the result and the events.
 func runFlow(_ script: String, parameters: [String: Value] = [:], executor: ExecutorChoice = .local,
-             files: [String: String] = [:]) throws -> (FlowRunResult, EventRecorder) {
+             files: [String: String] = [:], standardLibrary: Bool = false) throws -> (FlowRunResult, EventRecorder) {
     let dir = try ScriptDirectory(script, files: files)
-    let (host, spec) = try dir.load()
+    let (host, spec) = try dir.load(standardLibrary: standardLibrary)
     let log = EventRecorder()
     let result = try host.execution(of: spec, parameters: parameters, executor: executor, observer: log).run()
     return (result, log)

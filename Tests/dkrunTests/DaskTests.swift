@@ -268,6 +268,33 @@ import Glibc
         #expect(r.stdout.contains("after: Success"))
     }
 
+    @Test func aTimeoutStopsASleepAProgramAndATransferOnAWorker() throws {
+        let cluster = try DaskCluster(workers: 1)
+        defer { cluster.stop() }
+        let server = try HTTPTestServer()
+        let dir = try TempDir()
+        try """
+            local nap = task("nap", { timeout = 1 }, function() dk.time.sleep(30); print("woke") end)
+            local run = task("run", { timeout = 1 }, function()
+              dk.shell.run { "sh", "-c", "sleep 30 & echo $$ $! > \(dir.file("pids")); wait" }
+              print("returned")
+            end)
+            local get = task("get", { timeout = 1 }, function() dk.http.get("\(server.url("/slow"))"); print("answered") end)
+            return Flow("timeouts", function() nap() run() get() end)
+            """.write(toFile: dir.file("t.lua"), atomically: true, encoding: .utf8)
+        let r = try CLI.run([dir.file("t.lua"), "--executor", "dask=" + cluster.address, "--json-events"])
+        #expect(r.status == 1, "\(r.stderr)")
+        let outcomes = try Self.outcomes(r.stdout)
+        for name in ["nap", "run", "get"] {
+            #expect(outcomes[name] == "TimedOut  Task timed out after 1.0 s", "\(name)")
+        }
+        #expect(try Self.logLines(r.stdout).isEmpty)
+        let pids = try processIDs(in: dir.file("pids"))
+        try #require(pids.count == 2)
+        #expect(kill(pids[0], 0) == -1 && errno == ESRCH, "the worker reaped the shell")
+        #expect(stopsRunning(pids[1]), "the shell's background sleep is gone")
+    }
+
     @Test func hugeAndUnserialisableResultsBehaveAsLocally() throws {
         let cluster = try DaskCluster(workers: 2)
         defer { cluster.stop() }

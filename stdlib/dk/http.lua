@@ -5,6 +5,7 @@
 -- http_proxy / https_proxy / no_proxy are honoured as curl does, redirects are followed.
 -- retries repeats idempotent requests after connection failures, timeouts and 5xx answers.
 -- A failed transfer is an error that says what failed: DNS, connection, timeout, TLS.
+-- The task's deadline (its timeout) ends the transfer and its retries too.
 local native = require("dk")._native
 
 local http = {}

@@ -1,7 +1,8 @@
 --- dk.shell: run a program (an argv list, no shell) and capture what it printed.
 -- run(argv, {env=, clear_env=, cwd=, stdin=, timeout=, check=}) -> {code, stdout, stderr, timed_out}
--- env adds to (or, with clear_env, replaces) the environment; timeout kills the program and
--- everything it started; check = true raises unless the program exited 0.
+-- env adds to (or, with clear_env, replaces) the environment; timeout stops the program and
+-- everything it started (as the task's deadline does, which raises); check = true raises
+-- unless the program exited 0.
 local native = require("dk")._native
 
 local shell = {}

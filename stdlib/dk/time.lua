@@ -1,5 +1,6 @@
 --- dk.time: wall-clock time with fractions of a second, sleeping, and formatting.
--- now() is seconds since the Unix epoch; sleep(seconds) wakes early for Ctrl-C;
+-- now() is seconds since the Unix epoch; sleep(seconds) wakes early at the task's deadline
+-- (its timeout) and for Ctrl-C, raising;
 -- format(t, [fmt]) is os.date in UTC (default ISO 8601, "2026-11-21T21:47:56Z").
 local native = require("dk")._native
 

@@ -5,7 +5,8 @@ import Glibc
 /// Waiting for something another process does (a pod to start, to end, to go): asking again
 /// and again, with a pause between, until it is so, a deadline passes, or the wait is stopped.
 public enum Poll {
-    /// Calls `probe` every `interval` seconds until it answers (returns non-nil).
+    /// Calls `probe` every `interval` seconds (the last pause ends at the deadline) until it
+    /// answers (returns non-nil).
     /// - Parameters:
     ///   - deadline: `Clock.monotonic()` seconds after which the wait gives up; nil: none.
     ///   - stop: asked before each probe; true ends the wait (pass `{ Interruption.requested }`
@@ -17,7 +18,7 @@ public enum Poll {
         while !stop() {
             if let answer = try probe() { return answer }
             if let deadline, Clock.monotonic() >= deadline { return nil }
-            usleep(useconds_t(interval * 1e6))
+            usleep(useconds_t(min(interval, deadline.map { max(0, $0 - Clock.monotonic()) } ?? interval) * 1e6))
         }
         return nil
     }

@@ -23,10 +23,11 @@ public enum Subprocess {
     ///   - argv: the program (looked up in PATH) and its arguments; no shell.
     ///   - environment: the child's whole environment (nil: this process's).
     ///   - directory: the child's working directory (nil: this process's).
-    ///   - timeout: seconds after which the child's process group is killed.
+    ///   - timeout: seconds after which the child's process group is stopped (see `wait`).
+    ///   - deadline: when the group is stopped whatever the timeout (a task's deadline, Ctrl-C).
     /// - Returns: the exit status (128 + signal for a killed child), and `timedOut`.
     public static func run(_ argv: [String], input: [UInt8] = [], environment: [String]? = nil,
-                           directory: String? = nil, timeout: Double? = nil) throws -> Result {
+                           directory: String? = nil, timeout: Double? = nil, deadline: Deadline = .none) throws -> Result {
         let files = try (0 ..< 3).map { _ in try TemporaryFile() }
         defer { files.forEach { $0.remove() } }
         try Files.write(files[0].path, input)
@@ -35,7 +36,7 @@ public enum Subprocess {
         defer { fds.forEach { if $0 >= 0 { close($0) } } }
         guard !fds.contains(-1) else { throw SpawnError(description: "cannot open a temporary file: \(String(cString: strerror(errno)))") }
         let pid = try spawn(argv, stdio: fds, environment: environment, directory: directory)
-        let (exit, timedOut) = try wait(pid, timeout: timeout)
+        let (exit, timedOut) = try wait(pid, timeout: timeout, deadline: deadline)
         return Result(status: exit, stdout: try Files.read(files[1].path), stderr: try Files.read(files[2].path), timedOut: timedOut)
     }
 
@@ -83,23 +84,34 @@ public enum Subprocess {
         return pid
     }
 
-    /// Waits for a child; after `timeout` seconds its process group is killed.
-    /// - Returns: the exit status (128 + signal for a killed child), and whether it timed out.
-    public static func wait(_ pid: pid_t, timeout: Double? = nil) throws -> (status: Int32, timedOut: Bool) {
+    /// Seconds a stopped process group has between SIGTERM and SIGKILL: short, so that a task
+    /// whose deadline stops a program that ignores SIGTERM still ends within 0.1 s of it.
+    static let stopGrace = 0.05
+
+    /// Waits for a child. After `timeout` seconds, or when `deadline` stops the wait, its
+    /// process group is stopped: SIGTERM, then SIGKILL unless the group is gone within
+    /// `stopGrace` (an orphan's zombie, until init collects it, counts as there), and the child
+    /// reaped: neither it nor what it started outlives the call.
+    /// - Returns: the exit status (128 + signal for a killed child), and whether it was stopped.
+    public static func wait(_ pid: pid_t, timeout: Double? = nil, deadline: Deadline = .none) throws -> (status: Int32, timedOut: Bool) {
         var status: Int32 = 0
-        var timedOut = false
-        let deadline = timeout.map { Clock.monotonic() + $0 }
-        while true {
-            let r = waitpid(pid, &status, deadline == nil ? 0 : WNOHANG)
-            if r == pid { break }
-            if r < 0 && errno != EINTR { throw SpawnError(description: "waitpid: \(String(cString: strerror(errno)))") }
-            if let deadline, Clock.monotonic() > deadline, !timedOut {
-                timedOut = true
-                kill(-pid, SIGKILL)
+        var reaped = false
+        func reap() throws -> Bool {
+            if !reaped {
+                let r = waitpid(pid, &status, WNOHANG)
+                if r < 0 && errno != EINTR { throw SpawnError(description: "waitpid: \(String(cString: strerror(errno)))") }
+                reaped = r == pid
             }
-            if deadline != nil && r == 0 { usleep(1000) }
+            return reaped
         }
-        return ((status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f), timedOut)
+        let stopped = try deadline.within(timeout).wait(every: 0.002, until: reap) != nil
+        if stopped {
+            kill(-pid, SIGTERM)
+            _ = try Deadline.none.within(stopGrace).wait(every: 0.002) { try reap() && kill(-pid, 0) != 0 }
+            kill(-pid, SIGKILL)
+            _ = try Deadline.none.wait(every: 0.002, until: reap)
+        }
+        return ((status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f), stopped)
     }
 
     private struct TemporaryFile {
