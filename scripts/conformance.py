@@ -3,11 +3,12 @@
     .venv/bin/python scripts/conformance.py [--dkrun PATH] [--cases DIR]
         [--executors local,threads,dask] [--json FILE] [--timeout SECONDS] [CASE_FILTER ...]
 
-Tests/Conformance/README.md describes the cases and what is compared. The Prefect side runs
-once for every selected case (Tests/Conformance/prefect_side.py, with .venv-prefect1's
-python); dkrun runs each case on each executor, `dask` on a Dask cluster this script starts on
-127.0.0.1 (a scheduler and two one-thread workers from .venv) and stops at exit. Nothing is
-built: --dkrun names the binary to test.
+Tests/Conformance/README.md describes the cases and what is compared. A case with VARIANTS is
+a row for each variant, named NAME[VARIANT]. The Prefect side runs once for every selected row
+(Tests/Conformance/prefect_side.py, with .venv-prefect1's python); dkrun runs each row on each
+executor, `dask` on a Dask cluster this script starts on 127.0.0.1 (a scheduler and two
+one-thread workers from .venv) and stops at exit. Nothing is built: --dkrun names the binary to
+test.
 
 Exit status: 0 when every run agrees with Prefect or differs as its case documents (DIFFERS),
 1 when a run differs without being documented, or agrees although documented as differing
@@ -22,6 +23,7 @@ import json
 import math
 import os
 import queue
+import re
 import shutil
 import signal
 import subprocess
@@ -29,7 +31,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -118,12 +120,18 @@ class Processes:
 
 @dataclass
 class Case:
+    """One row of the table: a case, or one of its VARIANTS (then named NAME[VARIANT])."""
     name: str
     lua: Path
     py: Path
     parameters: dict = field(default_factory=dict)
     differs: object = None  # None, a reason (str), or {executor: reason}
     problem: str = None  # a case that cannot run: the reason
+    variant: str = None
+
+    def prefect_argument(self):
+        """This row for prefect_side.py: NAME.py, or NAME.py[VARIANT]."""
+        return str(self.py) if self.variant is None else f"{self.py}[{self.variant}]"
 
     def documented_difference(self, executor):
         if isinstance(self.differs, dict):
@@ -141,33 +149,53 @@ def module_constant(tree, name):
 
 
 def load_case(cases_dir, name):
+    """The case's rows: the case, or one for each of its VARIANTS."""
     py, lua = cases_dir / f"{name}.py", cases_dir / f"{name}.lua"
     case = Case(name, lua, py)
     if not py.exists() or not lua.exists():
         missing = lua if py.exists() else py
         case.problem = f"{missing.name} is missing: a case is a .py and a .lua"
-        return case
+        return [case]
     try:
         tree = ast.parse(py.read_text(), str(py))
         case.parameters = module_constant(tree, "PARAMETERS") or {}
+        variants = module_constant(tree, "VARIANTS")
         case.differs = module_constant(tree, "DIFFERS")
     except (SyntaxError, ValueError) as exc:
-        case.problem = f"{py.name}: PARAMETERS and DIFFERS must be literals ({exc})"
-        return case
-    if not isinstance(case.parameters, dict):
-        case.problem = f"{py.name}: PARAMETERS must be a dict"
-    elif not (case.differs is None or isinstance(case.differs, (str, dict))):
-        case.problem = f"{py.name}: DIFFERS must be a reason (str) or a dict of executor to reason"
-    return case
+        case.problem = f"{py.name}: PARAMETERS, VARIANTS and DIFFERS must be literals ({exc})"
+        return [case]
+    case.problem = definition_problem(py, case.parameters, variants, case.differs)
+    if case.problem or variants is None:
+        return [case]
+    return [replace(case, name=f"{name}[{variant}]", variant=variant, parameters=parameters)
+            for variant, parameters in variants.items()]
+
+
+def definition_problem(py, parameters, variants, differs):
+    """What is wrong with a case's PARAMETERS, VARIANTS and DIFFERS, or None."""
+    if not isinstance(parameters, dict):
+        return f"{py.name}: PARAMETERS must be a dict"
+    if variants is not None:
+        if not (isinstance(variants, dict) and variants and all(
+                isinstance(name, str) and re.fullmatch(r"[\w.-]+", name)
+                and isinstance(values, dict) for name, values in variants.items())):
+            return (f"{py.name}: VARIANTS must be a dict of variant name (letters, digits, "
+                    f"_ . -) to a dict of parameters")
+        if parameters:
+            return f"{py.name}: PARAMETERS and VARIANTS: give the parameters in each variant"
+    if not (differs is None or isinstance(differs, (str, dict))):
+        return f"{py.name}: DIFFERS must be a reason (str) or a dict of executor to reason"
+    return None
 
 
 def find_cases(cases_dir, filters):
+    """The rows of every case whose name matches a filter (a case's variants go together)."""
     names = sorted({p.stem for p in cases_dir.iterdir()
                     if p.suffix in (".py", ".lua") and not p.name.startswith("_")})
     if filters:
         patterns = [f if any(c in f for c in "*?[") else f"*{f}*" for f in filters]
         names = [n for n in names if any(fnmatch.fnmatchcase(n, p) for p in patterns)]
-    return [load_case(cases_dir, n) for n in names]
+    return [row for n in names for row in load_case(cases_dir, n)]
 
 
 # ---- the Prefect side ----
@@ -184,7 +212,7 @@ def run_prefect_side(cases, processes, log_dir, timeout):
         stderr = open(log_dir / "prefect-output.log", "ab")
         proc = processes.start(
             [str(PREFECT_PYTHON), str(PREFECT_SIDE), "--log", str(log_dir / "prefect.log"),
-             *(str(c.py) for c in remaining)],
+             *(c.prefect_argument() for c in remaining)],
             stdout=subprocess.PIPE, stderr=stderr, stdin=subprocess.DEVNULL, text=True)
         lines = queue.Queue()
         threading.Thread(target=read_lines, args=(proc.stdout, lines), daemon=True).start()
@@ -557,8 +585,9 @@ def run_suite(args, processes, log_dir):
     documented = sum(r["status"] == DOCUMENTED for r in runs)
     stale = sum(r["status"] == STALE for r in runs)
     differ = len(runs) - agree - documented - stale
-    print(f"\n{len(cases)} cases, {len(runs)} runs: {agree} agree, {differ} differ, "
-          f"{documented} documented" + (f", {stale} documented but agree" if stale else ""))
+    print(f"\n{len({c.py for c in cases})} cases in {len(cases)} rows, {len(runs)} runs: "
+          f"{agree} agree, {differ} differ, {documented} documented"
+          + (f", {stale} documented but agree" if stale else ""))
     report = {"dkrun": str(args.dkrun), "executors": args.executors, "cases": {
         c.name: {"differs": c.differs, "parameters": c.parameters,
                  "prefect": prefect.get(c.name), "dkrun": results[c.name]} for c in cases}}

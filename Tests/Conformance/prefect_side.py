@@ -2,12 +2,13 @@
 
 Run with the Prefect 1 virtualenv's python (made by scripts/setup.sh):
 
-    .venv-prefect1/bin/python Tests/Conformance/prefect_side.py [--log FILE] CASE.py ...
+    .venv-prefect1/bin/python Tests/Conformance/prefect_side.py [--log FILE] CASE.py[VARIANT] ...
 
 Every case runs in this one process (importing Prefect takes about a second), each from a
 fresh module namespace and a fresh Prefect context, with `flow.run(parameters=PARAMETERS)` on a
-LocalExecutor. Each case gives one JSON line on stdout, in the order given, flushed at once so
-a caller can tell which case hangs:
+LocalExecutor. A case with VARIANTS runs once for each, with that variant's parameters, and is
+named NAME[VARIANT]; CASE.py[VARIANT] runs that one only. Each run gives one JSON line on
+stdout, in the order given, flushed at once so a caller can tell which case hangs:
 
     {"case": NAME, "flow": {"state", "message"}, "tasks": {TASK_NAME: RECORD}}
     {"case": NAME, "error": "traceback"}          when loading or running the case raised
@@ -25,6 +26,7 @@ import builtins
 import json
 import logging
 import os
+import re
 import runpy
 import sys
 import traceback
@@ -126,12 +128,31 @@ def describe_run(flow, flow_state):
     }
 
 
-def run_case(path):
+def runs(argument):
+    """The runs an argument names, as (path, variant): CASE.py[VARIANT] that variant; CASE.py
+    each of its VARIANTS, or one run (variant None) when it has none."""
+    named = re.fullmatch(r"(.+)\[([\w.-]+)\]", argument)
+    if named:
+        return [(Path(named[1]), named[2])]
+    path = Path(argument)
+    try:
+        variants = runpy.run_path(str(path)).get("VARIANTS") or {}
+    except Exception:  # run_case reports it
+        variants = {}
+    return [(path, variant) for variant in variants] or [(path, None)]
+
+
+def run_case(path, variant):
     namespace = runpy.run_path(str(path), run_name=f"conformance_{path.stem}")
     flow = namespace.get("flow")
     if not isinstance(flow, prefect.Flow):
         raise TypeError(f"{path}: no module-level `flow` (a prefect.Flow)")
     parameters = namespace.get("PARAMETERS", {})
+    if variant is not None:
+        variants = namespace.get("VARIANTS") or {}
+        if variant not in variants:
+            raise ValueError(f"{path}: no variant {variant!r} in VARIANTS ({', '.join(variants)})")
+        parameters = variants[variant]
     RecordingFlowRunner.last_state = None
     # A fresh cache store: Prefect keeps task caches in the (process-wide) context.
     with prefect.context(caches={}):
@@ -157,7 +178,8 @@ def quiet_prefect_logging(log_file):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("cases", nargs="+", type=Path, help="case files (NAME.py)")
+    parser.add_argument("cases", nargs="+",
+                        help="case files (NAME.py), or one variant of a case (NAME.py[VARIANT])")
     parser.add_argument("--log", help="write Prefect's log here (default: discard it)")
     args = parser.parse_args()
 
@@ -168,11 +190,12 @@ def main():
     sys.stdout.flush()
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
 
-    for path in args.cases:
+    for path, variant in (run for argument in args.cases for run in runs(argument)):
+        name = path.stem if variant is None else f"{path.stem}[{variant}]"
         try:
-            line = {"case": path.stem, **run_case(path)}
+            line = {"case": name, **run_case(path, variant)}
         except Exception:
-            line = {"case": path.stem, "error": traceback.format_exc()}
+            line = {"case": name, "error": traceback.format_exc()}
         results.write(json.dumps(line) + "\n")
         results.flush()
 

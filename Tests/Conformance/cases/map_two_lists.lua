@@ -1,9 +1,12 @@
--- Prefect 1: tests/core/test_task_map.py::test_multiple_map_arguments
--- Two mapped arguments of equal length are zipped: [11, 22, 33].
-local list_x = dk.task("list_x", function() return { 1, 2, 3 } end)
-local list_y = dk.task("list_y", function() return { 10, 20, 30 } end)
+-- Mapping over two task results, paired by index like zip.
+-- Variants: lists of equal length (equal_lengths, Prefect 1's
+-- tests/core/test_task_map.py::test_multiple_map_arguments): [11, 22, 33]; lists of lengths 3
+-- and 2 (zip_shortest, test_map_behaves_like_zip_with_differing_length_results): two children,
+-- [0, 2] (Prefect zips to the shortest).
+local list_x = dk.task("list_x", function(values) return values end)
+local list_y = dk.task("list_y", function(values) return values end)
 local add = dk.task("add", function(x, y) return x + y end)
 
 return Flow("map_two_lists", function()
-  add:map { x = list_x(), y = list_y() }
+  add:map { x = list_x(dk.Parameter("xs")), y = list_y(dk.Parameter("ys")) }
 end)

@@ -1,10 +1,13 @@
-"""A case block around a mapped task and its reduce (condition True).
+"""A case block around a mapped task and its reduce.
 
 From Prefect 1's tests/tasks/test_control_flow.py::TestCase (test_case_execution) with a mapped
-task inside the block, as in the docs' "Mapping" + "case" examples.
+task inside the block, as in the docs' "Mapping" + "case" examples. Variants: the condition True
+(true) or False (false).
 """
-from prefect import Flow, task
+from prefect import Flow, Parameter, task
 from prefect.tasks.control_flow import case
+
+VARIANTS = {"true": {"condition": True}, "false": {"condition": False}}
 
 
 @task
@@ -13,8 +16,8 @@ def numbers():
 
 
 @task
-def flag():
-    return True
+def flag(value):
+    return value
 
 
 @task
@@ -29,5 +32,5 @@ def total(xs):
 
 with Flow("control-case-mapped") as flow:
     nums = numbers()
-    with case(flag(), True):
+    with case(flag(Parameter("condition")), True):
         total(double.map(nums))

@@ -1,9 +1,12 @@
-"""Two case blocks on a string condition ("c") merged back together.
+"""Two case blocks on a string condition merged back together.
 
-From Prefect 1's tests/tasks/test_control_flow.py::TestCase::test_case_execution[c].
+From Prefect 1's tests/tasks/test_control_flow.py::TestCase::test_case_execution[b] and [c]
+(variants b and c: the condition's value).
 """
-from prefect import Flow, task
+from prefect import Flow, Parameter, task
 from prefect.tasks.control_flow import case, merge
+
+VARIANTS = {"b": {"value": "b"}, "c": {"value": "c"}}
 
 
 @task
@@ -17,7 +20,7 @@ def inc(x):
 
 
 with Flow("control-case-strings") as flow:
-    cond = identity("c", task_args={"name": "cond"})
+    cond = identity(Parameter("value"), task_args={"name": "cond"})
     with case(cond, "a"):
         a = identity(1, task_args={"name": "a"})
         b = inc(a, task_args={"name": "b"})

@@ -1,11 +1,14 @@
-"""Tasks made inside `case(cond, True)` run only when cond's result is True (here: False).
+"""Tasks made inside `case(cond, True)` run only when cond's result is True.
 
 From Prefect 1's tests/tasks/test_control_flow.py::TestCase::test_case_upstream_tasks and
 test_case_execution: a task with an upstream made in the block (c, e) hangs off it, one without
-(b, d) off the case's condition; a task made outside the block (a) always runs.
+(b, d) off the case's condition; a task made outside the block (a) always runs. Variants: the
+condition True (true) or False (false).
 """
-from prefect import Flow, task
+from prefect import Flow, Parameter, task
 from prefect.tasks.control_flow import case
+
+VARIANTS = {"true": {"condition": True}, "false": {"condition": False}}
 
 
 @task
@@ -18,9 +21,9 @@ def inc(x):
     return x + 1
 
 
-with Flow("control-case-false") as flow:
+with Flow("control-case") as flow:
     a = identity(0, task_args={"name": "a"})
-    cond = identity(False, task_args={"name": "cond"})
+    cond = identity(Parameter("condition"), task_args={"name": "cond"})
     with case(cond, True):
         b = inc(a, task_args={"name": "b"})
         c = inc(b, task_args={"name": "c"})
