@@ -19,6 +19,7 @@ import argparse
 import ast
 import concurrent.futures
 import fnmatch
+import http.server
 import json
 import math
 import os
@@ -254,6 +255,37 @@ def read_lines(stream, lines):
 
 # ---- the Dask cluster ----
 
+class SlowServer:
+    """An HTTP server on 127.0.0.1 that answers every request after SLOW_SECONDS: the peer of
+    the cases that time out an HTTP request. Both sides find it in $CONFORMANCE_SLOW_URL."""
+
+    SLOW_SECONDS = 5
+    VARIABLE = "CONFORMANCE_SLOW_URL"
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (the name http.server calls)
+            time.sleep(SlowServer.SLOW_SECONDS)
+            try:
+                self.send_response(200)
+                self.end_headers()
+                self.wfile.write(b"late\n")
+            except OSError:  # the client gave up, as it should
+                pass
+
+        def log_message(self, *_):
+            pass
+
+    def __init__(self):
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), self.Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/slow"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
 class DaskCluster:
     """A scheduler and two one-thread workers on 127.0.0.1, logging into `log_dir`.
 
@@ -308,7 +340,8 @@ class DaskCluster:
         with open(self.log_dir / f"{name}.log", "wb") as log:
             self.processes.start([str(VENV_BIN / "dask"), *args], stdout=log,
                                  stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                 env={"PATH": "/usr/bin:/bin", **env})
+                                 env={"PATH": "/usr/bin:/bin",
+                                      SlowServer.VARIABLE: os.environ[SlowServer.VARIABLE], **env})
 
     def _log_tail(self, name, lines=20):
         try:
@@ -547,6 +580,8 @@ def run_suite(args, processes, log_dir):
         return 1, {}
     runnable = [c for c in cases if c.problem is None]
 
+    slow = SlowServer()
+    os.environ[SlowServer.VARIABLE] = slow.url  # for Prefect, dkrun and the Dask workers
     cluster = None
     if "dask" in args.executors:
         cluster = DaskCluster(processes, log_dir, args.dkrun)
@@ -578,6 +613,7 @@ def run_suite(args, processes, log_dir):
     finally:
         # On Ctrl-C: no more runs; the caller stops the running ones.
         pool.shutdown(wait=False, cancel_futures=True)
+        slow.stop()
 
     print_table(cases, args.executors, results)
     runs = [r for by_executor in results.values() for r in by_executor.values()]
