@@ -489,16 +489,6 @@ private func counts(_ log: EventRecorder) -> [StateKind: Int] {
         }
     }
 
-    /// Prefect 1 runs a mapped task's parent through its handlers too (Pending -> Mapped,
-    /// test_task_runner_handlers_are_called_on_mapped_parent), besides each child.
-    @Test func aMappedTasksParentCallsTheHandlers() throws {
-        let (_, log) = try runFlow(Self.trace + """
-            local t = task("t", { state_handlers = { trace } }, function(x) return x end)
-            return Flow("handler-parent", function() t:map({ 1, 2 }) end)
-            """)
-        #expect(logs(of: "t", log) == ["t: Pending -> Mapped (Mapped 2 items)"])
-    }
-
     /// A handler belongs to its task: print is a log line of the task, as in the task's
     /// function, and dk.context describes the task run (Prefect calls handlers in the task
     /// run's context).

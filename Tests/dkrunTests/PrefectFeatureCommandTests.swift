@@ -19,9 +19,14 @@ import Testing
         #expect(r.status == 3)
         #expect(r.lines.contains { $0.wholeMatch(of: #/[0-9:.]+ INFO    wait_here: Paused \(.*\): waiting for approval/#) != nil }, "\(r.stdout)")
         #expect(r.lines.contains { $0.hasSuffix(" INFO    after: Pending: Waiting for a paused upstream task") }, "\(r.stdout)")
-        #expect(r.lines.last?.hasPrefix("Flow 'paused': Paused in ") == true)
-        #expect(r.lines.last?.hasSuffix(" — 1 Pending, 1 Success, 1 Paused") == true, "\(r.stdout)")
+        let summary = r.lines.suffix(2)
+        #expect(summary.first?.wholeMatch(of: #/Flow 'paused': Paused in .* — 1 Pending, 1 Success, 1 Paused/#) != nil, "\(r.stdout)")
+        #expect(summary.last == "  Paused: wait_here waits for approval. dkrun cannot resume a paused run yet: run the flow again to go on")
         #expect(r.stderr.isEmpty)
+        // Quiet, the summary still names the paused task.
+        let quiet = try CLI.run([dir.file("paused.lua"), "--executor", executor, "-q"])
+        #expect(quiet.status == 3)
+        #expect(quiet.lines.last?.hasPrefix("  Paused: wait_here waits for approval.") == true, "\(quiet.stdout)")
 
         let json = try CLI.run([dir.file("paused.lua"), "--executor", executor, "--json-events"])
         #expect(json.status == 3)
