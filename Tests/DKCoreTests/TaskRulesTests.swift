@@ -57,6 +57,15 @@ import Testing
         #expect(TaskRules.preflight(task(trigger), [], hasUpstream: true)?.kind == ends)
     }
 
+    /// Handlers are called on a change of state: a task held Pending has none.
+    @Test(arguments: [(true, StateKind.triggerFailed, true), (true, .skipped, true), (true, .paused, true),
+                      (true, .pending, false), (false, .triggerFailed, false)])
+    func handlersSettleAChangeOfState(hasHandlers: Bool, kind: StateKind, settles: Bool) {
+        var spec = task()
+        spec.hasStateHandlers = hasHandlers
+        #expect(TaskRules.handlersSettle(spec, TaskState(kind)) == settles)
+    }
+
     @Test(arguments: [
         (TaskOutcome.success(["a": 1]), TaskState(.success, result: ["a": 1])),
         (.failed(message: "boom", traceback: "stack traceback:\n\tflow.lua:3"),
@@ -224,6 +233,18 @@ import Testing
         let r = TaskInputs(graph: graph, task: 1) { _ in TaskState(.mapped, children: children) }
         #expect(r.start() == (ends.map { _ in r.start() } ?? .runs))
         if let ends, case .ends(let state) = r.start() { #expect(state.kind == ends) } else { #expect(ends == nil) }
+    }
+
+    /// As Prefect 1: a task mapped over a mapped task whose child is paused still maps; only
+    /// its child behind the paused one waits. A reduce after it waits whole.
+    @Test func aPausedChildHoldsOnlyWhatIsBehindIt() throws {
+        let graph = try FlowGraph(testFlow(testTask("m"), testTask("n", ["x": .mapped(over: "m")]), testTask("r", ["xs": .result(of: "m")])))
+        let m = TaskState(.mapped, result: [1, nil, 3], children: [TaskState(.success, result: 1), TaskState(.paused), TaskState(.success, result: 3)])
+        let waiting = TaskState(.pending, message: "Waiting for a paused upstream task")
+        let n = TaskInputs(graph: graph, task: 1) { _ in m }
+        #expect(n.start() == .maps(width: 3))
+        #expect([0, 1, 2].map(n.preflight(child:)) == [nil, waiting, nil])
+        #expect(TaskInputs(graph: graph, task: 2) { _ in m }.start() == .ends(waiting))
     }
 
     /// n(ys, b) mapped over m, whose children ended differently, after the unmapped b.

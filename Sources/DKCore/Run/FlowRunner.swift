@@ -121,7 +121,7 @@ public final class FlowRunner {
 
     /// A task (or child) that ends without running; its state handlers settle the state first.
     private func end(_ t: Int, mapIndex: Int?, _ state: TaskState, _ inputs: TaskInputs) {
-        if graph.spec.tasks[t].hasStateHandlers {
+        if TaskRules.handlersSettle(graph.spec.tasks[t], state) {
             enqueue(t, mapIndex: mapIndex, inputs.arguments(mapIndex: mapIndex), decided: state)
         } else if let i = mapIndex {
             finishChild(t, i, state, attempt: 0, duration: nil)

@@ -27,6 +27,13 @@ public enum TaskRules {
         return TaskState(.skipped, message: "Upstream task was skipped")
     }
 
+    /// Whether the task's state handlers are called for `state`, which it reached without
+    /// running. As in Prefect 1 they are called for a change of state: not for a task that
+    /// stays Pending behind a paused one.
+    public static func handlersSettle(_ task: TaskSpec, _ state: TaskState) -> Bool {
+        task.hasStateHandlers && state.kind != .pending
+    }
+
     /// The state an attempt's outcome puts the task in, before retries are considered.
     public static func state(after outcome: TaskOutcome) -> TaskState {
         switch outcome {

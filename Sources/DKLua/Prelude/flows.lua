@@ -396,19 +396,19 @@ local FLOW_OPTIONS = with(FLOW_CONFIG, {
 
 --- Flow(name, [options], [body]) or Flow{name=, environment=, ...}
 function dk.Flow(a, b, c)
-  local options, body = {}, nil
+  local options, body, at = {}, nil, 1  -- `at`: the argument number of the options
   if type(a) == "table" and getmetatable(a) == nil then
     options, body = a, b
   elseif type(a) == "string" then
-    if type(b) == "table" and getmetatable(b) == nil then options, body = b, c else body = b end
+    if type(b) == "table" and getmetatable(b) == nil then options, body, at = b, c, 2 else body = b end
     options = with(options, { name = a })
   else
     raise("bad argument #1 to 'Flow' (string or table expected, got %s)", typename(a))
   end
-  check_fields(options, FLOW_OPTIONS, "bad argument #1 to 'Flow'")
+  check_fields(options, FLOW_OPTIONS, "bad argument #" .. at .. " to 'Flow'")
   if type(options.name) ~= "string" then raise("bad argument #1 to 'Flow' (a flow needs a name)") end
   if body ~= nil and type(body) ~= "function" then
-    raise("bad argument #2 to 'Flow' (function expected, got %s)", typename(body))
+    raise("bad argument #%d to 'Flow' (function expected, got %s)", at + 1, typename(body))
   end
   local flow = setmetatable({
     name = options.name, source = where(), _tasks = {}, _slug = {}, _by_slug = {}, _edges = {},
@@ -566,8 +566,10 @@ function dk._state_changed(flow, slug, old, new)
     local returned = handler(owner, old, new)
     if returned ~= nil then
       if type(returned) ~= "table" or not STATE_NAMES[returned.state] then
-        raise("a state handler of %s returned %s, not a state ({ state = \"Success\", message = ..., result = ... }) or nil",
-              tostring(owner), type(returned) == "table" and "a table without a known state name" or typename(returned))
+        -- No user code is on the stack here: the handler's definition is the line to fix.
+        local _, _, defined = signature(handler)
+        error(string.format("%s: a state handler of %s returned %s, not a state ({ state = \"Success\", message = ..., result = ... }) or nil",
+              defined, tostring(owner), type(returned) == "table" and "a table without a known state name" or "a " .. typename(returned)), 0)
       end
       new = returned
     end
