@@ -44,7 +44,7 @@ public enum TaskRules {
         case .timedOut(let message): return TaskState(.timedOut, message: message)
         case .looped(let result, let message): return TaskState(.looped, message: message, result: result)
         case .paused(let message): return TaskState(.paused, message: message)
-        case .handled(let state): return state
+        case .handled(let state), .ended(let state): return state
         }
     }
 
@@ -61,6 +61,7 @@ public enum TaskRules {
     /// What follows an attempt that ended in `outcome`; `call` becomes the next attempt's.
     public static func next(after outcome: TaskOutcome, _ call: inout TaskCall) -> Next {
         let state = state(after: outcome)
+        if case .ended = outcome { return .done(state) }
         let task = call.task
         if state.kind == .looped && !Interruption.requested {
             call.loopCount += 1

@@ -547,6 +547,9 @@ function dk._describe(flow)
   return d
 end
 
+-- The running task's context (dk.context): set while a task or its state handlers run.
+local current_context
+
 local STATE_NAMES = {}
 for _, name in ipairs { "Pending", "Running", "Success", "Failed", "Retrying", "Skipped", "TriggerFailed",
                         "TimedOut", "Cancelled", "Mapped", "Paused", "Looped" } do STATE_NAMES[name] = true end
@@ -555,8 +558,10 @@ local FAILED_STATES = { Failed = true, TriggerFailed = true, TimedOut = true }
 -- Runs the state handlers of task `slug` (nil: of the flow) for a change from state `old` to
 -- `new` (tables {state=, message=, result=}, as flow:run returns them) and returns the state
 -- they leave: each handler's return value, when it returns one, is the new state (Prefect 1's
--- state_handlers); on_failure is called last, with a failed state.
-function dk._state_changed(flow, slug, old, new)
+-- state_handlers); on_failure is called last, with a failed state. A task's handlers run in
+-- its `context`, as the task does.
+function dk._state_changed(flow, slug, old, new, context)
+  current_context = context
   local owner, handlers, on_failure = flow, flow._handlers, flow._on_failure
   if slug then
     owner = flow._by_slug[slug]
@@ -575,6 +580,7 @@ function dk._state_changed(flow, slug, old, new)
     end
   end
   if on_failure and FAILED_STATES[new.state] then on_failure(owner, new) end
+  current_context = nil
   return new
 end
 
@@ -601,7 +607,6 @@ function dk._collect(...)
   return flows
 end
 
-local current_context
 
 --- dk.context: the running task's context, with Prefect 1's fields (flow_name, flow_run_id,
 --- task_name, task_full_name, task_tags, map_index, parameters, today, loop_count, ...;
