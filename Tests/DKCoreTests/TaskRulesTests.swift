@@ -261,3 +261,35 @@ import Testing
         #expect(n.preflight(child: child) == ends)
     }
 }
+
+@Suite struct TaskRunNameTests {
+    private func call(_ template: String) -> TaskCall {
+        var task = makeTask("fetch")
+        task.taskRunName = template
+        return TaskCall(id: TaskRunID(task: "fetch", mapIndex: 2), task: task, arguments: ["x": 7, "city": "Oslo"],
+                        run: FlowRunContext(flowName: "f", parameters: ["day": "mon", "x": 99]))
+    }
+
+    /// As Prefect 1: arguments first, then context fields, then parameters; `{{` is a brace.
+    @Test(arguments: [
+        ("{city}-{x}", "Oslo-7"),
+        ("{task_full_name} on {day}", "fetch[2] on mon"),
+        ("{{literal}} {x}", "{literal} 7"),
+        ("plain", "plain"),
+    ])
+    func templatesAreFilledIn(template: String, name: String) throws {
+        let c = call(template)
+        #expect(try c.runName(context: c.contextFields()) == name)
+    }
+
+    @Test(arguments: [
+        ("{nope}", "task_run_name \"{nope}\": no argument, context field or parameter 'nope'"),
+        ("{x", "task_run_name \"{x\": a single '{' (write '{{' for the brace itself)"),
+        ("x}", "task_run_name \"x}\": a single '}' (write '}}' for the brace itself)"),
+    ])
+    func badTemplatesAreErrors(template: String, message: String) {
+        let c = call(template)
+        let error = #expect(throws: TaskRunNameError.self) { try c.runName(context: c.contextFields()) }
+        #expect(error?.description == message)
+    }
+}
