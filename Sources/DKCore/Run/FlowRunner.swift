@@ -145,17 +145,13 @@ public final class FlowRunner {
         let (call, decided) = (jobs[id]!.call, jobs[id]!.decided)
         let observer = self.observer
         inFlight += 1
-        if let decided {
-            executor.submit(id: id) { invoker in
-                invoker.settle(call, decided) { level, message in observer?.handle(.log(call.id, level, message, time: Clock.wall())) }
-            }
-            return
+        let log: @Sendable (LogLevel, String) -> Void = { level, message in
+            observer?.handle(.log(call.id, level, message, time: Clock.wall()))
         }
         executor.submit(id: id) { invoker in
+            if let decided { return invoker.settle(call, decided, log: log) }
             observer?.handle(.taskState(call.id, TaskState(.running), attempt: call.attempt, duration: nil, time: Clock.wall()))
-            return invoker.invoke(call) { level, message in
-                observer?.handle(.log(call.id, level, message, time: Clock.wall()))
-            }
+            return invoker.invoke(call, log: log)
         }
     }
 
