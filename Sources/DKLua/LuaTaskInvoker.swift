@@ -49,8 +49,10 @@ final class LuaTaskInvoker: TaskInvoker {
         lua.pushRef(host.invokeReference)
         lua.pushRef(flowRef)
         lua.push(call.task.slug)
-        lua.push(Value(textKeys: call.arguments))
-        do { try pushContext(call) } catch {
+        do {
+            try lua.push(Value(textKeys: call.arguments))
+            try pushContext(call)
+        } catch {
             return .failed(message: "\(error)", traceback: nil)
         }
         lua.arm(timeout: call.task.timeout)
@@ -91,7 +93,7 @@ final class LuaTaskInvoker: TaskInvoker {
         if runFields?.run != call.run {
             if let old = runFields { lua.unref(old.metatable) }
             lua_createtable(lua.L, 0, 1)
-            lua.push(Value(textKeys: call.run.fields))
+            try lua.push(Value(textKeys: call.run.fields))
             lua.setField(-2, "__index")
             runFields = (call.run, call.run.fields, lua.ref())
         }
@@ -99,7 +101,7 @@ final class LuaTaskInvoker: TaskInvoker {
         if let name = try call.runName(context: fields.merging(runFields!.fields) { mine, _ in mine }) {
             fields["task_run_name"] = .text(name)
         }
-        lua.push(Value(textKeys: fields))
+        try lua.push(Value(textKeys: fields))
         lua.pushRef(runFields!.metatable)
         lua_setmetatable(lua.L, -2)
     }
