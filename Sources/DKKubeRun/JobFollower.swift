@@ -161,7 +161,7 @@ public final class JobFollower: @unchecked Sendable {
     /// A log line of the Job's pod: a run event (the pod's dkrun writes them as JSON), or
     /// anything else the pod printed, shown as a log line of the run.
     static func render(_ line: String, to observer: RunObserver) {
-        if line.hasPrefix("{"), let value = try? JSON.decode(Array(line.utf8)), let event = RunEvent(value: value) {
+        if line.hasPrefix("{"), let value = try? JSON.decode(Array(line.utf8), maxDepth: Value.maxMessageDepth), let event = RunEvent(value: value) {
             observer.handle(event)
         } else if !line.isEmpty {
             observer.handle(.log(nil, .info, "[pod] " + line, time: Clock.wall()))

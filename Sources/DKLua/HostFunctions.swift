@@ -36,7 +36,7 @@ enum HostFunctions {
     /// Pushes the value `body` makes and returns 1, or raises its error's description in Lua.
     private static func returning(_ L: OpaquePointer?, _ body: () throws -> Value) -> Int32 {
         do {
-            host(L).lua.push(try body())
+            try host(L).lua.push(try body())
             return 1
         } catch {
             return fail(L, "\(error)")
@@ -255,7 +255,7 @@ enum HostFunctions {
         guard let name = string(L, 1) else { return fail(L, "module name expected") }
         switch host(L).sources.findModule(name) {
         case .success(let file):
-            host(L).lua.push(Value.string(file.text))
+            host(L).lua.push(bytes: file.text)
             host(L).lua.push(file.chunkName)
         case .failure(let notFound):
             lua_pushnil(L)

@@ -227,10 +227,14 @@ public final class LuaHost: FlowHost {
         lua.pushRef(stateChangedRef)
         lua.pushRef(flowRef)
         if let slug { lua.push(slug) } else { lua_pushnil(lua.L) }
-        for state in [old, new] {
-            var table: [String: Value] = ["state": .text(state.kind.rawValue), "result": state.result]
-            if let message = state.message { table["message"] = .text(message) }
-            lua.push(Value(textKeys: table))
+        do {
+            for state in [old, new] {
+                var table: [String: Value] = ["state": .text(state.kind.rawValue), "result": state.result]
+                if let message = state.message { table["message"] = .text(message) }
+                try lua.push(Value(textKeys: table))
+            }
+        } catch {
+            return TaskState(.failed, message: "A state cannot be handed to the state handlers: \(error)")
         }
         if let pushContext { try pushContext() } else { lua_pushnil(lua.L) }
         if lua_pcall(lua.L, 5, 1, base + 1) == LUA_OK {

@@ -61,8 +61,10 @@ final class LuaTaskInvoker: TaskInvoker {
         lua.pushRef(host.invokeReference)
         lua.pushRef(flowRef)
         lua.push(call.task.slug)
-        lua.push(Value(textKeys: call.arguments))
-        do { try pushContext(call) } catch {
+        do {
+            try lua.push(Value(textKeys: call.arguments))
+            try pushContext(call)
+        } catch {
             return .ended(TaskState(.failed, message: "\(error)"))
         }
         lua.arm(timeout: call.task.timeout)
@@ -103,7 +105,7 @@ final class LuaTaskInvoker: TaskInvoker {
         if runFields?.run != call.run {
             if let old = runFields { lua.unref(old.metatable) }
             lua_createtable(lua.L, 0, 1)
-            lua.push(Value(textKeys: call.run.fields))
+            try lua.push(Value(textKeys: call.run.fields))
             lua.setField(-2, "__index")
             runFields = (call.run, call.run.fields, lua.ref())
         }
@@ -111,7 +113,7 @@ final class LuaTaskInvoker: TaskInvoker {
         if let name = try call.runName(context: fields.merging(runFields!.fields) { mine, _ in mine }) {
             fields["task_run_name"] = .text(name)
         }
-        lua.push(Value(textKeys: fields))
+        try lua.push(Value(textKeys: fields))
         lua.pushRef(runFields!.metatable)
         lua_setmetatable(lua.L, -2)
     }

@@ -65,7 +65,7 @@ public final class REPLSession {
         host.lua.pushRef(host.dkReference)
         defer { host.lua.pop() }
         host.lua.rawField(-1, "_repl_" + name)
-        for a in arguments { host.lua.push(a) }
+        for a in arguments { try host.lua.push(a) }
         try host.lua.pcall(nargs: Int32(arguments.count), nresults: 1)
         defer { host.lua.pop() }
         return try host.lua.value(at: -1, path: name)
@@ -80,9 +80,9 @@ public final class REPLSession {
         host.lua.pushRef(host.dkReference)
         host.lua.rawField(-1, "_repl_run")
         lua_remove(L, -2)
-        host.lua.push(name.map(Value.text) ?? .null)
-        host.lua.push(Value(textKeys: parameters))
         do {
+            try host.lua.push(name.map(Value.text) ?? .null)
+            try host.lua.push(Value(textKeys: parameters))
             try host.lua.pcall(nargs: 2, nresults: 1, handler: base + 1)
             return .done(try format(from: base + 2, count: 1))
         } catch let error as LuaError {
@@ -96,7 +96,7 @@ public final class REPLSession {
     public func describe(flow name: String?) throws -> FlowSpec {
         host.lua.pushRef(host.dkReference)
         host.lua.rawField(-1, "_repl_flow")
-        host.lua.push(name.map(Value.text) ?? .null)
+        try host.lua.push(name.map(Value.text) ?? .null)
         do {
             try host.lua.pcall(nargs: 1, nresults: 1)
         } catch {

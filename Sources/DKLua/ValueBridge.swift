@@ -1,70 +1,91 @@
 internal import CLua
 import DKCore
 
-/// A Lua value that cannot become a `Value`, with where in the value it was.
+/// A value that cannot cross between Lua and Swift, with where in the value it was.
 struct ValueBridgeError: CategorizedError {
     let path: String
     let problem: String
     var description: String { "\(path) \(problem)" }
     /// A value the script made that cannot cross Lua states.
     var exitStatus: ExitStatus { .badInput }
-}
 
-/// Where a conversion is inside a value: built into a string only for an error message.
-private indirect enum ValuePath {
-    case root(String)
-    case index(ValuePath, Int)
-    case key(ValuePath, Value)
-
-    var text: String {
-        switch self {
-        case .root(let name): return name
-        case .index(let parent, let i): return "\(parent.text)[\(i)]"
-        case .key(let parent, let k): return k.stringValue.map { "\(parent.text).\($0)" } ?? "\(parent.text)[\(JSON.encode(k))]"
-        }
+    init(_ error: ValueError, root: String) {
+        path = error.path.text(root: root)
+        problem = error.problem
     }
 }
 
 extension LuaState {
     /// Pushes a value: nil, booleans, integers, floats and strings as themselves, arrays as
-    /// sequences from 1, maps as tables.
-    func push(_ value: Value) {
+    /// sequences from 1, maps as tables. Values come from decoders and from `value(at:)`,
+    /// so they nest at most `Value.maxMessageDepth` levels (dkrun's wrappers around a value
+    /// of `Value.maxDepth`); a deeper one is an error, and nothing is left pushed.
+    func push(_ value: Value) throws {
+        let base = top
+        do {
+            try push(value, depth: 0)
+        } catch let error as ValueError {
+            lua_settop(L, base)
+            throw ValueBridgeError(error, root: "value")
+        }
+    }
+
+    private func push(_ value: Value, depth: Int) throws {
         switch value {
         case .null: lua_pushnil(L)
         case .bool(let b): lua_pushboolean(L, b ? 1 : 0)
         case .int(let i): lua_pushinteger(L, lua_Integer(i))
         case .float(let d): lua_pushnumber(L, d)
-        case .string(let s):
-            s.withUnsafeBufferPointer { buf in
-                buf.baseAddress.map { p in p.withMemoryRebound(to: CChar.self, capacity: buf.count) { _ = lua_pushlstring(L, $0, buf.count) } }
-                    ?? { _ = lua_pushlstring(L, "", 0) }()
-            }
+        case .string(let s): push(bytes: s)
         case .array(let a):
+            try enter(depth, limit: Value.maxMessageDepth)
             lua_createtable(L, Int32(clamping: a.count), 0)
             for (i, element) in a.enumerated() {
-                push(element)
+                try ValueError.at(.index(i + 1)) { try push(element, depth: depth + 1) }
                 lua_rawseti(L, -2, lua_Integer(i + 1))
             }
         case .map(let m):
+            try enter(depth, limit: Value.maxMessageDepth)
             lua_createtable(L, 0, Int32(clamping: m.count))
             for (k, v) in m where !k.isNull {
                 if case .float(let d) = k, d.isNaN { continue }  // Lua tables cannot hold a NaN key
-                push(k)
-                push(v)
+                try ValueError.at(.inKey) { try push(k, depth: depth + 1) }
+                try ValueError.at(.key(k)) { try push(v, depth: depth + 1) }
                 lua_rawset(L, -3)
             }
         }
     }
 
-    /// The value at `index`. A table whose keys are exactly 1...n is an array; other tables
-    /// (and the empty table, which is written as an empty array) are maps. Functions,
-    /// userdata, threads and cyclic tables are errors naming their place under `path`.
-    func value(at index: Int32, path: String) throws -> Value {
-        var visiting = Set<UnsafeRawPointer>()
-        return try value(at: lua_absindex(L, index), path: .root(path), visiting: &visiting)
+    /// Pushes a byte string.
+    func push(bytes: [UInt8]) {
+        bytes.withUnsafeBufferPointer { buf in
+            buf.baseAddress.map { p in p.withMemoryRebound(to: CChar.self, capacity: buf.count) { _ = lua_pushlstring(L, $0, buf.count) } }
+                ?? { _ = lua_pushlstring(L, "", 0) }()
+        }
     }
 
-    private func value(at index: Int32, path: ValuePath, visiting: inout Set<UnsafeRawPointer>) throws -> Value {
+    /// Checks the depth of a table about to be pushed or read inside `depth` others, and
+    /// makes room on Lua's stack for it and the key and value it holds while a call walks it
+    /// (C code gets 20 slots; pushing past them without asking corrupts memory).
+    private func enter(_ depth: Int, limit: Int) throws {
+        guard depth < limit else { throw ValueError.tooDeep(limit: limit) }
+        guard lua_checkstack(L, 3) != 0 else { throw ValueError("does not fit on Lua's stack") }
+    }
+
+    /// The value at `index`. A table whose keys are exactly 1...n is an array; other tables
+    /// (and the empty table, which is written as an empty array) are maps. Functions,
+    /// userdata, threads, cyclic tables, tables nested deeper than `Value.maxDepth` and keys
+    /// that are not UTF-8 text are errors naming their place under `path`.
+    func value(at index: Int32, path: String) throws -> Value {
+        var visiting = Set<UnsafeRawPointer>()
+        do {
+            return try value(at: lua_absindex(L, index), depth: 0, visiting: &visiting)
+        } catch let error as ValueError {
+            throw ValueBridgeError(error, root: path)
+        }
+    }
+
+    private func value(at index: Int32, depth: Int, visiting: inout Set<UnsafeRawPointer>) throws -> Value {
         switch lua_type(L, index) {
         case LUA_TNIL, LUA_TNONE: return .null
         case LUA_TBOOLEAN: return .bool(lua_toboolean(L, index) != 0)
@@ -78,16 +99,17 @@ extension LuaState {
         case LUA_TTABLE:
             let identity = lua_topointer(L, index)!
             guard visiting.insert(identity).inserted else {
-                throw ValueBridgeError(path: path.text, problem: "is part of a cycle (a table that contains itself)")
+                throw ValueError("is part of a cycle (a table that contains itself)")
             }
             defer { visiting.remove(identity) }
-            return try table(at: index, path: path, visiting: &visiting)
+            try enter(depth, limit: Value.maxDepth)
+            return try table(at: index, depth: depth, visiting: &visiting)
         default:
-            throw ValueBridgeError(path: path.text, problem: "is a \(typeName(at: index)), which cannot cross Lua states")
+            throw ValueError("is a \(typeName(at: index)), which cannot cross Lua states")
         }
     }
 
-    private func table(at index: Int32, path: ValuePath, visiting: inout Set<UnsafeRawPointer>) throws -> Value {
+    private func table(at index: Int32, depth: Int, visiting: inout Set<UnsafeRawPointer>) throws -> Value {
         let length = Int(lua_rawlen(L, index))
         var count = 0
         lua_pushnil(L)
@@ -101,7 +123,7 @@ extension LuaState {
             for i in 1 ... max(length, 1) where length > 0 {
                 lua_rawgeti(L, index, lua_Integer(i))
                 defer { pop() }
-                items.append(try value(at: top, path: .index(path, i), visiting: &visiting))
+                items.append(try ValueError.at(.index(i)) { try value(at: top, depth: depth + 1, visiting: &visiting) })
             }
             return .array(items)
         }
@@ -109,9 +131,9 @@ extension LuaState {
         entries.reserveCapacity(count)
         lua_pushnil(L)
         while lua_next(L, index) != 0 {
-            let key = try self.key(at: top - 1, path: path)
             do {
-                entries[key] = try value(at: top, path: .key(path, key), visiting: &visiting)
+                let key = try self.key(at: top - 1)
+                entries[key] = try ValueError.at(.key(key)) { try value(at: top, depth: depth + 1, visiting: &visiting) }
             } catch {
                 pop(2)
                 throw error
@@ -121,15 +143,20 @@ extension LuaState {
         return .map(entries)
     }
 
-    private func key(at index: Int32, path: ValuePath) throws -> Value {
+    /// A table's key: a string of UTF-8 text, a number or a boolean.
+    private func key(at index: Int32) throws -> Value {
         switch lua_type(L, index) {
-        case LUA_TSTRING, LUA_TNUMBER, LUA_TBOOLEAN:
+        case LUA_TSTRING:
+            var length = 0
+            let p = lua_tolstring(L, index, &length)!
+            let bytes = Array(UnsafeRawBufferPointer(start: p, count: length))
+            guard Value.isUTF8(bytes) else { throw ValueError.keyNotUTF8 }
+            return .string(bytes)
+        case LUA_TNUMBER, LUA_TBOOLEAN:
             var ignored = Set<UnsafeRawPointer>()
-            return try value(at: index, path: path, visiting: &ignored)
+            return try value(at: index, depth: 0, visiting: &ignored)
         default:
-            let name = typeName(at: index)
-            pop(2)
-            throw ValueBridgeError(path: path.text, problem: "has a \(name) key, which cannot cross Lua states")
+            throw ValueError("has a \(typeName(at: index)) key, which cannot cross Lua states")
         }
     }
 }

@@ -37,6 +37,16 @@ import Testing
         #expect(seen.events == ["INFO -: [pod] one", "INFO -: [pod] two", "INFO -: [pod] three", "INFO -: [pod] four"])
         #expect(kube.calls.filter { $0.hasPrefix("logs") } == ["logs job-pod --follow", "logs job-pod"])
     }
+
+    /// A result may nest 200 levels (Value.maxDepth); its event line nests one more, and is
+    /// still the run's event.
+    @Test func anEventWithTheDeepestResultIsAnEvent() {
+        let result = String(repeating: "[", count: Value.maxDepth) + String(repeating: "]", count: Value.maxDepth)
+        let seen = Seen()
+        JobFollower.render(#"{"event": "task_state", "task": "deep", "state": "Success", "result": \#(result)}"#, to: seen)
+        #expect(seen.events.count == 1)
+        #expect(seen.events.first?.hasPrefix("taskState") == true, "\(seen.events)")
+    }
 }
 
 final class Seen: RunObserver, @unchecked Sendable {

@@ -74,11 +74,19 @@ extension JSON {
     }
 
     /// Decodes one JSON value. Integers without a fraction or exponent that fit in 64 bits
-    /// are integers; other numbers are floats; null is nil.
-    public static func decode(_ bytes: [UInt8]) throws -> Value {
-        var parser = Parser(bytes: bytes)
+    /// are integers; other numbers are floats; null is nil. Arrays and objects nest at most
+    /// `maxDepth` levels; object keys must be UTF-8 text; a `\u` escape of half a surrogate
+    /// pair alone is refused, as it has no UTF-8 form (Python would make it a string that it
+    /// cannot encode either).
+    public static func decode(_ bytes: [UInt8], maxDepth: Int = Value.maxDepth) throws -> Value {
+        var parser = Parser(bytes: bytes, maxDepth: maxDepth)
         parser.skipSpace()
-        let value = try parser.value(depth: 0)
+        let value: Value
+        do {
+            value = try parser.value(depth: 0)
+        } catch let error as ValueError {
+            throw parser.error(error.message(root: ""))
+        }
         parser.skipSpace()
         guard parser.offset == bytes.count else { throw parser.error("unexpected text after the value") }
         return value
@@ -86,7 +94,10 @@ extension JSON {
 
     private struct Parser {
         let bytes: [UInt8]
+        let maxDepth: Int
         var offset = 0
+
+        init(bytes: [UInt8], maxDepth: Int) { self.bytes = bytes; self.maxDepth = maxDepth }
 
         func error(_ problem: String) -> DecodeError { DecodeError(offset: offset + 1, problem: problem) }
 
@@ -103,12 +114,13 @@ extension JSON {
             return value
         }
 
+        /// A value inside `depth` arrays and objects. A `ValueError` leaves `offset` where it is.
         mutating func value(depth: Int) throws -> Value {
-            guard depth < 512 else { throw error("nested too deeply") }
             guard offset < bytes.count else { throw error("unexpected end of input") }
             switch bytes[offset] {
-            case UInt8(ascii: "{"): return try object(depth)
-            case UInt8(ascii: "["): return try array(depth)
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                guard depth < maxDepth else { throw ValueError.tooDeep(limit: maxDepth) }
+                return bytes[offset] == UInt8(ascii: "{") ? try object(depth) : try array(depth)
             case UInt8(ascii: "\""): return .string(try string())
             case UInt8(ascii: "t"): return try expect("true", .bool(true))
             case UInt8(ascii: "f"): return try expect("false", .bool(false))
@@ -126,12 +138,15 @@ extension JSON {
             while true {
                 skipSpace()
                 guard offset < bytes.count, bytes[offset] == UInt8(ascii: "\"") else { throw error("expected a string key") }
-                let key = Value.string(try string())
+                let keyOffset = offset
+                let keyBytes = try string()
+                guard Value.isUTF8(keyBytes) else { offset = keyOffset; throw ValueError.keyNotUTF8 }
+                let key = Value.string(keyBytes)
                 skipSpace()
                 guard offset < bytes.count, bytes[offset] == UInt8(ascii: ":") else { throw error("expected ':'") }
                 offset += 1
                 skipSpace()
-                m[key] = try value(depth: depth + 1)
+                m[key] = try ValueError.at(.key(key)) { try value(depth: depth + 1) }
                 skipSpace()
                 guard offset < bytes.count else { throw error("unexpected end of input in an object") }
                 if bytes[offset] == UInt8(ascii: "}") { offset += 1; return .map(m) }
@@ -147,7 +162,7 @@ extension JSON {
             if offset < bytes.count && bytes[offset] == UInt8(ascii: "]") { offset += 1; return .array(a) }
             while true {
                 skipSpace()
-                a.append(try value(depth: depth + 1))
+                a.append(try ValueError.at(.index(a.count + 1)) { try value(depth: depth + 1) })
                 skipSpace()
                 guard offset < bytes.count else { throw error("unexpected end of input in an array") }
                 if bytes[offset] == UInt8(ascii: "]") { offset += 1; return .array(a) }
@@ -184,11 +199,37 @@ extension JSON {
         }
 
         mutating func hex4() throws -> UInt32 {
-            guard bytes.count - offset >= 4, let v = UInt32(String(decoding: bytes[offset ..< offset + 4], as: UTF8.self), radix: 16) else {
-                throw error("invalid \\u escape")
+            guard bytes.count - offset >= 4 else { throw error("invalid \\u escape") }
+            var v: UInt32 = 0
+            for b in bytes[offset ..< offset + 4] {
+                guard let digit = Character(UnicodeScalar(b)).hexDigitValue else { throw error("invalid \\u escape") }
+                v = v << 4 | UInt32(digit)
             }
             offset += 4
             return v
+        }
+
+        /// The character of a `\uXXXX` escape (`offset` after its `u`), or of a surrogate pair
+        /// of two; half a pair alone is an error at its backslash.
+        mutating func escapedScalar() throws -> Unicode.Scalar {
+            let start = offset - 2
+            let unit = try hex4()
+            func unpaired(_ what: String) -> DecodeError {
+                let text = String(decoding: bytes[start ..< start + 6], as: UTF8.self)
+                return DecodeError(offset: start + 1, problem: "lone \(what) surrogate \(text) (half of a UTF-16 pair, with no UTF-8 form)")
+            }
+            switch unit {
+            case 0xdc00 ..< 0xe000: throw unpaired("low")
+            case 0xd800 ..< 0xdc00:
+                guard bytes.count - offset >= 6, bytes[offset] == UInt8(ascii: "\\"), bytes[offset + 1] == UInt8(ascii: "u") else {
+                    throw unpaired("high")
+                }
+                offset += 2
+                let low = try hex4()
+                guard (0xdc00 ..< 0xe000).contains(low) else { throw unpaired("high") }
+                return Unicode.Scalar(0x10000 + ((unit - 0xd800) << 10) + (low - 0xdc00))!  // U+10000 to U+10FFFF
+            default: return Unicode.Scalar(unit)!  // below U+10000, and no surrogate
+            }
         }
 
         mutating func string() throws -> [UInt8] {
@@ -212,14 +253,7 @@ extension JSON {
                     case UInt8(ascii: "r"): out.append(0x0d)
                     case UInt8(ascii: "t"): out.append(0x09)
                     case UInt8(ascii: "u"):
-                        var scalar = try hex4()
-                        if (0xd800 ..< 0xdc00).contains(scalar), bytes.count - offset >= 6,
-                           bytes[offset] == UInt8(ascii: "\\"), bytes[offset + 1] == UInt8(ascii: "u") {
-                            offset += 2
-                            let low = try hex4()
-                            scalar = 0x10000 + ((scalar - 0xd800) << 10) + (low - 0xdc00)
-                        }
-                        out.append(contentsOf: String(UnicodeScalar(scalar).map(Character.init) ?? "\u{fffd}").utf8)
+                        UTF8.encode(try escapedScalar()) { out.append($0) }
                     default:
                         offset -= 1
                         throw error("invalid escape")

@@ -117,10 +117,17 @@ public enum MessagePack {
         }
     }
 
-    /// Decodes exactly one value that spans all of `bytes`.
+    /// Decodes exactly one value that spans all of `bytes`. MessagePack is only ever dkrun's
+    /// own messages, so arrays and maps nest at most `Value.maxMessageDepth` levels; string
+    /// map keys must be UTF-8 text.
     public static func decode(_ bytes: [UInt8]) throws -> Value {
         var reader = Reader(bytes: bytes)
-        let value = try reader.value(depth: 0)
+        let value: Value
+        do {
+            value = try reader.value(depth: 0)
+        } catch let error as ValueError {
+            throw DecodeError(offset: reader.offset, problem: error.message(root: ""))
+        }
         guard reader.offset == bytes.count else {
             throw DecodeError(offset: reader.offset, problem: "\(bytes.count - reader.offset) bytes after the value")
         }
@@ -130,7 +137,6 @@ public enum MessagePack {
     private struct Reader {
         let bytes: [UInt8]
         var offset = 0
-        static let maxDepth = 512
 
         mutating func byte() throws -> UInt8 {
             guard offset < bytes.count else { throw DecodeError(offset: offset, problem: "unexpected end of input") }
@@ -152,10 +158,15 @@ public enum MessagePack {
             return v
         }
 
+        /// A value inside `depth` arrays and maps. A `ValueError` leaves `offset` at the start
+        /// of the array, map or key it is about.
         mutating func value(depth: Int) throws -> Value {
-            guard depth < Reader.maxDepth else { throw DecodeError(offset: offset, problem: "nested too deeply") }
             let start = offset
             let b = try byte()
+            if depth >= Value.maxMessageDepth, (0x80 ... 0x9f).contains(b) || (0xdc ... 0xdf).contains(b) {
+                offset = start
+                throw ValueError.tooDeep(limit: Value.maxMessageDepth)
+            }
             switch b {
             case 0x00...0x7f: return .int(Int64(b))
             case 0xe0...0xff: return .int(Int64(Int8(bitPattern: b)))
@@ -197,7 +208,7 @@ public enum MessagePack {
             guard n <= bytes.count - offset else { throw DecodeError(offset: offset, problem: "array of \(n) elements exceeds the input") }
             var a: [Value] = []
             a.reserveCapacity(n)
-            for _ in 0 ..< n { a.append(try value(depth: depth + 1)) }
+            for i in 0 ..< n { a.append(try ValueError.at(.index(i + 1)) { try value(depth: depth + 1) }) }
             return .array(a)
         }
 
@@ -207,8 +218,12 @@ public enum MessagePack {
             m.reserveCapacity(n)
             for _ in 0 ..< n {
                 let keyOffset = offset
-                let k = try value(depth: depth + 1)
-                guard m.updateValue(try value(depth: depth + 1), forKey: k) == nil else {
+                let k = try ValueError.at(.inKey) { try value(depth: depth + 1) }
+                if case .string(let bytes) = k, !Value.isUTF8(bytes) {
+                    offset = keyOffset
+                    throw ValueError.keyNotUTF8
+                }
+                guard m.updateValue(try ValueError.at(.key(k)) { try value(depth: depth + 1) }, forKey: k) == nil else {
                     throw DecodeError(offset: keyOffset, problem: "duplicate map key")
                 }
             }

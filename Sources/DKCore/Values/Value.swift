@@ -175,8 +175,9 @@ extension Value {
         self = .map(Dictionary(uniqueKeysWithValues: map.map { (.text($0.key), .text($0.value)) }))
     }
 
-    /// The entries whose key is text, by that text (others are left out; of two byte-string
-    /// keys that decode to the same text, one wins).
+    /// The entries whose key is text, by that text (others are left out). Decoders and the Lua
+    /// bridge refuse keys that are not UTF-8, so each text key is its own text; of two keys
+    /// that Swift compares equal (the same text in two Unicode normal forms), one wins.
     public var textKeyed: [String: Value] {
         var out: [String: Value] = [:]
         for (k, v) in mapValue ?? [:] { if let k = k.stringValue { out[k] = v } }
@@ -192,6 +193,102 @@ extension Value {
         case .null: return "nil"
         case .array, .int: return "an \(typeName)"
         default: return "a \(typeName)"
+        }
+    }
+}
+
+// MARK: - Limits: how deep a value nests, and where in it a problem is
+
+extension Value {
+    /// The deepest a value may nest arrays and maps (a value's own array or map is level 1):
+    /// every JSON or YAML document dkrun reads, and every value a Lua script hands it (a
+    /// task's result, a constant, a configuration field). Deeper input is an error naming
+    /// where it is (`ValueError.tooDeep`), never a stack overflow. docs/limits.md.
+    public static let maxDepth = 200
+
+    /// The deepest dkrun's own messages may nest: payloads, task states, worker requests and
+    /// event lines hold values of up to `maxDepth` levels inside a few levels of their own.
+    /// Reading MessagePack (only ever dkrun's messages) and pushing into Lua allow this much,
+    /// so that every value within `maxDepth` crosses processes and Lua states.
+    public static let maxMessageDepth = maxDepth + 16
+
+    /// Whether a string's bytes are UTF-8 text: map keys must be (`ValueError.keyNotUTF8`).
+    @inlinable
+    public static func isUTF8(_ bytes: [UInt8]) -> Bool {
+        bytes.allSatisfy { $0 < 0x80 } || String(validating: bytes, as: UTF8.self) != nil
+    }
+}
+
+/// Where a part of a value is: the keys and indices (from 1, as in Lua) from the value's root.
+public struct ValuePath: Sendable, Equatable {
+    public enum Step: Sendable, Equatable {
+        case index(Int)
+        case key(Value)
+        /// Inside a map key that is itself an array or a map.
+        case inKey
+    }
+
+    public var steps: [Step] = []
+    public init() {}
+
+    /// The path after `root`: `result[2].name`, `x["a b"]`. A long (deep) path shows its
+    /// first and last steps around "...".
+    public func text(root: String) -> String {
+        func step(_ s: Step) -> String {
+            switch s {
+            case .index(let i): return "[\(i)]"
+            case .key(let k):
+                guard case .string(let name) = k, ValuePath.isName(name) else { return "[\(JSON.encode(k))]" }
+                return "." + String(decoding: name, as: UTF8.self)
+            case .inKey: return "[<key>]"
+            }
+        }
+        var text = root + steps.prefix(steps.count <= 12 ? 12 : 8).map(step).joined()
+        if steps.count > 12 {
+            let last = steps.suffix(2).map(step).joined()
+            text += "..." + (last.hasPrefix(".") ? String(last.dropFirst()) : last)
+        }
+        if text.isEmpty { return "the value" }
+        return text.hasPrefix(".") ? String(text.dropFirst()) : text
+    }
+
+    /// A key written `.name`: a Lua name (letters, digits, underscores, not starting with a digit).
+    private static func isName(_ bytes: [UInt8]) -> Bool {
+        func letter(_ b: UInt8) -> Bool { (0x41...0x5a).contains(b) || (0x61...0x7a).contains(b) || b == 0x5f }
+        guard let first = bytes.first, letter(first) else { return false }
+        return bytes.allSatisfy { letter($0) || (0x30...0x39).contains($0) }
+    }
+}
+
+/// A problem at a place inside a value, thrown where a decoder or the Lua bridge finds it:
+/// each enclosing array or map adds its step to the path as the error unwinds (`at`), so a
+/// path costs nothing until there is a problem. Each reader turns it into its own error,
+/// with the position in its input (`JSON.DecodeError`, `YAML.LoadError`, ...).
+public struct ValueError: Error, Sendable {
+    public var path = ValuePath()
+    /// What is wrong, said of the place: "is nested more than 200 levels deep (the limit)".
+    public let problem: String
+
+    public init(_ problem: String) { self.problem = problem }
+
+    /// The message, with the path under `root`: "result[1][1]...[1] is nested more than ...".
+    public func message(root: String) -> String { "\(path.text(root: root)) \(problem)" }
+
+    /// An array or map inside `limit` others already (`Value.maxDepth`, `Value.maxMessageDepth`).
+    public static func tooDeep(limit: Int) -> ValueError {
+        ValueError("is nested more than \(limit) levels deep (the limit)")
+    }
+
+    public static let keyNotUTF8 = ValueError("has a key that is not UTF-8 text")
+
+    /// `body`'s value, the part of a value at `step`; its `ValueError` gets the step in its path.
+    @inlinable
+    public static func at<T>(_ step: @autoclosure () -> ValuePath.Step, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch var error as ValueError {
+            error.path.steps.insert(step(), at: 0)
+            throw error
         }
     }
 }

@@ -15,18 +15,25 @@ public enum YAML {
         public var description: String { "\(source):\(line):\(column): \(problem)" }
     }
 
+    /// The most that aliases may repeat in one stream: each node an alias repeats counts 1,
+    /// and a scalar also its length in bytes. A few anchors can otherwise stand for billions
+    /// of nodes ("billion laughs"), which Lua tables and payloads would hold each one by one.
+    public static let maxAliasExpansion = 1_000_000
+
     /// Loads a stream that holds one document (an empty stream is nil).
-    public static func load(_ text: String, source: String) throws -> Value {
-        let documents = try loadAll(text, source: source)
+    public static func load(_ text: String, source: String, maxDepth: Int = Value.maxDepth) throws -> Value {
+        let documents = try loadAll(text, source: source, maxDepth: maxDepth)
         guard documents.count <= 1 else {
             throw LoadError(source: source, line: 1, column: 1, problem: "expected one YAML document, found \(documents.count)")
         }
         return documents.first ?? .null
     }
 
-    /// Loads every document of a stream.
-    public static func loadAll(_ text: String, source: String) throws -> [Value] {
-        let parser = Parser(text: text, source: source)
+    /// Loads every document of a stream. Sequences and mappings nest at most `maxDepth`
+    /// levels in each document, counting those aliases bring; aliases repeat at most
+    /// `maxAliasExpansion`. Both are checked while parsing, before anything is built.
+    public static func loadAll(_ text: String, source: String, maxDepth: Int = Value.maxDepth) throws -> [Value] {
+        let parser = Parser(text: text, source: source, maxDepth: maxDepth)
         return try parser.documents()
     }
 
@@ -72,15 +79,33 @@ public enum YAML {
     }
 
     /// Owns one libyaml parser and a copy of the input it reads (libyaml keeps a pointer to
-    /// both, so both are allocated, not stored properties).
+    /// both, so both are allocated, not stored properties). It reads libyaml's events, so
+    /// nothing is built beyond what the limits allow.
     private final class Parser {
         private let parser = UnsafeMutablePointer<yaml_parser_t>.allocate(capacity: 1)
         private let input: UnsafeMutableBufferPointer<UInt8>
         private let source: String
-        private var anchors: [String: Value] = [:]
+        private let maxDepth: Int
 
-        init(text: String, source: String) {
+        /// An anchored node: its value, its size (nodes, and scalars' bytes) and its height
+        /// (how many levels of sequences and mappings it nests).
+        private struct Anchored {
+            let value: Value
+            let size: Int
+            let height: Int
+        }
+        private var anchors: [String: Anchored] = [:]
+        /// The size of everything read so far, and of what aliases repeated.
+        private var size = 0
+        private var aliasSize = 0
+        /// The deepest level of sequences and mappings reached, for anchored nodes' heights.
+        private var deepest = 0
+        /// Where a `ValueError` was found: its path is built while it unwinds.
+        private var problemMark = yaml_mark_t()
+
+        init(text: String, source: String, maxDepth: Int) {
             self.source = source
+            self.maxDepth = maxDepth
             let bytes = Array(text.utf8)
             input = .allocate(capacity: max(bytes.count, 1))
             _ = input.initialize(from: bytes)
@@ -102,7 +127,13 @@ public enum YAML {
                 case YAML_STREAM_END_EVENT: return docs
                 case YAML_DOCUMENT_START_EVENT:
                     anchors = [:]
-                    let root = try node(try next())
+                    let root: Value
+                    do {
+                        root = try node(try next(), depth: 0)
+                    } catch let error as ValueError {
+                        throw LoadError(source: source, line: problemMark.line + 1, column: problemMark.column + 1,
+                                        problem: error.message(root: ""))
+                    }
                     _ = try next()  // DOCUMENT_END
                     docs.append(root)
                 default: continue  // STREAM_START
@@ -110,52 +141,81 @@ public enum YAML {
             }
         }
 
-        private func node(_ event: Event) throws -> Value {
+        /// The node that starts with `event`, inside `depth` sequences and mappings.
+        private func node(_ event: Event, depth: Int) throws -> Value {
+            let anchor = event.anchor
+            let sizeBefore = size
+            let deepestOutside = deepest
+            if anchor != nil { deepest = depth }
+            let value: Value
             switch event.kind {
             case YAML_SCALAR_EVENT:
                 let data = event.raw.data.scalar
                 let text = String(decoding: UnsafeBufferPointer(start: data.value, count: data.length), as: UTF8.self)
                 let tag = data.tag.map { String(cString: $0) }
-                let value = try scalar(text, tag: tag, plain: data.plain_implicit != 0, event: event)
-                remember(data.anchor, value)
-                return value
+                value = try scalar(text, tag: tag, plain: data.plain_implicit != 0, event: event)
+                size += 1 + data.length
             case YAML_SEQUENCE_START_EVENT:
+                try enter(event, depth: depth)
                 var items: [Value] = []
                 while true {
                     let e = try next()
                     if e.kind == YAML_SEQUENCE_END_EVENT { break }
-                    items.append(try node(e))
+                    items.append(try ValueError.at(.index(items.count + 1)) { try node(e, depth: depth + 1) })
                 }
-                let value = Value.array(items)
-                remember(event.raw.data.sequence_start.anchor, value)
-                return value
+                value = .array(items)
             case YAML_MAPPING_START_EVENT:
+                try enter(event, depth: depth)
                 var entries: [Value: Value] = [:]
                 var merges: [(Value, Event)] = []
                 while true {
                     let e = try next()
                     if e.kind == YAML_MAPPING_END_EVENT { break }
-                    let key = try node(e)
+                    let key = try ValueError.at(.inKey) { try node(e, depth: depth + 1) }
                     let valueEvent = try next()
+                    let v = try ValueError.at(.key(key)) { try node(valueEvent, depth: depth + 1) }
                     if key == .text("<<") {
-                        merges.append((try node(valueEvent), valueEvent))
+                        merges.append((v, valueEvent))
                     } else {
-                        guard entries.updateValue(try node(valueEvent), forKey: key) == nil else {
+                        guard entries.updateValue(v, forKey: key) == nil else {
                             throw error(at: e, "duplicate key \(JSON.encode(key))")
                         }
                     }
                 }
                 for (merged, at) in merges { try merge(merged, into: &entries, at: at) }
-                let value = Value.map(entries)
-                remember(event.raw.data.mapping_start.anchor, value)
-                return value
+                value = .map(entries)
             case YAML_ALIAS_EVENT:
                 let name = String(cString: event.raw.data.alias.anchor)
-                guard let value = anchors[name] else { throw error(at: event, "unknown alias *\(name)") }
-                return value
+                guard let anchored = anchors[name] else { throw error(at: event, "unknown alias *\(name)") }
+                guard depth + anchored.height <= maxDepth else {
+                    problemMark = event.raw.start_mark
+                    throw ValueError("(alias *\(name), \(anchored.height) levels itself) " + ValueError.tooDeep(limit: maxDepth).problem)
+                }
+                aliasSize += anchored.size
+                guard aliasSize <= YAML.maxAliasExpansion else {
+                    throw error(at: event, "aliases repeat more than \(YAML.maxAliasExpansion) nodes and bytes (the limit on alias expansion)")
+                }
+                size += anchored.size
+                deepest = max(deepest, depth + anchored.height)
+                value = anchored.value
             default:
                 throw error(at: event, "unexpected YAML event")
             }
+            if let anchor {
+                anchors[anchor] = Anchored(value: value, size: size - sizeBefore, height: deepest - depth)
+                deepest = max(deepest, deepestOutside)
+            }
+            return value
+        }
+
+        /// Checks that a sequence or mapping inside `depth` others is within the limit.
+        private func enter(_ event: Event, depth: Int) throws {
+            guard depth < maxDepth else {
+                problemMark = event.raw.start_mark
+                throw ValueError.tooDeep(limit: maxDepth)
+            }
+            size += 1
+            deepest = max(deepest, depth + 1)
         }
 
         /// `<<: *base` merge keys: the mapping's own keys win, then earlier merged maps.
@@ -188,10 +248,6 @@ public enum YAML {
             }
         }
 
-        private func remember(_ anchor: UnsafeMutablePointer<yaml_char_t>?, _ value: Value) {
-            if let anchor { anchors[String(cString: anchor)] = value }
-        }
-
         private func next() throws -> Event {
             let event = Event()
             guard yaml_parser_parse(parser, &event.raw) != 0 else {
@@ -214,6 +270,18 @@ public enum YAML {
         var raw = yaml_event_t()
         var kind: yaml_event_type_t { raw.type }
         deinit { yaml_event_delete(&raw) }
+
+        /// The anchor a scalar, sequence or mapping is given (`&name`).
+        var anchor: String? {
+            let pointer: UnsafeMutablePointer<yaml_char_t>?
+            switch kind {
+            case YAML_SCALAR_EVENT: pointer = raw.data.scalar.anchor
+            case YAML_SEQUENCE_START_EVENT: pointer = raw.data.sequence_start.anchor
+            case YAML_MAPPING_START_EVENT: pointer = raw.data.mapping_start.anchor
+            default: pointer = nil
+            }
+            return pointer.map { String(cString: $0) }
+        }
     }
 }
 

@@ -63,7 +63,7 @@ struct GraphCommand: ParsableCommand {
         for (n, line) in String(decoding: text, as: UTF8.self).split(separator: "\n").enumerated() {
             // JSON is YAML's flow style, so libyaml reads the events.
             let event: Value
-            do { event = try YAML.load(String(line), source: "\(path):\(n + 1)") } catch {
+            do { event = try YAML.load(String(line), source: "\(path):\(n + 1)", maxDepth: Value.maxMessageDepth) } catch {
                 throw CommandError.badInput("\(path):\(n + 1): not a JSON event line")
             }
             guard event["event"]?.stringValue == "task_state", event["map_index"] == nil,
