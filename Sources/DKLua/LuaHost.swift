@@ -204,13 +204,22 @@ public final class LuaHost: FlowHost {
     }
 
     public func flowStateChanged(from old: TaskState, to new: TaskState) -> TaskState {
-        stateChanged(task: nil, from: old, to: new)
+        do { return try stateChanged(task: nil, from: old, to: new) } catch {
+            return TaskState(.failed, message: "\(error)")
+        }
+    }
+
+    /// A state handler that raised an error (not a signal): its owner fails, as in Prefect 1.
+    struct StateHandlerError: Error, CustomStringConvertible {
+        let description: String
     }
 
     /// Runs the state handlers of task `slug` (nil: the flow's) for a change of state and
-    /// returns the state they leave. As in Prefect 1, a handler that raises a signal puts its
-    /// owner in that signal's state, and one that fails fails it.
-    func stateChanged(task slug: String?, from old: TaskState, to new: TaskState) -> TaskState {
+    /// returns the state they leave; `pushContext` pushes the task's `dk.context`. As in
+    /// Prefect 1, a handler that raises a signal puts its owner in that signal's state; one
+    /// that fails throws.
+    func stateChanged(task slug: String?, from old: TaskState, to new: TaskState,
+                      pushContext: (() throws -> Void)? = nil) throws -> TaskState {
         guard let flowRef = activeFlowReference else { return new }
         let base = lua.top
         defer { lua_settop(lua.L, base) }
@@ -223,13 +232,14 @@ public final class LuaHost: FlowHost {
             if let message = state.message { table["message"] = .text(message) }
             lua.push(Value(textKeys: table))
         }
-        if lua_pcall(lua.L, 4, 1, base + 1) == LUA_OK {
+        if let pushContext { try pushContext() } else { lua_pushnil(lua.L) }
+        if lua_pcall(lua.L, 5, 1, base + 1) == LUA_OK {
             do {
                 let returned = try lua.value(at: -1, path: "state")
                 guard let kind = returned["state"]?.stringValue.flatMap(StateKind.init(rawValue:)) else { return new }
                 return TaskState(kind, message: returned["message"]?.stringValue, result: returned["result"] ?? .null)
             } catch {
-                return TaskState(.failed, message: "A state handler returned a state that cannot cross Lua states: \(error)")
+                throw StateHandlerError(description: "A state handler returned a state that cannot cross Lua states: \(error)")
             }
         }
         if let (signal, message) = lua.signal(at: -1) {
@@ -239,7 +249,7 @@ public final class LuaHost: FlowHost {
             default: return TaskState(.failed, message: message)
             }
         }
-        return TaskState(.failed, message: "Exception raised while calling state handlers: \(lua.popError().message)")
+        throw StateHandlerError(description: "Exception raised while calling state handlers: \(lua.popError().message)")
     }
 
     /// `flow:run{...}` from Lua: the flow on top of the stack, its options under it.

@@ -18,20 +18,32 @@ final class LuaTaskInvoker: TaskInvoker {
 
     func invoke(_ call: TaskCall, log: @escaping (LogLevel, String) -> Void) -> TaskOutcome {
         guard call.task.hasStateHandlers else { return attempt(call, log: log) }
-        host.currentLog = log
-        defer { host.currentLog = nil }
-        let running = host.stateChanged(task: call.task.slug, from: TaskState(.pending), to: TaskState(.running))
-        guard running.kind == .running else { return .handled(running) }
+        let running: TaskState
+        switch handle(call, from: TaskState(.pending), to: TaskState(.running), log: log) {
+        case .handled(let state) where state.kind == .running: running = state
+        case let other: return other
+        }
         let outcome = attempt(call, log: log)
         if outcome == .interrupted { return outcome }
-        host.currentLog = log
-        return .handled(host.stateChanged(task: call.task.slug, from: running, to: TaskRules.state(after: outcome)))
+        if case .ended = outcome { return outcome }
+        return handle(call, from: running, to: TaskRules.state(after: outcome), log: log)
     }
 
     func settle(_ call: TaskCall, _ state: TaskState, log: @escaping (LogLevel, String) -> Void) -> TaskOutcome {
+        handle(call, from: TaskState(.pending), to: state, log: log)
+    }
+
+    /// The task's state handlers for one change, in its context: the state they leave, or
+    /// the task ended Failed when one of them raised an error.
+    private func handle(_ call: TaskCall, from old: TaskState, to new: TaskState,
+                        log: @escaping (LogLevel, String) -> Void) -> TaskOutcome {
         host.currentLog = log
         defer { host.currentLog = nil }
-        return .handled(host.stateChanged(task: call.task.slug, from: TaskState(.pending), to: state))
+        do {
+            return .handled(try host.stateChanged(task: call.task.slug, from: old, to: new) { try self.pushContext(call) })
+        } catch {
+            return .ended(TaskState(.failed, message: "\(error)"))
+        }
     }
 
     /// One call of the task's function.
@@ -51,7 +63,7 @@ final class LuaTaskInvoker: TaskInvoker {
         lua.push(call.task.slug)
         lua.push(Value(textKeys: call.arguments))
         do { try pushContext(call) } catch {
-            return .failed(message: "\(error)", traceback: nil)
+            return .ended(TaskState(.failed, message: "\(error)"))
         }
         lua.arm(timeout: call.task.timeout)
         let status = lua_pcall(L, 4, 1, base + 1)

@@ -112,7 +112,7 @@ public final class TaskServer {
         if let i = mapIndex { end = inputs.preflight(child: i) } else if case .ends(let state) = inputs.start() { end = state }
         if let end {
             // Its state handlers settle a state it reaches without running.
-            let settled = task.hasStateHandlers ? TaskRules.state(after: flow.invoker.settle(call, end, log: log)) : end
+            let settled = TaskRules.handlersSettle(task, end) ? TaskRules.state(after: flow.invoker.settle(call, end, log: log)) : end
             return Self.stateReply(settled, attempts: 0)
         }
         while true {

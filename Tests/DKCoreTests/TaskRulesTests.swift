@@ -57,6 +57,15 @@ import Testing
         #expect(TaskRules.preflight(task(trigger), [], hasUpstream: true)?.kind == ends)
     }
 
+    /// Handlers are called on a change of state: a task held Pending has none.
+    @Test(arguments: [(true, StateKind.triggerFailed, true), (true, .skipped, true), (true, .paused, true),
+                      (true, .pending, false), (false, .triggerFailed, false)])
+    func handlersSettleAChangeOfState(hasHandlers: Bool, kind: StateKind, settles: Bool) {
+        var spec = task()
+        spec.hasStateHandlers = hasHandlers
+        #expect(TaskRules.handlersSettle(spec, TaskState(kind)) == settles)
+    }
+
     @Test(arguments: [
         (TaskOutcome.success(["a": 1]), TaskState(.success, result: ["a": 1])),
         (.failed(message: "boom", traceback: "stack traceback:\n\tflow.lua:3"),
@@ -226,6 +235,18 @@ import Testing
         if let ends, case .ends(let state) = r.start() { #expect(state.kind == ends) } else { #expect(ends == nil) }
     }
 
+    /// As Prefect 1: a task mapped over a mapped task whose child is paused still maps; only
+    /// its child behind the paused one waits. A reduce after it waits whole.
+    @Test func aPausedChildHoldsOnlyWhatIsBehindIt() throws {
+        let graph = try FlowGraph(testFlow(testTask("m"), testTask("n", ["x": .mapped(over: "m")]), testTask("r", ["xs": .result(of: "m")])))
+        let m = TaskState(.mapped, result: [1, nil, 3], children: [TaskState(.success, result: 1), TaskState(.paused), TaskState(.success, result: 3)])
+        let waiting = TaskState(.pending, message: "Waiting for a paused upstream task")
+        let n = TaskInputs(graph: graph, task: 1) { _ in m }
+        #expect(n.start() == .maps(width: 3))
+        #expect([0, 1, 2].map(n.preflight(child:)) == [nil, waiting, nil])
+        #expect(TaskInputs(graph: graph, task: 2) { _ in m }.start() == .ends(waiting))
+    }
+
     /// n(ys, b) mapped over m, whose children ended differently, after the unmapped b.
     @Test(arguments: [
         (0, StateKind.success, nil as TaskState?),
@@ -238,5 +259,37 @@ import Testing
         let m = TaskState(.mapped, children: [TaskState(.success), TaskState(.failed), TaskState(.skipped)])
         let n = TaskInputs(graph: graph, task: 2) { $0 == 0 ? m : TaskState(b) }
         #expect(n.preflight(child: child) == ends)
+    }
+}
+
+@Suite struct TaskRunNameTests {
+    private func call(_ template: String) -> TaskCall {
+        var task = makeTask("fetch")
+        task.taskRunName = template
+        return TaskCall(id: TaskRunID(task: "fetch", mapIndex: 2), task: task, arguments: ["x": 7, "city": "Oslo"],
+                        run: FlowRunContext(flowName: "f", parameters: ["day": "mon", "x": 99]))
+    }
+
+    /// As Prefect 1: arguments first, then context fields, then parameters; `{{` is a brace.
+    @Test(arguments: [
+        ("{city}-{x}", "Oslo-7"),
+        ("{task_full_name} on {day}", "fetch[2] on mon"),
+        ("{{literal}} {x}", "{literal} 7"),
+        ("plain", "plain"),
+    ])
+    func templatesAreFilledIn(template: String, name: String) throws {
+        let c = call(template)
+        #expect(try c.runName(context: c.contextFields()) == name)
+    }
+
+    @Test(arguments: [
+        ("{nope}", "task_run_name \"{nope}\": no argument, context field or parameter 'nope'"),
+        ("{x", "task_run_name \"{x\": a single '{' (write '{{' for the brace itself)"),
+        ("x}", "task_run_name \"x}\": a single '}' (write '}}' for the brace itself)"),
+    ])
+    func badTemplatesAreErrors(template: String, message: String) {
+        let c = call(template)
+        let error = #expect(throws: TaskRunNameError.self) { try c.runName(context: c.contextFields()) }
+        #expect(error?.description == message)
     }
 }

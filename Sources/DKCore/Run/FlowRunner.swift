@@ -121,7 +121,7 @@ public final class FlowRunner {
 
     /// A task (or child) that ends without running; its state handlers settle the state first.
     private func end(_ t: Int, mapIndex: Int?, _ state: TaskState, _ inputs: TaskInputs) {
-        if graph.spec.tasks[t].hasStateHandlers {
+        if TaskRules.handlersSettle(graph.spec.tasks[t], state) {
             enqueue(t, mapIndex: mapIndex, inputs.arguments(mapIndex: mapIndex), decided: state)
         } else if let i = mapIndex {
             finishChild(t, i, state, attempt: 0, duration: nil)
@@ -145,17 +145,13 @@ public final class FlowRunner {
         let (call, decided) = (jobs[id]!.call, jobs[id]!.decided)
         let observer = self.observer
         inFlight += 1
-        if let decided {
-            executor.submit(id: id) { invoker in
-                invoker.settle(call, decided) { level, message in observer?.handle(.log(call.id, level, message, time: Clock.wall())) }
-            }
-            return
+        let log: @Sendable (LogLevel, String) -> Void = { level, message in
+            observer?.handle(.log(call.id, level, message, time: Clock.wall()))
         }
         executor.submit(id: id) { invoker in
+            if let decided { return invoker.settle(call, decided, log: log) }
             observer?.handle(.taskState(call.id, TaskState(.running), attempt: call.attempt, duration: nil, time: Clock.wall()))
-            return invoker.invoke(call) { level, message in
-                observer?.handle(.log(call.id, level, message, time: Clock.wall()))
-            }
+            return invoker.invoke(call, log: log)
         }
     }
 

@@ -67,6 +67,9 @@ public enum TaskOutcome: Sendable, Equatable {
     case paused(message: String)
     /// The state the task's state handlers chose.
     case handled(TaskState)
+    /// A state that ends the task at once, never retried nor looped: a state handler that
+    /// raised an error, a task run name that cannot be made (as in Prefect 1).
+    case ended(TaskState)
     case interrupted
 }
 

@@ -56,10 +56,10 @@ public struct TaskState: Sendable, Equatable {
     public var flattened: [TaskState] { kind == .mapped ? children : [self] }
 
     /// Whether the tasks behind this one must wait: it is paused, or still pending behind a
-    /// paused task, or a mapped task with such a child.
-    public var holdsDownstream: Bool {
-        kind == .paused || kind == .pending || children.contains(where: \.holdsDownstream)
-    }
+    /// paused task. A mapped task has finished, whatever its children: where Prefect 1 looks
+    /// at its children instead (`flattened`), a held child holds the task behind it, and a
+    /// task mapped over it maps, its child behind the held one waiting.
+    public var holdsDownstream: Bool { kind == .paused || kind == .pending }
 }
 
 extension TaskState {

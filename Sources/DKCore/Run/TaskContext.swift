@@ -57,6 +57,9 @@ extension TaskCall {
                 }
                 out += v.stringValue ?? JSON.encode(v)
                 rest = rest[rest.index(after: close)...]
+            } else if c == "{" || c == "}" {
+                // As Python's str.format: a brace is doubled, or it opens a field.
+                throw TaskRunNameError(description: "task_run_name \"\(template)\": a single '\(c)' (write '\(c)\(c)' for the brace itself)")
             } else {
                 out.append(c)
             }

@@ -27,6 +27,13 @@ public enum TaskRules {
         return TaskState(.skipped, message: "Upstream task was skipped")
     }
 
+    /// Whether the task's state handlers are called for `state`, which it reached without
+    /// running. As in Prefect 1 they are called for a change of state: not for a task that
+    /// stays Pending behind a paused one.
+    public static func handlersSettle(_ task: TaskSpec, _ state: TaskState) -> Bool {
+        task.hasStateHandlers && state.kind != .pending
+    }
+
     /// The state an attempt's outcome puts the task in, before retries are considered.
     public static func state(after outcome: TaskOutcome) -> TaskState {
         switch outcome {
@@ -37,7 +44,7 @@ public enum TaskRules {
         case .timedOut(let message): return TaskState(.timedOut, message: message)
         case .looped(let result, let message): return TaskState(.looped, message: message, result: result)
         case .paused(let message): return TaskState(.paused, message: message)
-        case .handled(let state): return state
+        case .handled(let state), .ended(let state): return state
         }
     }
 
@@ -54,6 +61,7 @@ public enum TaskRules {
     /// What follows an attempt that ended in `outcome`; `call` becomes the next attempt's.
     public static func next(after outcome: TaskOutcome, _ call: inout TaskCall) -> Next {
         let state = state(after: outcome)
+        if case .ended = outcome { return .done(state) }
         let task = call.task
         if state.kind == .looped && !Interruption.requested {
             call.loopCount += 1

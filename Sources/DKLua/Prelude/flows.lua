@@ -396,19 +396,19 @@ local FLOW_OPTIONS = with(FLOW_CONFIG, {
 
 --- Flow(name, [options], [body]) or Flow{name=, environment=, ...}
 function dk.Flow(a, b, c)
-  local options, body = {}, nil
+  local options, body, at = {}, nil, 1  -- `at`: the argument number of the options
   if type(a) == "table" and getmetatable(a) == nil then
     options, body = a, b
   elseif type(a) == "string" then
-    if type(b) == "table" and getmetatable(b) == nil then options, body = b, c else body = b end
+    if type(b) == "table" and getmetatable(b) == nil then options, body, at = b, c, 2 else body = b end
     options = with(options, { name = a })
   else
     raise("bad argument #1 to 'Flow' (string or table expected, got %s)", typename(a))
   end
-  check_fields(options, FLOW_OPTIONS, "bad argument #1 to 'Flow'")
+  check_fields(options, FLOW_OPTIONS, "bad argument #" .. at .. " to 'Flow'")
   if type(options.name) ~= "string" then raise("bad argument #1 to 'Flow' (a flow needs a name)") end
   if body ~= nil and type(body) ~= "function" then
-    raise("bad argument #2 to 'Flow' (function expected, got %s)", typename(body))
+    raise("bad argument #%d to 'Flow' (function expected, got %s)", at + 1, typename(body))
   end
   local flow = setmetatable({
     name = options.name, source = where(), _tasks = {}, _slug = {}, _by_slug = {}, _edges = {},
@@ -547,6 +547,9 @@ function dk._describe(flow)
   return d
 end
 
+-- The running task's context (dk.context): set while a task or its state handlers run.
+local current_context
+
 local STATE_NAMES = {}
 for _, name in ipairs { "Pending", "Running", "Success", "Failed", "Retrying", "Skipped", "TriggerFailed",
                         "TimedOut", "Cancelled", "Mapped", "Paused", "Looped" } do STATE_NAMES[name] = true end
@@ -555,8 +558,10 @@ local FAILED_STATES = { Failed = true, TriggerFailed = true, TimedOut = true }
 -- Runs the state handlers of task `slug` (nil: of the flow) for a change from state `old` to
 -- `new` (tables {state=, message=, result=}, as flow:run returns them) and returns the state
 -- they leave: each handler's return value, when it returns one, is the new state (Prefect 1's
--- state_handlers); on_failure is called last, with a failed state.
-function dk._state_changed(flow, slug, old, new)
+-- state_handlers); on_failure is called last, with a failed state. A task's handlers run in
+-- its `context`, as the task does.
+function dk._state_changed(flow, slug, old, new, context)
+  current_context = context
   local owner, handlers, on_failure = flow, flow._handlers, flow._on_failure
   if slug then
     owner = flow._by_slug[slug]
@@ -566,13 +571,16 @@ function dk._state_changed(flow, slug, old, new)
     local returned = handler(owner, old, new)
     if returned ~= nil then
       if type(returned) ~= "table" or not STATE_NAMES[returned.state] then
-        raise("a state handler of %s returned %s, not a state ({ state = \"Success\", message = ..., result = ... }) or nil",
-              tostring(owner), type(returned) == "table" and "a table without a known state name" or typename(returned))
+        -- No user code is on the stack here: the handler's definition is the line to fix.
+        local _, _, defined = signature(handler)
+        error(string.format("%s: a state handler of %s returned %s, not a state ({ state = \"Success\", message = ..., result = ... }) or nil",
+              defined, tostring(owner), type(returned) == "table" and "a table without a known state name" or "a " .. typename(returned)), 0)
       end
       new = returned
     end
   end
   if on_failure and FAILED_STATES[new.state] then on_failure(owner, new) end
+  current_context = nil
   return new
 end
 
@@ -599,7 +607,6 @@ function dk._collect(...)
   return flows
 end
 
-local current_context
 
 --- dk.context: the running task's context, with Prefect 1's fields (flow_name, flow_run_id,
 --- task_name, task_full_name, task_tags, map_index, parameters, today, loop_count, ...;

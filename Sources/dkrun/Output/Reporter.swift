@@ -50,7 +50,8 @@ final class Reporter: RunObserver, @unchecked Sendable {
     private func taskState(_ id: TaskRunID, _ state: TaskState, attempt: Int, duration: Double?, worker: String?, time: Double) {
         switch state.kind {
         case .running: running[id] = true
-        case .retrying: running[id] = nil
+        // Between attempts or loop iterations: the task has not finished.
+        case .retrying, .looped: running[id] = nil
         default:
             running[id] = nil
             if id.mapIndex == nil { finished += 1 }
