@@ -41,7 +41,7 @@ final class DriverProcess {
     /// - Throws: when the driver is gone (its output ended).
     func next(wait: Double) throws -> Value? {
         var p = pollfd(fd: channel.input, events: Int16(POLLIN), revents: 0)
-        let n = poll(&p, 1, Int32(wait * 1000))
+        let n = poll(&p, 1, Numbers.clamped(wait * 1000))
         guard n > 0 else { return nil }
         guard let event = try channel.receive() else {
             throw BridgeError(description: "the Dask driver ended without a result (\(describe(reap())))")

@@ -41,7 +41,10 @@ public struct HTTPResponse: Sendable {
 
 /// A failed transfer, said the way a person can act on: which URL, and what went wrong.
 public struct HTTPError: CategorizedError {
-    public var exitStatus: ExitStatus { .failure }
+    /// A URL, CA bundle or client certificate that cannot be used is the user's input (a
+    /// kubeconfig's, say); anything else, the network or the server, is a failure.
+    public var exitStatus: ExitStatus { Self.inputKinds.contains(kind) ? .badInput : .failure }
+    static let inputKinds: Set = ["bad URL", "unusable TLS credentials"]
 
     public let url: String
     public let kind: String
@@ -119,7 +122,7 @@ public enum HTTPClient {
             dk_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, request.followRedirects ? 1 : 0)
             dk_curl_setopt_long(handle, CURLOPT_MAXREDIRS, 10)
             dk_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
-            dk_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, limit.isFinite ? max(1, Int((limit * 1000).rounded(.up))) : 0)
+            dk_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, limit.isFinite ? max(1, Numbers.clamped((limit * 1000).rounded(.up), to: Int.self)) : 0)
             // libcurl asks this at least once a second: what interrupts the deadline ends the transfer too.
             dk_curl_setopt_long(handle, CURLOPT_NOPROGRESS, 0)
             dk_curl_setopt_pointer(handle, CURLOPT_XFERINFODATA, context)
@@ -192,8 +195,8 @@ public enum HTTPClient {
         case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY: return "DNS lookup failed"
         case CURLE_COULDNT_CONNECT: return "connection failed"
         case CURLE_OPERATION_TIMEDOUT: return "timed out"
-        case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_CERTPROBLEM:
-            return "TLS failed"
+        case CURLE_PEER_FAILED_VERIFICATION, CURLE_SSL_CONNECT_ERROR: return "TLS failed"
+        case CURLE_SSL_CACERT_BADFILE, CURLE_SSL_CERTPROBLEM: return "unusable TLS credentials"
         case CURLE_UNSUPPORTED_PROTOCOL, CURLE_URL_MALFORMAT: return "bad URL"
         case CURLE_TOO_MANY_REDIRECTS: return "too many redirects"
         default: return "transfer failed"

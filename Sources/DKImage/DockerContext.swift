@@ -35,7 +35,7 @@ public struct DockerContext {
         pushes = !(source["registry_url"]?.stringValue ?? "").isEmpty && source["local_image"] != true
         base = source["base_image"]?.stringValue ?? Self.defaultBase
         dockerfile = try source["dockerfile"]?.stringValue.map {
-            String(decoding: try Files.read(Files.join(scriptDirectory, $0)), as: UTF8.self)
+            String(decoding: try Files.read(Files.join(scriptDirectory, $0), limit: .source), as: UTF8.self)
         }
         pythonDependencies = source["python_dependencies"]?.arrayValue?.compactMap(\.stringValue) ?? []
         envVars = (source["env_vars"]?.textMap ?? [:]).map { ($0.key, $0.value) }.sorted { $0.0 < $1.0 }

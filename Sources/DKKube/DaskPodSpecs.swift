@@ -130,8 +130,10 @@ public struct DaskClusterSpec: Sendable {
                    extraEnv: ["DASK_SCHEDULER_ADDRESS": schedulerAddress])
     }
 
-    /// The worker spec's `replicas` (not a Pod field: dkrun takes it out).
-    public var workerReplicas: Int? { workerTemplate?["spec"]?["replicas"]?.intValue.map(Int.init) }
+    /// The worker spec's `replicas` (not a Pod field: dkrun takes it out), as `SpecChecks` let it in.
+    public var workerReplicas: Int? {
+        (workerTemplate?["spec"]?["replicas"]).flatMap { try? Numbers.integer($0, "replicas", in: 1 ... SpecChecks.workerLimit) }
+    }
 
     /// A new worker pod's name: the template with a fresh `{uuid}`.
     public func newWorkerName(user: String, environment: [String: String]) -> String {

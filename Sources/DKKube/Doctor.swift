@@ -13,11 +13,15 @@ public struct Doctor {
     public init(client: KubeClient) { self.client = client }
 
     /// The checks in order; the permission checks run only once the server answers.
-    public func run(namespace: String) -> [Check] {
+    /// - Throws: a configuration that cannot be used (its certificates, say): bad input, not
+    ///   a check that failed.
+    public func run(namespace: String) throws -> [Check] {
         var checks: [Check] = []
         do {
             let version = try client.version()
             checks.append(Check(ok: true, text: "reached \(client.config.server) (Kubernetes \(version)) with \(client.config.origin)"))
+        } catch let error as KubeConfig.ConfigError {
+            throw error
         } catch {
             return [Check(ok: false, text: "cannot reach the cluster: \(error)")]
         }

@@ -28,9 +28,21 @@ public final class ExecPlugin: @unchecked Sendable {
             throw KubeConfig.ConfigError("\(owner) has no command")
         }
         self.command = command.contains("/") ? Files.join(Files.directory(of: file), command) : command
-        arguments = (exec["args"]?.arrayValue ?? []).compactMap(\.stringValue)
-        environment = (exec["env"]?.arrayValue ?? []).compactMap { e in
-            e["name"]?.stringValue.map { ($0, e["value"]?.stringValue ?? "") }
+        let owner = owner
+        func list(_ key: String) throws -> [Value] {
+            guard let v = exec[key], !v.isNull else { return [] }
+            guard let items = v.arrayValue else { throw KubeConfig.ConfigError("\(owner): \(key): a list expected, got \(v.typeNameWithArticle)") }
+            return items
+        }
+        arguments = try list("args").enumerated().map { i, a in
+            guard let word = a.stringValue else { throw KubeConfig.ConfigError("\(owner): args[\(i)]: a string expected, got \(a.typeNameWithArticle)") }
+            return word
+        }
+        environment = try list("env").enumerated().map { i, e in
+            guard let name = e["name"]?.stringValue, let value = e["value"]?.stringValue else {
+                throw KubeConfig.ConfigError("\(owner): env[\(i)]: a mapping of a name and a value (strings) expected")
+            }
+            return (name, value)
         }
         apiVersion = exec["apiVersion"]?.stringValue ?? "client.authentication.k8s.io/v1"
         installHint = exec["installHint"]?.stringValue

@@ -75,17 +75,20 @@ public struct FlowRunPlan: Sendable {
         }
         switch placement {
         case .daskCluster(.daskKubernetesEnvironment):
-            var spec = cluster(min: Int(env?["min_workers"]?.intValue ?? 1), max: Int(env?["max_workers"]?.intValue ?? 2))
-            spec.schedulerTemplate = env?["scheduler_spec"]
-            spec.workerTemplate = env?["worker_spec"]
-            if let t = env?["startup_timeout"]?.numberValue { spec.startupTimeout = t }
+            let type = "DaskKubernetesEnvironment"
+            var spec = cluster(min: try Self.workers(env?["min_workers"] ?? 1, "\(type).min_workers"),
+                               max: try Self.workers(env?["max_workers"] ?? 2, "\(type).max_workers"))
+            spec.schedulerTemplate = try Self.specFile(env, "scheduler_spec", of: type, replicas: false)
+            spec.workerTemplate = try Self.specFile(env, "worker_spec", of: type, replicas: true)
+            if let t = env?["startup_timeout"] { spec.startupTimeout = try Numbers.seconds(t, "\(type).startup_timeout", positive: true) }
             spec.env["DASK_DISTRIBUTED__SCHEDULER__WORK_STEALING"] = env?["work_stealing"] == false ? "False" : "True"
             spec.schedulerLogs = env?["scheduler_logs"] == true
             spec.logKubernetesErrors = env?["log_k8s_errors"] == true
             tasks = .daskCluster(Self.settle(spec))
         case .daskCluster(.daskOnKubernetesEnvironment):
-            var spec = cluster(min: 1, max: Int(env?["max_workers"]?.intValue ?? 1))
-            if let t = env?["startup_timeout"]?.numberValue { spec.startupTimeout = t }
+            let type = "DaskOnKubernetesEnvironment"
+            var spec = cluster(min: 1, max: try Self.workers(env?["max_workers"] ?? 1, "\(type).max_workers"))
+            if let t = env?["startup_timeout"] { spec.startupTimeout = try Numbers.seconds(t, "\(type).startup_timeout", positive: true) }
             tasks = .daskCluster(Self.settle(spec))
         case .daskCluster(.kubeClusterExecutor):
             var spec = cluster(min: 1, max: 1)
@@ -101,7 +104,23 @@ public struct FlowRunPlan: Sendable {
         self.pullSecrets = pullSecrets
         pullSecretSource = source
         serviceAccount = runConfig?["service_account_name"]?.stringValue
+        if let template = runConfig?["job_template"] {
+            let source = runConfig?["job_template_path"]?.stringValue.map { "\($0) (KubernetesRun job_template_path)" }
+            try SpecChecks.checkJob(template, source ?? "KubernetesRun job_template")
+        }
         self.runConfig = runConfig
+    }
+
+    /// A number of workers of the run's cluster: 1 to `SpecChecks.workerLimit`.
+    static func workers(_ value: Value, _ field: String) throws -> Int {
+        try Numbers.integer(value, field, in: 1 ... SpecChecks.workerLimit)
+    }
+
+    /// The Pod spec an environment loaded from its `<name>_file`, checked.
+    private static func specFile(_ env: Value?, _ name: String, of type: String, replicas: Bool) throws -> Value? {
+        guard let pod = env?[name] else { return nil }
+        try SpecChecks.checkPod(pod, "\(env?[name + "_file"]?.stringValue ?? "?") (\(type) \(name)_file)", replicas: replicas)
+        return pod
     }
 
     /// Applies the precedence of the YAML specs and the Dask config over the quick
@@ -249,6 +268,7 @@ enum KubeClusterOptions {
             guard v.mapValue != nil else {
                 throw FlowError("DaskExecutor cluster_kwargs.\(key) must be a Pod spec table (load a file with dk.yaml.load_file)")
             }
+            try SpecChecks.checkPod(v, "DaskExecutor cluster_kwargs.\(key)", replicas: key == "pod_template")
             return v
         }
         spec.workerTemplate = try pod("pod_template")
@@ -256,15 +276,18 @@ enum KubeClusterOptions {
         if let name = kwargs["name"]?.stringValue { spec.workerNameTemplate = name }
         if let image = kwargs["image"]?.stringValue { spec.image = image }
         if let ns = kwargs["namespace"]?.stringValue { spec.namespace = ns }
-        if let t = kwargs["startup_timeout"]?.numberValue { spec.startupTimeout = t }
+        if let t = kwargs["startup_timeout"] {
+            spec.startupTimeout = try Numbers.seconds(t, "DaskExecutor cluster_kwargs.startup_timeout", positive: true)
+        }
         spec.env.merge(kwargs["env"]?.textMap ?? [:]) { $1 }
-        let n = Int(kwargs["n_workers"]?.intValue ?? 1)
+        // n_workers 0 (dask-kubernetes' default) makes one worker: a flow run needs one.
+        let n = try Numbers.integer(kwargs["n_workers"] ?? 1, "DaskExecutor cluster_kwargs.n_workers", in: 0 ... SpecChecks.workerLimit)
         if adapt.mapValue?.isEmpty ?? true {
             spec.minWorkers = max(n, 1)
             spec.maxWorkers = max(n, 1)
         } else {
-            spec.minWorkers = Int(adapt["minimum"]?.intValue ?? 0)
-            spec.maxWorkers = Int(adapt["maximum"]?.intValue ?? Int64(max(spec.minWorkers, 1)))
+            spec.minWorkers = try Numbers.integer(adapt["minimum"] ?? 0, "DaskExecutor adapt_kwargs.minimum", in: 0 ... SpecChecks.workerLimit)
+            spec.maxWorkers = try FlowRunPlan.workers(adapt["maximum"] ?? .int(Int64(max(spec.minWorkers, 1))), "DaskExecutor adapt_kwargs.maximum")
             if spec.minWorkers < 1 {
                 spec.notes.append("adapt_kwargs.minimum \(spec.minWorkers) is raised to 1: a flow run needs a worker")
                 spec.minWorkers = 1
@@ -272,8 +295,10 @@ enum KubeClusterOptions {
             guard spec.maxWorkers >= spec.minWorkers else {
                 throw FlowError("DaskExecutor adapt_kwargs: maximum (\(spec.maxWorkers)) is less than minimum (\(spec.minWorkers))")
             }
-            if let i = adapt["interval"]?.numberValue { spec.reportInterval = i }
-            if let w = adapt["wait_count"]?.intValue { spec.scaleDownReports = Int(w) }
+            if let i = adapt["interval"] { spec.reportInterval = try Numbers.seconds(i, "DaskExecutor adapt_kwargs.interval", positive: true) }
+            if let w = adapt["wait_count"] {
+                spec.scaleDownReports = try Numbers.integer(w, "DaskExecutor adapt_kwargs.wait_count", in: 1 ... 1_000_000)
+            }
         }
     }
 }

@@ -17,7 +17,7 @@ public final class KubeClient: @unchecked Sendable {
     /// Seconds one watch request lasts before the client starts the next from where it was.
     public var watchWindow = 300.0
     /// Waits the given seconds before a retry (tests record the waits instead).
-    public var pause: @Sendable (Double) -> Void = { usleep(useconds_t($0 * 1e6)) }
+    public var pause: @Sendable (Double) -> Void = { usleep(Numbers.clamped($0 * 1e6)) }
     private let monitor = Monitor()
     private var discovered: [String: KubeResource] = [:]
 
@@ -166,6 +166,8 @@ public final class KubeClient: @unchecked Sendable {
                                                               body: body.map { Array(JSON.encode($0).utf8) },
                                                               contentType: contentType))
             } catch let error as HTTPError {
+                // The kubeconfig's server or certificates: bad input, whatever the call.
+                if error.exitStatus == .badInput { throw KubeConfig.ConfigError("\(error) (\(config.origin))") }
                 if error.retryable && retry == .idempotent && attempt < maxRetries {
                     attempt += 1
                     pause(HTTPClient.backoffDelay(attempt, retryAfter: nil))
@@ -216,7 +218,7 @@ public final class KubeClient: @unchecked Sendable {
         case .none: break
         case .token(let token): r.headers.append(("Authorization", "Bearer \(token)"))
         case .tokenFile(let file):
-            let token = String(decoding: try Files.read(file), as: UTF8.self).trimmed
+            let token = String(decoding: try Files.read(file, limit: .credentials), as: UTF8.self).trimmed
             r.headers.append(("Authorization", "Bearer \(token)"))
         case .clientCertificate(let cert, let key):
             r.clientCertificate = cert

@@ -32,7 +32,7 @@ extension KubeClient {
                     }
                     if state.done { return }
                 }
-                let window = Int(max(1, min(watchWindow, deadline.map { $0 - Clock.monotonic() } ?? watchWindow)))
+                let window: Int = Numbers.clamped(max(1, min(watchWindow, deadline.map { $0 - Clock.monotonic() } ?? watchWindow)))
                 var request = try self.request(method: "GET", path: resource.path(namespace: ns),
                                                query: [("watch", "1"), ("resourceVersion", state.version),
                                                        ("allowWatchBookmarks", "true"), ("timeoutSeconds", String(window)),

@@ -117,11 +117,11 @@ public final class JobFollower: @unchecked Sendable {
                             + PodProblems.describe(client, pod: pod.name, namespace: namespace))
                     }
                     if Clock.monotonic() > deadline {
-                        return .failure("the flow run's pod \(pod.name) did not start within \(Int(startupTimeout)) s: "
+                        return .failure("the flow run's pod \(pod.name) did not start within \(Numbers.clamped(startupTimeout, to: Int.self)) s: "
                             + PodProblems.pendingReason(pod) + PodProblems.describe(client, pod: pod.name, namespace: namespace))
                     }
                 } else if Clock.monotonic() > deadline {
-                    return .failure("the flow run's Job made no pod within \(Int(startupTimeout)) s")
+                    return .failure("the flow run's Job made no pod within \(Numbers.clamped(startupTimeout, to: Int.self)) s")
                 }
             } catch {
                 if Clock.monotonic() > deadline { return .failure("cannot follow the flow run: \(error)") }

@@ -98,7 +98,7 @@ public final class KubeDaskCluster: WorkerScaling {
                 throw failure("the Dask scheduler pod \(spec.schedulerName) cannot start: \(reason)", pod: spec.schedulerName)
             }
             if clock() > deadline {
-                throw failure("the Dask scheduler pod \(spec.schedulerName) did not start within \(Int(spec.startupTimeout)) s "
+                throw failure("the Dask scheduler pod \(spec.schedulerName) did not start within \(Numbers.clamped(spec.startupTimeout, to: Int.self)) s "
                     + "(startup_timeout): \(PodProblems.pendingReason(pod))", pod: spec.schedulerName)
             }
             return nil
@@ -261,7 +261,7 @@ public final class KubeDaskCluster: WorkerScaling {
         case "Pending":
             let created = pod.creationTime ?? Clock.wall()
             if Clock.wall() - created > spec.startupTimeout {
-                throw failure("worker pod \(name) did not start within \(Int(spec.startupTimeout)) s (startup_timeout): "
+                throw failure("worker pod \(name) did not start within \(Numbers.clamped(spec.startupTimeout, to: Int.self)) s (startup_timeout): "
                     + PodProblems.pendingReason(pod), pod: name)
             }
         case "Running":
@@ -347,7 +347,9 @@ public final class KubeClusterRunner: ClusterRunner {
             spec.owner = FlowRunPlan.jobOwner(name: job, uid: try client.get(.jobs, job).uid ?? "")
         }
         if spec.workerTemplate == nil, let path = environment["DASK_KUBERNETES__WORKER_TEMPLATE_PATH"] {
-            spec.workerTemplate = try YAML.load(String(decoding: try Files.read(path), as: UTF8.self), source: path)
+            let template = try YAML.load(String(decoding: try Files.read(path, limit: .source), as: UTF8.self), source: path)
+            try SpecChecks.checkPod(template, "\(path) (DASK_KUBERNETES__WORKER_TEMPLATE_PATH)", replicas: false)
+            spec.workerTemplate = template
         }
         return spec
     }

@@ -204,8 +204,8 @@ enum HostFunctions {
                 return (name, value)
             }
             if case .string(let body)? = r["body"] { request.body = body }
-            request.timeout = r["timeout"]?.numberValue ?? 30
-            request.retries = Int(r["retries"]?.intValue ?? 0)
+            request.timeout = try Numbers.seconds(r["timeout"] ?? 30, "timeout")
+            request.retries = try Numbers.integer(r["retries"] ?? 0, "retries", in: 0 ... 100)
             request.caFile = r["ca_file"]?.stringValue
             request.insecure = r["insecure"]?.boolValue ?? false
             request.followRedirects = r["redirects"]?.boolValue ?? true

@@ -30,7 +30,7 @@ public final class SourceRecorder {
     func loadScript() throws -> SourceFile {
         let file: SourceFile
         switch origin {
-        case .script(let path, let searchPath): file = SourceFile(chunkName: path, text: try Files.read(searchPath.resolved(path)))
+        case .script(let path, let searchPath): file = SourceFile(chunkName: path, text: try Files.read(searchPath.resolved(path), limit: .source))
         case .payload(let payload): file = payload.script
         }
         script = file
@@ -72,7 +72,7 @@ public final class SourceRecorder {
             return .failure(ModuleNotFound(searched: searchPath.candidates(for: name).map { "no file '\($0)'" }.joined(separator: "\n\t")))
         }
         do {
-            return .success(SourceFile(chunkName: path, text: try Files.read(searchPath.resolved(path))))
+            return .success(SourceFile(chunkName: path, text: try Files.read(searchPath.resolved(path), limit: .source)))
         } catch {
             return .failure(ModuleNotFound(searched: "\(error)"))
         }
@@ -87,7 +87,7 @@ public final class SourceRecorder {
             guard let recorded = payload.files[path] else { throw PayloadError("\(path): not in the flow's payload") }
             bytes = recorded
         case .script(let script, let searchPath):
-            bytes = try Files.read(searchPath.resolved(Files.join(Files.directory(of: script), path)))
+            bytes = try Files.read(searchPath.resolved(Files.join(Files.directory(of: script), path)), limit: .source)
         }
         files[path] = bytes
         return bytes

@@ -1,7 +1,4 @@
 import DKCore
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// `dkrun worker --stdio`: runs tasks for a Dask worker (or any caller) one after another.
 /// It loads each flow once per payload hash, rebuilding it from the payload alone (the DAG
@@ -24,11 +21,14 @@ public final class TaskServer {
 
     public init(channel: FrameChannel) { self.channel = channel }
 
-    /// Serves until the input ends. Errors in a request are answered, never fatal.
+    /// Serves until the input ends. Errors in a request, a frame that holds no MessagePack
+    /// included, are answered, never fatal.
     public func serve() throws {
-        while let request = try channel.receive() {
+        while let frame = try channel.receiveFrame() {
             var reply: Value
             do {
+                let request: Value
+                do { request = try MessagePack.decode(frame) } catch { throw RequestError(message: "the request is no MessagePack value: \(error)") }
                 switch request["op"]?.stringValue {
                 case "hello":
                     reply = ["version": .text(Product.version), "payload_version": .int(Payload.version)]
@@ -47,7 +47,11 @@ public final class TaskServer {
             } catch {
                 reply = ["ok": false, "error": .text("\(error)")]
             }
-            try channel.send(reply)
+            do {
+                try channel.send(reply)
+            } catch let error as FrameChannel.TooLarge {
+                try channel.send(["ok": false, "error": .text("the reply is \(error)")])
+            }
         }
     }
 
@@ -119,7 +123,8 @@ public final class TaskServer {
                 return Self.stateReply(state, attempts: attempt)
             case .retry(let retrying, let delay):
                 try? channel.send(["event": "retrying", "attempt": .int(Int64(attempt)), "message": .text(retrying.message ?? "")])
-                usleep(useconds_t(max(0, delay) * 1e6))
+                // Ctrl-C ends the wait (and then the next attempt, at once).
+                Deadline(at: nil, interruptedBy: [Interruption.flag]).sleep(delay)
             case .loop(let looped):
                 try? channel.send(["event": "looped", "attempt": .int(Int64(attempt)), "message": .text(looped.message ?? "")])
             }

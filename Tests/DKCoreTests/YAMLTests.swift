@@ -47,7 +47,7 @@ import Testing
 
     @Test func seedWorkerSpecLoads() throws {
         let path = #filePath.split(separator: "/").dropLast(3).joined(separator: "/")
-        let bytes = try Files.read("/" + path + "/examples/worker_spec.yaml")
+        let bytes = try Files.read("/" + path + "/examples/worker_spec.yaml", limit: .source)
         let spec = try YAML.load(String(decoding: bytes, as: UTF8.self), source: "worker_spec.yaml")
         #expect(spec["kind"] == "Pod")
         #expect(spec["spec"]?["containers"]?.arrayValue?.first?["args"]?.arrayValue?.first == "dask-worker")

@@ -171,13 +171,38 @@ import Testing
         (["adapt_kwargs": ["minimum": 3, "maximum": 2]], "DaskExecutor adapt_kwargs: maximum (2) is less than minimum (3)"),
         (["cluster_kwargs": ["pod_template": "worker.yaml"]],
          "DaskExecutor cluster_kwargs.pod_template must be a Pod spec table (load a file with dk.yaml.load_file)"),
+        (["cluster_kwargs": ["pod_template": ["kind": "Pod", "spec": ["containers": 5]]]],
+         "DaskExecutor cluster_kwargs.pod_template: spec.containers: a list of containers expected, got an integer"),
+        (["cluster_kwargs": ["scheduler_pod_template": ["kind": "Pod", "spec": ["replicas": 2]]]],
+         "DaskExecutor cluster_kwargs.scheduler_pod_template: spec.replicas: only a worker spec takes replicas (the cluster's size)"),
+        (["cluster_kwargs": ["n_workers": 5000]], "DaskExecutor cluster_kwargs.n_workers: an integer from 0 to 1000 expected, got 5000"),
+        (["adapt_kwargs": ["maximum": 99_999_999_999_999]],
+         "DaskExecutor adapt_kwargs.maximum: an integer from 1 to 1000 expected, got 99999999999999"),
+        (["adapt_kwargs": ["maximum": 2, "wait_count": 0]], "DaskExecutor adapt_kwargs.wait_count: an integer from 1 to 1000000 expected, got 0"),
+        (["adapt_kwargs": ["maximum": 2, "interval": .float(.nan)]],
+         "DaskExecutor adapt_kwargs.interval: a number of seconds above 0, at most 1e9 expected, got nan"),
+        (["cluster_kwargs": ["startup_timeout": -1]],
+         "DaskExecutor cluster_kwargs.startup_timeout: a number of seconds above 0, at most 1e9 expected, got -1"),
     ]
 
     @Test(arguments: badKubeClusterOptions)
     func badKubeClusterOptionsAreNamed(fields: [String: Value], message: String) throws {
         var executor: Value = ["type": "DaskExecutor", "cluster_class": "KubeCluster"]
         for (k, v) in fields { executor[k] = v }
-        #expect(throws: FlowError(message)) { try plan(["run_config": ["type": "KubernetesRun"], "executor": executor]) }
+        let error = #expect(throws: (any Error).self) { try plan(["run_config": ["type": "KubernetesRun"], "executor": executor]) }
+        #expect(error.map { "\($0)" } == message)
+        #expect((error as? any CategorizedError)?.exitStatus == .badInput)
+    }
+
+    /// A worker spec's replicas fix the cluster only within the limit: -5 would make a range
+    /// that traps, 99999999999999 a loop that never ends.
+    @Test(arguments: [(Value.int(-5), "-5"), (.int(99_999_999_999_999), "99999999999999"), (.text("2"), "a string")])
+    func replicasOutOfRangeAreRefused(replicas: Value, shown: String) throws {
+        let env: Value = ["type": "DaskKubernetesEnvironment", "worker_spec_file": "w.yaml", "worker_spec": ["kind": "Pod", "spec": ["replicas": replicas]]]
+        #expect(throws: Numbers.RangeError(field: "w.yaml (DaskKubernetesEnvironment worker_spec_file): spec.replicas",
+                                           problem: "an integer from 1 to 1000 expected, got \(shown)")) {
+            try plan(["environment": env])
+        }
     }
 
     @Test func thePullSecretIsADockerConfigJSON() throws {

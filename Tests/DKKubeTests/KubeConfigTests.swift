@@ -95,6 +95,23 @@ import Testing
         }
     }
 
+    /// Certificates that look like PEM but cannot be loaded are found by the first request: bad
+    /// input, which the doctor passes on instead of a failed check.
+    @Test func unusableCertificatesAreBadInput() throws {
+        let dir = try TempDir()
+        let server = try HTTPTestServer(tls: try makeCertificate(in: dir.path, name: "server"))
+        let garbage = Base64.encode(Array("-----BEGIN CERTIFICATE-----\nZ2FyYmFnZQ==\n-----END CERTIFICATE-----\n".utf8))
+        try """
+            current-context: c
+            clusters: [{name: k, cluster: {server: "\(server.url(""))", certificate-authority-data: \(garbage)}}]
+            contexts: [{name: c, context: {cluster: k}}]
+            """.write(toFile: dir.file("config"), atomically: true, encoding: .utf8)
+        let client = KubeClient(config: try KubeConfig.load(environment: ["KUBECONFIG": dir.file("config")]))
+        let error = #expect(throws: KubeConfig.ConfigError.self) { try Doctor(client: client).run(namespace: "default") }
+        #expect(error?.description.hasPrefix("unusable TLS credentials for \(server.url("/version")): ") == true, "\(String(describing: error))")
+        #expect(error?.exitStatus == .badInput)
+    }
+
     @Test func inAPod() throws {
         let dir = try TempDir()
         try "ca".write(toFile: dir.path + "/ca.crt", atomically: true, encoding: .utf8)

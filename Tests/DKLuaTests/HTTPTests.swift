@@ -52,6 +52,15 @@ import Testing
         (#"dk.http.get("http://no-such-host.invalid/")"#, "t:1: dk.http: DNS lookup failed for http://no-such-host.invalid/: "),
         (#"dk.http.request { url = "http://x/", verb = "GET" }"#, "t:1: bad argument #1 to 'request' (unknown field 'verb')"),
         (#"dk.http.request { method = "GET" }"#, "t:1: bad argument #1 to 'request' (field 'url' is required)"),
+        // Numbers no transfer can take: an error naming the field, not a crash (Double to Int).
+        (#"dk.http.get("http://127.0.0.1:1/", { timeout = math.huge })"#,
+         "t:1: dk.http: timeout: a number of seconds from 0 to 1e9 expected, got inf"),
+        (#"dk.http.get("http://127.0.0.1:1/", { timeout = 1e300 })"#,
+         "t:1: dk.http: timeout: a number of seconds from 0 to 1e9 expected, got 1e+300"),
+        (#"dk.http.get("http://127.0.0.1:1/", { timeout = -(0/0) })"#,
+         "t:1: dk.http: timeout: a number of seconds from 0 to 1e9 expected, got nan"),
+        (#"dk.http.get("http://127.0.0.1:1/", { retries = 1e18 })"#,
+         "t:1: dk.http: retries: an integer from 0 to 100 expected, got 1e+18"),
     ])
     func failuresSayWhatFailed(source: String, prefix: String) throws {
         #expect(try luaError(source)?.hasPrefix(prefix) == true)

@@ -1,3 +1,4 @@
+import DKCore
 import DKTestSupport
 import Foundation
 import Testing
@@ -44,6 +45,20 @@ import Testing
         "twoexecutors.lua": "return Flow('x', { environment = LocalEnvironment { executor = LocalExecutor {} }, executor = LocalDaskExecutor {} })\n",
         "twoimages.lua": "return Flow('x', { environment = DaskOnKubernetesEnvironment { image_name = 'a' }, storage = Docker { image_name = 'b' } })\n",
         "buildkw.lua": "return Flow('x', { storage = Docker { build_kwargs = { squash = true } } })\n",
+        // Numbers that no wait or count can take (docs/limits.md, Numbers).
+        "retry.lua": "local t = task('t', { max_retries = 1, retry_delay = 1e300 }, function() end)\nreturn Flow('x', function() t() end)\n",
+        "retryinf.lua": "local t = task('t', { max_retries = 1, retry_delay = math.huge }, function() end)\nreturn Flow('x', function() t() end)\n",
+        "timeout.lua": "local t = task('t', { timeout = math.huge }, function() end)\nreturn Flow('x', function() t() end)\n",
+        "workers.lua": "return Flow('x', { environment = DaskKubernetesEnvironment { max_workers = 99999999999999 } })\n",
+        "nworkers.lua": "return Flow('x', { run_config = KubernetesRun {}, executor = DaskExecutor { cluster_class = 'KubeCluster', "
+            + "cluster_kwargs = { n_workers = -5 } } })\n",
+        "interval.lua": "return Flow('x', { run_config = KubernetesRun {}, executor = DaskExecutor { cluster_class = 'KubeCluster', "
+            + "adapt_kwargs = { maximum = 3, interval = math.huge } } })\n",
+        "startup.lua": "return Flow('x', { environment = DaskKubernetesEnvironment { startup_timeout = 1e300 } })\n",
+        // Spec files from Tests/Fixtures/bad-inputs/specs, named by $SPEC.
+        "workerspec.lua": "return Flow('x', { environment = DaskKubernetesEnvironment { worker_spec_file = os.getenv('SPEC') } })\n",
+        "schedulerspec.lua": "return Flow('x', { environment = DaskKubernetesEnvironment { scheduler_spec_file = os.getenv('SPEC') } })\n",
+        "jobtemplate.lua": "return Flow('x', { run_config = KubernetesRun { job_template_path = os.getenv('SPEC') } })\n",
     ]
 
     @Test(arguments: [
@@ -89,6 +104,14 @@ import Testing
         (["twoexecutors.lua"], "LocalEnvironment.executor: flow 'x' has an executor of its own too; set only one of them"),
         (["build", "twoimages.lua"], "Docker: flow 'x' has a DaskOnKubernetesEnvironment, whose fields describe its image already: describe it there, or in the Docker storage with a KubernetesRun"),
         (["build", "buildkw.lua"], "Docker.build_kwargs.squash: dkrun build passes on buildargs, labels, network_mode, nocache, platform, pull and target"),
+        (["param.lua", "--params-file", "/dev/zero"], "cannot read params file /dev/zero: more than 16 MiB, the limit for a params file"),
+        (["retry.lua"], "task 't' (retry.lua:2) retry_delay: a number of seconds from 0 to 1e9 expected, got 1e+300"),
+        (["retryinf.lua"], "task 't' (retryinf.lua:2) retry_delay: a number of seconds from 0 to 1e9 expected, got inf"),
+        (["timeout.lua"], "task 't' (timeout.lua:2) timeout: a number of seconds above 0, at most 1e9 expected, got inf"),
+        (["workers.lua", "--dry-run"], "DaskKubernetesEnvironment.max_workers: an integer from 1 to 1000 expected, got 99999999999999"),
+        (["nworkers.lua", "--dry-run"], "DaskExecutor cluster_kwargs.n_workers: an integer from 0 to 1000 expected, got -5"),
+        (["interval.lua", "--dry-run"], "DaskExecutor adapt_kwargs.interval: a number of seconds above 0, at most 1e9 expected, got inf"),
+        (["startup.lua", "--dry-run"], "DaskKubernetesEnvironment.startup_timeout: a number of seconds above 0, at most 1e9 expected, got 1e+300"),
     ])
     func badInputExitsTwoAndRunsNothing(arguments: [String], message: String) throws {
         let stderr = try Self.runRefused(arguments)
@@ -96,12 +119,92 @@ import Testing
     }
 
     /// Runs dkrun on the scripts, expecting exit 2 and nothing run; returns its stderr.
-    static func runRefused(_ arguments: [String]) throws -> String {
+    static func runRefused(_ arguments: [String], environment: [String: String] = [:]) throws -> String {
         let dir = try TempDir(scripts)
-        let r = try CLI.run(arguments, in: dir.path)
+        let r = try CLI.run(arguments, in: dir.path, environment: environment)
         #expect(r.status == 2)
         #expect(r.stdout.isEmpty)
         return r.stderr
+    }
+
+    /// The bad input files of Tests/Fixtures/bad-inputs; FIXTURES in a message is that directory.
+    static let fixtures = CLI.repoRoot + "/Tests/Fixtures/bad-inputs"
+
+    /// Spec files that are not what they claim to be: refused before anything is made, naming
+    /// the file and the field (`--dry-run` makes the run's objects from them).
+    @Test(arguments: [
+        ("workerspec.lua", "worker-list.yaml", "a YAML mapping (a Pod) expected, got an array"),
+        ("workerspec.lua", "worker-no-kind.yaml", "kind: Pod expected, got nothing"),
+        ("workerspec.lua", "worker-kind-job.yaml", "kind: Pod expected, got \"Job\""),
+        ("workerspec.lua", "worker-containers-5.yaml", "spec.containers: a list of containers expected, got an integer"),
+        ("workerspec.lua", "worker-container-string.yaml", "spec.containers[0]: a container (a mapping) expected, got a string"),
+        ("workerspec.lua", "worker-no-name.yaml", "spec.containers[0].name: a string expected, got nothing"),
+        ("workerspec.lua", "worker-init-no-image.yaml",
+         "spec.initContainers[0].image: missing (dkrun gives the flow's image to containers, not to init containers)"),
+        ("workerspec.lua", "worker-args-number.yaml", "spec.containers[0].args[3]: a string expected, got an integer"),
+        ("workerspec.lua", "worker-replicas-negative.yaml", "spec.replicas: an integer from 1 to 1000 expected, got -5"),
+        ("workerspec.lua", "worker-replicas-huge.yaml", "spec.replicas: an integer from 1 to 1000 expected, got 99999999999999"),
+        ("workerspec.lua", "worker-replicas-fraction.yaml", "spec.replicas: an integer from 1 to 1000 expected, got 2.5"),
+        ("schedulerspec.lua", "scheduler-replicas.yaml", "spec.replicas: only a worker spec takes replicas (the cluster's size)"),
+        ("jobtemplate.lua", "job-sidecar-no-image.yaml",
+         "spec.template.spec.containers[1].image: missing (dkrun gives the run's image to the first container only)"),
+    ])
+    func badSpecFilesAreNamedWithTheirField(script: String, fixture: String, problem: String) throws {
+        let spec = Self.fixtures + "/specs/" + fixture
+        let field = ["workerspec.lua": "DaskKubernetesEnvironment worker_spec_file", "schedulerspec.lua": "DaskKubernetesEnvironment scheduler_spec_file",
+                     "jobtemplate.lua": "KubernetesRun job_template_path"][script]!
+        let stderr = try Self.runRefused([script, "--dry-run"], environment: ["SPEC": spec])
+        #expect(stderr == "dkrun: error: \(spec) (\(field)): \(problem)\n")
+    }
+
+    /// Malformed kubeconfig values are bad input (exit 2) naming the entry and field, not a
+    /// doctor's failed check (exit 1) or a request that fails.
+    @Test(arguments: [
+        ("server-port.yaml", "cluster \"k\" in FILE: server \"https://127.0.0.1:99999\" has no host, or a port that is not from 1 to 65535"),
+        ("server-scheme.yaml", "cluster \"k\" in FILE: server \"127.0.0.1:6443\" is not an http(s):// URL"),
+        ("server-number.yaml", "cluster \"k\" in FILE: server: a string expected, got an integer"),
+        ("insecure-string.yaml", "cluster \"k\" in FILE: insecure-skip-tls-verify: true or false expected, got a string"),
+        ("ca-not-pem.yaml", "cluster \"k\" in FILE: certificate-authority-data is not PEM (no -----BEGIN line)"),
+        ("namespace.yaml", "context \"c\" in FILE: namespace \"Team/A\" is not a namespace name (lower-case letters, digits and '-', at most 63)"),
+        ("context-number.yaml", "context \"c\" in FILE: context: a mapping expected, got an integer"),
+        ("token-line-break.yaml", "user \"u\" in FILE: token: it holds a control character (a line break?)"),
+        ("token-number.yaml", "user \"u\" in FILE: token: a string expected, got an integer"),
+        ("exec-args.yaml", "the exec plugin of user \"u\" (FILE): args[1]: a string expected, got an integer"),
+        ("clusters-number.yaml", "kubeconfig FILE: clusters: a list expected, got an integer"),
+    ])
+    func badKubeconfigValuesAreBadInput(fixture: String, message: String) throws {
+        let file = Self.fixtures + "/kubeconfigs/" + fixture
+        let stderr = try Self.runRefused(["k8s", "doctor"], environment: ["KUBECONFIG": file])
+        #expect(stderr == "dkrun: error: " + message.replacingOccurrences(of: "FILE", with: file) + "\n")
+    }
+
+    /// Payloads (what a Job's pod runs) that break a rule of the format, each refused.
+    @Test(arguments: [
+        ("parameters-invalid-utf8-keys.msgpack", "payload's parameters: a key is not UTF-8 text (bytes fe)"),
+        ("modules-invalid-utf8-keys.msgpack", "payload's modules: a key is not UTF-8 text (bytes c3)"),
+        ("files-invalid-utf8-keys.msgpack", "payload's files: a key is not UTF-8 text (bytes 80 41)"),
+        ("files-equivalent-keys.msgpack", "payload's files: two keys are the text 'caf\u{e9}'"),
+        ("parameters-not-hashed.msgpack", "payload is corrupt: its content hash does not match its fields"),
+        ("version-1.msgpack", "payload version 1 is not supported by this dkrun (it reads version 2)"),
+    ])
+    func badPayloadsAreBadInput(fixture: String, message: String) throws {
+        let stderr = try Self.runRefused(["k8s", "flow-run", Self.fixtures + "/payloads/" + fixture])
+        #expect(stderr.precomposedStringWithCanonicalMapping == "dkrun: error: \(message)\n")
+    }
+
+    /// Files above their kind's limit are refused by their size, before they are read.
+    @Test func filesAboveTheirLimitAreRefusedUnread() throws {
+        let dir = try TempDir()
+        for (name, limit) in [("params.yaml", SizeLimit.paramsFile), ("payload.msgpack", SizeLimit.payload)] {
+            #expect(FileManager.default.createFile(atPath: dir.file(name), contents: nil))
+            let handle = try #require(FileHandle(forWritingAtPath: dir.file(name)))
+            try handle.truncate(atOffset: UInt64(limit.bytes + 1))  // sparse: nothing written
+            try handle.close()
+        }
+        let params = try Self.runRefused(["param.lua", "--params-file", dir.file("params.yaml")])
+        #expect(params == "dkrun: error: cannot read params file \(dir.file("params.yaml")): 16777217 bytes: more than 16 MiB, the limit for a params file\n")
+        let payload = try Self.runRefused(["k8s", "flow-run", dir.file("payload.msgpack")])
+        #expect(payload == "dkrun: error: \(dir.file("payload.msgpack")): 67108865 bytes: more than 64 MiB, the limit for a payload\n")
     }
 
     /// Options the command line itself refuses: ArgumentParser's message, then the usage.

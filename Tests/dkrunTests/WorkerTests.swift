@@ -17,8 +17,11 @@ import Testing
         func send(_ v: Value) throws {
             let body = MessagePack.encode(v)
             let n = UInt32(body.count)
-            stdin.fileHandleForWriting.write(Data([UInt8(n >> 24), UInt8(n >> 16 & 0xff), UInt8(n >> 8 & 0xff), UInt8(n & 0xff)] + body))
+            sendBytes([UInt8(n >> 24), UInt8(n >> 16 & 0xff), UInt8(n >> 8 & 0xff), UInt8(n & 0xff)] + body)
         }
+
+        /// Bytes as they are: a frame of the test's making, well-formed or not.
+        func sendBytes(_ bytes: [UInt8]) { stdin.fileHandleForWriting.write(Data(bytes)) }
 
         func receive() throws -> Value {
             let out = (process.standardOutput as! Pipe).fileHandleForReading
@@ -83,7 +86,7 @@ import Testing
         _ = try CLI.run(["serialize", dir.file("w.lua"), "-o", dir.file("w.dkp")])
         let payload = try [UInt8](Data(contentsOf: URL(fileURLWithPath: dir.file("w.dkp"))))
         let worker = try Worker()
-        #expect(try worker.request(["op": "hello"]).reply["payload_version"] == 1)
+        #expect(try worker.request(["op": "hello"]).reply["payload_version"] == 2)
         let loaded = try worker.request(["op": "load", "payload": .string(payload)]).reply
         #expect(loaded["ok"] == true && loaded["cached"] == false)
         let hash = try #require(loaded["hash"])
@@ -136,5 +139,51 @@ import Testing
         #expect(try Self.decoded(collected) == TaskState(.mapped, message: "Mapped 2 items; 1 failed", result: [4, nil],
                                                          children: [TaskState(.success, result: 4), TaskState(.failed)]))
         #expect(worker.close().status == 0)
+    }
+
+    /// A frame whose body is no MessagePack value is a request like any bad one: answered.
+    @Test func malformedRequestsAreAnsweredAndTheServerGoesOn() throws {
+        let worker = try Worker()
+        for (fixture, problem) in [("malformed-msgpack.bin", "malformed value at byte 0: unsupported type byte 0xc1"),
+                                   ("truncated-value.bin", "malformed value at byte 1: array of 2 elements exceeds the input"),
+                                   ("map-missing-value.bin", "malformed value at byte 3: unexpected end of input")] {
+            worker.sendBytes(try [UInt8](Data(contentsOf: URL(fileURLWithPath: CLI.repoRoot + "/Tests/Fixtures/bad-inputs/frames/" + fixture))))
+            #expect(try worker.receive() == ["ok": false, "error": .text("the request is no MessagePack value: " + problem)])
+        }
+        #expect(try worker.request(["op": "hello"]).reply["ok"] == true)
+        #expect(worker.close().status == 0)
+    }
+
+    /// A header announcing more than the frame limit ends the server, saying so, before it
+    /// reads (or makes room for) the body.
+    @Test func aFrameAboveTheLimitEndsTheServerWithTheReason() throws {
+        let worker = try Worker()
+        worker.sendBytes(try [UInt8](Data(contentsOf: URL(fileURLWithPath: CLI.repoRoot + "/Tests/Fixtures/bad-inputs/frames/header-1gib.bin"))))
+        #expect(throws: CLIError.self) { try worker.receive() }
+        let r = worker.close()
+        #expect(r.status == 1)
+        #expect(r.stderr == "dkrun: error: worker: a frame announcing 1073741824 bytes: more than 256 MiB, the limit for a frame\n")
+    }
+
+    /// retry_delay = 5000 s is more microseconds than usleep takes: the wait must not convert
+    /// it. The server waits (Ctrl-C ends the wait) and answers.
+    @Test func aLongRetryDelayIsWaitedNotConverted() throws {
+        let dir = try TempDir(["r.lua": """
+            local flaky = task("flaky", { max_retries = 1, retry_delay = 5000 }, function() error("transient") end)
+            return Flow("r", function() flaky() end)
+            """])
+        _ = try CLI.run(["serialize", dir.file("r.lua"), "-o", dir.file("r.dkp")])
+        let payload = try [UInt8](Data(contentsOf: URL(fileURLWithPath: dir.file("r.dkp"))))
+        let worker = try Worker()
+        let hash = try #require(try worker.request(["op": "load", "payload": .string(payload)]).reply["hash"])
+        try worker.send(["op": "run", "hash": hash, "task": "flaky", "upstream": [:]])
+        var event = try worker.receive()
+        while event["event"] == "log" { event = try worker.receive() }
+        #expect(event["event"] == "retrying")
+        #expect(event["message"]?.stringValue?.hasSuffix("retry 1 of 1 in 5000.0 s") == true)
+        worker.process.interrupt()
+        let reply = try worker.receive()
+        #expect(reply["ok"] == true && reply["attempts"] == 2)  // the wait ended, the last attempt ran
+        _ = worker.close()
     }
 }

@@ -41,7 +41,7 @@ extension FlowSpec {
         tasks = try r.each("tasks") { try TaskSpec(reading: $0) }
         edges = try r.each("edges") { e in
             EdgeSpec(upstream: try e.required("upstream"), downstream: try e.required("downstream"), key: try e.string("key"),
-                     mapped: try e.bool("mapped") ?? false, flattened: try e.bool("flattened") ?? false, index: try e.int("index").map(Int.init), source: SourcePosition(try e.required("source")))
+                     mapped: try e.bool("mapped") ?? false, flattened: try e.bool("flattened") ?? false, index: try e.int("index").map { try Numbers.integer(.int($0), "\(e.path).index", in: 1 ... Int.max) }, source: SourcePosition(try e.required("source")))
         }.sorted { ($0.downstream, $0.key ?? "", $0.upstream, $0.index ?? 0) < ($1.downstream, $1.key ?? "", $1.upstream, $1.index ?? 0) }
         constants = try r.each("constants") { c in
             ConstantSpec(task: try c.required("task"), key: try c.required("key"), value: try c.value("value") ?? .null,
@@ -107,8 +107,10 @@ extension TaskSpec {
         argumentNames = try r.strings("params")
         isVararg = try r.bool("vararg") ?? false
         maxRetries = Int(try r.int("max_retries") ?? 0)
-        retryDelay = try r.number("retry_delay") ?? 0
-        timeout = try r.number("timeout")
+        // Seconds that runners and workers wait on, from a script or a payload: checked here, for both.
+        let task = "task '\(slug)' (\(source))"
+        retryDelay = try Numbers.seconds(.float(try r.number("retry_delay") ?? 0), "\(task) retry_delay")
+        if let t = try r.number("timeout") { timeout = try Numbers.seconds(.float(t), "\(task) timeout", positive: true) } else { timeout = nil }
         if let t = try r.value("trigger") {
             guard let name = t["name"]?.stringValue,
                   let trigger = Trigger(name: name, atLeast: t["at_least"]?.numberValue, atMost: t["at_most"]?.numberValue)

@@ -20,10 +20,10 @@ public enum Clock {
 
     /// Local time of day as HH:MM:SS.mmm.
     public static func timeOfDay(_ t: Double) -> String {
-        var seconds = time_t(t)
+        var seconds: time_t = Numbers.clamped(t)
         var parts = tm()
         localtime_r(&seconds, &parts)
-        let millis = Int((t - Double(seconds)) * 1000)
+        let millis: Int = Numbers.clamped((t - Double(seconds)) * 1000)
         func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
         let ms = millis < 10 ? "00\(millis)" : millis < 100 ? "0\(millis)" : "\(millis)"
         return "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)).\(ms)"
@@ -31,10 +31,10 @@ public enum Clock {
 
     /// UTC time as ISO 8601 with milliseconds, for machine-readable events.
     public static func iso8601(_ t: Double) -> String {
-        var seconds = time_t(t)
+        var seconds: time_t = Numbers.clamped(t)
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        let millis = Int((t - Double(seconds)) * 1000)
+        let millis: Int = Numbers.clamped((t - Double(seconds)) * 1000)
         func pad(_ v: Int, _ n: Int) -> String { String(repeating: "0", count: max(0, n - String(v).count)) + String(v) }
         return "\(parts.tm_year + 1900)-\(pad(Int(parts.tm_mon) + 1, 2))-\(pad(Int(parts.tm_mday), 2))T"
             + "\(pad(Int(parts.tm_hour), 2)):\(pad(Int(parts.tm_min), 2)):\(pad(Int(parts.tm_sec), 2)).\(pad(millis, 3))Z"
@@ -70,10 +70,12 @@ public enum Clock {
         return Double(timegm(&parts)) + fraction
     }
 
-    /// A duration for people: "850 µs", "12.3 ms", "4.21 s".
+    /// A duration for people: "850 µs", "12.3 ms", "4.21 s" (durations come in events files
+    /// and replies too, so any Double, NaN and infinities included, is shown).
     public static func describe(_ seconds: Double) -> String {
-        if seconds < 1e-3 { return "\(Int(seconds * 1e6)) µs" }
-        if seconds < 1 { return "\(Double(Int(seconds * 1e4)) / 10) ms" }
-        return "\(Double(Int(seconds * 100)) / 100) s"
+        guard seconds.isFinite else { return "\(seconds) s" }
+        if seconds < 1e-3 { return "\(Numbers.clamped(seconds * 1e6, to: Int.self)) µs" }
+        if seconds < 1 { return "\(Double(Numbers.clamped(seconds * 1e4, to: Int.self)) / 10) ms" }
+        return seconds < 1e15 ? "\(Double(Numbers.clamped(seconds * 100, to: Int.self)) / 100) s" : "\(seconds) s"
     }
 }

@@ -19,17 +19,23 @@ public enum Files {
         }
     }
 
-    public static func read(_ path: String) throws -> [UInt8] {
+    /// The whole file, refused above `limit` (a regular file by its size before it is read,
+    /// anything else, `/dev/zero` say, once `limit` bytes have come).
+    public static func read(_ path: String, limit: SizeLimit) throws -> [UInt8] {
         guard let f = fopen(path, "rb") else { throw FileError(path: path, reason: String(cString: strerror(errno))) }
         defer { fclose(f) }
         var st = stat()
-        if fstat(fileno(f), &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR {
-            throw FileError(path: path, reason: "is a directory")
+        if fstat(fileno(f), &st) == 0 {
+            if (st.st_mode & S_IFMT) == S_IFDIR { throw FileError(path: path, reason: "is a directory") }
+            if (st.st_mode & S_IFMT) == S_IFREG && st.st_size > limit.bytes {
+                throw FileError(path: path, reason: limit.refusal(Int(st.st_size)))
+            }
         }
         var out: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 65536)
         while true {
             let n = fread(&buffer, 1, buffer.count, f)
+            guard out.count + n <= limit.bytes else { throw FileError(path: path, reason: limit.refusal()) }
             if n > 0 { out.append(contentsOf: buffer[0 ..< n]) }
             if n < buffer.count {
                 if ferror(f) != 0 { throw FileError(path: path, reason: String(cString: strerror(errno))) }

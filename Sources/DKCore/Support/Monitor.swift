@@ -42,7 +42,8 @@ public final class Monitor: @unchecked Sendable {
             pthread_cond_wait(conditions + condition, mutex)
             return true
         }
-        var ts = timespec(tv_sec: Int(deadline), tv_nsec: Int((deadline - Double(Int(deadline))) * 1e9))
+        let seconds: Int = Numbers.clamped(deadline)
+        var ts = timespec(tv_sec: seconds, tv_nsec: Numbers.clamped((deadline - Double(seconds)) * 1e9))
         return pthread_cond_timedwait(conditions + condition, mutex, &ts) == 0
     }
 

@@ -18,7 +18,7 @@ public enum Poll {
         while !stop() {
             if let answer = try probe() { return answer }
             if let deadline, Clock.monotonic() >= deadline { return nil }
-            usleep(useconds_t(min(interval, deadline.map { max(0, $0 - Clock.monotonic()) } ?? interval) * 1e6))
+            usleep(Numbers.clamped(min(interval, deadline.map { max(0, $0 - Clock.monotonic()) } ?? interval) * 1e6))
         }
         return nil
     }

@@ -53,7 +53,7 @@ public enum SecretStore {
         if let v = Files.environment(variableName(name)) { return v }
         if let file = Files.environment("DKRUN_SECRETS_FILE") {
             looked.append("secrets file \(file)")
-            let text = try Files.read(file)
+            let text = try Files.read(file, limit: .credentials)
             let map = try YAML.load(String(decoding: text, as: UTF8.self), source: file)
             if let v = map[name] {
                 guard let s = v.stringValue ?? v.intValue.map(String.init) else {
@@ -65,7 +65,7 @@ public enum SecretStore {
         let dir = Files.environment("DKRUN_SECRETS_DIR") ?? "/var/run/secrets/dkrun"
         looked.append("directory \(dir)")
         if !name.contains("/"), Files.kind(dir + "/" + name) == "file" {
-            return String(decoding: try Files.read(dir + "/" + name), as: UTF8.self)
+            return String(decoding: try Files.read(dir + "/" + name, limit: .credentials), as: UTF8.self)
         }
         throw NotFound(description: "secret '\(name)' not found (looked in \(looked.joined(separator: ", ")))")
     }

@@ -37,7 +37,8 @@ public enum Subprocess {
         guard !fds.contains(-1) else { throw SpawnError(description: "cannot open a temporary file: \(String(cString: strerror(errno)))") }
         let pid = try spawn(argv, stdio: fds, environment: environment, directory: directory)
         let (exit, timedOut) = try wait(pid, timeout: timeout, deadline: deadline)
-        return Result(status: exit, stdout: try Files.read(files[1].path), stderr: try Files.read(files[2].path), timedOut: timedOut)
+        return Result(status: exit, stdout: try Files.read(files[1].path, limit: .programOutput),
+                      stderr: try Files.read(files[2].path, limit: .programOutput), timedOut: timedOut)
     }
 
     /// Starts a program in its own process group (so killing the group kills whatever it

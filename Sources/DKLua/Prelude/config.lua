@@ -90,21 +90,15 @@ end
 Config.__tostring = function(c) return c._type .. "{...}" end
 
 -- Loads the YAML spec file (a Pod, or a Job) that `field` names, relative to the flow's
--- directory, into the object as `<field without _file/_path>`.
-local function load_spec(object, name, kind)
+-- directory, into the object as `<field without _file/_path>`. What it holds is checked
+-- where the run's objects are made from it (SpecChecks, in Swift), with its Dask config twin.
+local function load_spec(object, name)
   local path = object._values[name]
   if path == nil then return end
   local ok, spec = pcall(host.yaml_load_file, path)
   if not ok then raise("%s %s: %s", object._type, name, spec) end
-  if type(spec) ~= "table" then raise("%s %s '%s' does not hold a YAML mapping", object._type, name, path) end
-  if spec.kind ~= nil and spec.kind ~= kind then
-    raise("%s %s '%s' must hold a %s spec (kind: %s), not kind: %s", object._type, name, path, kind, kind,
-          tostring(spec.kind))
-  end
   object._loaded[name:gsub("_file$", ""):gsub("_path$", "")] = spec
 end
-
-local function load_pod_spec(object, name) load_spec(object, name, "Pod") end
 
 local function check_worker_bounds(object, values)
   if values.min_workers > values.max_workers then
@@ -174,8 +168,8 @@ define_config("DaskKubernetesEnvironment", "environment",
             .. "only with private_registry = true")
     end
     if values.private_registry and values.docker_secret == nil then values.docker_secret = "DOCKER_REGISTRY_CREDENTIALS" end
-    load_pod_spec(object, "scheduler_spec_file")
-    load_pod_spec(object, "worker_spec_file")
+    load_spec(object, "scheduler_spec_file")
+    load_spec(object, "worker_spec_file")
   end)
 
 define_config("DaskOnKubernetesEnvironment", "environment",
@@ -232,7 +226,7 @@ define_config("KubernetesRun", "run_config",
     if values.job_template_path ~= nil and values.job_template ~= nil then
       raise("bad argument #1 to 'KubernetesRun' (give job_template or job_template_path, not both)")
     end
-    load_spec(object, "job_template_path", "Job")
+    load_spec(object, "job_template_path")
   end)
 
 --------------------------------------------------------------------------------------------

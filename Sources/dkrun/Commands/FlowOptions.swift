@@ -72,7 +72,7 @@ enum ParameterInput {
         var values: [String: Value] = [:]
         if let file {
             let text: [UInt8]
-            do { text = try Files.read(file) } catch { throw CommandError.badInput("cannot read params file \(error)") }
+            do { text = try Files.read(file, limit: .paramsFile) } catch { throw CommandError.badInput("cannot read params file \(error)") }
             let document = try YAML.load(String(decoding: text, as: UTF8.self), source: file)
             guard let map = document.mapValue ?? (document.isNull ? [:] : nil) else {
                 throw CommandError.badInput("\(file): a params file must map parameter names to values, not hold \(document.typeNameWithArticle)")

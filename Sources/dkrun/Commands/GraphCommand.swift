@@ -58,7 +58,7 @@ struct GraphCommand: ParsableCommand {
     /// The last state of each task (not of mapped children) in a JSON events file.
     static func readStates(_ path: String) throws -> [String: StateKind] {
         let text: [UInt8]
-        do { text = try Files.read(path) } catch { throw CommandError.badInput("cannot read events: \(error)") }
+        do { text = try Files.read(path, limit: .events) } catch { throw CommandError.badInput("cannot read events: \(error)") }
         var states: [String: StateKind] = [:]
         for (n, line) in String(decoding: text, as: UTF8.self).split(separator: "\n").enumerated() {
             // JSON is YAML's flow style, so libyaml reads the events.

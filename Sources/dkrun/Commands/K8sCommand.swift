@@ -40,7 +40,7 @@ struct K8sCommand: ParsableCommand {
             let config = try kube.load()
             let client = KubeClient(config: config)
             client.maxRetries = 2
-            let checks = DKKube.Doctor(client: client).run(namespace: config.namespace)
+            let checks = try DKKube.Doctor(client: client).run(namespace: config.namespace)
             for check in checks { print("\(check.ok ? "ok  " : "FAIL") \(check.text)") }
             if checks.contains(where: { !$0.ok }) { throw CommandError(.failure, "") }
         }

@@ -84,7 +84,7 @@ extension K8sCommand {
 
         func run() throws {
             Interruption.install()
-            let bytes = try Files.read(payload)
+            let bytes = try Files.read(payload, limit: .payload)
             let decoded = try Payload(bytes: bytes)
             let run = JobFlowRun(payload: decoded, payloadBytes: bytes, host: try LuaHost.rebuild(decoded),
                                  config: try KubeOptions.load(), environment: ProcessInfo.processInfo.environment)

@@ -56,7 +56,7 @@ struct LibCommand: ParsableCommand {
 
         /// The text of the module's first comment line ("--- dk.json: ..."), or "".
         static func firstDocLine(_ file: String) -> String {
-            guard let bytes = try? Files.read(file) else { return "" }
+            guard let bytes = try? Files.read(file, limit: .source) else { return "" }
             let first = String(decoding: bytes.prefix(4096), as: UTF8.self).split(separator: "\n").first { $0.hasPrefix("--") }
             return first.map { String($0.drop { $0 == "-" }).trimmingSpaces } ?? ""
         }

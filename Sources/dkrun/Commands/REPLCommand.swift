@@ -94,7 +94,7 @@ struct REPL {
         case ":load":
             guard let path = argument else { return report(":load needs a file") }
             do {
-                let text = try Files.read(path)
+                let text = try Files.read(path, limit: .source)
                 switch session.feed(String(decoding: text, as: UTF8.self), chunkName: "@" + path) {
                 case .done(let text): if let text { print(text) }
                 case .needsMore: return report("\(path): unexpected end of file")
