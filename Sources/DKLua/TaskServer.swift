@@ -1,7 +1,4 @@
 import DKCore
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// `dkrun worker --stdio`: runs tasks for a Dask worker (or any caller) one after another.
 /// It loads each flow once per payload hash, rebuilding it from the payload alone (the DAG
@@ -24,9 +21,11 @@ public final class TaskServer {
 
     public init(channel: FrameChannel) { self.channel = channel }
 
-    /// Serves until the input ends. Errors in a request are answered, never fatal.
+    /// Serves until the input ends, or until SIGTERM (the Dask worker cancels the run) has
+    /// stopped the request it came in, which is answered first. Errors in a request are
+    /// answered, never fatal.
     public func serve() throws {
-        while let request = try channel.receive() {
+        while !Interruption.requested, let request = try channel.receive() {
             var reply: Value
             do {
                 switch request["op"]?.stringValue {
@@ -113,13 +112,15 @@ public final class TaskServer {
         }
         while true {
             let attempt = call.attempt
+            // Stopped during a retry's delay: the next attempt does not start.
+            if Interruption.requested { return Self.stateReply(TaskRules.state(after: .interrupted), attempts: attempt - 1) }
             let outcome = flow.invoker.invoke(call, log: log)
             switch TaskRules.next(after: outcome, &call) {
             case .done(let state):
                 return Self.stateReply(state, attempts: attempt)
             case .retry(let retrying, let delay):
                 try? channel.send(["event": "retrying", "attempt": .int(Int64(attempt)), "message": .text(retrying.message ?? "")])
-                usleep(useconds_t(max(0, delay) * 1e6))
+                Deadline(at: nil, interruptedBy: [Interruption.flag]).sleep(delay)
             case .loop(let looped):
                 try? channel.send(["event": "looped", "attempt": .int(Int64(attempt)), "message": .text(looped.message ?? "")])
             }

@@ -60,7 +60,7 @@ public final class FlowRunner {
         loop()
         let interrupted = Interruption.requested
         for t in 0 ..< graph.count where states[t] == nil {
-            finish(t, TaskState(.cancelled, message: "The flow run was interrupted before this task ran"), attempt: 0, duration: nil)
+            finish(t, Self.notStarted, attempt: 0, duration: nil)
         }
         let state = flowState(interrupted: interrupted)
         let wall = Clock.monotonic() - started
@@ -141,17 +141,25 @@ public final class FlowRunner {
         submit(id)
     }
 
+    /// The state of a task that Ctrl-C kept from starting: one that was never queued, or a job
+    /// queued before it that an executor takes after (a mapped task queues its children at once).
+    private static let notStarted = TaskState(.cancelled, message: "The flow run was interrupted before this task ran")
+
     private func submit(_ id: Int) {
         let (call, decided) = (jobs[id]!.call, jobs[id]!.decided)
         let observer = self.observer
         inFlight += 1
         if let decided {
             executor.submit(id: id) { invoker in
-                invoker.settle(call, decided) { level, message in observer?.handle(.log(call.id, level, message, time: Clock.wall())) }
+                if Interruption.requested { return .handled(Self.notStarted) }
+                return invoker.settle(call, decided) { level, message in
+                    observer?.handle(.log(call.id, level, message, time: Clock.wall()))
+                }
             }
             return
         }
         executor.submit(id: id) { invoker in
+            if Interruption.requested { return .handled(Self.notStarted) }
             observer?.handle(.taskState(call.id, TaskState(.running), attempt: call.attempt, duration: nil, time: Clock.wall()))
             return invoker.invoke(call) { level, message in
                 observer?.handle(.log(call.id, level, message, time: Clock.wall()))
