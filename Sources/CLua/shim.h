@@ -8,6 +8,9 @@
 #include <lauxlib.h>
 #include <lualib.h>
 #include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/types.h>
 #include <time.h>
 
 #if LUA_VERSION_NUM != 504
@@ -62,6 +65,8 @@ typedef struct dk_state_info {
     volatile sig_atomic_t *interrupt_flag;
     /// A flag of the state's owner (a thread pool shutting down); NULL when there is none.
     volatile sig_atomic_t *cancel_flag;
+    /// Whether a script has set a hook of its own (debug.sethook) in any thread of the state.
+    int script_hooks;
 } dk_state_info;
 
 static inline dk_state_info *dk_lua_info(lua_State *L) { return *(dk_state_info **)lua_getextraspace(L); }
@@ -73,24 +78,167 @@ static inline double dk_monotonic_seconds(void) {
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-/// The count hook behind task timeouts and Ctrl-C. It raises a Lua error from inside Lua, the
+/// Instructions between two checks of the deadline and the flags.
+enum { DK_HOOK_COUNT = 1000 };
+
+/// The registry field of the hooks scripts set (debug.sethook): a table with weak keys, from a
+/// thread to a dk_script_hook userdata whose user value is the hook function.
+#define DK_SCRIPT_HOOKS "dkrun.script_hooks"
+
+typedef struct dk_script_hook {
+    int mask;    // LUA_MASK* bits the script asked for
+    int count;   // its count (with LUA_MASKCOUNT)
+    int left;    // instructions until its next count event
+} dk_script_hook;
+
+/// The hook behind task timeouts and Ctrl-C, in every thread of a state. Every DK_HOOK_COUNT
+/// instructions (or fewer, see dk_lua_hook_count) it raises a Lua error from inside Lua, the
 /// only place where raising is safe; the flags tell the host which of the two it was. It raises
-/// again every 1000 instructions after the deadline, so a task that catches the error still ends.
-static void dk_lua_deadline_hook(lua_State *L, lua_Debug *ar) {
-    (void)ar;
+/// again at each check after the deadline, so a task that catches the error still ends. A
+/// script's own hook (debug.sethook) is called from here, for the events and count it asked for,
+/// as Lua's debug library calls it: a thread has one hook, and this one must stay.
+static void dk_lua_hook(lua_State *L, lua_Debug *ar) {
+    static const char *const names[] = {"call", "return", "line", "count", "tail call"};
     dk_state_info *info = dk_lua_info(L);
-    if ((info->interrupt_flag && *info->interrupt_flag) || (info->cancel_flag && *info->cancel_flag)) {
-        info->interrupted = 1;
-        luaL_error(L, "interrupted");
+    if (ar->event == LUA_HOOKCOUNT) {
+        if ((info->interrupt_flag && *info->interrupt_flag) || (info->cancel_flag && *info->cancel_flag)) {
+            info->interrupted = 1;
+            luaL_error(L, "interrupted");
+        }
+        if (info->deadline > 0 && dk_monotonic_seconds() > info->deadline) {
+            info->timed_out = 1;
+            luaL_error(L, "timed out");
+        }
     }
-    if (info->deadline > 0 && dk_monotonic_seconds() > info->deadline) {
-        info->timed_out = 1;
-        luaL_error(L, "timed out");
+    if (!info->script_hooks) return;
+    lua_getfield(L, LUA_REGISTRYINDEX, DK_SCRIPT_HOOKS);
+    lua_pushthread(L);
+    if (lua_rawget(L, -2) != LUA_TUSERDATA) return;  // luaD_hook restores the stack top
+    dk_script_hook *hook = (dk_script_hook *)lua_touserdata(L, -1);
+    if (ar->event == LUA_HOOKCOUNT) {
+        if (!(hook->mask & LUA_MASKCOUNT)) return;
+        hook->left -= lua_gethookcount(L);
+        if (hook->left > 0) return;
+        hook->left = hook->count;
     }
+    lua_getiuservalue(L, -1, 1);
+    lua_pushstring(L, names[ar->event]);
+    if (ar->currentline >= 0) lua_pushinteger(L, ar->currentline); else lua_pushnil(L);
+    lua_call(L, 2, 0);
 }
 
-/// Installs the deadline hook, checked every 1000 VM instructions.
-static inline void dk_lua_install_hook(lua_State *L) { lua_sethook(L, dk_lua_deadline_hook, LUA_MASKCOUNT, 1000); }
+/// The count the hook runs at: DK_HOOK_COUNT, or for a script's count hook of `count`
+/// instructions the largest divisor of it up to DK_HOOK_COUNT, so that both stay exact.
+static int dk_lua_hook_count(int mask, int count) {
+    if (!(mask & LUA_MASKCOUNT)) return DK_HOOK_COUNT;
+    int every = count < DK_HOOK_COUNT ? count : DK_HOOK_COUNT;
+    while (count % every) every--;
+    return every;
+}
+
+/// The thread debug.sethook and debug.gethook act on: their optional first argument, or the
+/// caller's. Returns the index of their next argument.
+static int dk_lua_hook_thread(lua_State *L, lua_State **thread) {
+    *thread = lua_isthread(L, 1) ? lua_tothread(L, 1) : L;
+    return lua_isthread(L, 1) ? 2 : 1;
+}
+
+/// Pushes the script hooks' table (nil if no script has set a hook) and the thread's key in it.
+static void dk_lua_push_hook_key(lua_State *L, int arg) {
+    lua_getfield(L, LUA_REGISTRYINDEX, DK_SCRIPT_HOOKS);
+    if (arg == 2) lua_pushvalue(L, 1); else lua_pushthread(L);
+}
+
+/// debug.sethook([thread,] hook, mask [, count]) as in Lua's debug library, over dkrun's hook.
+static int dk_lua_sethook(lua_State *L) {
+    lua_State *thread;
+    int arg = dk_lua_hook_thread(L, &thread);
+    int mask = 0, count = 0;
+    lua_settop(L, arg + 2);
+    if (!lua_isnil(L, arg)) {
+        const char *events = luaL_checkstring(L, arg + 1);
+        luaL_checktype(L, arg, LUA_TFUNCTION);
+        count = (int)luaL_optinteger(L, arg + 2, 0);
+        if (strchr(events, 'c')) mask |= LUA_MASKCALL;
+        if (strchr(events, 'r')) mask |= LUA_MASKRET;
+        if (strchr(events, 'l')) mask |= LUA_MASKLINE;
+        if (count > 0) mask |= LUA_MASKCOUNT;
+    }
+    dk_lua_push_hook_key(L, arg);
+    if (lua_type(L, -2) != LUA_TTABLE) {
+        lua_createtable(L, 0, 1);
+        lua_createtable(L, 0, 1);
+        lua_pushliteral(L, "k");
+        lua_setfield(L, -2, "__mode");
+        lua_setmetatable(L, -2);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, LUA_REGISTRYINDEX, DK_SCRIPT_HOOKS);
+        lua_replace(L, -3);
+    }
+    if (mask == 0) {
+        lua_pushnil(L);
+    } else {
+        dk_script_hook *hook = (dk_script_hook *)lua_newuserdatauv(L, sizeof(dk_script_hook), 1);
+        hook->mask = mask;
+        hook->count = count;
+        hook->left = count;
+        lua_pushvalue(L, arg);
+        lua_setiuservalue(L, -2, 1);
+        dk_lua_info(L)->script_hooks = 1;
+    }
+    lua_rawset(L, -3);
+    lua_sethook(thread, dk_lua_hook, mask | LUA_MASKCOUNT, dk_lua_hook_count(mask, count));
+    return 0;
+}
+
+/// debug.gethook([thread]): the hook a script set, its mask and count (fail when it set none).
+static int dk_lua_gethook(lua_State *L) {
+    lua_State *thread;
+    dk_lua_push_hook_key(L, dk_lua_hook_thread(L, &thread));
+    if (lua_type(L, -2) != LUA_TTABLE || lua_rawget(L, -2) != LUA_TUSERDATA) {
+        luaL_pushfail(L);
+        return 1;
+    }
+    dk_script_hook *hook = (dk_script_hook *)lua_touserdata(L, -1);
+    char events[4], *e = events;
+    if (hook->mask & LUA_MASKCALL) *e++ = 'c';
+    if (hook->mask & LUA_MASKRET) *e++ = 'r';
+    if (hook->mask & LUA_MASKLINE) *e++ = 'l';
+    *e = '\0';
+    lua_getiuservalue(L, -1, 1);
+    lua_pushstring(L, events);
+    lua_pushinteger(L, hook->mask & LUA_MASKCOUNT ? hook->count : 0);
+    return 3;
+}
+
+/// Installs dkrun's hook on the main thread (coroutines inherit it) and the debug library's
+/// sethook and gethook that keep it (call after luaL_openlibs).
+static inline void dk_lua_install_hook(lua_State *L) {
+    lua_sethook(L, dk_lua_hook, LUA_MASKCOUNT, DK_HOOK_COUNT);
+    lua_getglobal(L, "debug");
+    lua_pushcfunction(L, dk_lua_sethook);
+    lua_setfield(L, -2, "sethook");
+    lua_pushcfunction(L, dk_lua_gethook);
+    lua_setfield(L, -2, "gethook");
+    lua_pop(L, 1);
+}
+
+/// A Lua file handle on a pipe to a command (dkrun's io.popen): Lua's stream, which the io
+/// library reads and closes, then the command (a CommandPipe of DKLua's, retained).
+typedef struct dk_command_stream {
+    luaL_Stream stream;
+    void *command;
+} dk_command_stream;
+
+/// glibc's fopencookie (a FILE whose reads and writes are functions of ours), which its headers
+/// hide behind _GNU_SOURCE; declared under a name of ours, with its table of functions.
+typedef struct dk_cookie_functions {
+    ssize_t (*read)(void *cookie, char *buffer, size_t size);
+    ssize_t (*write)(void *cookie, const char *buffer, size_t size);
+    int (*seek)(void *cookie, long *offset, int whence);
+    int (*close)(void *cookie);
+} dk_cookie_functions;
+extern FILE *dk_fopencookie(void *cookie, const char *modes, dk_cookie_functions functions) __asm__("fopencookie");
 
 /// A Swift function callable from Lua. It returns its number of results, or -1 after pushing
 /// an error message, which dk_lua_trampoline then raises: lua_error longjmps, and a longjmp

@@ -29,9 +29,12 @@ enum HostFunctions {
         ("secret", secret),
         ("http", httpRequest),
         ("dask_cluster_class_problem", daskClusterClassProblem),
+        ("exit", osExit),
+        ("execute", osExecute),
+        ("popen", ioPopen),
     ]
 
-    private static func host(_ L: OpaquePointer?) -> LuaHost { LuaState.host(of: L, as: LuaHost.self) }
+    static func host(_ L: OpaquePointer?) -> LuaHost { LuaState.host(of: L, as: LuaHost.self) }
 
     /// Pushes the value `body` makes and returns 1, or raises its error's description in Lua.
     private static func returning(_ L: OpaquePointer?, _ body: () throws -> Value) -> Int32 {
@@ -48,6 +51,14 @@ enum HostFunctions {
     /// before it starts or when it ends), the call raises and the state records why, as when
     /// the hook stops Lua code: the task ends TimedOut (or interrupted) whatever was cut short.
     private static func blocking(_ L: OpaquePointer?, _ body: (Deadline) throws -> Value) -> Int32 {
+        blocking(L, body) { value in
+            try host(L).lua.push(value)
+            return 1
+        }
+    }
+
+    /// `blocking` whose results `push` pushes (it returns how many).
+    static func blocking<T>(_ L: OpaquePointer?, _ body: (Deadline) throws -> T, push: (T) throws -> Int32) -> Int32 {
         let lua = host(L).lua
         let deadline = lua.deadline
         let outcome = deadline.stop == nil ? Result { try body(deadline) } : nil
@@ -55,15 +66,19 @@ enum HostFunctions {
             lua.record(stop)
             return fail(L, stop == .timedOut ? "timed out" : "interrupted")
         }
-        return returning(L) { try outcome!.get() }
+        do {
+            return try push(try outcome!.get())
+        } catch {
+            return fail(L, "\(error)")
+        }
     }
 
-    private static func fail(_ L: OpaquePointer?, _ message: String) -> Int32 {
+    static func fail(_ L: OpaquePointer?, _ message: String) -> Int32 {
         lua_pushlstring(L, message, message.utf8.count)
         return -1
     }
 
-    private static func string(_ L: OpaquePointer?, _ index: Int32) -> String? { host(L).lua.string(at: index) }
+    static func string(_ L: OpaquePointer?, _ index: Int32) -> String? { host(L).lua.string(at: index) }
 
     /// log(level, message): a log line of the running task (or of the script, outside tasks).
     private static let log: dk_swift_function = { L in

@@ -72,7 +72,12 @@ public final class LuaHost: FlowHost {
         lua.pushRef(handlerRef)
         try lua.loadKeepingFrame(file.text, chunkName: "@" + file.chunkName)
         defer { lua_settop(lua.L, base) }
-        try lua.pcall(nargs: 0, nresults: LUA_MULTRET, handler: base + 2)
+        // os.exit in the script ends dkrun, as in `lua`; not in a flow rebuilt for a run.
+        var rebuilding = false
+        if case .payload = sources.origin { rebuilding = true }
+        try lua.during(exitEndsProcess: !rebuilding) {
+            try lua.pcall(nargs: 0, nresults: LUA_MULTRET, handler: base + 2)
+        }
         lua_remove(lua.L, base + 2)
         try lua.pcall(nargs: lua.top - base - 1, nresults: 2)
         guard lua_type(lua.L, -2) == LUA_TTABLE else {
@@ -282,7 +287,9 @@ public final class LuaHost: FlowHost {
         let previous = activeFlowReference
         activeFlowReference = ref
         defer { activeFlowReference = previous }
-        let result = try execution(of: spec, parameters: given, executor: executor, observer: flowRunObserver).run()
+        let result = try lua.during(exitEndsProcess: false) {
+            try execution(of: spec, parameters: given, executor: executor, observer: flowRunObserver).run()
+        }
         return LuaHost.stateValue(result)
     }
 

@@ -25,7 +25,8 @@ final class LuaState {
         L = luaL_newstate()
         info = .allocate(capacity: 1)
         info.initialize(to: dk_state_info(host: nil, deadline: 0, timed_out: 0, interrupted: 0,
-                                          interrupt_flag: Interruption.flag, cancel_flag: cancellation?.pointer))
+                                          interrupt_flag: Interruption.flag, cancel_flag: cancellation?.pointer,
+                                          script_hooks: 0))
         dk_lua_set_info(L, info)
         luaL_openlibs(L)
         dk_lua_install_hook(L)
@@ -139,15 +140,16 @@ final class LuaState {
         }
     }
 
-    /// Arms the timeout (if any) for the next call and clears the hook's flags.
+    /// Arms the timeout (if any) for the next call and clears the flags that say how it ended.
     func arm(timeout: Double?) {
         info.pointee.deadline = timeout.map { dk_monotonic_seconds() + $0 } ?? 0
         info.pointee.timed_out = 0
         info.pointee.interrupted = 0
+        exitCalled = nil
     }
 
     /// Stops the deadline; the flags keep saying why the call ended. A call that ran past its
-    /// deadline timed out even if nothing stopped it (a C function such as `os.execute`).
+    /// deadline timed out even if nothing stopped it (a long C function such as `string.rep`).
     func disarm() {
         if deadline.stop == .timedOut { record(.timedOut) }
         info.pointee.deadline = 0
@@ -156,14 +158,43 @@ final class LuaState {
     var timedOut: Bool { info.pointee.timed_out != 0 }
     var interrupted: Bool { info.pointee.interrupted != 0 }
 
+    /// Whether `os.exit` ends dkrun (the script's top level, the REPL), or raises (during a run:
+    /// a task, a hook, a state handler, a flow rebuilt elsewhere). See `during(exitEndsProcess:)`.
+    private(set) var exitEndsProcess = false
+    /// The code of the `os.exit` that raised since the last `arm`: a task that called it failed.
+    var exitCalled: Int32?
+
+    /// Runs `body` with `os.exit` ending dkrun or not, and puts the previous meaning back.
+    func during<T>(exitEndsProcess ends: Bool, _ body: () throws -> T) rethrows -> T {
+        let previous = exitEndsProcess
+        exitEndsProcess = ends
+        defer { exitEndsProcess = previous }
+        return try body()
+    }
+
     /// What stops blocking work in this state: the armed deadline (none outside tasks), Ctrl-C,
     /// the owner's cancellation. The same the hook stops Lua code for.
+    var deadline: Deadline { StateFlags(info).deadline }
+
+    /// Records that a host function stopped for `stop`, as the hook does for Lua code.
+    func record(_ stop: Deadline.Stop) { StateFlags(info).record(stop) }
+}
+
+/// The deadline and flags of a state, for code that runs when no `LuaState` may be at hand:
+/// the pipes of `io.popen`, whose handles Lua closes while it closes the state.
+struct StateFlags {
+    let info: UnsafeMutablePointer<dk_state_info>
+
+    init(_ info: UnsafeMutablePointer<dk_state_info>) { self.info = info }
+
+    /// The flags of the state `L` belongs to.
+    init(of L: OpaquePointer?) { info = dk_lua_info(L) }
+
     var deadline: Deadline {
         Deadline(at: info.pointee.deadline > 0 ? info.pointee.deadline : nil,
                  interruptedBy: [info.pointee.interrupt_flag, info.pointee.cancel_flag].compactMap { $0 })
     }
 
-    /// Records that a host function stopped for `stop`, as the hook does for Lua code.
     func record(_ stop: Deadline.Stop) {
         switch stop {
         case .timedOut: info.pointee.timed_out = 1

@@ -73,6 +73,9 @@ final class LuaTaskInvoker: TaskInvoker {
         // Stopped is stopped, even if the task caught the error and returned.
         if lua.interrupted { return .interrupted }
         if lua.timedOut { return .timedOut(message: "Task timed out after \(Clock.describe(call.task.timeout ?? 0))") }
+        if let code = lua.exitCalled {
+            return .failed(message: "the task called os.exit(\(code))", traceback: status == LUA_OK ? nil : lua.popError().traceback)
+        }
         if status == LUA_OK {
             do {
                 return .success(try lua.value(at: -1, path: "result"))

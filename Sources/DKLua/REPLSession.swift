@@ -38,7 +38,10 @@ public final class REPLSession {
             return .failed("\(error)")
         }
         do {
-            try host.lua.pcall(nargs: 0, nresults: LUA_MULTRET, handler: base + 1)
+            // os.exit ends the REPL, as in `lua` (not inside a flow run it starts).
+            try host.lua.during(exitEndsProcess: true) {
+                try host.lua.pcall(nargs: 0, nresults: LUA_MULTRET, handler: base + 1)
+            }
         } catch let error as LuaError {
             return .failed(error.message)
         } catch {

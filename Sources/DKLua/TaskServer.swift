@@ -21,10 +21,11 @@ public final class TaskServer {
 
     public init(channel: FrameChannel) { self.channel = channel }
 
-    /// Serves until the input ends. Errors in a request, a frame that holds no MessagePack
-    /// included, are answered, never fatal.
+    /// Serves until the input ends, or until SIGTERM (the Dask worker cancels the run) has
+    /// stopped the request it came in, which is answered first. Errors in a request, a frame
+    /// that holds no MessagePack included, are answered, never fatal.
     public func serve() throws {
-        while let frame = try channel.receiveFrame() {
+        while !Interruption.requested, let frame = try channel.receiveFrame() {
             var reply: Value
             do {
                 let request: Value
@@ -117,6 +118,8 @@ public final class TaskServer {
         }
         while true {
             let attempt = call.attempt
+            // Stopped during a retry's delay: the next attempt does not start.
+            if Interruption.requested { return Self.stateReply(TaskRules.state(after: .interrupted), attempts: attempt - 1) }
             let outcome = flow.invoker.invoke(call, log: log)
             switch TaskRules.next(after: outcome, &call) {
             case .done(let state):

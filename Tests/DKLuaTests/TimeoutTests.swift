@@ -94,13 +94,59 @@ import Glibc
     }
 
     @Test func aTaskThatRanPastItsDeadlineInCTimedOut() throws {
-        // os.execute is the C library's: nothing stops it, but the task still timed out.
+        // Nothing stops a long C function (a pattern match here), but the task still timed out.
         let (result, log) = try runFlow("""
-            local t = task("t", { timeout = 0.5 }, function() os.execute("sleep 1") print("back") return "late" end)
+            local t = task("t", { timeout = 0.05 }, function()
+              string.rep("a", 800):find(".-.-x")
+              print("back")
+              return "late"
+            end)
             return Flow("t", function() t() end)
             """)
         #expect(result.taskStates["t"]?.kind == .timedOut)
         #expect(log.logs == ["t: back"])
+    }
+
+    @Test(arguments: executors)
+    func aTaskThatSetsHooksOfItsOwnStillTimesOut(executor: ExecutorChoice) throws {
+        // The timeout is a hook, and Lua has one hook per thread: dkrun's debug.sethook keeps it.
+        let (result, _) = try runFlow("""
+            local off = task("off", { timeout = 1 }, function() debug.sethook() while true do end end)
+            local own = task("own", { timeout = 1 }, function() debug.sethook(function() end, "crl", 1) while true do end end)
+            local co = task("co", { timeout = 1 }, function()
+              local spin = coroutine.create(function() debug.sethook() while true do end end)
+              debug.sethook(spin)
+              return coroutine.resume(spin)
+            end)
+            return Flow("t", function() off() own() co() end)
+            """, executor: executor)
+        for name in ["off", "own", "co"] {
+            #expect(result.taskStates[name] == TaskState(.timedOut, message: "Task timed out after 1.0 s"), "\(name)")
+        }
+    }
+
+    @Test func aScriptsOwnHooksRunAsInLua() throws {
+        let (result, _) = try runFlow("""
+            local t = task("t", function()
+              local events, counts = {}, 0
+              debug.sethook(function(event, line) events[event] = (events[event] or 0) + 1 end, "crl")
+              local f, mask, count = debug.gethook()
+              local function g() return 1 end
+              g()
+              debug.sethook()
+              local off = debug.gethook()
+              -- A count above dkrun's own check interval (1000) that it does not divide.
+              debug.sethook(function(event) counts = counts + 1 end, "", 1001)
+              local _, _, every = debug.gethook()
+              local x = 0
+              for i = 1, 100000 do x = x + i end
+              debug.sethook()
+              return { type(f), mask, count, events.call > 0, events["return"] > 0, events.line > 0, off == nil,
+                       every, counts > 100 and counts < 1000 }
+            end)
+            return Flow("t", function() t() end)
+            """)
+        #expect(result.taskStates["t"]?.result == ["function", "crl", 0, true, true, true, true, 1001, true])
     }
 
     @Test func afterATimedOutTaskTheScriptHasNoDeadline() throws {

@@ -65,9 +65,12 @@ class TaskServer:
 
     def __init__(self, executable):
         try:
+            # In a process group of its own: a signal to the Dask worker's group (a temporary
+            # cluster killed with its driver) reaches it as its parent's death, SIGTERM, on
+            # which it stops its task and what that started.
             self.process = subprocess.Popen(
                 [executable, "worker", "--stdio"],
-                stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, process_group=0)
         except OSError as e:
             raise ServerGone(f"cannot start {executable}: {e.strerror}") from e
         self.executable = executable
@@ -107,9 +110,26 @@ class TaskServer:
             return f"the dkrun worker process was killed by {signal.Signals(-code).name}"
         return f"the dkrun worker process exited with code {code}"
 
-    def kill(self):
-        if self.alive:
-            self.process.kill()
+
+# How the dkrun worker processes of a cancelled run's tasks are stopped, each step waiting up to
+# its seconds for them to end: SIGTERM stops the task and the programs it started (dkrun answers
+# the request, then exits); told again, for a task stuck in C code, dkrun kills those programs
+# and exits at once; SIGKILL is the last resort.
+STOP_STEPS = [(signal.SIGTERM, 1.0), (signal.SIGTERM, 1.0), (signal.SIGKILL, None)]
+
+
+def _stop(servers):
+    """Stops dkrun worker processes (STOP_STEPS) and waits until they have ended."""
+    for signum, grace in STOP_STEPS:
+        running = [server for server in servers if server.alive]
+        for server in running:
+            server.process.send_signal(signum)
+        deadline = None if grace is None else time.monotonic() + grace
+        for server in running:
+            try:
+                server.process.wait(None if deadline is None else max(0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
 
 
 _local = threading.local()
@@ -160,8 +180,6 @@ def _call(flow, slug, map_index, message):
         worker.log_event(topic, dict(where, type=event["event"], level=event.get("level"),
                                      attempt=event.get("attempt"), message=_text(event.get("message", ""))))
 
-    if flow.run_id in _cancelled_runs:
-        return TaskResult.ended("Cancelled", "The flow run was cancelled", worker.address)
     started = time.monotonic()
     try:
         server = _server(flow, worker.address)
@@ -169,11 +187,14 @@ def _call(flow, slug, map_index, message):
         return TaskResult.ended("Failed", f"Dask worker {worker.address}: {e}", worker.address)
     except RuntimeError as e:
         return TaskResult.ended("Failed", str(e), worker.address)
+    me = threading.get_ident()
+    # Under cancel_run's lock: a task of a cancelled run never starts, and a started one is stopped.
+    with _lock:
+        if flow.run_id in _cancelled_runs:
+            return TaskResult.ended("Cancelled", "The flow run was cancelled", worker.address)
+        _busy[me] = (flow.run_id, server)
     if message["op"] == "run":
         worker.log_event(topic, dict(where, type="running"))
-    me = threading.get_ident()
-    with _lock:
-        _busy[me] = (flow.run_id, server)
     try:
         reply = server.request(dict(message, hash=flow.payload_hash, task=slug), forward)
     except ServerGone as e:
@@ -218,10 +239,10 @@ def collect_children(flow, slug, children):
 
 def cancel_run(run_id):
     """Stops a cancelled run's tasks on this worker (run by the driver on every worker):
-    later tasks end at once, and running ones lose their dkrun process."""
+    later tasks end at once, and running ones are stopped with their dkrun process, which
+    stops the programs they started."""
     with _lock:
         _cancelled_runs.add(run_id)
         busy = [server for (rid, server) in _busy.values() if rid == run_id]
-    for server in busy:
-        server.kill()
+    _stop(busy)
     return len(busy)

@@ -60,7 +60,7 @@ public final class FlowRunner {
         loop()
         let interrupted = Interruption.requested
         for t in 0 ..< graph.count where states[t] == nil {
-            finish(t, TaskState(.cancelled, message: "The flow run was interrupted before this task ran"), attempt: 0, duration: nil)
+            finish(t, Self.notStarted, attempt: 0, duration: nil)
         }
         let state = flowState(interrupted: interrupted)
         let wall = Clock.monotonic() - started
@@ -141,6 +141,10 @@ public final class FlowRunner {
         submit(id)
     }
 
+    /// The state of a task that Ctrl-C kept from starting: one that was never queued, or a job
+    /// queued before it that an executor takes after (a mapped task queues its children at once).
+    private static let notStarted = TaskState(.cancelled, message: "The flow run was interrupted before this task ran")
+
     private func submit(_ id: Int) {
         let (call, decided) = (jobs[id]!.call, jobs[id]!.decided)
         let observer = self.observer
@@ -149,6 +153,7 @@ public final class FlowRunner {
             observer?.handle(.log(call.id, level, message, time: Clock.wall()))
         }
         executor.submit(id: id) { invoker in
+            if Interruption.requested { return .handled(Self.notStarted) }
             if let decided { return invoker.settle(call, decided, log: log) }
             observer?.handle(.taskState(call.id, TaskState(.running), attempt: call.attempt, duration: nil, time: Clock.wall()))
             return invoker.invoke(call, log: log)

@@ -2,8 +2,9 @@
 import Glibc
 #endif
 
-/// Ctrl-C and SIGTERM. The handler only sets a flag: the runner stops starting tasks, and the
-/// Lua hook stops running ones. A second signal exits at once with 130.
+/// Ctrl-C and SIGTERM. The first only sets a flag: the runner stops starting tasks, the Lua hook
+/// stops running ones, and every wait for a child stops it (`Deadline`). A second signal kills
+/// the process groups of the children still running and exits at once with 130.
 public enum Interruption {
     /// The flag the signal handler sets; Lua states read it through their hook.
     public static let flag: UnsafeMutablePointer<sig_atomic_t> = {
@@ -16,10 +17,15 @@ public enum Interruption {
 
     /// Installs the handlers for SIGINT and SIGTERM.
     public static func install() {
+        // Made now: the handler must not be the first to touch them (lazy statics take a lock).
         _ = flag
+        _ = ChildGroups.slots
         for sig in [SIGINT, SIGTERM] {
             signal(sig) { _ in
-                if Interruption.flag.pointee != 0 { _exit(130) }
+                if Interruption.flag.pointee != 0 {
+                    ChildGroups.killAll()
+                    _exit(130)
+                }
                 Interruption.flag.pointee = 1
             }
         }

@@ -14,6 +14,10 @@ public enum Subprocess {
         public let timedOut: Bool
     }
 
+    /// How a child ended: its exit status (128 + signal for a killed child), the signal that
+    /// killed it, and whether `wait` stopped it.
+    public typealias Ending = (status: Int32, signal: Int32?, timedOut: Bool)
+
     public struct SpawnError: CategorizedError {
         public let description: String
         public var exitStatus: ExitStatus { .failure }
@@ -36,15 +40,16 @@ public enum Subprocess {
         defer { fds.forEach { if $0 >= 0 { close($0) } } }
         guard !fds.contains(-1) else { throw SpawnError(description: "cannot open a temporary file: \(String(cString: strerror(errno)))") }
         let pid = try spawn(argv, stdio: fds, environment: environment, directory: directory)
-        let (exit, timedOut) = try wait(pid, timeout: timeout, deadline: deadline)
-        return Result(status: exit, stdout: try Files.read(files[1].path, limit: .programOutput),
-                      stderr: try Files.read(files[2].path, limit: .programOutput), timedOut: timedOut)
+        let ending = try wait(pid, timeout: timeout, deadline: deadline)
+        return Result(status: ending.status, stdout: try Files.read(files[1].path, limit: .programOutput),
+                      stderr: try Files.read(files[2].path, limit: .programOutput), timedOut: ending.timedOut)
     }
 
     /// Starts a program in its own process group (so killing the group kills whatever it
     /// started too) with `stdio` as its descriptors 0, 1 and 2 (-1 keeps this process's) and
     /// no other descriptor of ours: an inherited one (a pipe of another child's, say) would
-    /// stay open as long as it, or a daemon it starts, lives.
+    /// stay open as long as it, or a daemon it starts, lives. Until `wait` reaps it, a second
+    /// Ctrl-C kills its group (`ChildGroups`).
     public static func spawn(_ argv: [String], stdio: [Int32], environment: [String]? = nil,
                              directory: String? = nil) throws -> pid_t {
         guard let program = argv.first else { throw SpawnError(description: "empty command") }
@@ -82,6 +87,7 @@ public enum Subprocess {
         let rc = cEnv == nil ? posix_spawnp(&pid, program, &actions, &attributes, &cArgs, environ)
             : posix_spawnp(&pid, program, &actions, &attributes, &cArgs, &cEnv!)
         guard rc == 0 else { throw SpawnError(description: "\(program): \(String(cString: strerror(rc)))") }
+        ChildGroups.add(pid)
         return pid
     }
 
@@ -93,8 +99,7 @@ public enum Subprocess {
     /// process group is stopped: SIGTERM, then SIGKILL unless the group is gone within
     /// `stopGrace` (an orphan's zombie, until init collects it, counts as there), and the child
     /// reaped: neither it nor what it started outlives the call.
-    /// - Returns: the exit status (128 + signal for a killed child), and whether it was stopped.
-    public static func wait(_ pid: pid_t, timeout: Double? = nil, deadline: Deadline = .none) throws -> (status: Int32, timedOut: Bool) {
+    public static func wait(_ pid: pid_t, timeout: Double? = nil, deadline: Deadline = .none) throws -> Ending {
         var status: Int32 = 0
         var reaped = false
         func reap() throws -> Bool {
@@ -102,6 +107,7 @@ public enum Subprocess {
                 let r = waitpid(pid, &status, WNOHANG)
                 if r < 0 && errno != EINTR { throw SpawnError(description: "waitpid: \(String(cString: strerror(errno)))") }
                 reaped = r == pid
+                if reaped { ChildGroups.remove(pid) }
             }
             return reaped
         }
@@ -112,7 +118,8 @@ public enum Subprocess {
             kill(-pid, SIGKILL)
             _ = try Deadline.none.wait(every: 0.002, until: reap)
         }
-        return ((status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f), stopped)
+        let signal = status & 0x7f
+        return (signal == 0 ? (status >> 8) & 0xff : 128 + signal, signal == 0 ? nil : signal, stopped)
     }
 
     private struct TemporaryFile {
@@ -125,6 +132,38 @@ public enum Subprocess {
             path = String(cString: template)
         }
         func remove() { unlink(path) }
+    }
+}
+
+/// The process groups of the children `Subprocess` started and has not reaped yet, for the one
+/// place that cannot wait for them: a second Ctrl-C, which kills them all before dkrun exits at
+/// once (`Interruption`). Its signal handler reads the table without a lock, so the table is a
+/// block of memory made once, whose slots hold a group's id or 0; changes take a lock.
+enum ChildGroups {
+    private static let capacity = 1024
+    private static let lock = Monitor()
+    static let slots: UnsafeMutablePointer<pid_t> = {
+        let p = UnsafeMutablePointer<pid_t>.allocate(capacity: capacity)
+        p.initialize(repeating: 0, count: capacity)
+        return p
+    }()
+
+    /// A full table (1024 children at once) leaves the rest to their own `wait`.
+    static func add(_ group: pid_t) {
+        lock.locked {
+            if let free = (0 ..< capacity).first(where: { slots[$0] == 0 }) { slots[free] = group }
+        }
+    }
+
+    static func remove(_ group: pid_t) {
+        lock.locked {
+            if let slot = (0 ..< capacity).first(where: { slots[$0] == group }) { slots[slot] = 0 }
+        }
+    }
+
+    /// SIGKILL to every group; async-signal-safe (`slots` must have been made before).
+    static func killAll() {
+        for slot in 0 ..< capacity where slots[slot] > 0 { kill(-slots[slot], SIGKILL) }
     }
 }
 

@@ -24,6 +24,13 @@ package.searchers = {
 }
 package.cpath = ""
 
+-- os.execute and io.popen start their command through dkrun, in a process group of its own, so
+-- that a task's timeout and Ctrl-C stop it and all it started; os.exit ends dkrun only at the
+-- script's top level and in the REPL, and fails a task that calls it (see ProcessFunctions).
+os.execute = host.execute
+os.exit = host.exit
+function io.popen(command, mode) return host.popen(command, mode or "r") end
+
 -- The standard library's modules (stdlib/dk/<name>.lua): `dk.json` and the like load their
 -- module on first use, so `require` is optional for them. They use the natives in dk._native.
 local STDLIB = { json = true, yaml = true, fs = true, time = true, shell = true, secrets = true, http = true }

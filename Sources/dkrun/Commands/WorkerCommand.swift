@@ -24,14 +24,17 @@ struct WorkerCommand: ParsableCommand {
         let frames = dup(STDOUT_FILENO)
         dup2(STDERR_FILENO, STDOUT_FILENO)
         // A task server serves one parent (a Dask worker thread): when that goes, so does it,
-        // even in the middle of a task that never reads its input again.
-        _ = setParentDeathSignal(1 /* PR_SET_PDEATHSIG */, UInt(SIGKILL))
+        // even in the middle of a task that never reads its input again. SIGTERM, as a cancel
+        // sends: the task stops with what it started (a second one ends everything at once).
+        _ = setParentDeathSignal(1 /* PR_SET_PDEATHSIG */, UInt(SIGTERM))
         Interruption.install()
         do {
             try TaskServer(channel: FrameChannel(input: STDIN_FILENO, output: frames)).serve()
         } catch {
             throw CommandError.failure("worker: \(error)")
         }
+        // The run's own dkrun reports the interruption; this one ends quietly.
+        if Interruption.requested { throw CommandError(.interrupted, "") }
     }
 }
 
