@@ -27,13 +27,17 @@ private indirect enum ValuePath {
 
 extension LuaState {
     /// Pushes a value: nil, booleans, integers, floats and strings as themselves, arrays as
-    /// sequences from 1, maps as tables.
+    /// sequences from 1, maps as tables, a secret text as the string it stands for (its
+    /// `<secret NAME>` text where a secret is missing: task arguments are resolved before,
+    /// and fail the task then).
     func push(_ value: Value) {
         switch value {
         case .null: lua_pushnil(L)
         case .bool(let b): lua_pushboolean(L, b ? 1 : 0)
         case .int(let i): lua_pushinteger(L, lua_Integer(i))
         case .float(let d): lua_pushnumber(L, d)
+        case .secret(let s):
+            push(.string((try? s.resolved(SecretStore.lookup)) ?? Array(s.description.utf8)))
         case .string(let s):
             s.withUnsafeBufferPointer { buf in
                 buf.baseAddress.map { p in p.withMemoryRebound(to: CChar.self, capacity: buf.count) { _ = lua_pushlstring(L, $0, buf.count) } }

@@ -107,8 +107,8 @@ func makeFlow(_ tasks: [TaskSpec], _ edges: [EdgeSpec], constants: [ConstantSpec
         var v = try MessagePack.decode(payload().encoded()).mapValue!
         v["version"] = 99
         let e1 = #expect(throws: PayloadError.self) { try Payload(bytes: MessagePack.encode(.map(v))) }
-        #expect(e1?.description == "payload version 99 is not supported by this dkrun (it reads version 1)")
-        v["version"] = 1
+        #expect(e1?.description == "payload version 99 is not supported by this dkrun (it reads version \(Payload.version))")
+        v["version"] = .int(Payload.version)
         v["dag_hash"] = "0000"
         let e2 = #expect(throws: PayloadError.self) { try Payload(bytes: MessagePack.encode(.map(v))) }
         #expect(e2?.description == "payload is corrupt: its DAG hash does not match its flow")

@@ -4,7 +4,7 @@
 /// same script and parameters give the same bytes. The format is in docs/payload.md.
 public struct Payload: Sendable, Equatable {
     public static let format = "dkrun-payload"
-    public static let version: Int64 = 1
+    public static let version: Int64 = 2
 
     public var flow: FlowSpec
     public var parameters: [String: Value]
