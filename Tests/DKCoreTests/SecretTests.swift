@@ -21,6 +21,7 @@ import Testing
         #expect(try YAML.dump(["url": url]) == "url: postgres://app:<secret pw>@db\n")
         #expect(url.typeName == "secret" && url.stringValue == nil)
         #expect(SecretText(parts: [Array("a".utf8), []]) == nil && SecretText(parts: [[], [], []]) == nil)
+        #expect(SecretText(parts: [Array("no secret".utf8)]) == nil)
     }
 
     @Test(arguments: [
@@ -32,6 +33,16 @@ import Testing
     func malformedExtensionsAreErrors(bytes: [UInt8], message: String) {
         let error = #expect(throws: MessagePack.DecodeError.self) { try MessagePack.decode(bytes) }
         #expect(error?.description == message)
+    }
+
+    @Test func extensionsNestedInExtensionsCountTowardsTheDepthLimit() {
+        var bytes: [UInt8] = [0xa0]
+        for _ in 0 ..< 5000 {
+            let data = [0x93, 0xa0] + bytes + [0xa0]  // text, the value inside as a name, text
+            bytes = [0xc9] + withUnsafeBytes(of: UInt32(data.count).bigEndian, Array.init) + [0x01] + data
+        }
+        let error = #expect(throws: MessagePack.DecodeError.self) { try MessagePack.decode(bytes) }
+        #expect(error?.description == "malformed value at byte 0: malformed secret text")
     }
 
     @Test func stringsHoldingSecretsBecomeReferencesAndResolveToThemselves() throws {

@@ -188,10 +188,10 @@ public enum MessagePack {
             case 0xc4: return .string(Array(try take(Int(try bigEndian(UInt8.self)))))
             case 0xc5: return .string(Array(try take(Int(try bigEndian(UInt16.self)))))
             case 0xc6: return .string(Array(try take(Int(try bigEndian(UInt32.self)))))
-            case 0xc7: return try ext(Int(try bigEndian(UInt8.self)), start)
-            case 0xc8: return try ext(Int(try bigEndian(UInt16.self)), start)
-            case 0xc9: return try ext(Int(try bigEndian(UInt32.self)), start)
-            case 0xd4...0xd8: return try ext(1 << Int(b - 0xd4), start)
+            case 0xc7: return try ext(Int(try bigEndian(UInt8.self)), start, depth)
+            case 0xc8: return try ext(Int(try bigEndian(UInt16.self)), start, depth)
+            case 0xc9: return try ext(Int(try bigEndian(UInt32.self)), start, depth)
+            case 0xd4...0xd8: return try ext(1 << Int(b - 0xd4), start, depth)
             case 0xca: return .float(Double(Float(bitPattern: try bigEndian(UInt32.self))))
             case 0xcb: return .float(Double(bitPattern: try bigEndian(UInt64.self)))
             case 0xcc: return .int(Int64(try bigEndian(UInt8.self)))
@@ -216,14 +216,16 @@ public enum MessagePack {
             }
         }
 
-        /// An extension value of `n` bytes: a secret text is the only type dkrun writes.
-        mutating func ext(_ n: Int, _ start: Int) throws -> Value {
+        /// An extension value of `n` bytes: a secret text is the only type dkrun writes. Its
+        /// data is read one level deeper, so that extensions nested in extensions count too.
+        mutating func ext(_ n: Int, _ start: Int, _ depth: Int) throws -> Value {
             let type = Int8(bitPattern: try byte())
             let data = Array(try take(n))
             guard type == MessagePack.secretExtension else {
                 throw DecodeError(offset: start, problem: "unsupported extension type \(type)")
             }
-            guard let items = (try? MessagePack.decode(data))?.arrayValue,
+            var inner = Reader(bytes: data)
+            guard let items = (try? inner.value(depth: depth + 1))?.arrayValue, inner.offset == data.count,
                   let text = SecretText(parts: items.compactMap { if case .string(let b) = $0 { b } else { nil } }),
                   text.parts.count == items.count
             else { throw DecodeError(offset: start, problem: "malformed secret text") }

@@ -8,9 +8,9 @@ public struct SecretText: Sendable, Hashable {
     /// `["postgres://app:", "db_password", "@db/app"]`.
     public let parts: [[UInt8]]
 
-    /// nil unless `parts` alternate as they must (an odd count, names not empty).
+    /// nil unless `parts` alternate as they must (an odd count, at least one name, names not empty).
     public init?(parts: [[UInt8]]) {
-        guard parts.count % 2 == 1, stride(from: 1, to: parts.count, by: 2).allSatisfy({ !parts[$0].isEmpty }) else { return nil }
+        guard parts.count % 2 == 1, parts.count >= 3, stride(from: 1, to: parts.count, by: 2).allSatisfy({ !parts[$0].isEmpty }) else { return nil }
         self.parts = parts
     }
 
