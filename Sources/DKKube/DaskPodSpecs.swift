@@ -47,6 +47,8 @@ public struct DaskClusterSpec: Sendable {
     public var schedulerTemplate: Value?
     public var workerTemplate: Value?
     public var pullSecrets: [String] = []
+    /// The run's Secret of dkrun secrets (`FlowRunPlan.runSecret`), mounted on every pod; nil: none.
+    public var secretsName: String?
     /// Environment variables every pod gets (KubernetesRun env, KubeCluster env).
     public var env: [String: String] = [:]
     /// Dask's `kubernetes.worker-name`: `{user}`, `{uuid}` and environment variables.
@@ -164,7 +166,8 @@ public struct DaskClusterSpec: Sendable {
 
     /// A pod from the user's template, or the default container alone, with what dkrun
     /// always adds: name, labels, owner, restartPolicy Never unless set, the default
-    /// tolerations, pull secrets, the pods' environment and today's Dask command names.
+    /// tolerations, pull secrets, the run's Secret (mounted on the first container), the pods'
+    /// environment and today's Dask command names.
     private func pod(_ template: Value?, name: String, component: String, defaultContainer: Value,
                      extraEnv: [String: String]) -> Value {
         var metadata = template?["metadata"] ?? [:]
@@ -183,6 +186,9 @@ public struct DaskClusterSpec: Sendable {
         var secrets = spec["imagePullSecrets"]?.arrayValue ?? []
         for s in pullSecrets where !secrets.contains(where: { $0["name"]?.stringValue == s }) { secrets.append(["name": .text(s)]) }
         if !secrets.isEmpty { spec["imagePullSecrets"] = .array(secrets) }
+        if let secretsName {
+            spec["volumes"] = .array((spec["volumes"]?.arrayValue ?? []) + [RunSecretsVolume.volume(secret: secretsName)])
+        }
 
         var containers = spec["containers"]?.arrayValue ?? []
         if containers.isEmpty { containers = [defaultContainer] }
@@ -196,6 +202,7 @@ public struct DaskClusterSpec: Sendable {
                     vars.append(["name": .text(k), "value": .text(v)])
                 }
                 if !vars.isEmpty { c["env"] = .array(vars) }
+                if secretsName != nil { c["volumeMounts"] = .array((c["volumeMounts"]?.arrayValue ?? []) + [RunSecretsVolume.mount]) }
                 DaskCommand.modernise(&c)
             }
             containers[i] = c

@@ -30,6 +30,10 @@ public struct FlowRunPlan: Sendable {
     public let pullSecrets: [String]
     /// The pull secret dkrun makes from a dkrun secret when it does not exist (private_registry).
     public let pullSecretSource: (name: String, secret: String)?
+    /// The dkrun secrets the run takes along (the environment's and the run config's
+    /// `secrets`): copied into the Kubernetes Secret `secretsName` at submit, mounted where
+    /// `dk.secrets` looks on the Job's pod and the Dask pods.
+    public let secretNames: [String]
     /// The service account the Job's pod runs as (KubernetesRun's service_account_name, or
     /// `--service-account`); nil: the namespace's default.
     public var serviceAccount: String?
@@ -43,6 +47,8 @@ public struct FlowRunPlan: Sendable {
         ["apiVersion": "batch/v1", "kind": "Job", "name": .text(name), "uid": .text(uid), "blockOwnerDeletion": true]
     }
     public var payloadName: String { "dkrun-\(RunLabels.short(runID))-payload" }
+    public var secretsName: String { Self.secretsName(run: runID) }
+    public static func secretsName(run: String) -> String { "dkrun-\(RunLabels.short(run))-secrets" }
 
     /// The plan of a flow whose placement is Kubernetes (`FlowPlacement.decide`).
     /// - Parameters:
@@ -65,10 +71,12 @@ public struct FlowRunPlan: Sendable {
             source = (name, secret)
             if !pullSecrets.contains(name) { pullSecrets.append(name) }
         }
+        let secretNames = Set([env, runConfig].flatMap { $0?["secrets"]?.arrayValue?.compactMap(\.stringValue) ?? [] }).sorted()
 
         func cluster(min: Int, max: Int) -> DaskClusterSpec {
             var spec = DaskClusterSpec(runID: runID, namespace: namespace, image: image, minWorkers: min, maxWorkers: max)
             spec.pullSecrets = pullSecrets
+            if !secretNames.isEmpty { spec.secretsName = Self.secretsName(run: runID) }
             spec.env = runConfig?["env"]?.textMap ?? [:]
             if let name = environment["DASK_KUBERNETES__WORKER_NAME"] { spec.workerNameTemplate = name }
             return spec
@@ -103,6 +111,7 @@ public struct FlowRunPlan: Sendable {
         self.image = image
         self.pullSecrets = pullSecrets
         pullSecretSource = source
+        self.secretNames = secretNames
         serviceAccount = runConfig?["service_account_name"]?.stringValue
         if let template = runConfig?["job_template"] {
             let source = runConfig?["job_template_path"]?.stringValue.map { "\($0) (KubernetesRun job_template_path)" }
@@ -186,7 +195,8 @@ public struct FlowRunPlan: Sendable {
         if let serviceAccount { pod["serviceAccountName"] = .text(serviceAccount) }
         if !pullSecrets.isEmpty { pod["imagePullSecrets"] = .array(pullSecrets.map { ["name": .text($0)] }) }
         pod["volumes"] = .array((pod["volumes"]?.arrayValue ?? [])
-            + [["name": "dkrun-payload", "configMap": ["name": .text(payloadName)]]])
+            + [["name": "dkrun-payload", "configMap": ["name": .text(payloadName)]]]
+            + (secretNames.isEmpty ? [] : [RunSecretsVolume.volume(secret: secretsName)]))
 
         var containers = pod["containers"]?.arrayValue ?? []
         if containers.isEmpty { containers = [[:]] }
@@ -212,13 +222,21 @@ public struct FlowRunPlan: Sendable {
         }
         if resources.mapValue?.isEmpty == false { c["resources"] = resources }
         c["volumeMounts"] = .array((c["volumeMounts"]?.arrayValue ?? [])
-            + [["name": "dkrun-payload", "mountPath": .text(Self.payloadDirectory), "readOnly": true]])
+            + [["name": "dkrun-payload", "mountPath": .text(Self.payloadDirectory), "readOnly": true]]
+            + (secretNames.isEmpty ? [] : [RunSecretsVolume.mount]))
         containers[0] = c
         pod["containers"] = .array(containers)
         podTemplate["spec"] = pod
         spec["template"] = podTemplate
         job["spec"] = spec
         return job
+    }
+
+    /// The Kubernetes Secret holding the run's dkrun secrets, each under its name.
+    /// - Parameter values: the value of each of `secretNames`.
+    public func runSecret(_ values: [String: String]) -> Value {
+        ["apiVersion": "v1", "kind": "Secret", "type": "Opaque", "metadata": metadata(secretsName, component: "secrets"),
+         "data": Value(texts: values.mapValues { Base64.encode(Array($0.utf8)) })]
     }
 
     /// The image pull secret made from a dkrun secret holding docker-server,
@@ -246,6 +264,16 @@ public struct FlowRunPlan: Sendable {
                 "metadata": metadata(source.name, component: "pull-secret"),
                 "data": [".dockerconfigjson": .text(Base64.encode(Array(JSON.encode(config).utf8)))]]
     }
+}
+
+/// The volume of a run's Secret (`FlowRunPlan.runSecret`) and its mount, read-only where
+/// `dk.secrets` looks by default: on the Job's pod and on the first container of every Dask pod.
+enum RunSecretsVolume {
+    static let name = "dkrun-secrets"
+
+    static func volume(secret: String) -> Value { ["name": .text(name), "secret": ["secretName": .text(secret)]] }
+
+    static let mount: Value = ["name": .text(name), "mountPath": .text(SecretStore.defaultDirectory), "readOnly": true]
 }
 
 /// DaskExecutor's `cluster_kwargs` and `adapt_kwargs` for dask-kubernetes' KubeCluster, the

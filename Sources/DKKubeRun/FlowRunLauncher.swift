@@ -6,7 +6,8 @@ import Glibc
 #endif
 
 /// The user's side of a flow run on Kubernetes: setup (the image pull secret), execute (the
-/// payload's ConfigMap and the Job that runs the flow), then following the Job: its events
+/// payload's ConfigMap, the Secret of the dkrun secrets the run takes along, and the Job that
+/// runs the flow), then following the Job: its events
 /// reported as this run's, its pods shown as they come and go, its exit code returned; and
 /// at the end (or on Ctrl-C) the Job deleted with everything it owns.
 public final class FlowRunLauncher {
@@ -42,27 +43,47 @@ public final class FlowRunLauncher {
     public static func jobTTL(detached: Bool) -> Int { detached ? 3600 : 600 }
 
     /// setup() and execute(): the objects exist and the Job runs.
-    /// - Parameter ttl: `jobTTL(detached:)`.
-    public func submit(payload: [UInt8], ttl: Int) throws {
+    /// - Parameters:
+    ///   - secrets: the value of each of the plan's `secretNames`, for the run's Secret.
+    ///   - ttl: `jobTTL(detached:)`.
+    public func submit(payload: [UInt8], secrets: [String: String], ttl: Int) throws {
         let configMap = try plan.payloadConfigMap(payload)
-        let secret = try setup()
-        try client.create(configMap, namespace: plan.namespace)
+        let pullSecret = try setup()
+        // Made before the Job, whose pods mount them, and owned by it once it exists.
+        var made: [(KubeResource, String)] = []
+        do {
+            try client.create(configMap, namespace: plan.namespace)
+            made.append((.configMaps, plan.payloadName))
+            if !plan.secretNames.isEmpty {
+                try client.create(plan.runSecret(secrets), namespace: plan.namespace)
+                made.append((.secrets, plan.secretsName))
+            }
+        } catch {
+            deleteAll(made)
+            throw error
+        }
         let job: KubeObject
         do {
             job = try client.create(plan.job(ttl: ttl), namespace: plan.namespace)
         } catch {
-            _ = try? client.delete(.configMaps, plan.payloadName, namespace: plan.namespace)
+            deleteAll(made)
             throw error
         }
         // Owned by the Job, they go with it, whoever deletes it (or its TTL).
         let owner = FlowRunPlan.jobOwner(name: plan.jobName, uid: job.uid ?? "")
-        try client.patch(.configMaps, plan.payloadName, namespace: plan.namespace, ["metadata": ["ownerReferences": [owner]]])
-        if let secret {
-            let current = try client.get(.secrets, secret, namespace: plan.namespace)
-            try client.patch(.secrets, secret, namespace: plan.namespace,
+        for (resource, name) in made {
+            try client.patch(resource, name, namespace: plan.namespace, ["metadata": ["ownerReferences": [owner]]])
+        }
+        if let pullSecret {
+            let current = try client.get(.secrets, pullSecret, namespace: plan.namespace)
+            try client.patch(.secrets, pullSecret, namespace: plan.namespace,
                              ["metadata": ["ownerReferences": .array(current.ownerReferences + [owner]),
                                            "resourceVersion": .text(current.resourceVersion ?? "")]])
         }
+    }
+
+    private func deleteAll(_ objects: [(KubeResource, String)]) {
+        for (resource, name) in objects { _ = try? client.delete(resource, name, namespace: plan.namespace) }
     }
 
     /// Follows the run to its end; deletes the Job (and with it everything of the run).

@@ -21,6 +21,13 @@ public struct FlowRunPreview {
                             "metadata": ["name": .text(source.name), "namespace": .text(plan.namespace)],
                             "data": [".dockerconfigjson": .text("<from dkrun secret \(source.secret)>")]])
         }
+        if !plan.secretNames.isEmpty {
+            comments.append("secrets: \(plan.secretNames.joined(separator: ", ")) are copied into Secret \(plan.secretsName) when the run "
+                + "is submitted, and mounted at \(SecretStore.defaultDirectory) on the Job's pod and the Dask pods")
+            var secret = plan.runSecret([:])
+            secret["data"] = Value(texts: Dictionary(uniqueKeysWithValues: plan.secretNames.map { ($0, "<secret \($0)>") }))
+            objects.append(secret)
+        }
         var configMap = try plan.payloadConfigMap(payload)
         configMap["binaryData"] = [.text(FlowRunPlan.payloadFile): .text("<\(payload.count) bytes, sha256 \(SHA256.hexDigest(payload))>")]
         objects.append(configMap)

@@ -27,6 +27,7 @@ public final class JobFollower: @unchecked Sendable {
 
     /// - Parameter follow: false: print what the log holds now and return.
     public func follow(startupTimeout: Double, follow: Bool = true) -> ExitStatus {
+        maskRunSecrets()
         let pod: String
         switch waitForPod(startupTimeout: startupTimeout) {
         case .failure(let message):
@@ -52,6 +53,15 @@ public final class JobFollower: @unchecked Sendable {
         if Interruption.requested || deleted { return .interrupted }
         guard follow else { return .success }
         return exitCode(pod)
+    }
+
+    /// Masks the secrets the run took along (its Secret, when this dkrun may read it) in
+    /// what it shows: the pod masks its events, not what else it prints.
+    private func maskRunSecrets() {
+        guard let secret = try? client.get(.secrets, FlowRunPlan.secretsName(run: runID), namespace: namespace) else { return }
+        for (name, encoded) in secret.raw["data"]?.textMap ?? [:] {
+            if let bytes = Base64.decode(encoded) { SecretMask.register(name: name, value: String(decoding: bytes, as: UTF8.self)) }
+        }
     }
 
     /// Renders the pod's log line by line. A followed stream that ends while the pod still

@@ -15,7 +15,8 @@ enum HostFunctions {
         ("find_module", findModule),
         ("run_flow", runFlow),
         ("where", callerPosition),
-        ("print", printOutsideTasks),
+        ("print", printLine),
+        ("write", writeOutput),
         ("json_encode", jsonEncode),
         ("json_decode", jsonDecode),
         ("yaml_load", yamlLoad),
@@ -82,9 +83,12 @@ enum HostFunctions {
 
     /// log(level, message): a log line of the running task (or of the script, outside tasks).
     private static let log: dk_swift_function = { L in
+        logLine(L, string(L, 1).flatMap(LogLevel.init(name:)) ?? .info, string(L, 2) ?? "")
+        return 0
+    }
+
+    private static func logLine(_ L: OpaquePointer?, _ level: LogLevel, _ message: String) {
         let h = host(L)
-        let level = string(L, 1).flatMap(LogLevel.init(name:)) ?? .info
-        let message = string(L, 2) ?? ""
         if let sink = h.currentLog {
             sink(level, message)
         } else if let observer = h.runObserver {
@@ -92,19 +96,18 @@ enum HostFunctions {
         } else {
             fputs(SecretMask.apply("\(level.name) \(message)") + "\n", stderr)
         }
+    }
+
+    /// print(text): a line of stdout (see LuaHost.print).
+    private static let printLine: dk_swift_function = { L in
+        host(L).print(string(L, 1) ?? "")
         return 0
     }
 
-    /// print(text): `print` outside tasks: a log line of the run while one is observed, else
-    /// a line on stdout (stderr when stdout carries JSON events).
-    private static let printOutsideTasks: dk_swift_function = { L in
-        let h = host(L)
-        let text = string(L, 1) ?? ""
-        if let observer = h.runObserver {
-            observer.handle(.log(nil, .info, text, time: Clock.wall()))
-        } else {
-            fputs(SecretMask.apply(text) + "\n", h.printsToStderr ? stderr : stdout)
-        }
+    /// write(stream, text): what a script writes to "stdout" or "stderr" (io.write,
+    /// io.stderr:write), cut into lines that go where print's go (see LuaHost.write).
+    private static let writeOutput: dk_swift_function = { L in
+        host(L).write(bytes(L, 2) ?? [], to: string(L, 1).flatMap(ScriptStream.init(rawValue:)) ?? .stdout)
         return 0
     }
 
@@ -201,10 +204,18 @@ enum HostFunctions {
         }
     }
 
-    /// secret(name): the secret's value, masked in dkrun's output from now on.
+    /// secret(name): the secret's value, masked in dkrun's output from now on and a reference
+    /// in the flow's description. One too short to mask gets a warning.
     private static let secret: dk_swift_function = { L in
         guard let name = string(L, 1) else { return fail(L, "secret name expected") }
-        return returning(L) { .text(try SecretStore.lookup(name)) }
+        return returning(L) {
+            let value = try SecretStore.lookup(name)
+            if !host(L).secretsRead.insert(name: name, value: value) {
+                logLine(L, .warning, "dk.secrets.get: secret '\(name)' is shorter than \(SecretMask.minimumLength) characters: "
+                    + "dkrun cannot mask it in its output or keep it out of the flow's payload")
+            }
+            return .text(value)
+        }
     }
 
     /// http(request): {status, headers, body} for a request table checked by dk.http.

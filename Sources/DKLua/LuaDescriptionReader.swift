@@ -2,12 +2,14 @@ internal import CLua
 import DKCore
 
 /// Reads a flow description straight from the Lua table `dk._describe` returns, without
-/// building a `Value` tree first (the bulk of validating a large flow otherwise).
+/// building a `Value` tree first (the bulk of validating a large flow otherwise). Its values
+/// hold the secrets the script read as references (`SecretSet.referencing`), never in clear.
 struct LuaDescriptionReader: DescriptionReader {
     let lua: LuaState
     /// Absolute stack index of the table.
     let index: Int32
     let path: String
+    let secrets: SecretSet
 
     private func field<T>(_ key: String, _ expected: String, _ read: () -> T?) throws -> T? {
         lua.rawField(index, key)
@@ -37,7 +39,7 @@ struct LuaDescriptionReader: DescriptionReader {
         lua.rawField(index, key)
         defer { lua.pop() }
         if lua_type(lua.L, -1) == LUA_TNIL { return nil }
-        return try lua.value(at: -1, path: "\(path).\(key)")
+        return secrets.referencing(try lua.value(at: -1, path: "\(path).\(key)"))
     }
 
     func strings(_ key: String) throws -> [String] {
@@ -72,7 +74,7 @@ struct LuaDescriptionReader: DescriptionReader {
         for i in 0 ..< n {
             lua_rawgeti(lua.L, -1, lua_Integer(i + 1))
             defer { lua.pop() }
-            out.append(try body(LuaDescriptionReader(lua: lua, index: lua.top, path: "\(path).\(key)[\(i + 1)]")))
+            out.append(try body(LuaDescriptionReader(lua: lua, index: lua.top, path: "\(path).\(key)[\(i + 1)]", secrets: secrets)))
         }
         return out
     }

@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 internal import CLua
 import DKCore
 
@@ -22,6 +25,11 @@ public final class LuaHost: FlowHost {
     public var printsToStderr = false
     /// Where the running task's log lines go (dk.log, print inside a task).
     var currentLog: ((LogLevel, String) -> Void)?
+    /// The secrets this host's script has read (`dk.secrets.get`): a flow description holds
+    /// references to them instead of their values (`describe`).
+    var secretsRead = SecretSet()
+    /// What the script writes with io.write and to io.stdout/io.stderr, until a line is whole.
+    private var written: [ScriptStream: OutputLines] = [:]
 
     private var handlerRef: Int32 = 0
     private var invokeRef: Int32 = 0
@@ -71,7 +79,10 @@ public final class LuaHost: FlowHost {
         lua.pushRef(collectRef)
         lua.pushRef(handlerRef)
         try lua.loadKeepingFrame(file.text, chunkName: "@" + file.chunkName)
-        defer { lua_settop(lua.L, base) }
+        defer {
+            lua_settop(lua.L, base)
+            flushWritten()
+        }
         // os.exit in the script ends dkrun, as in `lua`; not in a flow rebuilt for a run.
         var rebuilding = false
         if case .payload = sources.origin { rebuilding = true }
@@ -134,13 +145,67 @@ public final class LuaHost: FlowHost {
 
     private var flowList: String { flows.map { "'\($0.name)'" }.joined(separator: ", ") }
 
-    /// Describes the flow held by a registry reference.
+    /// Describes the flow held by a registry reference; the secrets the script read are
+    /// references in its values.
     func describe(ref: Int32) throws -> FlowSpec {
         lua.pushRef(describeRef)
         lua.pushRef(ref)
         try lua.pcall(nargs: 1, nresults: 1)
         defer { lua.pop() }
-        return try FlowSpec(reading: LuaDescriptionReader(lua: lua, index: lua.top, path: "flow"))
+        return try FlowSpec(reading: LuaDescriptionReader(lua: lua, index: lua.top, path: "flow", secrets: secretsRead))
+    }
+
+    /// The names of the secrets the script read (at its top level, before any run).
+    public var secretNamesRead: [String] { Array(Set(secretsRead.entries.map(\.name))).sorted() }
+
+    // MARK: Output
+
+    /// `print`: the line io.write began on stdout, ended with `text`; inside a task a line of
+    /// its log, elsewhere where `printOutsideTasks` prints.
+    func print(_ text: String) {
+        emit((written[.stdout]?.takePartial() ?? "") + text, to: .stdout)
+    }
+
+    /// `print` outside tasks: a log line of the run while one is observed, else a line on
+    /// stdout (stderr when stdout carries JSON events).
+    private func printOutsideTasks(_ text: String) {
+        if let observer = runObserver {
+            observer.handle(.log(nil, .info, text, time: Clock.wall()))
+        } else {
+            let stream = printsToStderr ? stderr : stdout
+            fputs(SecretMask.apply(text) + "\n", stream)
+            fflush(stream)  // as it happens, also into a pipe (the REPL's)
+        }
+    }
+
+    /// Text the script wrote to stdout or stderr (io.write, io.stderr:write): each whole line
+    /// goes where `print`'s would, a log line of the task inside one (stderr's at WARNING).
+    func write(_ bytes: [UInt8], to stream: ScriptStream) {
+        written[stream, default: OutputLines()].append(bytes) { emit($0, to: stream) }
+    }
+
+    /// Emits what was written without its line's end (after a task's attempt, a hook, a chunk).
+    func flushWritten() {
+        for (stream, var lines) in written {
+            lines.flush { emit($0, to: stream) }
+        }
+        written = [:]
+    }
+
+    private func emit(_ line: String, to stream: ScriptStream) {
+        if let log = currentLog {
+            log(stream == .stderr ? .warning : .info, line)
+        } else if stream == .stderr {
+            fputs(SecretMask.apply(line) + "\n", stderr)
+        } else {
+            printOutsideTasks(line)
+        }
+    }
+
+    /// Ends a task's output: what it wrote is flushed to its log, and log lines stop going there.
+    func endTaskOutput() {
+        flushWritten()
+        currentLog = nil
     }
 
     /// A fresh host that rebuilds the payload's flow from its sources alone, checking that
@@ -201,6 +266,7 @@ public final class LuaHost: FlowHost {
         lua.pushRef(hookRef)
         lua.pushRef(flowRef)
         lua.push(hook.rawValue)
+        defer { flushWritten() }
         do {
             try lua.pcall(nargs: 2, nresults: 0, handler: base + 1)
         } catch let error as LuaError {

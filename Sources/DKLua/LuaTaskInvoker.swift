@@ -38,7 +38,7 @@ final class LuaTaskInvoker: TaskInvoker {
     private func handle(_ call: TaskCall, from old: TaskState, to new: TaskState,
                         log: @escaping (LogLevel, String) -> Void) -> TaskOutcome {
         host.currentLog = log
-        defer { host.currentLog = nil }
+        defer { host.endTaskOutput() }
         do {
             return .handled(try host.stateChanged(task: call.task.slug, from: old, to: new) { try self.pushContext(call) })
         } catch {
@@ -54,15 +54,20 @@ final class LuaTaskInvoker: TaskInvoker {
         let base = lua.top
         defer {
             lua_settop(L, base)
-            host.currentLog = nil
+            host.endTaskOutput()
         }
         host.currentLog = log
+        // Secrets the arguments hold by name are read here, where the task runs.
+        let arguments: [String: Value]
+        do { arguments = try call.arguments.mapValues { try $0.resolvingSecrets() } } catch {
+            return .ended(TaskState(.failed, message: "task '\(call.task.name)': \(error)"))
+        }
         lua.pushRef(host.handlerReference)
         lua.pushRef(host.invokeReference)
         lua.pushRef(flowRef)
         lua.push(call.task.slug)
         do {
-            try lua.push(Value(textKeys: call.arguments))
+            try lua.push(Value(textKeys: arguments))
             try pushContext(call)
         } catch {
             return .ended(TaskState(.failed, message: "\(error)"))

@@ -24,7 +24,10 @@ public final class REPLSession {
     public func feed(_ input: String, chunkName: String = "=stdin") -> Outcome {
         let L = host.lua.L
         let base = host.lua.top
-        defer { lua_settop(L, base) }
+        defer {
+            lua_settop(L, base)
+            host.flushWritten()
+        }
         host.lua.pushRef(host.handlerReference)
         do {
             do {
@@ -78,7 +81,10 @@ public final class REPLSession {
     public func run(flow name: String?, parameters: [String: Value]) -> Outcome {
         let L = host.lua.L
         let base = host.lua.top
-        defer { lua_settop(L, base) }
+        defer {
+            lua_settop(L, base)
+            host.flushWritten()
+        }
         host.lua.pushRef(host.handlerReference)
         host.lua.pushRef(host.dkReference)
         host.lua.rawField(-1, "_repl_run")

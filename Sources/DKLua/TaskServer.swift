@@ -5,7 +5,8 @@ import DKCore
 /// hash is checked), and decides and runs a task from its upstream tasks' final states with
 /// the same rules as a local run (`TaskInputs`, `TaskRules`): skip and trigger, mapping,
 /// arguments, timeouts, retries. Messages are frames (`FrameChannel`); the protocol is in
-/// docs/worker-protocol.md.
+/// docs/worker-protocol.md. Nothing leaves it with a secret in clear: log lines, messages and
+/// errors are masked, and results hold the secrets it knows as references (`TaskState.maskingSecrets`).
 public final class TaskServer {
     private let channel: FrameChannel
     private var flows: [String: LoadedFlow] = [:]
@@ -44,9 +45,9 @@ public final class TaskServer {
                 }
                 reply = .map(reply.mapValue!.merging(["ok": true]) { $1 })
             } catch let error as RequestError {
-                reply = ["ok": false, "error": .text(error.message)]
+                reply = ["ok": false, "error": .text(SecretMask.apply(error.message))]
             } catch {
-                reply = ["ok": false, "error": .text("\(error)")]
+                reply = ["ok": false, "error": .text(SecretMask.apply("\(error)"))]
             }
             do {
                 try channel.send(reply)
@@ -107,7 +108,7 @@ public final class TaskServer {
         var call = TaskCall(id: TaskRunID(task: task.slug, mapIndex: mapIndex), task: task,
                             arguments: inputs.arguments(mapIndex: mapIndex), run: context)
         let log: (LogLevel, String) -> Void = { [channel] level, message in
-            try? channel.send(["event": "log", "level": .text(level.name), "message": .text(message)])
+            try? channel.send(["event": "log", "level": .text(level.name), "message": .text(SecretMask.apply(message))])
         }
         var end: TaskState?
         if let i = mapIndex { end = inputs.preflight(child: i) } else if case .ends(let state) = inputs.start() { end = state }
@@ -125,11 +126,11 @@ public final class TaskServer {
             case .done(let state):
                 return Self.stateReply(state, attempts: attempt)
             case .retry(let retrying, let delay):
-                try? channel.send(["event": "retrying", "attempt": .int(Int64(attempt)), "message": .text(retrying.message ?? "")])
+                try? channel.send(["event": "retrying", "attempt": .int(Int64(attempt)), "message": .text(SecretMask.apply(retrying.message ?? ""))])
                 // Ctrl-C ends the wait (and then the next attempt, at once).
                 Deadline(at: nil, interruptedBy: [Interruption.flag]).sleep(delay)
             case .loop(let looped):
-                try? channel.send(["event": "looped", "attempt": .int(Int64(attempt)), "message": .text(looped.message ?? "")])
+                try? channel.send(["event": "looped", "attempt": .int(Int64(attempt)), "message": .text(SecretMask.apply(looped.message ?? ""))])
             }
         }
     }
@@ -141,6 +142,7 @@ public final class TaskServer {
     }
 
     private static func stateReply(_ state: TaskState, attempts: Int) -> Value {
-        ["kind": .text(state.kind.rawValue), "state": .string(MessagePack.encode(state.value)), "attempts": .int(Int64(attempts))]
+        ["kind": .text(state.kind.rawValue), "state": .string(MessagePack.encode(state.maskingSecrets().value)),
+         "attempts": .int(Int64(attempts))]
     }
 }

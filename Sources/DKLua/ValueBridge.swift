@@ -17,9 +17,11 @@ struct ValueBridgeError: CategorizedError {
 
 extension LuaState {
     /// Pushes a value: nil, booleans, integers, floats and strings as themselves, arrays as
-    /// sequences from 1, maps as tables. Values come from decoders and from `value(at:)`,
-    /// so they nest at most `Value.maxMessageDepth` levels (dkrun's wrappers around a value
-    /// of `Value.maxDepth`); a deeper one is an error, and nothing is left pushed.
+    /// sequences from 1, maps as tables, a secret text as the string it stands for (its
+    /// `<secret NAME>` text where a secret is missing: task arguments are resolved before,
+    /// and fail the task then). Values come from decoders and from `value(at:)`, so they
+    /// nest at most `Value.maxMessageDepth` levels (dkrun's wrappers around a value of
+    /// `Value.maxDepth`); a deeper one is an error, and nothing is left pushed.
     func push(_ value: Value) throws {
         let base = top
         do {
@@ -36,6 +38,7 @@ extension LuaState {
         case .bool(let b): lua_pushboolean(L, b ? 1 : 0)
         case .int(let i): lua_pushinteger(L, lua_Integer(i))
         case .float(let d): lua_pushnumber(L, d)
+        case .secret(let s): push(bytes: (try? s.resolved(SecretStore.lookup)) ?? Array(s.description.utf8))
         case .string(let s): push(bytes: s)
         case .array(let a):
             try enter(depth, limit: Value.maxMessageDepth)

@@ -220,6 +220,39 @@ import Testing
         }
     }
 
+    /// The dkrun secrets a run takes along: one Secret, mounted read-only where dk.secrets
+    /// looks on the Job's pod and the first container of every Dask pod; nothing without them.
+    @Test func theRunsSecretsAreMountedOnEveryPod() throws {
+        let mount: Value = ["name": "dkrun-secrets", "mountPath": "/var/run/secrets/dkrun", "readOnly": true]
+        let volume: Value = ["name": "dkrun-secrets", "secret": ["secretName": "dkrun-0123abcd45-secrets"]]
+        let p = try plan(["environment": ["type": "DaskKubernetesEnvironment", "secrets": ["db_password", "api.token"]],
+                          "run_config": ["type": "KubernetesRun", "secrets": ["db_password"]]])
+        #expect(p.secretNames == ["api.token", "db_password"])
+        let secret = p.runSecret(["api.token": "t0k", "db_password": "pw\n"])
+        #expect(secret["metadata"]!["name"] == "dkrun-0123abcd45-secrets" && secret["type"] == "Opaque")
+        #expect(secret["metadata"]!["labels"]!["dkrun.io/flow-run"] == "0123abcd-4567-89ef-0123-456789abcdef")
+        #expect(secret["data"] == ["api.token": "dDBr", "db_password": "cHcK"])
+        let job = p.job(ttl: 600)["spec"]!["template"]!["spec"]!
+        #expect(job["volumes"]!.arrayValue!.contains(volume))
+        #expect(job["containers"]!.arrayValue![0]["volumeMounts"]!.arrayValue!.contains(mount))
+        let spec = try cluster(p)
+        let template: Value = ["spec": ["containers": [["name": "w", "args": ["dask", "worker"]], ["name": "sidecar", "image": "s"]]]]
+        var custom = spec
+        custom.workerTemplate = template
+        for pod in [spec.schedulerPod(), spec.workerPod(name: "w", schedulerAddress: "tcp://s:8786"),
+                    custom.workerPod(name: "w", schedulerAddress: "tcp://s:8786")] {
+            #expect(pod["spec"]!["volumes"] == [volume])
+            let containers = pod["spec"]!["containers"]!.arrayValue!
+            #expect(containers[0]["volumeMounts"] == [mount])
+            #expect(containers.dropFirst().allSatisfy { $0["volumeMounts"] == nil })
+        }
+
+        let none = try plan(["environment": ["type": "DaskKubernetesEnvironment"]])
+        #expect(none.secretNames.isEmpty)
+        #expect(none.job(ttl: 600)["spec"]!["template"]!["spec"]!["volumes"]!.arrayValue!.count == 1)  // the payload's
+        #expect(try cluster(none).schedulerPod()["spec"]!["volumes"] == nil)
+    }
+
     @Test func aPayloadTooBigForAConfigMapIsRefused() throws {
         let p = try plan(["run_config": ["type": "KubernetesRun"]])
         #expect(throws: FlowError.self) { try p.payloadConfigMap([UInt8](repeating: 0, count: 1_100_000)) }

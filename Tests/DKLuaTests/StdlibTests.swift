@@ -84,7 +84,11 @@ import Testing
 
     @Test func secretsComeFromTheEnvironmentAFileOrADirectory() throws {
         let dir = "/tmp/dksec-" + UUID().uuidString.prefix(8)
-        defer { try? FileManager.default.removeItem(atPath: dir) }
+        defer {
+            // Other tests of this process look secrets up too.
+            for name in ["DKRUN_SECRET_API_TOKEN", "DKRUN_SECRETS_FILE", "DKRUN_SECRETS_DIR"] { unsetenv(name) }
+            try? FileManager.default.removeItem(atPath: dir)
+        }
         try FileManager.default.createDirectory(atPath: dir + "/mounted", withIntermediateDirectories: true)
         try "db_password: from-file-123\n".write(toFile: dir + "/secrets.yaml", atomically: true, encoding: .utf8)
         try "mounted-456".write(toFile: dir + "/mounted/registry", atomically: true, encoding: .utf8)

@@ -204,6 +204,59 @@ import Testing
         expectNothingLeft(c)
     }
 
+    /// The dkrun secrets a flow names go with its run: a Secret owned by the Job, mounted
+    /// where dk.secrets looks on the Job's, the scheduler's and the workers' pods, never in
+    /// the payload's ConfigMap; what the pods print is masked by the pod and by the follower.
+    @Test func theSecretsAFlowNamesAreMountedOnEveryPodOfItsRun() throws {
+        let c = try KubesimCluster()
+        defer { c.down() }
+        let value = "kube-s3cret-" + UUID().uuidString.prefix(8)
+        let flow = try write(c, "secrets.lua", """
+            local pw = dk.secrets.get("kube_db_password")
+            local check = task("check", function(given)
+              local mounted = dk.fs.read("/var/run/secrets/dkrun/kube_db_password")
+              print("on " .. os.getenv("HOSTNAME") .. ": " .. mounted)
+              return given == dk.secrets.get("kube_db_password") and given == mounted
+            end)
+            return Flow("Secrets", { environment = DaskKubernetesEnvironment {
+              secrets = { "kube_db_password" },
+              on_start = function() os.execute("cat /var/run/secrets/dkrun/kube_db_password; echo") end,
+            } }, function() check(pw) end)
+            """)
+        let process = try c.startDkrun([flow, "--detach"], environment: ["DKRUN_SECRET_KUBE_DB_PASSWORD": value])
+        let submitted = CLI.finish(process)
+        #expect(submitted.status == 0, "\(submitted.stderr)")
+        let run = c.kubectl(["get", "jobs", "-l", Self.runSelector, "-o", "jsonpath={.items[0].metadata.labels.dkrun\\.io/flow-run}"])
+        let short = String(run.filter { $0 != "-" }.prefix(10))  // object names' run id
+        let secret = "dkrun-\(short)-secrets"
+        let encoded = c.kubectl(["get", "secret", secret, "-o", "jsonpath={.data.kube_db_password}"])
+        #expect(Data(base64Encoded: encoded) == Data(value.utf8), "\(encoded)")
+        #expect(c.kubectl(["get", "secret", secret, "-o", "jsonpath={.metadata.ownerReferences[*].kind}"]) == "Job")
+        let payload = c.kubectl(["get", "configmap", "dkrun-\(short)-payload", "-o", "jsonpath={.binaryData.payload\\.msgpack}"])
+        let bytes = try #require(Data(base64Encoded: payload))
+        #expect(bytes.range(of: Data(value.utf8)) == nil && bytes.range(of: Data("kube_db_password".utf8)) != nil)
+        #expect(eventually { !c.pods("dkrun.io/component=worker").isEmpty })
+        let mounted = c.kubectl(["get", "pods", "-l", Self.runSelector, "-o", "jsonpath={range .items[*]}"
+            + "{.metadata.labels.dkrun\\.io/component}={.spec.volumes[?(@.name==\"dkrun-secrets\")].secret.secretName} {end}"])
+        for component in ["job", "scheduler", "worker"] {
+            #expect(mounted.contains("\(component)=\(secret)"), "\(mounted)")
+        }
+
+        // Followed from a process that never read the secret: the pod masked its events, and
+        // the follower masks the rest with the run's Secret.
+        let logs = try c.exec([CLI.binary, "k8s", "logs", run, "--follow", "--json-events"])
+        #expect(logs.status == 0, "\(logs.stdout)\(logs.stderr)")
+        #expect(!logs.stdout.contains(value) && !logs.stderr.contains(value), "\(logs.stdout)")
+        let all = try events(logs.stdout)
+        let messages = all.compactMap { $0["message"] as? String }
+        #expect(messages.contains("[pod] ****"), "\(messages)")
+        #expect(messages.contains { $0.hasPrefix("on dask-root-") && $0.hasSuffix(": ****") }, "\(messages)")
+        let check = all.first { $0["task"] as? String == "check" && $0["state"] as? String == "Success" }
+        #expect(check?["result"] as? Bool == true, "\(logs.stdout)")
+        #expect(try c.exec([CLI.binary, "k8s", "cleanup", "--all"]).status == 0)
+        expectNothingLeft(c)
+    }
+
     @Test func podsThatCannotStartFailTheRunWithTheirEvents() throws {
         let c = try KubesimCluster()
         defer { c.down() }

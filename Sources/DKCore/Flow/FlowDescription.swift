@@ -49,7 +49,15 @@ extension FlowSpec {
         }.sorted { ($0.task, $0.key) < ($1.task, $1.key) }
         referenceTasks = try r.value("reference_tasks") == nil ? nil : try r.strings("reference_tasks")
         configuration = [:]
-        for key in FlowSpec.configurationKeys { configuration[key] = try r.value(key) }
+        for key in FlowSpec.configurationKeys {
+            let object = try r.value(key)
+            if let (place, names) = object?.firstSecret(path: key) {
+                throw FlowDescriptionError("flow '\(name)': \(place) holds secret '\(names[0])' (read with dk.secrets.get at the top "
+                    + "level): a flow's configuration goes in clear into its payload and its Kubernetes objects; read the secret "
+                    + "in the task that needs it (on Kubernetes, name it in the run's secrets = { ... })")
+            }
+            configuration[key] = object
+        }
     }
 
     /// The canonical description as a value (for JSON output and tests).

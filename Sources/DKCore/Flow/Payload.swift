@@ -4,7 +4,8 @@
 /// same script and parameters give the same bytes. The format is in docs/payload.md.
 public struct Payload: Sendable, Equatable {
     public static let format = "dkrun-payload"
-    /// 2: `content_hash` covers every field (version 1 had the DAG hash alone).
+    /// 2: `content_hash` covers every field, and strings may be secret texts (version 1
+    /// had the DAG hash alone and no secret texts).
     public static let version: Int64 = 2
 
     public var flow: FlowSpec

@@ -55,7 +55,7 @@ extension TaskCall {
                 guard let v = arguments[name] ?? context[name] ?? run.parameters[name] else {
                     throw TaskRunNameError(description: "task_run_name \"\(template)\": no argument, context field or parameter '\(name)'")
                 }
-                out += v.stringValue ?? JSON.encode(v)
+                out += v.stringValue ?? v.secretValue?.description ?? JSON.encode(v)
                 rest = rest[rest.index(after: close)...]
             } else if c == "{" || c == "}" {
                 // As Python's str.format: a brace is doubled, or it opens a field.

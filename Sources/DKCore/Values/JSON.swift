@@ -20,6 +20,7 @@ public enum JSON {
                 out.append(contentsOf: "null".utf8)
             }
         case .string(let s): writeString(s, into: &out)
+        case .secret(let s): writeString(Array(s.description.utf8), into: &out)
         case .array(let a):
             out.append(UInt8(ascii: "["))
             for (i, element) in a.enumerated() {

@@ -1,7 +1,10 @@
 /// The value codec: MessagePack (https://msgpack.org/spec), written canonically so that equal
 /// values always give equal bytes: map entries ordered by their encoded keys (bytewise, as
-/// canonical CBOR does), integers in their shortest form, floats as float 64.
+/// canonical CBOR does), integers in their shortest form, floats as float 64. A secret text
+/// (`Value.secret`) is extension type 1 holding the array of its parts.
 public enum MessagePack {
+    static let secretExtension: Int8 = 1
+
     /// A byte sequence that is not a complete, well-formed MessagePack value.
     public struct DecodeError: CategorizedError, Equatable {
         public var exitStatus: ExitStatus { .badInput }
@@ -54,7 +57,24 @@ public enum MessagePack {
                     bytes.append(contentsOf: k)
                     self.value(v)
                 }
+            case .secret(let s): ext(MessagePack.secretExtension, MessagePack.encode(.array(s.parts.map(Value.string))))
             }
+        }
+
+        /// An extension value, in its shortest form (fixext for the sizes that have one).
+        mutating func ext(_ type: Int8, _ data: [UInt8]) {
+            let fixed: [Int: UInt8] = [1: 0xd4, 2: 0xd5, 4: 0xd6, 8: 0xd7, 16: 0xd8]
+            if let marker = fixed[data.count] {
+                bytes.append(marker)
+            } else if data.count <= 0xff {
+                bytes.append(0xc7); bytes.append(UInt8(data.count))
+            } else if data.count <= 0xffff {
+                bytes.append(0xc8); appendBigEndian(UInt16(data.count))
+            } else {
+                bytes.append(0xc9); appendBigEndian(UInt32(data.count))
+            }
+            bytes.append(UInt8(bitPattern: type))
+            bytes.append(contentsOf: data)
         }
 
         public mutating func bool(_ b: Bool) { bytes.append(b ? 0xc3 : 0xc2) }
@@ -179,6 +199,10 @@ public enum MessagePack {
             case 0xc4: return .string(Array(try take(Int(try bigEndian(UInt8.self)))))
             case 0xc5: return .string(Array(try take(Int(try bigEndian(UInt16.self)))))
             case 0xc6: return .string(Array(try take(Int(try bigEndian(UInt32.self)))))
+            case 0xc7: return try ext(Int(try bigEndian(UInt8.self)), start, depth)
+            case 0xc8: return try ext(Int(try bigEndian(UInt16.self)), start, depth)
+            case 0xc9: return try ext(Int(try bigEndian(UInt32.self)), start, depth)
+            case 0xd4...0xd8: return try ext(1 << Int(b - 0xd4), start, depth)
             case 0xca: return .float(Double(Float(bitPattern: try bigEndian(UInt32.self))))
             case 0xcb: return .float(Double(bitPattern: try bigEndian(UInt64.self)))
             case 0xcc: return .int(Int64(try bigEndian(UInt8.self)))
@@ -201,6 +225,22 @@ public enum MessagePack {
             case 0xdf: return try map(Int(try bigEndian(UInt32.self)), depth)
             default: throw DecodeError(offset: start, problem: "unsupported type byte 0x\(String(b, radix: 16))")
             }
+        }
+
+        /// An extension value of `n` bytes: a secret text is the only type dkrun writes. Its
+        /// data is read one level deeper, so that extensions nested in extensions count too.
+        mutating func ext(_ n: Int, _ start: Int, _ depth: Int) throws -> Value {
+            let type = Int8(bitPattern: try byte())
+            let data = Array(try take(n))
+            guard type == MessagePack.secretExtension else {
+                throw DecodeError(offset: start, problem: "unsupported extension type \(type)")
+            }
+            var inner = Reader(bytes: data)
+            guard let items = (try? inner.value(depth: depth + 1))?.arrayValue, inner.offset == data.count,
+                  let text = SecretText(parts: items.compactMap { if case .string(let b) = $0 { b } else { nil } }),
+                  text.parts.count == items.count
+            else { throw DecodeError(offset: start, problem: "malformed secret text") }
+            return .secret(text)
         }
 
         mutating func array(_ n: Int, _ depth: Int) throws -> Value {

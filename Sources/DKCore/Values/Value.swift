@@ -11,6 +11,9 @@ public enum Value: Sendable {
     case string([UInt8])
     case array([Value])
     case map([Value: Value])
+    /// A string holding secrets by name (see `SecretText`): payloads and task states carry
+    /// it in place of a secret's value.
+    case secret(SecretText)
 
     /// A UTF-8 string value.
     public static func text(_ s: String) -> Value { .string(Array(s.utf8)) }
@@ -79,6 +82,7 @@ public enum Value: Sendable {
         case .string: return "string"
         case .array: return "array"
         case .map: return "map"
+        case .secret: return "secret"
         }
     }
 
@@ -99,6 +103,7 @@ extension Value: Hashable {
         case (.string(let a), .string(let b)): return a == b
         case (.array(let a), .array(let b)): return a == b
         case (.map(let a), .map(let b)): return a == b
+        case (.secret(let a), .secret(let b)): return a == b
         default: return false
         }
     }
@@ -113,6 +118,7 @@ extension Value: Hashable {
         case .string(let s): s.withUnsafeBytes { hasher.combine(bytes: $0) }
         case .array(let a): hasher.combine(a)
         case .map(let m): hasher.combine(m)
+        case .secret(let s): hasher.combine(s)
         }
     }
 }
@@ -127,11 +133,12 @@ extension Value {
         case .string: return 4
         case .array: return 5
         case .map: return 6
+        case .secret: return 7
         }
     }
 
     /// The total order used to write map keys, which makes encodings deterministic: by type
-    /// (nil, boolean, integer, float, string, array, map), then by value.
+    /// (nil, boolean, integer, float, string, array, map, secret), then by value.
     public func canonicallyPrecedes(_ other: Value) -> Bool {
         if rank != other.rank { return rank < other.rank }
         switch (self, other) {
@@ -145,6 +152,8 @@ extension Value {
         case (.map(let a), .map(let b)):
             return Value.array(Value.map(a).sortedEntries.flatMap { [$0.key, $0.value] })
                 .canonicallyPrecedes(.array(Value.map(b).sortedEntries.flatMap { [$0.key, $0.value] }))
+        case (.secret(let a), .secret(let b)):
+            return Value.array(a.parts.map(Value.string)).canonicallyPrecedes(.array(b.parts.map(Value.string)))
         default: return false
         }
     }

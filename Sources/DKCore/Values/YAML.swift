@@ -314,6 +314,7 @@ extension YAML {
         init() {
             yaml_emitter_initialize(emitter)
             yaml_emitter_set_unicode(emitter, 1)
+            yaml_emitter_set_width(emitter, -1)  // no folding of long lines (see scalarText)
             yaml_emitter_set_output(emitter, { context, data, size in
                 let me = Unmanaged<Emitter>.fromOpaque(context!).takeUnretainedValue()
                 me.buffer.append(contentsOf: UnsafeBufferPointer(start: data, count: size))
@@ -384,11 +385,14 @@ extension YAML {
                 if d.isInfinite { return (d > 0 ? ".inf" : "-.inf", YAML_PLAIN_SCALAR_STYLE) }
                 return ("\(d)", YAML_PLAIN_SCALAR_STYLE)
             default:
-                let s = value.stringValue ?? ""
+                let s = value.stringValue ?? value.secretValue?.description ?? ""
                 // A string that would resolve to another type is quoted, by YAML 1.2 or by the
                 // YAML 1.1 that kubectl and PyYAML read ("y", "no", "on" are booleans there);
                 // otherwise libyaml picks the style (it quotes what plain style cannot hold).
+                // Line breaks are escaped (double quotes) rather than folded, so that a secret's
+                // text stays in one piece for SecretMask to find.
                 let ambiguous = YAML.resolvePlainScalar(s) != .text(s) || YAML.yaml11Booleans.contains(s.lowercased())
+                    || s.contains(where: \.isNewline)
                 return (s, ambiguous ? YAML_DOUBLE_QUOTED_SCALAR_STYLE : YAML_ANY_SCALAR_STYLE)
             }
         }

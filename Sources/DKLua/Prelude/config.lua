@@ -126,6 +126,21 @@ local HOOKS = {
 local STARTUP_TIMEOUT = field("startup_timeout", "number>0", "seconds a pod of the run may wait to start (Pending) "
   .. "before the run fails; default 300")
 
+-- The dkrun secrets a run on Kubernetes takes along (docs/kubernetes.md); never in the payload.
+local SECRETS = field("secrets", "strings", "dkrun secrets the run's tasks read (dk.secrets.get): dkrun copies them into "
+  .. "a Kubernetes Secret owned by the run's Job and mounts it where dk.secrets looks (/var/run/secrets/dkrun) on the "
+  .. "Job's pod and the Dask pods", {})
+
+-- Each secret name must be a key of a Kubernetes Secret (and so a file name in the mount).
+local function check_secret_names(object, values)
+  for _, name in ipairs(values.secrets) do
+    if not name:match("^[%w%-%._]+$") or name == "." or name:sub(1, 2) == ".." or #name > 253 then
+      raise("%s.secrets: '%s' cannot be the key of a Kubernetes Secret (letters, digits, '-', '_' and '.', not '.' "
+            .. "or starting with '..'): rename the dkrun secret", object._type, name)
+    end
+  end
+end
+
 -- The fields that describe the image `dkrun build` makes (Docker storage, DaskOnKubernetesEnvironment).
 local IMAGE_FIELDS = {
   field("registry_url", "string", "the registry `dkrun build` pushes the image to; without it, no push"),
@@ -160,9 +175,11 @@ define_config("DaskKubernetesEnvironment", "environment",
     field("image_pull_secret", "string|strings", "existing pull secrets every pod of the run names"),
     field("log_k8s_errors", "boolean", "reports the Warning events of the run's pods as they happen", false),
     STARTUP_TIMEOUT,
+    SECRETS,
   }, HOOKS),
   function(object, values, given)
     check_worker_bounds(object, values)
+    check_secret_names(object, values)
     if given.docker_secret ~= nil and not values.private_registry then
       raise("DaskKubernetesEnvironment.docker_secret: it names the private registry's credentials, which are used "
             .. "only with private_registry = true")
@@ -181,7 +198,8 @@ define_config("DaskOnKubernetesEnvironment", "environment",
   }, IMAGE_FIELDS, {
     field("max_workers", "integer>=1", "the most worker pods the cluster grows to with the scheduler's load", 1),
     STARTUP_TIMEOUT,
-  }, HOOKS))
+    SECRETS,
+  }, HOOKS), check_secret_names)
 
 --------------------------------------------------------------------------------------------
 -- Run configs: the process or Job the flow runs in.
@@ -220,9 +238,11 @@ define_config("KubernetesRun", "run_config",
       .. "the namespace's default"),
     field("image_pull_secrets", "strings", "existing pull secrets every pod of the run names"),
     field("image_pull_policy", "string", "the Job's container's imagePullPolicy"),
+    SECRETS,
     refused("labels", NO_AGENTS),
   },
   function(object, values)
+    check_secret_names(object, values)
     if values.job_template_path ~= nil and values.job_template ~= nil then
       raise("bad argument #1 to 'KubernetesRun' (give job_template or job_template_path, not both)")
     end

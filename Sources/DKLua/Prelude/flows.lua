@@ -688,16 +688,43 @@ dk.log = setmetatable({
 }, { __call = function(_, fmt, ...) host.log("INFO", format_message(fmt, ...)) end })
 
 -- print inside a task is a log line of that task; elsewhere (the script's top level,
--- environment hooks) the host prints it where the run's output goes.
+-- environment hooks) the host prints it where the run's output goes. Either way it ends the
+-- line io.write began.
 function print(...)
   local parts = table.pack(...)
   for i = 1, parts.n do parts[i] = tostring(parts[i]) end
-  local text = table.concat(parts, "\t", 1, parts.n)
-  if current_context == nil then
-    if not dk._silent then host.print(text) end
-    return
+  if current_context ~= nil or not dk._silent then host.print(table.concat(parts, "\t", 1, parts.n)) end
+end
+
+-- Writes to stdout and stderr (io.write, io.stdout:write, io.stderr:write, io.output():write)
+-- go through the host, line by line, where print's lines go: inside a task, lines of its log
+-- (stderr's at WARNING), never straight onto a stream that may carry JSON events or frames.
+-- Other files write as they always do.
+local stdout, stderr = io.stdout, io.stderr
+local file_methods = getmetatable(stdout).__index
+local write_file = file_methods.write
+
+function file_methods.write(file, ...)
+  if file ~= stdout and file ~= stderr then return write_file(file, ...) end
+  local parts = table.pack(...)
+  for i = 1, parts.n do
+    local v = parts[i]
+    if math.type(v) == "integer" then
+      parts[i] = string.format("%d", v)
+    elseif math.type(v) == "float" then
+      parts[i] = string.format("%.14g", v)
+    elseif type(v) ~= "string" then
+      raise("bad argument #%d to 'write' (string expected, got %s)", i, typename(v))
+    end
   end
-  host.log("INFO", text)
+  if current_context ~= nil or not dk._silent then
+    host.write(file == stderr and "stderr" or "stdout", table.concat(parts, "", 1, parts.n))
+  end
+  return file
+end
+
+function io.write(...)
+  return io.output():write(...)
 end
 
 internal.all_flows = all_flows

@@ -23,10 +23,12 @@ struct InspectCommand: ParsableCommand {
             let hash = Payload.dagHash(spec)
             var m = spec.descriptionValue.mapValue!
             m["dag_hash"] = .text(hash)
-            print(JSON.encode(.map(m)))
+            print(JSON.encode(SecretMask.apply(.map(m))))
             return
         }
-        for line in Self.render(loaded.graph, source: flow.script, types: try loaded.host.configurationTypes()) { print(line) }
+        for line in Self.render(loaded.graph, source: flow.script, types: try loaded.host.configurationTypes()) {
+            print(SecretMask.apply(line))
+        }
     }
 
     /// The human-readable description `inspect` (and the REPL's :inspect) prints.

@@ -14,12 +14,19 @@ struct KubeSubmission {
     let serviceAccount: String?
 
     /// The run's plan, checked: its errors (a bad cluster option, a payload too big for a
-    /// ConfigMap) are bad input.
+    /// ConfigMap, a secret the script reads that the run does not take along) are bad input.
     func plan(namespace: String) throws -> FlowRunPlan {
         var plan = try FlowRunPlan(flow: loaded.spec, tasks: tasks, runID: UUID().uuidString.lowercased(), namespace: namespace,
                                    image: try FlowImage.forRun(loaded.spec), environment: ProcessInfo.processInfo.environment)
         if plan.serviceAccount == nil { plan.serviceAccount = serviceAccount }
         _ = try plan.payloadConfigMap(payload)
+        // The Job's pod evaluates the script again, and reads these again.
+        let missing = loaded.host.secretNamesRead.filter { !plan.secretNames.contains($0) }
+        if !missing.isEmpty {
+            throw CommandError.badInput("flow '\(loaded.spec.name)' reads secret \(missing.map { "'\($0)'" }.joined(separator: ", ")) "
+                + "at the top level, and the Job's pod, which evaluates the script again, would not have it: name it in the "
+                + "run's secrets = { ... } (docs/kubernetes.md)")
+        }
         return plan
     }
 
@@ -37,10 +44,12 @@ struct KubeSubmission {
     func submit(detach: Bool, observer: RunObserver) throws -> ExitStatus {
         let config = try kube.load()
         let plan = try self.plan(namespace: config.namespace)
+        var secrets: [String: String] = [:]
+        for name in plan.secretNames { secrets[name] = try SecretStore.lookup(name) }
         let client = KubeClient(config: config)
         let launcher = FlowRunLauncher(client: client, plan: plan)
         do {
-            try launcher.submit(payload: payload, ttl: FlowRunLauncher.jobTTL(detached: detach))
+            try launcher.submit(payload: payload, secrets: secrets, ttl: FlowRunLauncher.jobTTL(detached: detach))
         } catch {
             throw CommandError.failure("cannot submit flow run \(plan.runID) to \(config.server) (namespace \(config.namespace)): \(error)"
                 + ((error as? KubeError)?.code == 403 ? "\n(`dkrun k8s rbac` prints the permissions a flow run needs; `dkrun k8s doctor` checks them)" : ""))

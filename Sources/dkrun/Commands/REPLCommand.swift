@@ -22,7 +22,7 @@ struct REPLCommand: ParsableCommand {
         session.host.clusterRunner = DaskRunner()
         var reader: LineReader = terminal ? EditLineReader(complete: session.completions) : PipeReader()
         let repl = REPL(session: session, interactive: terminal)
-        if terminal { print("dkrun \(Product.version) REPL (Lua 5.4). :help for commands, Ctrl-D to leave.") }
+        if terminal { REPL.show("dkrun \(Product.version) REPL (Lua 5.4). :help for commands, Ctrl-D to leave.") }
         if let script { repl.command(":load \(script)") }
         repl.loop(&reader)
     }
@@ -52,11 +52,11 @@ struct REPL {
             let (line, interrupted) = reader.read(prompt: buffer.isEmpty ? "dk> " : "..> ")
             if interrupted {
                 buffer = ""
-                print("^C")
+                Self.show("^C")
                 continue
             }
             guard let line else {
-                if interactive { print() }
+                if interactive { Self.show("") }
                 if !buffer.isEmpty { fputs("stdin: incomplete chunk at the end of input\n", stderr) }
                 return
             }
@@ -69,10 +69,11 @@ struct REPL {
             switch session.feed(buffer) {
             case .needsMore: continue
             case .done(let text):
-                if let text { print(text) }
+                if let text { Self.show(text) }
             case .failed(let message):
-                fputs(message + "\n", stderr)
+                fputs(SecretMask.apply(message) + "\n", stderr)
             }
+            fflush(stdout)  // what the chunk printed, now, even when stdout is a pipe
             reader.remember(buffer)
             buffer = ""
             Interruption.reset()
@@ -84,19 +85,22 @@ struct REPL {
     func command(_ line: String) -> Bool {
         let words = line.split(separator: " ").map(String.init)
         let argument = words.count > 1 ? words[1] : nil
-        defer { Interruption.reset() }
+        defer {
+            fflush(stdout)
+            Interruption.reset()
+        }
         switch words[0] {
         case ":quit", ":q", ":exit": return false
-        case ":help": print(Self.help)
+        case ":help": Self.show(Self.help)
         case ":flows":
             let names = ((try? session.helper("flows"))?.arrayValue ?? []).compactMap(\.stringValue)
-            print(names.isEmpty ? "(no flows yet)" : names.map { "  \($0)" }.joined(separator: "\n"))
+            Self.show(names.isEmpty ? "(no flows yet)" : names.map { "  \($0)" }.joined(separator: "\n"))
         case ":load":
             guard let path = argument else { return report(":load needs a file") }
             do {
                 let text = try Files.read(path, limit: .source)
                 switch session.feed(String(decoding: text, as: UTF8.self), chunkName: "@" + path) {
-                case .done(let text): if let text { print(text) }
+                case .done(let text): if let text { Self.show(text) }
                 case .needsMore: return report("\(path): unexpected end of file")
                 case .failed(let message): return report(message)
                 }
@@ -107,9 +111,9 @@ struct REPL {
             do {
                 let graph = try FlowGraph(try session.describe(flow: argument))
                 if words[0] == ":graph" {
-                    print(GraphRenderer(graph: graph, states: [:]).dot(), terminator: "")
+                    Self.show(GraphRenderer(graph: graph, states: [:]).dot(), terminator: "")
                 } else {
-                    InspectCommand.render(graph, source: "the REPL", types: try session.host.configurationTypes()).forEach { print($0) }
+                    InspectCommand.render(graph, source: "the REPL", types: try session.host.configurationTypes()).forEach { Self.show($0) }
                 }
             } catch {
                 return report("\(error)")
@@ -120,7 +124,7 @@ struct REPL {
             do {
                 let parameters = try ParameterInput.read(pairs, file: nil)
                 switch session.run(flow: name, parameters: parameters) {
-                case .done(let text): if let text { print(text) }
+                case .done(let text): if let text { Self.show(text) }
                 case .needsMore: break
                 case .failed(let message): return report(message)
                 }
@@ -134,7 +138,12 @@ struct REPL {
     }
 
     private func report(_ message: String) -> Bool {
-        fputs(message + "\n", stderr)
+        fputs(SecretMask.apply(message) + "\n", stderr)
         return true
+    }
+
+    /// Prints REPL output, secrets masked.
+    static func show(_ text: String, terminator: String = "\n") {
+        print(SecretMask.apply(text), terminator: terminator)
     }
 }

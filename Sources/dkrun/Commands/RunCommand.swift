@@ -49,6 +49,10 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         Interruption.install()
+        // Made first, so that with --json-events stdout carries the events alone from the start
+        // (see JSONEventWriter); a dry run or a detached one writes none.
+        let observer: RunObserver = jsonEvents && !dryRun && !detach ? JSONEventWriter()
+            : Reporter(verbosity: quiet ? .quiet : verbose ? .verbose : .normal)
         let loaded = try LoadedFlow(flow, printsToStderr: jsonEvents)
         let placement = try FlowPlacement.decide(for: loaded.spec, override: executor, cores: ExecutorChoice.machineCores)
         var kubernetesOnly: Bool { dryRun || detach || serviceAccount != nil }
@@ -61,8 +65,6 @@ struct RunCommand: ParsableCommand {
         let serialised = loaded.serialised()
         let serialise = Clock.monotonic() - t
 
-        let observer: RunObserver = jsonEvents ? JSONEventWriter()
-            : Reporter(verbosity: quiet ? .quiet : verbose ? .verbose : .normal)
         if verbose && !jsonEvents {
             fputs("payload: \(serialised.bytes.count) bytes, sha256 \(SHA256.hexDigest(serialised.bytes))\n", stdout)
         }

@@ -9,7 +9,8 @@ enum Verbosity: Comparable {
 }
 
 /// Prints a run for people: a timestamped line per task transition and per task log line,
-/// a progress line while running on a terminal, and a final summary.
+/// a progress line while running on a terminal, and a final summary. Every line is masked
+/// (`SecretMask`), and any text before it is cut into lines.
 final class Reporter: RunObserver, @unchecked Sendable {
     private let verbosity: Verbosity
     private let monitor = Monitor()
@@ -65,7 +66,9 @@ final class Reporter: RunObserver, @unchecked Sendable {
         if let m = state.message, state.kind != .success { text += ": \(m)" }
         let level: LogLevel = state.isFailed ? .error : state.kind == .retrying ? .warning : .info
         line(time, level, text)
-        if verbosity == .verbose, let tb = state.traceback { emit(tb.split(separator: "\n").map { "    " + $0 }.joined(separator: "\n")) }
+        if verbosity == .verbose, let tb = state.traceback {
+            emit(SecretMask.apply(tb).split(separator: "\n").map { "    " + $0 }.joined(separator: "\n"))
+        }
     }
 
     private func summary(_ flow: String, _ state: TaskState, _ counts: [StateKind: Int], _ wall: Double) {
@@ -73,7 +76,8 @@ final class Reporter: RunObserver, @unchecked Sendable {
         let parts = StateKind.allCases.compactMap { k in counts[k].map { "\($0) \(k.rawValue)" } }
         emit("Flow '\(flow)': \(state.kind.rawValue) in \(Clock.describe(wall)) — \(parts.isEmpty ? "no tasks" : parts.joined(separator: ", "))")
         for (id, s) in failures.prefix(20) {
-            emit("  \(s.kind.rawValue): \(id) — \(s.message?.split(separator: "\n").first.map(String.init) ?? "")")
+            // Masked before it is cut: a secret with a line break in it goes whole.
+            emit("  \(s.kind.rawValue): \(id) — \(s.message.map(SecretMask.apply)?.split(separator: "\n").first.map(String.init) ?? "")")
         }
         if failures.count > 20 { emit("  ... and \(failures.count - 20) more") }
         if state.kind == .failed, failures.isEmpty, let m = state.message { emit("  \(m)") }
