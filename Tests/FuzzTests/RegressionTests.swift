@@ -1,10 +1,14 @@
 import Foundation
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Every input that once crashed a fuzz target (Tests/Fuzz/TARGET/regressions/FILE) is fed to
-/// that target again, each in a process of its own, which must exit normally: a crash fails
-/// that input's test case and no other. scripts/fuzz.sh writes what it finds to crashes/; an
-/// input moves to regressions/ once its bug is fixed.
+/// that target again, each in a process of its own, which must exit normally within a minute
+/// and 512 MiB of memory: a crash, a hang or a runaway allocation fails that input's test case
+/// and no other. scripts/fuzz.sh writes what it
+/// finds to crashes/; an input moves to regressions/ once its bug is fixed.
 @Suite struct FuzzRegressionTests {
     /// Tests/Fuzz: a directory of inputs per target.
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -33,6 +37,10 @@ import Testing
         let input = [UInt8](try Data(contentsOf: file))
         await #expect(processExitsWith: .success, "\(file.path) crashes the fuzz target \(target)") {
             [target = target as String, input = input as [UInt8]] in
+            // SIGALRM ends the process; past the limit, an allocation fails and Swift traps.
+            alarm(60)
+            var memory = rlimit(rlim_cur: 512 << 20, rlim_max: 512 << 20)
+            setrlimit(__rlimit_resource_t(RLIMIT_DATA.rawValue), &memory)
             FuzzTargets.run(target, input)
         }
     }
