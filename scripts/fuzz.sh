@@ -97,10 +97,10 @@ SWIFT
   echo "$key" >"$out/harness.stamp"
 }
 
-# What identifies a crash: the sanitizer's or libFuzzer's summary and two frames in dkrun's own
-# code: the first two (where it crashed; the frames below differ with the input's nesting) or,
-# for a timeout, the last two (the call that did not return); for a crash inside a C library
-# with no frame of dkrun's, the first frames of all.
+# What identifies a crash: the sanitizer's or libFuzzer's summary and one frame in dkrun's own
+# code: the first (where it crashed; the frames below differ with the caller and the input's
+# nesting) or, for a timeout, the last (the call that did not return); with no frame of
+# dkrun's (a crash inside a C library, a failed check of the target), the first frames of all.
 signature() {
   local - report=$1 frames
   set +o pipefail  # grep finds nothing, head stops early: still a signature
@@ -109,9 +109,9 @@ signature() {
   {
     grep -m1 '^SUMMARY:' "$report" | cut -d' ' -f2-3
     if grep -q '^SUMMARY: libFuzzer: timeout' "$report"; then
-      tail -2 <<<"$frames"
+      tail -1 <<<"$frames"
     elif [[ -n $frames ]]; then
-      head -2 <<<"$frames"
+      head -1 <<<"$frames"
     else
       frames_of_all "$report" | head -3 | sed -E 's/^ +#[0-9]+ 0x[0-9a-f]+ in //'
     fi
