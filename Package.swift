@@ -36,6 +36,8 @@ let package = Package(
         .testTarget(name: "DKKubeTests", dependencies: ["DKKube", "DKCore", "DKTestSupport"]),
         .testTarget(name: "DKKubeRunTests", dependencies: ["DKKubeRun", "DKKube", "DKCore", "DKTestSupport"]),
         .testTarget(name: "dkrunTests", dependencies: ["dkrun", "DKCore", "DKTestSupport"]),
+        // The fuzz targets (scripts/fuzz.sh builds them for libFuzzer) and their regression inputs.
+        .testTarget(name: "FuzzTests", dependencies: ["DKCore", "DKLua", "DKKube"]),
     ],
     swiftLanguageModes: [.v5]
 )

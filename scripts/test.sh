@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Sets up the machine (scripts/setup.sh) and runs every test: unit, Lua, and end-to-end
-# tests of the built dkrun, including the examples and the docs' code blocks, on real Dask
-# processes and against the Kubernetes test cluster (tools/kubesim, with its own tests), and
-# the Prefect 1 conformance suite.
+# Sets up the machine (scripts/setup.sh) and runs every test: unit, Lua, the inputs that once
+# crashed a fuzz target (Tests/Fuzz/*/regressions, in FuzzTests), and end-to-end tests of the
+# built dkrun, including the examples and the docs' code blocks, on real Dask processes and
+# against the Kubernetes test cluster (tools/kubesim, with its own tests), and the Prefect 1
+# conformance suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
