@@ -12,6 +12,10 @@ public protocol WorkerScaling: AnyObject {
     func retired(_ workers: [String]) throws
     /// Called about ten times a second; throws to end the run (a pod that cannot start).
     func check() throws
+    /// Called when the driver has failed: throws the cluster's failure behind it (its
+    /// scheduler's pod deleted, say), looked at now, so that the run names the cause, which
+    /// the driver, losing its connection first, cannot see.
+    func checkCause() throws
 }
 
 /// Runs a flow on a Dask cluster through the Python driver (python/dkrun_dask): sends it the
@@ -67,6 +71,7 @@ public final class DaskRunner: ClusterRunner {
         finished = true
         if let clusterFailure { throw clusterFailure }
         if ending?["event"] == "error" {
+            try scaling?.checkCause()
             throw RunFailure(ending?["message"]?.stringValue ?? "the Dask run failed")
         }
         let cancelled = ending?["event"] == "cancelled"

@@ -282,6 +282,11 @@ public final class KubeDaskCluster: WorkerScaling {
         announced[name] = phase
     }
 
+    public func checkCause() throws {
+        try refreshWorkers()
+        if !isCancelling() { try checkScheduler() }
+    }
+
     /// The scheduler gone mid-run ends the run now, with why (the driver would only notice
     /// after its connect timeout).
     private func checkScheduler() throws {

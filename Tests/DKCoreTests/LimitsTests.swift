@@ -178,11 +178,11 @@ enum BadPayloads {
 
     static let cases: [(file: String, bytes: [UInt8], message: String)] = [
         ("parameters-invalid-utf8-keys.msgpack", changed { $0["parameters"] = [.string([0xff]): 1, .string([0xfe]): 2] },
-         "payload's parameters: a key is not UTF-8 text (bytes fe)"),
+         "not a dkrun payload: malformed value at byte 623: parameters has a key that is not UTF-8 text"),
         ("modules-invalid-utf8-keys.msgpack", changed { $0["modules"] = [.string([0xc3]): module, .string([0xc3, 0x28]): module] },
-         "payload's modules: a key is not UTF-8 text (bytes c3)"),
+         "not a dkrun payload: malformed value at byte 496: modules has a key that is not UTF-8 text"),
         ("files-invalid-utf8-keys.msgpack", changed { $0["files"] = [.string([0x80, 0x41]): "a", .string([0xed, 0xa0, 0x80]): "b"] },
-         "payload's files: a key is not UTF-8 text (bytes 80 41)"),
+         "not a dkrun payload: malformed value at byte 412: files has a key that is not UTF-8 text"),
         ("files-equivalent-keys.msgpack", changed { $0["files"] = [.text(composed): "a", .text(decomposed): "b"] },
          "payload's files: two keys are the text 'caf\u{e9}'"),
         ("modules-bad-entry.msgpack", changed { $0["modules"] = ["lib": "return 1"] },

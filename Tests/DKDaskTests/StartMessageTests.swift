@@ -8,6 +8,7 @@ final class ReportingScaling: WorkerScaling {
     func observe(target: Int, workers: [String]) throws -> Int { 0 }
     func retired(_ workers: [String]) throws {}
     func check() throws {}
+    func checkCause() throws {}
 }
 
 /// The first message DaskRunner sends the driver: the payload, the task graph and the executor.

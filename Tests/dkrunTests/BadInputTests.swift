@@ -180,9 +180,9 @@ import Testing
 
     /// Payloads (what a Job's pod runs) that break a rule of the format, each refused.
     @Test(arguments: [
-        ("parameters-invalid-utf8-keys.msgpack", "payload's parameters: a key is not UTF-8 text (bytes fe)"),
-        ("modules-invalid-utf8-keys.msgpack", "payload's modules: a key is not UTF-8 text (bytes c3)"),
-        ("files-invalid-utf8-keys.msgpack", "payload's files: a key is not UTF-8 text (bytes 80 41)"),
+        ("parameters-invalid-utf8-keys.msgpack", "not a dkrun payload: malformed value at byte 623: parameters has a key that is not UTF-8 text"),
+        ("modules-invalid-utf8-keys.msgpack", "not a dkrun payload: malformed value at byte 496: modules has a key that is not UTF-8 text"),
+        ("files-invalid-utf8-keys.msgpack", "not a dkrun payload: malformed value at byte 412: files has a key that is not UTF-8 text"),
         ("files-equivalent-keys.msgpack", "payload's files: two keys are the text 'caf\u{e9}'"),
         ("parameters-not-hashed.msgpack", "payload is corrupt: its content hash does not match its fields"),
         ("version-1.msgpack", "payload version 1 is not supported by this dkrun (it reads version 2)"),

@@ -15,9 +15,11 @@ enum ValueBridgeFuzz {
 
     private static func roundTrip(_ value: Value) -> Value? {
         let top = lua.top
-        lua.push(value)
-        let back = try? lua.value(at: -1, path: "value")
-        lua.pop()
+        var back: Value?
+        if (try? lua.push(value)) != nil {
+            back = try? lua.value(at: -1, path: "value")
+            lua.pop()
+        }
         fuzzCheck(lua.top == top, "the bridge left \(lua.top - top) values on the Lua stack")
         return back
     }
