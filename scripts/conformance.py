@@ -106,6 +106,10 @@ class Processes:
                 continue
         self.forget(proc)
 
+    def running(self):
+        with self._lock:
+            return list(self._running)
+
     def forget(self, proc):
         with self._lock:
             self._running.discard(proc)
@@ -114,8 +118,7 @@ class Processes:
         """Stops every process and refuses to start more."""
         with self._lock:
             self._closed = True
-            running = list(self._running)
-        for proc in running:
+        for proc in self.running():
             self.stop(proc)
 
 
@@ -290,16 +293,17 @@ class DaskCluster:
     """A scheduler and two one-thread workers on 127.0.0.1, logging into `log_dir`.
 
     Like the Swift tests' cluster (Tests/dkrunTests/DaskCluster.swift): the workers find dkrun
-    through DKRUN_BINARY and have nothing else on their PATH.
+    through DKRUN_BINARY and have nothing else on their PATH but `env`.
     """
 
     WORKERS = 2
     START_SECONDS = 60
 
-    def __init__(self, processes, log_dir, dkrun):
+    def __init__(self, processes, log_dir, dkrun, env=None):
         self.processes = processes
         self.log_dir = log_dir
         self.dkrun = dkrun
+        self.env = env or {}
         self.address = None
 
     def start(self):
@@ -340,8 +344,7 @@ class DaskCluster:
         with open(self.log_dir / f"{name}.log", "wb") as log:
             self.processes.start([str(VENV_BIN / "dask"), *args], stdout=log,
                                  stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                 env={"PATH": "/usr/bin:/bin",
-                                      SlowServer.VARIABLE: os.environ[SlowServer.VARIABLE], **env})
+                                 env={"PATH": "/usr/bin:/bin", **self.env, **env})
 
     def _log_tail(self, name, lines=20):
         try:
@@ -584,7 +587,7 @@ def run_suite(args, processes, log_dir):
     os.environ[SlowServer.VARIABLE] = slow.url  # for Prefect, dkrun and the Dask workers
     cluster = None
     if "dask" in args.executors:
-        cluster = DaskCluster(processes, log_dir, args.dkrun)
+        cluster = DaskCluster(processes, log_dir, args.dkrun, env={SlowServer.VARIABLE: slow.url})
         cluster.start()  # it starts while Prefect runs
     prefect = run_prefect_side(runnable, processes, log_dir, args.timeout)
     if cluster:

@@ -89,4 +89,15 @@ import Testing
     @Test func nonFiniteFloatsAreNull() {
         #expect(JSON.encode([.float(.nan), .float(.infinity)]) == "[null,null]")
     }
+
+    /// A key that is not a string is its JSON text; a table key within that text is named,
+    /// not quoted again, so that keys within keys stay linear in size (the msgpack fuzz
+    /// target found 30 levels of them taking minutes).
+    @Test func keysWithinKeysAreNotQuotedAgain() {
+        #expect(JSON.encode([1: "a", [1, 2]: "b"]) == #"{"1":"a","[1,2]":"b"}"#)
+        #expect(JSON.encode([[[["x": 1]: 2]: 3]: 4]) == #"{"{\"{...}\":3}":4}"#)
+        var deep: Value = "leaf"
+        for _ in 0 ..< Value.maxMessageDepth { deep = [deep: 1] }
+        #expect(JSON.encode(deep) == #"{"{\"{...}\":1}":1}"#)  // not 2^216 bytes of escapes
+    }
 }

@@ -8,6 +8,13 @@ public enum JSON {
     }
 
     public static func write(_ value: Value, into out: inout [UInt8]) {
+        write(value, inKey: false, into: &out)
+    }
+
+    /// A map key that is not a string is written as a string of its JSON text. Within that
+    /// text, a key that is a table is written as `"{...}"` or `"[...]"`: JSON quoted in JSON
+    /// doubles its escapes at each level, so keys within keys would grow exponentially.
+    private static func write(_ value: Value, inKey: Bool, into out: inout [UInt8]) {
         switch value {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let b): out.append(contentsOf: (b ? "true" : "false").utf8)
@@ -25,18 +32,30 @@ public enum JSON {
             out.append(UInt8(ascii: "["))
             for (i, element) in a.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
-                write(element, into: &out)
+                write(element, inKey: inKey, into: &out)
             }
             out.append(UInt8(ascii: "]"))
         case .map:
             out.append(UInt8(ascii: "{"))
             for (i, (k, v)) in value.sortedEntries.enumerated() {
                 if i > 0 { out.append(UInt8(ascii: ",")) }
-                if case .string(let s) = k { writeString(s, into: &out) } else { writeString(Array(JSON.encode(k).utf8), into: &out) }
+                writeKey(k, inKey: inKey, into: &out)
                 out.append(UInt8(ascii: ":"))
-                write(v, into: &out)
+                write(v, inKey: inKey, into: &out)
             }
             out.append(UInt8(ascii: "}"))
+        }
+    }
+
+    private static func writeKey(_ key: Value, inKey: Bool, into out: inout [UInt8]) {
+        switch key {
+        case .string(let s): writeString(s, into: &out)
+        case .array where inKey: writeString(Array("[...]".utf8), into: &out)
+        case .map where inKey: writeString(Array("{...}".utf8), into: &out)
+        default:
+            var text: [UInt8] = []
+            write(key, inKey: true, into: &text)
+            writeString(text, into: &out)
         }
     }
 
