@@ -12,8 +12,8 @@ measures, after the first tenth of the runs and at the end, what a leak would ma
   - kubernetes: --k8s-runs runs on the test cluster (tools/kubesim, needs root), each with a
     Dask cluster of pods: the Kubernetes objects of every kind, network namespaces and
     processes left, and the API server's RSS.
-Processes left behind are every process whose command line names dkrun, Dask or the test
-cluster, other than the ones the soak keeps running. Exit code 1 when anything grows (RSS:
+Processes left behind are those started from this checkout (dkrun, Dask, the test cluster)
+after a phase began, other than the ones the soak keeps running. Exit code 1 when anything grows (RSS:
 by more than --rss-slack, as allocators keep some memory).
 
 Usage: sudo .venv/bin/python scripts/soak.py [--runs 1000] [--k8s-runs 100]
@@ -74,7 +74,7 @@ def open_fds(pid):
 
 
 def all_processes():
-    """{pid: (parent pid, command line)} of every process on the machine."""
+    """{pid: (parent pid, start time in clock ticks since boot, command line)} of every process."""
     found = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -84,23 +84,27 @@ def all_processes():
             cmdline = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         except OSError:
             continue
-        ppid = int(stat[stat.rindex(")") + 2:].split()[1])
-        found[int(entry)] = (ppid, cmdline.strip())
+        fields = stat[stat.rindex(")") + 2:].split()
+        found[int(entry)] = (int(fields[1]), int(fields[19]), cmdline.strip())
     return found
 
 
 def descendants(pid, processes):
-    children = [p for p, (ppid, _) in processes.items() if ppid == pid]
+    children = [p for p, (ppid, _, _) in processes.items() if ppid == pid]
     return children + [d for c in children for d in descendants(c, processes)]
 
 
-def stray_processes(kept):
-    """Processes of dkrun, Dask or the test cluster outside the trees of `kept` pids."""
+def now_in_ticks():
+    return int(float(Path("/proc/uptime").read_text().split()[0]) * os.sysconf("SC_CLK_TCK"))
+
+
+def stray_processes(since, kept):
+    """Processes started from this checkout (dkrun, Dask, the test cluster) after `since`
+    (clock ticks since boot) that are outside the trees of the `kept` pids."""
     processes = all_processes()
     keep = set(kept) | {d for pid in kept for d in descendants(pid, processes)} | {os.getpid()}
-    words = ("dkrun", "dask", "kubesim", "distributed")
-    return sorted(pid for pid, (_, cmd) in processes.items()
-                  if pid not in keep and any(w in cmd for w in words) and "fuzz" not in cmd)
+    return sorted(pid for pid, (_, started, cmd) in processes.items()
+                  if pid not in keep and started >= since and ROOT + "/" in cmd)
 
 
 def network_namespaces():
@@ -121,11 +125,11 @@ class Sheet:
         return last > first * (1 + self.rss_slack) if memory else last > first
 
     def print(self):
-        print(f"\n{'phase':<11} {'measure':<58} {'at 10%':>10} {'at end':>10}  growth")
+        print(f"\n{'phase':<11} {'measure':<72} {'at 10%':>10} {'at end':>10}  growth")
         for phase, what, first, last, memory in self.rows:
             unit = " kB" if memory else ""
             verdict = "GROWS" if self.grows(first, last, memory) else "none"
-            print(f"{phase:<11} {what:<58} {first:>10}{unit:3} {last:>7}{unit:3}  {last - first:+} ({verdict})")
+            print(f"{phase:<11} {what:<72} {first:>10}{unit:3} {last:>7}{unit:3}  {last - first:+} ({verdict})")
 
     @property
     def anything_grows(self):
@@ -183,7 +187,7 @@ def run_measured(argv, output):
 
 def soak_processes(phase, argv, runs, sheet, kept=(), extra=None):
     """`runs` dkrun processes in a row; `extra()` measures what outlives them (a dict)."""
-    strays_before = len(stray_processes(kept))
+    since = now_in_ticks()
     peaks, taken = [], {}
     started = time.monotonic()
     with tempfile.NamedTemporaryFile(prefix="dkrun-soak-", suffix=".log") as log:
@@ -194,13 +198,13 @@ def soak_processes(phase, argv, runs, sheet, kept=(), extra=None):
                 sys.exit(f"soak: run {i} failed ({status}): {' '.join(argv)}\n{output[-3000:]}")
             peaks.append(peak)
             if i in checkpoints(runs):
-                taken[i] = (len(stray_processes(kept)), extra() if extra else {})
+                taken[i] = (len(stray_processes(since, kept)), extra() if extra else {})
             progress(phase, i, runs, started)
     tenth = max(1, runs // 10)
-    sheet.add(phase, "dkrun peak RSS, highest of the first tenth / of the last", max(peaks[:tenth]),
+    sheet.add(phase, "peak RSS of a run's processes, highest of the first tenth / of the last", max(peaks[:tenth]),
               max(peaks[-tenth:]), memory=True)
     first, last = taken[min(taken)], taken[max(taken)]
-    sheet.add(phase, f"processes left behind (before the runs: {strays_before})", first[0], last[0])
+    sheet.add(phase, "processes left behind by the runs", first[0], last[0])
     for what in first[1]:
         sheet.add(phase, what, first[1][what], last[1][what], memory=what.endswith("RSS"))
 
@@ -218,9 +222,14 @@ def soak_dask(flow, runs, sheet, log_dir):
             tree = all_processes()
             figures = {}
             for name, pid in daemons.items():
-                figures[f"{name}: RSS"] = proc_status(pid, "VmRSS")
-                figures[f"{name}: open file descriptors"] = open_fds(pid)
-                figures[f"{name}: child processes (a worker's dkrun task server)"] = len(descendants(pid, tree))
+                family = [pid] + descendants(pid, tree)
+                figures[f"{name} and its processes: RSS"] = sum(proc_status(p, "VmRSS") for p in family)
+                figures[f"{name} and its processes: open file descriptors"] = sum(open_fds(p) for p in family)
+                servers = [p for p in family if " worker --stdio" in tree[p][2]]
+                if servers:
+                    figures[f"{name}'s dkrun task servers"] = len(servers)
+                    figures[f"{name}'s dkrun task servers: RSS"] = sum(proc_status(p, "VmRSS") for p in servers)
+                    figures[f"{name}'s dkrun task servers: open file descriptors"] = sum(open_fds(p) for p in servers)
             return figures
 
         soak_processes("dask", [DKRUN, str(flow), "--executor", f"dask={cluster.address}"], runs, sheet,
@@ -245,12 +254,13 @@ def soak_kubernetes(flow, runs, sheet, tmp):
 
         def measure():
             objects = kubectl_objects()
-            figures = {f"Kubernetes objects ({KUBE_KINDS})": len(objects), "network namespaces": network_namespaces()}
-            apiserver = [pid for pid, (_, cmd) in all_processes().items() if "apiserver.py" in cmd]
+            figures = {"Kubernetes objects (pods, jobs, configmaps, secrets, services, pdbs)": len(objects),
+                       "network namespaces": network_namespaces()}
+            apiserver = [pid for pid, (_, _, cmd) in all_processes().items() if "apiserver.py" in cmd]
             figures["the test cluster's API server RSS"] = sum(proc_status(pid, "VmRSS") for pid in apiserver)
             return figures
 
-        cluster_pids = [pid for pid, (_, cmd) in all_processes().items() if cluster_dir in cmd]
+        cluster_pids = [pid for pid, (_, _, cmd) in all_processes().items() if cluster_dir in cmd]
         soak_processes("kubernetes", [PYTHON, CLUSTER, "exec", cluster_dir, "--", DKRUN, str(flow)], runs, sheet,
                        kept=cluster_pids, extra=measure)
     finally:
