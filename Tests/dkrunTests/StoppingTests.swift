@@ -75,15 +75,24 @@ import Glibc
         }
     }
 
+    /// A task `stuck` that holds a program open (its shell's and its background sleep's pids
+    /// written to `file`), then runs a pattern match that backtracks for hours, in C, where
+    /// no hook stops it.
+    static func stuckTask(writingPIDsTo file: String) -> String {
+        """
+        local stuck = task("stuck", function()
+          local program = io.popen("sleep 30 & echo $$ $! > \(file); wait")
+          return string.rep("a", 100000):find(".-.-.-x")
+        end)
+        """
+    }
+
     @Test func aSecondSignalKillsWhatIsLeftAndExitsAtOnce() throws {
         // `stuck` holds a program open and then runs a pattern match that backtracks for hours,
         // in C, where nothing stops it; `other` waits for a program, which the first signal stops.
         let dir = try TempDir()
         try """
-            local stuck = task("stuck", function()
-              local program = io.popen("sleep 30 & echo $$ $! > \(dir.file("stuck")); wait")
-              return string.rep("a", 100000):find(".-.-.-x")
-            end)
+            \(Self.stuckTask(writingPIDsTo: dir.file("stuck")))
             local other = task("other", function()
               dk.shell.run { "sh", "-c", "sleep 30 & echo $$ $! > \(dir.file("other")); wait" }
             end)
@@ -177,10 +186,7 @@ import Glibc
         defer { cluster.stop() }
         let dir = try TempDir()
         try """
-            local stuck = task("stuck", function()
-              local program = io.popen("sleep 30 & echo $$ $! > \(dir.file("pids")); wait")
-              return string.rep("a", 100000):find(".-.-.-x")
-            end)
+            \(StoppingTests.stuckTask(writingPIDsTo: dir.file("pids")))
             return Flow("stuck", function() stuck() end)
             """.write(toFile: dir.file("flow.lua"), atomically: true, encoding: .utf8)
         let process = CLI.start([dir.file("flow.lua"), "--executor", "dask=" + cluster.address, "--json-events"])
