@@ -18,5 +18,9 @@ public enum RunIDPrefix {
         return matches.first!
     }
 
+    /// The short form dkrun shows (and Kubernetes object names use): the first 10
+    /// characters, without dashes.
+    public static func short(_ id: String) -> String { String(undashed(id).prefix(10)) }
+
     private static func undashed(_ id: String) -> String { id.lowercased().filter { $0 != "-" } }
 }
