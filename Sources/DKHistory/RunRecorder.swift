@@ -6,7 +6,9 @@ import Glibc
 /// Records one flow run in the history from its events (an observer beside the reporter):
 /// the run's row, each task run's row as its state changes, the run's end, and every event
 /// in the run's log file. A thread of its own writes, so that a slow or locked database never
-/// holds a task up: events are gathered, and each write takes all that came since the last.
+/// holds a task up: events are gathered, and each write takes all that came since the last,
+/// at most `writeInterval` apart (a write is one transaction: one per event would cost a
+/// 10,000-task run seconds).
 ///
 /// A run never fails because of its history: when the history cannot be opened or written
 /// (locked past the busy timeout, made by a newer dkrun, unwritable), the recorder warns
@@ -30,6 +32,9 @@ public final class RunRecorder: RunObserver, @unchecked Sendable {
         }
     }
 
+    /// The least time between two writes while the run goes on (its end is written at once).
+    static let writeInterval = 0.2
+
     private let monitor = Monitor()
     private let open: () throws -> RunHistory
     private let warn: (String) -> Void
@@ -50,6 +55,8 @@ public final class RunRecorder: RunObserver, @unchecked Sendable {
     private var heard = false
     private var ended = false
     private var closing = false
+    /// Whether the writer waits for something to write (else it is writing, or gathering).
+    private var writerIdle = false
     private var failed = false
     /// The last error the run reported outside its tasks: why it ended, when no end came.
     private var lastError: String?
@@ -105,7 +112,7 @@ public final class RunRecorder: RunObserver, @unchecked Sendable {
                 ended = true
             }
             events.append(event)
-            monitor.signal()
+            if writerIdle { monitor.signal() }
         }
     }
 
@@ -141,9 +148,14 @@ public final class RunRecorder: RunObserver, @unchecked Sendable {
         } catch {
             return give(up: error)
         }
+        var lastWrite = -Double.infinity
         while true {
             let work: (run: RunRecord, tasks: [TaskRunRecord], events: [RunEvent])? = monitor.locked {
+                writerIdle = true
                 while !closing && !hasWork { monitor.wait() }
+                writerIdle = false
+                let next = lastWrite + Self.writeInterval
+                while !closing && Clock.monotonic() < next { monitor.wait(until: next) }
                 guard hasWork, let run else { return nil }
                 let work = (run, changedTasks.compactMap { tasks[$0] }, events)
                 changedTasks = []
@@ -152,6 +164,7 @@ public final class RunRecorder: RunObserver, @unchecked Sendable {
                 return work
             }
             guard let work else { return }
+            lastWrite = Clock.monotonic()
             do {
                 try history.record(work.run, tasks: work.tasks)
                 if log == nil { log = try RunLog(creating: history.logPath(of: work.run.id)) }
