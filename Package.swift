@@ -14,6 +14,7 @@ let package = Package(
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .systemLibrary(name: "CEdit", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "DKCore", dependencies: ["CYAML"]),
         .target(name: "DKHTTP", dependencies: ["DKCore", "CCurl"]),
         .target(name: "DKLua", dependencies: ["DKCore", "DKHTTP", "CLua"], resources: [
@@ -24,8 +25,9 @@ let package = Package(
         .target(name: "DKKube", dependencies: ["DKCore", "DKHTTP"]),
         .target(name: "DKKubeRun", dependencies: ["DKCore", "DKDask", "DKKube"]),
         .target(name: "DKImage", dependencies: ["DKCore"]),
+        .target(name: "DKHistory", dependencies: ["DKCore", "CSQLite"]),
         .executableTarget(name: "dkrun", dependencies: [
-            "DKCore", "DKLua", "DKDask", "DKKube", "DKKubeRun", "DKImage", "CEdit",
+            "DKCore", "DKLua", "DKDask", "DKKube", "DKKubeRun", "DKImage", "DKHistory", "CEdit",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "DKTestSupport", dependencies: ["DKCore"], path: "Tests/DKTestSupport"),
@@ -35,7 +37,8 @@ let package = Package(
         .testTarget(name: "DKDaskTests", dependencies: ["DKDask", "DKCore", "DKTestSupport"]),
         .testTarget(name: "DKKubeTests", dependencies: ["DKKube", "DKCore", "DKTestSupport"]),
         .testTarget(name: "DKKubeRunTests", dependencies: ["DKKubeRun", "DKKube", "DKCore", "DKTestSupport"]),
-        .testTarget(name: "dkrunTests", dependencies: ["dkrun", "DKCore", "DKTestSupport"]),
+        .testTarget(name: "DKHistoryTests", dependencies: ["DKHistory", "DKCore", "DKTestSupport"]),
+        .testTarget(name: "dkrunTests", dependencies: ["dkrun", "DKCore", "DKHistory", "DKTestSupport"]),
         // The fuzz targets (scripts/fuzz.sh builds them for libFuzzer) and their regression inputs.
         .testTarget(name: "FuzzTests", dependencies: ["DKCore", "DKLua", "DKKube"]),
     ],

@@ -639,6 +639,8 @@ def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     processes = Processes()
     log_dir = Path(tempfile.mkdtemp(prefix="dkrun-conformance-"))
+    # The runs dkrun records go into the suite's directory, not the user's run history.
+    os.environ["DKRUN_HOME"] = str(log_dir / "dkrun-home")
     status = 1
     try:
         status, report = run_suite(args, processes, log_dir)

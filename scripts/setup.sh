@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 # graphviz: dkrun graph; openssl and python3: the tests' HTTPS servers; tmux: the REPL's tests;
 # curl: the tests' fault hook; nftables: the Kubernetes test cluster's service routing.
-APT_PACKAGES=(pkg-config liblua5.4-dev libyaml-dev libcurl4-openssl-dev libedit-dev graphviz openssl python3 python3-venv
+APT_PACKAGES=(pkg-config liblua5.4-dev libyaml-dev libcurl4-openssl-dev libedit-dev libsqlite3-dev graphviz openssl python3 python3-venv
               tmux curl nftables)
 
 missing=()

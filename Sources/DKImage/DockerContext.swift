@@ -8,7 +8,7 @@ import Foundation
 public struct DockerContext {
     static let defaultBase = "python:3.11-slim-bookworm"
     /// The Debian packages of the C libraries dkrun links.
-    static let runtimePackages = ["liblua5.4-0", "libyaml-0-2", "libcurl4", "libedit2"]
+    static let runtimePackages = ["liblua5.4-0", "libyaml-0-2", "libcurl4", "libedit2", "libsqlite3-0"]
 
     /// The image's name and tag (`FlowImage.built`).
     public let image: String

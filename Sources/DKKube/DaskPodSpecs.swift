@@ -30,7 +30,7 @@ public enum RunLabels {
     public static let allRuns = "\(managedBy)=dkrun,\(flowRun)"
 
     /// The short form of a run id that object names use.
-    public static func short(_ run: String) -> String { String(run.filter { $0 != "-" }.prefix(10)) }
+    public static func short(_ run: String) -> String { RunIDPrefix.short(run) }
 }
 
 /// The Dask cluster dkrun makes on Kubernetes for one flow run, as dask-kubernetes' classic

@@ -43,7 +43,7 @@ public struct JobFlowRun {
             executor = choice
         }
         let graph = try FlowGraph(flow)
-        return FlowExecution(graph: graph, parameters: try graph.resolveParameters(payload.parameters), executor: executor,
+        return FlowExecution(graph: graph, runID: plan.runID, parameters: try graph.resolveParameters(payload.parameters), executor: executor,
                              host: host, clusterRunner: clusterRunner, payload: { [payload] in payload }, payloadBytes: payloadBytes,
                              observer: observer, process: nil)  // FlowPlacement refuses a LocalRun on Kubernetes
     }

@@ -238,12 +238,13 @@ public final class LuaHost: FlowHost {
     /// - Parameter serialised: the flow's payload and its bytes, when the caller has made them
     ///   already (`dkrun` serialises before it runs), so that threads and Dask do not make
     ///   them again.
-    public func execution(of flow: FlowSpec, parameters given: [String: Value], executor: ExecutorChoice,
+    /// - Parameter runID: the run's id (`flow_run_id`), when the caller has chosen it.
+    public func execution(of flow: FlowSpec, runID: String = UUID4.make(), parameters given: [String: Value], executor: ExecutorChoice,
                           observer: RunObserver?, serialised: (payload: Payload, bytes: [UInt8])? = nil) throws -> FlowExecution {
         let graph = try FlowGraph(flow)
         let parameters = try graph.resolveParameters(given)
         let process = try LocalRunProcess(flow: flow, flowDirectory: sources.scriptDirectory ?? Files.currentDirectory)
-        return FlowExecution(graph: graph, parameters: parameters, executor: executor, host: self, clusterRunner: clusterRunner,
+        return FlowExecution(graph: graph, runID: runID, parameters: parameters, executor: executor, host: self, clusterRunner: clusterRunner,
                              payload: { [sources] in serialised?.payload ?? sources.payload(for: flow, parameters: parameters) },
                              payloadBytes: serialised?.bytes, observer: observer, process: process)
     }

@@ -27,16 +27,31 @@ struct CLI {
         }
     }
 
+    /// The run history of every dkrun the tests start (DKRUN_HOME), never the user's
+    /// ~/.dkrun: a directory of this test process, removed when it exits. A test that looks
+    /// at the history gives a DKRUN_HOME of its own.
+    static let home: String = {
+        let path = "/tmp/dkc-home-" + UUID4.make().prefix(8)
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        atexit { try? FileManager.default.removeItem(atPath: CLI.home) }
+        return path
+    }()
+
+    /// This process's environment for a dkrun: DKRUN_HOME set to `home`, then `extra` over it.
+    static func environment(_ extra: [String: String] = [:]) -> [String: String] {
+        ProcessInfo.processInfo.environment.merging(["DKRUN_HOME": home]) { $1 }.merging(extra) { $1 }
+    }
+
     static func run(_ arguments: [String], in directory: String = repoRoot, environment: [String: String] = [:]) throws -> Result {
         let process = start(arguments, in: directory, environment: environment)
         try process.run()
         return finish(process)
     }
 
-    /// - Parameter environment: variables added to this process's for the run.
+    /// - Parameter environment: variables added to this process's for the run (and DKRUN_HOME, see `home`).
     static func start(_ arguments: [String], in directory: String = repoRoot, environment: [String: String] = [:]) -> Process {
         let process = Process()
-        if !environment.isEmpty { process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
+        process.environment = Self.environment(environment)
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: directory)

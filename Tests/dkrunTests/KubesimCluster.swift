@@ -27,9 +27,10 @@ final class KubesimCluster {
                                       environment: environment, timeout: timeout))
     }
 
-    /// A command inside the cluster's network namespace, with its kubeconfig.
-    func exec(_ argv: [String], timeout: Double = 90) throws -> CLI.Result {
-        try Self.cluster(["exec", dir.path, "--"] + argv, timeout: timeout)
+    /// A command inside the cluster's network namespace, with its kubeconfig (and DKRUN_HOME, see `CLI.home`).
+    func exec(_ argv: [String], environment: [String: String] = [:], timeout: Double = 90) throws -> CLI.Result {
+        try Self.cluster(["exec", dir.path, "--"] + argv, environment: CLI.environment(environment).map { "\($0.key)=\($0.value)" },
+                         timeout: timeout)
     }
 
     /// `dkrun ARGS` inside the cluster's namespace, started (not waited for).

@@ -181,9 +181,11 @@ import Testing
 }
 
 extension Process {
-    /// Runs a program in the repository and returns everything it printed.
+    /// Runs a program in the repository (with the tests' DKRUN_HOME, `CLI.home`) and returns
+    /// everything it printed.
     static func runCapturing(_ path: String, _ arguments: [String]) throws -> String {
         let process = Process()
+        process.environment = CLI.environment()
         process.executableURL = URL(fileURLWithPath: path)
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: CLI.repoRoot)

@@ -41,6 +41,17 @@ public protocol RunObserver: AnyObject, Sendable {
     func handle(_ event: RunEvent)
 }
 
+/// Hands each event to several observers in order (the reporter, then the run history).
+public final class RunObservers: RunObserver {
+    private let observers: [RunObserver]
+
+    public init(_ observers: [RunObserver]) { self.observers = observers }
+
+    public func handle(_ event: RunEvent) {
+        for observer in observers { observer.handle(event) }
+    }
+}
+
 extension RunEvent {
     /// The event as one JSON-ready map (`--json-events` writes one per line).
     public var value: Value {

@@ -40,6 +40,7 @@ public protocol ClusterRunner: AnyObject {
 /// only a flow that cannot run here at all is an error.
 public final class FlowExecution {
     private let graph: FlowGraph
+    private let runID: String
     private let parameters: [String: Value]
     private let executor: ExecutorChoice
     private let host: FlowHost
@@ -59,10 +60,12 @@ public final class FlowExecution {
     ///   - payloadBytes: its encoding, when the caller has it already.
     ///   - clusterRunner: runs `.dask` flows; without one, they are refused.
     ///   - process: the flow's LocalRun, for a run here (nil: none, or not here).
-    public init(graph: FlowGraph, parameters: [String: Value], executor: ExecutorChoice, host: FlowHost,
+    ///   - runID: the run's id (`flow_run_id`; the run history's and the Kubernetes objects').
+    public init(graph: FlowGraph, runID: String = UUID4.make(), parameters: [String: Value], executor: ExecutorChoice, host: FlowHost,
                 clusterRunner: ClusterRunner?, payload: @escaping () -> Payload, payloadBytes: [UInt8]?,
                 observer: RunObserver?, process: LocalRunProcess?) {
         self.graph = graph
+        self.runID = runID
         self.parameters = parameters
         self.executor = executor
         self.host = host
@@ -112,7 +115,7 @@ public final class FlowExecution {
     /// How the tasks will run, once it is sure they can.
     private func checkExecutor() throws -> (RunObserver) throws -> FlowRunResult {
         let flow = graph.spec
-        let context = FlowRunContext(flowName: flow.name, parameters: parameters)
+        let context = FlowRunContext(id: runID, flowName: flow.name, parameters: parameters)
         switch executor {
         case .local:
             return { [self] observer in

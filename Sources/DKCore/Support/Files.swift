@@ -12,7 +12,7 @@ public enum Files {
         public let exitStatus: ExitStatus
         public var description: String { "\(path): \(reason)" }
 
-        init(path: String, reason: String, exitStatus: ExitStatus = .badInput) {
+        public init(path: String, reason: String, exitStatus: ExitStatus = .badInput) {
             self.path = path
             self.reason = reason
             self.exitStatus = exitStatus

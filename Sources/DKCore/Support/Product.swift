@@ -19,3 +19,11 @@ public enum Product {
         return nil
     }
 }
+
+extension Product {
+    /// Where dkrun keeps what outlives a run (the run history): $DKRUN_HOME, else ~/.dkrun.
+    public static var home: String {
+        if let home = Files.environment("DKRUN_HOME"), !home.isEmpty { return home }
+        return (Files.environment("HOME") ?? Files.currentDirectory) + "/.dkrun"
+    }
+}

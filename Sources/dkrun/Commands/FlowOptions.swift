@@ -59,10 +59,11 @@ struct LoadedFlow {
         self.timings = timings
     }
 
-    /// The payload of the flow with its parameters, and its bytes.
-    func serialised() -> (payload: Payload, bytes: [UInt8]) {
+    /// The payload of the flow with its parameters, its bytes and its DAG hash.
+    func serialised() -> (payload: Payload, bytes: [UInt8], dagHash: String) {
         let payload = host.sources.payload(for: spec, parameters: resolvedParameters)
-        return (payload, payload.encoded())
+        let (bytes, dagHash) = payload.encodedWithDAGHash()
+        return (payload, bytes, dagHash)
     }
 }
 

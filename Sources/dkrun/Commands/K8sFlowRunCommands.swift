@@ -1,5 +1,6 @@
 import ArgumentParser
 import DKCore
+import DKHistory
 import DKKube
 import DKKubeRun
 import DKLua
@@ -11,12 +12,8 @@ extension K8sCommand {
     /// A run id as the user gives it (whole, or its first characters) → the whole id.
     static func findRun(_ given: String, client: KubeClient, namespace: String) throws -> String {
         let jobs = try client.list(.jobs, namespace: namespace, labelSelector: RunLabels.allRuns).items
-        let ids = Set(jobs.compactMap { $0.labels[RunLabels.flowRun] }).filter { $0.hasPrefix(given) }
-        guard ids.count == 1 else {
-            throw CommandError.badInput(ids.isEmpty ? "no flow run '\(given)' in namespace \(namespace) (its Job is gone, or it never ran)"
-                                      : "'\(given)' names \(ids.count) flow runs in namespace \(namespace): give more of the id")
-        }
-        return ids.first!
+        return try RunIDPrefix.resolve(given, among: jobs.compactMap { $0.labels[RunLabels.flowRun] }, place: "in namespace \(namespace)",
+                                       missing: " (its Job is gone, or it never ran)")
     }
 
     struct Logs: ParsableCommand {
@@ -39,9 +36,13 @@ extension K8sCommand {
             let config = try kube.load()
             let client = KubeClient(config: config)
             let id = try K8sCommand.findRun(runID, client: client, namespace: config.namespace)
-            let observer: RunObserver = jsonEvents ? JSONEventWriter() : Reporter(verbosity: .normal)
-            try CommandError.end(with: JobFollower(client: client, namespace: config.namespace, runID: id, observer: observer)
-                .follow(startupTimeout: follow ? 300 : 5, follow: follow))
+            let output: RunObserver = jsonEvents ? JSONEventWriter() : Reporter(verbosity: .normal)
+            // The run goes into the history too (again, when this dkrun started it: its record is made anew).
+            let run = RunRecorder.Run(id: id, flow: nil, dagHash: nil, parameters: nil, placement: .kubernetes)
+            try CommandError.end(with: try HistoryRecording.run(run, output: output, ends: follow) {
+                JobFollower(client: client, namespace: config.namespace, runID: id, observer: $0)
+                    .follow(startupTimeout: follow ? 300 : 5, follow: follow)
+            })
         }
     }
 

@@ -7,6 +7,8 @@ import Foundation
 /// the run submitted and followed to its end (or, `--detach`, left to run).
 struct KubeSubmission {
     let loaded: LoadedFlow
+    /// The run's id, which labels its objects.
+    let runID: String
     /// Where the placement says the Job's tasks run.
     let tasks: FlowPlacement.JobTasks
     let payload: [UInt8]
@@ -16,7 +18,7 @@ struct KubeSubmission {
     /// The run's plan, checked: its errors (a bad cluster option, a payload too big for a
     /// ConfigMap, a secret the script reads that the run does not take along) are bad input.
     func plan(namespace: String) throws -> FlowRunPlan {
-        var plan = try FlowRunPlan(flow: loaded.spec, tasks: tasks, runID: UUID().uuidString.lowercased(), namespace: namespace,
+        var plan = try FlowRunPlan(flow: loaded.spec, tasks: tasks, runID: runID, namespace: namespace,
                                    image: try FlowImage.forRun(loaded.spec), environment: ProcessInfo.processInfo.environment)
         if plan.serviceAccount == nil { plan.serviceAccount = serviceAccount }
         _ = try plan.payloadConfigMap(payload)

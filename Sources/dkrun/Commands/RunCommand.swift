@@ -1,5 +1,6 @@
 import ArgumentParser
 import DKCore
+import DKHistory
 import DKLua
 #if canImport(Glibc)
 import Glibc
@@ -69,21 +70,29 @@ struct RunCommand: ParsableCommand {
             fputs("payload: \(serialised.bytes.count) bytes, sha256 \(SHA256.hexDigest(serialised.bytes))\n", stdout)
         }
         t = Clock.monotonic()
+        // One id for the run everywhere: dk.context.flow_run_id, the history, the Kubernetes objects.
+        var run = RunRecorder.Run(id: UUID4.make(), flow: loaded.spec.name, dagHash: serialised.dagHash,
+                                  parameters: Value(textKeys: loaded.resolvedParameters), placement: .here)
         switch placement {
         case .kubernetes(let tasks):
-            let submission = KubeSubmission(loaded: loaded, tasks: tasks, payload: serialised.bytes, kube: kube,
+            let submission = KubeSubmission(loaded: loaded, runID: run.id, tasks: tasks, payload: serialised.bytes, kube: kube,
                                             serviceAccount: serviceAccount)
             if dryRun { return try submission.dryRun() }
-            try CommandError.end(with: try submission.submit(detach: detach, observer: observer))
+            run.placement = .kubernetes
+            try CommandError.end(with: try HistoryRecording.run(run, output: observer, ends: !detach) {
+                try submission.submit(detach: detach, observer: $0)
+            })
         case .here(let choice):
-            let result = try loaded.host.execution(of: loaded.spec, parameters: loaded.parameters, executor: choice,
-                                                   observer: observer, serialised: serialised).run()
-            if timings {
-                let all = loaded.timings + [("serialise", serialise), ("run", Clock.monotonic() - t)]
-                fputs("timings: " + all.map { "\($0.0) \(Clock.describe($0.1))" }.joined(separator: ", ")
-                      + " (\(loaded.graph.count) tasks)\n", stderr)
-            }
-            try CommandError.end(with: ExitStatus(flowState: result.state))
+            try CommandError.end(with: try HistoryRecording.run(run, output: observer) { observer in
+                let result = try loaded.host.execution(of: loaded.spec, runID: run.id, parameters: loaded.parameters, executor: choice,
+                                                       observer: observer, serialised: (serialised.payload, serialised.bytes)).run()
+                if timings {
+                    let all = loaded.timings + [("serialise", serialise), ("run", Clock.monotonic() - t)]
+                    fputs("timings: " + all.map { "\($0.0) \(Clock.describe($0.1))" }.joined(separator: ", ")
+                          + " (\(loaded.graph.count) tasks)\n", stderr)
+                }
+                return ExitStatus(flowState: result.state)
+            })
         }
     }
 }

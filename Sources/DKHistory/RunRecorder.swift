@@ -1,0 +1,189 @@
+import DKCore
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Records one flow run in the history from its events (an observer beside the reporter):
+/// the run's row, each task run's row as its state changes, the run's end, and every event
+/// in the run's log file. A thread of its own writes, so that a slow or locked database never
+/// holds a task up: events are gathered, and each write takes all that came since the last,
+/// at most `writeInterval` apart (a write is one transaction: one per event would cost a
+/// 10,000-task run seconds).
+///
+/// A run never fails because of its history: when the history cannot be opened or written
+/// (locked past the busy timeout, made by a newer dkrun, unwritable), the recorder warns
+/// once and records nothing more.
+public final class RunRecorder: RunObserver, @unchecked Sendable {
+    /// What the command that starts or follows a run knows of it before its events come.
+    public struct Run: Sendable {
+        public var id: String
+        /// Unknown when following a Kubernetes run by its id: its start event names it.
+        public var flow: String?
+        public var dagHash: String?
+        public var parameters: Value?
+        public var placement: RunRecord.Placement
+
+        public init(id: String, flow: String?, dagHash: String?, parameters: Value?, placement: RunRecord.Placement) {
+            self.id = id
+            self.flow = flow
+            self.dagHash = dagHash
+            self.parameters = parameters
+            self.placement = placement
+        }
+    }
+
+    /// The least time between two writes while the run goes on (its end is written at once).
+    static let writeInterval = 0.2
+
+    private let monitor = Monitor()
+    private let open: () throws -> RunHistory
+    private let warn: (String) -> Void
+    private var writer: pthread_t?
+
+    /// What the command knew of the run, until its start event makes its row (a followed
+    /// Kubernetes run's flow is known only then).
+    private let given: Run
+
+    // Under the monitor: the run as known so far, what the writer has yet to write.
+    private var run: RunRecord?
+    private var tasks: [TaskRunID: TaskRunRecord] = [:]
+    private var positions: [String: Int] = [:]
+    private var changedTasks: Set<TaskRunID> = []
+    private var runChanged = false
+    private var events: [RunEvent] = []
+    /// Whether any event came: a run refused before (bad input) is no run, and is not kept.
+    private var heard = false
+    private var ended = false
+    private var closing = false
+    /// Whether the writer waits for something to write (else it is writing, or gathering).
+    private var writerIdle = false
+    private var failed = false
+    /// The last error the run reported outside its tasks: why it ended, when no end came.
+    private var lastError: String?
+
+    /// - Parameters:
+    ///   - open: opens the history (on the writer's thread: a locked database holds up no one).
+    ///   - warn: says once why the run is not recorded.
+    public init(run: Run, open: @escaping () throws -> RunHistory = { try RunHistory() }, warn: @escaping (String) -> Void) {
+        self.open = open
+        self.warn = warn
+        given = run
+        // Its row is written with its first event, or at `finish`.
+        self.run = run.flow.map {
+            RunRecord(id: run.id, flow: $0, dagHash: run.dagHash, parameters: run.parameters, placement: run.placement,
+                      started: Clock.wall(), state: .running)
+        }
+        writer = spawnThread { [self] in write() }
+    }
+
+    public func handle(_ event: RunEvent) {
+        monitor.locked {
+            guard !failed && !closing else { return }
+            heard = true
+            switch event {
+            case let .flowStarted(flow, _, executor, time):
+                if run == nil {
+                    run = RunRecord(id: given.id, flow: flow, dagHash: given.dagHash, parameters: given.parameters,
+                                    placement: given.placement, started: time, state: .running)
+                }
+                run?.flow = flow
+                run?.executor = executor
+                runChanged = true
+            case let .taskState(id, state, attempt, duration, worker, time):
+                let position = positions[id.task] ?? positions.count
+                positions[id.task] = position
+                var t = tasks[id] ?? TaskRunRecord(id: id, position: position, state: state.kind, attempts: 0)
+                t.state = state.kind
+                t.attempts = max(t.attempts, attempt)
+                t.duration = duration ?? t.duration
+                t.worker = worker ?? t.worker
+                t.message = state.message
+                if state.kind == .running && t.started == nil { t.started = time }
+                if state.isFinished { t.ended = time }
+                tasks[id] = t
+                changedTasks.insert(id)
+            case let .log(id, level, message, _):
+                if id == nil && level >= .error { lastError = message }
+            case let .flowFinished(_, state, _, _, time):
+                run?.ended = time
+                run?.state = state.kind
+                run?.message = state.message
+                runChanged = true
+                ended = true
+            }
+            events.append(event)
+            if writerIdle { monitor.signal() }
+        }
+    }
+
+    /// Writes what is left and stops the writer. A run whose end never came (the Job's pod
+    /// did not start, dkrun stopped following it, the command failed) ends as `status` says,
+    /// for `reason` (else the last error the run reported); nil leaves it as it is (a
+    /// Kubernetes run looked at while it goes on, or left to run). A run refused as bad input
+    /// before any event is not kept.
+    public func finish(status: ExitStatus?, reason: String? = nil) {
+        let thread: pthread_t? = monitor.locked {
+            if heard || status != .badInput {
+                if !ended, let status {
+                    run?.ended = Clock.wall()
+                    run?.state = status == .interrupted ? .cancelled : status == .success ? .success : .failed
+                    run?.message = reason ?? lastError
+                }
+                runChanged = true
+            }
+            closing = true
+            monitor.signal()
+            defer { writer = nil }
+            return writer
+        }
+        if let thread { pthread_join(thread, nil) }
+    }
+
+    /// The writer's loop: opens the history, then writes what came, until `finish`.
+    private func write() {
+        let history: RunHistory
+        var log: RunLog?
+        do {
+            history = try open()
+        } catch {
+            return give(up: error)
+        }
+        var lastWrite = -Double.infinity
+        while true {
+            let work: (run: RunRecord, tasks: [TaskRunRecord], events: [RunEvent])? = monitor.locked {
+                writerIdle = true
+                while !closing && !hasWork { monitor.wait() }
+                writerIdle = false
+                let next = lastWrite + Self.writeInterval
+                while !closing && Clock.monotonic() < next { monitor.wait(until: next) }
+                guard hasWork, let run else { return nil }
+                let work = (run, changedTasks.compactMap { tasks[$0] }, events)
+                changedTasks = []
+                events = []
+                runChanged = false
+                return work
+            }
+            guard let work else { return }
+            lastWrite = Clock.monotonic()
+            do {
+                try history.record(work.run, tasks: work.tasks)
+                if log == nil { log = try RunLog(creating: history.logPath(of: work.run.id)) }
+                try log?.append(work.events)
+            } catch {
+                return give(up: error)
+            }
+        }
+    }
+
+    /// Whether there is something to write (under the monitor); nothing is written before the
+    /// run's flow is known.
+    private var hasWork: Bool { run != nil && (runChanged || !changedTasks.isEmpty || !events.isEmpty) }
+
+    private func give(up error: Error) {
+        monitor.locked {
+            failed = true
+            events = []
+        }
+        warn("this run is not recorded in the run history: \(error)")
+    }
+}
