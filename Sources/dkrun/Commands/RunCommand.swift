@@ -66,7 +66,7 @@ struct RunCommand: ParsableCommand {
         let serialise = Clock.monotonic() - t
 
         if verbose && !jsonEvents {
-            fputs("payload: \(serialised.bytes.count) bytes, sha256 \(SHA256.hexDigest(serialised.bytes))\n", stdout)
+            fputs("payload: \(serialised.bytes.count) bytes, sha256 \(Digests.sha256Hex(serialised.bytes))\n", stdout)
         }
         t = Clock.monotonic()
         switch placement {
