@@ -54,6 +54,32 @@ import Testing
         #expect(Self.runs(dir) == 2)
     }
 
+    @Test(arguments: executors) func mappedChildrenHaveTargetsOfTheirOwn(executor: String) throws {
+        let dir = try TempDir()
+        try """
+            local work = task("work", { target = "{task_name}-{map_index}" }, function(x)
+              local f = io.open("\(dir.file("runs"))", "a"); f:write("ran\\n"); f:close()
+              return x * 10
+            end)
+            local sum = task("sum", function(xs)
+              local s = 0
+              for _, v in ipairs(xs) do s = s + v end
+              print("sum " .. s)
+            end)
+            return Flow("mapped", { result = dk.results.Local{ dir = "\(dir.file("store"))" } }, function()
+              sum(work:map({ 1, 2, 3 }))
+            end)
+            """.write(toFile: dir.file("flow.lua"), atomically: true, encoding: .utf8)
+        let first = try CLI.run([dir.file("flow.lua"), "--executor", executor])
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.file("store")).sorted() == ["work-0", "work-1", "work-2"])
+        try FileManager.default.removeItem(atPath: dir.file("store/work-1"))
+        let second = try CLI.run([dir.file("flow.lua"), "--executor", executor])
+        #expect(second.status == 0, "\(second.stderr)")
+        #expect(second.stdout.contains("sum 60"))
+        #expect(Self.runs(dir) == 4)  // three, then the one whose target was removed
+    }
+
     @Test func aCheckpointIsStoredUnderTheTasksIdentity() throws {
         let dir = try TempDir()
         let path = try Self.flow(dir, task: "checkpoint = true, result = dk.results.Local{ dir = \"\(dir.file("store"))\" }")
@@ -145,6 +171,20 @@ import Testing
         let second = try CLI.run([path, "--executor", executor, "--json-events"], environment: S3TestServer.environment)
         #expect(try Self.workState(second) == "Cached")
         #expect(Self.runs(dir) == 1)
+    }
+
+    @Test func aKubernetesRunNeedsALocationEveryPodReaches() throws {
+        let dir = try TempDir()
+        let local = try Self.flow(dir, task: "target = \"t\"", flow: "run_config = KubernetesRun {}")
+        let refused = try CLI.run([local, "--dry-run"], environment: ["KUBECONFIG": "/nonexistent/config"])
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("flow 'results': task 'work' (\(local):8) keeps its result (checkpoint or target) in "
+            + "\(ResultLocation.defaultLocation), which each Kubernetes pod has on its own disk"), "\(refused.stderr)")
+        #expect(refused.stderr.contains("result = dk.results.S3{ bucket = ... }"))
+        let s3 = try Self.flow(dir, task: "checkpoint = true",
+                               flow: "run_config = KubernetesRun {}, result = dk.results.S3{ bucket = \"b\" }")
+        let accepted = try CLI.run([s3, "--dry-run"], environment: ["KUBECONFIG": "/nonexistent/config"])
+        #expect(accepted.status == 0, "\(accepted.stderr)")
     }
 
     @Test func anUnreachableS3LocationFailsTheTask() throws {
