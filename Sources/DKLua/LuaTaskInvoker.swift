@@ -12,6 +12,8 @@ final class LuaTaskInvoker: TaskInvoker {
     private var runFields: (run: FlowRunContext, fields: [String: Value], metatable: Int32)?
     /// The text of each task's function, by slug, read once.
     private var functionTexts: [String: [UInt8]] = [:]
+    /// The stores of the locations used so far (an S3 store reads its credentials once).
+    private var stores: [ResultLocation: ResultStore] = [:]
 
     init(host: LuaHost) { self.host = host }
 
@@ -145,10 +147,14 @@ final class LuaTaskInvoker: TaskInvoker {
     }
 
     func resultStore(_ location: ResultLocation) throws -> ResultStore {
+        if let known = stores[location] { return known }
+        let store: ResultStore
         switch location {
-        case .local(let dir): return LocalResultStore(dir: dir)
-        case .s3(let s3): return try S3ResultStore(s3)
+        case .local(let dir): store = LocalResultStore(dir: dir)
+        case .s3(let s3): store = try S3ResultStore(s3)
         }
+        stores[location] = store
+        return store
     }
 
     /// `dk.context` for the call: its own fields, over the run's (shared through a metatable).

@@ -1,6 +1,6 @@
 /// Where tasks keep results (`dk.results.Local`, `dk.results.S3`, docs/results.md), as a task's
 /// or a flow's description holds it: `{type = "Local", dir = ...}`, `{type = "S3", bucket = ...}`.
-public enum ResultLocation: Sendable, Equatable, CustomStringConvertible {
+public enum ResultLocation: Sendable, Hashable, CustomStringConvertible {
     /// A directory; a relative one is relative to the directory of the process running the task.
     case local(dir: String)
     case s3(S3Location)
@@ -60,7 +60,7 @@ public enum ResultLocation: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-public struct S3Location: Sendable, Equatable {
+public struct S3Location: Sendable, Hashable {
     public var bucket: String
     /// Prepended to every key ("runs/" puts keys under runs/).
     public var prefix: String
