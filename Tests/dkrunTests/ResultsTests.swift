@@ -158,19 +158,32 @@ import Testing
         #expect(message?.contains("Local{dir = \"\(dir.file("file"))\"}") == true)
     }
 
+    /// Credentials from the AWS variables (local), or from dkrun's secrets (dask).
     @Test(arguments: ["local", "dask"]) func anS3TargetHoldsAcrossProcesses(executor: String) throws {
         let s3 = try S3TestServer()
         defer { s3.stop() }
         let dir = try TempDir()
         let path = try Self.flow(dir, task: "target = \"{task_name}-{map_index}\"",
                                  flow: "result = dk.results.S3{ bucket = \"\(s3.bucket)\", prefix = \"runs/\", endpoint = \"\(s3.endpoint)\" }")
-        let first = try CLI.run([path, "--executor", executor], environment: S3TestServer.environment)
+        let credentials = executor == "local" ? S3TestServer.environment
+            : ["DKRUN_SECRET_AWS_ACCESS_KEY_ID": "testing", "DKRUN_SECRET_AWS_SECRET_ACCESS_KEY": "secret-key"]
+        let first = try CLI.run([path, "--executor", executor], environment: credentials)
         #expect(first.status == 0, "\(first.stderr)\(first.stdout)")
         let stored = try s3.object("runs/work-None").map(StoredResult.init(bytes:))
         #expect(stored?.value == 10)
-        let second = try CLI.run([path, "--executor", executor, "--json-events"], environment: S3TestServer.environment)
+        let second = try CLI.run([path, "--executor", executor, "--json-events"], environment: credentials)
         #expect(try Self.workState(second) == "Cached")
         #expect(Self.runs(dir) == 1)
+    }
+
+    @Test func anS3LocationWithoutCredentialsFailsTheTaskSayingSo() throws {
+        let dir = try TempDir()
+        let path = try Self.flow(dir, task: "checkpoint = true, result = dk.results.S3{ bucket = \"b\", endpoint = \"http://127.0.0.1:9\" }")
+        let r = try CLI.run([path, "--json-events"], environment: ["AWS_ACCESS_KEY_ID": "", "AWS_SECRET_ACCESS_KEY": ""])
+        #expect(r.status == 1)
+        let message = try events(r.stdout).last { $0["task"] as? String == "work" && $0["state"] as? String == "Failed" }?["message"] as? String
+        #expect(message == "task 'work': result location s3://b/ at http://127.0.0.1:9: no AWS credentials: set the secrets or "
+                + "environment variables AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
     }
 
     @Test func aKubernetesRunNeedsALocationEveryPodReaches() throws {

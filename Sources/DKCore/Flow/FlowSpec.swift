@@ -19,6 +19,9 @@ public struct FlowSpec: Sendable, Equatable {
     public var executor: Value? { configuration["environment"]?["executor"] ?? configuration["executor"] }
 
     public func task(_ slug: String) -> TaskSpec? { tasks.first { $0.slug == slug } }
+
+    /// The flow's result location, nil: none named (checked when the description was read).
+    public var result: ResultLocation? { configuration["result"].flatMap { try? ResultLocation(value: $0, path: "flow.result") } }
 }
 
 /// One task of a flow. Parameters are tasks too: their result is the parameter's value.
