@@ -104,6 +104,25 @@ import Testing
         #expect(try FlowSpec(description: spec.descriptionValue) == spec)
     }
 
+    /// A task's identity hashes its function's own lines, from the script or the module that
+    /// defines it, the same when the flow is rebuilt from its payload.
+    @Test func aTasksFunctionTextIsTheLinesThatDefineIt() throws {
+        let dir = try ScriptDirectory("""
+            local lib = require("lib")
+            local a = task("a", function(x)
+              return x + 1
+            end)
+            return Flow("f", function() lib.b(a(1)) end)
+            """, files: ["lib.lua": "local M = {}\nM.b = task(\"b\", function(y) return y end)\nreturn M\n"])
+        let (host, spec) = try dir.load()
+        let invoker = host.makeTaskInvoker()
+        let a = try #require(spec.task("a")), b = try #require(spec.task("b"))
+        #expect(String(decoding: invoker.functionText(of: a), as: UTF8.self) == "local a = task(\"a\", function(x)\n  return x + 1\nend)")
+        #expect(String(decoding: invoker.functionText(of: b), as: UTF8.self) == "M.b = task(\"b\", function(y) return y end)")
+        let rebuilt = try LuaHost.rebuild(host.sources.payload(for: spec, parameters: [:])).makeTaskInvoker()
+        #expect(rebuilt.functionText(of: a) == invoker.functionText(of: a))
+    }
+
     @Test func specFilesAreLoadedIntoTheEnvironment() throws {
         let (host, spec) = try ScriptDirectory("""
             local t = task("t", function() end)
