@@ -8,6 +8,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         .systemLibrary(name: "CLua", pkgConfig: "lua5.4", providers: [.apt(["liblua5.4-dev"])]),
@@ -15,7 +16,7 @@ let package = Package(
         .systemLibrary(name: "CEdit", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
-        .target(name: "DKCore", dependencies: ["CYAML"]),
+        .target(name: "DKCore", dependencies: ["CYAML", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "DKHTTP", dependencies: ["DKCore", "CCurl"]),
         .target(name: "DKLua", dependencies: ["DKCore", "DKHTTP", "CLua"], resources: [
             .embedInCode("Prelude/checks.lua"), .embedInCode("Prelude/config.lua"), .embedInCode("Prelude/flows.lua"),

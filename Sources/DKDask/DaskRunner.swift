@@ -93,7 +93,7 @@ public final class DaskRunner: ClusterRunner {
              "mapped": .bool(graph.isMapped(t))]
         }
         var message: [Value: Value] = [
-            "run_id": .text(context.id), "context": context.value, "payload": .string(payload), "hash": .text(SHA256.hexDigest(payload)),
+            "run_id": .text(context.id), "context": context.value, "payload": .string(payload), "hash": .text(Digests.sha256Hex(payload)),
             "payload_version": .int(Payload.version), "tasks": .array(tasks), "executor": settings,
         ]
         // Workers of a cluster we start run on this machine, so they can use this dkrun.

@@ -29,7 +29,7 @@ public struct FlowRunPreview {
             objects.append(secret)
         }
         var configMap = try plan.payloadConfigMap(payload)
-        configMap["binaryData"] = [.text(FlowRunPlan.payloadFile): .text("<\(payload.count) bytes, sha256 \(SHA256.hexDigest(payload))>")]
+        configMap["binaryData"] = [.text(FlowRunPlan.payloadFile): .text("<\(payload.count) bytes, sha256 \(Digests.sha256Hex(payload))>")]
         objects.append(configMap)
         objects.append(plan.job(ttl: ttl))
         switch plan.tasks {

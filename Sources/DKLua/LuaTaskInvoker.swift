@@ -1,5 +1,6 @@
 internal import CLua
 import DKCore
+import DKHTTP
 
 /// Calls tasks of the flow a `LuaHost` selected, in that host's Lua state: the task's
 /// function with its arguments and `dk.context`, under its timeout; the outcome read back
@@ -9,6 +10,10 @@ final class LuaTaskInvoker: TaskInvoker {
     /// The metatable that shows the run's fields under each call's `dk.context`, made once per
     /// flow run.
     private var runFields: (run: FlowRunContext, fields: [String: Value], metatable: Int32)?
+    /// The text of each task's function, by slug, read once.
+    private var functionTexts: [String: [UInt8]] = [:]
+    /// The stores of the locations used so far (an S3 store reads its credentials once).
+    private var stores: [ResultLocation: ResultStore] = [:]
 
     init(host: LuaHost) { self.host = host }
 
@@ -105,6 +110,51 @@ final class LuaTaskInvoker: TaskInvoker {
         }
         let error = lua.popError()
         return .failed(message: error.message, traceback: error.traceback)
+    }
+
+    /// The lines of the script or module that define the task's function, from the recorded
+    /// sources (the same on a worker, which reads them from the payload).
+    func functionText(of task: TaskSpec) -> [UInt8] {
+        if let known = functionTexts[task.slug] { return known }
+        let lua = host.lua
+        let base = lua.top
+        defer { lua_settop(lua.L, base) }
+        var text: [UInt8] = []
+        if let flowRef = host.activeFlowReference {
+            lua.pushRef(host.dkReference)
+            lua.rawField(-1, "_function_span")
+            lua.pushRef(flowRef)
+            lua.push(task.slug)
+            if (try? lua.pcall(nargs: 2, nresults: 3)) != nil, let source = lua.string(at: -3) {
+                let first = Int(lua_tointegerx(lua.L, -2, nil)), last = Int(lua_tointegerx(lua.L, -1, nil))
+                text = Self.lines(of: source, first, last, in: host.sources)
+            }
+        }
+        functionTexts[task.slug] = text
+        return text
+    }
+
+    /// Lines `first` to `last` of the chunk `source` ("@name": a recorded file), or the
+    /// chunk name and the span when its text is not recorded.
+    private static func lines(of source: String, _ first: Int, _ last: Int, in sources: SourceRecorder) -> [UInt8] {
+        let name = source.hasPrefix("@") ? String(source.dropFirst()) : nil
+        let files = [sources.script].compactMap { $0 } + sources.modules.values
+        guard let name, let file = files.first(where: { $0.chunkName == name }), first > 0 else {
+            return Array("\(source):\(first)-\(last)".utf8)
+        }
+        let all = file.text.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+        return Array(all[min(first - 1, all.count) ..< min(last, all.count)].joined(separator: [UInt8(ascii: "\n")]))
+    }
+
+    func resultStore(_ location: ResultLocation) throws -> ResultStore {
+        if let known = stores[location] { return known }
+        let store: ResultStore
+        switch location {
+        case .local(let dir): store = LocalResultStore(dir: dir)
+        case .s3(let s3): store = try S3ResultStore(s3)
+        }
+        stores[location] = store
+        return store
     }
 
     /// `dk.context` for the call: its own fields, over the run's (shared through a metatable).

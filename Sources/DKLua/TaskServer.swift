@@ -59,7 +59,7 @@ public final class TaskServer {
 
     private func load(_ request: Value) throws -> Value {
         guard case .string(let bytes)? = request["payload"] else { throw RequestError(message: "load needs the payload's bytes") }
-        let hash = SHA256.hexDigest(bytes)
+        let hash = Digests.sha256Hex(bytes)
         if flows[hash] != nil { return ["hash": .text(hash), "cached": true] }
         let payload = try Payload(bytes: bytes)
         flows[hash] = LoadedFlow(invoker: try LuaHost.rebuild(payload).makeTaskInvoker(), payload: payload, graph: try FlowGraph(payload.flow))
@@ -117,11 +117,14 @@ public final class TaskServer {
             let settled = TaskRules.handlersSettle(task, end) ? TaskRules.state(after: flow.invoker.settle(call, end, log: log)) : end
             return Self.stateReply(settled, attempts: 0)
         }
+        if let stored = TaskRules.storedOutcome(call, flow.invoker, log: log) {
+            return Self.stateReply(TaskRules.state(after: stored), attempts: 0)
+        }
         while true {
             let attempt = call.attempt
             // Stopped during a retry's delay: the next attempt does not start.
             if Interruption.requested { return Self.stateReply(TaskRules.state(after: .interrupted), attempts: attempt - 1) }
-            let outcome = flow.invoker.invoke(call, log: log)
+            let outcome = TaskRules.storing(flow.invoker.invoke(call, log: log), call, flow.invoker)
             switch TaskRules.next(after: outcome, &call) {
             case .done(let state):
                 return Self.stateReply(state, attempts: attempt)

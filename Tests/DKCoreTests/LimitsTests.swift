@@ -168,7 +168,7 @@ enum BadPayloads {
         change(&v)
         if rehash {
             v["content_hash"] = nil
-            v["content_hash"] = .text(SHA256.hexDigest(MessagePack.encode(.map(v))))
+            v["content_hash"] = .text(Digests.sha256Hex(MessagePack.encode(.map(v))))
         }
         return MessagePack.encode(.map(v))
     }

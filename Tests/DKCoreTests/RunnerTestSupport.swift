@@ -151,6 +151,14 @@ final class ScriptedInvoker: TaskInvoker {
 
     /// These tasks have no state handlers: the state stays as it is.
     func settle(_ call: TaskCall, _ state: TaskState, log _: @escaping (LogLevel, String) -> Void) -> TaskOutcome { .handled(state) }
+
+    /// A task's "function" is its slug.
+    func functionText(of task: TaskSpec) -> [UInt8] { Array(task.slug.utf8) }
+
+    func resultStore(_ location: ResultLocation) throws -> ResultStore {
+        guard case .local(let dir) = location else { throw ResultStoreError("the scripted invoker keeps results in directories only") }
+        return LocalResultStore(dir: dir)
+    }
 }
 
 // MARK: Synchronisation for thread tests

@@ -87,6 +87,42 @@ import Testing
         #expect(n.parameter == ParameterSpec(defaultValue: 4, required: false))
     }
 
+    @Test func resultOptionsAreDescribed() throws {
+        let (_, spec) = try ScriptDirectory("""
+            local a = task("a", { target = "{task_name}", cache_for = 60, cache_key = "k",
+                                  cache_validator = dk.cache.partial_inputs_only { "n" } }, function(n) return n end)
+            local b = task("b", { checkpoint = true, result = dk.results.Local { dir = "/r" } }, function(n) return n end)
+            return Flow("f", { result = dk.results.S3 { bucket = "bk", prefix = "p/", endpoint = "http://s3:9000" } },
+                        function() b(a(1)) end)
+            """).load()
+        let s3 = ResultLocation.s3(S3Location(bucket: "bk", prefix: "p/", endpoint: "http://s3:9000"))
+        let a = try #require(spec.task("a")), b = try #require(spec.task("b"))
+        #expect(a.target == "{task_name}" && a.cacheFor == 60 && a.cacheKey == "k" && a.cacheValidator == .partialInputsOnly(["n"]))
+        #expect(a.result == nil && a.resultLocation == s3)
+        #expect(b.checkpoint == true && b.resultLocation == .local(dir: "/r"))
+        // The description round-trips through its canonical encoding (as a payload carries it).
+        #expect(try FlowSpec(description: spec.descriptionValue) == spec)
+    }
+
+    /// A task's identity hashes its function's own lines, from the script or the module that
+    /// defines it, the same when the flow is rebuilt from its payload.
+    @Test func aTasksFunctionTextIsTheLinesThatDefineIt() throws {
+        let dir = try ScriptDirectory("""
+            local lib = require("lib")
+            local a = task("a", function(x)
+              return x + 1
+            end)
+            return Flow("f", function() lib.b(a(1)) end)
+            """, files: ["lib.lua": "local M = {}\nM.b = task(\"b\", function(y) return y end)\nreturn M\n"])
+        let (host, spec) = try dir.load()
+        let invoker = host.makeTaskInvoker()
+        let a = try #require(spec.task("a")), b = try #require(spec.task("b"))
+        #expect(String(decoding: invoker.functionText(of: a), as: UTF8.self) == "local a = task(\"a\", function(x)\n  return x + 1\nend)")
+        #expect(String(decoding: invoker.functionText(of: b), as: UTF8.self) == "M.b = task(\"b\", function(y) return y end)")
+        let rebuilt = try LuaHost.rebuild(host.sources.payload(for: spec, parameters: [:])).makeTaskInvoker()
+        #expect(rebuilt.functionText(of: a) == invoker.functionText(of: a))
+    }
+
     @Test func specFilesAreLoadedIntoTheEnvironment() throws {
         let (host, spec) = try ScriptDirectory("""
             local t = task("t", function() end)
@@ -127,7 +163,7 @@ import Testing
         ("local add = task('add', function(x) end)\nreturn Flow('x', function()\n  add(1, 2)\nend)",
          "flow.lua:3: bad argument #2 to task 'add' (its function takes 1 argument)"),
         ("local t = task('t', { max_retrys = 3 }, function() end)",
-         "flow.lua:1: bad argument #2 to 'task' (unknown field 'max_retrys'; known fields: checkpoint, max_retries, name, nout, on_failure, retry_delay, skip_on_upstream_skip, state_handlers, tags, task_run_name, timeout, trigger)"),
+         "flow.lua:1: bad argument #2 to 'task' (unknown field 'max_retrys'; known fields: cache_for, cache_key, cache_validator, checkpoint, max_retries, name, nout, on_failure, result, retry_delay, skip_on_upstream_skip, state_handlers, tags, target, task_run_name, timeout, trigger)"),
         ("local t = task('t', { max_retries = '3' }, function() end)",
          "flow.lua:1: bad argument #2 to 'task' (field 'max_retries': non-negative integer expected, got string)"),
         ("local t = task('t', { timeout = -1 }, function() end)",
@@ -144,7 +180,7 @@ import Testing
         ("local f = Flow('x')\nf.executor = DaskKubernetesEnvironment {}",
          "flow.lua:2: flow.executor must be an executor (LocalExecutor, LocalDaskExecutor, DaskExecutor), got DaskKubernetesEnvironment"),
         ("local f = Flow('x')\nf.exector = LocalExecutor {}",
-         "flow.lua:2: flow 'x' has no field 'exector' (settable fields: environment, executor, run_config, storage)"),
+         "flow.lua:2: flow 'x' has no field 'exector' (settable fields: environment, executor, result, run_config, storage)"),
         ("local t = task('t', function(x) end)\nreturn Flow('x', function()\n  t(print)\nend)",
          "flow.lua:3: bad argument 'x' to task 't' (a constant must be nil, a boolean, a number, a string or a table of those: x is a function)"),
         ("local t = task('t', function() end)\nt()", "flow.lua:2: task 't' was called outside a flow: call tasks inside Flow(name, function() ... end), or use t:bind{..., flow = f}"),

@@ -58,6 +58,10 @@ extension FlowSpec {
             }
             configuration[key] = object
         }
+        if let r = configuration["result"] {
+            let location = try ResultLocation(value: r, path: "flow.result")
+            for i in tasks.indices { tasks[i].flowResult = location }
+        }
     }
 
     /// The canonical description as a value (for JSON output and tests).
@@ -87,6 +91,7 @@ extension FlowSpec {
         }
         w.key("tasks"); w.arrayHeader(count: tasks.count)
         for t in tasks { t.write(to: &w) }
+        if let c = configuration["result"] { w.key("result"); w.value(c) }
         if let c = configuration["storage"] { w.key("storage"); w.value(c) }
         if let c = configuration["executor"] { w.key("executor"); w.value(c) }
         w.key("constants"); w.arrayHeader(count: constants.count)
@@ -131,6 +136,11 @@ extension TaskSpec {
         tags = try r.strings("tags")
         nout = try r.int("nout").map(Int.init)
         checkpoint = try r.bool("checkpoint")
+        result = try r.value("result").map { try ResultLocation(value: $0, path: "\(r.path).result") }
+        target = try r.string("target")
+        if let c = try r.number("cache_for") { cacheFor = try Numbers.seconds(.float(c), "\(task) cache_for", positive: true) }
+        cacheKey = try r.string("cache_key")
+        cacheValidator = try r.value("cache_validator").map { try CacheValidator(value: $0, path: "\(r.path).cache_validator") }
         taskRunName = try r.string("task_run_name")
         hasStateHandlers = try r.bool("state_handlers") ?? false
         if try r.string("kind") == "parameter" {
@@ -140,8 +150,9 @@ extension TaskSpec {
 
     /// Writes the task's map, keys in canonical order.
     func write(to w: inout MessagePack.Writer) {
+        let results = [result != nil, target != nil, cacheFor != nil, cacheKey != nil, cacheValidator != nil].filter { $0 }.count
         w.mapHeader(count: 10 + (parameter == nil ? 0 : 3) + (nout == nil ? 0 : 1) + (timeout == nil ? 0 : 1)
-                    + (checkpoint == nil ? 0 : 1) + (taskRunName == nil ? 0 : 1) + (hasStateHandlers ? 1 : 0))
+                    + (checkpoint == nil ? 0 : 1) + (taskRunName == nil ? 0 : 1) + (hasStateHandlers ? 1 : 0) + results)
         if parameter != nil { w.key("kind"); w.string("parameter") }
         w.key("name"); w.string(name)
         if let n = nout { w.key("nout"); w.int(Int64(n)) }
@@ -150,17 +161,22 @@ extension TaskSpec {
         for tag in tags { w.string(tag) }
         w.key("params"); w.arrayHeader(count: argumentNames.count)
         for p in argumentNames { w.string(p) }
+        if let r = result { w.key("result"); w.value(r.value) }
         w.key("source"); w.string(source.description)
+        if let t = target { w.key("target"); w.string(t) }
         w.key("vararg"); w.bool(isVararg)
         if let p = parameter { w.key("default"); w.value(p.defaultValue) }
         if let t = timeout { w.key("timeout"); w.float(t) }
         w.key("trigger"); trigger.write(to: &w)
         if let p = parameter { w.key("required"); w.bool(p.required) }
+        if let c = cacheFor { w.key("cache_for"); w.float(c) }
+        if let k = cacheKey { w.key("cache_key"); w.string(k) }
         if let c = checkpoint { w.key("checkpoint"); w.bool(c) }
         w.key("max_retries"); w.int(Int64(maxRetries))
         w.key("retry_delay"); w.float(retryDelay)
         if let n = taskRunName { w.key("task_run_name"); w.string(n) }
         if hasStateHandlers { w.key("state_handlers"); w.bool(true) }
+        if let v = cacheValidator { w.key("cache_validator"); w.value(v.value) }
         w.key("skip_on_upstream_skip"); w.bool(skipOnUpstreamSkip)
     }
 }

@@ -7,10 +7,11 @@ public struct FlowSpec: Sendable, Equatable {
     public var constants: [ConstantSpec]
     /// The tasks whose states decide the flow's; nil means the terminal tasks.
     public var referenceTasks: [String]?
-    /// Environment, run config, executor and storage, each a map with a "type" (or absent).
+    /// Environment, run config, executor, storage and result location, each a map with a
+    /// "type" (or absent).
     public var configuration: [String: Value]
 
-    public static let configurationKeys = ["environment", "run_config", "executor", "storage"]
+    public static let configurationKeys = ["environment", "run_config", "executor", "storage", "result"]
 
     public var parameters: [TaskSpec] { tasks.filter { $0.parameter != nil } }
 
@@ -18,6 +19,9 @@ public struct FlowSpec: Sendable, Equatable {
     public var executor: Value? { configuration["environment"]?["executor"] ?? configuration["executor"] }
 
     public func task(_ slug: String) -> TaskSpec? { tasks.first { $0.slug == slug } }
+
+    /// The flow's result location, nil: none named (checked when the description was read).
+    public var result: ResultLocation? { configuration["result"].flatMap { try? ResultLocation(value: $0, path: "flow.result") } }
 }
 
 /// One task of a flow. Parameters are tasks too: their result is the parameter's value.
@@ -36,13 +40,35 @@ public struct TaskSpec: Sendable, Equatable {
     public var skipOnUpstreamSkip: Bool
     public var tags: [String]
     public var nout: Int?
+    /// Whether a successful run's result is written to its result location (a task with a
+    /// `target` always is).
     public var checkpoint: Bool?
+    /// Where the task keeps results: its own location (`result`), else its flow's (`flowResult`).
+    public var result: ResultLocation?
+    /// The flow's result location, which the task uses when it names none (not part of the
+    /// task's description: its flow's).
+    public var flowResult: ResultLocation?
+    /// Prefect 1's `target`: a key template (`{field}`s as `task_run_name`); when a result is
+    /// stored there the task does not run.
+    public var target: String?
+    /// Seconds a cached result is used for (Prefect 1's `cache_for`); nil: not cached.
+    public var cacheFor: Double?
+    /// Tasks with the same key share cache entries; nil: the flow's name and the task's.
+    public var cacheKey: String?
+    /// nil: `duration_only`, as in Prefect 1.
+    public var cacheValidator: CacheValidator?
     /// Prefect 1's `task_run_name`: a template of `{field}`s (arguments, context fields,
     /// parameters) naming each run of the task (see `TaskCall.runName`).
     public var taskRunName: String?
     /// Whether the task has `state_handlers` or `on_failure` (Lua functions, called where it runs).
     public var hasStateHandlers = false
     public var parameter: ParameterSpec?
+
+    /// The location the task keeps results in: its own, its flow's, else the default.
+    public var resultLocation: ResultLocation { result ?? flowResult ?? .defaultLocation }
+
+    /// Whether a run of the task reads or writes stored results at all.
+    public var usesStoredResults: Bool { checkpoint == true || target != nil || cacheFor != nil }
 }
 
 public struct ParameterSpec: Sendable, Equatable {

@@ -27,7 +27,7 @@ public struct Payload: Sendable, Equatable {
 
     /// The hash of a flow description: what a worker that rebuilds the flow must reproduce.
     public static func dagHash(_ flow: FlowSpec) -> String {
-        SHA256.hexDigest(flow.encodedDescription())
+        Digests.sha256Hex(flow.encodedDescription())
     }
 
     /// The payload's bytes.
@@ -38,7 +38,7 @@ public struct Payload: Sendable, Equatable {
     /// the map of every other field, encoded as the whole is.
     public func encodedWithDAGHash() -> (bytes: [UInt8], dagHash: String) {
         let flowBytes = flow.encodedDescription()
-        let dagHash = SHA256.hexDigest(flowBytes)
+        let dagHash = Digests.sha256Hex(flowBytes)
         let named: [(String, [UInt8])] = [
             ("format", MessagePack.encode(.text(Payload.format))),
             ("version", MessagePack.encode(.int(Payload.version))),
@@ -50,7 +50,7 @@ public struct Payload: Sendable, Equatable {
             ("files", MessagePack.encode(Value(textKeys: files.mapValues(Value.string)))),
         ]
         var fields = named.map { (key: MessagePack.encode(.text($0.0)), value: $0.1) }
-        let contentHash = SHA256.hexDigest(MessagePack.encodeMap(encodedEntries: fields))
+        let contentHash = Digests.sha256Hex(MessagePack.encodeMap(encodedEntries: fields))
         fields.append((MessagePack.encode(.text("content_hash")), MessagePack.encode(.text(contentHash))))
         return (MessagePack.encodeMap(encodedEntries: fields), dagHash)
     }
@@ -66,7 +66,7 @@ public struct Payload: Sendable, Equatable {
         }
         var covered = v.mapValue ?? [:]
         covered["content_hash"] = nil
-        guard v["content_hash"]?.stringValue == SHA256.hexDigest(MessagePack.encode(.map(covered))) else {
+        guard v["content_hash"]?.stringValue == Digests.sha256Hex(MessagePack.encode(.map(covered))) else {
             throw PayloadError("payload is corrupt: its content hash does not match its fields")
         }
         guard let flowValue = v["flow"], let script = v["script"].flatMap(SourceFile.init(value:)) else {

@@ -66,7 +66,7 @@ extension RunEvent {
             if let msg = state.message { m["message"] = .text(msg) }
             if let d = duration { m["duration"] = .float(d) }
             if let worker { m["worker"] = .text(worker) }
-            if state.kind == .success || state.kind == .mapped { m["result"] = state.result }
+            if [.success, .mapped, .cached].contains(state.kind) { m["result"] = state.result }
             return .map(m)
         case let .log(id, level, message, time):
             var m: [Value: Value] = ["event": "log", "level": .text(level.name), "message": .text(message),

@@ -155,8 +155,9 @@ public final class FlowRunner {
         executor.submit(id: id) { invoker in
             if Interruption.requested { return .handled(Self.notStarted) }
             if let decided { return invoker.settle(call, decided, log: log) }
+            if let stored = TaskRules.storedOutcome(call, invoker, log: log) { return stored }
             observer?.handle(.taskState(call.id, TaskState(.running), attempt: call.attempt, duration: nil, time: Clock.wall()))
-            return invoker.invoke(call, log: log)
+            return TaskRules.storing(invoker.invoke(call, log: log), call, invoker)
         }
     }
 

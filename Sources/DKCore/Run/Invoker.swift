@@ -82,4 +82,8 @@ public protocol TaskInvoker: AnyObject {
     /// Calls the task's state handlers for a state it reached without running (skipped,
     /// trigger failed, paused); returns the state they leave (`.handled`).
     func settle(_ call: TaskCall, _ state: TaskState, log: @escaping (LogLevel, String) -> Void) -> TaskOutcome
+    /// The source text of the task's own function (for its identity, `TaskIdentity`).
+    func functionText(of task: TaskSpec) -> [UInt8]
+    /// Reads and writes results in `location` (S3 needs the host's HTTP client and secrets).
+    func resultStore(_ location: ResultLocation) throws -> ResultStore
 }

@@ -1,5 +1,6 @@
-/// The states a task run goes through, as in Prefect 1. `Skipped` and `Mapped` count as
-/// successes; `TriggerFailed` and `TimedOut` as failures; `Cancelled` is finished but neither.
+/// The states a task run goes through, as in Prefect 1. `Skipped`, `Mapped` and `Cached` (a
+/// stored result used in place of a run: a target, a cache; Prefect's Success subclass) count
+/// as successes; `TriggerFailed` and `TimedOut` as failures; `Cancelled` is finished but neither.
 /// `Paused` (waiting for approval) is not finished, and neither are the tasks behind it, which
 /// stay `Pending`; `Looped` is reported between the iterations of a looping task.
 public enum StateKind: String, Sendable, CaseIterable {
@@ -15,6 +16,7 @@ public enum StateKind: String, Sendable, CaseIterable {
     case mapped = "Mapped"
     case paused = "Paused"
     case looped = "Looped"
+    case cached = "Cached"
 
     public var isFinished: Bool {
         switch self {
@@ -23,7 +25,7 @@ public enum StateKind: String, Sendable, CaseIterable {
         }
     }
 
-    public var isSuccessful: Bool { self == .success || self == .skipped || self == .mapped }
+    public var isSuccessful: Bool { self == .success || self == .skipped || self == .mapped || self == .cached }
     public var isFailed: Bool { self == .failed || self == .triggerFailed || self == .timedOut }
     public var isSkipped: Bool { self == .skipped }
 }

@@ -17,7 +17,7 @@ extension FlowRunContext {
     }
 }
 
-/// A `task_run_name` template that names a field nothing provides.
+/// A `task_run_name` or `target` template that names a field nothing provides.
 public struct TaskRunNameError: Error, CustomStringConvertible {
     public let description: String
 }
@@ -42,7 +42,22 @@ extension TaskCall {
     /// context field or the parameter of that name (in that order, as Prefect 1 looks them
     /// up); `{{` and `}}` are braces. nil when the task has no template.
     public func runName(context: [String: Value]) throws -> String? {
-        guard let template = task.taskRunName else { return nil }
+        try task.taskRunName.map { try format($0, option: "task_run_name", context: context) }
+    }
+
+    /// The task's `target`, its fields filled in as Prefect 1 formats targets: as
+    /// `task_run_name`, and `{map_index}` is "None" for a task that is not mapped.
+    public func target() throws -> String? {
+        guard let template = task.target else { return nil }
+        var context = contextFields().merging(run.fields) { mine, _ in mine }
+        if context["map_index"] == nil { context["map_index"] = "None" }
+        return try format(template, option: "target", context: context)
+    }
+
+    /// `template` with each `{field}` replaced by the argument, the context field or the
+    /// parameter of that name (in that order, as Prefect 1 looks them up); `{{` and `}}` are
+    /// braces. `option` names the template in errors.
+    private func format(_ template: String, option: String, context: [String: Value]) throws -> String {
         var out = ""
         var rest = Substring(template)
         while let c = rest.first {
@@ -53,13 +68,13 @@ extension TaskCall {
             } else if c == "{", let close = rest.firstIndex(of: "}") {
                 let name = String(rest[..<close])
                 guard let v = arguments[name] ?? context[name] ?? run.parameters[name] else {
-                    throw TaskRunNameError(description: "task_run_name \"\(template)\": no argument, context field or parameter '\(name)'")
+                    throw TaskRunNameError(description: "\(option) \"\(template)\": no argument, context field or parameter '\(name)'")
                 }
                 out += v.stringValue ?? v.secretValue?.description ?? JSON.encode(v)
                 rest = rest[rest.index(after: close)...]
             } else if c == "{" || c == "}" {
                 // As Python's str.format: a brace is doubled, or it opens a field.
-                throw TaskRunNameError(description: "task_run_name \"\(template)\": a single '\(c)' (write '\(c)\(c)' for the brace itself)")
+                throw TaskRunNameError(description: "\(option) \"\(template)\": a single '\(c)' (write '\(c)\(c)' for the brace itself)")
             } else {
                 out.append(c)
             }

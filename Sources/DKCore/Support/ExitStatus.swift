@@ -12,7 +12,7 @@ public enum ExitStatus: Int32, Sendable {
     /// The exit status of a finished flow run.
     public init(flowState: TaskState) {
         switch flowState.kind {
-        case .success, .skipped, .mapped: self = .success
+        case .success, .skipped, .mapped, .cached: self = .success
         case .cancelled: self = .interrupted
         case .paused: self = .paused
         default: self = .failure

@@ -54,6 +54,23 @@ public enum Files {
         }
     }
 
+    /// Makes the directory and those above it that are missing (`mkdir -p`).
+    public static func makeDirectories(_ path: String) throws {
+        guard kind(path) != "directory" else { return }
+        let parent = directory(of: path)
+        if parent != path && parent != "." && parent != "/" { try makeDirectories(parent) }
+        guard mkdir(path, 0o755) == 0 || errno == EEXIST else {
+            throw FileError(path: path, reason: String(cString: strerror(errno)), exitStatus: .failure)
+        }
+    }
+
+    /// Renames `path` to `target` at once, replacing it (rename(2)).
+    public static func rename(_ path: String, to target: String) throws {
+        guard Glibc.rename(path, target) == 0 else {
+            throw FileError(path: target, reason: String(cString: strerror(errno)), exitStatus: .failure)
+        }
+    }
+
     public static func isReadableFile(_ path: String) -> Bool {
         var st = stat()
         return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFREG && access(path, R_OK) == 0

@@ -21,7 +21,8 @@ public enum Product {
 }
 
 extension Product {
-    /// Where dkrun keeps what outlives a run (the run history): $DKRUN_HOME, else ~/.dkrun.
+    /// Where dkrun keeps what outlives a run (the run history, results with no location named,
+    /// caches): $DKRUN_HOME, else ~/.dkrun.
     public static var home: String {
         if let home = Files.environment("DKRUN_HOME"), !home.isEmpty { return home }
         return (Files.environment("HOME") ?? Files.currentDirectory) + "/.dkrun"

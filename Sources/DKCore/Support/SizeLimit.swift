@@ -14,6 +14,8 @@ public struct SizeLimit: Sendable, Equatable {
     public static let source = SizeLimit(bytes: 16 << 20, what: "a script, module or file a flow reads")
     /// A kubeconfig and the certificates, keys and tokens it names; a secrets file.
     public static let credentials = SizeLimit(bytes: 4 << 20, what: "a kubeconfig, credentials or secrets file")
+    /// A task's stored result (a checkpoint, a target, a cache entry): it crosses frames whole.
+    public static let result = SizeLimit(bytes: 256 << 20, what: "a stored task result")
     /// `dkrun graph --events`: the JSON event lines of a run.
     public static let events = SizeLimit(bytes: 256 << 20, what: "an events file")
     /// What a program a task runs (`dk.shell.run`) writes on stdout or stderr.

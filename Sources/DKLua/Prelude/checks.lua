@@ -37,6 +37,8 @@ local where = host.where
 
 local function typename(v)
   local mt = getmetatable(v)
+  -- A configuration object is named by its type (LocalRun, dk.results.S3's S3).
+  if type(mt) == "table" and mt.__name == "configuration" then return rawget(v, "_type") end
   if type(mt) == "table" and type(mt.__name) == "string" then return mt.__name end
   return type(v)
 end

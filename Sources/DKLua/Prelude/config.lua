@@ -329,10 +329,44 @@ define_config("Docker", "storage",
     end
   end)
 
+--------------------------------------------------------------------------------------------
+-- Result locations (dk.results.*): where tasks keep results for checkpoints, targets and
+-- caches (docs/results.md). Configuration objects of their own kind, under dk.results only
+-- (dk.results.Local is not the storage Local).
+
+CONFIG_KINDS.result = "a result location (dk.results.Local, dk.results.S3)"
+
+local RESULT_FIELDS = {
+  Local = { dir = "string" },
+  S3 = { bucket = "string", prefix = "string", endpoint = "string", region = "string" },
+}
+local RESULT_REQUIRED = { Local = "dir", S3 = "bucket" }
+
+dk.results = {}
+for type_name, schema in pairs(RESULT_FIELDS) do
+  dk.results[type_name] = function(given)
+    if type(given) ~= "table" or getmetatable(given) ~= nil then
+      raise("bad argument #1 to 'dk.results.%s' (table expected, got %s)", type_name, typename(given))
+    end
+    check_fields(given, schema, "bad argument #1 to 'dk.results." .. type_name .. "'")
+    local required = RESULT_REQUIRED[type_name]
+    if given[required] == nil or given[required] == "" then
+      raise("bad argument #1 to 'dk.results.%s' (field '%s' is required)", type_name, required)
+    end
+    if given.endpoint ~= nil and not given.endpoint:match("^https?://[^/]") then
+      raise("bad argument #1 to 'dk.results.S3' (field 'endpoint': an http:// or https:// URL expected, got %q)",
+            given.endpoint)
+    end
+    local values = {}
+    for k, v in pairs(given) do values[k] = v end
+    return setmetatable({ _type = type_name, _kind = "result", _values = values, _loaded = {} }, Config)
+  end
+end
+
 -- The flow's fields that hold configuration objects, with the check of each.
 local FLOW_CONFIG = {
   environment = is_config("environment"), run_config = is_config("run_config"),
-  executor = is_config("executor"), storage = is_config("storage"),
+  executor = is_config("executor"), storage = is_config("storage"), result = is_config("result"),
 }
 
 -- A configuration object as a plain value: functions become "<function file:line>".
@@ -380,4 +414,4 @@ function dk._config_fields()
 end
 
 internal.Config, internal.CONFIG_TYPES, internal.FLOW_CONFIG = Config, CONFIG_TYPES, FLOW_CONFIG
-internal.config_value = config_value
+internal.config_value, internal.is_result = config_value, is_config("result")

@@ -6,8 +6,10 @@ local dk, host, internal = ...
 local raise, where, typename, sorted_keys = internal.raise, internal.where, internal.typename, internal.sorted_keys
 local check_fields, with = internal.check_fields, internal.with
 local Config, FLOW_CONFIG, config_value = internal.Config, internal.FLOW_CONFIG, internal.config_value
+local is_result = internal.is_result
 
-local Task, Flow, Ref, Unmapped, Flattened, Constant, TriggerMT, Signal, FlowState = {}, {}, {}, {}, {}, {}, {}, {}, {}
+local Task, Flow, Ref, Unmapped, Flattened, Constant, TriggerMT, Signal, FlowState, Validator =
+  {}, {}, {}, {}, {}, {}, {}, {}, {}, {}
 
 local unpack = table.unpack
 
@@ -37,19 +39,48 @@ for _, name in ipairs { "some_successful", "some_failed" } do
 end
 
 --------------------------------------------------------------------------------------------
--- Tasks and parameters.
+-- Cache validators (Prefect 1's prefect.engine.cache_validators): which cached result a task
+-- with cache_for may use instead of running (docs/results.md).
 
--- checkpoint = true would store the task's result, and dkrun keeps no results yet: refused
--- rather than ignored.
-local function no_checkpoint(v)
-  return v == false, "false (dkrun does not store task results yet, so it cannot checkpoint them)"
+local function validator(name, validate_on) return setmetatable({ name = name, validate_on = validate_on }, Validator) end
+local function is_validator(v) return getmetatable(v) == Validator, "cache validator (dk.cache.*)" end
+Validator.__name = "cache validator"
+Validator.__tostring = function(v) return "cache validator " .. v.name end
+
+dk.cache = {}
+for _, name in ipairs { "all_inputs", "all_parameters", "duration_only" } do dk.cache[name] = validator(name) end
+for _, name in ipairs { "partial_inputs_only", "partial_parameters_only" } do
+  dk.cache[name] = function(validate_on)
+    local ok = type(validate_on) == "table" and getmetatable(validate_on) == nil and #validate_on > 0
+    for k, v in pairs(ok and validate_on or {}) do
+      if math.type(k) ~= "integer" or type(v) ~= "string" then ok = false end
+    end
+    if not ok then raise("bad argument #1 to '%s' (a list of names expected, got %s)", name, typename(validate_on)) end
+    return validator(name, { unpack(validate_on) })
+  end
 end
+
+--------------------------------------------------------------------------------------------
+-- Tasks and parameters.
 
 local TASK_OPTIONS = {
   name = "string", max_retries = "integer>=0", retry_delay = "number>=0", timeout = "number>0",
   trigger = is_trigger, skip_on_upstream_skip = "boolean", tags = "strings", nout = "integer>=1",
-  checkpoint = no_checkpoint, task_run_name = "string", state_handlers = "functions", on_failure = "function",
+  checkpoint = "boolean", task_run_name = "string", state_handlers = "functions", on_failure = "function",
+  result = is_result, target = "string", cache_for = "number>0", cache_key = "string", cache_validator = is_validator,
 }
+
+-- What the result options mean together (each alone is checked by TASK_OPTIONS).
+local function check_result_options(o, what)
+  if o.target ~= nil and o.checkpoint == false then
+    raise("%s (a task with a target keeps its result there: checkpoint = false contradicts target)", what)
+  end
+  for _, k in ipairs { "cache_key", "cache_validator" } do
+    if o[k] ~= nil and o.cache_for == nil then
+      raise("%s (field '%s' needs cache_for: without it the task is never cached)", what, k)
+    end
+  end
+end
 
 local next_uid = 0
 
@@ -81,6 +112,7 @@ function dk.task(...)
   end
   if args.n > i then raise("bad argument #%d to 'task' (nothing expected after the function)", i + 1) end
   check_fields(options, TASK_OPTIONS, "bad argument #" .. (i - 1) .. " to 'task'")
+  check_result_options(options, "bad argument #" .. (i - 1) .. " to 'task'")
   local params, vararg, defined = signature(fn)
   local opts = {}
   for k, v in pairs(options) do opts[k] = v end
@@ -436,7 +468,7 @@ end
 Flow.__newindex = function(f, k, v)
   local check = FLOW_CONFIG[k]
   if not check then
-    raise("flow '%s' has no field '%s' (settable fields: environment, executor, run_config, storage)", f.name, tostring(k))
+    raise("flow '%s' has no field '%s' (settable fields: environment, executor, result, run_config, storage)", f.name, tostring(k))
   end
   local ok, expected = check(v)
   if v ~= nil and not ok then
@@ -501,7 +533,9 @@ end
 
 FlowState.__name = "state"
 FlowState.__index = {
-  is_successful = function(s) return s.state == "Success" or s.state == "Skipped" or s.state == "Mapped" end,
+  is_successful = function(s)
+    return s.state == "Success" or s.state == "Skipped" or s.state == "Mapped" or s.state == "Cached"
+  end,
   is_failed = function(s) return s.state == "Failed" or s.state == "TriggerFailed" or s.state == "TimedOut" end,
   get = function(s, t) return s.tasks and s.tasks[is_task(t) and s._slugs[t] or t] end,
 }
@@ -525,6 +559,10 @@ function dk._describe(flow)
     end
     if t.options.trigger then d.trigger = { name = t.options.trigger.name, at_least = t.options.trigger.at_least,
                                             at_most = t.options.trigger.at_most } end
+    if t.options.result then d.result = config_value(t.options.result) end
+    if t.options.cache_validator then
+      d.cache_validator = { name = t.options.cache_validator.name, validate_on = t.options.cache_validator.validate_on }
+    end
     if t.kind == "parameter" then d.default, d.required = t.default, t.required end
     tasks[i] = d
   end
@@ -552,7 +590,7 @@ local current_context
 
 local STATE_NAMES = {}
 for _, name in ipairs { "Pending", "Running", "Success", "Failed", "Retrying", "Skipped", "TriggerFailed",
-                        "TimedOut", "Cancelled", "Mapped", "Paused", "Looped" } do STATE_NAMES[name] = true end
+                        "TimedOut", "Cancelled", "Mapped", "Paused", "Looped", "Cached" } do STATE_NAMES[name] = true end
 local FAILED_STATES = { Failed = true, TriggerFailed = true, TimedOut = true }
 
 -- Runs the state handlers of task `slug` (nil: of the flow) for a change from state `old` to
@@ -615,6 +653,13 @@ dk.context = setmetatable({}, {
   __index = function(_, k) return current_context and current_context[k] end,
   __newindex = function() raise("dk.context is read-only") end,
 })
+
+-- Where the function of task `slug` is defined: its chunk's source name and first and last
+-- lines (the host reads its text from the recorded sources, for the task's identity).
+function dk._function_span(flow, slug)
+  local info = debug.getinfo(flow._by_slug[slug].fn, "S")
+  return info.source, info.linedefined, info.lastlinedefined
+end
 
 -- Runs task `slug` of `flow` with its arguments (name -> value) and context.
 function dk._invoke(flow, slug, arguments, context)

@@ -38,13 +38,14 @@ struct InspectCommand: ParsableCommand {
         var out: [String] = []
         out.append("Flow '\(spec.name)' from \(source)")
         out.append("  DAG hash: \(Payload.dagHash(spec))")
-        for key in FlowSpec.configurationKeys {
+        for key in FlowSpec.configurationKeys where key != "result" {
             guard let object = spec.configuration[key] else {
                 out.append("  \(key): (default)")
                 continue
             }
             out += describe(object, as: key, types: types).map { "  " + $0 }
         }
+        out.append("  result: " + (spec.result.map(\.description) ?? "(default) \(ResultLocation.defaultLocation)"))
         let parameters = spec.parameters
         if !parameters.isEmpty {
             out.append("Parameters (\(parameters.count)):")
@@ -68,6 +69,13 @@ struct InspectCommand: ParsableCommand {
             if !t.skipOnUpstreamSkip { options.append("skip_on_upstream_skip=false") }
             if !t.tags.isEmpty { options.append("tags=\(t.tags.joined(separator: ","))") }
             if let n = t.nout { options.append("nout=\(n)") }
+            if t.checkpoint == true { options.append("checkpoint") }
+            if let r = t.result { options.append("result=\(r)") }
+            if let target = t.target { options.append("target=\(target)") }
+            if let c = t.cacheFor {
+                options.append("cache_for=\(c)" + (t.cacheKey.map { " cache_key=\($0)" } ?? "")
+                    + (t.cacheValidator.map { " cache_validator=\($0.value["name"]?.stringValue ?? "")" } ?? ""))
+            }
             out.append("  \(t.slug) at \(t.source)" + (inputs.isEmpty ? "" : " <- " + inputs.joined(separator: ", "))
                   + (options.isEmpty ? "" : "  [\(options.joined(separator: " "))]"))
         }

@@ -16,8 +16,10 @@ struct KubeSubmission {
     let serviceAccount: String?
 
     /// The run's plan, checked: its errors (a bad cluster option, a payload too big for a
-    /// ConfigMap, a secret the script reads that the run does not take along) are bad input.
+    /// ConfigMap, a secret the script reads that the run does not take along, results kept
+    /// where pods cannot share them) are bad input.
     func plan(namespace: String) throws -> FlowRunPlan {
+        if let problem = loaded.spec.resultsProblemOnKubernetes { throw CommandError.badInput(problem) }
         var plan = try FlowRunPlan(flow: loaded.spec, tasks: tasks, runID: runID, namespace: namespace,
                                    image: try FlowImage.forRun(loaded.spec), environment: ProcessInfo.processInfo.environment)
         if plan.serviceAccount == nil { plan.serviceAccount = serviceAccount }

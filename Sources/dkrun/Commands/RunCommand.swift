@@ -67,7 +67,7 @@ struct RunCommand: ParsableCommand {
         let serialise = Clock.monotonic() - t
 
         if verbose && !jsonEvents {
-            fputs("payload: \(serialised.bytes.count) bytes, sha256 \(SHA256.hexDigest(serialised.bytes))\n", stdout)
+            fputs("payload: \(serialised.bytes.count) bytes, sha256 \(Digests.sha256Hex(serialised.bytes))\n", stdout)
         }
         t = Clock.monotonic()
         // One id for the run everywhere: dk.context.flow_run_id, the history, the Kubernetes objects.

@@ -27,6 +27,6 @@ struct SerializeCommand: ParsableCommand {
             _ = fwrite(bytes, 1, bytes.count, stdout)
             fflush(stdout)
         }
-        fputs("payload: \(bytes.count) bytes, sha256 \(SHA256.hexDigest(bytes)), DAG \(dagHash)\n", stderr)
+        fputs("payload: \(bytes.count) bytes, sha256 \(Digests.sha256Hex(bytes)), DAG \(dagHash)\n", stderr)
     }
 }

@@ -9,6 +9,7 @@ struct GraphRenderer {
         switch state {
         case .success: return "#a7e3b5"
         case .mapped: return "#a9cdf0"
+        case .cached: return "#c8ecd2"
         case .skipped: return "#dddddd"
         case .failed, .timedOut: return "#f4a3a3"
         case .triggerFailed: return "#f7c58f"

@@ -1,0 +1,110 @@
+/// The rules of stored results, shared by every place tasks run (the flow runner's jobs, the
+/// worker task server): before a task's first attempt, whether a stored result stands in for
+/// running it (its `target`, a valid cache entry); after a successful attempt, what is
+/// written where (a checkpoint, the target, a cache entry). docs/results.md.
+extension TaskRules {
+    /// The outcome of a call that ends without running because a stored result stands in
+    /// for it (Cached, settled by the task's state handlers), or that fails because its
+    /// result location cannot be read; nil: the task runs.
+    public static func storedOutcome(_ call: TaskCall, _ invoker: TaskInvoker,
+                                     log: @escaping (LogLevel, String) -> Void) -> TaskOutcome? {
+        let task = call.task
+        guard task.target != nil || task.cacheFor != nil, call.attempt == 1, call.loopCount == 1 else { return nil }
+        let state: TaskState
+        do {
+            let plan = try StoragePlan(call, invoker)
+            if let key = plan.target, let found = try plan.read(key, log: log) {
+                state = TaskState(.cached, message: "Result found at task target \(key)", result: found.value)
+            } else if let key = plan.cache, let found = try plan.read(key, log: log),
+                      let expires = found.expires, expires > Clock.wall() {
+                state = TaskState(.cached, message: "Cached result of \(Clock.iso8601(found.stored)), valid until "
+                                  + Clock.iso8601(expires), result: found.value)
+            } else {
+                if plan.cache != nil { log(.info, "Task '\(call.id)': no valid cached result; it runs") }
+                return nil
+            }
+        } catch {
+            return .ended(TaskState(.failed, message: "\(error)"))
+        }
+        return handlersSettle(task, state) ? invoker.settle(call, state, log: log) : .ended(state)
+    }
+
+    /// An attempt's outcome once its result is stored: a successful attempt's result is
+    /// written to the checkpoint or target and the cache (then the task is Cached, as in
+    /// Prefect 1); a result that cannot be written fails the task, naming the location.
+    public static func storing(_ outcome: TaskOutcome, _ call: TaskCall, _ invoker: TaskInvoker) -> TaskOutcome {
+        let state = state(after: outcome)
+        guard call.task.usesStoredResults, state.kind == .success else { return outcome }
+        do {
+            let plan = try StoragePlan(call, invoker)
+            let now = Clock.wall()
+            let stored = StoredResult(value: state.result, identity: plan.identity.hash, flow: call.run.flowName,
+                                      task: call.task.slug, mapIndex: call.id.mapIndex, stored: now)
+            if let key = plan.target ?? (call.task.checkpoint == true ? plan.checkpoint : nil) {
+                try plan.write(key, stored)
+            }
+            guard let key = plan.cache, let seconds = call.task.cacheFor else { return outcome }
+            var entry = stored
+            entry.expires = now + seconds
+            try plan.write(key, entry)
+            return .handled(TaskState(.cached, message: "Cached for \(Clock.describe(seconds))", result: state.result))
+        } catch {
+            return .ended(TaskState(.failed, message: "\(error)"))
+        }
+    }
+}
+
+/// Where one call's results are stored: its location, its identity, and the keys of its
+/// checkpoint, target and cache entry.
+struct StoragePlan {
+    let call: TaskCall
+    let store: ResultStore
+    let identity: TaskIdentity
+    /// `tasks/<identity>`: a checkpoint without a target.
+    var checkpoint: String { "tasks/\(identity.hash)" }
+    let target: String?
+    /// `cache/<digest of the cache key>/<digest of what the validator compares>`.
+    let cache: String?
+
+    init(_ call: TaskCall, _ invoker: TaskInvoker) throws {
+        self.call = call
+        let task = call.task
+        let location = task.resultLocation
+        do {
+            store = try invoker.resultStore(location)
+        } catch {
+            throw ResultStoreError("task '\(call.id)': result location \(location): \(error)")
+        }
+        identity = TaskIdentity(task: task, code: invoker.functionText(of: task), inputs: call.arguments)
+        do { target = try call.target() } catch { throw ResultStoreError("task '\(call.id)': \(error)") }
+        if task.cacheFor != nil {
+            let key = task.cacheKey ?? "\(call.run.flowName)/\(task.name)"
+            let compared = (task.cacheValidator ?? .durationOnly).compared(inputs: call.arguments, parameters: call.run.parameters)
+            cache = "cache/\(Digests.sha256Hex(Array(key.utf8)))/\(Digests.sha256Hex(MessagePack.encode(compared)))"
+        } else {
+            cache = nil
+        }
+    }
+
+    /// The result stored under `key`; nil when there is none, or when what is there cannot be
+    /// read as one (with a warning: the task runs again and replaces it).
+    func read(_ key: String, log: (LogLevel, String) -> Void) throws -> StoredResult? {
+        let bytes: [UInt8]?
+        do { bytes = try store.read(key) } catch {
+            throw ResultStoreError("task '\(call.id)': cannot read \(key) in result location \(store.location): \(error)")
+        }
+        guard let bytes else { return nil }
+        do {
+            return try StoredResult(bytes: bytes)
+        } catch {
+            log(.warning, "Task '\(call.id)': the stored result \(key) in \(store.location) is unreadable (\(error)); the task runs again")
+            return nil
+        }
+    }
+
+    func write(_ key: String, _ result: StoredResult) throws {
+        do { try store.write(key, result.bytes) } catch {
+            throw ResultStoreError("task '\(call.id)': cannot write its result to \(key) in result location \(store.location): \(error)")
+        }
+    }
+}

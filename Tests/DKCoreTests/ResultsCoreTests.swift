@@ -1,0 +1,50 @@
+@testable import DKCore
+import DKTestSupport
+import Testing
+
+@Suite struct TaskIdentityTests {
+    @Test func itChangesWithCodeOptionsAndInputsButNotWithPlace() {
+        var task = makeTask("t", params: ["x"])
+        let base = TaskIdentity(task: task, code: Array("function(x) return x end".utf8), inputs: ["x": 1])
+        #expect(base == TaskIdentity(task: task, code: Array("function(x) return x end".utf8), inputs: ["x": 1]))
+        #expect(base != TaskIdentity(task: task, code: Array("function(x) return x + 1 end".utf8), inputs: ["x": 1]))
+        #expect(base != TaskIdentity(task: task, code: Array("function(x) return x end".utf8), inputs: ["x": 2]))
+        var moved = task
+        moved.source = SourcePosition("elsewhere.lua:99")
+        #expect(base == TaskIdentity(task: moved, code: Array("function(x) return x end".utf8), inputs: ["x": 1]))
+        task.maxRetries = 2
+        #expect(base != TaskIdentity(task: task, code: Array("function(x) return x end".utf8), inputs: ["x": 1]))
+    }
+}
+
+@Suite struct StoredResultTests {
+    @Test func itRoundTripsAndRefusesWhatIsNotWhole() throws {
+        let r = StoredResult(value: ["a": [1, 2.5, "x"]], identity: "abc", flow: "f", task: "t", mapIndex: 3, stored: 10, expires: 20)
+        #expect(try StoredResult(bytes: r.bytes) == r)
+        for n in [0, 1, r.bytes.count / 2, r.bytes.count - 1] {
+            #expect(throws: (any Error).self) { try StoredResult(bytes: Array(r.bytes.prefix(n))) }
+        }
+        #expect(throws: (any Error).self) { try StoredResult(bytes: MessagePack.encode(["format": "other"])) }
+    }
+
+    @Test func aLocalStoreWritesWholeFilesInDirectoriesItMakes() throws {
+        let dir = try TempDir()
+        let store = LocalResultStore(dir: dir.file("a/b"))
+        #expect(try store.read("x/y") == nil)
+        try store.write("x/y", [1, 2, 3])
+        try store.write("x/y", [4])
+        #expect(try store.read("x/y") == [4])
+        #expect(try Files.list(dir.file("a/b/x")) == ["y"])
+    }
+}
+
+@Suite struct CacheValidatorTests {
+    @Test func eachComparesWhatPrefectsDoes() {
+        let inputs: [String: Value] = ["x": 1, "z": 3], parameters: [String: Value] = ["p": 1, "q": 2]
+        #expect(CacheValidator.durationOnly.compared(inputs: inputs, parameters: parameters) == .null)
+        #expect(CacheValidator.allInputs.compared(inputs: inputs, parameters: parameters) == Value(textKeys: inputs))
+        #expect(CacheValidator.allParameters.compared(inputs: inputs, parameters: parameters) == Value(textKeys: parameters))
+        #expect(CacheValidator.partialInputsOnly(["z"]).compared(inputs: inputs, parameters: parameters) == ["z": 3])
+        #expect(CacheValidator.partialParametersOnly(["q"]).compared(inputs: inputs, parameters: parameters) == ["q": 2])
+    }
+}
