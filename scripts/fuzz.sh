@@ -7,7 +7,8 @@
 # regressions/ (inputs that once crashed, run by `swift test`: FuzzTests) and crashes/ (what
 # this script finds). The harness is built with swiftc, not SwiftPM: the modules once as static
 # libraries with libFuzzer's coverage and AddressSanitizer, cached under .build/fuzz until a
-# source changes, then one binary for every target (DKRUN_FUZZ_TARGET picks one). The fuzzer
+# source changes, then one binary for every target (DKRUN_FUZZ_TARGET picks one). Only
+# swift-crypto, which DKCore hashes with, is built by SwiftPM, uninstrumented. The fuzzer
 # runs on the seeds and on what earlier runs found (.build/fuzz/TARGET/corpus), and goes on
 # after a crash; each crash with a new stack is kept in crashes/ (minimized), the others are
 # dropped. At the end: executions, failing inputs, and the stack of each crash kept. To rerun
@@ -31,12 +32,20 @@ target=$1
 seconds=$2
 
 # The C libraries' headers and module maps, and what to link.
-pkgs=(lua5.4 yaml-0.1 libcurl)
+pkgs=(lua5.4 yaml-0.1 libcurl sqlite3)
 read -ra cflags <<<"$(pkg-config --cflags-only-I "${pkgs[@]}")"
 read -ra libs <<<"$(pkg-config --libs "${pkgs[@]}")"
-swift_flags=(-swift-version 5 -O -g -parse-as-library "-sanitize=fuzzer,address" -I "$out/modules")
+# swift-crypto (SHA-256 and HMAC in DKCore) is built by SwiftPM, in a build directory of its
+# own, without the fuzzer's instrumentation: its code is not what the targets fuzz.
+crypto=$out/crypto
+crypto_sources=$crypto/checkouts/swift-crypto/Sources
+swift_flags=(-swift-version 5 -O -g -parse-as-library "-sanitize=fuzzer,address" -I "$out/modules"
+  -I "$crypto/release/Modules")
 for dir in Sources/C*; do swift_flags+=(-I "$dir"); done
 for flag in "${cflags[@]}"; do swift_flags+=(-Xcc "$flag"); done
+for shim in CCryptoBoringSSL CCryptoBoringSSLShims; do
+  swift_flags+=(-Xcc "-fmodule-map-file=$crypto_sources/$shim/include/module.modulemap" -Xcc "-I$crypto_sources/$shim/include")
+done
 
 # A digest of the files a build reads, to rebuild only when one changes.
 digest() { find "$@" -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -c1-16; }
@@ -49,6 +58,16 @@ embed_resources() {
     printf 'static let %s: [UInt8] = [%s]\n' "$name" "$(od -An -v -tu1 "$file" | tr -s ' \n' ',' | sed 's/^,//; s/,$//')"
   done
   echo "}"
+}
+
+build_crypto() {
+  echo "fuzz: building swift-crypto (SwiftPM)" >&2
+  nice swift build -c release --build-path "$crypto" --target Crypto >&2
+}
+
+# swift-crypto's objects, to link the harness with.
+crypto_objects() {
+  find "$crypto"/release/{Crypto,CryptoBoringWrapper,CCryptoBoringSSL,CCryptoBoringSSLShims}.build -name '*.o' | sort
 }
 
 build_modules() {
@@ -90,8 +109,10 @@ public func fuzzOneInput(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
     return 0
 }
 SWIFT
-  local link=(-use-ld=lld -L "$out/modules")
+  local link=(-use-ld=lld -L "$out/modules") objects
   for module in "${modules[@]}"; do link+=("-l$module"); done
+  mapfile -t objects < <(crypto_objects)
+  link+=("${objects[@]}")
   nice swiftc "${swift_flags[@]}" -module-name FuzzHarness Tests/FuzzTests/Targets/*.swift \
     "$out/entry.swift" "${link[@]}" "${libs[@]}" -o "$harness"
   echo "$key" >"$out/harness.stamp"
@@ -200,6 +221,7 @@ run_fuzzer() {
   done
 }
 
+build_crypto
 build_modules
 build_harness
 # 0 seconds builds only (libFuzzer would take 0 as no limit).
