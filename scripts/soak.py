@@ -13,8 +13,9 @@ measures, after the first tenth of the runs and at the end, what a leak would ma
     Dask cluster of pods: the Kubernetes objects of every kind, network namespaces and
     processes left, and the API server's RSS.
 Processes left behind are those started from this checkout (dkrun, Dask, the test cluster)
-after a phase began, other than the ones the soak keeps running. Exit code 1 when anything grows (RSS:
-by more than --rss-slack, as allocators keep some memory).
+after a phase began that are orphans or the soak's own, other than the ones it keeps
+running. Exit code 1 when anything grows (RSS: by more than --rss-slack, as allocators keep
+some memory).
 
 Usage: sudo .venv/bin/python scripts/soak.py [--runs 1000] [--k8s-runs 100]
                                              [--only local,threads,dask,kubernetes]
@@ -98,13 +99,24 @@ def now_in_ticks():
     return int(float(Path("/proc/uptime").read_text().split()[0]) * os.sysconf("SC_CLK_TCK"))
 
 
+def ancestors(pid, processes):
+    chain = []
+    while pid in processes and pid > 1:
+        pid = processes[pid][0]
+        chain.append(pid)
+    return chain
+
+
 def stray_processes(since, kept):
     """Processes started from this checkout (dkrun, Dask, the test cluster) after `since`
-    (clock ticks since boot) that are outside the trees of the `kept` pids."""
+    (clock ticks since boot) and still there: orphans (their parent gone) or the soak's own
+    children, outside the trees of the `kept` pids. Other programs' processes (tests running
+    meanwhile) are not the runs'."""
     processes = all_processes()
     keep = set(kept) | {d for pid in kept for d in descendants(pid, processes)} | {os.getpid()}
-    return sorted(pid for pid, (_, started, cmd) in processes.items()
-                  if pid not in keep and started >= since and ROOT + "/" in cmd)
+    return sorted(pid for pid, (ppid, started, cmd) in processes.items()
+                  if pid not in keep and started >= since and ROOT + "/" in cmd
+                  and (ppid == 1 or os.getpid() in ancestors(pid, processes)))
 
 
 def network_namespaces():

@@ -60,6 +60,17 @@ final class DaskCluster {
         guard r.status == 0 else { throw CLIError("workers did not join: " + String(decoding: r.stderr, as: UTF8.self)) }
     }
 
+    /// The names of the event topics the scheduler keeps (Dask keeps each one's last events
+    /// for as long as it runs).
+    func eventTopics() throws -> [String] {
+        let script = "from distributed import Client\n"
+            + "with Client('\(address)', timeout=30) as c:\n"
+            + "    print('\\n'.join(c.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler._broker._topics))))"
+        let r = try Subprocess.run([venvBin + "python", "-c", script], timeout: 60)
+        guard r.status == 0 else { throw CLIError("cannot list the scheduler's topics: " + String(decoding: r.stderr, as: UTF8.self)) }
+        return String(decoding: r.stdout, as: UTF8.self).split(separator: "\n").map(String.init)
+    }
+
     func stop() {
         for pid in workers + [scheduler] where pid > 0 {
             kill(-pid, SIGKILL)

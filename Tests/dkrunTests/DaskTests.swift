@@ -47,6 +47,10 @@ import Glibc
             let workers = Set(try events(dask.stdout).compactMap { $0["worker"] as? String })
             #expect(!workers.isEmpty && workers.allSatisfy { $0.hasPrefix("tcp://127.0.0.1:") })
         }
+        // Each run's events topic is dropped from the scheduler that outlives it: at most the
+        // last run's is left, made again by events that came after its driver dropped it.
+        let runTopics = try cluster.eventTopics().filter { $0.hasPrefix("dkrun-") }
+        #expect(runTopics.count <= 1, "\(runTopics)")
     }
 
     @Test func theStaticClusterSeedPrintsExample() throws {

@@ -126,6 +126,18 @@ class Cluster:
                            f"{self.timeout:g} s (DaskExecutor client_kwargs.timeout)")
         return since
 
+    def forget_topic(self, topic):
+        """Stops following `topic` and drops its events from a scheduler that outlives the
+        run: Dask keeps each topic's last 1,000 events as long as the scheduler runs, so a
+        shared scheduler would hold every run's (the soak saw it grow by 60 MB in 1,000 runs).
+        The broker has no public way to drop a topic: this uses its private map."""
+        try:
+            self.client.unsubscribe_topic(topic)
+            if self.cluster is None and self.client.status == "running":
+                self.client.run_on_scheduler(_drop_topics, topic=topic)
+        except Exception as e:  # the scheduler went away meanwhile: nothing is left to drop
+            logger.warning("dkrun driver: could not drop the run's event topic %s: %s", topic, e)
+
     def close(self):
         client = getattr(self, "client", None)
         if client is not None:
@@ -133,6 +145,14 @@ class Cluster:
         if self.cluster is not None:
             self.cluster.close(timeout=10)
             self.cluster = None
+
+
+def _drop_topics(topic, dask_scheduler):
+    """Drops this run's topic, and those of earlier runs that no driver follows any more
+    (their last events may come after their driver dropped them, and make them again)."""
+    topics = dask_scheduler._broker._topics
+    for name in [n for n, t in topics.items() if n == topic or (n.startswith("dkrun-") and not t.subscribers)]:
+        del topics[name]
 
 
 def topological(tasks):
@@ -405,6 +425,7 @@ def main():
 
     threading.Thread(target=watch_stdin, daemon=True).start()
     cluster = None
+    topic = None
     try:
         cluster = Cluster(start["executor"])
         emit("cluster", address=cluster.address, dashboard=cluster.dashboard,
@@ -413,7 +434,8 @@ def main():
             reporter = WorkerReporter(cluster.client, emit, start["scaling"])
             threading.Thread(target=reporter.report_forever, args=(ended,), daemon=True).start()
         run = FlowRun(cluster.client, start, emit)
-        cluster.client.subscribe_topic("dkrun-" + run.run_id, run.forward)
+        topic = "dkrun-" + run.run_id
+        cluster.client.subscribe_topic(topic, run.forward)
         if run.run(cluster, cancelled):
             emit("done")
         else:
@@ -426,6 +448,8 @@ def main():
     finally:
         ended.set()
         if cluster is not None:
+            if topic is not None:
+                cluster.forget_topic(topic)
             cluster.close()
 
 
