@@ -27,7 +27,8 @@ public final class RunLog {
         for event in events {
             var value = event.value
             value["result"] = nil
-            bytes += Array((JSON.encode(SecretMask.apply(value)) + "\n").utf8)
+            JSON.write(SecretMask.apply(value), into: &bytes)
+            bytes.append(UInt8(ascii: "\n"))
         }
         guard fwrite(bytes, 1, bytes.count, file) == bytes.count, fflush(file) == 0 else {
             throw Files.FileError(path: path, reason: String(cString: strerror(errno)), exitStatus: .failure)

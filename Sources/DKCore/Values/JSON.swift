@@ -65,6 +65,12 @@ public enum JSON {
     /// are escaped; bytes that are not UTF-8 become U+FFFD, as JSON has no byte strings.
     private static func writeString(_ bytes: [UInt8], into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
+        // Most strings (names, states, messages) are printable ASCII with nothing to escape.
+        if bytes.allSatisfy({ $0 >= 0x20 && $0 < 0x7f && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
+            out.append(contentsOf: bytes)
+            out.append(UInt8(ascii: "\""))
+            return
+        }
         for scalar in String(decoding: bytes, as: UTF8.self).unicodeScalars {
             switch scalar {
             case "\"": out.append(contentsOf: "\\\"".utf8)

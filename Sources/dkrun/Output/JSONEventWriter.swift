@@ -21,7 +21,9 @@ final class JSONEventWriter: RunObserver, @unchecked Sendable {
     }
 
     func handle(_ event: RunEvent) {
-        let bytes = Array((JSON.encode(SecretMask.apply(event.value)) + "\n").utf8)
+        var bytes: [UInt8] = []
+        JSON.write(SecretMask.apply(event.value), into: &bytes)
+        bytes.append(UInt8(ascii: "\n"))
         monitor.locked {
             _ = fwrite(bytes, 1, bytes.count, out)
             fflush(out)  // readers follow the run as it happens
