@@ -192,7 +192,7 @@ import Testing
         let refused = try CLI.run([local, "--dry-run"], environment: ["KUBECONFIG": "/nonexistent/config"])
         #expect(refused.status == 2)
         #expect(refused.stderr.contains("flow 'results': task 'work' (\(local):8) keeps its result (checkpoint or target) in "
-            + "\(ResultLocation.defaultLocation), which each Kubernetes pod has on its own disk"), "\(refused.stderr)")
+            + "\(ResultLocation.local(dir: CLI.home + "/results")), which each Kubernetes pod has on its own disk"), "\(refused.stderr)")
         #expect(refused.stderr.contains("result = dk.results.S3{ bucket = ... }"))
         let s3 = try Self.flow(dir, task: "checkpoint = true",
                                flow: "run_config = KubernetesRun {}, result = dk.results.S3{ bucket = \"b\" }")
