@@ -306,6 +306,8 @@ def main():
         sys.exit("soak: the test cluster needs root (network namespaces); leave it out with --only")
     sheet = Sheet(args.rss_slack)
     with tempfile.TemporaryDirectory(prefix="dkrun-soak-") as tmp:
+        # Thousands of runs stay out of the user's run history and results.
+        os.environ["DKRUN_HOME"] = os.path.join(tmp, "home")
         flow = Path(tmp) / "soak.lua"
         flow.write_text(FLOW % {"config": ""})
         kube_flow = Path(tmp) / "soak_k8s.lua"
