@@ -1,8 +1,8 @@
 import DKCore
 
 /// Where `require` looks for a module, in order: the flow's own directory, its vendor
-/// folder, ./vendor, each
-/// entry of DKRUN_PATH (colon-separated), ~/.dkrun/lib, and dkrun's standard library. A
+/// folder, ./vendor, each entry of DKRUN_PATH (colon-separated), the `lib` folder of dkrun's
+/// home (~/.dkrun/lib, or $DKRUN_HOME/lib), and dkrun's standard library. A
 /// module `a.b` is `a/b.lua` or `a/b/init.lua` under one of them.
 public struct ModuleSearchPath: Sendable, Equatable {
     public let directories: [String]
@@ -19,7 +19,7 @@ public struct ModuleSearchPath: Sendable, Equatable {
         let flowDirectory = Files.directory(of: scriptPath)
         var dirs = [flowDirectory, Files.join(flowDirectory, "vendor"), "vendor"]
         if let extra = Files.environment("DKRUN_PATH") { dirs += extra.split(separator: ":").map(String.init) }
-        if let home = Files.environment("HOME") { dirs.append(home + "/.dkrun/lib") }
+        dirs.append(Files.join(Product.home, "lib"))
         if let stdlib = standardLibrary { dirs.append(stdlib) }
         var seen = Set<String>()
         return ModuleSearchPath(directories: dirs.filter { seen.insert($0).inserted })

@@ -11,6 +11,18 @@ import Testing
         #expect(lines.last == CLI.repoRoot + "/stdlib")
     }
 
+    @Test func aUsersLibraryLivesInDkrunsHome() throws {
+        let home = try TempDir(["lib/greeting.lua": "return { text = 'hello from home' }\n"])
+        let flow = try TempDir(["f.lua": "local greet = task('greet', function() print(require('greeting').text) end)\n"
+                                       + "return Flow('home', function() greet() end)\n"])
+        let environment = ["DKRUN_HOME": home.path]
+        let path = try CLI.run(["lib", "path", flow.file("f.lua")], environment: environment)
+        #expect(path.lines.dropLast().last == home.path + "/lib")
+        let run = try CLI.run([flow.file("f.lua")], environment: environment)
+        #expect(run.status == 0)
+        #expect(run.stdout.contains("greet | hello from home\n"), "\(run.stdout)")
+    }
+
     @Test func libListShowsModulesWithTheirFirstDocLine() throws {
         let r = try CLI.run(["lib", "list", "examples/vendor_report.lua"])
         #expect(r.lines.contains { $0.hasPrefix("records ") && $0.contains("records: tasks that read CSV and JSON records") })

@@ -41,6 +41,18 @@ import Glibc
         }
     }
 
+    /// Runs the flow `flow.lua` in `dir` on `executor` with `--json-events`, waits until the
+    /// programs of `running` tasks have written their pids to `dir`'s `pids`, sends `signal`,
+    /// and returns what dkrun printed and those pids.
+    static func signalled(_ dir: TempDir, on executor: String, running: Int,
+                          signal: Int32) throws -> (result: CLI.Result, pids: [pid_t]) {
+        let process = CLI.start([dir.file("flow.lua"), "--executor", executor, "--json-events"])
+        try process.run()
+        let pids = try waitForPrograms(running, in: dir.file("pids"), of: process)
+        kill(process.processIdentifier, signal)
+        return (CLI.finish(process), pids)
+    }
+
     /// The `task_state` events of a `--json-events` output, as "child[2] Cancelled message".
     static func states(_ stdout: String) throws -> [String] {
         try events(stdout).filter { $0["event"] as? String == "task_state" }.map {
@@ -53,11 +65,7 @@ import Glibc
     func aSignalStopsTheProgramsAndStartsNoTask(kind: String, on: (executor: String, running: Int, signal: Int32)) throws {
         let dir = try TempDir()
         try Self.mappedFlow(kind: kind, pids: dir.file("pids")).write(toFile: dir.file("flow.lua"), atomically: true, encoding: .utf8)
-        let process = CLI.start([dir.file("flow.lua"), "--executor", on.executor, "--json-events"])
-        try process.run()
-        let pids = try Self.waitForPrograms(on.running, in: dir.file("pids"), of: process)
-        kill(process.processIdentifier, on.signal)
-        let r = CLI.finish(process)
+        let (r, pids) = try Self.signalled(dir, on: on.executor, running: on.running, signal: on.signal)
         #expect(r.status == 130, "\(r.stderr)")
         #expect(r.stderr == "dkrun: error: interrupted\n")
         let states = try Self.states(r.stdout)
@@ -167,11 +175,7 @@ import Glibc
             local child = task("child", function(i) starts[i]() end)
             return Flow("stopping", function() child:map({ 1, 2, 3, 4 }) end)
             """.write(toFile: dir.file("flow.lua"), atomically: true, encoding: .utf8)
-        let process = CLI.start([dir.file("flow.lua"), "--executor", "dask=" + cluster.address, "--json-events"])
-        try process.run()
-        let pids = try StoppingTests.waitForPrograms(2, in: dir.file("pids"), of: process)
-        kill(process.processIdentifier, SIGINT)
-        let r = CLI.finish(process)
+        let (r, pids) = try StoppingTests.signalled(dir, on: "dask=" + cluster.address, running: 2, signal: SIGINT)
         #expect(r.status == 130, "\(r.stderr)")
         #expect(try StoppingTests.states(r.stdout).filter { $0.hasSuffix(" Running ") }.count == 2, "\(r.stdout)")
         #expect(pids.count == 4, "no program started after the signal: \(pids)")
@@ -189,11 +193,7 @@ import Glibc
             \(StoppingTests.stuckTask(writingPIDsTo: dir.file("pids")))
             return Flow("stuck", function() stuck() end)
             """.write(toFile: dir.file("flow.lua"), atomically: true, encoding: .utf8)
-        let process = CLI.start([dir.file("flow.lua"), "--executor", "dask=" + cluster.address, "--json-events"])
-        try process.run()
-        let pids = try StoppingTests.waitForPrograms(1, in: dir.file("pids"), of: process)
-        kill(process.processIdentifier, SIGTERM)
-        let r = CLI.finish(process)
+        let (r, pids) = try StoppingTests.signalled(dir, on: "dask=" + cluster.address, running: 1, signal: SIGTERM)
         #expect(r.status == 130, "\(r.stderr)")
         #expect(try StoppingTests.states(r.stdout).last?.hasPrefix("stuck Cancelled") == true, "\(r.stdout)")
         for pid in pids { #expect(stopsRunning(pid), "\(pid) is gone") }
