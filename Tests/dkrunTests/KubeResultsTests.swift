@@ -88,7 +88,7 @@ import Testing
         let cacheEntries = try s3.keys("runs/cache/")
         #expect(cacheEntries.count == 1)
         #expect(try cacheEntries.first.flatMap { try s3.object($0) }.map { try StoredResult(bytes: $0).value } == "fresh")
-        expectNothingLeft(c)
+        c.expectNothingLeft()
 
         // Another run, on new pods: the target and the cache hold, the checkpointed task runs again.
         let second = try c.exec([CLI.binary, path, "--json-events"], environment: Self.secrets, timeout: 180)
@@ -104,7 +104,7 @@ import Testing
             let ips = workers.map { $0?.firstMatch(of: #/^tcp://(127\.10\.[0-9.]+):/#).map { String($0.1) } }
             #expect(ips.allSatisfy { $0 != nil } && ips[0] != ips[1], "\(workers)")
         }
-        expectNothingLeft(c)
+        c.expectNothingLeft()
     }
 
     /// Refused at the real submit as in `--dry-run` (ResultsTests): nothing is made on the cluster.
@@ -121,11 +121,7 @@ import Testing
         // The task is named where the flow calls it.
         #expect(r.stderr.contains("flow 'PodLocal': task 'work' (\(path):2) keeps its result (checkpoint or target)"), "\(r.stderr)")
         #expect(r.stderr.contains("give the flow (or the task) a result location every pod can reach, result = dk.results.S3{ bucket = ... }"))
-        let left = try c.exec(["kubectl", "get", "pods,jobs,configmaps,secrets", "-l", KubeFlowRunTests.runSelector, "-o", "name"])
+        let left = try c.exec(["kubectl", "get", "pods,jobs,configmaps,secrets", "-l", KubesimCluster.runSelector, "-o", "name"])
         #expect(left.status == 0 && left.stdout.isEmpty, "\(left.stdout)\(left.stderr)")
-    }
-
-    func expectNothingLeft(_ c: KubesimCluster, sourceLocation: SourceLocation = #_sourceLocation) {
-        KubeFlowRunTests().expectNothingLeft(c, sourceLocation: sourceLocation)
     }
 }

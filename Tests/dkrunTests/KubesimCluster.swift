@@ -1,6 +1,7 @@
 import DKCore
 import DKTestSupport
 import Foundation
+import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -50,6 +51,15 @@ final class KubesimCluster {
     /// share. The test stops it (`stop()`); the cluster's `down` would too.
     func s3Server(bucket: String = "results") throws -> S3TestServer {
         try S3TestServer(bucket: bucket, host: Self.nodeIP, via: [venvBin + "python", repoRoot + "/tools/kubesim/cluster.py", "exec", dir.path, "--"])
+    }
+
+    /// The label every object of a dkrun flow run has.
+    static let runSelector = "app.kubernetes.io/managed-by=dkrun"
+
+    /// Expects nothing of any run left: pods, Jobs, Services, disruption budgets, ConfigMaps, Secrets.
+    func expectNothingLeft(sourceLocation: SourceLocation = #_sourceLocation) {
+        let left = kubectl(["get", "pods,jobs,services,poddisruptionbudgets,configmaps,secrets", "-l", Self.runSelector, "-o", "name"])
+        #expect(left.isEmpty, "left on the cluster: \(left)", sourceLocation: sourceLocation)
     }
 
     /// `kubectl ARGS`' output; fails the test's expectations by returning "" on errors.
