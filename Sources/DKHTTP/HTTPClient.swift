@@ -5,7 +5,7 @@ internal import CCurl
 import DKCore
 
 /// One HTTP request through libcurl: TLS verified by default (with an optional CA bundle),
-/// proxy variables honoured as curl does, redirects followed, retries on connection failures
+/// proxy variables honoured as curl does (but for loopback hosts), redirects followed, retries on connection failures
 /// and 5xx answers for idempotent methods.
 public struct HTTPRequest: Sendable {
     public var method: String = "GET"
@@ -99,6 +99,17 @@ public enum HTTPClient {
         var deadline = Deadline.none
     }
 
+    /// Whether the URL's host is `localhost`, 127.0.0.0/8 or ::1.
+    static func isLoopback(url: String) -> Bool {
+        guard let scheme = url.range(of: "://") else { return false }
+        var authority = url[scheme.upperBound...].prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
+        let host = authority.hasPrefix("[") ? authority.dropFirst().prefix { $0 != "]" } : authority.prefix { $0 != ":" }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        return host.lowercased() == "localhost" || host == "::1"
+            || (octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil })
+    }
+
     private static func performOnce(_ request: HTTPRequest) throws -> HTTPResponse {
         guard let handle = curl_easy_init() else { throw HTTPError(url: request.url, kind: "curl error", detail: "cannot make a handle") }
         defer { curl_easy_cleanup(handle) }
@@ -117,6 +128,10 @@ public enum HTTPClient {
         let limit = untilDeadline ?? ownLimit
         let code: CURLcode = errorBuffer.withUnsafeMutableBufferPointer { errors in
             dk_curl_setopt_string(handle, CURLOPT_URL, request.url)
+            // A proxy cannot reach this machine's loopback (a test server, kubesim's 127.10/16),
+            // and libcurl sends even 127.0.0.1 to http_proxy or ALL_PROXY: "" turns it off, as
+            // Go's clients (kubectl) do for loopback hosts.
+            if isLoopback(url: request.url) { dk_curl_setopt_string(handle, CURLOPT_PROXY, "") }
             dk_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method.uppercased())
             if request.method.uppercased() == "HEAD" { dk_curl_setopt_long(handle, CURLOPT_NOBODY, 1) }
             dk_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, request.followRedirects ? 1 : 0)

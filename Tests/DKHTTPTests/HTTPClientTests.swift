@@ -1,5 +1,5 @@
 import DKCore
-import DKHTTP
+@testable import DKHTTP
 import DKTestSupport
 import Foundation
 import Testing
@@ -26,6 +26,17 @@ final class ReceivedChunks: @unchecked Sendable {
 /// HTTPClient against a real server on 127.0.0.1 (Tests/Fixtures/http_server.py, whose
 /// docstring lists the paths used here).
 @Suite struct HTTPClientTests {
+    /// Which hosts no proxy is used for (the proxies themselves: ResultsTests, KubeResultsTests).
+    @Test(arguments: [
+        ("http://127.0.0.1:9000/bucket/key", true), ("https://127.10.0.1:6443/api", true), ("http://localhost/", true),
+        ("http://LOCALHOST:80", true), ("http://[::1]:8080/x", true), ("http://user:pw@127.0.0.1/", true),
+        ("http://127.0.0.1.example.com/", false), ("http://127.0.0.256/", false), ("http://10.0.0.1/", false),
+        ("https://s3.us-east-1.amazonaws.com/b", false), ("http://example.com/?next=http://127.0.0.1/", false), ("127.0.0.1", false),
+    ])
+    func loopbackHosts(url: String, loopback: Bool) {
+        #expect(HTTPClient.isLoopback(url: url) == loopback)
+    }
+
     @Test func statusBodyAndHeaders() throws {
         let server = try HTTPTestServer()
         let hello = try perform(server.url("/hello"))

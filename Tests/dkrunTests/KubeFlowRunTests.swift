@@ -8,14 +8,6 @@ import Testing
 /// pods (real `dask scheduler` and `dask worker` processes), runs the flow on it, scales it
 /// and deletes it; the user's dkrun follows and reports. Every test ends with no pod left.
 @Suite(.serialized, .timeLimit(.minutes(5))) struct KubeFlowRunTests {
-    static let runSelector = "app.kubernetes.io/managed-by=dkrun"
-
-    /// Nothing of any run is left: pods, Jobs, Services, disruption budgets, ConfigMaps, Secrets.
-    func expectNothingLeft(_ c: KubesimCluster, sourceLocation: SourceLocation = #_sourceLocation) {
-        let left = c.kubectl(["get", "pods,jobs,services,poddisruptionbudgets,configmaps,secrets", "-l", Self.runSelector, "-o", "name"])
-        #expect(left.isEmpty, "left on the cluster: \(left)", sourceLocation: sourceLocation)
-    }
-
     /// Polls until `condition` holds (true) or `timeout` seconds pass (false).
     func eventually(_ timeout: Double = 60, _ condition: () -> Bool) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
@@ -55,7 +47,7 @@ import Testing
             #expect(r.stdout.contains(output), "\(example): \(r.stdout)")
             #expect(r.stdout.contains("Dask scheduler pod dkrun-") && r.stdout.contains("worker pod dask-root-"), "\(r.stdout)")
             #expect(r.stdout.contains("nothing of it is left on the cluster"), "\(r.stdout)")
-            expectNothingLeft(c)
+            c.expectNothingLeft()
         }
     }
 
@@ -86,7 +78,7 @@ import Testing
         #expect(logs.stdout.contains("output_value | Example!"), "\(logs.stdout)")
         let cleaned = try c.exec([CLI.binary, "k8s", "cleanup", String(run)])
         #expect(cleaned.status == 0 && cleaned.stdout.contains("deleted jobs/dkrun-"), "\(cleaned.stdout)\(cleaned.stderr)")
-        expectNothingLeft(c)
+        c.expectNothingLeft()
     }
 
     @Test func aFlowOnAStaticClusterRunsAsAJob() throws {
@@ -96,7 +88,7 @@ import Testing
         let r = try c.exec([CLI.binary, CLI.repoRoot + "/examples/static_cluster.lua"])
         #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
         #expect(r.stdout.contains("output_value | Example!") && r.stdout.contains("DaskExecutor(tcp://dask-scheduler:8786)"), "\(r.stdout)")
-        expectNothingLeft(c)
+        c.expectNothingLeft()
     }
 
     /// 40 one-second tasks between 1 and 3 workers: the cluster grows to 3 while they run and
@@ -132,7 +124,7 @@ import Testing
         #expect(counts[peak...].contains(1), "never back to 1 worker: \(counts)")
         #expect(counts.allSatisfy { $0 <= 3 }, "\(counts)")
         #expect(r.stdout.contains("retired by the scheduler"), "\(r.stdout)")
-        expectNothingLeft(c)
+        c.expectNothingLeft()
     }
 
     @Test func nothingIsLeftAfterAFailureCtrlCOrTheFlowsPodKilled() throws {
@@ -145,7 +137,7 @@ import Testing
         let failed = try c.exec([CLI.binary, failing])
         #expect(failed.status == 1, "\(failed.stdout)\(failed.stderr)")
         #expect(failed.stdout.contains("boom: Failed") && failed.stdout.contains("no luck"), "\(failed.stdout)")
-        expectNothingLeft(c)
+        c.expectNothingLeft()
 
         let slow = try write(c, "slow.lua", """
             local time = require("dk.time")
@@ -170,7 +162,7 @@ import Testing
             if ending == "sigkill" {
                 #expect(r.stdout.contains("was killed by signal 9"), "\(r.stdout)")
             }
-            expectNothingLeft(c)
+            c.expectNothingLeft()
         }
     }
 
@@ -192,16 +184,16 @@ import Testing
         #expect(auth["auth"] == Data("flows:s3cret".utf8).base64EncodedString())
         #expect(c.kubectl(["get", "secret", "docker-registry-credentials", "-o", "jsonpath={.type}"]) == "kubernetes.io/dockerconfigjson")
         #expect(eventually { !c.pods("dkrun.io/component=worker").isEmpty })
-        let named = c.kubectl(["get", "pods", "-l", Self.runSelector, "-o",
+        let named = c.kubectl(["get", "pods", "-l", KubesimCluster.runSelector, "-o",
                                "jsonpath={range .items[*]}{.metadata.labels.dkrun\\.io/component}={.spec.imagePullSecrets[*].name} {end}"])
         for component in ["job", "scheduler", "worker"] {
             #expect(named.contains("\(component)=docker-registry-credentials"), "\(named)")
         }
-        let run = c.kubectl(["get", "jobs", "-l", Self.runSelector, "-o", "jsonpath={.items[0].metadata.labels.dkrun\\.io/flow-run}"])
+        let run = c.kubectl(["get", "jobs", "-l", KubesimCluster.runSelector, "-o", "jsonpath={.items[0].metadata.labels.dkrun\\.io/flow-run}"])
         let logs = try c.exec([CLI.binary, "k8s", "logs", run, "--follow"])
         #expect(logs.stdout.contains("hello | from a private image"), "\(logs.stdout)")
         #expect(try c.exec([CLI.binary, "k8s", "cleanup", "--all"]).status == 0)
-        expectNothingLeft(c)
+        c.expectNothingLeft()
     }
 
     /// The dkrun secrets a flow names go with its run: a Secret owned by the Job, mounted
@@ -226,7 +218,7 @@ import Testing
         let process = try c.startDkrun([flow, "--detach"], environment: ["DKRUN_SECRET_KUBE_DB_PASSWORD": value])
         let submitted = CLI.finish(process)
         #expect(submitted.status == 0, "\(submitted.stderr)")
-        let run = c.kubectl(["get", "jobs", "-l", Self.runSelector, "-o", "jsonpath={.items[0].metadata.labels.dkrun\\.io/flow-run}"])
+        let run = c.kubectl(["get", "jobs", "-l", KubesimCluster.runSelector, "-o", "jsonpath={.items[0].metadata.labels.dkrun\\.io/flow-run}"])
         let short = String(run.filter { $0 != "-" }.prefix(10))  // object names' run id
         let secret = "dkrun-\(short)-secrets"
         let encoded = c.kubectl(["get", "secret", secret, "-o", "jsonpath={.data.kube_db_password}"])
@@ -236,7 +228,7 @@ import Testing
         let bytes = try #require(Data(base64Encoded: payload))
         #expect(bytes.range(of: Data(value.utf8)) == nil && bytes.range(of: Data("kube_db_password".utf8)) != nil)
         #expect(eventually { !c.pods("dkrun.io/component=worker").isEmpty })
-        let mounted = c.kubectl(["get", "pods", "-l", Self.runSelector, "-o", "jsonpath={range .items[*]}"
+        let mounted = c.kubectl(["get", "pods", "-l", KubesimCluster.runSelector, "-o", "jsonpath={range .items[*]}"
             + "{.metadata.labels.dkrun\\.io/component}={.spec.volumes[?(@.name==\"dkrun-secrets\")].secret.secretName} {end}"])
         for component in ["job", "scheduler", "worker"] {
             #expect(mounted.contains("\(component)=\(secret)"), "\(mounted)")
@@ -254,7 +246,7 @@ import Testing
         let check = all.first { $0["task"] as? String == "check" && $0["state"] as? String == "Success" }
         #expect(check?["result"] as? Bool == true, "\(logs.stdout)")
         #expect(try c.exec([CLI.binary, "k8s", "cleanup", "--all"]).status == 0)
-        expectNothingLeft(c)
+        c.expectNothingLeft()
     }
 
     @Test func podsThatCannotStartFailTheRunWithTheirEvents() throws {
@@ -306,7 +298,7 @@ import Testing
             if spec == huge {  // log_k8s_errors reported it while it waited
                 #expect(r.stdout.contains("WARNING Kubernetes: pod dask-root-"), "\(r.stdout)")
             }
-            expectNothingLeft(c)
+            c.expectNothingLeft()
         }
     }
 
@@ -333,7 +325,7 @@ import Testing
         #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
         #expect(r.stdout.contains("sum | sum 55"), "\(r.stdout)")
         #expect(r.stdout.contains("replacing"), "\(r.stdout)")
-        expectNothingLeft(c)
+        c.expectNothingLeft()
     }
 
     @Test func aSchedulerLostMidRunEndsTheRunAtOnce() throws {
@@ -354,7 +346,7 @@ import Testing
         #expect(!r.stdout.contains("nap: Success"), "\(r.stdout)")
         #expect(r.stdout.range(of: "\n  the Dask scheduler pod [a-z0-9-]+ (was deleted during the run|ended during the run \\(exit code -?[0-9]+\\))",
                                options: .regularExpression) != nil, "\(r.stdout)")
-        expectNothingLeft(c)
+        c.expectNothingLeft()
     }
 
     /// The API server ends followed logs after a second (as a proxy's timeout would): dkrun
@@ -375,7 +367,7 @@ import Testing
             #expect(r.stdout.components(separatedBy: "say[\(n - 1)] | line \(n)\n").count == 2, "line \(n): \(r.stdout)")
         }
         #expect(r.stdout.components(separatedBy: "Flow 'Chatty': Success").count == 2, "\(r.stdout)")
-        expectNothingLeft(c)
+        c.expectNothingLeft()
     }
 
     @Test func aMissingPermissionIsNamed() throws {
@@ -384,13 +376,13 @@ import Testing
         let r = try c.exec([CLI.binary, CLI.repoRoot + "/examples/min_max_workers.lua"])
         #expect(r.status == 1, "\(r.stdout)\(r.stderr)")
         #expect(r.stdout.contains(#"cannot create resource "services""#), "\(r.stdout)")
-        expectNothingLeft(c)
+        c.expectNothingLeft()
 
         let denied = try KubesimCluster(apiserver: ["--forbid", "create:jobs"])
         defer { denied.down() }
         let submit = try denied.exec([CLI.binary, CLI.repoRoot + "/examples/min_max_workers.lua"])
         #expect(submit.status == 1)
         #expect(submit.stderr.contains(#"cannot create resource "jobs""#) && submit.stderr.contains("dkrun k8s rbac"), "\(submit.stderr)")
-        expectNothingLeft(denied)
+        denied.expectNothingLeft()
     }
 }

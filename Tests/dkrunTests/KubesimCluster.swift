@@ -1,6 +1,7 @@
 import DKCore
 import DKTestSupport
 import Foundation
+import Testing
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -42,6 +43,25 @@ final class KubesimCluster {
         return process
     }
 
+    /// The node's address in the cluster's network, which every pod routes to (the API server listens there).
+    static let nodeIP = "127.10.0.1"
+
+    /// An S3 server (moto) on the node's address, inside the cluster's network namespace, that
+    /// every pod reaches as it reaches the API server: a result location all of a run's pods
+    /// share. The test stops it (`stop()`); the cluster's `down` would too.
+    func s3Server(bucket: String = "results") throws -> S3TestServer {
+        try S3TestServer(bucket: bucket, host: Self.nodeIP, via: [venvBin + "python", repoRoot + "/tools/kubesim/cluster.py", "exec", dir.path, "--"])
+    }
+
+    /// The label every object of a dkrun flow run has.
+    static let runSelector = "app.kubernetes.io/managed-by=dkrun"
+
+    /// Expects nothing of any run left: pods, Jobs, Services, disruption budgets, ConfigMaps, Secrets.
+    func expectNothingLeft(sourceLocation: SourceLocation = #_sourceLocation) {
+        let left = kubectl(["get", "pods,jobs,services,poddisruptionbudgets,configmaps,secrets", "-l", Self.runSelector, "-o", "name"])
+        #expect(left.isEmpty, "left on the cluster: \(left)", sourceLocation: sourceLocation)
+    }
+
     /// `kubectl ARGS`' output; fails the test's expectations by returning "" on errors.
     func kubectl(_ arguments: [String]) -> String {
         (try? exec(["kubectl"] + arguments))?.stdout ?? ""
@@ -64,7 +84,7 @@ final class KubesimCluster {
     /// Makes the next `count` API requests with this method under `path` fail with `status`.
     func fail(method: String, path: String, count: Int, status: Int = 503) throws {
         let spec = "{\"method\": \"\(method)\", \"path\": \"\(path)\", \"count\": \(count), \"status\": \(status)}"
-        let r = try exec(["curl", "-sk", "-X", "POST", "--data", spec, "https://127.10.0.1:6443/kubesim/faults"])
+        let r = try exec(["curl", "-sk", "-X", "POST", "--data", spec, "https://\(Self.nodeIP):6443/kubesim/faults"])
         guard r.status == 0 else { throw CLIError("fault hook: \(r.stderr)") }
     }
 

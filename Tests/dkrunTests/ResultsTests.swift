@@ -158,7 +158,8 @@ import Testing
         #expect(message?.contains("Local{dir = \"\(dir.file("file"))\"}") == true)
     }
 
-    /// Credentials from the AWS variables (local), or from dkrun's secrets (dask).
+    /// Credentials from the AWS variables (local), or from dkrun's secrets (dask). The proxy
+    /// variables name a proxy that is not there: the loopback endpoint bypasses them.
     @Test(arguments: ["local", "dask"]) func anS3TargetHoldsAcrossProcesses(executor: String) throws {
         let s3 = try S3TestServer()
         defer { s3.stop() }
@@ -167,11 +168,13 @@ import Testing
                                  flow: "result = dk.results.S3{ bucket = \"\(s3.bucket)\", prefix = \"runs/\", endpoint = \"\(s3.endpoint)\" }")
         let credentials = executor == "local" ? S3TestServer.environment
             : ["DKRUN_SECRET_AWS_ACCESS_KEY_ID": "testing", "DKRUN_SECRET_AWS_SECRET_ACCESS_KEY": "secret-key"]
-        let first = try CLI.run([path, "--executor", executor], environment: credentials)
+        let proxies = ["http_proxy", "HTTPS_PROXY", "ALL_PROXY"].map { ($0, "http://127.0.0.1:9") }
+        let environment = credentials.merging(proxies) { $1 }
+        let first = try CLI.run([path, "--executor", executor], environment: environment)
         #expect(first.status == 0, "\(first.stderr)\(first.stdout)")
         let stored = try s3.object("runs/work-None").map(StoredResult.init(bytes:))
         #expect(stored?.value == 10)
-        let second = try CLI.run([path, "--executor", executor, "--json-events"], environment: credentials)
+        let second = try CLI.run([path, "--executor", executor, "--json-events"], environment: environment)
         #expect(try Self.workState(second) == "Cached")
         #expect(Self.runs(dir) == 1)
     }
