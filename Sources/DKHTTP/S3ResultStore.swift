@@ -13,13 +13,11 @@ public struct S3ResultStore: ResultStore {
     /// from those environment variables; the region from the location, else AWS_DEFAULT_REGION
     /// or AWS_REGION, else us-east-1.
     public init(_ s3: S3Location) throws {
-        func credential(_ name: String) -> String? {
-            (try? SecretStore.lookup(name)) ?? Files.environment(name).flatMap { $0.isEmpty ? nil : $0 }
-        }
+        func credential(_ name: String) -> String? { (try? SecretStore.lookup(name)) ?? Self.setting(name) }
         guard let accessKey = credential("AWS_ACCESS_KEY_ID"), let secretKey = credential("AWS_SECRET_ACCESS_KEY") else {
             throw ResultStoreError("no AWS credentials: set the secrets or environment variables AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
         }
-        let region = s3.region ?? Files.environment("AWS_DEFAULT_REGION") ?? Files.environment("AWS_REGION") ?? "us-east-1"
+        let region = Self.region(of: s3)
         self.s3 = s3
         location = .s3(s3)
         signer = SigV4(accessKey: accessKey, secretKey: secretKey, sessionToken: credential("AWS_SESSION_TOKEN"),
@@ -27,6 +25,17 @@ public struct S3ResultStore: ResultStore {
         var base = s3.endpoint ?? "https://s3.\(region).amazonaws.com"
         while base.hasSuffix("/") { base.removeLast() }
         endpoint = base
+    }
+
+    /// The location's region, else AWS_DEFAULT_REGION or AWS_REGION, else us-east-1.
+    static func region(of s3: S3Location, environment: (String) -> String? = Files.environment) -> String {
+        s3.region ?? setting("AWS_DEFAULT_REGION", in: environment) ?? setting("AWS_REGION", in: environment) ?? "us-east-1"
+    }
+
+    /// An environment variable that is set to something: set but empty counts as unset, as
+    /// AWS's own clients take it.
+    static func setting(_ name: String, in environment: (String) -> String? = Files.environment) -> String? {
+        environment(name).flatMap { $0.isEmpty ? nil : $0 }
     }
 
     public func read(_ key: String) throws -> [UInt8]? {

@@ -1,5 +1,5 @@
 import DKCore
-import DKHTTP
+@testable import DKHTTP
 import DKTestSupport
 import Testing
 #if canImport(Glibc)
@@ -31,6 +31,13 @@ import Glibc
 /// minutes, as the other suites that start servers: in a fresh clone, with the whole suite
 /// running on 2 cores, starting moto and three boto3 clients took over 2 minutes.
 @Suite(.timeLimit(.minutes(5))) struct S3ResultStoreTests {
+    @Test func theRegionIsTheLocationsElseTheFirstSetVariable() {
+        let environment = { (name: String) in ["AWS_DEFAULT_REGION": "", "AWS_REGION": "eu-west-2"][name] }
+        #expect(S3ResultStore.region(of: S3Location(bucket: "b"), environment: environment) == "eu-west-2")
+        #expect(S3ResultStore.region(of: S3Location(bucket: "b", region: "ap-south-1"), environment: environment) == "ap-south-1")
+        #expect(S3ResultStore.region(of: S3Location(bucket: "b"), environment: { _ in "" }) == "us-east-1")
+    }
+
     @Test func writesReadsAndTellsAbsentFromFailed() throws {
         let server = try S3TestServer()
         defer { server.stop() }
