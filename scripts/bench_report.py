@@ -6,7 +6,8 @@ empty page loaded the same way.
     scripts/bench_report.py [--dkrun .build/release/dkrun] [--tasks 10000] [--screenshot FILE]
 
 The run is real: a mapped task of N children on threads(4), each child logging a line, every
-50th failing its first attempt and retried. Each time is the median of --repeat runs.
+50th failing its first attempt and retried. The screenshot is of a smaller run of the same
+flow whose children sleep, so that they overlap, and one of which fails. Each time is the median of --repeat runs.
 """
 
 import argparse
@@ -24,9 +25,11 @@ local items = task("items", function(n)
   for i = 1, n do out[i] = i end
   return out
 end)
-local work = task("work", { max_retries = 1, retry_delay = 0 }, function(i)
+local work = task("work", { max_retries = 1, retry_delay = 0 }, function(i, every, bad, pause)
   dk.log.info("item %d", i)
-  if i % 50 == 0 and dk.context.attempt == 1 then error("flaky item " .. i) end
+  if pause > 0 then dk.time.sleep(pause * (1 + i % 4)) end
+  if i % every == 0 and dk.context.attempt == 1 then error("flaky item " .. i) end
+  if i == bad then error("item " .. i .. " is bad") end
   return i * 2
 end)
 local total = task("total", function(xs)
@@ -34,7 +37,12 @@ local total = task("total", function(xs)
   for _, x in ipairs(xs) do s = s + x end
   return s
 end)
-return Flow("bench-report", function() total(work:map(items(Parameter("n")))) end)
+return Flow("bench-report", function()
+  local every = Parameter("every", { default = 50 })
+  local bad = Parameter("bad", { default = 0 })
+  local pause = Parameter("pause", { default = 0 })
+  total(work:map(items(Parameter("n")), dk.unmapped(every), dk.unmapped(bad), dk.unmapped(pause)))
+end)
 """
 
 # Written into the page after the report's script has run: the time since navigation started.
@@ -86,8 +94,10 @@ def main():
             timed([dkrun, "report", "--events", events, "-o", report], env=env)[0] for _ in range(args.repeat))
         print(f"dkrun report --events: {generation:.2f} s; page {os.path.getsize(report) / 1e6:.2f} MB")
 
-        run_with, _ = timed([dkrun, flow, "--executor", "threads=4", "--param", f"n={args.tasks}", "-q", "--report", report], env=env)
-        print(f"the same run with --report: {run_with:.1f} s (without: {run_time:.1f} s)")
+        quiet = [dkrun, flow, "--executor", "threads=4", "--param", f"n={args.tasks}", "-q"]
+        without, _ = timed(quiet, env=env)
+        with_report, _ = timed(quiet + ["--report", report], env=env)
+        print(f"the same run with -q: {without:.1f} s, with -q --report: {with_report:.1f} s")
 
         probed = os.path.join(tmp, "probed.html")
         with open(report) as f:
@@ -109,7 +119,8 @@ def main():
 
         if args.screenshot:
             small = os.path.join(tmp, "small.html")
-            subprocess.run([dkrun, flow, "--executor", "threads=4", "--param", "n=40", "-q", "--report", small],
+            subprocess.run([dkrun, flow, "--executor", "threads=4", "--param", "n=24", "--param", "every=7", "--param", "bad=17",
+                            "--param", "pause=0.02", "-q", "--report", small],
                            env=env, check=False, capture_output=True)
             subprocess.run(chromium("file://" + small, profile)[:-2] + ["--hide-scrollbars", "--window-size=1100,1000",
                            "--screenshot=" + os.path.abspath(args.screenshot), "file://" + small],

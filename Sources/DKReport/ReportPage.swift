@@ -66,7 +66,8 @@ public struct ReportPage {
         return out
     }
 
-    /// Times in seconds since the run started, to the millisecond.
+    /// Times in seconds since the run started, to the millisecond (as the events give them);
+    /// durations to the microsecond.
     private var origin: Double {
         report.run.started ?? report.attempts.map(\.start).min() ?? report.logs.first?.time ?? 0
     }
@@ -94,7 +95,7 @@ public struct ReportPage {
         ])
         let tasks: [Value] = report.taskRuns.map { t in
             [.text(t.id.task), .int(Int64(t.id.mapIndex ?? -1)), .int(stateIndex[t.state]!), .int(Int64(t.attempts)),
-             t.duration.map { Value.float(($0 * 1000).rounded() / 1000) } ?? .null, Self.text(t.worker), Self.text(t.message)]
+             t.duration.map { Value.float(($0 * 1e6).rounded() / 1e6) } ?? .null, Self.text(t.worker), Self.text(t.message)]
         }
         let attempts: [Value] = report.attempts.map { a in
             [.int(Int64(a.taskRun)), .int(Int64(a.number)), offset(a.start), offset(a.end), .int(stateIndex[a.state]!), .int(Int64(a.lane))]

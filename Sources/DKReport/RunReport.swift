@@ -45,6 +45,8 @@ public struct RunReport: Sendable {
     }
 
     /// One attempt that ran (a Running state and what followed it): a bar in the timeline.
+    /// It starts at its Running event and lasts its measured duration (else until the next
+    /// event of its task run).
     public struct Attempt: Sendable {
         /// Index in `taskRuns`.
         public var taskRun: Int
@@ -99,7 +101,9 @@ public struct RunReport: Sendable {
                 taskRuns[i].worker = worker ?? taskRuns[i].worker
                 taskRuns[i].message = state.message
                 if let a = open.removeValue(forKey: i) {
-                    attempts[a].end = time
+                    // The attempt's own measure: an event's time is when this process heard of
+                    // it, and a worker thread's events come in batches.
+                    attempts[a].end = duration.map { attempts[a].start + $0 } ?? time
                     attempts[a].state = state.kind
                     if let worker { workers[a] = worker }
                 }
@@ -131,7 +135,9 @@ public struct RunReport: Sendable {
             let worker = workers[a] ?? "here"
             if laneEnds[worker] == nil { order.append(worker) }
             var ends = laneEnds[worker] ?? []
-            let lane = ends.firstIndex { $0 <= attempts[a].start } ?? ends.count
+            // Event times are to the millisecond: an attempt that starts within one of the
+            // last one's end follows it.
+            let lane = ends.firstIndex { $0 <= attempts[a].start + 0.001 } ?? ends.count
             if lane == ends.count { ends.append(0) }
             ends[lane] = attempts[a].end ?? .infinity
             laneEnds[worker] = ends

@@ -22,6 +22,8 @@ import Testing
         #expect(report.attempts.map(\.taskRun) == [1, 1])
         #expect(report.attempts.map(\.state) == [.retrying, .success])
         #expect(report.attempts.map(\.start) == [101, 103])
+        // Each lasts its measured duration (the events' times are when they were heard of).
+        #expect(report.attempts.map(\.end) == [101.5, 103.5])
         #expect(report.taskRuns[1].attempts == 2)
         #expect(report.lanes == ["here"])
         #expect(report.run.state == .success && report.run.ended == 104)
@@ -31,7 +33,7 @@ import Testing
         let a = TaskRunID(task: "m", mapIndex: 0), b = TaskRunID(task: "m", mapIndex: 1), c = TaskRunID(task: "m", mapIndex: 2)
         let report = RunReport(events: [
             Self.state(a, .running, worker: "w1", at: 1), Self.state(b, .running, worker: "w2", at: 1),
-            Self.state(c, .running, worker: "w1", at: 2), Self.state(a, .success, worker: "w1", at: 3),
+            Self.state(c, .running, worker: "w1", at: 1.2), Self.state(a, .success, worker: "w1", at: 3),
             Self.state(b, .success, worker: "w2", at: 3), Self.state(c, .failed, worker: "w1", at: 4),
         ])
         #expect(report.lanes == ["w1 #1", "w1 #2", "w2"])

@@ -19,7 +19,9 @@
 
   function seconds(s) {
     if (s === null || s === undefined) return '-';
-    if (s < 1) return Math.round(s * 1000) + ' ms';
+    if (s === 0) return '0';
+    if (s < 0.001) return Math.round(s * 1e6) + ' \u00B5s';
+    if (s < 1) return (s < 0.1 ? (s * 1000).toFixed(1) : Math.round(s * 1000)) + ' ms';
     if (s < 60) return s.toFixed(2) + ' s';
     const m = Math.floor(s / 60);
     if (m < 60) return m + ' min ' + Math.round(s - m * 60) + ' s';
@@ -124,20 +126,22 @@
   }
 
   // Failed and slowest task runs.
-  function listOf(list, id, describe, more) {
+  function listOf(list, id, describe, more, count) {
     const ol = $(id);
-    list.slice(0, 20).forEach((t) => {
+    list.slice(0, count).forEach((t) => {
       const li = el('li', t.label + ' \u2014 ' + describe(t));
       li.addEventListener('click', () => select(byName.get(t.name), t));
       ol.append(li);
     });
     if (list.length === 0) ol.append(el('li', more));
-    if (list.length > 20) ol.append(el('li', '... and ' + (list.length - 20) + ' more (sort the table by state)'));
+    if (list.length > count) ol.append(el('li', '... and ' + (list.length - count) + ' more (sort the table by state)'));
   }
   const leaves = tasks.filter((t) => t.state !== 'Mapped');
-  listOf(leaves.filter((t) => FAILED.has(t.state)), 'failed-list', (t) => t.state + (t.message ? ': ' + t.message.split('\n')[0] : ''), 'none failed');
-  listOf(leaves.filter((t) => t.duration !== null).sort((a, b) => b.duration - a.duration), 'slowest-list',
-    (t) => seconds(t.duration), 'no task ran');
+  listOf(leaves.filter((t) => FAILED.has(t.state)), 'failed-list', (t) => t.state + (t.message ? ': ' + t.message.split('\n')[0] : ''),
+    'none failed', 20);
+  // Those that ran (a parameter or a cached result has a duration of nothing).
+  listOf(leaves.filter((t) => t.tries.length && t.duration !== null).sort((a, b) => b.duration - a.duration), 'slowest-list',
+    (t) => seconds(t.duration), 'no task ran', 10);
 
   // The table: sorted, filtered, paged.
   const keys = {
