@@ -125,11 +125,28 @@ import Testing
         let h = try String(contentsOfFile: home.file("h.html"), encoding: .utf8)
         let e = try String(contentsOfFile: home.file("e.html"), encoding: .utf8)
         #expect(h.contains("\"svg\":") && !e.contains("\"svg\":") && e.contains("--script FLOW.lua"))
+        // A script whose graph is not the run's draws no graph for it.
+        try "return Flow(\"Report\", function() task(\"other\", function() end)() end)".write(
+            toFile: home.file("other.lua"), atomically: true, encoding: .utf8)
+        let other = try CLI.run(["report", id, "-o", home.file("o.html"), "--script", home.file("other.lua")], environment: env)
+        #expect(other.status == 2 && other.stderr.contains("flow 'Report' is not the flow run \(id) ran"), "\(other.stderr)")
         for page in ["h.html", "e.html"] {
             let facts = try Self.browse(home.file(page), in: home)
             #expect(facts["errors"] as? [String] == [], "\(page)")
             #expect((facts["bars"] as? [String: Int])?["square[1]"] == 2, "\(page)")
         }
+    }
+
+    @Test func aGraphTooBigToDrawIsLeftOut() throws {
+        let dir = try TempDir(["f.lua": """
+            return Flow("Wide", function()
+              for i = 1, 501 do task("t" .. i, function() end)() end
+            end)
+            """])
+        let run = try CLI.run([dir.file("f.lua"), "-q", "--report", dir.file("report.html")])
+        #expect(run.status == 0, "\(run.stderr)")
+        let page = try String(contentsOfFile: dir.file("report.html"), encoding: .utf8)
+        #expect(page.contains("The task graph is not drawn: the flow has 501 tasks, more than 500") && !page.contains("\"svg\":"))
     }
 
     @Test func aScreenshotOfAReport() throws {
