@@ -66,22 +66,18 @@ public struct ReportPage {
         return out
     }
 
-    /// Times in seconds since the run started, to the millisecond (as the events give them);
-    /// durations to the microsecond.
-    private var origin: Double {
-        report.run.started ?? report.attempts.map(\.start).min() ?? report.logs.first?.time ?? 0
-    }
-
-    private func offset(_ t: Double?) -> Value {
-        t.map { Value.float((($0 - origin) * 1000).rounded() / 1000) } ?? .null
-    }
-
     private static func text(_ s: String?) -> Value { s.map(Value.text) ?? .null }
 
     /// What the script reads; rows as arrays to keep 10,000 task runs small (their columns
     /// are named in report.js).
     var data: Value {
         let r = report.run
+        // Times in seconds since the run started, to the microsecond (an attempt's end is its
+        // start and its measured duration).
+        let origin = r.started ?? report.attempts.map(\.start).min() ?? report.logs.first?.time ?? 0
+        func offset(_ t: Double?) -> Value {
+            t.map { Value.float((($0 - origin) * 1e6).rounded() / 1e6) } ?? .null
+        }
         let states = StateKind.allCases
         let stateIndex = Dictionary(uniqueKeysWithValues: states.enumerated().map { ($1, Int64($0)) })
         var counts: [String: Value] = [:]
