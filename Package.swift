@@ -27,8 +27,11 @@ let package = Package(
         .target(name: "DKKubeRun", dependencies: ["DKCore", "DKDask", "DKKube"]),
         .target(name: "DKImage", dependencies: ["DKCore"]),
         .target(name: "DKHistory", dependencies: ["DKCore", "CSQLite"]),
+        .target(name: "DKReport", dependencies: ["DKCore"], resources: [
+            .embedInCode("Page/report.html"), .embedInCode("Page/report.css"), .embedInCode("Page/report.js"),
+        ]),
         .executableTarget(name: "dkrun", dependencies: [
-            "DKCore", "DKLua", "DKDask", "DKKube", "DKKubeRun", "DKImage", "DKHistory", "CEdit",
+            "DKCore", "DKLua", "DKDask", "DKKube", "DKKubeRun", "DKImage", "DKHistory", "DKReport", "CEdit",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .target(name: "DKTestSupport", dependencies: ["DKCore"], path: "Tests/DKTestSupport"),
@@ -39,6 +42,7 @@ let package = Package(
         .testTarget(name: "DKKubeTests", dependencies: ["DKKube", "DKCore", "DKTestSupport"]),
         .testTarget(name: "DKKubeRunTests", dependencies: ["DKKubeRun", "DKKube", "DKCore", "DKTestSupport"]),
         .testTarget(name: "DKHistoryTests", dependencies: ["DKHistory", "DKCore", "DKTestSupport"]),
+        .testTarget(name: "DKReportTests", dependencies: ["DKReport", "DKCore"]),
         .testTarget(name: "dkrunTests", dependencies: ["dkrun", "DKCore", "DKHistory", "DKTestSupport"]),
         // The fuzz targets (scripts/fuzz.sh builds them for libFuzzer) and their regression inputs.
         .testTarget(name: "FuzzTests", dependencies: ["DKCore", "DKLua", "DKKube"]),

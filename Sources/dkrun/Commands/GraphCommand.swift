@@ -1,5 +1,6 @@
 import ArgumentParser
 import DKCore
+import DKReport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -27,23 +28,13 @@ struct GraphCommand: ParsableCommand {
 
     func run() throws {
         let loaded = try LoadedFlow(flow, printsToStderr: output == nil)
-        let states = try events.map(Self.readStates) ?? [:]
+        let states = try events.map { RunReport(events: try EventsFile.read($0)).taskStates } ?? [:]
         let renderer = GraphRenderer(graph: loaded.graph, states: states)
         var bytes: [UInt8]
         switch format {
         case .dot: bytes = Array(renderer.dot().utf8)
         case .mermaid: bytes = Array(renderer.mermaid().utf8)
-        case .svg, .png:
-            let result: Subprocess.Result
-            do {
-                result = try Subprocess.run(["dot", "-T\(format.rawValue)"], input: Array(renderer.dot().utf8))
-            } catch {
-                throw CommandError.failure("cannot run Graphviz's dot (install the graphviz package): \(error)")
-            }
-            guard result.status == 0 else {
-                throw CommandError.failure("dot failed: \(String(decoding: result.stderr, as: UTF8.self))")
-            }
-            bytes = result.stdout
+        case .svg, .png: bytes = try renderer.image(format.rawValue)
         }
         if let output {
             do { try Files.write(output, bytes) } catch { throw CommandError.failure("\(error)") }
@@ -53,24 +44,5 @@ struct GraphCommand: ParsableCommand {
             }
             _ = fwrite(bytes, 1, bytes.count, stdout)
         }
-    }
-
-    /// The last state of each task (not of mapped children) in a JSON events file.
-    static func readStates(_ path: String) throws -> [String: StateKind] {
-        let text: [UInt8]
-        do { text = try Files.read(path, limit: .events) } catch { throw CommandError.badInput("cannot read events: \(error)") }
-        var states: [String: StateKind] = [:]
-        for (n, line) in String(decoding: text, as: UTF8.self).split(separator: "\n").enumerated() {
-            // JSON is YAML's flow style, so libyaml reads the events.
-            let event: Value
-            do { event = try YAML.load(String(line), source: "\(path):\(n + 1)", maxDepth: Value.maxMessageDepth) } catch {
-                throw CommandError.badInput("\(path):\(n + 1): not a JSON event line")
-            }
-            guard event["event"]?.stringValue == "task_state", event["map_index"] == nil,
-                  let task = event["task"]?.stringValue, let state = event["state"]?.stringValue.flatMap(StateKind.init(rawValue:))
-            else { continue }
-            states[task] = state
-        }
-        return states
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import DKCore
 import DKHistory
 import DKLua
+import DKReport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -26,6 +27,9 @@ struct RunCommand: ParsableCommand {
     @Flag(name: .customLong("json-events"), help: "Print one JSON event per line instead of log lines.")
     var jsonEvents = false
 
+    @Option(help: ArgumentHelp("Also write the run's report, one HTML page (see `dkrun report`).", valueName: "FILE"))
+    var report: String?
+
     @Flag(help: "Print how long evaluating, validating, serialising and running took (to stderr).")
     var timings = false
 
@@ -43,6 +47,7 @@ struct RunCommand: ParsableCommand {
     func validate() throws {
         if quiet && verbose { throw ValidationError("--quiet and --verbose cannot be used together.") }
         if dryRun && detach { throw ValidationError("--dry-run makes nothing, so it cannot --detach.") }
+        if report != nil && (dryRun || detach) { throw ValidationError("--report needs the run's end, so it goes with neither --dry-run nor --detach.") }
         if let executor {
             do { _ = try ExecutorChoice.parse(executor, cores: 1) } catch { throw ValidationError("\(error)") }
         }
@@ -52,8 +57,10 @@ struct RunCommand: ParsableCommand {
         Interruption.install()
         // Made first, so that with --json-events stdout carries the events alone from the start
         // (see JSONEventWriter); a dry run or a detached one writes none.
-        let observer: RunObserver = jsonEvents && !dryRun && !detach ? JSONEventWriter()
+        let output: RunObserver = jsonEvents && !dryRun && !detach ? JSONEventWriter()
             : Reporter(verbosity: quiet ? .quiet : verbose ? .verbose : .normal)
+        let collector = report.map { _ in RunEventCollector() }
+        let observer: RunObserver = collector.map { RunObservers([output, $0]) } ?? output
         let loaded = try LoadedFlow(flow, printsToStderr: jsonEvents)
         let placement = try FlowPlacement.decide(for: loaded.spec, override: executor, cores: ExecutorChoice.machineCores)
         var kubernetesOnly: Bool { dryRun || detach || serviceAccount != nil }
@@ -61,6 +68,7 @@ struct RunCommand: ParsableCommand {
             throw CommandError.badInput("--dry-run, --detach and --service-account are for flows that run on Kubernetes, "
                 + "and flow '\(loaded.spec.name)' runs here")
         }
+        if let report { try ReportOutput.claim(report) }
 
         var t = Clock.monotonic()
         let serialised = loaded.serialised()
@@ -79,11 +87,13 @@ struct RunCommand: ParsableCommand {
                                             serviceAccount: serviceAccount)
             if dryRun { return try submission.dryRun() }
             run.placement = .kubernetes
-            try CommandError.end(with: try HistoryRecording.run(run, output: observer, ends: !detach) {
+            let status = try HistoryRecording.run(run, output: observer, ends: !detach) {
                 try submission.submit(detach: detach, observer: $0)
-            })
+            }
+            try writeReport(collector, run: run, graph: loaded.graph)
+            try CommandError.end(with: status)
         case .here(let choice):
-            try CommandError.end(with: try HistoryRecording.run(run, output: observer) { observer in
+            let status = try HistoryRecording.run(run, output: observer) { observer in
                 let result = try loaded.host.execution(of: loaded.spec, runID: run.id, parameters: loaded.parameters, executor: choice,
                                                        observer: observer, serialised: (serialised.payload, serialised.bytes)).run()
                 if timings {
@@ -92,7 +102,17 @@ struct RunCommand: ParsableCommand {
                           + " (\(loaded.graph.count) tasks)\n", stderr)
                 }
                 return ExitStatus(flowState: result.state)
-            })
+            }
+            try writeReport(collector, run: run, graph: loaded.graph)
+            try CommandError.end(with: status)
         }
+    }
+
+    /// The report of the run that ended, when --report asked for one.
+    private func writeReport(_ collector: RunEventCollector?, run: RunRecorder.Run, graph: FlowGraph) throws {
+        guard let report, let collector else { return }
+        let model = RunReport(events: collector.events, run: RunReport.Run(
+            id: run.id, flow: run.flow, placement: run.placement.rawValue, parameters: run.parameters))
+        try ReportOutput.write(ReportPage(report: model, graph: ReportOutput.graph(of: graph, states: model.taskStates)), to: report)
     }
 }

@@ -1,23 +1,10 @@
 import DKCore
+import DKReport
 
 /// A flow's graph as Graphviz dot or Mermaid text, tasks coloured by state when known.
 struct GraphRenderer {
     let graph: FlowGraph
     let states: [String: StateKind]
-
-    static func colour(_ state: StateKind) -> String {
-        switch state {
-        case .success: return "#a7e3b5"
-        case .mapped: return "#a9cdf0"
-        case .cached: return "#c8ecd2"
-        case .skipped: return "#dddddd"
-        case .failed, .timedOut: return "#f4a3a3"
-        case .triggerFailed: return "#f7c58f"
-        case .cancelled: return "#c9b3e6"
-        case .pending, .running, .retrying, .looped: return "#fff3b0"
-        case .paused: return "#9fd8d8"
-        }
-    }
 
     private func label(_ t: TaskSpec) -> String {
         var text = t.slug
@@ -42,7 +29,7 @@ struct GraphRenderer {
             var attrs = ["label=\(Self.quoted(label(t)))"]
             if t.parameter != nil { attrs.append("shape=ellipse") }
             if graph.isMapped(i) { attrs.append("peripheries=2") }
-            if let s = states[t.slug] { attrs.append("fillcolor=\"\(Self.colour(s))\"") }
+            if let s = states[t.slug] { attrs.append("fillcolor=\"\(StatePalette.colour(s))\"") }
             out += "  \(Self.quoted(t.slug)) [\(attrs.joined(separator: ", "))];\n"
         }
         for e in graph.spec.edges {
@@ -52,6 +39,20 @@ struct GraphRenderer {
             out += "  \(Self.quoted(e.upstream)) -> \(Self.quoted(e.downstream))\(attrs.isEmpty ? "" : " [\(attrs.joined(separator: ", "))]");\n"
         }
         return out + "}\n"
+    }
+
+    /// The graph drawn by Graphviz's `dot` as `format` ("svg", "png").
+    func image(_ format: String) throws -> [UInt8] {
+        let result: Subprocess.Result
+        do {
+            result = try Subprocess.run(["dot", "-T\(format)"], input: Array(dot().utf8))
+        } catch {
+            throw CommandError.failure("cannot run Graphviz's dot (install the graphviz package): \(error)")
+        }
+        guard result.status == 0 else {
+            throw CommandError.failure("dot failed: \(String(decoding: result.stderr, as: UTF8.self))")
+        }
+        return result.stdout
     }
 
     func mermaid() -> String {
@@ -67,7 +68,7 @@ struct GraphRenderer {
         }
         let used = Set(states.values)
         for s in StateKind.allCases where used.contains(s) {
-            out += "  classDef \(s.rawValue) fill:\(Self.colour(s))\n"
+            out += "  classDef \(s.rawValue) fill:\(StatePalette.colour(s))\n"
         }
         for (i, t) in graph.spec.tasks.enumerated() {
             if let s = states[t.slug] { out += "  class t\(i) \(s.rawValue)\n" }

@@ -1,0 +1,61 @@
+import ArgumentParser
+import DKCore
+import DKHistory
+import DKReport
+
+/// `dkrun report`: a flow run's report (docs/report.md), from the run history or a saved
+/// `--json-events` stream.
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Write a flow run's report: one HTML page with its timeline, task graph, task runs and log lines."
+    )
+
+    @Argument(help: ArgumentHelp("The run's id in the run history (or its first characters).", valueName: "RUN"))
+    var runID: String?
+
+    @Option(help: ArgumentHelp("Report the run in this saved --json-events output instead.", valueName: "FILE"))
+    var events: String?
+
+    @Option(name: .shortAndLong, help: ArgumentHelp("The HTML file to write.", valueName: "FILE"))
+    var output: String
+
+    @Option(help: ArgumentHelp("The flow's script, to draw the task graph (a run's events do not hold the graph).", valueName: "FLOW.lua"))
+    var script: String?
+
+    func validate() throws {
+        if (runID == nil) == (events == nil) { throw ValidationError("Name a run (RUN) or an events file (--events FILE), one of them.") }
+    }
+
+    func run() throws {
+        let report: RunReport
+        var dagHash: String?
+        if let events {
+            report = RunReport(events: try EventsFile.read(events))
+        } else {
+            let history = try RunHistory()
+            let r = try RunsCommand.find(runID!, in: history)
+            let events: [RunEvent]
+            do { events = try RunLog.events(at: history.logPath(of: r.id)) } catch {
+                throw CommandError.failure("the log of flow run \(r.id) cannot be read: \(error)")
+            }
+            dagHash = r.dagHash
+            report = RunReport(events: events, run: RunReport.Run(
+                id: r.id, flow: r.flow, executor: r.executor, placement: r.placement.rawValue, parameters: r.parameters,
+                started: r.started, ended: r.ended, state: r.state, message: r.message))
+        }
+        let graph: ReportPage.Graph
+        if let script {
+            let loaded = try LoadedFlow(FlowOptions.parse([script] + (report.run.flow.map { ["--flow", $0] } ?? [])), printsToStderr: true)
+            let scriptHash = loaded.serialised().dagHash
+            if let dagHash, dagHash != scriptHash {
+                throw CommandError.badInput("\(script): flow '\(loaded.spec.name)' is not the flow run \(report.run.id ?? "") ran "
+                    + "(its task graph changed since: DAG hash \(scriptHash), the run's \(dagHash))")
+            }
+            graph = ReportOutput.graph(of: loaded.graph, states: report.taskStates)
+        } else {
+            graph = .omitted("The task graph is drawn from the flow's script: dkrun report ... --script FLOW.lua.")
+        }
+        try ReportOutput.write(ReportPage(report: report, graph: graph), to: output)
+    }
+}
