@@ -14,7 +14,8 @@
 #
 #   --prefix DIR      where to install: /usr/local for root, else ~/.local
 #   --binary FILE     install this dkrun rather than a release build made now
-#   --wheelhouse DIR  install the Python packages from DIR (pip download), with no network
+#   --wheelhouse DIR  install the Python packages from DIR, with no network: the wheels of
+#                     runtime-requirements.txt (pip download) and the bridge's (pip wheel python)
 #   --destdir DIR     install into the root file system DIR (an image's): the files under
 #                     DIR/PREFIX, the virtualenv made by DIR's own python3 (chroot; needs root)
 # The C libraries dkrun links (Lua, libyaml, libcurl, libedit, SQLite) come from Debian's
