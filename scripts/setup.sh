@@ -8,9 +8,10 @@ cd "$(dirname "$0")/.."
 
 # graphviz: dkrun graph; openssl and python3: the tests' HTTPS servers; tmux: the REPL's tests;
 # curl: the tests' fault hook; nftables: the Kubernetes test cluster's service routing;
-# chromium: the run report's tests load the page in headless Chromium (docs/report.md).
+# chromium: the run report's tests load the page in headless Chromium (docs/report.md);
+# patchelf: scripts/install.sh; mmdebstrap, podman and runc: dkrun's base image (scripts/base-image.sh).
 APT_PACKAGES=(pkg-config liblua5.4-dev libyaml-dev libcurl4-openssl-dev libedit-dev libsqlite3-dev graphviz openssl python3 python3-venv
-              tmux curl nftables chromium)
+              tmux curl nftables chromium patchelf mmdebstrap podman runc)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -25,12 +26,12 @@ fi
 
 # The Python bridge to Dask (python/dkrun_dask, editable) and the pinned Dask live in a
 # virtualenv inside the repo; dkrun finds it next to the checkout it was built in.
-if [ ! -x .venv/bin/python ] || ! cat python/requirements.txt python/pyproject.toml | cmp -s - .venv/installed.txt; then
+if [ ! -x .venv/bin/python ] || ! cat python/requirements.txt python/runtime-requirements.txt python/pyproject.toml | cmp -s - .venv/installed.txt; then
   echo "setup: creating .venv" >&2
   python3 -m venv .venv
   .venv/bin/pip install -q --disable-pip-version-check -r python/requirements.txt
   .venv/bin/pip install -q --disable-pip-version-check --no-deps -e python
-  cat python/requirements.txt python/pyproject.toml > .venv/installed.txt
+  cat python/requirements.txt python/runtime-requirements.txt python/pyproject.toml > .venv/installed.txt
 fi
 
 # Prefect 1.4.1, the peer that scripts/conformance.py compares dkrun with, in a virtualenv of

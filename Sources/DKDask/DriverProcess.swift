@@ -67,11 +67,14 @@ final class DriverProcess {
     }
 
     /// The Python that has dkrun_dask installed: DKRUN_PYTHON, else the virtualenv of the
-    /// checkout the binary was built in (scripts/setup.sh makes it).
+    /// checkout the binary was built in (scripts/setup.sh makes it), else the one of an
+    /// installed dkrun, `PREFIX/lib/dkrun/venv` (scripts/install.sh, docs/install.md).
     static func python() throws -> String {
         if let python = Files.environment("DKRUN_PYTHON") { return python }
-        if let python = Product.findBesideExecutable([".venv/bin/python"], where: Files.isExecutable) { return python }
-        throw BridgeError(description: "running on Dask needs dkrun's Python bridge: run scripts/setup.sh, "
+        if let python = Product.findBesideExecutable([".venv/bin/python", "lib/dkrun/venv/bin/python"], where: Files.isExecutable) {
+            return python
+        }
+        throw BridgeError(description: "running on Dask needs dkrun's Python bridge: run scripts/setup.sh or scripts/install.sh, "
                           + "or set DKRUN_PYTHON to a Python that has python/dkrun_dask installed")
     }
 }

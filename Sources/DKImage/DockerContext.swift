@@ -110,7 +110,7 @@ public struct DockerContext {
         try replace(dir + "/dkrun", with: Files.executablePath)
         for lib in try swiftRuntime() { try replace(dir + "/lib/" + (lib.split(separator: "/").last.map(String.init) ?? lib), with: lib) }
         guard let bridge = Self.pythonBridge() else {
-            throw FlowError("the Python bridge (python/dkrun_dask) is not next to this dkrun: build from a dkrun checkout")
+            throw FlowError("the Python bridge (python/dkrun_dask) is not next to this dkrun: build from a dkrun checkout or an installed dkrun")
         }
         try replace(dir + "/python/pyproject.toml", with: bridge + "/pyproject.toml")
         if fm.fileExists(atPath: dir + "/python/dkrun_dask") { try fm.removeItem(atPath: dir + "/python/dkrun_dask") }
@@ -137,8 +137,9 @@ public struct DockerContext {
         }
     }
 
-    /// python/ of the checkout this dkrun was built in.
+    /// python/ of the checkout this dkrun was built in, or its copy in an installed dkrun's share/dkrun.
     static func pythonBridge() -> String? {
-        Product.findBesideExecutable(["python/dkrun_dask"]) { Files.kind($0) == "directory" }.map(Files.directory(of:))
+        Product.findBesideExecutable(["python/dkrun_dask", "share/dkrun/python/dkrun_dask"]) { Files.kind($0) == "directory" }
+            .map(Files.directory(of:))
     }
 }
