@@ -60,8 +60,9 @@ mmdebstrap --quiet --variant=minbase --skip=essential/unlink \
 
 # The bridge's virtualenv first on PATH: `python`, `dask scheduler`, `dask worker` are its own, as
 # the seeds' pod specs expect of a Dask image.
+# The label names the binary it was made from: a test rebuilds an image of an older binary.
 replaced=$(podman image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)
-podman import --quiet \
+podman import --quiet --change "LABEL dkrun.binary.sha256=$(sha256sum "$binary" | cut -d' ' -f1)" \
   --change 'ENV PATH=/usr/local/lib/dkrun/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
   --change 'ENV LANG=C.UTF-8' --change 'WORKDIR /root' --change 'CMD ["dkrun", "--help"]' \
   --message "dkrun's base image (scripts/base-image.sh)" "$work/rootfs.tar" "$image" >/dev/null
