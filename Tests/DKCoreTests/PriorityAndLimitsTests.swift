@@ -85,6 +85,18 @@ import Testing
         ])
     }
 
+    /// Priority and resources say where and when a task runs, not what it computes: they
+    /// leave a run's identity (its cache and checkpoint key) as it was; other options do not.
+    @Test func priorityAndResourcesLeaveARunsIdentity() {
+        var task = makeTask("t")
+        let plain = TaskIdentity(task: task, code: [1], inputs: [:]).hash
+        task.priority = 3
+        task.resources = ["GPU": 1]
+        #expect(TaskIdentity(task: task, code: [1], inputs: [:]).hash == plain)
+        task.maxRetries = 2
+        #expect(TaskIdentity(task: task, code: [1], inputs: [:]).hash != plain)
+    }
+
     /// Resources come from the option and Prefect 1's tags, merged; the description keeps
     /// them and the priority, and reads them back.
     @Test func resourcesAndPriorityRoundTripThroughTheDescription() throws {
