@@ -42,6 +42,7 @@ public final class DaskRunner: ClusterRunner {
         try driver.send(startMessage(graph: graph, payload: bytes, context: context, settings: settings))
         observer?.handle(.flowStarted(flow: graph.spec.name, tasks: graph.count,
                                       executor: ExecutorChoice.dask(settings).description, time: Clock.wall()))
+        for warning in graph.spec.unusedLimits { observer?.handle(.log(nil, .warning, warning, time: Clock.wall())) }
         var run = RunEvents(graph: graph, observer: observer)
         var cancelSent = false
         var ending: Value?
@@ -61,7 +62,7 @@ public final class DaskRunner: ClusterRunner {
             if clusterFailure != nil && Clock.monotonic() - failedAt > Self.failedClusterGrace { break }
             guard let event = try driver.next(wait: 0.1) else { continue }
             switch event["event"]?.stringValue {
-            case "done", "cancelled", "error": ending = event
+            case "done", "cancelled", "error", "refused": ending = event
             case "workers": try scale(event, driver: driver)
             case "retired": try scaling?.retired(event["workers"]?.arrayValue?.compactMap(\.stringValue) ?? [])
             default: try run.handle(event)
@@ -70,6 +71,7 @@ public final class DaskRunner: ClusterRunner {
         driver.finish(grace: clusterFailure == nil ? Self.shutdownGrace : Self.failedClusterGrace)
         finished = true
         if let clusterFailure { throw clusterFailure }
+        if ending?["event"] == "refused" { throw ClusterRefusal(description: ending?["message"]?.stringValue ?? "the Dask cluster cannot run this flow") }
         if ending?["event"] == "error" {
             try scaling?.checkCause()
             throw RunFailure(ending?["message"]?.stringValue ?? "the Dask run failed")
@@ -87,20 +89,32 @@ public final class DaskRunner: ClusterRunner {
     }
 
     func startMessage(graph: FlowGraph, payload: [UInt8], context: FlowRunContext, settings: Value) -> Value {
+        let limits = graph.spec.limits
         let tasks = (0 ..< graph.count).map { t -> Value in
-            ["slug": .text(graph.spec.tasks[t].slug),
-             "upstream": .array(graph.upstream[t].map { .text(graph.spec.tasks[$0].slug) }),
-             "mapped": .bool(graph.isMapped(t))]
+            let task = graph.spec.tasks[t]
+            return ["slug": .text(task.slug), "source": .text(task.source.description),
+                    "upstream": .array(graph.upstream[t].map { .text(graph.spec.tasks[$0].slug) }),
+                    "mapped": .bool(graph.isMapped(t)), "priority": .int(Int64(task.priority)),
+                    "resources": Value(textKeys: task.resources.mapValues(Value.float)),
+                    "limited": .array(Set(task.tags.filter { limits[$0] != nil }).sorted().map(Value.text))]
         }
         var message: [Value: Value] = [
             "run_id": .text(context.id), "context": context.value, "payload": .string(payload), "hash": .text(Digests.sha256Hex(payload)),
             "payload_version": .int(Payload.version), "tasks": .array(tasks), "executor": settings,
+            "limits": Value(textKeys: limits.mapValues { .int(Int64($0)) }),
         ]
         // Workers of a cluster we start run on this machine, so they can use this dkrun.
         if settings["address"] == nil { message["dkrun"] = .text(Files.executablePath) }
         if let scaling { message["scaling"] = ["interval": .float(scaling.reportInterval)] }
         return .map(message)
     }
+}
+
+/// A cluster that cannot run the flow as it is: a task needs resources no worker offers.
+/// Bad input: the flow or the cluster must change, and nothing ran.
+struct ClusterRefusal: CategorizedError {
+    let description: String
+    var exitStatus: ExitStatus { .badInput }
 }
 
 /// The driver's events as run events, and the task states they carry.
@@ -126,6 +140,8 @@ struct RunEvents {
             if event["temporary"] == true { text += " (a temporary cluster for this run)" }
             if let link = event["dashboard"]?.stringValue { text += ", dashboard \(link)" }
             observer?.handle(.log(nil, .info, text, time: now))
+        case "warning":
+            observer?.handle(.log(nil, .warning, event["message"]?.stringValue ?? "", time: now))
         case "running":
             observer?.handle(.taskState(id, TaskState(.running), attempt: attempt, duration: nil, worker: worker, time: now))
         case "retrying", "looped":

@@ -100,7 +100,7 @@ import Testing
     @Test func runsOneJobPerWaitInSubmissionOrder() {
         let log = InvokerLog()
         let executor = LocalExecutor(invoker: ScriptedInvoker(name: "local", script: InvokerScript(), log: log))
-        for (id, slug) in [(7, "x"), (3, "y"), (5, "z")] { executor.submit(id: id, job(slug)) }
+        for (id, slug) in [(7, "x"), (3, "y"), (5, "z")] { executor.submit(id: id, priority: 0, job(slug)) }
         #expect(log.calls.isEmpty)
 
         let results = (0 ..< 4).map { _ in executor.next(until: nil) }
@@ -113,8 +113,8 @@ import Testing
     @Test func shutdownDropsQueuedJobs() {
         let log = InvokerLog()
         let executor = LocalExecutor(invoker: ScriptedInvoker(name: "local", script: InvokerScript(), log: log))
-        executor.submit(id: 0, job("x"))
-        executor.submit(id: 1, job("y"))
+        executor.submit(id: 0, priority: 0, job("x"))
+        executor.submit(id: 1, priority: 0, job("y"))
 
         executor.shutdown()
 

@@ -28,10 +28,27 @@ final class ReportingScaling: WorkerScaling {
         ["run_id": "run-1", "context": ["id": "run-1", "flow": "f", "start": 0.0, "parameters": ["n": 2]],
          "payload": .string(payload),
          "hash": "239f59ed55e737c77147cf55ad0c1b030b6d7ee748a7426952f9b852d5a935e5",  // SHA-256 of "payload"
-         "payload_version": .int(Payload.version), "executor": settings,
-         "tasks": [["slug": "produce", "upstream": [], "mapped": false],
-                   ["slug": "square", "upstream": ["produce"], "mapped": true],
-                   ["slug": "total", "upstream": ["square"], "mapped": false]]]
+         "payload_version": .int(Payload.version), "executor": settings, "limits": [:],
+         "tasks": [task("produce", upstream: [], mapped: false), task("square", upstream: ["produce"], mapped: true),
+                   task("total", upstream: ["square"], mapped: false)]]
+    }
+
+    func task(_ slug: String, upstream: [Value], mapped: Bool, priority: Int64 = 0, resources: Value = [:], limited: [Value] = []) -> Value {
+        ["slug": .text(slug), "source": "flow.lua:1", "upstream": .array(upstream), "mapped": .bool(mapped),
+         "priority": .int(priority), "resources": resources, "limited": .array(limited)]
+    }
+
+    /// Each task's priority, resources and limited tags (those the run has a limit for), and the limits.
+    @Test func tasksCarryTheirPriorityResourcesAndLimitedTags() throws {
+        var spec = graph.spec
+        spec.tasks[2].priority = 7
+        spec.tasks[2].resources = ["GPU": 1]
+        spec.tasks[2].tags = ["db", "etl", "db"]
+        spec.limits = ["db": 2]
+        let settings: Value = ["type": "DaskExecutor", "address": "tcp://scheduler:8786"]
+        let message = DaskRunner().startMessage(graph: try FlowGraph(spec), payload: payload, context: context, settings: settings)
+        #expect(message["tasks"]?.arrayValue?[2] == task("total", upstream: ["square"], mapped: false, priority: 7, resources: ["GPU": 1.0], limited: ["db"]))
+        #expect(message["limits"] == ["db": 2])
     }
 
     @Test func aTemporaryClusterGetsThisDkrunForItsWorkers() {

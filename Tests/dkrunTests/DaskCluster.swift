@@ -44,10 +44,12 @@ final class DaskCluster {
     /// Starts a worker with one thread; `environment` defaults to one that finds the dkrun
     /// the tests built (DKRUN_BINARY).
     @discardableResult
-    func addWorker(environment: [String: String] = ["DKRUN_BINARY": CLI.binary], name: String? = nil) throws -> pid_t {
+    func addWorker(environment: [String: String] = ["DKRUN_BINARY": CLI.binary], name: String? = nil,
+                   resources: String? = nil) throws -> pid_t {
         var argv = [venvBin + "dask", "worker", address, "--host", "127.0.0.1", "--nthreads", "1",
                     "--dashboard-address", "127.0.0.1:0"]
         if let name { argv += ["--name", name] }
+        if let resources { argv += ["--resources", resources] }
         let pid = try Self.start(argv, log: dir.file("worker-\(workers.count).log"), environment: environment)
         workers.append(pid)
         return pid
@@ -63,11 +65,21 @@ final class DaskCluster {
     /// The names of the event topics the scheduler keeps (Dask keeps each one's last events
     /// for as long as it runs).
     func eventTopics() throws -> [String] {
+        try schedulerNames("dask_scheduler._broker._topics", "topics")
+    }
+
+    /// The names of the semaphores the scheduler knows.
+    func semaphores() throws -> [String] {
+        try schedulerNames("dask_scheduler.extensions['semaphores'].max_leases", "semaphores")
+    }
+
+    /// The keys of a map of the scheduler's (`expression`, of `dask_scheduler`), one a line.
+    private func schedulerNames(_ expression: String, _ what: String) throws -> [String] {
         let script = "from distributed import Client\n"
             + "with Client('\(address)', timeout=30) as c:\n"
-            + "    print('\\n'.join(c.run_on_scheduler(lambda dask_scheduler: list(dask_scheduler._broker._topics))))"
+            + "    print('\\n'.join(c.run_on_scheduler(lambda dask_scheduler: list(\(expression)))))"
         let r = try Subprocess.run([venvBin + "python", "-c", script], timeout: 60)
-        guard r.status == 0 else { throw CLIError("cannot list the scheduler's topics: " + String(decoding: r.stderr, as: UTF8.self)) }
+        guard r.status == 0 else { throw CLIError("cannot list the scheduler's \(what): " + String(decoding: r.stderr, as: UTF8.self)) }
         return String(decoding: r.stdout, as: UTF8.self).split(separator: "\n").map(String.init)
     }
 

@@ -6,6 +6,13 @@ DaskExecutor's settings) and reads event frames on stdout until ``done`` or ``er
 submitted at once; a mapped task's children, and what lies downstream of them, are
 submitted when Dask has decided its width.
 
+At connect the driver compares the Dask versions of client, scheduler and workers (a
+``warning`` event when they differ) and, on a cluster whose workers it knows, refuses a run
+with a task that no worker can offer the resources of (a ``refused`` event). A task's
+priority and resources go to Dask with it; the flow's tag limits become one
+``distributed.Semaphore`` per tag, named after the run, that a task's Dask task holds while
+dkrun runs it, and that the driver closes at the end.
+
 When dkrun manages the cluster's workers itself (a cluster it made on Kubernetes), the
 start frame carries ``scaling``: every ``interval`` seconds the driver reports the workers
 and how many the scheduler wants (``workers`` events, Dask's adaptive target), and a
@@ -24,8 +31,9 @@ import warnings
 
 import dask
 from dask.utils import parse_timedelta
-from distributed import Client, Future, as_completed
+from distributed import Client, Future, Semaphore, as_completed
 from distributed.scheduler import KilledWorker
+from distributed.versions import VersionMismatchWarning, scheduler_relevant_packages
 
 from . import shim
 from .frames import read_frame, write_frame
@@ -76,7 +84,10 @@ class Cluster:
             address = self.cluster.scheduler_address
         self.address = address
         try:
-            self.client = Client(self.cluster or address, timeout=self.timeout, **client_kwargs)
+            with warnings.catch_warnings():
+                # Said in one line of ours instead (version_mismatches), not as Dask's table.
+                warnings.simplefilter("ignore", VersionMismatchWarning)
+                self.client = Client(self.cluster or address, timeout=self.timeout, **client_kwargs)
         except (OSError, TimeoutError) as e:
             self.close()
             raise RunError(f"cannot reach the Dask scheduler at {address}: {e}") from e
@@ -116,6 +127,15 @@ class Cluster:
             return None
         return self.client.dashboard_link
 
+    def offered_resources(self):
+        """The resources each worker offers (a dict per worker, and one for the workers a
+        temporary cluster would add), or None when no worker is known yet."""
+        offers = [w.get("resources") or {} for w in self.client.scheduler_info(n_workers=-1)["workers"].values()]
+        spec = getattr(self.cluster, "new_spec", None)
+        if isinstance(spec, dict):
+            offers.append(spec.get("options", {}).get("resources") or {})
+        return offers or None
+
     def check_connected(self, since):
         """Raises when the scheduler has been unreachable for longer than the timeout."""
         if self.client.status == "running":
@@ -153,6 +173,62 @@ def _drop_topics(topic, dask_scheduler):
     topics = dask_scheduler._broker._topics
     for name in [n for n, t in topics.items() if n == topic or (n.startswith("dkrun-") and not t.subscribers)]:
         del topics[name]
+
+
+def _amount(x):
+    return f"{x:g}"
+
+
+def missing_resources(tasks, offers):
+    """Why the first task that no worker can run cannot run (None: every task can), from
+    each task's resources and what each worker offers."""
+    for task in tasks:
+        need = task.get("resources") or {}
+        if not need or any(all(o.get(n, 0) >= a for n, a in need.items()) for o in offers):
+            continue
+        asked = ", ".join(f"{n}={_amount(a)}" for n, a in sorted(need.items()))
+        short = [f"{n} (needs {_amount(a)}, the most a worker offers is {_amount(max(o.get(n, 0) for o in offers))})"
+                 for n, a in sorted(need.items()) if max(o.get(n, 0) for o in offers) < a]
+        why = ("no worker offers resource " + ", ".join(short)) if short else "no one worker offers all of them"
+        return (f"task '{task['slug']}' ({task.get('source', '?')}) needs resources {asked}, and {why}: give "
+                "the workers resources (dask worker --resources \"GPU=1\", or DaskExecutor cluster_kwargs = "
+                "{ resources = { ... } })")
+    return None
+
+
+def version_mismatches(versions):
+    """The packages whose versions differ between client, scheduler and workers, from
+    Client.get_versions(): Dask's own comparison (distributed.versions.error_message), which
+    looks at the scheduler for the packages it runs only. Each entry is (package, client
+    version, scheduler version or None, sorted worker versions)."""
+    def packages(info):
+        return (info or {}).get("packages") or {}
+
+    client = packages(versions.get("client"))
+    scheduler = packages(versions.get("scheduler"))
+    workers = [packages(w) for w in (versions.get("workers") or {}).values()]
+    out = []
+    for package in sorted(set(client) | set(scheduler) | {p for w in workers for p in w}):
+        mine = client.get(package, "MISSING")
+        theirs = scheduler.get(package, "MISSING") if package in scheduler_relevant_packages else None
+        on_workers = sorted({str(w.get(package, "MISSING")) for w in workers})
+        seen = {str(mine), *on_workers} | ({str(theirs)} if theirs is not None else set())
+        if len(seen) > 1:
+            out.append((package, mine, theirs, on_workers))
+    return out
+
+
+def describe_mismatches(mismatches):
+    """One line for dkrun's log."""
+    parts = []
+    for package, mine, theirs, on_workers in mismatches:
+        text = f"{package} client {mine}"
+        if theirs is not None:
+            text += f", scheduler {theirs}"
+        if on_workers:
+            text += f", workers {' and '.join(on_workers)}"
+        parts.append(text)
+    return "Dask versions differ between client, scheduler and workers: " + "; ".join(parts)
 
 
 def topological(tasks):
@@ -197,12 +273,24 @@ class FlowRun:
         self.futures = {}  # slug -> its current run, expand or collect future (children: above)
         self.completed = as_completed()
         self.generation = 0
+        # One semaphore per limited tag, for this run only.
+        self.semaphores = {}
+        for tag, n in sorted((start.get("limits") or {}).items()):
+            self.semaphores[tag] = Semaphore(max_leases=n, name=f"dkrun-{self.run_id}-{tag}")
+            self.semaphores[tag].register()
 
     def _submit(self, fn, role, slug, index, *args):
         name = slug if index is None else f"{slug}[{index}]"
         prefix = {"expand": "expand-", "collect": "collect-"}.get(role, "")
         key = f"{prefix}{name}-{self.run_id[:8]}-{self.generation}"
-        future = self.client.submit(fn, self.flow, slug, *args, key=key, pure=False)
+        task = self.by_slug[slug]
+        options = {"priority": task.get("priority", 0)}
+        if role == "run":
+            # What the task itself needs; expanding and collecting a mapped task need none.
+            args += ([self.semaphores[tag] for tag in task.get("limited", [])],)
+            if task.get("resources"):
+                options["resources"] = task["resources"]
+        future = self.client.submit(fn, self.flow, slug, *args, key=key, pure=False, **options)
         self.roles[future.key] = (role, slug, index)
         if index is None:
             self.futures.setdefault(slug, []).append(future)
@@ -346,6 +434,14 @@ class FlowRun:
         kind = msg.pop("type")
         self.emit(kind, **msg)
 
+    def close_semaphores(self):
+        """Removes the run's semaphores from the scheduler."""
+        for semaphore in self.semaphores.values():
+            try:
+                semaphore.close()
+            except Exception as e:  # the scheduler went away: nothing is left to remove
+                logger.warning("dkrun driver: could not close semaphore %s: %s", semaphore.name, e)
+
     def cancel(self):
         """Cancels what is queued and kills what is running on the workers."""
         futures = [f for fs in [*self.futures.values(), *self.children.values()] for f in fs if isinstance(f, Future)]
@@ -426,10 +522,20 @@ def main():
     threading.Thread(target=watch_stdin, daemon=True).start()
     cluster = None
     topic = None
+    run = None
     try:
         cluster = Cluster(start["executor"])
         emit("cluster", address=cluster.address, dashboard=cluster.dashboard,
              temporary=cluster.cluster is not None)
+        mismatches = version_mismatches(cluster.client.get_versions(check=False))
+        if mismatches:
+            emit("warning", message=describe_mismatches(mismatches))
+        # Workers that dkrun scales itself come and go: only a cluster's known ones are checked.
+        offers = None if start.get("scaling") else cluster.offered_resources()
+        missing = offers and missing_resources(start["tasks"], offers)
+        if missing:
+            emit("refused", message=missing)
+            return
         if start.get("scaling"):
             reporter = WorkerReporter(cluster.client, emit, start["scaling"])
             threading.Thread(target=reporter.report_forever, args=(ended,), daemon=True).start()
@@ -447,6 +553,8 @@ def main():
         emit("error", message=f"the Dask driver failed: {type(e).__name__}: {e}")
     finally:
         ended.set()
+        if run is not None:
+            run.close_semaphores()
         if cluster is not None:
             if topic is not None:
                 cluster.forget_topic(topic)

@@ -5,6 +5,7 @@ thread, which loads the flow once per payload and decides and runs the task with
 rules as a local run. The states of tasks travel between Dask tasks as MessagePack bytes
 that only dkrun decodes; this module reads nothing of them but their kind.
 """
+import contextlib
 import os
 import shutil
 import signal
@@ -218,12 +219,16 @@ def hold(flow):
     return flow
 
 
-def run_task(flow, slug, map_index, upstream):
-    """Runs a task (or child `map_index` of a mapped task) from its upstream results."""
+def run_task(flow, slug, map_index, upstream, semaphores):
+    """Runs a task (or child `map_index` of a mapped task) from its upstream results,
+    holding a lease of each of its tags' semaphores (the flow's limits) while it runs."""
     message = {"op": "run", "context": flow.context, "upstream": {name: r.state for name, r in upstream.items()}}
     if map_index is not None:
         message["map_index"] = map_index
-    return _call(flow, slug, map_index, message)
+    with contextlib.ExitStack() as leases:
+        for semaphore in semaphores:  # always in the order of their tags: no two tasks wait on each other
+            leases.enter_context(semaphore)
+        return _call(flow, slug, map_index, message)
 
 
 def expand_task(flow, slug, upstream):

@@ -48,6 +48,7 @@ extension FlowSpec {
                          mapped: try c.bool("mapped") ?? false)
         }.sorted { ($0.task, $0.key) < ($1.task, $1.key) }
         referenceTasks = try r.value("reference_tasks") == nil ? nil : try r.strings("reference_tasks")
+        limits = try Self.limits(try r.value("limits"), "flow '\(name)' limits")
         configuration = [:]
         for key in FlowSpec.configurationKeys {
             let object = try r.value(key)
@@ -64,6 +65,19 @@ extension FlowSpec {
         }
     }
 
+    /// Tag concurrency limits (`limits = { database = 2 }`, `--limit database=2`): each a
+    /// positive integer. `field` names them for messages.
+    public static func limits(_ v: Value?, _ field: String) throws -> [String: Int] {
+        guard let v, !v.isNull else { return [:] }
+        guard v.mapValue != nil || v.arrayValue?.isEmpty == true else { throw FlowDescriptionError("\(field): a table of tags and numbers expected, got \(v.typeNameWithArticle)") }
+        var out: [String: Int] = [:]
+        for (k, n) in v.sortedEntries {
+            guard let tag = k.stringValue, !tag.isEmpty else { throw FlowDescriptionError("\(field): tags must be strings, got \(JSON.encode(k))") }
+            out[tag] = try Numbers.integer(n, "\(field).\(tag)", in: 1 ... Int(Int32.max))
+        }
+        return out
+    }
+
     /// The canonical description as a value (for JSON output and tests).
     public var descriptionValue: Value {
         // The bytes are the one definition of the description; the value is read back from them.
@@ -76,7 +90,7 @@ extension FlowSpec {
     /// against the generic encoder.
     public func encodedDescription() -> [UInt8] {
         var w = MessagePack.Writer()
-        w.mapHeader(count: 4 + configuration.count + (referenceTasks == nil ? 0 : 1))
+        w.mapHeader(count: 4 + configuration.count + (referenceTasks == nil ? 0 : 1) + (limits.isEmpty ? 0 : 1))
         w.key("name"); w.string(name)
         w.key("edges"); w.arrayHeader(count: edges.count)
         for e in edges {
@@ -91,6 +105,10 @@ extension FlowSpec {
         }
         w.key("tasks"); w.arrayHeader(count: tasks.count)
         for t in tasks { t.write(to: &w) }
+        if !limits.isEmpty {
+            w.key("limits")
+            w.value(Value(textKeys: limits.mapValues { Value.int(Int64($0)) }))
+        }
         if let c = configuration["result"] { w.key("result"); w.value(c) }
         if let c = configuration["storage"] { w.key("storage"); w.value(c) }
         if let c = configuration["executor"] { w.key("executor"); w.value(c) }
@@ -143,6 +161,8 @@ extension TaskSpec {
         cacheValidator = try r.value("cache_validator").map { try CacheValidator(value: $0, path: "\(r.path).cache_validator") }
         taskRunName = try r.string("task_run_name")
         hasStateHandlers = try r.bool("state_handlers") ?? false
+        resources = try TaskResources.read(option: try r.value("resources"), tags: tags, task: task)
+        priority = try r.value("priority").map { try Numbers.integer($0, "\(task) priority", in: Int(Int32.min) ... Int(Int32.max)) } ?? 0
         if try r.string("kind") == "parameter" {
             parameter = ParameterSpec(defaultValue: try r.value("default") ?? .null, required: try r.bool("required") ?? false)
         }
@@ -152,7 +172,8 @@ extension TaskSpec {
     func write(to w: inout MessagePack.Writer) {
         let results = [result != nil, target != nil, cacheFor != nil, cacheKey != nil, cacheValidator != nil].filter { $0 }.count
         w.mapHeader(count: 10 + (parameter == nil ? 0 : 3) + (nout == nil ? 0 : 1) + (timeout == nil ? 0 : 1)
-                    + (checkpoint == nil ? 0 : 1) + (taskRunName == nil ? 0 : 1) + (hasStateHandlers ? 1 : 0) + results)
+                    + (checkpoint == nil ? 0 : 1) + (taskRunName == nil ? 0 : 1) + (hasStateHandlers ? 1 : 0) + results
+                    + (resources.isEmpty ? 0 : 1) + (priority == 0 ? 0 : 1))
         if parameter != nil { w.key("kind"); w.string("parameter") }
         w.key("name"); w.string(name)
         if let n = nout { w.key("nout"); w.int(Int64(n)) }
@@ -168,9 +189,11 @@ extension TaskSpec {
         if let p = parameter { w.key("default"); w.value(p.defaultValue) }
         if let t = timeout { w.key("timeout"); w.float(t) }
         w.key("trigger"); trigger.write(to: &w)
+        if priority != 0 { w.key("priority"); w.int(Int64(priority)) }
         if let p = parameter { w.key("required"); w.bool(p.required) }
         if let c = cacheFor { w.key("cache_for"); w.float(c) }
         if let k = cacheKey { w.key("cache_key"); w.string(k) }
+        if !resources.isEmpty { w.key("resources"); w.value(Value(textKeys: resources.mapValues(Value.float))) }
         if let c = checkpoint { w.key("checkpoint"); w.bool(c) }
         w.key("max_retries"); w.int(Int64(maxRetries))
         w.key("retry_delay"); w.float(retryDelay)

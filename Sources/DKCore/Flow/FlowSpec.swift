@@ -10,6 +10,9 @@ public struct FlowSpec: Sendable, Equatable {
     /// Environment, run config, executor, storage and result location, each a map with a
     /// "type" (or absent).
     public var configuration: [String: Value]
+    /// Prefect 1's tag concurrency limits, within one run: at most this many runs of tasks
+    /// with the tag at once (docs/lua-api.md, "Limits per tag").
+    public var limits: [String: Int] = [:]
 
     public static let configurationKeys = ["environment", "run_config", "executor", "storage", "result"]
 
@@ -19,6 +22,15 @@ public struct FlowSpec: Sendable, Equatable {
     public var executor: Value? { configuration["environment"]?["executor"] ?? configuration["executor"] }
 
     public func task(_ slug: String) -> TaskSpec? { tasks.first { $0.slug == slug } }
+
+    /// A warning for each limit that no task's tags name (a misspelt tag, say): such a limit
+    /// limits nothing, which is allowed (one `--limit` for several flows) but said.
+    public var unusedLimits: [String] {
+        let tags = Set(tasks.flatMap(\.tags))
+        return limits.keys.sorted().filter { !tags.contains($0) }.map {
+            "limit \($0)=\(limits[$0]!) limits nothing: no task of flow '\(name)' has the tag '\($0)'"
+        }
+    }
 
     /// The flow's result location, nil: none named (checked when the description was read).
     public var result: ResultLocation? { configuration["result"].flatMap { try? ResultLocation(value: $0, path: "flow.result") } }
@@ -63,6 +75,11 @@ public struct TaskSpec: Sendable, Equatable {
     /// Whether the task has `state_handlers` or `on_failure` (Lua functions, called where it runs).
     public var hasStateHandlers = false
     public var parameter: ParameterSpec?
+    /// What a worker must offer to run the task (Dask's resource restrictions): the
+    /// `resources` option and Prefect 1's `dask-resource:NAME=AMOUNT` tags, merged.
+    public var resources: [String: Double] = [:]
+    /// Ready tasks with a higher priority start first (Dask's priority); default 0.
+    public var priority = 0
 
     /// The location the task keeps results in: its own, its flow's, else the default.
     public var resultLocation: ResultLocation { result ?? flowResult ?? .defaultLocation }

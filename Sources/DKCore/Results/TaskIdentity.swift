@@ -16,6 +16,9 @@ public struct TaskIdentity: Sendable, Equatable, CustomStringConvertible {
         var options = (try? MessagePack.decode(w.bytes))?.textKeyed ?? [:]
         options["source"] = nil
         options["slug"] = nil
+        // Where and when the task runs, not what it computes.
+        options["priority"] = nil
+        options["resources"] = nil
         hash = Digests.sha256Hex(MessagePack.encode(Value(textKeys: [
             "code": .text(Digests.sha256Hex(code)), "options": Value(textKeys: options), "inputs": Value(textKeys: inputs),
         ])))

@@ -22,8 +22,9 @@ public struct JobResult: Sendable {
 public protocol Executor: AnyObject {
     /// A short description for the run's header ("local", "threads(4)").
     var name: String { get }
-    /// Queues a job; `id` comes back with its outcome.
-    func submit(id: Int, _ job: @escaping TaskJob)
+    /// Queues a job; `id` comes back with its outcome. Queued jobs start highest `priority`
+    /// first (the task's), in submission order among equals.
+    func submit(id: Int, priority: Int, _ job: @escaping TaskJob)
     /// Waits for finished jobs and returns them all, or nothing at the deadline (monotonic
     /// seconds) or on Ctrl-C.
     func next(until deadline: Double?) -> [JobResult]
@@ -31,29 +32,67 @@ public protocol Executor: AnyObject {
     func shutdown()
 }
 
-/// Runs every job in the calling thread, one at a time, in submission order.
+/// Queued jobs, highest priority first, then in the order they came (a binary heap).
+struct JobQueue {
+    private struct Entry {
+        let priority: Int
+        let order: Int
+        let id: Int
+        let job: TaskJob
+        func precedes(_ other: Entry) -> Bool {
+            priority != other.priority ? priority > other.priority : order < other.order
+        }
+    }
+
+    private var heap: [Entry] = []
+    private var submitted = 0
+
+    var isEmpty: Bool { heap.isEmpty }
+
+    mutating func push(id: Int, priority: Int, _ job: @escaping TaskJob) {
+        heap.append(Entry(priority: priority, order: submitted, id: id, job: job))
+        submitted += 1
+        var i = heap.count - 1
+        while i > 0, heap[i].precedes(heap[(i - 1) / 2]) {
+            heap.swapAt(i, (i - 1) / 2)
+            i = (i - 1) / 2
+        }
+    }
+
+    mutating func pop() -> (Int, TaskJob)? {
+        guard !heap.isEmpty else { return nil }
+        heap.swapAt(0, heap.count - 1)
+        let top = heap.removeLast()
+        var i = 0
+        while true {
+            var first = i
+            for child in [2 * i + 1, 2 * i + 2] where child < heap.count && heap[child].precedes(heap[first]) { first = child }
+            if first == i { break }
+            heap.swapAt(i, first)
+            i = first
+        }
+        return (top.id, top.job)
+    }
+
+    mutating func removeAll() { heap.removeAll() }
+}
+
+/// Runs every job in the calling thread, one at a time, highest priority first.
 public final class LocalExecutor: Executor {
     private let invoker: TaskInvoker
-    private var queue: [(Int, TaskJob)] = []
-    private var head = 0
+    private var queue = JobQueue()
 
     public init(invoker: TaskInvoker) { self.invoker = invoker }
 
     public var name: String { "local" }
 
-    public func submit(id: Int, _ job: @escaping TaskJob) { queue.append((id, job)) }
+    public func submit(id: Int, priority: Int, _ job: @escaping TaskJob) { queue.push(id: id, priority: priority, job) }
 
     public func next(until deadline: Double?) -> [JobResult] {
-        guard head < queue.count else {
+        guard let (id, job) = queue.pop() else {
             // Nothing to run: wait out the deadline (a pending retry), waking for Ctrl-C.
             while let deadline, Clock.monotonic() < deadline, !Interruption.requested { usleep(2000) }
             return []
-        }
-        let (id, job) = queue[head]
-        head += 1
-        if head > 1024 && head * 2 > queue.count {
-            queue.removeFirst(head)
-            head = 0
         }
         return [JobResult.timing(id, job, invoker)]
     }
@@ -69,14 +108,14 @@ public final class LocalExecutor: Executor {
 /// wake up, and a pool of N threads needs only N - 1 more invokers. Those threads start when
 /// there is first work for them, and their invokers (whose making can be slow: a thread
 /// rebuilds the flow) are cancelled at shutdown. Jobs submitted between two `next` calls are
-/// handed over under one lock, and `next` takes every finished job.
+/// handed over under one lock, and `next` takes every finished job. Queued jobs are taken
+/// highest priority first.
 public final class ThreadExecutor: Executor, @unchecked Sendable {
     private static let jobsReady = 0, jobsDone = 1
     private let monitor = Monitor(conditions: 2)
     /// Submitted but not yet handed over (touched by the coordinating thread only).
-    private var outbox: [(Int, TaskJob)] = []
-    private var jobs: [(Int, TaskJob)] = []
-    private var jobHead = 0
+    private var outbox: [(id: Int, priority: Int, job: TaskJob)] = []
+    private var jobs = JobQueue()
     private var done: [JobResult] = []
     private var stopping = false
     private var threads: [pthread_t] = []
@@ -100,7 +139,7 @@ public final class ThreadExecutor: Executor, @unchecked Sendable {
 
     /// Starts the other threads, once, when a job is waiting for them.
     private func startThreadsIfNeeded() {
-        guard threads.isEmpty, threadCount > 1, jobHead < jobs.count else { return }
+        guard threads.isEmpty, threadCount > 1, !jobs.isEmpty else { return }
         for _ in 1 ..< threadCount {
             threads.append(spawnThread { [unowned self] in self.work { try self.makeInvoker(self.cancellation) } })
         }
@@ -126,35 +165,29 @@ public final class ThreadExecutor: Executor, @unchecked Sendable {
 
     private func take() -> (Int, TaskJob)? {
         monitor.locked {
-            while jobHead == jobs.count && !stopping { monitor.wait(Self.jobsReady) }
+            while jobs.isEmpty && !stopping { monitor.wait(Self.jobsReady) }
             if stopping { return nil }
-            defer { jobHead += 1 }
-            return jobs[jobHead]
+            return jobs.pop()
         }
     }
 
-    public func submit(id: Int, _ job: @escaping TaskJob) { outbox.append((id, job)) }
+    public func submit(id: Int, priority: Int, _ job: @escaping TaskJob) { outbox.append((id, priority, job)) }
 
     private func handOver() {
         guard !outbox.isEmpty else { return }
-        if jobHead > 1024 && jobHead * 2 > jobs.count {
-            jobs.removeFirst(jobHead)
-            jobHead = 0
-        }
-        jobs.append(contentsOf: outbox)
+        for o in outbox { jobs.push(id: o.id, priority: o.priority, o.job) }
         if outbox.count == 1 { monitor.signal(Self.jobsReady) } else { monitor.broadcast(Self.jobsReady) }
         outbox.removeAll(keepingCapacity: true)
     }
 
     public func next(until deadline: Double?) -> [JobResult] {
         let mine: (Int, TaskJob)? = monitor.locked {
-            // Keep one new job for this thread, unless finished ones are waiting to be handled.
-            let kept = done.isEmpty && !outbox.isEmpty ? outbox.removeFirst() : nil
+            // Under the lock, this thread takes the first queued job before the others wake,
+            // unless finished ones are waiting to be handled.
             handOver()
-            startThreadsIfNeeded()
-            if kept != nil || !done.isEmpty || jobHead == jobs.count { return kept }
-            defer { jobHead += 1 }
-            return jobs[jobHead]
+            let mine = done.isEmpty ? jobs.pop() : nil
+            startThreadsIfNeeded()  // when jobs are left for them
+            return mine
         }
         if let (id, job) = mine {
             let result = JobResult.timing(id, job, callerInvoker)

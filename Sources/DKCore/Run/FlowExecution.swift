@@ -99,6 +99,7 @@ public final class FlowExecution {
         } catch {
             result = report.failed(flow: graph, executor: executor.description, reason: "\(error)",
                                    wall: Clock.monotonic() - started)
+            result.refused = (error as? CategorizedError)?.exitStatus == .badInput
         }
         do {
             try runHook(.onExit)

@@ -3,18 +3,24 @@ public struct FlowRunResult: Sendable {
     public var state: TaskState
     public var taskStates: [String: TaskState]
     public var wall: Double
+    /// Whether the run was refused as bad input before its tasks ran (its cluster cannot
+    /// offer what a task needs): it ends Failed, and exits 2.
+    public var refused = false
 
     public init(state: TaskState, taskStates: [String: TaskState], wall: Double) {
         self.state = state
         self.taskStates = taskStates
         self.wall = wall
     }
+
+    /// The exit status of the run.
+    public var exitStatus: ExitStatus { refused ? .badInput : ExitStatus(flowState: state) }
 }
 
 /// Runs a validated flow on an executor: starts each task when its upstream tasks have
 /// finished, decides skips and triggers, expands mapped tasks from their upstream results,
-/// schedules retries, and reports every transition to the observer. Task attempts run on the
-/// executor; everything else happens in the calling thread.
+/// schedules retries, keeps the flow's tag limits, and reports every transition to the
+/// observer. Task attempts run on the executor; everything else happens in the calling thread.
 public final class FlowRunner {
     private let graph: FlowGraph
     private let context: FlowRunContext
@@ -33,6 +39,11 @@ public final class FlowRunner {
     private var jobs: [Int: PendingJob] = [:]
     private var nextJobID = 0
     private var counts: [StateKind: Int] = [:]
+    /// Tag limits: the slots taken of each limited tag, and the jobs waiting for theirs
+    /// (highest priority first). A task run holds its slots from its first attempt to its
+    /// final state, retry delays included, as it does on Dask.
+    private var slotsTaken: [String: Int] = [:]
+    private var waitingForSlots: [Int] = []
 
     private struct PendingJob {
         var task: Int
@@ -40,6 +51,9 @@ public final class FlowRunner {
         var call: TaskCall
         /// A state reached without running, for the task's state handlers to settle.
         var decided: TaskState?
+        /// The task's tags that have a limit, and whether it holds their slots.
+        var limited: [String]
+        var holdsSlots = false
     }
 
     /// - Parameter context: the run's; its parameters are resolved values (see
@@ -56,6 +70,9 @@ public final class FlowRunner {
     public func run() -> FlowRunResult {
         let started = Clock.monotonic()
         observer?.handle(.flowStarted(flow: graph.spec.name, tasks: graph.count, executor: executor.name, time: Clock.wall()))
+        for warning in graph.spec.unusedLimits + resourcesIgnored() {
+            observer?.handle(.log(nil, .warning, warning, time: Clock.wall()))
+        }
         ready = (0 ..< graph.count).filter { unfinishedUpstream[$0] == 0 }.reversed()
         loop()
         let interrupted = Interruption.requested
@@ -68,6 +85,14 @@ public final class FlowRunner {
         var taskStates: [String: TaskState] = [:]
         for (t, s) in states.enumerated() { taskStates[graph.spec.tasks[t].slug] = s }
         return FlowRunResult(state: state, taskStates: taskStates, wall: wall)
+    }
+
+    /// Resources mean something only to a Dask cluster's workers: said once for each task that asks.
+    private func resourcesIgnored() -> [String] {
+        graph.spec.tasks.filter { !$0.resources.isEmpty }.map {
+            "task '\($0.slug)' asks for resources \(TaskResources.describe($0.resources)), which only Dask workers offer: "
+                + "the \(executor.name) executor runs it without them"
+        }
     }
 
     private func loop() {
@@ -137,8 +162,40 @@ public final class FlowRunner {
         let call = TaskCall(id: TaskRunID(task: task.slug, mapIndex: mapIndex), task: task, arguments: args, run: context)
         let id = nextJobID
         nextJobID += 1
-        jobs[id] = PendingJob(task: t, mapIndex: mapIndex, call: call, decided: decided)
-        submit(id)
+        let limited = Set(task.tags.filter { graph.spec.limits[$0] != nil }).sorted()
+        jobs[id] = PendingJob(task: t, mapIndex: mapIndex, call: call, decided: decided, limited: limited)
+        if limited.isEmpty || takeSlots(id) {
+            submit(id)
+        } else {
+            let priority = task.priority
+            let at = waitingForSlots.firstIndex { graph.spec.tasks[jobs[$0]!.task].priority < priority } ?? waitingForSlots.endIndex
+            waitingForSlots.insert(id, at: at)
+        }
+    }
+
+    /// Takes the job's slots if every one of its limited tags has one free.
+    private func takeSlots(_ id: Int) -> Bool {
+        let tags = jobs[id]!.limited
+        guard tags.allSatisfy({ slotsTaken[$0, default: 0] < graph.spec.limits[$0]! }) else { return false }
+        for tag in tags { slotsTaken[tag, default: 0] += 1 }
+        jobs[id]!.holdsSlots = true
+        return true
+    }
+
+    /// Gives back a finished job's slots and starts the waiting jobs that now fit.
+    private func releaseSlots(_ job: PendingJob) {
+        guard job.holdsSlots else { return }
+        for tag in job.limited { slotsTaken[tag]! -= 1 }
+        var i = 0
+        while i < waitingForSlots.count, slotsTaken.contains(where: { $0.value < graph.spec.limits[$0.key]! }) {
+            let id = waitingForSlots[i]
+            if takeSlots(id) {
+                waitingForSlots.remove(at: i)
+                submit(id)
+            } else {
+                i += 1
+            }
+        }
     }
 
     /// The state of a task that Ctrl-C kept from starting: one that was never queued, or a job
@@ -152,7 +209,7 @@ public final class FlowRunner {
         let log: @Sendable (LogLevel, String) -> Void = { level, message in
             observer?.handle(.log(call.id, level, message, time: Clock.wall()))
         }
-        executor.submit(id: id) { invoker in
+        executor.submit(id: id, priority: call.task.priority) { invoker in
             if Interruption.requested { return .handled(Self.notStarted) }
             if let decided { return invoker.settle(call, decided, log: log) }
             if let stored = TaskRules.storedOutcome(call, invoker, log: log) { return stored }
@@ -180,6 +237,7 @@ public final class FlowRunner {
             submit(id)
         case .done(let state):
             jobs[id] = nil
+            releaseSlots(job)
             if let i = job.mapIndex {
                 finishChild(job.task, i, state, attempt: attempt, duration: duration)
             } else {

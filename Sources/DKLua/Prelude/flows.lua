@@ -63,11 +63,30 @@ end
 --------------------------------------------------------------------------------------------
 -- Tasks and parameters.
 
+-- resources = { GPU = 1, MEMORY = 16e9 }: what a Dask worker must offer to run the task (docs/dask.md).
+local function is_resources(v)
+  local ok = type(v) == "table" and getmetatable(v) == nil
+  for k, n in pairs(ok and v or {}) do
+    if type(k) ~= "string" or type(n) ~= "number" or not (n >= 0 and n < math.huge) then ok = false end
+  end
+  return ok, "table of resource names and non-negative numbers"
+end
+
+-- limits = { database = 2 }: at most 2 runs of tasks tagged "database" at once (docs/lua-api.md).
+local function is_limits(v)
+  local ok = type(v) == "table" and getmetatable(v) == nil
+  for k, n in pairs(ok and v or {}) do
+    if type(k) ~= "string" or math.type(n) ~= "integer" or n < 1 then ok = false end
+  end
+  return ok, "table of tags and positive integers"
+end
+
 local TASK_OPTIONS = {
   name = "string", max_retries = "integer>=0", retry_delay = "number>=0", timeout = "number>0",
   trigger = is_trigger, skip_on_upstream_skip = "boolean", tags = "strings", nout = "integer>=1",
   checkpoint = "boolean", task_run_name = "string", state_handlers = "functions", on_failure = "function",
   result = is_result, target = "string", cache_for = "number>0", cache_key = "string", cache_validator = is_validator,
+  resources = is_resources, priority = function(v) return math.type(v) == "integer", "integer" end,
 }
 
 -- What the result options mean together (each alone is checked by TASK_OPTIONS).
@@ -117,6 +136,7 @@ function dk.task(...)
   local opts = {}
   for k, v in pairs(options) do opts[k] = v end
   if type(opts.tags) == "table" then opts.tags = { unpack(opts.tags) } end
+  if opts.resources then opts.resources = with(opts.resources, {}) end
   name = name or opts.name or defined
   opts.name = nil
   return new_task { kind = "task", name = name, fn = fn, options = opts, params = params,
@@ -424,6 +444,7 @@ end
 
 local FLOW_OPTIONS = with(FLOW_CONFIG, {
   name = "string", tasks = "table", reference_tasks = "table", state_handlers = "functions", on_failure = "function",
+  limits = is_limits,
 })
 
 --- Flow(name, [options], [body]) or Flow{name=, environment=, ...}
@@ -446,6 +467,7 @@ function dk.Flow(a, b, c)
     name = options.name, source = where(), _tasks = {}, _slug = {}, _by_slug = {}, _edges = {},
     _constants = {}, _bound = {}, _config = {}, _copies = {},
     _handlers = options.state_handlers and { unpack(options.state_handlers) }, _on_failure = options.on_failure,
+    _limits = options.limits and with(options.limits, {}),
   }, Flow)
   for k in pairs(FLOW_CONFIG) do flow._config[k] = options[k] end
   for _, t in ipairs(options.tasks or {}) do add_task(flow, t) end
@@ -463,12 +485,19 @@ end
 Flow.__name = "Flow"
 Flow.__index = function(f, k)
   if FLOW_CONFIG[k] then return f._config[k] end
+  if k == "limits" then return rawget(f, "_limits") end
   return Flow[k]
 end
 Flow.__newindex = function(f, k, v)
+  if k == "limits" then
+    local ok, expected = is_limits(v)
+    if v ~= nil and not ok then raise("flow.limits must be a %s, got %s", expected, typename(v)) end
+    rawset(f, "_limits", v and with(v, {}))
+    return
+  end
   local check = FLOW_CONFIG[k]
   if not check then
-    raise("flow '%s' has no field '%s' (settable fields: environment, executor, result, run_config, storage)", f.name, tostring(k))
+    raise("flow '%s' has no field '%s' (settable fields: environment, executor, limits, result, run_config, storage)", f.name, tostring(k))
   end
   local ok, expected = check(v)
   if v ~= nil and not ok then
@@ -580,7 +609,8 @@ function dk._describe(flow)
     reference = {}
     for i, t in ipairs(flow._reference) do reference[i] = flow._slug[t] end
   end
-  local d = { name = flow.name, tasks = tasks, edges = edges, constants = constants, reference_tasks = reference }
+  local d = { name = flow.name, tasks = tasks, edges = edges, constants = constants, reference_tasks = reference,
+              limits = rawget(flow, "_limits") }
   for k in pairs(FLOW_CONFIG) do d[k] = config_value(flow._config[k]) end
   return d
 end

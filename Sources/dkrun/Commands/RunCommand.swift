@@ -18,6 +18,9 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Run with this executor whatever the flow configures: local, threads, threads=N, dask (a temporary cluster) or dask=ADDRESS.", valueName: "EXECUTOR"))
     var executor: String?
 
+    @Option(name: .customLong("limit"), help: ArgumentHelp("At most N runs of tasks with the tag at once, over the flow's own limit (repeatable).", valueName: "TAG=N"))
+    var limits: [String] = []
+
     @Flag(name: .shortAndLong, help: "Print only the tasks' own output, failures and a failed run's summary.")
     var quiet = false
 
@@ -53,6 +56,22 @@ struct RunCommand: ParsableCommand {
         }
     }
 
+    /// `--limit TAG=N`s, each N a positive integer.
+    private func limitsGiven() throws -> [String: Int] {
+        var out: [String: Int] = [:]
+        for pair in limits {
+            guard let eq = pair.firstIndex(of: "="), eq != pair.startIndex else {
+                throw CommandError.badInput("--limit '\(pair)': expected TAG=N")
+            }
+            let tag = String(pair[..<eq])
+            guard let n = Int(pair[pair.index(after: eq)...]), n >= 1, n <= Int32.max else {
+                throw CommandError.badInput("--limit '\(pair)': N must be a positive integer")
+            }
+            out[tag] = n
+        }
+        return out
+    }
+
     func run() throws {
         Interruption.install()
         // Made first, so that with --json-events stdout carries the events alone from the start
@@ -69,6 +88,14 @@ struct RunCommand: ParsableCommand {
                 + "and flow '\(loaded.spec.name)' runs here")
         }
         if let report { try ReportOutput.claim(report) }
+        if case .kubernetes = placement, !limits.isEmpty {
+            throw CommandError.badInput("--limit is for flows that run here, and flow '\(loaded.spec.name)' runs on Kubernetes: "
+                + "set the flow's limits = { ... } instead")
+        }
+        // The command line's limits go to this run's coordinator, not into the payload: workers
+        // rebuild the flow from its script, and must find the same description.
+        var spec = loaded.spec
+        spec.limits.merge(try limitsGiven()) { _, given in given }
 
         var t = Clock.monotonic()
         let serialised = loaded.serialised()
@@ -94,14 +121,14 @@ struct RunCommand: ParsableCommand {
             try CommandError.end(with: status)
         case .here(let choice):
             let status = try HistoryRecording.run(run, output: observer) { observer in
-                let result = try loaded.host.execution(of: loaded.spec, runID: run.id, parameters: loaded.parameters, executor: choice,
+                let result = try loaded.host.execution(of: spec, runID: run.id, parameters: loaded.parameters, executor: choice,
                                                        observer: observer, serialised: (serialised.payload, serialised.bytes)).run()
                 if timings {
                     let all = loaded.timings + [("serialise", serialise), ("run", Clock.monotonic() - t)]
                     fputs("timings: " + all.map { "\($0.0) \(Clock.describe($0.1))" }.joined(separator: ", ")
                           + " (\(loaded.graph.count) tasks)\n", stderr)
                 }
-                return ExitStatus(flowState: result.state)
+                return result.exitStatus
             }
             try writeReport(collector, run: run, graph: loaded.graph)
             try CommandError.end(with: status)
