@@ -107,6 +107,7 @@ public final class TaskServer {
             ?? FlowRunContext(flowName: flow.payload.flow.name, parameters: flow.payload.parameters)
         var call = TaskCall(id: TaskRunID(task: task.slug, mapIndex: mapIndex), task: task,
                             arguments: inputs.arguments(mapIndex: mapIndex), run: context)
+        call.resumable = context.resumes != nil && inputs.upstreamAllCached(mapIndex: mapIndex)
         let log: (LogLevel, String) -> Void = { [channel] level, message in
             try? channel.send(["event": "log", "level": .text(level.name), "message": .text(SecretMask.apply(message))])
         }
@@ -124,7 +125,7 @@ public final class TaskServer {
             let attempt = call.attempt
             // Stopped during a retry's delay: the next attempt does not start.
             if Interruption.requested { return Self.stateReply(TaskRules.state(after: .interrupted), attempts: attempt - 1) }
-            let outcome = TaskRules.storing(flow.invoker.invoke(call, log: log), call, flow.invoker)
+            let outcome = TaskRules.storing(flow.invoker.invoke(call, log: log), call, flow.invoker, log: log)
             switch TaskRules.next(after: outcome, &call) {
             case .done(let state):
                 return Self.stateReply(state, attempts: attempt)

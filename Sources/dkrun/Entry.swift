@@ -18,7 +18,8 @@ enum Entry {
         for sig in [SIGHUP, SIGINT, SIGTERM, SIGQUIT] { signal(sig, SIG_DFL) }
         do {
             // `dkrun` alone on a terminal starts the REPL.
-            let arguments = CommandLine.arguments.count == 1 && isatty(STDIN_FILENO) != 0 ? ["repl"] : nil
+            let arguments = CommandLine.arguments.count == 1 && isatty(STDIN_FILENO) != 0 ? ["repl"]
+                : ResumedRun.expandingBareOption(Array(CommandLine.arguments.dropFirst()))
             var command = try DKRun.parseAsRoot(arguments)
             try command.run()
         } catch let error as CategorizedError {

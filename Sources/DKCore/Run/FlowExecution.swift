@@ -52,6 +52,8 @@ public final class FlowExecution {
     private let givenBytes: [UInt8]?
     private let observer: RunObserver?
     private let process: LocalRunProcess?
+    /// The id of the run this one resumes (docs/results.md, Resume), or nil.
+    public var resumes: String?
 
     /// - Parameters:
     ///   - parameters: resolved values (see `FlowGraph.resolveParameters`).
@@ -115,7 +117,7 @@ public final class FlowExecution {
     /// How the tasks will run, once it is sure they can.
     private func checkExecutor() throws -> (RunObserver) throws -> FlowRunResult {
         let flow = graph.spec
-        let context = FlowRunContext(id: runID, flowName: flow.name, parameters: parameters)
+        let context = FlowRunContext(id: runID, flowName: flow.name, parameters: parameters, resumes: resumes)
         switch executor {
         case .local:
             return { [self] observer in

@@ -8,18 +8,24 @@ public struct FlowRunContext: Sendable, Equatable {
     public var scheduledStart: Double
     /// The run's parameter values by name.
     public var parameters: [String: Value]
+    /// The id of the run this one resumes (`dkrun FLOW.lua --resume`), or nil.
+    public var resumes: String?
 
     public init(id: String = UUID4.make(), flowName: String, scheduledStart: Double = Clock.wall(),
-                parameters: [String: Value]) {
+                parameters: [String: Value], resumes: String? = nil) {
         self.id = id
         self.flowName = flowName
         self.scheduledStart = scheduledStart
         self.parameters = parameters
+        self.resumes = resumes
     }
 
     /// The context as a map, to cross processes (the Dask driver passes it to the workers).
     public var value: Value {
-        ["id": .text(id), "flow": .text(flowName), "start": .float(scheduledStart), "parameters": Value(textKeys: parameters)]
+        var m: [String: Value] = ["id": .text(id), "flow": .text(flowName), "start": .float(scheduledStart),
+                                  "parameters": Value(textKeys: parameters)]
+        if let r = resumes { m["resumes"] = .text(r) }
+        return Value(textKeys: m)
     }
 
     public init(value: Value) throws {
@@ -27,7 +33,8 @@ public struct FlowRunContext: Sendable, Equatable {
               let start = value["start"]?.numberValue else {
             throw FlowError("not a flow run context: \(JSON.encode(value))")
         }
-        self.init(id: id, flowName: flow, scheduledStart: start, parameters: value["parameters"]?.textKeyed ?? [:])
+        self.init(id: id, flowName: flow, scheduledStart: start, parameters: value["parameters"]?.textKeyed ?? [:],
+                  resumes: value["resumes"]?.stringValue)
     }
 }
 
@@ -43,6 +50,9 @@ public struct TaskCall: Sendable {
     public var loopCount = 1
     public var loopResult: Value?
     public var run: FlowRunContext
+    /// In a resumed run: whether a result this task kept in an earlier run may stand in for
+    /// running it (nothing upstream ran again: `TaskInputs.upstreamAllCached`).
+    public var resumable = false
 
     public init(id: TaskRunID, task: TaskSpec, arguments: [String: Value], attempt: Int = 1, run: FlowRunContext) {
         self.id = id

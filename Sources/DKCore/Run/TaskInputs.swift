@@ -50,8 +50,8 @@ public struct TaskInputs {
 
     /// The upstream states Prefect's checks look at, for the task (`child` nil: a plain task,
     /// or a mapped task's parent) or for one child of a mapped task.
-    private func upstreamStates(child: Int?) -> [TaskState] {
-        graph.upstream[task].flatMap { u -> [TaskState] in
+    private func upstreamStates(child: Int?, parameters: Bool = true) -> [TaskState] {
+        graph.upstream[task].filter { parameters || graph.spec.tasks[$0].parameter == nil }.flatMap { u -> [TaskState] in
             let state = upstreamState(u)
             guard let edge = mappedEdge(from: u) else { return state.flattened }
             guard var i = child, state.kind == .mapped else { return [state] }
@@ -88,6 +88,13 @@ public struct TaskInputs {
         }
         let width = lengths.min()!
         return width == 0 ? .ends(TaskRules.mappedState([])) : .maps(width: width)
+    }
+
+    /// Whether a resumed run may take this run's (child `mapIndex`'s) stored result: every
+    /// upstream task it sees (parameters aside, whose values are among its inputs) ended
+    /// Cached, so nothing upstream ran again (docs/results.md, Resume).
+    public func upstreamAllCached(mapIndex: Int?) -> Bool {
+        upstreamStates(child: mapIndex, parameters: false).allSatisfy { $0.kind == .cached }
     }
 
     /// The argument values of a run: upstream results and constants; for child `mapIndex` of

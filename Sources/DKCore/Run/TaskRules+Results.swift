@@ -1,7 +1,8 @@
 /// The rules of stored results, shared by every place tasks run (the flow runner's jobs, the
 /// worker task server): before a task's first attempt, whether a stored result stands in for
-/// running it (its `target`, a valid cache entry); after a successful attempt, what is
-/// written where (a checkpoint, the target, a cache entry). docs/results.md.
+/// running it (its `target`, the result it kept in an earlier run when this run resumes one,
+/// a valid cache entry); after a successful attempt, what is written where (the result kept
+/// for a resume or checkpoint, the target, a cache entry). docs/results.md.
 extension TaskRules {
     /// The outcome of a call that ends without running because a stored result stands in
     /// for it (Cached, settled by the task's state handlers), or that fails because its
@@ -9,12 +10,14 @@ extension TaskRules {
     public static func storedOutcome(_ call: TaskCall, _ invoker: TaskInvoker,
                                      log: @escaping (LogLevel, String) -> Void) -> TaskOutcome? {
         let task = call.task
-        guard task.target != nil || task.cacheFor != nil, call.attempt == 1, call.loopCount == 1 else { return nil }
+        guard task.target != nil || task.cacheFor != nil || call.resumable, call.attempt == 1, call.loopCount == 1 else { return nil }
         let state: TaskState
         do {
             let plan = try StoragePlan(call, invoker)
             if let key = plan.target, let found = try plan.read(key, log: log) {
                 state = TaskState(.cached, message: "Result found at task target \(key)", result: found.value)
+            } else if let found = try resumed(call, plan, log: log) {
+                state = found
             } else if let key = plan.cache, let found = try plan.read(key, log: log),
                       let expires = found.expires, expires > Clock.wall() {
                 state = TaskState(.cached, message: "Cached result of \(Clock.iso8601(found.stored)), valid until "
@@ -24,33 +27,67 @@ extension TaskRules {
                 return nil
             }
         } catch {
+            // Only what the task itself asks for (a target, a cache) fails it; a resume that
+            // cannot look runs the task.
+            guard task.target != nil || task.cacheFor != nil else {
+                log(.warning, "Task '\(call.id)': cannot resume it (\(error)); it runs")
+                return nil
+            }
             return .ended(TaskState(.failed, message: "\(error)"))
         }
         return handlersSettle(task, state) ? invoker.settle(call, state, log: log) : .ended(state)
     }
 
+    /// In a resumed run, the Cached state of a call whose result an earlier run kept under
+    /// its identity; nil when it may not be resumed or nothing is kept (then it runs).
+    private static func resumed(_ call: TaskCall, _ plan: StoragePlan, log: (LogLevel, String) -> Void) throws -> TaskState? {
+        guard call.resumable, let resumes = call.run.resumes, call.task.target == nil else { return nil }
+        guard let found = try plan.read(plan.checkpoint, log: log) else {
+            log(.info, "Task '\(call.id)': no result kept for its identity (the task, an option or an input changed, or it did not "
+                + "succeed); it runs")
+            return nil
+        }
+        return TaskState(.cached, message: "Resumed from run \(RunIDPrefix.short(resumes)): result of \(Clock.iso8601(found.stored)) "
+                         + "kept at \(plan.checkpoint)", result: found.value)
+    }
+
     /// An attempt's outcome once its result is stored: a successful attempt's result is
-    /// written to the checkpoint or target and the cache (then the task is Cached, as in
-    /// Prefect 1); a result that cannot be written fails the task, naming the location.
-    public static func storing(_ outcome: TaskOutcome, _ call: TaskCall, _ invoker: TaskInvoker) -> TaskOutcome {
+    /// written to the target, else kept under its identity (for `checkpoint = true`, and for
+    /// a later resume, unless `checkpoint = false`), and to the cache (then the task is
+    /// Cached, as in Prefect 1). A result the task asked to store that cannot be written
+    /// fails the task, naming the location; one kept only for a resume warns.
+    public static func storing(_ outcome: TaskOutcome, _ call: TaskCall, _ invoker: TaskInvoker,
+                               log: (LogLevel, String) -> Void) -> TaskOutcome {
         let state = state(after: outcome)
-        guard call.task.usesStoredResults, state.kind == .success else { return outcome }
+        let task = call.task
+        guard state.kind == .success, task.usesStoredResults || task.checkpoint != false else { return outcome }
+        let plan: StoragePlan
+        do { plan = try StoragePlan(call, invoker) } catch { return unstored(error, call, log: log) ?? outcome }
+        let now = Clock.wall()
+        let stored = StoredResult(value: state.result, identity: plan.identity.hash, flow: call.run.flowName,
+                                  task: task.slug, mapIndex: call.id.mapIndex, stored: now)
         do {
-            let plan = try StoragePlan(call, invoker)
-            let now = Clock.wall()
-            let stored = StoredResult(value: state.result, identity: plan.identity.hash, flow: call.run.flowName,
-                                      task: call.task.slug, mapIndex: call.id.mapIndex, stored: now)
-            if let key = plan.target ?? (call.task.checkpoint == true ? plan.checkpoint : nil) {
+            if let key = plan.target ?? (task.checkpoint != false ? plan.checkpoint : nil) {
                 try plan.write(key, stored)
             }
-            guard let key = plan.cache, let seconds = call.task.cacheFor else { return outcome }
-            var entry = stored
-            entry.expires = now + seconds
-            try plan.write(key, entry)
-            return .handled(TaskState(.cached, message: "Cached for \(Clock.describe(seconds))", result: state.result))
         } catch {
-            return .ended(TaskState(.failed, message: "\(error)"))
+            if let failed = unstored(error, call, log: log) { return failed }
         }
+        guard let key = plan.cache, let seconds = task.cacheFor else { return outcome }
+        var entry = stored
+        entry.expires = now + seconds
+        do { try plan.write(key, entry) } catch { return .ended(TaskState(.failed, message: "\(error)")) }
+        return .handled(TaskState(.cached, message: "Cached for \(Clock.describe(seconds))", result: state.result))
+    }
+
+    /// A result that could not be stored: the task's failure when it asked to store it, else
+    /// (kept only for a resume) a warning, and nil.
+    private static func unstored(_ error: Error, _ call: TaskCall, log: (LogLevel, String) -> Void) -> TaskOutcome? {
+        guard call.task.usesStoredResults else {
+            log(.warning, "\(error); a resume will run this task again")
+            return nil
+        }
+        return .ended(TaskState(.failed, message: "\(error)"))
     }
 }
 

@@ -38,6 +38,11 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("For a flow that runs on Kubernetes: the service account of its Job's pod when its run config names none (see `dkrun k8s rbac`).", valueName: "NAME"))
     var serviceAccount: String?
 
+    @Option(help: ArgumentHelp("Resume an earlier run of this flow (an id or its first characters; alone, or `last`: the flow's last run): "
+                               + "a task whose identity is unchanged, that succeeded then and whose upstream tasks are resumed too, "
+                               + "ends Cached with the result it kept; the others run.", valueName: "RUN"))
+    var resume: String?
+
     @OptionGroup(title: "Kubernetes") var kube: KubeOptions
 
     func validate() throws {
@@ -62,6 +67,9 @@ struct RunCommand: ParsableCommand {
                 + "and flow '\(loaded.spec.name)' runs here")
         }
 
+        let resumes = try resume.map { try ResumedRun.find($0, flow: loaded.spec) }
+        if resumes != nil, case .kubernetes = placement { throw CommandError.badInput(Self.noResumeOnKubernetes(loaded.spec)) }
+
         var t = Clock.monotonic()
         let serialised = loaded.serialised()
         let serialise = Clock.monotonic() - t
@@ -84,8 +92,10 @@ struct RunCommand: ParsableCommand {
             })
         case .here(let choice):
             try CommandError.end(with: try HistoryRecording.run(run, output: observer) { observer in
-                let result = try loaded.host.execution(of: loaded.spec, runID: run.id, parameters: loaded.parameters, executor: choice,
-                                                       observer: observer, serialised: (serialised.payload, serialised.bytes)).run()
+                let execution = try loaded.host.execution(of: loaded.spec, runID: run.id, parameters: loaded.parameters, executor: choice,
+                                                          observer: observer, serialised: (serialised.payload, serialised.bytes))
+                execution.resumes = resumes
+                let result = try execution.run()
                 if timings {
                     let all = loaded.timings + [("serialise", serialise), ("run", Clock.monotonic() - t)]
                     fputs("timings: " + all.map { "\($0.0) \(Clock.describe($0.1))" }.joined(separator: ", ")
@@ -94,5 +104,16 @@ struct RunCommand: ParsableCommand {
                 return ExitStatus(flowState: result.state)
             })
         }
+    }
+
+    /// Why a Kubernetes run cannot be resumed: its results must be kept where every pod
+    /// reaches them (S3), and resuming one on the cluster is not built yet.
+    static func noResumeOnKubernetes(_ flow: FlowSpec) -> String {
+        if let task = flow.tasks.first(where: { !$0.resultLocation.isShared }) {
+            return "--resume: flow '\(flow.name)' runs on Kubernetes, where its task '\(task.slug)' keeps its result in "
+                + "\(task.resultLocation), each pod's own disk: give the flow a result location every pod can reach, "
+                + "result = dk.results.S3{ bucket = ... } (docs/results.md, Resume)"
+        }
+        return "--resume: resuming a flow that runs on Kubernetes is not supported yet (docs/results.md, Resume)"
     }
 }
