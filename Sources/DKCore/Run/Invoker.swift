@@ -10,6 +10,9 @@ public struct FlowRunContext: Sendable, Equatable {
     public var parameters: [String: Value]
     /// The id of the run this one resumes (`dkrun FLOW.lua --resume`), or nil.
     public var resumes: String?
+    /// Where a run here keeps results for a later resume until it ends; nil (Dask workers,
+    /// and what crosses processes): each result is written as it comes.
+    public var kept: KeptResults?
 
     public init(id: String = UUID4.make(), flowName: String, scheduledStart: Double = Clock.wall(),
                 parameters: [String: Value], resumes: String? = nil) {

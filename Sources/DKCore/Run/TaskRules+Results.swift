@@ -52,10 +52,11 @@ extension TaskRules {
     }
 
     /// An attempt's outcome once its result is stored: a successful attempt's result is
-    /// written to the target, else kept under its identity (for `checkpoint = true`, and for
-    /// a later resume, unless `checkpoint = false`), and to the cache (then the task is
-    /// Cached, as in Prefect 1). A result the task asked to store that cannot be written
-    /// fails the task, naming the location; one kept only for a resume warns.
+    /// written to the target or checkpoint (`checkpoint = true`), else kept for a later resume
+    /// under its identity (unless `checkpoint = false`; by `KeptResults` on its own thread in a
+    /// run here, at once on a Dask worker), and to the cache (then the task is Cached, as in
+    /// Prefect 1). A result the task asked to store that cannot be written fails the task,
+    /// naming the location; one kept only for a resume warns.
     public static func storing(_ outcome: TaskOutcome, _ call: TaskCall, _ invoker: TaskInvoker,
                                log: (LogLevel, String) -> Void) -> TaskOutcome {
         let state = state(after: outcome)
@@ -67,8 +68,10 @@ extension TaskRules {
         let stored = StoredResult(value: state.result, identity: plan.identity.hash, flow: call.run.flowName,
                                   task: task.slug, mapIndex: call.id.mapIndex, stored: now)
         do {
-            if let key = plan.target ?? (task.checkpoint != false ? plan.checkpoint : nil) {
+            if let key = plan.target ?? (task.checkpoint == true ? plan.checkpoint : nil) {
                 try plan.write(key, stored)
+            } else if task.checkpoint != false {
+                if let kept = call.run.kept { kept.add(plan.store, plan.checkpoint, stored) } else { try plan.write(plan.checkpoint, stored) }
             }
         } catch {
             if let failed = unstored(error, call, log: log) { return failed }
