@@ -45,7 +45,7 @@ struct DKRun: ParsableCommand {
         abstract: "Run Lua flow definitions locally, on Dask, and on Kubernetes.",
         discussion: "`dkrun FLOW.lua` runs the flow the script returns. Exit codes: 0 success, 1 flow failed, 2 bad input, 130 interrupted.",
         version: Product.version,
-        subcommands: [RunCommand.self, InspectCommand.self, SerializeCommand.self, GraphCommand.self, BuildCommand.self, LibCommand.self, REPLCommand.self, WorkerCommand.self, K8sCommand.self, RunsCommand.self],
+        subcommands: [RunCommand.self, InspectCommand.self, SerializeCommand.self, GraphCommand.self, BuildCommand.self, LibCommand.self, REPLCommand.self, WorkerCommand.self, K8sCommand.self, RunsCommand.self, ResumeCommand.self],
         defaultSubcommand: RunCommand.self
     )
 }

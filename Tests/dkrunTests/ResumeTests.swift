@@ -105,6 +105,26 @@ import Testing
         try failFixResume(place, ["--executor", "dask=" + cluster.address])
     }
 
+    /// The run history says where each result is: kept in the run's file, found there by a resume.
+    @Test func theHistoryShowsWhereEachResultIsKept() throws {
+        let place = try Place(Self.line)
+        #expect(try place.dkrun([]).status == 1)
+        try place.fix()
+        #expect(try place.dkrun(["--resume"]).status == 0)
+        let ids = try RunHistoryIDs.all(home: place.home)
+        let location = "in \(ResultLocation.local(dir: place.home + "/results"))"
+        let failed = try CLI.run(["runs", "show", ids[1]], environment: ["DKRUN_HOME": place.home])
+        let t1 = try #require(failed.stdout.split(separator: "\n").first { $0.hasPrefix("t1 ") })
+        #expect(t1.contains("runs/\(ids[1])/kept (record ") && t1.contains(location), "\(failed.stdout)")
+        let resumed = try CLI.run(["runs", "show", ids[0]], environment: ["DKRUN_HOME": place.home])
+        let lines = resumed.stdout.split(separator: "\n")
+        // Cached t1 is kept again by the resume, for a resume of it; t3 ran.
+        for task in ["t1 ", "t3 "] {
+            let line = try #require(lines.first { $0.hasPrefix(task) })
+            #expect(line.contains("runs/\(ids[0])/kept (record ") && line.contains(location), "\(resumed.stdout)")
+        }
+    }
+
     @Test func editingOneTaskRerunsItAndItsDownstreamOnly() throws {
         let place = try Place(Self.line)
         try place.fix()
@@ -127,24 +147,92 @@ import Testing
         #expect(try place.takeMarks() == ["double3", "total"])
     }
 
-    @Test func aCorruptOrMissingKeptResultRerunsItsTaskWithAWarning() throws {
+    @Test func aCorruptOrCutShortKeptRecordRerunsItsTaskWithAWarning() throws {
+        let place = try Place(Self.mapped)
+        #expect(try place.dkrun([]).status == 1)
+        _ = try place.takeMarks()
+        try place.fix()
+        let id = try #require(try RunHistoryIDs.all(home: place.home).first)
+        let path = place.home + "/results/runs/\(id)/kept"
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        // Records in the order the children ended here: items, double1, double2, double4.
+        let marks = (0 ..< bytes.count - 3).filter { bytes[$0 ..< $0 + 4].elementsEqual(Array("DKK1".utf8)) }
+        #expect(marks.count == 4, "\(marks)")
+        // double4's record cut short (a run killed while writing), a byte of double2's changed.
+        bytes.removeLast(3)
+        bytes[(marks[2] + marks[3]) / 2] ^= 0xff
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let r = try place.dkrun(["--resume"], quiet: false)
+        #expect(r.status == 0 && r.stdout.contains("total 20"), "\(r.stdout)\(r.stderr)")
+        #expect(r.stdout.contains("the last record (at byte \(marks[3])): cut short, skipped"), "\(r.stdout)")
+        #expect(r.stdout.contains("the record at byte \(marks[2]): corrupt, skipped"), "\(r.stdout)")
+        #expect(try place.takeMarks() == ["double2", "double3", "double4", "total"])
+    }
+
+    @Test func runsRmRemovesWhatARunKept() throws {
+        let place = try Place(Self.line)
+        #expect(try place.dkrun([]).status == 1)
+        let id = try #require(try RunHistoryIDs.all(home: place.home).first)
+        #expect(FileManager.default.fileExists(atPath: place.home + "/results/runs/\(id)/kept"))
+        let rm = try CLI.run(["runs", "rm", id], environment: ["DKRUN_HOME": place.home])
+        #expect(rm.status == 0, "\(rm.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: place.home + "/results/runs/\(id)"))
+    }
+
+    @Test func aMissingKeptFileRerunsEverything() throws {
         let place = try Place(Self.line)
         #expect(try place.dkrun([]).status == 1)
         _ = try place.takeMarks()
         try place.fix()
-        let kept = place.home + "/results/tasks"
-        let files = try FileManager.default.contentsOfDirectory(atPath: kept)
-        #expect(files.count == 2, "\(files)")
-        // One truncated, one removed: both t1 and t2 run again.
-        for (i, f) in files.enumerated() {
-            if i == 0 { try "\u{82}\u{a6}".write(toFile: kept + "/" + f, atomically: true, encoding: .utf8) } else {
-                try FileManager.default.removeItem(atPath: kept + "/" + f)
-            }
-        }
-        let r = try place.dkrun(["--resume"], quiet: false)
-        #expect(r.status == 0 && r.stdout.contains("WARNING t1 | Task 't1': the stored result tasks/") != r.stdout.contains(
-            "WARNING t2 | Task 't2': the stored result tasks/"), "\(r.stdout)\(r.stderr)")
+        try FileManager.default.removeItem(atPath: place.home + "/results/runs")
+        let r = try place.dkrun(["--resume"])
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
         #expect(try place.takeMarks() == ["t1", "t2", "t3", "t4", "t5"])
+    }
+
+    /// A flow that names a result location keeps there what a resume reads, under runs/RUN/:
+    /// Dask workers whose own DKRUN_HOME is elsewhere write it there, and the resume finds it.
+    @Test func resultsAreKeptInTheFlowsLocationWhenItNamesOne() throws {
+        let place = try Place(Self.line.replacingOccurrences(of: "return Flow(\"line\", function()",
+                                                             with: "return Flow(\"line\", { result = dk.results.Local{ dir = \"STORE\" } }, function()"))
+        try place.write(try String(contentsOfFile: place.dir.file("flow.lua"), encoding: .utf8)
+            .replacingOccurrences(of: "STORE", with: place.dir.file("store")))
+        let cluster = try DaskCluster(workers: 0)
+        defer { cluster.stop() }
+        for _ in 0 ..< 2 {
+            try cluster.addWorker(environment: ["DKRUN_BINARY": CLI.binary, "DKRUN_HOME": place.dir.file("worker-home")])
+        }
+        try cluster.waitForWorkers(2)
+        try failFixResume(place, ["--executor", "dask=" + cluster.address])
+        let runs = try FileManager.default.contentsOfDirectory(atPath: place.dir.file("store/runs"))
+        #expect(runs.count == 3)
+        #expect(!FileManager.default.fileExists(atPath: place.dir.file("worker-home/results")))
+        // A run here keeps them in the location's one file per run.
+        let local = try place.dkrun(["--resume"])
+        #expect(local.status == 0, "\(local.stdout)\(local.stderr)")
+        #expect(try place.takeMarks() == [])
+        let id = try #require(try RunHistoryIDs.all(home: place.home).first)
+        #expect(FileManager.default.fileExists(atPath: place.dir.file("store/runs/\(id)/kept")))
+    }
+
+    @Test func aKubernetesResumeNeedsAFlowLocationEveryPodReaches() throws {
+        let place = try Place(Self.line.replacingOccurrences(of: "return Flow(\"line\", function()",
+                                                             with: "return Flow(\"line\", { run_config = KubernetesRun {} }, function()"))
+        let environment = ["DKRUN_HOME": place.home, "KUBECONFIG": "/nonexistent/config"]
+        let refused = try CLI.run(["flow.lua", "--resume", "--dry-run"], in: place.dir.path, environment: environment)
+        #expect(refused.status == 2)
+        #expect(refused.stderr.contains("--resume: flow 'line' runs on Kubernetes, and with no result location named, the results a "
+            + "resume reads are kept in \(ResultLocation.local(dir: place.home + "/results")), which each pod has on its own disk"),
+                "\(refused.stderr)")
+        // With one every pod reaches, the run to resume is found and handed to the Job's pod.
+        try place.fix()
+        #expect(try place.dkrun(["--executor", "local"]).status == 0)
+        try place.write(Self.line.replacingOccurrences(of: "return Flow(\"line\", function()", with: "return Flow(\"line\", { "
+            + "run_config = KubernetesRun {}, result = dk.results.S3{ bucket = \"b\" } }, function()"))
+        let id = try #require(try RunHistoryIDs.all(home: place.home).first)
+        let accepted = try CLI.run(["flow.lua", "--resume", "--dry-run"], in: place.dir.path, environment: environment)
+        #expect(accepted.status == 0, "\(accepted.stderr)")
+        #expect(accepted.stdout.contains("name: DKRUN_RESUMES\n") && accepted.stdout.contains(id), "\(accepted.stdout)")
     }
 
     @Test func badRunsAreRefusedNamingThem() throws {
@@ -172,6 +260,64 @@ import Testing
         let r = try place.dkrun(["--resume"])
         #expect(r.status == 0 && r.stderr.contains("no longer has the task(s) 't5'"), "\(r.stdout)\(r.stderr)")
         #expect(try place.takeMarks() == [])
+    }
+
+    /// Waits at `approve` (manual_only) and at `check` (dk.pause() while NEED is missing);
+    /// `start` takes a parameter.
+    static let paused = """
+        local function mark(name)
+          local f = assert(io.open("MARKS", "a")); f:write(name, "\\n"); f:close()
+        end
+        local n = Parameter("n", { default = 1 })
+        local start = task("start", function(n) mark("start"); return n * 10 end)
+        local approve = task("approve", { trigger = dk.triggers.manual_only }, function(x) mark("approve"); return x + 1 end)
+        local check = task("check", function(x)
+          mark("check")
+          if not io.open("NEED") then dk.pause("waiting for NEED") end
+          return x + 1
+        end)
+        local finish = task("finish", function(x) mark("finish"); print("finished " .. x) end)
+        return Flow("paused", function() finish(check(approve(start(n)))) end)
+        """
+
+    @Test func resumeGoesOnWithAPausedRunApprovingWhatWaits() throws {
+        let place = try Place(Self.paused)
+        try place.fix()
+        let first = try place.dkrun(["--param", "n=4"])
+        #expect(first.status == 3, "\(first.stdout)\(first.stderr)")
+        #expect(try place.takeMarks() == ["start"])
+        let id = try #require(try RunHistoryIDs.all(home: place.home).first)
+        // From another directory: the history names the script by its absolute path.
+        let resumed = try CLI.run(["resume", String(id.prefix(8)), "-q"], environment: ["DKRUN_HOME": place.home])
+        #expect(resumed.status == 0 && resumed.stdout.contains("finished 42"), "\(resumed.stdout)\(resumed.stderr)")
+        // `start` ran once; dk.pause() returns in an approved task.
+        #expect(try place.takeMarks() == ["approve", "check", "finish"])
+        // The resume is a run of its own; the paused run stays as it was.
+        let ids = try RunHistoryIDs.all(home: place.home)
+        #expect(ids.count == 2 && ids.last == id)
+        let again = try CLI.run(["resume", ids[0]], environment: ["DKRUN_HOME": place.home])
+        #expect(again.status == 2 && again.stderr.contains("is not paused (it is Success)"), "\(again.stderr)")
+    }
+
+    @Test func aRunPausedByDkPauseWaitsUntilResumed() throws {
+        let place = try Place(Self.paused.replacingOccurrences(of: "{ trigger = dk.triggers.manual_only }, ", with: ""))
+        #expect(try place.dkrun([]).status == 3)
+        #expect(try place.takeMarks() == ["start", "approve", "check"])
+        let id = try #require(try RunHistoryIDs.all(home: place.home).first)
+        let resumed = try CLI.run(["resume", id], environment: ["DKRUN_HOME": place.home])
+        #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
+        #expect(try place.takeMarks() == ["check", "finish"])
+    }
+
+    @Test func resumeRefusesAnUnknownRunOrAGoneScript() throws {
+        let place = try Place(Self.paused)
+        let unknown = try CLI.run(["resume", "abc123"], environment: ["DKRUN_HOME": place.home])
+        #expect(unknown.status == 2 && unknown.stderr.contains("no flow run 'abc123'"), "\(unknown.stderr)")
+        #expect(try place.dkrun([]).status == 3)
+        let id = try #require(try RunHistoryIDs.all(home: place.home).first)
+        try FileManager.default.removeItem(atPath: place.dir.file("flow.lua"))
+        let gone = try CLI.run(["resume", id], environment: ["DKRUN_HOME": place.home])
+        #expect(gone.status == 2 && gone.stderr.contains("its script \(place.dir.file("flow.lua")) is gone"), "\(gone.stderr)")
     }
 }
 

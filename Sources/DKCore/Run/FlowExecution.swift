@@ -54,6 +54,10 @@ public final class FlowExecution {
     private let process: LocalRunProcess?
     /// The id of the run this one resumes (docs/results.md, Resume), or nil.
     public var resumes: String?
+    /// The tasks (slugs) this run approves (`FlowRunContext.approved`).
+    public var approved: Set<String> = []
+    /// Whether the run keeps results for a resume (`FlowRunContext.keepsResults`).
+    public var keepsResults = true
     /// The results the tasks run here keep for a resume, written aside as they come.
     private let kept = KeptResults()
 
@@ -121,6 +125,8 @@ public final class FlowExecution {
     private func checkExecutor() throws -> (RunObserver) throws -> FlowRunResult {
         let flow = graph.spec
         var context = FlowRunContext(id: runID, flowName: flow.name, parameters: parameters, resumes: resumes)
+        context.approved = approved
+        context.keepsResults = keepsResults
         if case .dask = executor {} else { context.kept = kept }
         switch executor {
         case .local:

@@ -97,7 +97,8 @@ public final class FlowRunner {
             finish(t, TaskState(.success, result: context.parameters[task.slug] ?? p.defaultValue), attempt: 1, duration: 0)
             return
         }
-        let inputs = TaskInputs(graph: graph, task: t) { self.states[$0]! }
+        var inputs = TaskInputs(graph: graph, task: t) { self.states[$0]! }
+        inputs.approved = context.approved.contains(task.slug)
         switch inputs.start() {
         // A mapped task's parent has no state handlers called (its children do).
         case .ends(let state) where graph.isMapped(t): finish(t, state, attempt: 0, duration: nil)

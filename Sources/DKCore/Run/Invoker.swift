@@ -13,6 +13,12 @@ public struct FlowRunContext: Sendable, Equatable {
     /// Where a run here keeps results for a later resume until it ends; nil (Dask workers,
     /// and what crosses processes): each result is written as it comes.
     public var kept: KeptResults?
+    /// The tasks (slugs) this run approves (`dkrun resume` of a paused run): their trigger is
+    /// not checked, and `dk.pause()` in them returns (`dk.context.resume` is true).
+    public var approved: Set<String> = []
+    /// Whether the run keeps results for a resume at all (not on Kubernetes without a shared
+    /// location: `KeptPlace.keepsOnKubernetes`).
+    public var keepsResults = true
 
     public init(id: String = UUID4.make(), flowName: String, scheduledStart: Double = Clock.wall(),
                 parameters: [String: Value], resumes: String? = nil) {
@@ -28,6 +34,8 @@ public struct FlowRunContext: Sendable, Equatable {
         var m: [String: Value] = ["id": .text(id), "flow": .text(flowName), "start": .float(scheduledStart),
                                   "parameters": Value(textKeys: parameters)]
         if let r = resumes { m["resumes"] = .text(r) }
+        if !approved.isEmpty { m["approved"] = .array(approved.sorted().map(Value.text)) }
+        if !keepsResults { m["keeps_results"] = false }
         return Value(textKeys: m)
     }
 
@@ -38,6 +46,8 @@ public struct FlowRunContext: Sendable, Equatable {
         }
         self.init(id: id, flowName: flow, scheduledStart: start, parameters: value["parameters"]?.textKeyed ?? [:],
                   resumes: value["resumes"]?.stringValue)
+        approved = Set((value["approved"]?.arrayValue ?? []).compactMap(\.stringValue))
+        keepsResults = value["keeps_results"]?.boolValue ?? true
     }
 }
 

@@ -9,6 +9,9 @@ public struct TaskInputs {
     public let graph: FlowGraph
     public let task: Int
     private let upstreamState: (Int) -> TaskState
+    /// Whether the task is approved in this run (`FlowRunContext.approved`): its trigger is
+    /// not checked.
+    public var approved = false
 
     /// - Parameter upstream: the final state of an upstream task, by task index.
     public init(graph: FlowGraph, task: Int, upstream: @escaping (Int) -> TaskState) {
@@ -30,7 +33,8 @@ public struct TaskInputs {
 
     public func start() -> Start {
         guard graph.isMapped(task) else {
-            return TaskRules.preflight(spec, upstreamStates(child: nil), hasUpstream: hasUpstream).map(Start.ends) ?? .runs
+            return TaskRules.preflight(spec, upstreamStates(child: nil), hasUpstream: hasUpstream, approved: approved)
+                .map(Start.ends) ?? .runs
         }
         if let end = TaskRules.preflightMapping(spec, upstreamStates(child: nil)) { return .ends(end) }
         return mapping()
@@ -38,7 +42,7 @@ public struct TaskInputs {
 
     /// The state child `i` of a mapped task ends in without running, or nil when it runs.
     public func preflight(child i: Int) -> TaskState? {
-        TaskRules.preflight(spec, upstreamStates(child: i), hasUpstream: hasUpstream)
+        TaskRules.preflight(spec, upstreamStates(child: i), hasUpstream: hasUpstream, approved: approved)
     }
 
     private var hasUpstream: Bool { !graph.upstream[task].isEmpty }

@@ -43,6 +43,10 @@ struct RunCommand: ParsableCommand {
                                + "ends Cached with the result it kept; the others run.", valueName: "RUN"))
     var resume: String?
 
+    @Option(help: ArgumentHelp("Approve this task (repeatable; `dkrun resume` gives the tasks a paused run waits for): its trigger "
+                               + "is not checked, and dk.pause() in it returns.", valueName: "TASK"))
+    var approve: [String] = []
+
     @OptionGroup(title: "Kubernetes") var kube: KubeOptions
 
     func validate() throws {
@@ -67,8 +71,13 @@ struct RunCommand: ParsableCommand {
                 + "and flow '\(loaded.spec.name)' runs here")
         }
 
+        if resume != nil, case .kubernetes = placement, let problem = loaded.spec.resultsProblemOnKubernetes(resuming: true) {
+            throw CommandError.badInput(problem)
+        }
         let resumes = try resume.map { try ResumedRun.find($0, flow: loaded.spec) }
-        if resumes != nil, case .kubernetes = placement { throw CommandError.badInput(Self.noResumeOnKubernetes(loaded.spec)) }
+        if let unknown = approve.first(where: { name in !loaded.spec.tasks.contains { $0.slug == name } }) {
+            throw CommandError.badInput("--approve '\(unknown)': flow '\(loaded.spec.name)' has no task '\(unknown)'")
+        }
 
         var t = Clock.monotonic()
         let serialised = loaded.serialised()
@@ -80,11 +89,13 @@ struct RunCommand: ParsableCommand {
         t = Clock.monotonic()
         // One id for the run everywhere: dk.context.flow_run_id, the history, the Kubernetes objects.
         var run = RunRecorder.Run(id: UUID4.make(), flow: loaded.spec.name, dagHash: serialised.dagHash,
-                                  parameters: Value(textKeys: loaded.resolvedParameters), placement: .here)
+                                  parameters: Value(textKeys: loaded.resolvedParameters), placement: .here,
+                                  script: Files.join(Files.currentDirectory, flow.script), scriptParameters: Value(textKeys: loaded.parameters))
         switch placement {
         case .kubernetes(let tasks):
             let submission = KubeSubmission(loaded: loaded, runID: run.id, tasks: tasks, payload: serialised.bytes, kube: kube,
-                                            serviceAccount: serviceAccount)
+                                            serviceAccount: serviceAccount, resumes: resumes,
+                                            approved: Set(approve))
             if dryRun { return try submission.dryRun() }
             run.placement = .kubernetes
             try CommandError.end(with: try HistoryRecording.run(run, output: observer, ends: !detach) {
@@ -95,6 +106,7 @@ struct RunCommand: ParsableCommand {
                 let execution = try loaded.host.execution(of: loaded.spec, runID: run.id, parameters: loaded.parameters, executor: choice,
                                                           observer: observer, serialised: (serialised.payload, serialised.bytes))
                 execution.resumes = resumes
+                execution.approved = Set(approve)
                 let result = try execution.run()
                 if timings {
                     let all = loaded.timings + [("serialise", serialise), ("run", Clock.monotonic() - t)]
@@ -104,16 +116,5 @@ struct RunCommand: ParsableCommand {
                 return ExitStatus(flowState: result.state)
             })
         }
-    }
-
-    /// Why a Kubernetes run cannot be resumed: its results must be kept where every pod
-    /// reaches them (S3), and resuming one on the cluster is not built yet.
-    static func noResumeOnKubernetes(_ flow: FlowSpec) -> String {
-        if let task = flow.tasks.first(where: { !$0.resultLocation.isShared }) {
-            return "--resume: flow '\(flow.name)' runs on Kubernetes, where its task '\(task.slug)' keeps its result in "
-                + "\(task.resultLocation), each pod's own disk: give the flow a result location every pod can reach, "
-                + "result = dk.results.S3{ bucket = ... } (docs/results.md, Resume)"
-        }
-        return "--resume: resuming a flow that runs on Kubernetes is not supported yet (docs/results.md, Resume)"
     }
 }
