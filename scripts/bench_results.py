@@ -79,7 +79,7 @@ def main():
         try:
             make_bucket(endpoint, "bench")
             variants = [
-                ("no checkpoint", "", ""),
+                ("no checkpoint", "checkpoint = false", ""),
                 ("checkpoint, local", "checkpoint = true", f'result = dk.results.Local{{ dir = "{tmp}/results" }}'),
                 ("checkpoint, S3 (moto)", "checkpoint = true",
                  f'result = dk.results.S3{{ bucket = "bench", endpoint = "{endpoint}" }}'),

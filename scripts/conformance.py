@@ -293,7 +293,9 @@ class DaskCluster:
     """A scheduler and two one-thread workers on 127.0.0.1, logging into `log_dir`.
 
     Like the Swift tests' cluster (Tests/dkrunTests/DaskCluster.swift): the workers find dkrun
-    through DKRUN_BINARY and have nothing else on their PATH but `env`.
+    through DKRUN_BINARY and have nothing else on their PATH but `env`. They take DKRUN_HOME
+    and HOME from this process (the suite's and the soak's DKRUN_HOME): without them, a
+    worker's dkrun would keep results (docs/results.md) under its working directory.
     """
 
     WORKERS = 2
@@ -324,7 +326,8 @@ class DaskCluster:
         for i in range(self.WORKERS):
             self._spawn(f"worker-{i}", ["worker", self.address, "--host", "127.0.0.1",
                                         "--nthreads", "1", "--dashboard-address", "127.0.0.1:0"],
-                        {"DKRUN_BINARY": str(self.dkrun)})
+                        {"DKRUN_BINARY": str(self.dkrun),
+                         **{k: os.environ[k] for k in ("DKRUN_HOME", "HOME") if k in os.environ}})
 
     def wait_ready(self):
         script = (f"from distributed import Client\n"

@@ -23,9 +23,14 @@ public struct RunRecord: Sendable, Equatable {
     /// The flow's state: Running until it ends (or until the dkrun recording it stopped).
     public var state: StateKind
     public var message: String?
+    /// The script it ran (an absolute path) and the parameter values it was given (secrets
+    /// masked): what `dkrun resume` runs again. nil: not known (a run followed by its id).
+    public var script: String?
+    public var scriptParameters: Value?
 
     public init(id: String, flow: String, dagHash: String? = nil, parameters: Value? = nil, placement: Placement,
-                executor: String? = nil, started: Double, ended: Double? = nil, state: StateKind, message: String? = nil) {
+                executor: String? = nil, started: Double, ended: Double? = nil, state: StateKind, message: String? = nil,
+                script: String? = nil, scriptParameters: Value? = nil) {
         self.id = id
         self.flow = flow
         self.dagHash = dagHash
@@ -36,6 +41,8 @@ public struct RunRecord: Sendable, Equatable {
         self.ended = ended
         self.state = state
         self.message = message
+        self.script = script
+        self.scriptParameters = scriptParameters
     }
 }
 

@@ -54,6 +54,11 @@ public final class RunHistory {
             PRIMARY KEY (run_id, task, map_index)
         ) WITHOUT ROWID;
         """,
+        // `dkrun resume RUN` runs a paused run's script again with its parameters.
+        """
+        ALTER TABLE runs ADD COLUMN script TEXT;             -- absolute path; NULL: not run from a script here
+        ALTER TABLE runs ADD COLUMN script_parameters TEXT;  -- JSON: the parameter values it was given, secrets masked
+        """,
     ]
 
     /// The schema version this dkrun writes.
@@ -117,15 +122,18 @@ public final class RunHistory {
         let parameters = run.parameters.map { JSON.encode(SecretMask.apply($0)) }
         try db.writing {
             try db.rows("""
-                INSERT INTO runs (id, flow, dag_hash, parameters, placement, executor, started, ended, state, message)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO runs (id, flow, dag_hash, parameters, placement, executor, started, ended, state, message, script,
+                    script_parameters)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (id) DO UPDATE SET flow = excluded.flow, dag_hash = coalesce(excluded.dag_hash, dag_hash),
                     parameters = coalesce(excluded.parameters, parameters), placement = excluded.placement,
                     executor = coalesce(excluded.executor, executor), started = min(started, excluded.started),
-                    ended = excluded.ended, state = excluded.state, message = excluded.message
+                    ended = excluded.ended, state = excluded.state, message = excluded.message,
+                    script = coalesce(excluded.script, script), script_parameters = coalesce(excluded.script_parameters, script_parameters)
                 """, [.text(run.id), .text(run.flow), SQLValue(run.dagHash), SQLValue(parameters), .text(run.placement.rawValue),
                       SQLValue(run.executor), .real(run.started), SQLValue(run.ended), .text(run.state.rawValue),
-                      SQLValue(run.message.map(SecretMask.apply))])
+                      SQLValue(run.message.map(SecretMask.apply)), SQLValue(run.script),
+                      SQLValue(run.scriptParameters.map { JSON.encode(SecretMask.apply($0)) })])
             try db.each("""
                 INSERT OR REPLACE INTO task_runs (run_id, task, map_index, position, state, attempts, duration, worker, message,
                     result_location, started, ended)
@@ -155,7 +163,8 @@ public final class RunHistory {
 
     // MARK: Reading
 
-    private static let runColumns = "id, flow, dag_hash, parameters, placement, executor, started, ended, state, message"
+    private static let runColumns = "id, flow, dag_hash, parameters, placement, executor, started, ended, state, message, script, "
+        + "script_parameters"
 
     /// Runs, the latest first.
     /// - Parameters:
@@ -193,6 +202,8 @@ public final class RunHistory {
         RunRecord(id: r[0].text ?? "", flow: r[1].text ?? "", dagHash: r[2].text,
                   parameters: r[3].text.flatMap { try? JSON.decode(Array($0.utf8), maxDepth: Value.maxMessageDepth) },
                   placement: RunRecord.Placement(rawValue: r[4].text ?? "") ?? .here, executor: r[5].text,
-                  started: r[6].real ?? 0, ended: r[7].real, state: StateKind(rawValue: r[8].text ?? "") ?? .pending, message: r[9].text)
+                  started: r[6].real ?? 0, ended: r[7].real, state: StateKind(rawValue: r[8].text ?? "") ?? .pending, message: r[9].text,
+                  script: r[10].text,
+                  scriptParameters: r[11].text.flatMap { try? JSON.decode(Array($0.utf8), maxDepth: Value.maxMessageDepth) })
     }
 }

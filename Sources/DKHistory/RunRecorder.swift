@@ -22,13 +22,24 @@ public final class RunRecorder: RunObserver, @unchecked Sendable {
         public var dagHash: String?
         public var parameters: Value?
         public var placement: RunRecord.Placement
+        /// `RunRecord.script`, `RunRecord.scriptParameters`.
+        public var script: String?
+        public var scriptParameters: Value?
 
-        public init(id: String, flow: String?, dagHash: String?, parameters: Value?, placement: RunRecord.Placement) {
+        public init(id: String, flow: String?, dagHash: String?, parameters: Value?, placement: RunRecord.Placement,
+                    script: String? = nil, scriptParameters: Value? = nil) {
             self.id = id
             self.flow = flow
             self.dagHash = dagHash
             self.parameters = parameters
             self.placement = placement
+            self.script = script
+            self.scriptParameters = scriptParameters
+        }
+
+        func record(flow: String, started: Double) -> RunRecord {
+            RunRecord(id: id, flow: flow, dagHash: dagHash, parameters: parameters, placement: placement, started: started,
+                      state: .running, script: script, scriptParameters: scriptParameters)
         }
     }
 
@@ -69,10 +80,7 @@ public final class RunRecorder: RunObserver, @unchecked Sendable {
         self.warn = warn
         given = run
         // Its row is written with its first event, or at `finish`.
-        self.run = run.flow.map {
-            RunRecord(id: run.id, flow: $0, dagHash: run.dagHash, parameters: run.parameters, placement: run.placement,
-                      started: Clock.wall(), state: .running)
-        }
+        self.run = run.flow.map { run.record(flow: $0, started: Clock.wall()) }
         writer = spawnThread { [self] in write() }
     }
 
@@ -83,8 +91,7 @@ public final class RunRecorder: RunObserver, @unchecked Sendable {
             switch event {
             case let .flowStarted(flow, _, executor, time):
                 if run == nil {
-                    run = RunRecord(id: given.id, flow: flow, dagHash: given.dagHash, parameters: given.parameters,
-                                    placement: given.placement, started: time, state: .running)
+                    run = given.record(flow: flow, started: time)
                 }
                 run?.flow = flow
                 run?.executor = executor
@@ -98,6 +105,7 @@ public final class RunRecorder: RunObserver, @unchecked Sendable {
                 t.duration = duration ?? t.duration
                 t.worker = worker ?? t.worker
                 t.message = state.message
+                t.resultLocation = state.resultLocation ?? t.resultLocation
                 if state.kind == .running && t.started == nil { t.started = time }
                 if state.isFinished { t.ended = time }
                 tasks[id] = t

@@ -37,6 +37,12 @@ public struct FlowRunPlan: Sendable {
     /// The service account the Job's pod runs as (KubernetesRun's service_account_name, or
     /// `--service-account`); nil: the namespace's default.
     public var serviceAccount: String?
+    /// The id of the run this one resumes (docs/results.md, Resume), passed to the Job's pod
+    /// as DKRUN_RESUMES; nil: none.
+    public var resumes: String?
+    /// The tasks the run approves (`FlowRunContext.approved`), passed as DKRUN_APPROVED (a
+    /// JSON array of their names).
+    public var approved: Set<String> = []
     private let runConfig: Value?
 
     public var jobName: String { Self.jobName(run: runID) }
@@ -208,6 +214,8 @@ public struct FlowRunPlan: Sendable {
         var env = c["env"]?.arrayValue ?? []
         // DKRUN_IMAGE: the pod's own FlowImage decision comes to the same image for the cluster.
         let ours: [(String, String)] = [("DKRUN_RUN_ID", runID), ("DKRUN_JOB_NAME", jobName), ("DKRUN_IMAGE", image)]
+            + (resumes.map { [("DKRUN_RESUMES", $0)] } ?? [])
+            + (approved.isEmpty ? [] : [("DKRUN_APPROVED", JSON.encode(.array(approved.sorted().map(Value.text))))])
             + (runConfig?["env"]?.textMap ?? [:]).sorted { $0.key < $1.key }
         for (k, v) in ours { env.append(["name": .text(k), "value": .text(v)]) }
         c["env"] = .array(env)

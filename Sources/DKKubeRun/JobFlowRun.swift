@@ -43,9 +43,16 @@ public struct JobFlowRun {
             executor = choice
         }
         let graph = try FlowGraph(flow)
-        return FlowExecution(graph: graph, runID: plan.runID, parameters: try graph.resolveParameters(payload.parameters), executor: executor,
-                             host: host, clusterRunner: clusterRunner, payload: { [payload] in payload }, payloadBytes: payloadBytes,
-                             observer: observer, process: nil)  // FlowPlacement refuses a LocalRun on Kubernetes
+        let execution = FlowExecution(graph: graph, runID: plan.runID, parameters: try graph.resolveParameters(payload.parameters),
+                                      executor: executor, host: host, clusterRunner: clusterRunner, payload: { [payload] in payload },
+                                      payloadBytes: payloadBytes, observer: observer,
+                                      process: nil)  // FlowPlacement refuses a LocalRun on Kubernetes
+        execution.resumes = environment["DKRUN_RESUMES"]
+        execution.keepsResults = KeptPlace.keepsOnKubernetes(flowResult: flow.result)
+        if let approved = environment["DKRUN_APPROVED"] {
+            execution.approved = Set(try JSON.decode(Array(approved.utf8), maxDepth: 2).arrayValue?.compactMap(\.stringValue) ?? [])
+        }
+        return execution
     }
 }
 

@@ -97,7 +97,7 @@ public final class TaskServer {
     }
 
     private func run(_ request: Value) throws -> Value {
-        let (flow, inputs) = try taskInputs(request)
+        var (flow, inputs) = try taskInputs(request)
         let task = flow.graph.spec.tasks[inputs.task]
         if let p = task.parameter {
             return Self.stateReply(TaskState(.success, result: flow.payload.parameters[task.slug] ?? p.defaultValue), attempts: 1)
@@ -105,8 +105,10 @@ public final class TaskServer {
         let mapIndex = request["map_index"]?.intValue.map(Int.init)
         let context = try request["context"].map(FlowRunContext.init(value:))
             ?? FlowRunContext(flowName: flow.payload.flow.name, parameters: flow.payload.parameters)
+        inputs.approved = context.approved.contains(task.slug)
         var call = TaskCall(id: TaskRunID(task: task.slug, mapIndex: mapIndex), task: task,
                             arguments: inputs.arguments(mapIndex: mapIndex), run: context)
+        call.resumable = context.resumes != nil && inputs.upstreamAllCached(mapIndex: mapIndex)
         let log: (LogLevel, String) -> Void = { [channel] level, message in
             try? channel.send(["event": "log", "level": .text(level.name), "message": .text(SecretMask.apply(message))])
         }
@@ -124,7 +126,7 @@ public final class TaskServer {
             let attempt = call.attempt
             // Stopped during a retry's delay: the next attempt does not start.
             if Interruption.requested { return Self.stateReply(TaskRules.state(after: .interrupted), attempts: attempt - 1) }
-            let outcome = TaskRules.storing(flow.invoker.invoke(call, log: log), call, flow.invoker)
+            let outcome = TaskRules.storing(flow.invoker.invoke(call, log: log), call, flow.invoker, log: log)
             switch TaskRules.next(after: outcome, &call) {
             case .done(let state):
                 return Self.stateReply(state, attempts: attempt)

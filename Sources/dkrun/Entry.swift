@@ -18,7 +18,8 @@ enum Entry {
         for sig in [SIGHUP, SIGINT, SIGTERM, SIGQUIT] { signal(sig, SIG_DFL) }
         do {
             // `dkrun` alone on a terminal starts the REPL.
-            let arguments = CommandLine.arguments.count == 1 && isatty(STDIN_FILENO) != 0 ? ["repl"] : nil
+            let arguments = CommandLine.arguments.count == 1 && isatty(STDIN_FILENO) != 0 ? ["repl"]
+                : ResumedRun.expandingBareOption(Array(CommandLine.arguments.dropFirst()))
             var command = try DKRun.parseAsRoot(arguments)
             try command.run()
         } catch let error as CategorizedError {
@@ -44,7 +45,7 @@ struct DKRun: ParsableCommand {
         abstract: "Run Lua flow definitions locally, on Dask, and on Kubernetes.",
         discussion: "`dkrun FLOW.lua` runs the flow the script returns. Exit codes: 0 success, 1 flow failed, 2 bad input, 130 interrupted.",
         version: Product.version,
-        subcommands: [RunCommand.self, InspectCommand.self, SerializeCommand.self, GraphCommand.self, BuildCommand.self, LibCommand.self, REPLCommand.self, WorkerCommand.self, K8sCommand.self, RunsCommand.self, ReportCommand.self],
+        subcommands: [RunCommand.self, InspectCommand.self, SerializeCommand.self, GraphCommand.self, BuildCommand.self, LibCommand.self, REPLCommand.self, WorkerCommand.self, K8sCommand.self, RunsCommand.self, ReportCommand.self, ResumeCommand.self],
         defaultSubcommand: RunCommand.self
     )
 }

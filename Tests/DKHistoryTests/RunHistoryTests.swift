@@ -95,6 +95,27 @@ import Testing
         #expect(error?.exitStatus == .badInput)
     }
 
+    /// A history an older dkrun wrote (schema version 1) is brought up to date: its runs stay,
+    /// and new ones keep their script and its parameters.
+    @Test func aVersion1HistoryIsUpgradedKeepingItsRuns() throws {
+        let dir = try TempDir()
+        try Files.makeDirectories(dir.path + "/logs")
+        let old = try SQLiteConnection(path: dir.path + "/runs.sqlite", busyTimeout: 1)
+        try old.execute(RunHistory.migrations[0] + "PRAGMA user_version = 1;")
+        try old.execute("INSERT INTO runs (id, flow, placement, started, state) VALUES ('r0', 'etl', 'here', 5, 'Success')")
+        let history = try RunHistory(directory: dir.path)
+        #expect(try old.rows("PRAGMA user_version") == [[.int(Int64(RunHistory.schemaVersion))]])
+        #expect(try history.run("r0")?.script == nil)
+        var run = Self.run("r1")
+        run.script = "/flows/etl.lua"
+        run.scriptParameters = ["n": 3, "name": "x"]
+        try history.record(run, tasks: [])
+        #expect(try history.run("r1") == run)
+        // A later write that does not know them (a followed run) keeps them.
+        try history.record(Self.run("r1"), tasks: [])
+        #expect(try history.run("r1")?.script == "/flows/etl.lua")
+    }
+
     @Test func aFileThatIsNoDatabaseIsNamed() throws {
         let dir = try TempDir()
         try Files.write(dir.path + "/runs.sqlite", Array(String(repeating: "not a database\n", count: 100).utf8))

@@ -94,9 +94,10 @@ final class DaskCluster {
 
     deinit { stop() }
 
-    /// A Dask process with no dkrun on its PATH unless `environment` gives one.
+    /// A Dask process with no dkrun on its PATH unless `environment` gives one, and the
+    /// tests' DKRUN_HOME (`CLI.home`) unless it gives another: where its dkrun keeps results.
     private static func start(_ argv: [String], log: String, environment: [String: String]) throws -> pid_t {
-        var env: [String: String?] = ["DKRUN_BINARY": nil, "PATH": "/usr/bin:/bin"]
+        var env: [String: String?] = ["DKRUN_BINARY": nil, "PATH": "/usr/bin:/bin", "DKRUN_HOME": CLI.home]
         for (name, value) in environment { env[name] = value }
         return try startServer(argv, log: log, environment: env)
     }

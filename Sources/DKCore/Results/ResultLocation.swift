@@ -124,10 +124,16 @@ public struct LocalResultStore: ResultStore {
 }
 
 extension FlowSpec {
-    /// Why the flow cannot keep results on Kubernetes, or nil: a task that checkpoints or has
-    /// a target there must keep its results where every pod reaches them (S3), not in a pod's
-    /// own directory.
-    public var resultsProblemOnKubernetes: String? {
+    /// Why the flow cannot keep results on Kubernetes, or nil: what a run reads back must be
+    /// where every pod reaches it (S3), not in a pod's own directory. That is a task's
+    /// checkpoint or target in its result location, and when the run resumes another, the
+    /// results that run kept (`KeptPlace`: the flow's result location).
+    public func resultsProblemOnKubernetes(resuming: Bool) -> String? {
+        if resuming, !KeptPlace.keepsOnKubernetes(flowResult: result) {
+            return "--resume: flow '\(name)' runs on Kubernetes, and with no result location named, "
+                + "the results a resume reads are kept in \(ResultLocation.defaultLocation), which each pod has on its own disk: give the flow "
+                + "a result location every pod can reach, result = dk.results.S3{ bucket = ... } (docs/results.md, Resume)"
+        }
         let unshared = tasks.filter { ($0.checkpoint == true || $0.target != nil) && !$0.resultLocation.isShared }
         guard let first = unshared.first else { return nil }
         return "flow '\(name)': task '\(first.slug)' (\(first.source)) keeps its result (checkpoint or target) in "

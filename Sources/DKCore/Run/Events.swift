@@ -66,6 +66,7 @@ extension RunEvent {
             if let msg = state.message { m["message"] = .text(msg) }
             if let d = duration { m["duration"] = .float(d) }
             if let worker { m["worker"] = .text(worker) }
+            if let r = state.resultLocation { m["result_location"] = .text(r) }
             if [.success, .mapped, .cached].contains(state.kind) { m["result"] = state.result }
             return .map(m)
         case let .log(id, level, message, time):
@@ -96,7 +97,8 @@ extension RunEvent {
         let time = value["time"]?.stringValue.flatMap(Clock.parseISO8601) ?? Clock.wall()
         func state() -> TaskState? {
             guard let kind = value["state"]?.stringValue.flatMap(StateKind.init(rawValue:)) else { return nil }
-            return TaskState(kind, message: value["message"]?.stringValue, result: value["result"] ?? .null)
+            return TaskState(kind, message: value["message"]?.stringValue, result: value["result"] ?? .null,
+                             resultLocation: value["result_location"]?.stringValue)
         }
         switch kind {
         case "flow_started":

@@ -52,6 +52,14 @@ public final class FlowExecution {
     private let givenBytes: [UInt8]?
     private let observer: RunObserver?
     private let process: LocalRunProcess?
+    /// The id of the run this one resumes (docs/results.md, Resume), or nil.
+    public var resumes: String?
+    /// The tasks (slugs) this run approves (`FlowRunContext.approved`).
+    public var approved: Set<String> = []
+    /// Whether the run keeps results for a resume (`FlowRunContext.keepsResults`).
+    public var keepsResults = true
+    /// The results the tasks run here keep for a resume, written aside as they come.
+    private let kept = KeptResults()
 
     /// - Parameters:
     ///   - parameters: resolved values (see `FlowGraph.resolveParameters`).
@@ -109,6 +117,7 @@ public final class FlowExecution {
             // The flow failed or was cancelled already: that stays its state.
             observer?.handle(.log(nil, .error, "\(error)", time: Clock.wall()))
         }
+        kept.finish { [observer] in observer?.handle(.log(nil, .warning, $0, time: Clock.wall())) }
         report.flowEnded(as: result.state)
         return result
     }
@@ -116,7 +125,10 @@ public final class FlowExecution {
     /// How the tasks will run, once it is sure they can.
     private func checkExecutor() throws -> (RunObserver) throws -> FlowRunResult {
         let flow = graph.spec
-        let context = FlowRunContext(id: runID, flowName: flow.name, parameters: parameters)
+        var context = FlowRunContext(id: runID, flowName: flow.name, parameters: parameters, resumes: resumes)
+        context.approved = approved
+        context.keepsResults = keepsResults
+        if case .dask = executor {} else { context.kept = kept }
         switch executor {
         case .local:
             return { [self] observer in

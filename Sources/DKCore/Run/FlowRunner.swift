@@ -122,12 +122,13 @@ public final class FlowRunner {
             finish(t, TaskState(.success, result: context.parameters[task.slug] ?? p.defaultValue), attempt: 1, duration: 0)
             return
         }
-        let inputs = TaskInputs(graph: graph, task: t) { self.states[$0]! }
+        var inputs = TaskInputs(graph: graph, task: t) { self.states[$0]! }
+        inputs.approved = context.approved.contains(task.slug)
         switch inputs.start() {
         // A mapped task's parent has no state handlers called (its children do).
         case .ends(let state) where graph.isMapped(t): finish(t, state, attempt: 0, duration: nil)
         case .ends(let state): end(t, mapIndex: nil, state, inputs)
-        case .runs: enqueue(t, mapIndex: nil, inputs.arguments(mapIndex: nil))
+        case .runs: enqueue(t, mapIndex: nil, inputs)
         case .maps(let width): startMapped(t, width, inputs)
         }
     }
@@ -139,7 +140,7 @@ public final class FlowRunner {
             if let state = inputs.preflight(child: i) {
                 end(t, mapIndex: i, state, inputs)
             } else {
-                enqueue(t, mapIndex: i, inputs.arguments(mapIndex: i))
+                enqueue(t, mapIndex: i, inputs)
             }
         }
     }
@@ -147,7 +148,7 @@ public final class FlowRunner {
     /// A task (or child) that ends without running; its state handlers settle the state first.
     private func end(_ t: Int, mapIndex: Int?, _ state: TaskState, _ inputs: TaskInputs) {
         if TaskRules.handlersSettle(graph.spec.tasks[t], state) {
-            enqueue(t, mapIndex: mapIndex, inputs.arguments(mapIndex: mapIndex), decided: state)
+            enqueue(t, mapIndex: mapIndex, inputs, decided: state)
         } else if let i = mapIndex {
             finishChild(t, i, state, attempt: 0, duration: nil)
         } else {
@@ -157,9 +158,11 @@ public final class FlowRunner {
 
     // MARK: Running attempts
 
-    private func enqueue(_ t: Int, mapIndex: Int?, _ args: [String: Value], decided: TaskState? = nil) {
+    private func enqueue(_ t: Int, mapIndex: Int?, _ inputs: TaskInputs, decided: TaskState? = nil) {
         let task = graph.spec.tasks[t]
-        let call = TaskCall(id: TaskRunID(task: task.slug, mapIndex: mapIndex), task: task, arguments: args, run: context)
+        var call = TaskCall(id: TaskRunID(task: task.slug, mapIndex: mapIndex), task: task, arguments: inputs.arguments(mapIndex: mapIndex),
+                            run: context)
+        call.resumable = context.resumes != nil && inputs.upstreamAllCached(mapIndex: mapIndex)
         let id = nextJobID
         nextJobID += 1
         let limited = Set(task.tags.filter { graph.spec.limits[$0] != nil }).sorted()
@@ -214,7 +217,7 @@ public final class FlowRunner {
             if let decided { return invoker.settle(call, decided, log: log) }
             if let stored = TaskRules.storedOutcome(call, invoker, log: log) { return stored }
             observer?.handle(.taskState(call.id, TaskState(.running), attempt: call.attempt, duration: nil, time: Clock.wall()))
-            return TaskRules.storing(invoker.invoke(call, log: log), call, invoker)
+            return TaskRules.storing(invoker.invoke(call, log: log), call, invoker, log: log)
         }
     }
 

@@ -8,18 +8,35 @@ public struct FlowRunContext: Sendable, Equatable {
     public var scheduledStart: Double
     /// The run's parameter values by name.
     public var parameters: [String: Value]
+    /// The id of the run this one resumes (`dkrun FLOW.lua --resume`), or nil.
+    public var resumes: String?
+    /// Where a run here keeps results for a later resume until it ends; nil (Dask workers,
+    /// and what crosses processes): each result is written as it comes.
+    public var kept: KeptResults?
+    /// The tasks (slugs) this run approves (`dkrun resume` of a paused run): their trigger is
+    /// not checked, and `dk.pause()` in them returns (`dk.context.resume` is true).
+    public var approved: Set<String> = []
+    /// Whether the run keeps results for a resume at all (not on Kubernetes without a shared
+    /// location: `KeptPlace.keepsOnKubernetes`).
+    public var keepsResults = true
 
     public init(id: String = UUID4.make(), flowName: String, scheduledStart: Double = Clock.wall(),
-                parameters: [String: Value]) {
+                parameters: [String: Value], resumes: String? = nil) {
         self.id = id
         self.flowName = flowName
         self.scheduledStart = scheduledStart
         self.parameters = parameters
+        self.resumes = resumes
     }
 
     /// The context as a map, to cross processes (the Dask driver passes it to the workers).
     public var value: Value {
-        ["id": .text(id), "flow": .text(flowName), "start": .float(scheduledStart), "parameters": Value(textKeys: parameters)]
+        var m: [String: Value] = ["id": .text(id), "flow": .text(flowName), "start": .float(scheduledStart),
+                                  "parameters": Value(textKeys: parameters)]
+        if let r = resumes { m["resumes"] = .text(r) }
+        if !approved.isEmpty { m["approved"] = .array(approved.sorted().map(Value.text)) }
+        if !keepsResults { m["keeps_results"] = false }
+        return Value(textKeys: m)
     }
 
     public init(value: Value) throws {
@@ -27,7 +44,10 @@ public struct FlowRunContext: Sendable, Equatable {
               let start = value["start"]?.numberValue else {
             throw FlowError("not a flow run context: \(JSON.encode(value))")
         }
-        self.init(id: id, flowName: flow, scheduledStart: start, parameters: value["parameters"]?.textKeyed ?? [:])
+        self.init(id: id, flowName: flow, scheduledStart: start, parameters: value["parameters"]?.textKeyed ?? [:],
+                  resumes: value["resumes"]?.stringValue)
+        approved = Set((value["approved"]?.arrayValue ?? []).compactMap(\.stringValue))
+        keepsResults = value["keeps_results"]?.boolValue ?? true
     }
 }
 
@@ -43,6 +63,9 @@ public struct TaskCall: Sendable {
     public var loopCount = 1
     public var loopResult: Value?
     public var run: FlowRunContext
+    /// In a resumed run: whether a result this task kept in an earlier run may stand in for
+    /// running it (nothing upstream ran again: `TaskInputs.upstreamAllCached`).
+    public var resumable = false
 
     public init(id: TaskRunID, task: TaskSpec, arguments: [String: Value], attempt: Int = 1, run: FlowRunContext) {
         self.id = id

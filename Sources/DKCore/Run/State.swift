@@ -39,14 +39,18 @@ public struct TaskState: Sendable, Equatable {
     public var children: [TaskState]
     /// Where the failure happened (a Lua traceback), when there is one.
     public var traceback: String?
+    /// Where the result is stored (its checkpoint, target or cache entry, or where it is kept
+    /// for a resume), or where a Cached result was found: "KEY in LOCATION".
+    public var resultLocation: String?
 
     public init(_ kind: StateKind, message: String? = nil, result: Value = .null,
-                children: [TaskState] = [], traceback: String? = nil) {
+                children: [TaskState] = [], traceback: String? = nil, resultLocation: String? = nil) {
         self.kind = kind
         self.message = message
         self.result = result
         self.children = children
         self.traceback = traceback
+        self.resultLocation = resultLocation
     }
 
     public var isFinished: Bool { kind.isFinished }
@@ -70,6 +74,7 @@ extension TaskState {
         var m: [Value: Value] = ["kind": .text(kind.rawValue), "result": result]
         if let message { m["message"] = .text(message) }
         if let traceback { m["traceback"] = .text(traceback) }
+        if let resultLocation { m["result_location"] = .text(resultLocation) }
         if !children.isEmpty { m["children"] = .array(children.map(\.value)) }
         return .map(m)
     }
@@ -80,6 +85,6 @@ extension TaskState {
         }
         self.init(kind, message: value["message"]?.stringValue, result: value["result"] ?? .null,
                   children: try (value["children"]?.arrayValue ?? []).map(TaskState.init(value:)),
-                  traceback: value["traceback"]?.stringValue)
+                  traceback: value["traceback"]?.stringValue, resultLocation: value["result_location"]?.stringValue)
     }
 }

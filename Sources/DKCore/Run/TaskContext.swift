@@ -34,6 +34,7 @@ extension TaskCall {
             "loop_count": .int(Int64(loopCount)), "task_loop_count": .int(Int64(loopCount)),
         ]
         if let i = id.mapIndex { f["map_index"] = .int(Int64(i)) }
+        if run.approved.contains(task.slug) { f["resume"] = .bool(true) }
         if let r = loopResult { f["loop_result"] = r; f["task_loop_result"] = r }
         return f
     }

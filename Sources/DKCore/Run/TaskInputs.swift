@@ -9,6 +9,9 @@ public struct TaskInputs {
     public let graph: FlowGraph
     public let task: Int
     private let upstreamState: (Int) -> TaskState
+    /// Whether the task is approved in this run (`FlowRunContext.approved`): its trigger is
+    /// not checked.
+    public var approved = false
 
     /// - Parameter upstream: the final state of an upstream task, by task index.
     public init(graph: FlowGraph, task: Int, upstream: @escaping (Int) -> TaskState) {
@@ -30,7 +33,8 @@ public struct TaskInputs {
 
     public func start() -> Start {
         guard graph.isMapped(task) else {
-            return TaskRules.preflight(spec, upstreamStates(child: nil), hasUpstream: hasUpstream).map(Start.ends) ?? .runs
+            return TaskRules.preflight(spec, upstreamStates(child: nil), hasUpstream: hasUpstream, approved: approved)
+                .map(Start.ends) ?? .runs
         }
         if let end = TaskRules.preflightMapping(spec, upstreamStates(child: nil)) { return .ends(end) }
         return mapping()
@@ -38,7 +42,7 @@ public struct TaskInputs {
 
     /// The state child `i` of a mapped task ends in without running, or nil when it runs.
     public func preflight(child i: Int) -> TaskState? {
-        TaskRules.preflight(spec, upstreamStates(child: i), hasUpstream: hasUpstream)
+        TaskRules.preflight(spec, upstreamStates(child: i), hasUpstream: hasUpstream, approved: approved)
     }
 
     private var hasUpstream: Bool { !graph.upstream[task].isEmpty }
@@ -50,8 +54,8 @@ public struct TaskInputs {
 
     /// The upstream states Prefect's checks look at, for the task (`child` nil: a plain task,
     /// or a mapped task's parent) or for one child of a mapped task.
-    private func upstreamStates(child: Int?) -> [TaskState] {
-        graph.upstream[task].flatMap { u -> [TaskState] in
+    private func upstreamStates(child: Int?, parameters: Bool = true) -> [TaskState] {
+        graph.upstream[task].filter { parameters || graph.spec.tasks[$0].parameter == nil }.flatMap { u -> [TaskState] in
             let state = upstreamState(u)
             guard let edge = mappedEdge(from: u) else { return state.flattened }
             guard var i = child, state.kind == .mapped else { return [state] }
@@ -88,6 +92,13 @@ public struct TaskInputs {
         }
         let width = lengths.min()!
         return width == 0 ? .ends(TaskRules.mappedState([])) : .maps(width: width)
+    }
+
+    /// Whether a resumed run may take this run's (child `mapIndex`'s) stored result: every
+    /// upstream task it sees (parameters aside, whose values are among its inputs) ended
+    /// Cached, so nothing upstream ran again (docs/results.md, Resume).
+    public func upstreamAllCached(mapIndex: Int?) -> Bool {
+        upstreamStates(child: mapIndex, parameters: false).allSatisfy { $0.kind == .cached }
     }
 
     /// The argument values of a run: upstream results and constants; for child `mapIndex` of

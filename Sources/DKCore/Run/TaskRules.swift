@@ -3,14 +3,15 @@
 /// follows it (a retry, the next loop), and a mapped task's and a flow's state.
 public enum TaskRules {
     /// Prefect 1's order for a task (or one child of a mapped task): it waits behind a paused
-    /// upstream task, a skipped upstream skips it (unless it opts out), then its trigger.
-    /// nil means it runs.
+    /// upstream task, a skipped upstream skips it (unless it opts out), then its trigger
+    /// (unless it is approved: Prefect 1's Resume state skips it too). nil means it runs.
     /// - Parameters:
     ///   - upstream: the upstream states as Prefect looks at them (`TaskInputs` gathers them).
     ///   - hasUpstream: whether the task has upstream tasks at all.
-    public static func preflight(_ task: TaskSpec, _ upstream: [TaskState], hasUpstream: Bool) -> TaskState? {
+    ///   - approved: whether the run approves it (`dkrun resume`).
+    public static func preflight(_ task: TaskSpec, _ upstream: [TaskState], hasUpstream: Bool, approved: Bool = false) -> TaskState? {
         if let held = waiting(task, upstream) ?? skipped(task, upstream) { return held }
-        return task.trigger.check(upstream.map(\.kind), hasUpstream: hasUpstream)
+        return approved ? nil : task.trigger.check(upstream.map(\.kind), hasUpstream: hasUpstream)
     }
 
     /// The checks a mapped task's parent makes before mapping (no trigger: each child checks it).

@@ -18,6 +18,8 @@ public struct SizeLimit: Sendable, Equatable {
     public static let result = SizeLimit(bytes: 256 << 20, what: "a stored task result")
     /// `dkrun graph --events`: the JSON event lines of a run.
     public static let events = SizeLimit(bytes: 256 << 20, what: "an events file")
+    /// The results a run keeps for a resume, in one file (`KeptFile`).
+    public static let keptResults = SizeLimit(bytes: 4 << 30, what: "a run's kept results file")
     /// What a program a task runs (`dk.shell.run`) writes on stdout or stderr.
     public static let programOutput = SizeLimit(bytes: 1 << 30, what: "a program's output")
 

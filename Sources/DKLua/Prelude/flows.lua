@@ -745,7 +745,11 @@ function dk.loop(result, message)
 end
 
 --- dk.pause([message]): ends the task Paused, waiting for approval; the tasks after it wait too.
-function dk.pause(message) error(setmetatable({ signal = "PAUSE", message = tostring(message or "paused") }, Signal), 0) end
+--- In a task `dkrun resume` approved (dk.context.resume), it returns, as Prefect 1's pause_task.
+function dk.pause(message)
+  if dk.context.resume then return end
+  error(setmetatable({ signal = "PAUSE", message = tostring(message or "paused") }, Signal), 0)
+end
 
 local function format_message(fmt, ...)
   if select("#", ...) > 0 then return string.format(fmt, ...) end

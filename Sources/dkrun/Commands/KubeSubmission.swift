@@ -14,15 +14,21 @@ struct KubeSubmission {
     let payload: [UInt8]
     let kube: KubeOptions
     let serviceAccount: String?
+    /// The id of the run this one resumes (`--resume`), or nil.
+    let resumes: String?
+    /// The tasks the run approves (`--approve`).
+    let approved: Set<String>
 
     /// The run's plan, checked: its errors (a bad cluster option, a payload too big for a
     /// ConfigMap, a secret the script reads that the run does not take along, results kept
     /// where pods cannot share them) are bad input.
     func plan(namespace: String) throws -> FlowRunPlan {
-        if let problem = loaded.spec.resultsProblemOnKubernetes { throw CommandError.badInput(problem) }
+        if let problem = loaded.spec.resultsProblemOnKubernetes(resuming: resumes != nil) { throw CommandError.badInput(problem) }
         var plan = try FlowRunPlan(flow: loaded.spec, tasks: tasks, runID: runID, namespace: namespace,
                                    image: try FlowImage.forRun(loaded.spec), environment: ProcessInfo.processInfo.environment)
         if plan.serviceAccount == nil { plan.serviceAccount = serviceAccount }
+        plan.resumes = resumes
+        plan.approved = approved
         _ = try plan.payloadConfigMap(payload)
         // The Job's pod evaluates the script again, and reads these again.
         let missing = loaded.host.secretNamesRead.filter { !plan.secretNames.contains($0) }

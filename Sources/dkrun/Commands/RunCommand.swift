@@ -45,6 +45,15 @@ struct RunCommand: ParsableCommand {
     @Option(help: ArgumentHelp("For a flow that runs on Kubernetes: the service account of its Job's pod when its run config names none (see `dkrun k8s rbac`).", valueName: "NAME"))
     var serviceAccount: String?
 
+    @Option(help: ArgumentHelp("Resume an earlier run of this flow (an id or its first characters; alone, or `last`: the flow's last run): "
+                               + "a task whose identity is unchanged, that succeeded then and whose upstream tasks are resumed too, "
+                               + "ends Cached with the result it kept; the others run.", valueName: "RUN"))
+    var resume: String?
+
+    @Option(help: ArgumentHelp("Approve this task (repeatable; `dkrun resume` gives the tasks a paused run waits for): its trigger "
+                               + "is not checked, and dk.pause() in it returns.", valueName: "TASK"))
+    var approve: [String] = []
+
     @OptionGroup(title: "Kubernetes") var kube: KubeOptions
 
     func validate() throws {
@@ -97,6 +106,14 @@ struct RunCommand: ParsableCommand {
         var spec = loaded.spec
         spec.limits.merge(try limitsGiven()) { _, given in given }
 
+        if resume != nil, case .kubernetes = placement, let problem = loaded.spec.resultsProblemOnKubernetes(resuming: true) {
+            throw CommandError.badInput(problem)
+        }
+        let resumes = try resume.map { try ResumedRun.find($0, flow: loaded.spec) }
+        if let unknown = approve.first(where: { name in !loaded.spec.tasks.contains { $0.slug == name } }) {
+            throw CommandError.badInput("--approve '\(unknown)': flow '\(loaded.spec.name)' has no task '\(unknown)'")
+        }
+
         var t = Clock.monotonic()
         let serialised = loaded.serialised()
         let serialise = Clock.monotonic() - t
@@ -107,11 +124,13 @@ struct RunCommand: ParsableCommand {
         t = Clock.monotonic()
         // One id for the run everywhere: dk.context.flow_run_id, the history, the Kubernetes objects.
         var run = RunRecorder.Run(id: UUID4.make(), flow: loaded.spec.name, dagHash: serialised.dagHash,
-                                  parameters: Value(textKeys: loaded.resolvedParameters), placement: .here)
+                                  parameters: Value(textKeys: loaded.resolvedParameters), placement: .here,
+                                  script: Files.join(Files.currentDirectory, flow.script), scriptParameters: Value(textKeys: loaded.parameters))
         switch placement {
         case .kubernetes(let tasks):
             let submission = KubeSubmission(loaded: loaded, runID: run.id, tasks: tasks, payload: serialised.bytes, kube: kube,
-                                            serviceAccount: serviceAccount)
+                                            serviceAccount: serviceAccount, resumes: resumes,
+                                            approved: Set(approve))
             if dryRun { return try submission.dryRun() }
             run.placement = .kubernetes
             let status = try HistoryRecording.run(run, output: observer, ends: !detach) {
@@ -121,8 +140,11 @@ struct RunCommand: ParsableCommand {
             try CommandError.end(with: status)
         case .here(let choice):
             let status = try HistoryRecording.run(run, output: observer) { observer in
-                let result = try loaded.host.execution(of: spec, runID: run.id, parameters: loaded.parameters, executor: choice,
-                                                       observer: observer, serialised: (serialised.payload, serialised.bytes)).run()
+                let execution = try loaded.host.execution(of: spec, runID: run.id, parameters: loaded.parameters, executor: choice,
+                                                          observer: observer, serialised: (serialised.payload, serialised.bytes))
+                execution.resumes = resumes
+                execution.approved = Set(approve)
+                let result = try execution.run()
                 if timings {
                     let all = loaded.timings + [("serialise", serialise), ("run", Clock.monotonic() - t)]
                     fputs("timings: " + all.map { "\($0.0) \(Clock.describe($0.1))" }.joined(separator: ", ")

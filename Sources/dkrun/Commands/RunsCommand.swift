@@ -1,6 +1,7 @@
 import ArgumentParser
 import DKCore
 import DKHistory
+import Foundation
 
 /// `dkrun runs`: the run history (docs/results.md), which every `dkrun FLOW.lua` and every
 /// followed Kubernetes run writes.
@@ -101,9 +102,9 @@ struct RunsCommand: ParsableCommand {
             if tasks.isEmpty {
                 lines.append("No task ran.")
             } else {
-                lines += RunsCommand.table([["TASK", "STATE", "ATTEMPTS", "DURATION", "WORKER", "MESSAGE"]] + tasks.map { t in
+                lines += RunsCommand.table([["TASK", "STATE", "ATTEMPTS", "DURATION", "WORKER", "RESULT", "MESSAGE"]] + tasks.map { t in
                     [t.id.description, t.state.rawValue, String(t.attempts), t.duration.map(Clock.describe) ?? "-", t.worker ?? "-",
-                     t.message.map(Self.firstLine) ?? ""]
+                     t.resultLocation ?? "-", t.message.map(Self.firstLine) ?? ""]
                 })
             }
             for line in lines { print(SecretMask.apply(line)) }
@@ -153,8 +154,16 @@ struct RunsCommand: ParsableCommand {
         }
     }
 
+    /// Removes what the runs kept for a resume in the default location (`KeptPlace`); a
+    /// location a flow names is the user's to clean (docs/results.md).
+    static func removeKeptResults(_ ids: [String]) {
+        guard case .local(let dir) = ResultLocation.defaultLocation else { return }
+        for id in ids { try? FileManager.default.removeItem(atPath: Files.join(dir, "runs/\(id)")) }
+    }
+
     struct Remove: ParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove runs from the history, with their logs.")
+        static let configuration = CommandConfiguration(commandName: "rm",
+                                                        abstract: "Remove runs from the history, with their logs and the results they kept here.")
 
         @Argument(help: ArgumentHelp("The runs' ids (or their first characters).", valueName: "RUN"))
         var runs: [String]
@@ -163,12 +172,14 @@ struct RunsCommand: ParsableCommand {
             let history = try RunHistory()
             let ids = try runs.map { try RunsCommand.find($0, in: history).id }
             try history.remove(ids)
+            RunsCommand.removeKeptResults(ids)
             for id in ids { print("removed flow run \(id)") }
         }
     }
 
     struct Prune: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Remove the runs that started longer ago than a duration, with their logs.")
+        static let configuration = CommandConfiguration(
+            abstract: "Remove the runs that started longer ago than a duration, with their logs and the results they kept here.")
 
         @Option(name: .customLong("older-than"), help: ArgumentHelp("How long ago: 30d, 12h, 90m, 45s or 2w.", valueName: "DURATION"))
         var olderThan: String
@@ -191,6 +202,7 @@ struct RunsCommand: ParsableCommand {
         func run() throws {
             let cutoff = Clock.wall() - Self.seconds(olderThan)!
             let removed = try RunHistory().prune(startedBefore: cutoff)
+            RunsCommand.removeKeptResults(removed)
             print("removed \(removed.count) flow run\(removed.count == 1 ? "" : "s") that started before \(RunsCommand.time(cutoff)) UTC")
         }
     }

@@ -1,0 +1,249 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Where a run keeps the results a later `--resume` of it takes (docs/results.md, Resume),
+/// decided here only: under `runs/RUN/` in the flow's result location when it names one, so
+/// that Dask workers and Kubernetes pods write them where the resuming run reads them, else
+/// in the default location, `$DKRUN_HOME/results`. A task's own `result` is for its
+/// checkpoint and target, not for these.
+public struct KeptPlace: Sendable, Hashable {
+    public let location: ResultLocation
+    public let run: String
+
+    public init(flowResult: ResultLocation?, run: String) {
+        location = flowResult ?? .defaultLocation
+        self.run = run
+    }
+
+    /// The key of one result written on its own (by a Dask worker, a Kubernetes pod, or to
+    /// an S3 location): `runs/RUN/tasks/IDENTITY`.
+    func key(_ identity: String) -> String { "runs/\(run)/tasks/\(identity)" }
+
+    /// Where a result is kept, as the run history and messages show it: "KEY in LOCATION",
+    /// the key of the run's file and the record's identity when it is in the file.
+    func describe(_ identity: String, inFile: Bool) -> String {
+        (inFile ? "runs/\(run)/kept (record \(identity))" : key(identity)) + " in \(location)"
+    }
+
+    /// Whether a run on Kubernetes keeps results for a resume: only in a flow's location that
+    /// every pod, and the resuming run, reaches (else they would be lost with the pod's disk).
+    public static func keepsOnKubernetes(flowResult: ResultLocation?) -> Bool { flowResult?.isShared == true }
+
+    /// The run's append-only file (`KeptFile`), when the location is a directory.
+    var file: String? {
+        guard case .local(let dir) = location else { return nil }
+        return Files.join(dir, "runs/\(run)/kept")
+    }
+}
+
+/// Writes the results a run here (local, threads) keeps for a later `--resume` on a thread of
+/// its own, batched, so that tasks do not wait for the file system: into the run's one
+/// append-only file when the place is a directory (a file per result cost a 10,000-task run
+/// several times its time, scripts/bench_resume.py), else one object per result. The run's
+/// end waits for the last write (`finish`). Dask workers have none: they write each result.
+public final class KeptResults: @unchecked Sendable, Equatable {
+    private let monitor = Monitor()
+    private var pending: [(store: ResultStore, place: KeptPlace, result: StoredResult)] = []
+    private var writer: pthread_t?
+    private var finishing = false
+    private var failed = 0
+    private var firstFailure: String?
+    /// The open files of the places written so far (one in practice: the flow's place).
+    private var files: [String: Int32] = [:]
+
+    public init() {}
+
+    public static func == (a: KeptResults, b: KeptResults) -> Bool { a === b }
+
+    /// Results the writer takes at once: waking it for each one would cost the tasks more
+    /// than the write (a thread switch per task).
+    static let batch = 256
+    /// How long a smaller batch waits for more (a run whose tasks are slow).
+    static let batchDelay = 0.05
+
+    func add(_ store: ResultStore, _ place: KeptPlace, _ result: StoredResult) {
+        monitor.locked {
+            pending.append((store, place, result))
+            if writer == nil { writer = spawnThread { [self] in write() } }
+            if pending.count == 1 || pending.count == Self.batch { monitor.signal() }
+        }
+    }
+
+    private func write() {
+        while true {
+            let batch = monitor.locked { () -> [(store: ResultStore, place: KeptPlace, result: StoredResult)]? in
+                while pending.isEmpty && !finishing { monitor.wait() }
+                let deadline = Clock.monotonic() + Self.batchDelay
+                while pending.count < Self.batch && !finishing && monitor.wait(until: deadline) {}
+                if pending.isEmpty { return nil }
+                defer { pending = [] }
+                return pending
+            }
+            guard let batch else { break }
+            var appended: [String: (bytes: [UInt8], count: Int)] = [:]
+            for (store, place, result) in batch {
+                if let path = place.file {
+                    KeptFile.append(result, to: &appended[path, default: ([], 0)].bytes)
+                    appended[path]?.count += 1
+                } else {
+                    do { try store.write(place.key(result.identity), result.bytes) } catch {
+                        failure(1, "cannot keep task '\(result.task)''s result at \(place.key(result.identity)) in \(store.location): \(error)")
+                    }
+                }
+            }
+            for (path, records) in appended {
+                do { try append(records.bytes, to: path) } catch {
+                    failure(records.count, "cannot keep results in \(path): \(error)")
+                }
+            }
+        }
+        for fd in files.values { close(fd) }
+    }
+
+    private func append(_ bytes: [UInt8], to path: String) throws {
+        let fd: Int32
+        if let open = files[path] { fd = open } else {
+            try Files.makeDirectories(Files.directory(of: path))
+            fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw Files.FileError(path: path, reason: String(cString: strerror(errno)), exitStatus: .failure) }
+            files[path] = fd
+        }
+        var done = 0
+        while done < bytes.count {
+            let n = bytes[done...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { throw Files.FileError(path: path, reason: String(cString: strerror(errno)), exitStatus: .failure) }
+            done += n
+        }
+    }
+
+    private func failure(_ count: Int, _ message: String) {
+        monitor.locked {
+            failed += count
+            firstFailure = firstFailure ?? message
+        }
+    }
+
+    /// Waits until every kept result is written. A place that cannot be written is one
+    /// warning, with how many results a resume will run again.
+    public func finish(warn: (String) -> Void) {
+        let thread = monitor.locked { () -> pthread_t? in
+            finishing = true
+            monitor.signal()
+            return writer
+        }
+        if let thread { pthread_join(thread, nil) }
+        if let firstFailure { warn("\(firstFailure) (\(failed) results not kept; a resume runs those tasks again)") }
+    }
+}
+
+/// A run's kept results in one append-only file, `runs/RUN/kept`: one record per result,
+///
+///     "DKK1" | body length (UInt32, big-endian) | body | FNV-1a 32 of the body (UInt32, big-endian)
+///
+/// where the body is the identity (64 hexadecimal digits) and the `StoredResult`'s bytes.
+/// A record cut short (the last one of a run that was killed) or corrupt is skipped with a
+/// warning: its task runs again; reading goes on at the next record's mark.
+enum KeptFile {
+    static let mark: [UInt8] = Array("DKK1".utf8)
+    static let identityLength = 64
+
+    static func append(_ result: StoredResult, to bytes: inout [UInt8]) {
+        var body = Array(result.identity.utf8)
+        body += result.bytes
+        bytes += mark
+        putUInt32(UInt32(body.count), &bytes)
+        bytes += body
+        putUInt32(fnv1a(body[...]), &bytes)
+    }
+
+    /// The records of a file's bytes: each identity's `StoredResult` bytes (the last record
+    /// of an identity wins; they are the same result), and what was skipped.
+    static func read(_ bytes: [UInt8]) -> (index: [String: ArraySlice<UInt8>], skipped: [String]) {
+        var index: [String: ArraySlice<UInt8>] = [:]
+        var skipped: [String] = []
+        var at = 0
+        while at < bytes.count {
+            guard bytes.count - at >= 8, bytes[at ..< at + 4].elementsEqual(mark) else {
+                let next = nextMark(bytes, after: at)
+                skipped.append("bytes \(at) to \(next): no record")
+                at = next
+                continue
+            }
+            let length = Int(getUInt32(bytes, at + 4))
+            let end = at + 8 + length
+            guard length >= identityLength, end + 4 <= bytes.count else {
+                let next = nextMark(bytes, after: at)
+                skipped.append(next == bytes.count && end + 4 > bytes.count ? "the last record (at byte \(at)): cut short"
+                               : "the record at byte \(at): bad length")
+                at = next
+                continue
+            }
+            let body = bytes[at + 8 ..< end]
+            guard fnv1a(body) == getUInt32(bytes, end) else {
+                skipped.append("the record at byte \(at): corrupt")
+                at = nextMark(bytes, after: at)
+                continue
+            }
+            index[String(decoding: body.prefix(identityLength), as: UTF8.self)] = body.dropFirst(identityLength)
+            at = end + 4
+        }
+        return (index, skipped)
+    }
+
+    private static func nextMark(_ bytes: [UInt8], after at: Int) -> Int {
+        var i = at + 1
+        while i + 4 <= bytes.count {
+            if bytes[i] == mark[0] && bytes[i ..< i + 4].elementsEqual(mark) { return i }
+            i += 1
+        }
+        return bytes.count
+    }
+
+    private static func putUInt32(_ v: UInt32, _ bytes: inout [UInt8]) {
+        bytes += [UInt8(v >> 24), UInt8(v >> 16 & 0xff), UInt8(v >> 8 & 0xff), UInt8(v & 0xff)]
+    }
+
+    private static func getUInt32(_ bytes: [UInt8], _ at: Int) -> UInt32 {
+        UInt32(bytes[at]) << 24 | UInt32(bytes[at + 1]) << 16 | UInt32(bytes[at + 2]) << 8 | UInt32(bytes[at + 3])
+    }
+
+    private static func fnv1a(_ bytes: ArraySlice<UInt8>) -> UInt32 {
+        var h: UInt32 = 0x811c_9dc5
+        for b in bytes { h = (h ^ UInt32(b)) &* 0x0100_0193 }
+        return h
+    }
+}
+
+/// The results an earlier run kept, as a resumed run looks them up: its kept file, read once
+/// per process into an index (a warning for each record skipped, once), else the result
+/// written on its own under its key. Only the last file read is held (a Dask worker serves
+/// one run after another).
+enum KeptIndex {
+    private static let monitor = Monitor()
+    nonisolated(unsafe) private static var last: (path: String, index: [String: ArraySlice<UInt8>])?
+
+    /// The bytes the run of `place` kept for `identity`, and where (`KeptPlace.describe`); nil: none.
+    static func lookup(_ place: KeptPlace, _ identity: String, _ store: ResultStore,
+                       log: (LogLevel, String) -> Void) throws -> (bytes: [UInt8], key: String)? {
+        if let path = place.file, let found = try index(path, log: log)[identity] {
+            return (Array(found), place.describe(identity, inFile: true))
+        }
+        return try store.read(place.key(identity)).map { ($0, place.describe(identity, inFile: false)) }
+    }
+
+    private static func index(_ path: String, log: (LogLevel, String) -> Void) throws -> [String: ArraySlice<UInt8>] {
+        try monitor.locked {
+            if let last, last.path == path { return last.index }
+            var index: [String: ArraySlice<UInt8>] = [:]
+            if Files.kind(path) != nil {
+                let read = KeptFile.read(try Files.read(path, limit: .keptResults))
+                for s in read.skipped { log(.warning, "kept results \(path): \(s), skipped (its task runs again)") }
+                index = read.index
+            }
+            last = (path, index)
+            return index
+        }
+    }
+}
