@@ -42,5 +42,9 @@ if [ ! -x .venv-prefect1/bin/python ] || ! cmp -s Tests/Conformance/prefect1-req
 fi
 
 config="${DKRUN_BUILD:-release}"
-echo "setup: swift build -c $config" >&2
-swift build -c "$config" --product dkrun >&2
+# A release binary carries the Swift runtime and Foundation: loading and binding a dozen shared
+# Swift libraries was a third of dkrun's cold start (docs/performance.md).
+static=()
+[ "$config" = release ] && static=(--static-swift-stdlib)
+echo "setup: swift build -c $config ${static[*]}" >&2
+swift build -c "$config" --product dkrun "${static[@]}" >&2
