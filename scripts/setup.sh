@@ -7,9 +7,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # graphviz: dkrun graph; openssl and python3: the tests' HTTPS servers; tmux: the REPL's tests;
-# curl: the tests' fault hook; nftables: the Kubernetes test cluster's service routing.
+# curl: the tests' fault hook; nftables: the Kubernetes test cluster's service routing; lua5.4:
+# the cold start's peer in scripts/bench_core.py.
 APT_PACKAGES=(pkg-config liblua5.4-dev libyaml-dev libcurl4-openssl-dev libedit-dev libsqlite3-dev graphviz openssl python3 python3-venv
-              tmux curl nftables)
+              tmux curl nftables lua5.4)
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
