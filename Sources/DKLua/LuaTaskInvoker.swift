@@ -172,7 +172,7 @@ final class LuaTaskInvoker: TaskInvoker {
         if call.task.taskRunName != nil, let name = try call.runName(context: fields.merging(runFields!.fields) { mine, _ in mine }) {
             fields["task_run_name"] = .text(name)
         }
-        try lua.push(Value(textKeys: fields))
+        try lua.push(fields: fields)
         lua.pushRef(runFields!.metatable)
         lua_setmetatable(lua.L, -2)
     }
