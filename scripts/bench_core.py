@@ -3,14 +3,19 @@
 
 Runs the same task-graph shapes (chain, fan-out/fan-in, diamond layers) on dkrun's
 LocalExecutor and LocalDaskExecutor (threads) and, in the same run, on Dask's threaded
-scheduler (dask.threaded.get) with no-op Python functions; then the cold start of
-`dkrun examples/hello.lua` and evaluate+validate+serialise of a 100,000-task flow.
+scheduler (dask.threaded.get) with no-op Python functions, and the µs per task at the
+largest N over the smallest (flat is 1.00x); then the cold start of `dkrun examples/hello.lua`
+next to Lua's and Python's, and evaluate+validate+serialise of a 100,000-task flow. Every
+dkrun runs with a temporary DKRUN_HOME (`use_temporary_home`): nothing lands in the user's run
+history.
 
-Usage: .venv/bin/python scripts/bench_core.py [--sizes 100,1000,10000] [--repeat 3]
+Usage: .venv/bin/python scripts/bench_core.py [--sizes 1000,10000,100000] [--repeat 3]
 (scripts/setup.sh makes the virtualenv and the release build this uses.)
 """
 import argparse
+import atexit
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -83,6 +88,14 @@ def dask_graph(shape, n):
     return dsk, [("d", layers - 1, i) for i in range(w)]
 
 
+def use_temporary_home():
+    """Points every dkrun this process starts at a new DKRUN_HOME, removed at exit, so that
+    benchmark runs stay out of the user's run history (~/.dkrun/history)."""
+    home = tempfile.mkdtemp(prefix="dkrun-bench-home-")
+    atexit.register(shutil.rmtree, home, ignore_errors=True)
+    os.environ["DKRUN_HOME"] = home
+
+
 def popen_wait(argv):
     """Runs a command and reaps it; returns (stdout, stderr, wall seconds, its peak RSS in MiB)."""
     start = time.perf_counter()
@@ -135,15 +148,23 @@ def bench_dask(shape, n, repeat):
     return float(out.strip()), rss
 
 
-def parse_arguments(doc):
-    """The benchmarks' common options (--sizes, --repeat), once the release build is there."""
+def parse_arguments(doc, sizes="1000,10000,100000"):
+    """The benchmarks' common options (--sizes, --repeat), once the release build is there;
+    from here on the dkruns started use a temporary DKRUN_HOME."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
-    parser.add_argument("--sizes", default="100,1000,10000")
+    parser.add_argument("--sizes", default=sizes)
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     if not os.access(DKRUN, os.X_OK):
         sys.exit(f"{DKRUN} is missing: run scripts/setup.sh first")
+    use_temporary_home()
     return args, [int(s) for s in args.sizes.split(",")]
+
+
+def median_start_ms(argv, runs=20):
+    """Median wall milliseconds of starting `argv` and waiting for it, with min and max."""
+    times = [popen_wait(argv)[2] * 1e3 for _ in range(runs)]
+    return statistics.median(times), min(times), max(times)
 
 
 def main():
@@ -151,28 +172,44 @@ def main():
     cores = os.cpu_count()
     print(f"dkrun core benchmark: {cores} cores; best of {args.repeat}; "
           f"µs/task = execution time / tasks (dkrun: the run phase of --timings, after evaluating)")
-    header = f"{'shape':<8} {'N':>6}  {'executor':<16} {'run ms':>9} {'µs/task':>8} {'process ms':>10} {'RSS MiB':>8} {'vs dask':>8}"
+    print("peak RSS of the whole process; vs dask = dkrun / dask.threaded in µs per task and in RSS")
+    header = (f"{'shape':<8} {'N':>6}  {'executor':<16} {'run ms':>9} {'µs/task':>8} {'process ms':>10} "
+              f"{'RSS MiB':>8} {'vs dask':>8} {'RSS vs':>7}")
     print(header)
     print("-" * len(header))
+    executors = (("LocalExecutor", "local"), (f"LocalDask({cores}thr)", "threads"))
     with tempfile.TemporaryDirectory() as tmp:
         for shape in LUA_SHAPES:
+            per_task = {}  # executor label -> µs per task at each N
             for n in sizes:
                 path = os.path.join(tmp, f"{shape}_{n}.lua")
                 with open(path, "w") as f:
                     f.write(LUA_SHAPES[shape].format(n=n, w=DIAMOND_WIDTH))
                 dask_s, dask_rss = bench_dask(shape, n, args.repeat)
                 dask_us = dask_s / n * 1e6
-                for label, executor in (("LocalExecutor", "local"), (f"LocalDask({cores}thr)", "threads")):
+                per_task.setdefault("dask.threaded", []).append(dask_us)
+                for label, executor in executors:
                     run, wall, rss = bench_dkrun(path, executor, args.repeat)
                     us = run / n * 1e6
+                    per_task.setdefault(label, []).append(us)
                     print(f"{shape:<8} {n:>6}  {label:<16} {run * 1e3:>9.1f} {us:>8.1f} {wall * 1e3:>10.1f} "
-                          f"{rss:>8.1f} {us / dask_us:>7.2f}x")
-                print(f"{shape:<8} {n:>6}  {'dask.threaded':<16} {dask_s * 1e3:>9.1f} {dask_us:>8.1f} {'':>10} {dask_rss:>8.1f} {'1.00x':>8}")
+                          f"{rss:>8.1f} {us / dask_us:>7.2f}x {rss / dask_rss:>6.2f}x")
+                print(f"{shape:<8} {n:>6}  {'dask.threaded':<16} {dask_s * 1e3:>9.1f} {dask_us:>8.1f} {'':>10} "
+                      f"{dask_rss:>8.1f} {'1.00x':>8} {'1.00x':>7}")
+            if len(sizes) > 1:
+                print(f"{shape:<8} µs/task at N={sizes[-1]} over N={sizes[0]}: "
+                      + ", ".join(f"{label} {us[-1] / us[0]:.2f}x" for label, us in per_task.items()))
 
         hello = os.path.join(ROOT, "examples", "hello.lua")
-        starts = [popen_wait([DKRUN, hello, "-q"])[2] * 1e3 for _ in range(10)]
-        print(f"\ncold start of `dkrun examples/hello.lua`: median {statistics.median(starts):.1f} ms "
-              f"(min {min(starts):.1f}, max {max(starts):.1f}, 10 runs)")
+        print("\ncold start, median of 20 (min, max):")
+        peers = [("dkrun examples/hello.lua", [DKRUN, hello, "-q"]),
+                 (f"{os.path.basename(sys.executable)} -c pass", [sys.executable, "-c", "pass"])]
+        lua = shutil.which("lua5.4")
+        if lua:
+            peers.insert(1, ("lua5.4 -e 'print(\"hello\")'", [lua, "-e", 'print("hello")']))
+        for label, argv in peers:
+            median, low, high = median_start_ms(argv)
+            print(f"  {label:<28} {median:6.1f} ms ({low:.1f}, {high:.1f})")
 
         big = os.path.join(tmp, "chain_100000.lua")
         with open(big, "w") as f:

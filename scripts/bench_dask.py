@@ -5,7 +5,9 @@ On one 2-worker LocalCluster (one thread per worker), runs the core benchmark's 
 with dkrun (`--executor dask=ADDRESS`) and, in the same run, raw Dask running the same
 graphs of no-op Python functions (`Client.get`); then the task server's own per-task
 overhead (`dkrun worker --stdio` driven directly), and the time from `dkrun` start to
-the first task running on a temporary cluster.
+the first task running on a temporary cluster. The fixed cost of a run is printed next to
+what a Python program pays to reach the same scheduler: a fresh `python` importing
+distributed, connecting a `Client(address)` and closing it.
 
 Usage: .venv/bin/python scripts/bench_dask.py [--sizes 100,1000,10000] [--repeat 3]
 (scripts/setup.sh makes the virtualenv and the release build this uses.)
@@ -89,8 +91,30 @@ def first_task_latency():
     return first, time.perf_counter() - started
 
 
+PEER = """
+import time
+started = time.perf_counter()
+from distributed import Client
+imported = time.perf_counter()
+Client({address!r}).close()
+print(imported - started, time.perf_counter() - imported)
+"""
+
+
+def raw_client_cost(address, repeat):
+    """Best seconds of a fresh Python process's `import distributed`, of its Client(address)
+    connecting and closing, and of the whole process."""
+    best = None
+    for _ in range(repeat):
+        out, _, wall, _ = popen_wait([sys.executable, "-c", PEER.format(address=address)])
+        imported, connected = (float(x) for x in out.split())
+        if best is None or wall < best[2]:
+            best = (imported, connected, wall)
+    return best
+
+
 def main():
-    args, sizes = parse_arguments(__doc__)
+    args, sizes = parse_arguments(__doc__, sizes="100,1000,10000")
     os.environ["DKRUN_BINARY"] = DKRUN  # the cluster's workers run this dkrun
     from distributed import Client, LocalCluster
 
@@ -117,7 +141,10 @@ def main():
                 raw = bench_raw(client, shape, n, args.repeat)
                 print(f"{shape:<8} {n:>6} {run * 1e3:>9.1f} {run / n * 1e6:>8.1f} "
                       f"{(run - fixed) / n * 1e6:>9.1f} {raw * 1e3:>11.1f} {raw / n * 1e6:>8.1f} {run / raw:>5.2f}x")
-        print(f"\nfixed cost of a dkrun run on this cluster (1-task flow): {fixed * 1e3:.0f} ms")
+        imported, connected, process = raw_client_cost(cluster.scheduler_address, args.repeat)
+        print(f"\nfixed cost of a dkrun run on this cluster (1-task flow): {fixed * 1e3:.0f} ms; "
+              f"raw Python in a fresh process: import distributed {imported * 1e3:.0f} ms + Client(address) "
+              f"and close {connected * 1e3:.0f} ms (whole process {process * 1e3:.0f} ms)")
         server_us = bench_task_server(tmp, 20000)
         print(f"task server, no-op Lua task through `dkrun worker --stdio`: {server_us:.1f} µs/task")
     first, total = first_task_latency()

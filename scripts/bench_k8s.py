@@ -26,7 +26,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from scripts.bench_core import DKRUN, ROOT  # noqa: E402
+from scripts.bench_core import DKRUN, ROOT, use_temporary_home  # noqa: E402
 
 PYTHON = os.path.join(ROOT, ".venv", "bin", "python")
 CLUSTER = os.path.join(ROOT, "tools", "kubesim", "cluster.py")
@@ -104,6 +104,7 @@ def main():
     args = parser.parse_args()
     if not os.access(DKRUN, os.X_OK):
         sys.exit(f"{DKRUN} is missing: run scripts/setup.sh first")
+    use_temporary_home()
     if os.geteuid() != 0:
         sys.exit("the test cluster needs root (network namespaces)")
     with tempfile.TemporaryDirectory() as tmp:

@@ -25,9 +25,7 @@ public final class RunLog {
     public func append(_ events: [RunEvent]) throws {
         var bytes: [UInt8] = []
         for event in events {
-            var value = event.value
-            value["result"] = nil
-            JSON.write(SecretMask.apply(value), into: &bytes)
+            event.writeJSON(into: &bytes, withResult: false)
             bytes.append(UInt8(ascii: "\n"))
         }
         guard fwrite(bytes, 1, bytes.count, file) == bytes.count, fflush(file) == 0 else {

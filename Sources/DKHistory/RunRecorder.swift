@@ -8,7 +8,8 @@ import Glibc
 /// in the run's log file. A thread of its own writes, so that a slow or locked database never
 /// holds a task up: events are gathered, and each write takes all that came since the last,
 /// at most `writeInterval` apart (a write is one transaction: one per event would cost a
-/// 10,000-task run seconds).
+/// 10,000-task run seconds). The writer also makes the task runs' rows from the events: the
+/// thread that reports them only queues them.
 ///
 /// A run never fails because of its history: when the history cannot be opened or written
 /// (locked past the busy timeout, made by a newer dkrun, unwritable), the recorder warns
@@ -57,9 +58,6 @@ public final class RunRecorder: RunObserver, @unchecked Sendable {
 
     // Under the monitor: the run as known so far, what the writer has yet to write.
     private var run: RunRecord?
-    private var tasks: [TaskRunID: TaskRunRecord] = [:]
-    private var positions: [String: Int] = [:]
-    private var changedTasks: Set<TaskRunID> = []
     private var runChanged = false
     private var events: [RunEvent] = []
     /// Whether any event came: a run refused before (bad input) is no run, and is not kept.
@@ -96,20 +94,8 @@ public final class RunRecorder: RunObserver, @unchecked Sendable {
                 run?.flow = flow
                 run?.executor = executor
                 runChanged = true
-            case let .taskState(id, state, attempt, duration, worker, time):
-                let position = positions[id.task] ?? positions.count
-                positions[id.task] = position
-                var t = tasks[id] ?? TaskRunRecord(id: id, position: position, state: state.kind, attempts: 0)
-                t.state = state.kind
-                t.attempts = max(t.attempts, attempt)
-                t.duration = duration ?? t.duration
-                t.worker = worker ?? t.worker
-                t.message = state.message
-                t.resultLocation = state.resultLocation ?? t.resultLocation
-                if state.kind == .running && t.started == nil { t.started = time }
-                if state.isFinished { t.ended = time }
-                tasks[id] = t
-                changedTasks.insert(id)
+            case .taskState:
+                break  // the writer makes the task run's row (`TaskRows`)
             case let .log(id, level, message, _):
                 if id == nil && level >= .error { lastError = message }
             case let .flowFinished(_, state, _, _, time):
@@ -157,16 +143,16 @@ public final class RunRecorder: RunObserver, @unchecked Sendable {
             return give(up: error)
         }
         var lastWrite = -Double.infinity
+        var rows = TaskRows()
         while true {
-            let work: (run: RunRecord, tasks: [TaskRunRecord], events: [RunEvent])? = monitor.locked {
+            let work: (run: RunRecord, events: [RunEvent])? = monitor.locked {
                 writerIdle = true
                 while !closing && !hasWork { monitor.wait() }
                 writerIdle = false
                 let next = lastWrite + Self.writeInterval
                 while !closing && Clock.monotonic() < next { monitor.wait(until: next) }
                 guard hasWork, let run else { return nil }
-                let work = (run, changedTasks.compactMap { tasks[$0] }, events)
-                changedTasks = []
+                let work = (run, events)
                 events = []
                 runChanged = false
                 return work
@@ -174,7 +160,7 @@ public final class RunRecorder: RunObserver, @unchecked Sendable {
             guard let work else { return }
             lastWrite = Clock.monotonic()
             do {
-                try history.record(work.run, tasks: work.tasks)
+                try history.record(work.run, tasks: rows.changed(by: work.events))
                 if log == nil { log = try RunLog(creating: history.logPath(of: work.run.id)) }
                 try log?.append(work.events)
             } catch {
@@ -185,7 +171,7 @@ public final class RunRecorder: RunObserver, @unchecked Sendable {
 
     /// Whether there is something to write (under the monitor); nothing is written before the
     /// run's flow is known.
-    private var hasWork: Bool { run != nil && (runChanged || !changedTasks.isEmpty || !events.isEmpty) }
+    private var hasWork: Bool { run != nil && (runChanged || !events.isEmpty) }
 
     private func give(up error: Error) {
         monitor.locked {
@@ -193,5 +179,33 @@ public final class RunRecorder: RunObserver, @unchecked Sendable {
             events = []
         }
         warn("this run is not recorded in the run history: \(error)")
+    }
+}
+
+/// The task runs' rows as a run's events change them (the writer's own: no lock).
+private struct TaskRows {
+    private var tasks: [TaskRunID: TaskRunRecord] = [:]
+    /// Each task's place in the run: the order its first event came in.
+    private var positions: [String: Int] = [:]
+
+    /// The rows the events change, as they stand after them.
+    mutating func changed(by events: [RunEvent]) -> [TaskRunRecord] {
+        var changed: Set<TaskRunID> = []
+        for case let .taskState(id, state, attempt, duration, worker, time) in events {
+            let position = positions[id.task] ?? positions.count
+            positions[id.task] = position
+            var t = tasks[id] ?? TaskRunRecord(id: id, position: position, state: state.kind, attempts: 0)
+            t.state = state.kind
+            t.attempts = max(t.attempts, attempt)
+            t.duration = duration ?? t.duration
+            t.worker = worker ?? t.worker
+            t.message = state.message
+            t.resultLocation = state.resultLocation ?? t.resultLocation
+            if state.kind == .running && t.started == nil { t.started = time }
+            if state.isFinished { t.ended = time }
+            tasks[id] = t
+            changed.insert(id)
+        }
+        return changed.map { tasks[$0]! }
     }
 }

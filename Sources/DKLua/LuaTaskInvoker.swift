@@ -168,10 +168,11 @@ final class LuaTaskInvoker: TaskInvoker {
             runFields = (call.run, call.run.fields, lua.ref())
         }
         var fields = call.contextFields()
-        if let name = try call.runName(context: fields.merging(runFields!.fields) { mine, _ in mine }) {
+        // The run's fields join the call's only for a template to read (most tasks have none).
+        if call.task.taskRunName != nil, let name = try call.runName(context: fields.merging(runFields!.fields) { mine, _ in mine }) {
             fields["task_run_name"] = .text(name)
         }
-        try lua.push(Value(textKeys: fields))
+        try lua.push(fields: fields)
         lua.pushRef(runFields!.metatable)
         lua_setmetatable(lua.L, -2)
     }

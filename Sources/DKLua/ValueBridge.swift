@@ -23,9 +23,27 @@ extension LuaState {
     /// nest at most `Value.maxMessageDepth` levels (dkrun's wrappers around a value of
     /// `Value.maxDepth`); a deeper one is an error, and nothing is left pushed.
     func push(_ value: Value) throws {
+        try bridging { try push(value, depth: 0) }
+    }
+
+    /// Pushes a table of text keys: `push(Value(textKeys: fields))` without making that map
+    /// first (a task's `dk.context` is pushed once per attempt).
+    func push(fields: [String: Value]) throws {
+        try bridging {
+            try enter(0, limit: Value.maxMessageDepth)
+            lua_createtable(L, 0, Int32(clamping: fields.count))
+            for (k, v) in fields {
+                try ValueError.at(.key(.text(k))) { try push(v, depth: 1) }
+                lua_setfield(L, -2, k)
+            }
+        }
+    }
+
+    /// Runs `body`, which pushes one value; when the value cannot cross, nothing is left pushed.
+    private func bridging(_ body: () throws -> Void) throws {
         let base = top
         do {
-            try push(value, depth: 0)
+            try body()
         } catch let error as ValueError {
             lua_settop(L, base)
             throw ValueBridgeError(error, root: "value")

@@ -39,6 +39,8 @@ enum Entry {
     }
 }
 
+/// Every command names itself (`commandName`): a name derived from the type costs the cold
+/// start a search of all the binary's protocol conformances per command.
 struct DKRun: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dkrun",

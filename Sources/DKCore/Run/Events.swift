@@ -55,35 +55,72 @@ public final class RunObservers: RunObserver {
 extension RunEvent {
     /// The event as one JSON-ready map (`--json-events` writes one per line).
     public var value: Value {
+        var m: [Value: Value] = [:]
+        forEachField { key, value in m[.text(key)] = value }
+        return .map(m)
+    }
+
+    /// `JSON.write(SecretMask.apply(value))` without `result` when `withResult` is false (the
+    /// run history keeps what happened, not the values), written field by field: building and
+    /// sorting a map per event cost more than running a no-op task.
+    public func writeJSON(into out: inout [UInt8], withResult: Bool) {
+        let patterns = SecretMask.current
+        var first = true
+        out.append(UInt8(ascii: "{"))
+        forEachField { key, value in
+            guard withResult || key != "result" else { return }
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
+            JSON.write(SecretMask.apply(.text(key), patterns), into: &out)
+            out.append(UInt8(ascii: ":"))
+            JSON.write(SecretMask.apply(value, patterns), into: &out)
+        }
+        out.append(UInt8(ascii: "}"))
+    }
+
+    /// Hands each field of the event's map to `body`, keys in the order JSON.write sorts them.
+    private func forEachField(_ body: (String, Value) -> Void) {
+        func time(_ t: Double) -> Value {
+            var bytes: [UInt8] = []
+            Clock.writeISO8601(t, into: &bytes)
+            return .string(bytes)
+        }
         switch self {
-        case let .flowStarted(flow, tasks, executor, time):
-            return ["event": "flow_started", "flow": .text(flow), "tasks": .int(Int64(tasks)),
-                    "executor": .text(executor), "time": .text(Clock.iso8601(time))]
-        case let .taskState(id, state, attempt, duration, worker, time):
-            var m: [Value: Value] = ["event": "task_state", "task": .text(id.task), "state": .text(state.kind.rawValue),
-                                     "attempt": .int(Int64(attempt)), "time": .text(Clock.iso8601(time))]
-            if let i = id.mapIndex { m["map_index"] = .int(Int64(i)) }
-            if let msg = state.message { m["message"] = .text(msg) }
-            if let d = duration { m["duration"] = .float(d) }
-            if let worker { m["worker"] = .text(worker) }
-            if let r = state.resultLocation { m["result_location"] = .text(r) }
-            if [.success, .mapped, .cached].contains(state.kind) { m["result"] = state.result }
-            return .map(m)
-        case let .log(id, level, message, time):
-            var m: [Value: Value] = ["event": "log", "level": .text(level.name), "message": .text(message),
-                                     "time": .text(Clock.iso8601(time))]
-            if let id {
-                m["task"] = .text(id.task)
-                if let i = id.mapIndex { m["map_index"] = .int(Int64(i)) }
-            }
-            return .map(m)
-        case let .flowFinished(flow, state, counts, wall, time):
+        case let .flowStarted(flow, tasks, executor, t):
+            body("event", "flow_started")
+            body("executor", .text(executor))
+            body("flow", .text(flow))
+            body("tasks", .int(Int64(tasks)))
+            body("time", time(t))
+        case let .taskState(id, state, attempt, duration, worker, t):
+            body("attempt", .int(Int64(attempt)))
+            if let duration { body("duration", .float(duration)) }
+            body("event", "task_state")
+            if let i = id.mapIndex { body("map_index", .int(Int64(i))) }
+            if let message = state.message { body("message", .text(message)) }
+            if state.kind == .success || state.kind == .mapped || state.kind == .cached { body("result", state.result) }
+            if let location = state.resultLocation { body("result_location", .text(location)) }
+            body("state", .text(state.kind.rawValue))
+            body("task", .text(id.task))
+            body("time", time(t))
+            if let worker { body("worker", .text(worker)) }
+        case let .log(id, level, message, t):
+            body("event", "log")
+            body("level", .text(level.name))
+            if let i = id?.mapIndex { body("map_index", .int(Int64(i))) }
+            body("message", .text(message))
+            if let id { body("task", .text(id.task)) }
+            body("time", time(t))
+        case let .flowFinished(flow, state, counts, wall, t):
             var c: [Value: Value] = [:]
             for (k, n) in counts { c[.text(k.rawValue)] = .int(Int64(n)) }
-            var m: [Value: Value] = ["event": "flow_finished", "flow": .text(flow), "state": .text(state.kind.rawValue),
-                                     "counts": .map(c), "wall": .float(wall), "time": .text(Clock.iso8601(time))]
-            if let msg = state.message { m["message"] = .text(msg) }
-            return .map(m)
+            body("counts", .map(c))
+            body("event", "flow_finished")
+            body("flow", .text(flow))
+            if let message = state.message { body("message", .text(message)) }
+            body("state", .text(state.kind.rawValue))
+            body("time", time(t))
+            body("wall", .float(wall))
         }
     }
 }

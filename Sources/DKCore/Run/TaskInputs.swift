@@ -47,17 +47,16 @@ public struct TaskInputs {
 
     private var hasUpstream: Bool { !graph.upstream[task].isEmpty }
 
-    private func mappedEdge(from u: Int) -> EdgeSpec? {
-        let slug = graph.spec.tasks[u].slug
-        return graph.incoming[task].first { $0.mapped && $0.upstream == slug }
-    }
-
     /// The upstream states Prefect's checks look at, for the task (`child` nil: a plain task,
     /// or a mapped task's parent) or for one child of a mapped task.
     private func upstreamStates(child: Int?, parameters: Bool = true) -> [TaskState] {
-        graph.upstream[task].filter { parameters || graph.spec.tasks[$0].parameter == nil }.flatMap { u -> [TaskState] in
+        // The first edge mapping over each upstream task, by its slug (looked up once: a
+        // reduce over N tasks has N edges).
+        var mappedEdges: [String: EdgeSpec] = [:]
+        for e in graph.incoming[task] where e.mapped && mappedEdges[e.upstream] == nil { mappedEdges[e.upstream] = e }
+        return graph.upstream[task].filter { parameters || graph.spec.tasks[$0].parameter == nil }.flatMap { u -> [TaskState] in
             let state = upstreamState(u)
-            guard let edge = mappedEdge(from: u) else { return state.flattened }
+            guard !mappedEdges.isEmpty, let edge = mappedEdges[graph.spec.tasks[u].slug] else { return state.flattened }
             guard var i = child, state.kind == .mapped else { return [state] }
             if edge.flattened {
                 // Element i of the flattened list came from the upstream child holding it.

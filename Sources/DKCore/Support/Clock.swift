@@ -31,13 +31,38 @@ public enum Clock {
 
     /// UTC time as ISO 8601 with milliseconds, for machine-readable events.
     public static func iso8601(_ t: Double) -> String {
+        var bytes: [UInt8] = []
+        writeISO8601(t, into: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// `iso8601` appended to `out` digit by digit: the run history writes one per event.
+    public static func writeISO8601(_ t: Double, into out: inout [UInt8]) {
         var seconds: time_t = Numbers.clamped(t)
         var parts = tm()
         gmtime_r(&seconds, &parts)
         let millis: Int = Numbers.clamped((t - Double(seconds)) * 1000)
-        func pad(_ v: Int, _ n: Int) -> String { String(repeating: "0", count: max(0, n - String(v).count)) + String(v) }
-        return "\(parts.tm_year + 1900)-\(pad(Int(parts.tm_mon) + 1, 2))-\(pad(Int(parts.tm_mday), 2))T"
-            + "\(pad(Int(parts.tm_hour), 2)):\(pad(Int(parts.tm_min), 2)):\(pad(Int(parts.tm_sec), 2)).\(pad(millis, 3))Z"
+        // v zero-padded to n digits, as String(v) when it has more (or is negative).
+        func digits(_ v: Int, _ n: Int, then separator: Unicode.Scalar) {
+            var divisor = 1
+            for _ in 1 ..< n { divisor *= 10 }
+            if v >= 0 && v / divisor < 10 {
+                while divisor > 0 {
+                    out.append(UInt8(ascii: "0") + UInt8(v / divisor % 10))
+                    divisor /= 10
+                }
+            } else {
+                out.append(contentsOf: String(v).utf8)
+            }
+            out.append(UInt8(ascii: separator))
+        }
+        digits(Int(parts.tm_year) + 1900, 4, then: "-")
+        digits(Int(parts.tm_mon) + 1, 2, then: "-")
+        digits(Int(parts.tm_mday), 2, then: "T")
+        digits(Int(parts.tm_hour), 2, then: ":")
+        digits(Int(parts.tm_min), 2, then: ":")
+        digits(Int(parts.tm_sec), 2, then: ".")
+        digits(millis, 3, then: "Z")
     }
 
     /// Seconds since the epoch of an RFC 3339 UTC time ("2026-11-22T00:40:00Z", fractions

@@ -46,7 +46,14 @@ public enum SecretMask {
 
     /// The value with every string masked (map keys, and the text between a secret text's names, too).
     public static func apply(_ value: Value) -> Value {
-        let current = monitor.locked { patterns }
+        apply(value, current)
+    }
+
+    /// The patterns in force now: for masking many values at once (`apply(_:_:)`).
+    static var current: [[UInt8]] { monitor.locked { patterns } }
+
+    /// `apply(_: Value)` with the patterns taken once by the caller.
+    static func apply(_ value: Value, _ current: [[UInt8]]) -> Value {
         guard !current.isEmpty else { return value }
         func masked(_ v: Value) -> Value {
             switch v {

@@ -17,6 +17,7 @@ struct K8sCommand: ParsableCommand {
 
     struct RBAC: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "rbac",
             abstract: "Print the ServiceAccount, Role and RoleBinding a flow run needs (apply them with kubectl).")
 
         @Option(name: .shortAndLong, help: "The namespace flows run in.")
@@ -32,6 +33,7 @@ struct K8sCommand: ParsableCommand {
 
     struct Doctor: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "doctor",
             abstract: "Check the connection, the credentials and every permission a flow run needs.")
 
         @OptionGroup var kube: KubeOptions

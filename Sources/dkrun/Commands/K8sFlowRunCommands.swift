@@ -18,6 +18,7 @@ extension K8sCommand {
 
     struct Logs: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "logs",
             abstract: "Show a flow run's log lines and task states (of a run started with --detach, say).")
 
         @Argument(help: ArgumentHelp("The flow run's id (or its first characters).", valueName: "RUN"))
@@ -48,6 +49,7 @@ extension K8sCommand {
 
     struct Cleanup: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "cleanup",
             abstract: "Delete what a flow run left on Kubernetes (its Job, pods, Services, ConfigMaps, Secrets), or every run's.")
 
         @Argument(help: ArgumentHelp("The flow run's id (or its first characters).", valueName: "RUN"))

@@ -17,7 +17,7 @@ struct LibCommand: ParsableCommand {
     }
 
     struct Path: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print the module search path, first place first.")
+        static let configuration = CommandConfiguration(commandName: "path", abstract: "Print the module search path, first place first.")
         @OptionGroup var options: Options
 
         func run() {
@@ -26,7 +26,7 @@ struct LibCommand: ParsableCommand {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the modules on the search path with their first doc line.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List the modules on the search path with their first doc line.")
         @OptionGroup var options: Options
 
         func run() {

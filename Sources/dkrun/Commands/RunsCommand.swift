@@ -84,7 +84,7 @@ struct RunsCommand: ParsableCommand {
     }
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a run and the table of its task runs.")
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "Show a run and the table of its task runs.")
 
         @Argument(help: ArgumentHelp("The run's id (or its first characters).", valueName: "RUN"))
         var runID: String
@@ -115,6 +115,7 @@ struct RunsCommand: ParsableCommand {
 
     struct Logs: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "logs",
             abstract: "Print a run's log lines and task states as they were reported, or one task's.")
 
         @Argument(help: ArgumentHelp("The run's id (or its first characters).", valueName: "RUN"))
@@ -179,6 +180,7 @@ struct RunsCommand: ParsableCommand {
 
     struct Prune: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "prune",
             abstract: "Remove the runs that started longer ago than a duration, with their logs and the results they kept here.")
 
         @Option(name: .customLong("older-than"), help: ArgumentHelp("How long ago: 30d, 12h, 90m, 45s or 2w.", valueName: "DURATION"))

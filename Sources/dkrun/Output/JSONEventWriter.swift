@@ -22,7 +22,7 @@ final class JSONEventWriter: RunObserver, @unchecked Sendable {
 
     func handle(_ event: RunEvent) {
         var bytes: [UInt8] = []
-        JSON.write(SecretMask.apply(event.value), into: &bytes)
+        event.writeJSON(into: &bytes, withResult: true)
         bytes.append(UInt8(ascii: "\n"))
         monitor.locked {
             _ = fwrite(bytes, 1, bytes.count, out)
