@@ -57,7 +57,7 @@ public final class FlowExecution {
     /// The tasks (slugs) this run approves (`FlowRunContext.approved`).
     public var approved: Set<String> = []
     /// Whether the run keeps results for a resume (`FlowRunContext.keepsResults`).
-    public var keepsResults = true
+    public var keepsResults = false
     /// The results the tasks run here keep for a resume, written aside as they come.
     private let kept = KeptResults()
 

@@ -16,9 +16,10 @@ public struct FlowRunContext: Sendable, Equatable {
     /// The tasks (slugs) this run approves (`dkrun resume` of a paused run): their trigger is
     /// not checked, and `dk.pause()` in them returns (`dk.context.resume` is true).
     public var approved: Set<String> = []
-    /// Whether the run keeps results for a resume at all (not on Kubernetes without a shared
-    /// location: `KeptPlace.keepsOnKubernetes`).
-    public var keepsResults = true
+    /// Whether the run keeps results for a resume at all: a run of `dkrun FLOW.lua` does (not
+    /// on Kubernetes without a shared location: `KeptPlace.keepsOnKubernetes`); a flow run by
+    /// the library alone (tests, embedders) keeps nothing unless it asks.
+    public var keepsResults = false
 
     public init(id: String = UUID4.make(), flowName: String, scheduledStart: Double = Clock.wall(),
                 parameters: [String: Value], resumes: String? = nil) {
@@ -35,7 +36,7 @@ public struct FlowRunContext: Sendable, Equatable {
                                   "parameters": Value(textKeys: parameters)]
         if let r = resumes { m["resumes"] = .text(r) }
         if !approved.isEmpty { m["approved"] = .array(approved.sorted().map(Value.text)) }
-        if !keepsResults { m["keeps_results"] = false }
+        if keepsResults { m["keeps_results"] = true }
         return Value(textKeys: m)
     }
 
@@ -47,7 +48,7 @@ public struct FlowRunContext: Sendable, Equatable {
         self.init(id: id, flowName: flow, scheduledStart: start, parameters: value["parameters"]?.textKeyed ?? [:],
                   resumes: value["resumes"]?.stringValue)
         approved = Set((value["approved"]?.arrayValue ?? []).compactMap(\.stringValue))
-        keepsResults = value["keeps_results"]?.boolValue ?? true
+        keepsResults = value["keeps_results"]?.boolValue ?? false
     }
 }
 

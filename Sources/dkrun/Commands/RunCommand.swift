@@ -89,6 +89,7 @@ struct RunCommand: ParsableCommand {
             : Reporter(verbosity: quiet ? .quiet : verbose ? .verbose : .normal)
         let collector = report.map { _ in RunEventCollector() }
         let observer: RunObserver = collector.map { RunObservers([output, $0]) } ?? output
+        let givenLimits = try limitsGiven()
         let loaded = try LoadedFlow(flow, printsToStderr: jsonEvents)
         let placement = try FlowPlacement.decide(for: loaded.spec, override: executor, cores: ExecutorChoice.machineCores)
         var kubernetesOnly: Bool { dryRun || detach || serviceAccount != nil }
@@ -104,7 +105,7 @@ struct RunCommand: ParsableCommand {
         // The command line's limits go to this run's coordinator, not into the payload: workers
         // rebuild the flow from its script, and must find the same description.
         var spec = loaded.spec
-        spec.limits.merge(try limitsGiven()) { _, given in given }
+        spec.limits.merge(givenLimits) { _, given in given }
 
         if resume != nil, case .kubernetes = placement, let problem = loaded.spec.resultsProblemOnKubernetes(resuming: true) {
             throw CommandError.badInput(problem)
@@ -144,6 +145,7 @@ struct RunCommand: ParsableCommand {
                                                           observer: observer, serialised: (serialised.payload, serialised.bytes))
                 execution.resumes = resumes
                 execution.approved = Set(approve)
+                execution.keepsResults = true
                 let result = try execution.run()
                 if timings {
                     let all = loaded.timings + [("serialise", serialise), ("run", Clock.monotonic() - t)]
