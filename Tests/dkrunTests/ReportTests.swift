@@ -130,6 +130,16 @@ import Testing
             toFile: home.file("other.lua"), atomically: true, encoding: .utf8)
         let other = try CLI.run(["report", id, "-o", home.file("o.html"), "--script", home.file("other.lua")], environment: env)
         #expect(other.status == 2 && other.stderr.contains("flow 'Report' is not the flow run \(id) ran"), "\(other.stderr)")
+        // Without --script, the script the run recorded draws the graph, while it is still the run's.
+        let recorded = try CLI.run(["report", id, "-o", home.file("r.html")], environment: env)
+        #expect(recorded.status == 0, "\(recorded.stderr)")
+        #expect(try String(contentsOfFile: home.file("r.html"), encoding: .utf8).contains("\"svg\":"))
+        try FileManager.default.removeItem(atPath: home.file("f.lua"))
+        try FileManager.default.moveItem(atPath: home.file("other.lua"), toPath: home.file("f.lua"))
+        let changed = try CLI.run(["report", id, "-o", home.file("c.html")], environment: env)
+        #expect(changed.status == 0, "\(changed.stderr)")
+        let c = try String(contentsOfFile: home.file("c.html"), encoding: .utf8)
+        #expect(!c.contains("\"svg\":") && c.contains("is not the flow run \(id) ran"), "\(c.prefix(300))")
         for page in ["h.html", "e.html"] {
             let facts = try Self.browse(home.file(page), in: home)
             #expect(facts["errors"] as? [String] == [], "\(page)")
