@@ -15,14 +15,7 @@ struct ResumeCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("The paused run: its id or its first characters.", valueName: "RUN"))
     var runID: String
 
-    @Flag(name: .shortAndLong, help: "Print only the tasks' own output, failures and a failed run's summary.")
-    var quiet = false
-
-    @Flag(name: .shortAndLong, help: "Also print debug log lines and tracebacks.")
-    var verbose = false
-
-    @Flag(name: .customLong("json-events"), help: "Print one JSON event per line instead of log lines.")
-    var jsonEvents = false
+    @OptionGroup var printing: OutputOptions
 
     func run() throws {
         let history = try RunHistory()
@@ -51,10 +44,7 @@ struct ResumeCommand: ParsableCommand {
             }
             arguments += ["--param", name + "=" + text]
         }
-        if quiet { arguments.append("--quiet") }
-        if verbose { arguments.append("--verbose") }
-        if jsonEvents { arguments.append("--json-events") }
-        let command = try RunCommand.parse(arguments)
+        let command = try RunCommand.parse(arguments + printing.arguments)
         try command.run()
     }
 }

@@ -21,14 +21,7 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("limit"), help: ArgumentHelp("At most N runs of tasks with the tag at once, over the flow's own limit (repeatable).", valueName: "TAG=N"))
     var limits: [String] = []
 
-    @Flag(name: .shortAndLong, help: "Print only the tasks' own output, failures and a failed run's summary.")
-    var quiet = false
-
-    @Flag(name: .shortAndLong, help: "Also print debug log lines and tracebacks.")
-    var verbose = false
-
-    @Flag(name: .customLong("json-events"), help: "Print one JSON event per line instead of log lines.")
-    var jsonEvents = false
+    @OptionGroup var printing: OutputOptions
 
     @Option(help: ArgumentHelp("Also write the run's report, one HTML page (see `dkrun report`).", valueName: "FILE"))
     var report: String?
@@ -57,7 +50,6 @@ struct RunCommand: ParsableCommand {
     @OptionGroup(title: "Kubernetes") var kube: KubeOptions
 
     func validate() throws {
-        if quiet && verbose { throw ValidationError("--quiet and --verbose cannot be used together.") }
         if dryRun && detach { throw ValidationError("--dry-run makes nothing, so it cannot --detach.") }
         if report != nil && (dryRun || detach) { throw ValidationError("--report needs the run's end, so it goes with neither --dry-run nor --detach.") }
         if let executor {
@@ -85,12 +77,12 @@ struct RunCommand: ParsableCommand {
         Interruption.install()
         // Made first, so that with --json-events stdout carries the events alone from the start
         // (see JSONEventWriter); a dry run or a detached one writes none.
-        let output: RunObserver = jsonEvents && !dryRun && !detach ? JSONEventWriter()
-            : Reporter(verbosity: quiet ? .quiet : verbose ? .verbose : .normal)
+        let output: RunObserver = printing.jsonEvents && !dryRun && !detach ? JSONEventWriter()
+            : Reporter(verbosity: printing.quiet ? .quiet : printing.verbose ? .verbose : .normal)
         let collector = report.map { _ in RunEventCollector() }
         let observer: RunObserver = collector.map { RunObservers([output, $0]) } ?? output
         let givenLimits = try limitsGiven()
-        let loaded = try LoadedFlow(flow, printsToStderr: jsonEvents)
+        let loaded = try LoadedFlow(flow, printsToStderr: printing.jsonEvents)
         let placement = try FlowPlacement.decide(for: loaded.spec, override: executor, cores: ExecutorChoice.machineCores)
         var kubernetesOnly: Bool { dryRun || detach || serviceAccount != nil }
         if case .here = placement, kubernetesOnly {
@@ -119,7 +111,7 @@ struct RunCommand: ParsableCommand {
         let serialised = loaded.serialised()
         let serialise = Clock.monotonic() - t
 
-        if verbose && !jsonEvents {
+        if printing.verbose && !printing.jsonEvents {
             fputs("payload: \(serialised.bytes.count) bytes, sha256 \(Digests.sha256Hex(serialised.bytes))\n", stdout)
         }
         t = Clock.monotonic()
