@@ -10,8 +10,8 @@ final class LuaTaskInvoker: TaskInvoker {
     /// The metatable that shows the run's fields under each call's `dk.context`, made once per
     /// flow run.
     private var runFields: (run: FlowRunContext, fields: [String: Value], metatable: Int32)?
-    /// The text of each task's function, by slug, read once.
-    private var functionTexts: [String: [UInt8]] = [:]
+    /// The shared part of each task's identity, by slug, made once.
+    private var identityParts: [String: TaskIdentity.TaskPart] = [:]
     /// The stores of the locations used so far (an S3 store reads its credentials once).
     private var stores: [ResultLocation: ResultStore] = [:]
 
@@ -112,10 +112,16 @@ final class LuaTaskInvoker: TaskInvoker {
         return .failed(message: error.message, traceback: error.traceback)
     }
 
+    func identityPart(of task: TaskSpec) -> TaskIdentity.TaskPart {
+        if let known = identityParts[task.slug] { return known }
+        let part = TaskIdentity.TaskPart(task: task, code: functionText(of: task))
+        identityParts[task.slug] = part
+        return part
+    }
+
     /// The lines of the script or module that define the task's function, from the recorded
     /// sources (the same on a worker, which reads them from the payload).
     func functionText(of task: TaskSpec) -> [UInt8] {
-        if let known = functionTexts[task.slug] { return known }
         let lua = host.lua
         let base = lua.top
         defer { lua_settop(lua.L, base) }
@@ -130,7 +136,6 @@ final class LuaTaskInvoker: TaskInvoker {
                 text = Self.lines(of: source, first, last, in: host.sources)
             }
         }
-        functionTexts[task.slug] = text
         return text
     }
 

@@ -27,6 +27,14 @@ import Testing
         #expect(throws: (any Error).self) { try StoredResult(bytes: MessagePack.encode(["format": "other"])) }
     }
 
+    /// Its bytes are written directly: they must be the canonical encoding of what they hold.
+    @Test func itsBytesAreCanonical() throws {
+        for r in [StoredResult(value: ["b": 1, "a": [2.5, "x"]], identity: "abc", flow: "f", task: "t", mapIndex: 3, stored: 10, expires: 20),
+                  StoredResult(value: .null, identity: "abc", flow: "flow", task: "task", mapIndex: nil, stored: 1.5)] {
+            #expect(r.bytes == MessagePack.encode(try MessagePack.decode(r.bytes)))
+        }
+    }
+
     @Test func aLocalStoreWritesWholeFilesInDirectoriesItMakes() throws {
         let dir = try TempDir()
         let store = LocalResultStore(dir: dir.file("a/b"))

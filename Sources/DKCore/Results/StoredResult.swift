@@ -24,13 +24,20 @@ public struct StoredResult: Sendable, Equatable {
     }
 
     public var bytes: [UInt8] {
-        var m: [String: Value] = [
-            "format": "dkrun-result", "version": .int(Self.version), "value": value, "identity": .text(identity),
-            "flow": .text(flow), "task": .text(task), "stored": .float(stored),
-        ]
-        if let i = mapIndex { m["map_index"] = .int(Int64(i)) }
-        if let e = expires { m["expires"] = .float(e) }
-        return MessagePack.encode(Value(textKeys: m))
+        // Written directly, keys in canonical order (shorter first, then bytewise): a mapped
+        // task keeps one result per child, so this runs ten thousand times in a fan.
+        var w = MessagePack.Writer()
+        w.mapHeader(count: 7 + (expires == nil ? 0 : 1) + (mapIndex == nil ? 0 : 1))
+        w.key("flow"); w.string(flow)
+        w.key("task"); w.string(task)
+        w.key("value"); w.value(value)
+        w.key("format"); w.string("dkrun-result")
+        w.key("stored"); w.float(stored)
+        if let expires { w.key("expires"); w.float(expires) }
+        w.key("version"); w.int(Self.version)
+        w.key("identity"); w.string(identity)
+        if let mapIndex { w.key("map_index"); w.int(Int64(mapIndex)) }
+        return w.bytes
     }
 
     /// Reads stored bytes; what is not a whole stored result (truncated, corrupt, another

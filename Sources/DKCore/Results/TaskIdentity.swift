@@ -7,21 +7,40 @@ public struct TaskIdentity: Sendable, Equatable, CustomStringConvertible {
     /// 64 hex digits.
     public let hash: String
 
+    /// The part all calls of one task share (its function's text and its options), encoded
+    /// once per task: a mapped task's children only encode their inputs.
+    public struct TaskPart: Sendable {
+        /// The encoded map entries "code" and "options".
+        fileprivate let entries: [(key: [UInt8], value: [UInt8])]
+
+        /// - Parameter code: the text of the task's function.
+        public init(task: TaskSpec, code: [UInt8]) {
+            var w = MessagePack.Writer()
+            task.write(to: &w)
+            var options = (try? MessagePack.decode(w.bytes))?.textKeyed ?? [:]
+            options["source"] = nil
+            options["slug"] = nil
+            // Where and when the task runs, not what it computes.
+            options["priority"] = nil
+            options["resources"] = nil
+            entries = [
+                (MessagePack.encode("code"), MessagePack.encode(.text(Digests.sha256Hex(code)))),
+                (MessagePack.encode("options"), MessagePack.encode(Value(textKeys: options))),
+            ]
+        }
+    }
+
+    /// - Parameter inputs: the call's argument values, by parameter name.
+    public init(_ part: TaskPart, inputs: [String: Value]) {
+        hash = Digests.sha256Hex(MessagePack.encodeMap(encodedEntries:
+            part.entries + [(MessagePack.encode("inputs"), MessagePack.encode(Value(textKeys: inputs)))]))
+    }
+
     /// - Parameters:
-    ///   - code: the text of the task's function (`TaskInvoker.functionText`).
+    ///   - code: the text of the task's function.
     ///   - inputs: its argument values, by parameter name.
     public init(task: TaskSpec, code: [UInt8], inputs: [String: Value]) {
-        var w = MessagePack.Writer()
-        task.write(to: &w)
-        var options = (try? MessagePack.decode(w.bytes))?.textKeyed ?? [:]
-        options["source"] = nil
-        options["slug"] = nil
-        // Where and when the task runs, not what it computes.
-        options["priority"] = nil
-        options["resources"] = nil
-        hash = Digests.sha256Hex(MessagePack.encode(Value(textKeys: [
-            "code": .text(Digests.sha256Hex(code)), "options": Value(textKeys: options), "inputs": Value(textKeys: inputs),
-        ])))
+        self.init(TaskPart(task: task, code: code), inputs: inputs)
     }
 
     public var description: String { hash }

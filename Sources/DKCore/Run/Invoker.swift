@@ -108,6 +108,15 @@ public protocol TaskInvoker: AnyObject {
     func settle(_ call: TaskCall, _ state: TaskState, log: @escaping (LogLevel, String) -> Void) -> TaskOutcome
     /// The source text of the task's own function (for its identity, `TaskIdentity`).
     func functionText(of task: TaskSpec) -> [UInt8]
+    /// The part of a task's identity its calls share (its function's text and its options):
+    /// an invoker that runs many calls of a task makes it once.
+    func identityPart(of task: TaskSpec) -> TaskIdentity.TaskPart
     /// Reads and writes results in `location` (S3 needs the host's HTTP client and secrets).
     func resultStore(_ location: ResultLocation) throws -> ResultStore
+}
+
+extension TaskInvoker {
+    public func identityPart(of task: TaskSpec) -> TaskIdentity.TaskPart {
+        TaskIdentity.TaskPart(task: task, code: functionText(of: task))
+    }
 }

@@ -150,7 +150,7 @@ struct StoragePlan {
         } catch {
             throw ResultStoreError("task '\(call.id)': result location \(kept.location): \(error)")
         }
-        identity = TaskIdentity(task: task, code: invoker.functionText(of: task), inputs: call.arguments)
+        identity = TaskIdentity(invoker.identityPart(of: task), inputs: call.arguments)
         do { target = try call.target() } catch { throw ResultStoreError("task '\(call.id)': \(error)") }
         if task.cacheFor != nil {
             let key = task.cacheKey ?? "\(call.run.flowName)/\(task.name)"
