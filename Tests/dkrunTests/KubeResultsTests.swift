@@ -107,6 +107,59 @@ import Testing
         c.expectNothingLeft()
     }
 
+    /// A chain of five tasks on worker pods whose third fails while a flag file exists: fixed
+    /// (the flag removed) and resumed, the first two end Cached from what the pods kept in S3
+    /// and do not run again, the last three run (counted by their side effects).
+    @Test func aFailedRunIsResumedOnNewPodsFromTheSharedLocation() throws {
+        let c = try KubesimCluster()
+        defer { c.down() }
+        let s3 = try c.s3Server()
+        defer { s3.stop() }
+        let counter = c.dir.file("counter")
+        let flag = c.dir.file("broken")
+        try "".write(toFile: flag, atomically: true, encoding: .utf8)
+        let path = c.dir.file("chain.lua")
+        try """
+            local function count(what)
+              local f = io.open("\(counter)", "a"); f:write(what .. "\\n"); f:close()
+            end
+            local function step(n)
+              return task("step" .. n, function(x)
+                count("step" .. n)
+                if n == 3 and io.open("\(flag)") then error("step 3 is broken") end
+                return x + n
+              end)
+            end
+            local steps = { step(1), step(2), step(3), step(4), step(5) }
+            return Flow("KubeResume", {
+              result = dk.results.S3{ bucket = "\(s3.bucket)", prefix = "runs/", endpoint = "\(s3.endpoint)" },
+              environment = DaskKubernetesEnvironment { min_workers = 1, max_workers = 1,
+                                                        secrets = { "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY" } },
+            }, function()
+              local x = 0
+              for _, s in ipairs(steps) do x = s(x) end
+            end)
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        func counted() -> [String] {
+            ((try? String(contentsOfFile: counter, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+        }
+
+        let failed = try c.exec([CLI.binary, path, "--json-events"], environment: Self.secrets, timeout: 180)
+        #expect(failed.status == 1, "\(failed.stdout)\(failed.stderr)")
+        #expect(counted() == ["step1", "step2", "step3"])
+        c.expectNothingLeft()
+
+        try FileManager.default.removeItem(atPath: flag)
+        let resumed = try c.exec([CLI.binary, path, "--resume", "--json-events"], environment: Self.secrets, timeout: 180)
+        #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
+        #expect(counted() == ["step1", "step2", "step3", "step3", "step4", "step5"])
+        let states = try Self.finalStates(resumed)
+        #expect((1...5).map { states["step\($0)"]?["state"] as? String } == ["Cached", "Cached", "Success", "Success", "Success"],
+                "\(states)")
+        #expect(states["step5"]?["result"] as? Int == 15)
+        c.expectNothingLeft()
+    }
+
     /// Refused at the real submit as in `--dry-run` (ResultsTests): nothing is made on the cluster.
     @Test func aRunKeepingResultsOnItsPodsDisksIsRefusedBeforeAnythingIsMade() throws {
         let c = try KubesimCluster()
