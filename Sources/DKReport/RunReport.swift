@@ -82,6 +82,7 @@ public struct RunReport: Sendable {
         self.run = run
         var index: [TaskRunID: Int] = [:]
         var open: [Int: Int] = [:]  // task run -> its running attempt
+        var latest: [Int: Int] = [:]  // task run -> the number of its latest attempt
         var workers: [Int: String] = [:]  // attempt -> where it ran
         for event in events {
             switch event {
@@ -106,9 +107,17 @@ public struct RunReport: Sendable {
                     attempts[a].end = duration.map { attempts[a].start + $0 } ?? time
                     attempts[a].state = state.kind
                     if let worker { workers[a] = worker }
+                } else if state.kind != .running, let last = latest[i], attempt > last {
+                    // A Dask worker retries on its own and sends no Running for the next
+                    // attempt: it is known by its end and its measured duration.
+                    latest[i] = attempt
+                    if let worker { workers[attempts.count] = worker }
+                    attempts.append(Attempt(taskRun: i, number: attempt, start: time - (duration ?? 0), end: time,
+                                            state: state.kind, lane: 0))
                 }
                 if state.kind == .running {
                     open[i] = attempts.count
+                    latest[i] = attempt
                     if let worker { workers[attempts.count] = worker }
                     attempts.append(Attempt(taskRun: i, number: attempt, start: time, state: .running, lane: 0))
                 }

@@ -29,6 +29,19 @@ import Testing
         #expect(report.run.state == .success && report.run.ended == 104)
     }
 
+    /// A Dask worker retries in its own process: the next attempt has no Running event.
+    @Test func anAttemptKnownOnlyByItsEndHasItsMeasuredDuration() {
+        let flaky = TaskRunID(task: "flaky")
+        let report = RunReport(events: [
+            Self.state(flaky, .running, worker: "w1", at: 101), Self.state(flaky, .retrying, worker: "w1", at: 102),
+            Self.state(flaky, .success, attempt: 2, worker: "w1", at: 104),
+            Self.state(TaskRunID(task: "never"), .triggerFailed, at: 104),
+        ])
+        #expect(report.attempts.map(\.number) == [1, 2])
+        #expect(report.attempts.map(\.start) == [101, 103.5] && report.attempts.map(\.end) == [101.5, 104])
+        #expect(report.attempts.map(\.state) == [.retrying, .success])
+    }
+
     @Test func overlappingAttemptsGetLanesOfTheirWorker() {
         let a = TaskRunID(task: "m", mapIndex: 0), b = TaskRunID(task: "m", mapIndex: 1), c = TaskRunID(task: "m", mapIndex: 2)
         let report = RunReport(events: [

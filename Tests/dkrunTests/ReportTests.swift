@@ -58,7 +58,7 @@ import Testing
         """
 
     /// The probe's findings on the report at `path`.
-    static func browse(_ path: String, in dir: TempDir) throws -> [String: Any] {
+    static func browse(_ path: String, in dir: TempDir, probe: String = probe) throws -> [String: Any] {
         var page = try String(contentsOfFile: path, encoding: .utf8)
         page = page.replacingOccurrences(of: "<head>", with: "<head>" + catcher, range: page.range(of: "<head>"))
         page = page.replacingOccurrences(of: "</body>", with: "<pre id=\"probe-facts\"></pre><script>\(probe)</script></body>",
@@ -108,6 +108,31 @@ import Testing
         #expect(square1.contains("square[1] attempt 1: Retrying") && square1.contains("square[1] attempt 2: Success"), "\(square1)")
         // The markup a task logged is shown as text.
         #expect((facts["evil"] as? String)?.contains("<img src=x onerror=\"window.pwned = 2\"> " + Self.evil) == true)
+    }
+
+    /// On Dask the timeline's rows are the workers that ran the attempts, named in the header.
+    @Test func aDaskRunsReportHasARowPerWorker() throws {
+        let cluster = try DaskCluster(workers: 2)
+        defer { cluster.stop() }
+        let dir = try TempDir(["f.lua": Self.flow])
+        let run = try CLI.run([dir.file("f.lua"), "--executor", "dask=" + cluster.address, "--report", dir.file("report.html")])
+        #expect(run.status == 1, "\(run.stderr)")
+        let facts = try Self.browse(dir.file("report.html"), in: dir, probe: """
+            const facts = { errors: window.__errors, bars: {}, lanes: [], header: document.querySelector('header').textContent };
+            for (const b of window.dkReport.bars()) {
+              facts.bars[b.attempt.task.label] = (facts.bars[b.attempt.task.label] || 0) + 1;
+              facts.lanes.push(window.dkReport.lanes[b.attempt.lane]);
+            }
+            document.getElementById('probe-facts').textContent = JSON.stringify(facts);
+            """)
+        #expect(facts["errors"] as? [String] == [])
+        #expect(facts["bars"] as? [String: Int] == ["numbers": 1, "square[0]": 1, "square[1]": 2, "square[2]": 1, Self.evil: 1, "boom": 1])
+        let header = facts["header"] as? String ?? ""
+        let workers = Set(header.matches(of: #/tcp://127\.0\.0\.1:[0-9]+/#).map { String($0.0) })
+        #expect(!workers.isEmpty && workers.count <= 2, "\(header)")
+        // Each bar is in a row of the worker that ran it ("ADDRESS", or "ADDRESS #2" for its second thread).
+        let lanes = facts["lanes"] as? [String] ?? []
+        #expect(lanes.count == 7 && lanes.allSatisfy { lane in workers.contains { lane == $0 || lane.hasPrefix($0 + " #") } }, "\(lanes)")
     }
 
     @Test func reportsFromTheHistoryAndFromEvents() throws {

@@ -315,5 +315,5 @@
   drawTimeline();
   renderTable();
   // What the page drew, for a reader's own script (the tests read it).
-  window.dkReport = { bars: () => bars, tasks: tasks };
+  window.dkReport = { bars: () => bars, tasks: tasks, lanes: data.lanes };
 })();
