@@ -43,7 +43,7 @@ public final class FlowRunner {
     /// (highest priority first). A task run holds its slots from its first attempt to its
     /// final state, retry delays included, as it does on Dask.
     private var slotsTaken: [String: Int] = [:]
-    private var waitingForSlots: [Int] = []
+    private var waitingForSlots: [(id: Int, priority: Int)] = []
 
     private struct PendingJob {
         var task: Int
@@ -170,9 +170,11 @@ public final class FlowRunner {
         if limited.isEmpty || takeSlots(id) {
             submit(id)
         } else {
-            let priority = task.priority
-            let at = waitingForSlots.firstIndex { graph.spec.tasks[jobs[$0]!.task].priority < priority } ?? waitingForSlots.endIndex
-            waitingForSlots.insert(id, at: at)
+            // After every waiting job of its priority or higher: found from the end, where a
+            // job of the same priority as the last (the common case) goes at once.
+            var at = waitingForSlots.endIndex
+            while at > 0, waitingForSlots[at - 1].priority < task.priority { at -= 1 }
+            waitingForSlots.insert((id, task.priority), at: at)
         }
     }
 
@@ -191,7 +193,7 @@ public final class FlowRunner {
         for tag in job.limited { slotsTaken[tag]! -= 1 }
         var i = 0
         while i < waitingForSlots.count, slotsTaken.contains(where: { $0.value < graph.spec.limits[$0.key]! }) {
-            let id = waitingForSlots[i]
+            let id = waitingForSlots[i].id
             if takeSlots(id) {
                 waitingForSlots.remove(at: i)
                 submit(id)
