@@ -1,12 +1,16 @@
 """Starts and stops a whole kubesim cluster in a fresh network namespace with only `lo`, so
 nothing a test or a pod does can leave the machine (needs root):
 
-    python tools/kubesim/cluster.py up DIR [-- APISERVER-ARGS]  # prints DIR/kubeconfig once the API answers
+    python tools/kubesim/cluster.py up DIR [--runtime process|container] [-- APISERVER-ARGS]
+                                                # prints DIR/kubeconfig once the API answers
     python tools/kubesim/cluster.py exec DIR -- kubectl get pods   # a command in the node netns
     python tools/kubesim/cluster.py down DIR    # stops pods, kubelet, API server; removes namespaces
 
 The API server listens on https://127.10.0.1:6443 inside the namespace (TLS, a random
 token); pods get 127.10.x.y, Services 127.11.x.y. Clients run in the namespace (`exec`).
+Pods run as local processes, or with `--runtime container` as podman containers of their
+images (kubelet.py); `down` removes every container the cluster made (by its label), even
+those of a kubelet that died.
 """
 import json
 import os
@@ -21,7 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SERVER = "https://127.10.0.1:6443"
 
 
-def up(directory, apiserver_args=()):
+def up(directory, apiserver_args=(), runtime="process"):
     os.makedirs(directory, exist_ok=True)
     cluster_id = secrets.token_hex(3)
     netns = f"kubesim-{cluster_id}"
@@ -31,7 +35,8 @@ def up(directory, apiserver_args=()):
                     "-addext", "subjectAltName=IP:127.10.0.1,IP:127.0.0.1,DNS:kubernetes.default",
                     "-keyout", key, "-out", cert], check=True, capture_output=True)
     subprocess.run(["ip", "netns", "add", netns], check=True)
-    state = {"netns": netns, "pod_prefix": f"ksp-{cluster_id}", "pids": []}
+    state = {"netns": netns, "pod_prefix": f"ksp-{cluster_id}", "cluster_id": cluster_id, "runtime": runtime,
+             "pids": []}
     save(directory, state)
     # nsenter, not `ip netns exec`: the kubelet must share the host's mount namespace, where
     # `ip netns add` publishes the pods' namespaces.
@@ -60,7 +65,8 @@ def up(directory, apiserver_args=()):
         kubelet = subprocess.Popen(run_in + [sys.executable, os.path.join(HERE, "kubelet.py"), "--server", SERVER,
                                              "--token", token, "--ca", cert, "--log-dir", logs,
                                              "--work-dir", os.path.join(directory, "work"),
-                                             "--netns-prefix", state["pod_prefix"]],
+                                             "--netns-prefix", state["pod_prefix"], "--runtime", runtime,
+                                             "--cluster-id", cluster_id],
                                    env=env, stdout=log, stderr=log, start_new_session=True)
     state["pids"].insert(0, kubelet.pid)
     save(directory, state)
@@ -107,6 +113,10 @@ def down(directory):
             time.sleep(0.05)
         else:
             os.killpg(pid, signal.SIGKILL)
+    if state.get("runtime") == "container":
+        sys.path.insert(0, HERE)
+        import containers
+        containers.remove_cluster(state["cluster_id"])
     listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split("\n")
     for line in listed:
         name = line.split(" ")[0]
@@ -133,10 +143,15 @@ def execute(directory, argv):
 def main():
     if len(sys.argv) < 3 or sys.argv[1] not in ("up", "down", "exec"):
         sys.exit(__doc__)
-    command, directory = sys.argv[1], os.path.abspath(sys.argv[2])
-    rest = sys.argv[4:] if sys.argv[3:4] == ["--"] else sys.argv[3:]
+    command, directory, rest = sys.argv[1], os.path.abspath(sys.argv[2]), sys.argv[3:]
+    runtime = "process"
+    if command == "up" and rest[:1] == ["--runtime"]:
+        if rest[1:2] not in (["process"], ["container"]):
+            sys.exit("cluster.py up: --runtime is process or container")
+        runtime, rest = rest[1], rest[2:]
+    rest = rest[1:] if rest[:1] == ["--"] else rest
     if command == "up":
-        up(directory, rest)
+        up(directory, rest, runtime)
     elif command == "down":
         down(directory)
     else:

@@ -1,19 +1,25 @@
 """kubesim's kubelet: `python tools/kubesim/kubelet.py --server URL --token T --ca CA`, run
 inside the node network namespace (see cluster.py). It watches pods and services like a
-real kubelet and kube-proxy: binds each new pod to the node, runs its first container's
-command (the image is not pulled: commands come from the host, e.g. the project's
-virtualenv) as a local process in the pod's own network namespace, with the pod's
-environment, its secret and configMap volumes, its hostname, and /etc/hosts naming every
-Service; writes the container's log where the API server serves it from; reports status and
-Events; restarts or finishes it by restartPolicy; stops it gracefully when the pod is
-deleted; and keeps the Services' DNAT rules (network.py) in step with the pods backing them.
+real kubelet and kube-proxy: binds each new pod to the node, pulls its image, runs its first
+container in the pod's own network namespace, with the pod's environment, its secret,
+configMap and emptyDir volumes, its hostname, and /etc/hosts naming every Service; writes
+the container's log where the API server serves it from; reports status and Events;
+restarts or finishes it by restartPolicy; stops it gracefully when the pod is deleted; and
+keeps the Services' DNAT rules (network.py) in step with the pods backing them.
+
+Two runtimes run the container, chosen by --runtime; every decision above is the kubelet's:
+- process (the default, fast): its command as local processes (the image is only a name:
+  commands come from the host, e.g. the project's virtualenv), limits not enforced;
+- container (containers.py): a podman container of the image from the local image store
+  (pulled if absent), its entrypoint and cmd when the pod gives no command or args, and
+  resource limits as cgroup limits (a container killed for memory: OOMKilled, exit 137).
 
 Each pod gets the service account volume at /var/run/secrets/kubernetes.io/serviceaccount
 (token, ca.crt, namespace) unless automountServiceAccountToken is false; the token is the
 kubelet's own (kubesim has one user), so `--forbid` rules bind pods as they bind clients.
 
 Faults for tests: an image under `kubesim.invalid/` fails to pull (ErrImagePull, then
-ImagePullBackOff); a pod with nodeSelector `kubesim.io/schedulable: "false"` never schedules,
+ImagePullBackOff, retried with a backoff; in container mode, as any unpullable image); a pod with nodeSelector `kubesim.io/schedulable: "false"` never schedules,
 nor does one whose containers request more CPU or memory than the node has (NODE_CAPACITY;
 each pod is checked alone: the node is as large as a cluster that scales its nodes).
 """
@@ -35,6 +41,7 @@ import aiohttp
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import network  # noqa: E402
+from containers import ContainerRuntime, PullError, StartError  # noqa: E402
 from store import now  # noqa: E402
 
 NODE = "kubesim-node"
@@ -61,6 +68,59 @@ def insufficient(spec):
         for name in wanted:
             wanted[name] += quantity(asked.get(name, 0))
     return [name for name in NODE_CAPACITY if wanted[name] > NODE_CAPACITY[name]]
+
+
+def resources(container, kind):
+    """The container's resource limits or requests as numbers: {"cpu": cores, "memory": bytes}."""
+    given = (container.get("resources") or {}).get(kind) or {}
+    return {name: quantity(given[name]) for name in ("cpu", "memory") if name in given}
+
+
+class ProcessRuntime:
+    """Runs a pod's container as local processes (commands from the host's PATH, the image
+    only a name) in the pod's network namespace, with a mount and UTS namespace of its own.
+    The same calls as containers.ContainerRuntime; blocking, the kubelet runs them in threads."""
+
+    def present(self, image):
+        return not image.startswith("kubesim.invalid/")
+
+    def pull(self, image, always=False, auth_file=None, cert_dir=None):
+        if not self.present(image):
+            raise PullError("not found")
+
+    def image_config(self, image):
+        return {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}, [], []
+
+    def start(self, uid, image, argv, env, mounts, netns, hostname, hosts_file, limits, requests, log, directory,
+              working_dir=None):
+        # /etc/hosts comes from `ip netns exec`, which binds /etc/netns/NETNS/hosts; limits are not enforced.
+        script = "".join(f"mkdir -p '{target}' && mount -o bind{',ro' if read_only else ''} '{source}' '{target}' && "
+                         for source, target, read_only in mounts)
+        if working_dir:
+            script += f"cd '{working_dir}' && "
+        os.makedirs(directory, exist_ok=True)
+        with open(log, "ab") as out:
+            # A container starts with no signal blocked, whatever its kubelet inherited.
+            return subprocess.Popen(
+                ["ip", "netns", "exec", netns, "unshare", "--uts", "--mount", "--", "sh", "-c",
+                 script + 'hostname "$1"; shift; exec "$@"', "sh", hostname, *argv],
+                env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, cwd=directory,
+                preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_SETMASK, []))
+
+    def wait(self, process):
+        return process.wait(), False
+
+    def running(self, process):
+        return process.poll() is None
+
+    def stop(self, process, grace):
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(grace)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
 
 
 class API:
@@ -127,12 +187,13 @@ def expand(text, env):
 
 
 class Kubelet:
-    def __init__(self, api, log_dir, work_dir, prefix):
+    def __init__(self, api, log_dir, work_dir, prefix, runtime):
         self.api = api
+        self.runtime = runtime
         self.log_dir = log_dir
         self.work_dir = work_dir
         self.prefix = prefix
-        self.pods = {}  # uid -> {"pod", "process", "network", "task"}
+        self.pods = {}  # uid -> {"pod", "container" (the runtime's handle), "network", "task"}
         self.services = {}  # (namespace, name) -> service
         self.numbers = iter(range(1, 60000))
 
@@ -229,13 +290,7 @@ class Kubelet:
                    "imageID": "", "state": {"waiting": {"reason": "ContainerCreating"}}}
         await self.api.patch_status(pod, {"phase": "Pending", "hostIP": network.NODE_IP,
                                           "containerStatuses": [waiting]})
-        if container.get("image", "").startswith("kubesim.invalid/"):
-            for reason in ("ErrImagePull", "ImagePullBackOff"):
-                message = f'Failed to pull image "{container["image"]}": not found'
-                waiting["state"] = {"waiting": {"reason": reason, "message": message}}
-                await self.api.patch_status(pod, {"containerStatuses": [waiting]})
-                await self.api.event(pod, "Failed", message if reason == "ErrImagePull"
-                                     else f'Back-off pulling image "{container["image"]}"', "Warning")
+        if not await self.pull(pod, container, waiting):
             return
         net = network.PodNetwork(self.prefix, next(self.numbers))
         await asyncio.to_thread(net.create)
@@ -253,13 +308,19 @@ class Kubelet:
                 return
             log = os.path.join(self.log_dir, pod["metadata"]["namespace"], pod["metadata"]["name"])
             os.makedirs(log, exist_ok=True)
-            with open(os.path.join(log, f"{container['name']}.log"), "ab") as out:
-                # A container starts with no signal blocked, whatever its kubelet inherited.
-                entry["process"] = process = subprocess.Popen(
-                    ["ip", "netns", "exec", net.netns, "unshare", "--uts", "--mount", "--", "sh", "-c",
-                     mounts + 'hostname "$1"; shift; exec "$@"', "sh", pod["metadata"]["name"], *argv],
-                    env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                    preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_SETMASK, []))
+            # Each run in a directory of its own (the container runtime's OOM marker goes there).
+            directory = os.path.join(self.work_dir, uid, f"run-{restarts}")
+            try:
+                entry["container"] = await asyncio.to_thread(
+                    self.runtime.start, uid, container.get("image", ""), argv, env, mounts, net.netns,
+                    pod["metadata"]["name"], f"/etc/netns/{net.netns}/hosts", resources(container, "limits"),
+                    resources(container, "requests"), os.path.join(log, f"{container['name']}.log"), directory,
+                    container.get("workingDir"))
+            except StartError as e:
+                waiting["state"] = {"waiting": {"reason": "RunContainerError", "message": str(e)}}
+                await self.api.patch_status(pod, {"containerStatuses": [waiting]})
+                await self.api.event(pod, "Failed", f"Error: {e}", "Warning")
+                return
             started = now()
             await self.api.event(pod, "Started", f"Started container {container['name']}")
             running = dict(waiting, ready=True, restartCount=restarts, state={"running": {"startedAt": started}})
@@ -268,11 +329,15 @@ class Kubelet:
             await self.api.patch_status(pod, {"phase": "Running", "podIP": net.ip, "podIPs": [{"ip": net.ip}],
                                               "startTime": started, "conditions": ready,
                                               "containerStatuses": [running]})
-            code = await asyncio.to_thread(process.wait)
+            code, oom = await asyncio.to_thread(self.runtime.wait, entry["container"])
             if entry.get("stopping"):
                 return
-            terminated = {"exitCode": code, "reason": "Completed" if code == 0 else "Error",
-                          "startedAt": started, "finishedAt": now()}
+            reason = "OOMKilled" if oom else "Completed" if code == 0 else "Error"
+            terminated = {"exitCode": code, "reason": reason, "startedAt": started, "finishedAt": now()}
+            if oom:
+                limit = ((container.get("resources") or {}).get("limits") or {}).get("memory", "none")
+                await self.api.event(pod, "OOMKilling", f"Memory cgroup out of memory: killed container "
+                                     f"{container['name']} (memory limit {limit})", "Warning")
             policy = spec.get("restartPolicy", "Always")
             if policy == "Never" or (policy == "OnFailure" and code == 0):
                 done = dict(running, ready=False, state={"terminated": terminated})
@@ -288,10 +353,41 @@ class Kubelet:
             await self.api.event(pod, "BackOff", "Back-off restarting failed container", "Warning")
             await asyncio.sleep(backoff)
 
+    async def pull(self, pod, container, waiting):
+        """Pulls the container's image as its imagePullPolicy says, retrying with a backoff
+        (ErrImagePull, then ImagePullBackOff) as a kubelet does; False if never to be pulled."""
+        image = container.get("image", "")
+        policy = container.get("imagePullPolicy", "IfNotPresent")
+        failures = 0
+        while True:
+            try:
+                if policy == "Never":
+                    if not await asyncio.to_thread(self.runtime.present, image):
+                        message = f'Container image "{image}" is not present with pull policy of Never'
+                        waiting["state"] = {"waiting": {"reason": "ErrImageNeverPull", "message": message}}
+                        await self.api.patch_status(pod, {"containerStatuses": [waiting]})
+                        await self.api.event(pod, "ErrImageNeverPull", message, "Warning")
+                        return False
+                    return True
+                await asyncio.to_thread(self.runtime.pull, image, policy == "Always")
+                return True
+            except PullError as e:
+                message = f'Failed to pull image "{image}": {e}'
+            failures += 1
+            backoff = min(10 * 2 ** (failures - 1), 300)
+            waiting["state"] = {"waiting": {"reason": "ErrImagePull", "message": message}}
+            await self.api.patch_status(pod, {"containerStatuses": [waiting]})
+            await self.api.event(pod, "Failed", message, "Warning")
+            waiting["state"] = {"waiting": {"reason": "ImagePullBackOff", "message": f'Back-off pulling image "{image}"'}}
+            await self.api.patch_status(pod, {"containerStatuses": [waiting]})
+            await self.api.event(pod, "BackOff", f'Back-off pulling image "{image}"', "Normal")
+            await asyncio.sleep(backoff)
+
     async def command(self, pod, container, ip):
-        """The container's argv, environment and the shell lines that mount its volumes."""
+        """The container's argv, environment and volume mounts ([(host directory, path, read-only)])."""
         meta, spec = pod["metadata"], pod["spec"]
-        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOSTNAME": meta["name"],
+        image_env, entrypoint, cmd = await asyncio.to_thread(self.runtime.image_config, container.get("image", ""))
+        env = {**image_env, "HOSTNAME": meta["name"],
                "KUBERNETES_SERVICE_HOST": network.NODE_IP, "KUBERNETES_SERVICE_PORT": "6443"}
         if spec.get("enableServiceLinks", True):
             for (namespace, name), service in self.services.items():
@@ -321,24 +417,29 @@ class Kubelet:
                     raise LookupError(f'couldn\'t find key {ref["key"]} in {ref["name"]}')
                 if ref["key"] in data:
                     env[var["name"]] = data[ref["key"]]
-        argv = [expand(a, env) for a in (container.get("command") or []) + (container.get("args") or [])]
+        # As Kubernetes: command replaces the image's entrypoint (and its cmd), args its cmd.
+        command, args = container.get("command"), container.get("args")
+        argv = [expand(a, env) for a in (command or [])] or entrypoint
+        argv = argv + ([expand(a, env) for a in args] if args else [] if command else cmd)
         if not argv:
-            raise LookupError("kubesim runs a container's command or args, and this one has neither")
-        mounts = ""
+            raise LookupError("the container has no command: neither command nor args, nor an image entrypoint or cmd"
+                              " (kubesim's process runtime runs only a container's command and args)")
+        mounts = []
         volumes = {v["name"]: v for v in spec.get("volumes") or []}
         for mount in container.get("volumeMounts") or []:
             volume = volumes.get(mount["name"], {})
             source = volume.get("secret") or volume.get("configMap")
-            if source is None:
+            if source is None and "emptyDir" not in volume:
                 continue
-            data = await self.data(meta["namespace"], "secrets" if "secret" in volume else "configmaps",
-                                   source.get("secretName") or source.get("name"))
-            directory = os.path.join(self.work_dir, meta["uid"], mount["name"])
+            directory = os.path.join(self.work_dir, meta["uid"], "volumes", mount["name"])
             os.makedirs(directory, exist_ok=True)
-            for key, value in data.items():
-                with open(os.path.join(directory, key), "wb" if isinstance(value, bytes) else "w") as f:
-                    f.write(value)
-            mounts += f"mkdir -p '{mount['mountPath']}' && mount --bind '{directory}' '{mount['mountPath']}' && "
+            if source is not None:
+                data = await self.data(meta["namespace"], "secrets" if "secret" in volume else "configmaps",
+                                       source.get("secretName") or source.get("name"))
+                for key, value in data.items():
+                    with open(os.path.join(directory, key), "wb" if isinstance(value, bytes) else "w") as f:
+                        f.write(value)
+            mounts.append((directory, mount["mountPath"], source is not None))
         if spec.get("automountServiceAccountToken", True):
             directory = os.path.join(self.work_dir, meta["uid"], "serviceaccount")
             os.makedirs(directory, exist_ok=True)
@@ -349,7 +450,7 @@ class Kubelet:
             for key, value in (("token", self.api.token or ""), ("ca.crt", ca), ("namespace", meta["namespace"])):
                 with open(os.path.join(directory, key), "w") as f:
                     f.write(value)
-            mounts += f"mkdir -p {SERVICE_ACCOUNT_DIR} && mount --bind '{directory}' {SERVICE_ACCOUNT_DIR} && "
+            mounts.append((directory, SERVICE_ACCOUNT_DIR, True))
         return argv, env, mounts
 
     async def data(self, namespace, plural, name, optional=False):
@@ -369,16 +470,12 @@ class Kubelet:
             return
         entry["stopping"] = True
         pod = entry["pod"]
-        process = entry.get("process")
-        if process and process.poll() is None:
-            await self.api.event(pod, "Killing", f"Stopping container {pod['spec']['containers'][0]['name']}")
-            os.killpg(process.pid, signal.SIGTERM)
+        container = entry.get("container")
+        if container is not None:
+            if await asyncio.to_thread(self.runtime.running, container):
+                await self.api.event(pod, "Killing", f"Stopping container {pod['spec']['containers'][0]['name']}")
             grace = min(pod["metadata"].get("deletionGracePeriodSeconds") or 30, 10)
-            try:
-                await asyncio.wait_for(asyncio.to_thread(process.wait), grace)
-            except asyncio.TimeoutError:
-                os.killpg(process.pid, signal.SIGKILL)
-                await asyncio.to_thread(process.wait)
+            await asyncio.to_thread(self.runtime.stop, container, grace)
         if entry.get("task"):
             entry["task"].cancel()
         if entry.get("network"):
@@ -402,6 +499,9 @@ def main():
     parser.add_argument("--log-dir", required=True, help="where pods' logs go (the API server's KUBESIM_LOG_DIR)")
     parser.add_argument("--work-dir", required=True, help="where volumes' files go")
     parser.add_argument("--netns-prefix", required=True, help="the pods' network namespaces are named PREFIX-N")
+    parser.add_argument("--runtime", choices=("process", "container"), default="process",
+                        help="pods as local processes, or as podman containers from the local image store")
+    parser.add_argument("--cluster-id", help="the label value of the cluster's containers (container runtime)")
     args = parser.parse_args()
 
     async def run():
@@ -411,7 +511,8 @@ def main():
         api = API(args.server, args.token, args.ca)
         async with aiohttp.ClientSession() as session:
             api.session = session
-            kubelet = Kubelet(api, args.log_dir, args.work_dir, args.netns_prefix)
+            runtime = ContainerRuntime(args.cluster_id) if args.runtime == "container" else ProcessRuntime()
+            kubelet = Kubelet(api, args.log_dir, args.work_dir, args.netns_prefix, runtime)
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             loop.add_signal_handler(signal.SIGTERM, stop.set)
