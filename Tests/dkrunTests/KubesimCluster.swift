@@ -7,18 +7,22 @@ import Glibc
 #endif
 
 /// A whole test cluster (tools/kubesim/cluster.py: API server and kubelet in a network
-/// namespace of their own, pods as real processes) for one test; `down` (or deinit) stops
-/// every process it started and removes its namespaces.
+/// namespace of their own, pods as real processes, or as podman containers of their images)
+/// for one test; `down` (or deinit) stops every process and container it started and removes
+/// its namespaces.
 final class KubesimCluster {
     let dir: TempDir
 
-    /// - Parameter apiserver: extra arguments for its API server (`--forbid VERB:RESOURCE`).
-    init(apiserver: [String] = []) throws {
+    /// - Parameters:
+    ///   - apiserver: extra arguments for its API server (`--forbid VERB:RESOURCE`).
+    ///   - containers: pods as podman containers of their images (from podman's local store).
+    init(apiserver: [String] = [], containers: Bool = false) throws {
         dir = try TempDir()
         // Pods run commands from the host: Dask from the virtualenv, dkrun from the build.
         let path = "\(venvBin):\(Files.directory(of: CLI.binary)):/usr/sbin:/usr/bin:/sbin:/bin"
         let env = ProcessInfo.processInfo.environment.merging(["PATH": path]) { $1 }
-        let r = try Self.cluster(["up", dir.path, "--"] + apiserver, environment: env.map { "\($0.key)=\($0.value)" }, timeout: 60)
+        let runtime = containers ? "container" : "process"
+        let r = try Self.cluster(["up", dir.path, "--runtime", runtime, "--"] + apiserver, environment: env.map { "\($0.key)=\($0.value)" }, timeout: 60)
         guard r.status == 0 else { throw CLIError("cluster up: " + r.stderr) }
     }
 

@@ -310,17 +310,20 @@ class Kubelet:
             os.makedirs(log, exist_ok=True)
             # Each run in a directory of its own (the container runtime's OOM marker goes there).
             directory = os.path.join(self.work_dir, uid, f"run-{restarts}")
+            # Shielded: a pod deleted meanwhile has its container stopped once it runs (see stop).
+            entry["starting"] = asyncio.ensure_future(asyncio.to_thread(
+                self.runtime.start, uid, container.get("image", ""), argv, env, mounts, net.netns,
+                pod["metadata"]["name"], f"/etc/netns/{net.netns}/hosts", resources(container, "limits"),
+                resources(container, "requests"), os.path.join(log, f"{container['name']}.log"), directory,
+                container.get("workingDir")))
             try:
-                entry["container"] = await asyncio.to_thread(
-                    self.runtime.start, uid, container.get("image", ""), argv, env, mounts, net.netns,
-                    pod["metadata"]["name"], f"/etc/netns/{net.netns}/hosts", resources(container, "limits"),
-                    resources(container, "requests"), os.path.join(log, f"{container['name']}.log"), directory,
-                    container.get("workingDir"))
+                entry["container"] = await asyncio.shield(entry["starting"])
             except StartError as e:
                 waiting["state"] = {"waiting": {"reason": "RunContainerError", "message": str(e)}}
                 await self.api.patch_status(pod, {"containerStatuses": [waiting]})
                 await self.api.event(pod, "Failed", f"Error: {e}", "Warning")
                 return
+            del entry["starting"]
             started = now()
             await self.api.event(pod, "Started", f"Started container {container['name']}")
             running = dict(waiting, ready=True, restartCount=restarts, state={"running": {"startedAt": started}})
@@ -470,6 +473,11 @@ class Kubelet:
             return
         entry["stopping"] = True
         pod = entry["pod"]
+        if entry.get("starting") is not None:
+            try:
+                entry["container"] = await asyncio.shield(entry["starting"])
+            except StartError:
+                pass
         container = entry.get("container")
         if container is not None:
             if await asyncio.to_thread(self.runtime.running, container):

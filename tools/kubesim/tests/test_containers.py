@@ -144,6 +144,13 @@ class ContainerRuntimeTests(unittest.TestCase):
         self.assertTrue(failed and backoff and failed[0] < backoff[0], events)
         self.assertEqual(labelled(f"{containers.POD_LABEL}={c.pod('missing')['metadata']['uid']}"), [])
 
+    def test_a_command_the_image_lacks_cannot_start(self):
+        c = self.cluster
+        c.apply(pod("lacking", {"command": ["no-such-command"]}))
+        c.wait("lacking", ".status.containerStatuses[0].state.waiting.reason", "RunContainerError")
+        message = c.pod("lacking")["status"]["containerStatuses"][0]["state"]["waiting"]["message"]
+        self.assertIn('"no-such-command": executable file not found', message)
+
     def test_deleting_a_pod_stops_its_container_gracefully_and_removes_it(self):
         c = self.cluster
         c.apply(pod("long", {"command": ["sh", "-c", 'trap "echo got TERM; exit 0" TERM; echo started; '
