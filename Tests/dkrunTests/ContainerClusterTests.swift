@@ -7,14 +7,9 @@ import Testing
 /// of dkrun's base image (scripts/base-image.sh): a flow run's Job pod, its Dask scheduler and
 /// its workers run the image's dkrun and Dask, with the limits of their pod specs as cgroup
 /// limits. Needs the image in podman's store.
-@Suite(.serialized, .timeLimit(.minutes(5)), .enabled(if: ContainerClusterTests.imagePresent))
+@Suite(.serialized, .timeLimit(.minutes(5)), .enabled(if: baseImagePresent()))
 struct ContainerClusterTests {
-    static let image = "dkrun/dkrun:\(Product.version)"
-
-    static var imagePresent: Bool {
-        let podman = ["env", "CONTAINERS_CONF=\(CLI.repoRoot)/scripts/containers.conf", "podman", "image", "exists", image]
-        return (try? Subprocess.run(podman, timeout: 30).status) == 0
-    }
+    static let image = baseImage
 
     @Test func aDaskFlowRunsInContainersOfTheBaseImage() throws {
         let c = try KubesimCluster(containers: true)
@@ -43,4 +38,11 @@ struct ContainerClusterTests {
         #expect(r.stdout.contains("nothing of it is left on the cluster"), "\(r.stdout)")
         c.expectNothingLeft()
     }
+}
+
+private let baseImage = "dkrun/dkrun:\(Product.version)"
+
+private func baseImagePresent() -> Bool {
+    let podman = ["env", "CONTAINERS_CONF=\(CLI.repoRoot)/scripts/containers.conf", "podman", "image", "exists", baseImage]
+    return (try? Subprocess.run(podman, timeout: 30).status) == 0
 }
