@@ -19,9 +19,10 @@ Each pod gets the service account volume at /var/run/secrets/kubernetes.io/servi
 kubelet's own (kubesim has one user), so `--forbid` rules bind pods as they bind clients.
 
 Faults for tests: an image under `kubesim.invalid/` fails to pull (ErrImagePull, then
-ImagePullBackOff, retried with a backoff; in container mode, as any unpullable image); a pod with nodeSelector `kubesim.io/schedulable: "false"` never schedules,
-nor does one whose containers request more CPU or memory than the node has (NODE_CAPACITY;
-each pod is checked alone: the node is as large as a cluster that scales its nodes).
+ImagePullBackOff, retried with a backoff; in container mode, as any unpullable image); a pod
+with nodeSelector `kubesim.io/schedulable: "false"` never schedules, nor does one whose
+containers request more CPU or memory than the node has (NODE_CAPACITY; each pod is checked
+alone: the node is as large as a cluster that scales its nodes).
 """
 import argparse
 import asyncio
