@@ -9,9 +9,10 @@ which these machines need: runc, cgroupfs, ulimits a container may have).
 
 A container's stdout and stderr are the log file the kubelet names (podman's passthrough log
 driver: the container writes the file itself, as a process-mode pod does), so `kubectl logs`
-reads it as before; its `podman run` stays attached (no output of its own) until it ends. conmon writes its OOM marker (a file named `oom`) into its working
-directory, not where podman looks for it, so each container starts in a directory of its own
-and `exited` reads the marker there.
+reads it as before; its `podman run` stays attached (no output of its own) until it ends.
+conmon writes its OOM marker (a file named `oom`) into its working directory, not where
+podman looks for it, so each container starts in a directory of its own and `wait` reads
+the marker there.
 """
 import json
 import os
@@ -115,7 +116,8 @@ class ContainerRuntime:
                 with open(log, errors="replace") as f:
                     f.seek(offset)
                     lines = f.read().strip().splitlines()
-                raise StartError(lines[-1].removeprefix("Error: ") if lines else f"podman run exited {process.returncode}")
+                raise StartError(lines[-1].removeprefix("Error: ") if lines
+                                 else f"podman run exited {process.returncode}")
             time.sleep(0.05)
         return name, process, directory
 

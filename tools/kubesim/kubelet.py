@@ -382,9 +382,10 @@ class Kubelet:
             waiting["state"] = {"waiting": {"reason": "ErrImagePull", "message": message}}
             await self.api.patch_status(pod, {"containerStatuses": [waiting]})
             await self.api.event(pod, "Failed", message, "Warning")
-            waiting["state"] = {"waiting": {"reason": "ImagePullBackOff", "message": f'Back-off pulling image "{image}"'}}
+            message = f'Back-off pulling image "{image}"'
+            waiting["state"] = {"waiting": {"reason": "ImagePullBackOff", "message": message}}
             await self.api.patch_status(pod, {"containerStatuses": [waiting]})
-            await self.api.event(pod, "BackOff", f'Back-off pulling image "{image}"', "Normal")
+            await self.api.event(pod, "BackOff", message, "Normal")
             await asyncio.sleep(backoff)
 
     async def command(self, pod, container, ip):

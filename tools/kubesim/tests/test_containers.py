@@ -96,13 +96,16 @@ class ContainerRuntimeTests(unittest.TestCase):
 
     def test_env_volumes_hostname_hosts_and_limits(self):
         c = self.cluster
-        c.apply({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "stringData": {"password": "hunter2"}})
-        c.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm"}, "data": {"flow.lua": "-- a flow"}})
+        c.apply({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"},
+                 "stringData": {"password": "hunter2"}})
+        c.apply({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cm"},
+                 "data": {"flow.lua": "-- a flow"}})
         c.apply({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "sched"},
                  "spec": {"selector": {"app": "none"}, "ports": [{"port": 8786}]}})
         script = ("echo env=$GREETING/$PASSWORD/$POD; cat /etc/secret/password; echo; cat /etc/flows/flow.lua; echo; "
                   "echo x > /scratch/f && echo scratch=$(cat /scratch/f); echo host=$(hostname); "
-                  "grep -c sched.default /etc/hosts; cat /var/run/secrets/kubernetes.io/serviceaccount/namespace; echo; "
+                  "grep -c sched.default /etc/hosts; "
+                  "cat /var/run/secrets/kubernetes.io/serviceaccount/namespace; echo; "
                   "echo mem=$(cat /sys/fs/cgroup/memory/memory.limit_in_bytes); "
                   "echo cpu=$(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us)/$(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us); "
                   "exit 3")
@@ -111,10 +114,12 @@ class ContainerRuntimeTests(unittest.TestCase):
             "env": [{"name": "GREETING", "value": "hello"},
                     {"name": "PASSWORD", "valueFrom": {"secretKeyRef": {"name": "s", "key": "password"}}},
                     {"name": "POD", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
-            "volumeMounts": [{"name": "secret", "mountPath": "/etc/secret"}, {"name": "flows", "mountPath": "/etc/flows"},
+            "volumeMounts": [{"name": "secret", "mountPath": "/etc/secret"},
+                             {"name": "flows", "mountPath": "/etc/flows"},
                              {"name": "scratch", "mountPath": "/scratch"}],
             "resources": {"limits": {"memory": "128Mi", "cpu": "500m"}}},
-            volumes=[{"name": "secret", "secret": {"secretName": "s"}}, {"name": "flows", "configMap": {"name": "cm"}},
+            volumes=[{"name": "secret", "secret": {"secretName": "s"}},
+                     {"name": "flows", "configMap": {"name": "cm"}},
                      {"name": "scratch", "emptyDir": {}}]))
         c.wait("env", ".status.phase", "Failed")
         self.assertEqual(c.kubectl("logs", "env").split("\n"), [
