@@ -12,13 +12,16 @@ import Glibc
 final class KubesimCluster {
     let dir: TempDir
 
-    /// - Parameter apiserver: extra arguments for its API server (`--forbid VERB:RESOURCE`).
-    init(apiserver: [String] = []) throws {
+    /// - Parameters:
+    ///   - apiserver: extra arguments for its API server (`--forbid VERB:RESOURCE`).
+    ///   - registryCA: a CA certificate the kubelet's image pulls trust (`registry(ca:)`).
+    init(apiserver: [String] = [], registryCA: String? = nil) throws {
         dir = try TempDir()
         // Pods run commands from the host: Dask from the virtualenv, dkrun from the build.
         let path = "\(venvBin):\(Files.directory(of: CLI.binary)):/usr/sbin:/usr/bin:/sbin:/bin"
         let env = ProcessInfo.processInfo.environment.merging(["PATH": path]) { $1 }
-        let r = try Self.cluster(["up", dir.path, "--"] + apiserver, environment: env.map { "\($0.key)=\($0.value)" }, timeout: 60)
+        let registry = registryCA.map { ["--registry-ca", $0] } ?? []
+        let r = try Self.cluster(["up", dir.path] + registry + ["--"] + apiserver, environment: env.map { "\($0.key)=\($0.value)" }, timeout: 60)
         guard r.status == 0 else { throw CLIError("cluster up: " + r.stderr) }
     }
 
@@ -51,6 +54,14 @@ final class KubesimCluster {
     /// share. The test stops it (`stop()`); the cluster's `down` would too.
     func s3Server(bucket: String = "results") throws -> S3TestServer {
         try S3TestServer(bucket: bucket, host: Self.nodeIP, via: [venvBin + "python", repoRoot + "/tools/kubesim/cluster.py", "exec", dir.path, "--"])
+    }
+
+    /// A private registry (TLS, htpasswd) on the node's address, inside the cluster's network
+    /// namespace, where the kubelet pulls from it and `exec`'s podman pushes to it; its
+    /// certificate signed by `ca`, the one the cluster was made to trust (`registryCA`). The
+    /// test stops it (`stop()`); the cluster's `down` would too.
+    func registry(ca: (cert: String, key: String)) throws -> RegistryTestServer {
+        try RegistryTestServer(host: Self.nodeIP, ca: ca, via: [venvBin + "python", repoRoot + "/tools/kubesim/cluster.py", "exec", dir.path, "--"])
     }
 
     /// The label every object of a dkrun flow run has.

@@ -1,12 +1,15 @@
 """Starts and stops a whole kubesim cluster in a fresh network namespace with only `lo`, so
 nothing a test or a pod does can leave the machine (needs root):
 
-    python tools/kubesim/cluster.py up DIR [-- APISERVER-ARGS]  # prints DIR/kubeconfig once the API answers
+    python tools/kubesim/cluster.py up DIR [--registry-ca FILE] [-- APISERVER-ARGS]
+                                # prints DIR/kubeconfig once the API answers
     python tools/kubesim/cluster.py exec DIR -- kubectl get pods   # a command in the node netns
     python tools/kubesim/cluster.py down DIR    # stops pods, kubelet, API server; removes namespaces
 
 The API server listens on https://127.10.0.1:6443 inside the namespace (TLS, a random
 token); pods get 127.10.x.y, Services 127.11.x.y. Clients run in the namespace (`exec`).
+`--registry-ca FILE`: the kubelet's image pulls trust this CA (it goes to DIR/registry-certs,
+the kubelet's `podman pull --cert-dir`), as a node trusts a private registry's CA.
 """
 import json
 import os
@@ -21,8 +24,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SERVER = "https://127.10.0.1:6443"
 
 
-def up(directory, apiserver_args=()):
+def up(directory, apiserver_args=(), registry_ca=None):
     os.makedirs(directory, exist_ok=True)
+    kubelet_args = []
+    if registry_ca:
+        cert_dir = os.path.join(directory, "registry-certs")
+        os.makedirs(cert_dir, exist_ok=True)
+        shutil.copyfile(registry_ca, os.path.join(cert_dir, "ca.crt"))
+        kubelet_args = ["--registry-cert-dir", cert_dir]
     cluster_id = secrets.token_hex(3)
     netns = f"kubesim-{cluster_id}"
     token = secrets.token_hex(16)
@@ -60,7 +69,7 @@ def up(directory, apiserver_args=()):
         kubelet = subprocess.Popen(run_in + [sys.executable, os.path.join(HERE, "kubelet.py"), "--server", SERVER,
                                              "--token", token, "--ca", cert, "--log-dir", logs,
                                              "--work-dir", os.path.join(directory, "work"),
-                                             "--netns-prefix", state["pod_prefix"]],
+                                             "--netns-prefix", state["pod_prefix"], *kubelet_args],
                                    env=env, stdout=log, stderr=log, start_new_session=True)
     state["pids"].insert(0, kubelet.pid)
     save(directory, state)
@@ -136,7 +145,13 @@ def main():
     command, directory = sys.argv[1], os.path.abspath(sys.argv[2])
     rest = sys.argv[4:] if sys.argv[3:4] == ["--"] else sys.argv[3:]
     if command == "up":
-        up(directory, rest)
+        registry_ca = None
+        if rest[:1] == ["--registry-ca"]:
+            if len(rest) < 2 or not os.path.isfile(rest[1]):
+                given = repr(rest[1]) if len(rest) > 1 else "nothing"
+                sys.exit(f"kubesim: --registry-ca needs a CA certificate file, not {given}")
+            registry_ca, rest = rest[1], rest[3:] if rest[2:3] == ["--"] else rest[2:]
+        up(directory, rest, registry_ca)
     elif command == "down":
         down(directory)
     else:
