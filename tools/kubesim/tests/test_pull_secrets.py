@@ -23,7 +23,10 @@ USER, PASSWORD = "flows", "s3cret-pull"
 
 def podman(*args, check=True):
     env = dict(os.environ, CONTAINERS_CONF=os.path.join(REPO, "scripts", "containers.conf"))
-    return subprocess.run(["podman", *args], env=env, capture_output=True, text=True, check=check)
+    done = subprocess.run(["podman", *args], env=env, capture_output=True, text=True)
+    if check and done.returncode != 0:
+        raise RuntimeError(f"podman {' '.join(args)}: {done.stderr.strip()}")
+    return done
 
 
 class Registry:
@@ -74,27 +77,25 @@ class Registry:
 class PullSecretTests(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
+        if podman("image", "exists", BASE_IMAGE, check=False).returncode != 0:
+            raise RuntimeError(f"{BASE_IMAGE} is not in podman's store: scripts/base-image.sh makes it")
+        # Class cleanups run even when setUpClass fails half-way, in reverse order.
         cls.registry = Registry()
+        cls.addClassCleanup(cls.registry.stop)
         cls.server = Server()
-        cls.image = f"{cls.registry.address}/dkrun/flow:test"
-        podman("tag", BASE_IMAGE, cls.image)
-        try:
-            podman("push", "--quiet", "--cert-dir", cls.registry.cert_dir, "--creds", f"{USER}:{PASSWORD}", cls.image)
-        finally:
-            podman("rmi", cls.image)
+        cls.addClassCleanup(cls.server.stop)
         cls.work = tempfile.TemporaryDirectory()
+        cls.addClassCleanup(cls.work.cleanup)
+        cls.image = f"{cls.registry.address}/dkrun/flow:test"
+        cls.addClassCleanup(podman, "rmi", "--ignore", cls.image)
+        podman("tag", BASE_IMAGE, cls.image)
+        podman("push", "--quiet", "--cert-dir", cls.registry.cert_dir, "--creds", f"{USER}:{PASSWORD}", cls.image)
+        podman("rmi", cls.image)
         cls.kubectl("create", "secret", "docker-registry", "regcred", f"--docker-server={cls.registry.address}",
                     f"--docker-username={USER}", f"--docker-password={PASSWORD}")
         cls.kubectl("create", "secret", "docker-registry", "wrong", f"--docker-server={cls.registry.address}",
                     f"--docker-username={USER}", "--docker-password=not-it")
         cls.kubectl("create", "secret", "generic", "opaque", "--from-literal=.dockerconfigjson={}")
-
-    @classmethod
-    def tearDownClass(cls):
-        podman("rmi", "--ignore", cls.image)
-        cls.server.stop()
-        cls.registry.stop()
-        cls.work.cleanup()
 
     @classmethod
     def kubectl(cls, *args):
