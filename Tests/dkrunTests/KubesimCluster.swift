@@ -16,13 +16,15 @@ final class KubesimCluster {
     /// - Parameters:
     ///   - apiserver: extra arguments for its API server (`--forbid VERB:RESOURCE`).
     ///   - containers: pods as podman containers of their images (from podman's local store).
-    init(apiserver: [String] = [], containers: Bool = false) throws {
+    ///   - registryCA: a CA certificate the kubelet's image pulls trust (`registry(ca:)`).
+    init(apiserver: [String] = [], containers: Bool = false, registryCA: String? = nil) throws {
         dir = try TempDir()
         // Pods run commands from the host: Dask from the virtualenv, dkrun from the build.
         let path = "\(venvBin):\(Files.directory(of: CLI.binary)):/usr/sbin:/usr/bin:/sbin:/bin"
         let env = ProcessInfo.processInfo.environment.merging(["PATH": path]) { $1 }
-        let runtime = containers ? "container" : "process"
-        let r = try Self.cluster(["up", dir.path, "--runtime", runtime, "--"] + apiserver, environment: env.map { "\($0.key)=\($0.value)" }, timeout: 60)
+        let runtime = ["--runtime", containers ? "container" : "process"]
+        let registry = registryCA.map { ["--registry-ca", $0] } ?? []
+        let r = try Self.cluster(["up", dir.path] + runtime + registry + ["--"] + apiserver, environment: env.map { "\($0.key)=\($0.value)" }, timeout: 60)
         guard r.status == 0 else { throw CLIError("cluster up: " + r.stderr) }
     }
 
@@ -55,6 +57,14 @@ final class KubesimCluster {
     /// share. The test stops it (`stop()`); the cluster's `down` would too.
     func s3Server(bucket: String = "results") throws -> S3TestServer {
         try S3TestServer(bucket: bucket, host: Self.nodeIP, via: [venvBin + "python", repoRoot + "/tools/kubesim/cluster.py", "exec", dir.path, "--"])
+    }
+
+    /// A private registry (TLS, htpasswd) on the node's address, inside the cluster's network
+    /// namespace, where the kubelet pulls from it and `exec`'s podman pushes to it; its
+    /// certificate signed by `ca`, the one the cluster was made to trust (`registryCA`). The
+    /// test stops it (`stop()`); the cluster's `down` would too.
+    func registry(ca: (cert: String, key: String)) throws -> RegistryTestServer {
+        try RegistryTestServer(host: Self.nodeIP, ca: ca, via: [venvBin + "python", repoRoot + "/tools/kubesim/cluster.py", "exec", dir.path, "--"])
     }
 
     /// The label every object of a dkrun flow run has.

@@ -1,7 +1,8 @@
 """Starts and stops a whole kubesim cluster in a fresh network namespace with only `lo`, so
 nothing a test or a pod does can leave the machine (needs root):
 
-    python tools/kubesim/cluster.py up DIR [--runtime process|container] [-- APISERVER-ARGS]
+    python tools/kubesim/cluster.py up DIR [--runtime process|container] [--registry-ca FILE]
+                                           [-- APISERVER-ARGS]
                                                 # prints DIR/kubeconfig once the API answers
     python tools/kubesim/cluster.py exec DIR -- kubectl get pods   # a command in the node netns
     python tools/kubesim/cluster.py down DIR    # stops pods, kubelet, API server; removes namespaces
@@ -11,7 +12,10 @@ token); pods get 127.10.x.y, Services 127.11.x.y. Clients run in the namespace (
 Pods run as local processes, or with `--runtime container` as podman containers of their
 images (kubelet.py); `down` removes every container the cluster made (by its label), even
 those of a kubelet that died.
+`--registry-ca FILE`: the kubelet's image pulls trust this CA (it goes to DIR/registry-certs,
+the kubelet's `podman pull --cert-dir`), as a node trusts a private registry's CA.
 """
+import argparse
 import json
 import os
 import secrets
@@ -25,8 +29,14 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SERVER = "https://127.10.0.1:6443"
 
 
-def up(directory, apiserver_args=(), runtime="process"):
+def up(directory, apiserver_args=(), runtime="process", registry_ca=None):
     os.makedirs(directory, exist_ok=True)
+    kubelet_args = []
+    if registry_ca:
+        cert_dir = os.path.join(directory, "registry-certs")
+        os.makedirs(cert_dir, exist_ok=True)
+        shutil.copyfile(registry_ca, os.path.join(cert_dir, "ca.crt"))
+        kubelet_args = ["--registry-cert-dir", cert_dir]
     cluster_id = secrets.token_hex(3)
     netns = f"kubesim-{cluster_id}"
     token = secrets.token_hex(16)
@@ -66,7 +76,7 @@ def up(directory, apiserver_args=(), runtime="process"):
                                              "--token", token, "--ca", cert, "--log-dir", logs,
                                              "--work-dir", os.path.join(directory, "work"),
                                              "--netns-prefix", state["pod_prefix"], "--runtime", runtime,
-                                             "--cluster-id", cluster_id],
+                                             "--cluster-id", cluster_id, *kubelet_args],
                                    env=env, stdout=log, stderr=log, start_new_session=True)
     state["pids"].insert(0, kubelet.pid)
     save(directory, state)
@@ -140,22 +150,29 @@ def execute(directory, argv):
     os.execvpe("nsenter", ["nsenter", f"--net=/var/run/netns/{state['netns']}", *argv], env)
 
 
+def up_options(argv):
+    """`up`'s own options, then the API server's arguments after `--`."""
+    parser = argparse.ArgumentParser(prog="cluster.py up DIR")
+    parser.add_argument("--runtime", choices=("process", "container"), default="process")
+    parser.add_argument("--registry-ca", metavar="FILE")
+    ours, apiserver_args = (argv[:argv.index("--")], argv[argv.index("--") + 1:]) if "--" in argv else (argv, [])
+    options = parser.parse_args(ours)
+    if options.registry_ca and not os.path.isfile(options.registry_ca):
+        parser.error(f"--registry-ca needs a CA certificate file, not {options.registry_ca!r}")
+    return options, apiserver_args
+
+
 def main():
     if len(sys.argv) < 3 or sys.argv[1] not in ("up", "down", "exec"):
         sys.exit(__doc__)
     command, directory, rest = sys.argv[1], os.path.abspath(sys.argv[2]), sys.argv[3:]
-    runtime = "process"
-    if command == "up" and rest[:1] == ["--runtime"]:
-        if rest[1:2] not in (["process"], ["container"]):
-            sys.exit("cluster.py up: --runtime is process or container")
-        runtime, rest = rest[1], rest[2:]
-    rest = rest[1:] if rest[:1] == ["--"] else rest
     if command == "up":
-        up(directory, rest, runtime)
+        options, apiserver_args = up_options(rest)
+        up(directory, apiserver_args, options.runtime, options.registry_ca)
     elif command == "down":
         down(directory)
     else:
-        execute(directory, rest)
+        execute(directory, rest[1:] if rest[:1] == ["--"] else rest)
 
 
 if __name__ == "__main__":

@@ -42,6 +42,7 @@ import aiohttp
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import network  # noqa: E402
+import pull_secrets  # noqa: E402
 from containers import ContainerRuntime, PullError, StartError  # noqa: E402
 from store import now  # noqa: E402
 
@@ -188,9 +189,10 @@ def expand(text, env):
 
 
 class Kubelet:
-    def __init__(self, api, log_dir, work_dir, prefix, runtime):
+    def __init__(self, api, log_dir, work_dir, prefix, runtime, registry_cert_dir=None):
         self.api = api
         self.runtime = runtime
+        self.registry_cert_dir = registry_cert_dir  # CAs the node trusts for image pulls
         self.log_dir = log_dir
         self.work_dir = work_dir
         self.prefix = prefix
@@ -373,9 +375,13 @@ class Kubelet:
                         await self.api.event(pod, "ErrImageNeverPull", message, "Warning")
                         return False
                     return True
-                await asyncio.to_thread(self.runtime.pull, image, policy == "Always")
+                # A kubelet reads the pod's pull secrets again for every attempt.
+                auth_file = os.path.join(self.work_dir, pod["metadata"]["uid"], "auth.json")
+                os.makedirs(os.path.dirname(auth_file), exist_ok=True)
+                await pull_secrets.write_auth_file(self.api, pod, auth_file)
+                await asyncio.to_thread(self.runtime.pull, image, policy == "Always", auth_file, self.registry_cert_dir)
                 return True
-            except PullError as e:
+            except (PullError, pull_secrets.PullSecretError) as e:
                 message = f'Failed to pull image "{image}": {e}'
             failures += 1
             backoff = min(10 * 2 ** (failures - 1), 300)
@@ -512,6 +518,7 @@ def main():
     parser.add_argument("--runtime", choices=("process", "container"), default="process",
                         help="pods as local processes, or as podman containers from the local image store")
     parser.add_argument("--cluster-id", help="the label value of the cluster's containers (container runtime)")
+    parser.add_argument("--registry-cert-dir", help="CA certificates image pulls trust (podman pull --cert-dir)")
     args = parser.parse_args()
 
     async def run():
@@ -522,7 +529,8 @@ def main():
         async with aiohttp.ClientSession() as session:
             api.session = session
             runtime = ContainerRuntime(args.cluster_id) if args.runtime == "container" else ProcessRuntime()
-            kubelet = Kubelet(api, args.log_dir, args.work_dir, args.netns_prefix, runtime)
+            kubelet = Kubelet(api, args.log_dir, args.work_dir, args.netns_prefix, runtime,
+                              args.registry_cert_dir)
             stop = asyncio.Event()
             loop = asyncio.get_running_loop()
             loop.add_signal_handler(signal.SIGTERM, stop.set)
