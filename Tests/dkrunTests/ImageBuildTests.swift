@@ -40,15 +40,23 @@ struct ImageBuildTests {
                                              directory: dir.path, timeout: 600))
     }
 
+    /// Removes what builds left in podman's store: the images tagged, then those of each step
+    /// (podman keeps them as its cache: "--> ID"), the last first; the base image stays.
+    func removeImages(tagged tags: [String], builtBy outputs: [CLI.Result]) {
+        _ = try? BaseImageTests.podman(["rmi"] + tags)
+        let steps = outputs.flatMap { $0.stdout.matches(of: #/\n--> (?:Using cache )?([0-9a-f]{11,64})\n/#).map { String($0.1) } }
+        for id in steps.reversed() { _ = try? BaseImageTests.podman(["rmi", id]) }
+    }
+
     @Test func theSeedsFlowImageBuiltOfflineRunsTasksWithTheStdlibAndHonoursExtraPipPackages() throws {
         try BaseImageTests.makeImageUnlessMade()
         let wheelhouse = try TempDir()
         try writeProbeWheel(into: wheelhouse.path)
         let context = try TempDir()
         let image = "gcr.io/dev/dask-k8s-flow:0.1.0"
-        defer { _ = try? BaseImageTests.podman(["rmi", image]) }
         let built = try build([CLI.repoRoot + "/examples/custom_worker_spec.lua", "-o", context.file("ctx"), "--no-push",
                                "--offline", wheelhouse.path])
+        defer { removeImages(tagged: [image], builtBy: [built]) }
         try #require(built.status == 0, "\(built.stdout)\(built.stderr)")
         // podman's lines, streamed into dkrun's stdout between dkrun's own.
         let lines = built.lines
@@ -89,8 +97,9 @@ struct ImageBuildTests {
             return Flow("layers", { storage = Docker { image_name = "dkrun-tests/layers", image_tag = "\(tag)",
               python_dependencies = { "dkrun-probe" }, env_vars = { FLOW_ENV = "1" } } }, function() t() end)
             """])
-        defer { _ = try? BaseImageTests.podman(["rmi", image]) }
         let first = try build([flow.file("flow.lua"), "-o", flow.file("ctx"), "--offline", wheelhouse.path])
+        var builds = [first]
+        defer { removeImages(tagged: [image], builtBy: builds) }
         try #require(first.status == 0, "\(first.stdout)\(first.stderr)")
 
         // Another dkrun: this one with bytes after its end, which change its file and not what it does.
@@ -104,6 +113,7 @@ struct ImageBuildTests {
         try handle.write(contentsOf: Data("a new dkrun".utf8))
         try handle.close()
         let second = try build([flow.file("flow.lua"), "-o", flow.file("ctx"), "--offline", wheelhouse.path], binary: other + "/dkrun")
+        builds.append(second)
         try #require(second.status == 0, "\(second.stdout)\(second.stderr)")
 
         /// Each step of podman's output, and whether it came from the cache.
@@ -119,6 +129,35 @@ struct ImageBuildTests {
         #expect(rebuilt[1...pip].allSatisfy { $0.cached }, "every step after FROM: \(second.stdout)")
         #expect(!rebuilt[binary].cached, "\(second.stdout)")
         #expect(!steps(first.stdout)[pip].cached, "the first build installed the package: \(first.stdout)")
+    }
+
+    @Test func onAnyOtherBaseTheImageGetsTheInstalledLayout() throws {
+        try BaseImageTests.makeImageUnlessMade()
+        // A base dkrun does not take for its own (any name but dkrun/dkrun) which has Debian's
+        // python3 and the C libraries already, as apt cannot run offline: dkrun's base, renamed.
+        // The wheelhouse base-image.sh made it from has the bridge's wheel and runtime-requirements.txt's.
+        let tag = String(UUID4.make().prefix(8))
+        let base = "localhost/dkrun-tests/plain:\(tag)", image = "dkrun-tests/other-base:\(tag)"
+        let wheelhouse = CLI.repoRoot + "/.build/base-image/wheels"
+        try #require(Files.kind(wheelhouse) == "directory", "scripts/base-image.sh keeps its wheelhouse in \(wheelhouse)")
+        try #require(try BaseImageTests.podman(["tag", BaseImageTests.image, base]).status == 0)
+        defer { _ = try? BaseImageTests.podman(["rmi", base]) }
+        let flow = try TempDir(["flow.lua": """
+            local t = task("t", function() return 1 end)
+            return Flow("other", { storage = Docker { image_name = "dkrun-tests/other-base", image_tag = "\(tag)",
+              base_image = "\(base)" } }, function() t() end)
+            """])
+        let built = try build([flow.file("flow.lua"), "-o", flow.file("ctx"), "--offline", wheelhouse])
+        defer { removeImages(tagged: [image], builtBy: [built]) }
+        try #require(built.status == 0, "\(built.stdout)\(built.stderr)")
+        #expect(built.stdout.contains("RUN echo /usr/local/lib/dkrun > /etc/ld.so.conf.d/dkrun.conf && ldconfig\n"), "\(built.stdout)")
+        #expect(built.stdout.contains(": RUN python3 -m venv /usr/local/lib/dkrun/venv && "), "\(built.stdout)")
+
+        let flows = try TempDir(["stdlib.lua": stdlibFlow])
+        let run = try BaseImageTests.podman(["run", "--rm", "--network", "none", "-v", flows.path + ":/flows:ro", image,
+                                             "dkrun", "/flows/stdlib.lua", "--executor", "dask"])
+        #expect(run.status == 0, "\(run.stderr)")
+        #expect(run.stdout.contains(#"json: {"n":42}"#), "\(run.stdout)")
     }
 
     @Test func badEngineAndWheelhouseAreBadInput() throws {
