@@ -193,8 +193,8 @@ define_config("DaskOnKubernetesEnvironment", "environment",
   "the flow runs in a Kubernetes Job, its tasks on a Dask cluster of 1 to max_workers pods made for the run, "
     .. "on the image `dkrun build` makes from its image fields",
   fields_of({
-    field("base_image", "string", "the image `dkrun build` builds on; default python:3.11-slim-bookworm, the Debian "
-      .. "dkrun is built on (Prefect's python:3.6 cannot run dkrun)"),
+    field("base_image", "string", "the image `dkrun build` builds on; default dkrun's base image dkrun/dkrun:VERSION "
+      .. "(Prefect's python:3.6 cannot run dkrun); any Debian-based image with python3"),
   }, IMAGE_FIELDS, {
     field("max_workers", "integer>=1", "the most worker pods the cluster grows to with the scheduler's load", 1),
     STARTUP_TIMEOUT,
@@ -314,8 +314,8 @@ define_config("Local", "storage", "the flow's sources come from this machine: wh
 define_config("Docker", "storage",
   "the image `dkrun build` makes for the flow, which its Kubernetes runs use (docs/kubernetes.md)",
   fields_of(IMAGE_FIELDS, {
-    field("base_image", "string", "the image `dkrun build` builds on; default python:3.11-slim-bookworm, the Debian "
-      .. "dkrun is built on"),
+    field("base_image", "string", "the image `dkrun build` builds on; default dkrun's base image dkrun/dkrun:VERSION; "
+      .. "any Debian-based image with python3"),
     field("dockerfile", "string", "a Dockerfile to build on instead of base_image (relative to the flow's directory)"),
     field("local_image", "boolean", "the image stays on this machine: `dkrun build` does not push it", false),
     field("ignore_healthchecks", "boolean", "leaves out the build's check that dkrun and the Python bridge run in "
