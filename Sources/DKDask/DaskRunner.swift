@@ -36,6 +36,9 @@ public final class DaskRunner: ClusterRunner {
     public func run(graph: FlowGraph, payload bytes: [UInt8], context: FlowRunContext, settings: Value,
                     observer: RunObserver?) throws -> FlowRunResult {
         let started = Clock.monotonic()
+        var settings = settings
+        let reportPath = try PerformanceReportPath.resolve(settings)
+        settings["performance_report_path"] = reportPath.map(Value.text)
         let driver = try DriverProcess(python: DriverProcess.python())
         var finished = false
         defer { if !finished { driver.finish(grace: Self.shutdownGrace) } }
@@ -76,6 +79,7 @@ public final class DaskRunner: ClusterRunner {
             try scaling?.checkCause()
             throw RunFailure(ending?["message"]?.stringValue ?? "the Dask run failed")
         }
+        if let reportPath { observer?.handle(.log(nil, .info, "Dask's performance report of the run: \(reportPath)", time: Clock.wall())) }
         let cancelled = ending?["event"] == "cancelled"
         return run.finish(cancelled: cancelled, wall: Clock.monotonic() - started)
     }
