@@ -84,6 +84,8 @@ public final class KubeDaskCluster: WorkerScaling {
         schedulerAddress = "tcp://\(ip):\(DaskClusterSpec.schedulerPort)"
         say("Dask scheduler pod \(spec.schedulerName) created; workers scale between \(spec.minWorkers) and \(spec.maxWorkers)")
         try waitForScheduler()
+        say("Dask dashboard through the API server: kubectl proxy, then http://127.0.0.1:8001"
+            + spec.dashboardProxyPath + "status")
         try refreshWorkers()
         try addWorkers(spec.minWorkers - workerPods.count)
     }

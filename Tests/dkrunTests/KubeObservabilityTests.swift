@@ -50,4 +50,38 @@ import Testing
                 && r.stdout.contains("(worker pod \(pod) was killed by signal 9 (exit 137))"), "\(r.stdout)")
         c.expectNothingLeft()
     }
+
+    /// The run says where its dashboard is through the API server; the real kubectl fetches
+    /// the dashboard's page there while the run goes on (the test cluster's services/proxy).
+    @Test func theDashboardIsReachedThroughTheAPIServersServiceProxy() throws {
+        let c = try KubesimCluster()
+        defer { c.down() }
+        let flow = try write(c, "slow.lua", """
+            local slow = task("slow", function() dk.time.sleep(1000) end)
+            return Flow("Slow", { environment = DaskKubernetesEnvironment {} }, function() slow() end)
+            """)
+        let process = try c.startDkrun([flow])
+        var scheduler: String?
+        let deadline = Date().addingTimeInterval(120)
+        while scheduler == nil && Date() < deadline {
+            scheduler = c.kubectl(["get", "pods", "-l", "dkrun.io/component=scheduler", "--field-selector=status.phase=Running",
+                                   "-o", "jsonpath={.items[*].metadata.name}"]).split(separator: " ").first.map(String.init)
+            Thread.sleep(forTimeInterval: 0.3)
+        }
+        let path = "/api/v1/namespaces/default/services/\(try #require(scheduler)):http-dashboard/proxy/status"
+        var page = ""
+        while !page.contains("Dask") && Date() < deadline {  // the scheduler's dashboard may take a moment to listen
+            page = c.kubectl(["get", "--raw", path])
+            Thread.sleep(forTimeInterval: 0.3)
+        }
+        #expect(page.contains("<title>Dask Diagnostic UI</title>"), "\(page.prefix(500))")
+        let missing = try c.exec(["kubectl", "get", "--raw", "/api/v1/namespaces/default/services/nothing:80/proxy/"])
+        #expect(missing.status != 0 && missing.stderr.contains("NotFound"), "\(missing.stderr)")
+        process.interrupt()
+        let r = CLI.finish(process)
+        #expect(r.status == 130, "\(r.stdout)\(r.stderr)")
+        #expect(r.stdout.contains("Dask dashboard through the API server: kubectl proxy, then http://127.0.0.1:8001\(path)"),
+                "\(r.stdout)")
+        c.expectNothingLeft()
+    }
 }
