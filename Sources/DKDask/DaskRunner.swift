@@ -16,6 +16,9 @@ public protocol WorkerScaling: AnyObject {
     /// scheduler's pod deleted, say), looked at now, so that the run names the cause, which
     /// the driver, losing its connection first, cannot see.
     func checkCause() throws
+    /// Called with the message of a task that Dask failed: what ended the workers it names
+    /// (a KilledWorker names the last one to run the task), as a sentence, or nil.
+    func whyLost(_ failure: String) -> String?
 }
 
 /// Runs a flow on a Dask cluster through the Python driver (python/dkrun_dask): sends it the
@@ -36,6 +39,9 @@ public final class DaskRunner: ClusterRunner {
     public func run(graph: FlowGraph, payload bytes: [UInt8], context: FlowRunContext, settings: Value,
                     observer: RunObserver?) throws -> FlowRunResult {
         let started = Clock.monotonic()
+        var settings = settings
+        let reportPath = try PerformanceReportPath.resolve(settings)
+        settings["performance_report_path"] = reportPath.map(Value.text)
         let driver = try DriverProcess(python: DriverProcess.python())
         var finished = false
         defer { if !finished { driver.finish(grace: Self.shutdownGrace) } }
@@ -43,7 +49,7 @@ public final class DaskRunner: ClusterRunner {
         observer?.handle(.flowStarted(flow: graph.spec.name, tasks: graph.count,
                                       executor: ExecutorChoice.dask(settings).description, time: Clock.wall()))
         for warning in graph.spec.unusedLimits { observer?.handle(.log(nil, .warning, warning, time: Clock.wall())) }
-        var run = RunEvents(graph: graph, observer: observer)
+        var run = RunEvents(graph: graph, observer: observer, lossCause: scaling.map { scaling in { scaling.whyLost($0) } })
         var cancelSent = false
         var ending: Value?
         var clusterFailure: Error?
@@ -76,6 +82,7 @@ public final class DaskRunner: ClusterRunner {
             try scaling?.checkCause()
             throw RunFailure(ending?["message"]?.stringValue ?? "the Dask run failed")
         }
+        if let reportPath { observer?.handle(.log(nil, .info, "Dask's performance report of the run: \(reportPath)", time: Clock.wall())) }
         let cancelled = ending?["event"] == "cancelled"
         return run.finish(cancelled: cancelled, wall: Clock.monotonic() - started)
     }
@@ -121,12 +128,15 @@ struct ClusterRefusal: CategorizedError {
 struct RunEvents {
     let graph: FlowGraph
     let observer: RunObserver?
+    /// Why the workers a failed task's message names died, when the cluster knows.
+    let lossCause: ((String) -> String?)?
     private var states: [String: TaskState] = [:]
     private var counts: [StateKind: Int] = [:]
 
-    init(graph: FlowGraph, observer: RunObserver?) {
+    init(graph: FlowGraph, observer: RunObserver?, lossCause: ((String) -> String?)? = nil) {
         self.graph = graph
         self.observer = observer
+        self.lossCause = lossCause
     }
 
     mutating func handle(_ event: Value) throws {
@@ -154,7 +164,10 @@ struct RunEvents {
             observer?.handle(.log(id, level, event["message"]?.stringValue ?? "", time: now))
         case "state":
             guard case .string(let bytes)? = event["state"] else { throw RunFailure("the Dask driver sent a state without bytes") }
-            let state = try TaskState(value: MessagePack.decode(bytes))
+            var state = try TaskState(value: MessagePack.decode(bytes))
+            if state.isFailed, let message = state.message, let cause = lossCause?(message) {
+                state.message = message + " " + cause
+            }
             counts[state.kind, default: 0] += 1
             if id.mapIndex == nil { states[id.task] = state }
             observer?.handle(.taskState(id, state, attempt: Int(event["attempts"]?.intValue ?? 0),

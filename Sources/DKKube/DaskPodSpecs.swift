@@ -110,6 +110,12 @@ public struct DaskClusterSpec: Sendable {
 
     /// Keeps voluntary evictions (a node drain) from taking the scheduler mid-run, as
     /// dask-kubernetes does: losing it loses the run.
+    /// The scheduler's dashboard through the API server's service proxy (what `kubectl proxy`
+    /// serves under its address), ending in "/".
+    public var dashboardProxyPath: String {
+        "/api/v1/namespaces/\(namespace)/services/\(schedulerName):http-dashboard/proxy/"
+    }
+
     public func schedulerDisruptionBudget() -> Value {
         var metadata: Value = ["name": .text(schedulerName), "namespace": .text(namespace),
                                "labels": RunLabels.of(run: runID, component: "scheduler")]

@@ -34,6 +34,7 @@ public final class KubeDaskCluster: WorkerScaling {
     private var retiring = false
     private var announced: [String: String] = [:]
     private var reportedEvents: Set<String> = []
+    private var losses = WorkerLosses()
     private let user: String
     private let environment: [String: String]
     private let clock: () -> Double
@@ -43,6 +44,8 @@ public final class KubeDaskCluster: WorkerScaling {
     static let apiPatience = 60.0
     /// How many worker pods may end in a row without joining the scheduler.
     static let failedStartsAllowed = 3
+    /// How long a lost task's failure waits for the kubelet to say how its worker's pod ended.
+    static let endingPatience = 5.0
 
     /// - Parameters:
     ///   - clock: monotonic seconds, which pace `check()` (once a second) and measure how long
@@ -81,6 +84,8 @@ public final class KubeDaskCluster: WorkerScaling {
         schedulerAddress = "tcp://\(ip):\(DaskClusterSpec.schedulerPort)"
         say("Dask scheduler pod \(spec.schedulerName) created; workers scale between \(spec.minWorkers) and \(spec.maxWorkers)")
         try waitForScheduler()
+        say("Dask dashboard through the API server: kubectl proxy, then http://127.0.0.1:8001"
+            + spec.dashboardProxyPath + "status")
         try refreshWorkers()
         try addWorkers(spec.minWorkers - workerPods.count)
     }
@@ -267,19 +272,32 @@ public final class KubeDaskCluster: WorkerScaling {
         case "Running":
             if announced[name] != "Running" { say("worker pod \(name) running at \(pod.podIP ?? "?")") }
         default:
-            let ended = PodProblems.termination(pod).map { "exit code \($0.code)" } ?? phase
+            let ended = losses.record(pod)
             if !joined.contains(name) {
                 // Pods that keep dying before they reach the scheduler would be replaced for ever.
                 endedBeforeJoining += 1
                 if endedBeforeJoining >= Self.failedStartsAllowed {
                     throw failure("worker pods keep ending before they join the scheduler (\(endedBeforeJoining) in a row); "
-                        + "the last, \(name), ended with \(ended)", pod: name)
+                        + "the last: \(ended)", pod: name)
                 }
             }
-            say("worker pod \(name) ended (\(ended)): deleting it", .warning)
+            say("\(ended): deleting it", .warning)
             _ = try? client.delete(.pods, name, namespace: spec.namespace)
         }
         announced[name] = phase
+    }
+
+    public func whyLost(_ failure: String) -> String? {
+        let hosts = Set(WorkerLosses.hosts(in: failure))
+        guard !hosts.isEmpty else { return nil }
+        // Dask may see the worker go before the kubelet has written how its pod ended.
+        _ = Poll.until(deadline: Clock.monotonic() + Self.endingPatience, stop: isCancelling) { () -> Bool? in
+            try? refreshWorkers()
+            let named = workerPods.filter { hosts.contains($0.podIP ?? "") }
+            for pod in named where !["Pending", "Running"].contains(pod.phase ?? "Pending") { losses.record(pod) }
+            return named.allSatisfy { !["Pending", "Running"].contains($0.phase ?? "Pending") } ? true : nil
+        }
+        return losses.explain(failure)
     }
 
     public func checkCause() throws {
@@ -293,9 +311,8 @@ public final class KubeDaskCluster: WorkerScaling {
         guard let pod = schedulerPod, !pod.isBeingDeleted else {
             throw RunFailure("the Dask scheduler pod \(spec.schedulerName) was deleted during the run")
         }
-        if let t = PodProblems.termination(pod), pod.phase != "Running" {
-            throw failure("the Dask scheduler pod \(spec.schedulerName) ended during the run (exit code \(t.code))",
-                          pod: spec.schedulerName)
+        if PodProblems.termination(pod) != nil, pod.phase != "Running" {
+            throw failure("the Dask scheduler pod \(spec.schedulerName) \(PodProblems.ending(pod)) during the run", pod: spec.schedulerName)
         }
     }
 

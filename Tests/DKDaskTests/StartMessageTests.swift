@@ -9,6 +9,7 @@ final class ReportingScaling: WorkerScaling {
     func retired(_ workers: [String]) throws {}
     func check() throws {}
     func checkCause() throws {}
+    func whyLost(_ failure: String) -> String? { nil }
 }
 
 /// The first message DaskRunner sends the driver: the payload, the task graph and the executor.

@@ -45,11 +45,13 @@ final class Harness {
         return kube.pods("worker").filter { $0.phase == "Running" }.map { "tcp://\($0.podIP!):40000" }
     }
 
-    /// Ends a worker's container, as the kubelet reports it.
-    func end(_ pod: String, phase: String = "Failed", exitCode: Int64 = 1) {
-        kube.setStatus(of: pod, ["phase": .text(phase),
-                                 "containerStatuses": [["name": "dask-worker",
-                                                        "state": ["terminated": ["exitCode": .int(exitCode), "reason": "Error"]]]]])
+    /// Ends a worker's container, as the kubelet reports it (the pod keeps its address).
+    func end(_ pod: String, phase: String = "Failed", exitCode: Int64 = 1, reason: String = "Error") {
+        var status: Value = ["phase": .text(phase),
+                             "containerStatuses": [["name": "dask-worker",
+                                                    "state": ["terminated": ["exitCode": .int(exitCode), "reason": .text(reason)]]]]]
+        status["podIP"] = kube.pods("worker").first { $0.name == pod }?.podIP.map(Value.text)
+        kube.setStatus(of: pod, status)
     }
 
     /// A second later: the cluster's periodic check.
@@ -170,9 +172,28 @@ final class Harness {
         let creates = h.creates
         try h.check()
         #expect(h.kube.calls.contains("delete pods/\(dead)") && !h.workers.contains(dead))
-        #expect(h.said.lines.contains("WARNING worker pod \(dead) ended (exit code 1): deleting it"))
+        #expect(h.said.lines.contains("WARNING worker pod \(dead) ended with Error (exit 1): deleting it"))
         #expect(h.creates == creates + (cancelling ? 0 : 1))
         #expect(h.said.lines.contains("INFO 1 live worker pod(s), fewer than the minimum 2: replacing") == !cancelling)
+    }
+
+    /// Dask names the last worker a lost task ran on (KilledWorker); the cluster says how that
+    /// worker's pod ended, whether its check has seen the pod end yet or not.
+    @Test(arguments: [true, false])
+    func aTaskLostWithItsWorkerIsToldHowThePodEnded(checkedFirst: Bool) throws {
+        let h = try Harness.started(min: 2, max: 2)
+        let addresses = try h.runWorkers()
+        let (dead, other) = (h.workers[0], h.workers[1])
+        h.end(dead, exitCode: 137, reason: "OOMKilled")
+        h.end(other, exitCode: 143)
+        if checkedFirst { try h.check() }
+        let lost = "KilledWorker: Attempted to run task 'x' on 1 different workers, but all those workers died while running it. "
+            + "The last worker that attempt to run the task was \(addresses[0]). Inspecting worker logs is often a good next step."
+        #expect(h.cluster.whyLost(lost) == "(worker pod \(dead) was OOMKilled (exit 137))")
+        #expect(h.cluster.whyLost("the workers at \(addresses[1]) and \(addresses[0]) died")
+                == "(worker pod \(other) was killed by signal 15 (exit 143); worker pod \(dead) was OOMKilled (exit 137))")
+        #expect(h.cluster.whyLost("the task failed: TypeError: no address here") == nil)
+        #expect(h.cluster.whyLost("could not reach tcp://192.0.2.1:8786") == nil)  // no pod of the run's
     }
 
     @Test func checksArePacedToOnceASecond() throws {
@@ -219,8 +240,8 @@ final class Harness {
             h.end(pod, exitCode: 2)
             guard let failure = h.checkFails() else { continue }
             #expect(i == failsAt)
-            #expect(failure == "worker pods keep ending before they join the scheduler (3 in a row); the last, \(pod), "
-                + "ended with exit code 2")
+            #expect(failure == "worker pods keep ending before they join the scheduler (3 in a row); the last: worker pod \(pod) "
+                + "ended with Error (exit 2)")
             return
         }
         #expect(failsAt == nil)
@@ -238,7 +259,7 @@ final class Harness {
         h.kube.setStatus(of: h.scheduler, ["phase": "Failed", "containerStatuses": [
             ["name": "dask-scheduler", "state": ["terminated": ["exitCode": 137, "reason": "OOMKilled"]]]]])
         h.kube.setLog(of: h.scheduler, "distributed.scheduler - INFO - bye\n")
-        #expect(h.checkFails() == "the Dask scheduler pod \(h.scheduler) ended during the run (exit code 137)"
+        #expect(h.checkFails() == "the Dask scheduler pod \(h.scheduler) was OOMKilled (exit 137) during the run"
             + "\n  last log lines of pod \(h.scheduler):\n    distributed.scheduler - INFO - bye")
     }
 

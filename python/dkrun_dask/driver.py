@@ -11,7 +11,8 @@ At connect the driver compares the Dask versions of client, scheduler and worker
 with a task that no worker can offer the resources of (a ``refused`` event). A task's
 priority and resources go to Dask with it; the flow's tag limits become one
 ``distributed.Semaphore`` per tag, named after the run, that a task's Dask task holds while
-dkrun runs it, and that the driver closes at the end.
+dkrun runs it, and that the driver closes at the end. With ``performance_report_path`` the
+run is wrapped in ``distributed.performance_report``, which writes its HTML page at the end.
 
 When dkrun manages the cluster's workers itself (a cluster it made on Kubernetes), the
 start frame carries ``scaling``: every ``interval`` seconds the driver reports the workers
@@ -20,6 +21,7 @@ and how many the scheduler wants (``workers`` events, Dask's adaptive target), a
 least data), whose addresses it reports in a ``retired`` event once they have handed their
 data over.
 """
+import contextlib
 import importlib
 import logging
 import os
@@ -31,7 +33,7 @@ import warnings
 
 import dask
 from dask.utils import parse_timedelta
-from distributed import Client, Future, Semaphore, as_completed
+from distributed import Client, Future, Semaphore, as_completed, performance_report
 from distributed.scheduler import KilledWorker
 from distributed.versions import VersionMismatchWarning, scheduler_relevant_packages
 
@@ -491,6 +493,15 @@ class WorkerReporter:
         self.emit("retired", workers=list(chosen))
 
 
+def performance_report_to(path):
+    """Dask's performance report of what runs inside, written to `path` (absolute: dkrun
+    resolved and checked it) on the way out, as Prefect's DaskExecutor does; nothing without
+    a path."""
+    if not path:
+        return contextlib.nullcontext()
+    return performance_report(filename=path)
+
+
 def main():
     # Only frames go to dkrun on the real stdout; anything else printed goes to stderr.
     frames_out = os.fdopen(os.dup(1), "wb")
@@ -539,13 +550,12 @@ def main():
         if start.get("scaling"):
             reporter = WorkerReporter(cluster.client, emit, start["scaling"])
             threading.Thread(target=reporter.report_forever, args=(ended,), daemon=True).start()
-        run = FlowRun(cluster.client, start, emit)
-        topic = "dkrun-" + run.run_id
-        cluster.client.subscribe_topic(topic, run.forward)
-        if run.run(cluster, cancelled):
-            emit("done")
-        else:
-            emit("cancelled")
+        with performance_report_to(start["executor"].get("performance_report_path")):
+            run = FlowRun(cluster.client, start, emit)
+            topic = "dkrun-" + run.run_id
+            cluster.client.subscribe_topic(topic, run.forward)
+            finished = run.run(cluster, cancelled)
+        emit("done" if finished else "cancelled")
     except RunError as e:
         emit("error", message=str(e))
     except Exception as e:

@@ -282,6 +282,8 @@ define_config("DaskExecutor", "executor",
     field("client_kwargs", "table", "arguments of distributed.Client; its timeout bounds connecting to the scheduler "
       .. "and going without it mid-run", {}),
     field("debug", "boolean", "shows Dask's own log lines and tracebacks", false),
+    field("performance_report_path", "string", "writes Dask's performance report of the run (an HTML page) to this "
+      .. "file, relative to the directory dkrun runs in, as Prefect's is to its process's; not on Kubernetes"),
   },
   function(_, values, given)
     if values.address ~= nil then
