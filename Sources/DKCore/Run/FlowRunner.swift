@@ -25,7 +25,7 @@ public struct FlowRunResult: Sendable {
 /// On an executor that maps depth-first, a mapped task that maps over mapped tasks whose
 /// children are running starts as soon as it can decide its width (its other upstream tasks
 /// have finished), and its child i starts when child i of each of those has ended: it sees
-/// their Mapped state as it will be, with child i final (docs/mapping.md, Depth-first).
+/// their Mapped state as it will be, with child i final (docs/lua-api.md, Mapping).
 public final class FlowRunner {
     private let graph: FlowGraph
     private let context: FlowRunContext
