@@ -102,6 +102,8 @@ public final class DaskRunner: ClusterRunner {
             return ["slug": .text(task.slug), "source": .text(task.source.description),
                     "upstream": .array(graph.upstream[t].map { .text(graph.spec.tasks[$0].slug) }),
                     "mapped": .bool(graph.isMapped(t)), "priority": .int(Int64(task.priority)),
+                    "child_by_child": .array(graph.upstream[t].filter { graph.mapsChildByChild(t, over: $0) }
+                        .map { .text(graph.spec.tasks[$0].slug) }),
                     "resources": Value(textKeys: task.resources.mapValues(Value.float)),
                     "limited": .array(Set(task.tags.filter { limits[$0] != nil }).sorted().map(Value.text))]
         }

@@ -34,9 +34,11 @@ final class ReportingScaling: WorkerScaling {
                    task("total", upstream: ["square"], mapped: false)]]
     }
 
-    func task(_ slug: String, upstream: [Value], mapped: Bool, priority: Int64 = 0, resources: Value = [:], limited: [Value] = []) -> Value {
+    /// A task's entry; `childByChild`: the mapped tasks it maps over child by child (depth-first).
+    func task(_ slug: String, upstream: [Value], mapped: Bool, priority: Int64 = 0, resources: Value = [:], limited: [Value] = [],
+              childByChild: [Value] = []) -> Value {
         ["slug": .text(slug), "source": "flow.lua:1", "upstream": .array(upstream), "mapped": .bool(mapped),
-         "priority": .int(priority), "resources": resources, "limited": .array(limited)]
+         "priority": .int(priority), "resources": resources, "limited": .array(limited), "child_by_child": .array(childByChild)]
     }
 
     /// Each task's priority, resources and limited tags (those the run has a limit for), and the limits.

@@ -4,7 +4,9 @@ dkrun starts this process, sends one start frame on stdin (the payload, the task
 DaskExecutor's settings) and reads event frames on stdout until ``done`` or ``error``. A
 ``cancel`` frame, the end of stdin, SIGINT or SIGTERM cancel the run. The whole graph is
 submitted at once; a mapped task's children, and what lies downstream of them, are
-submitted when Dask has decided its width.
+submitted when Dask has decided its width. A mapped task that maps over a mapped task child by
+child goes depth-first: its child i depends on child i of that task only, not on all of its
+children, and its width is decided from the upstream task's width.
 
 At connect the driver compares the Dask versions of client, scheduler and workers (a
 ``warning`` event when they differ) and, on a cluster whose workers it knows, refuses a run
@@ -309,12 +311,27 @@ class FlowRun:
             if slug not in self.unsubmitted or any(u not in self.refs for u in task["upstream"]):
                 continue
             self.unsubmitted.discard(slug)
-            upstream = {u: self.refs[u] for u in task["upstream"]}
+            upstream = self._upstream(task)
             if task["mapped"]:  # its downstream waits for the children
                 self._submit(shim.expand_task, "expand", slug, None, upstream)
             else:
                 self.refs[slug] = self._submit(shim.run_task, "run", slug, None, None, upstream)
                 stack.extend(reversed(self.downstream[slug]))
+
+    def _upstream(self, task, index=None):
+        """What a task (or its child `index`) receives of its upstream tasks: their futures or
+        final states; for a mapped task it maps over child by child, that task's width and
+        (for a child) the future of its matching child (depth-first)."""
+        upstream = {}
+        for u in task["upstream"]:
+            children = self.children.get(u)
+            if children is None or u not in task.get("child_by_child", ()):
+                upstream[u] = self.refs[u]
+            elif index is None:
+                upstream[u] = {"width": len(children)}
+            else:
+                upstream[u] = {"width": len(children), "child": index, "result": children[index]}
+        return upstream
 
     def run(self, cluster, cancelled):
         """True when every task has finished, False when the run was cancelled first."""
@@ -350,7 +367,7 @@ class FlowRun:
         kind, slug, index = role
         failed = future.status in ("error", "cancelled")
         if future.status == "error":
-            if any(getattr(f, "status", None) == "error" for f in self._inputs(slug, kind)):
+            if any(getattr(f, "status", None) == "error" for f in self._inputs(slug, kind, index)):
                 return  # the upstream's error; handled when that one's turn comes
             result = shim.TaskResult.ended("Failed", self._describe(future.exception()))
         elif future.status == "cancelled":  # not by us: we forget what we cancel
@@ -370,10 +387,10 @@ class FlowRun:
                 self.refs[slug] = result
                 self._resubmit_downstream(slug)
 
-    def _inputs(self, slug, kind):
+    def _inputs(self, slug, kind, index):
         if kind == "collect":
             return self.children.get(slug, [])
-        return [self.refs.get(u) for u in self.by_slug[slug]["upstream"]]
+        return [r.get("result") if isinstance(r, dict) else r for r in self._upstream(self.by_slug[slug], index).values()]
 
     def _expanded(self, slug, expansion):
         if isinstance(expansion, shim.TaskResult):  # the expand task itself failed
@@ -383,8 +400,8 @@ class FlowRun:
             self._report(slug, None, expansion.result)
             self.finished.add(slug)
         else:
-            upstream = {u: self.refs[u] for u in self.by_slug[slug]["upstream"]}
-            self.children[slug] = [self._submit(shim.run_task, "run", slug, i, i, upstream)
+            task = self.by_slug[slug]
+            self.children[slug] = [self._submit(shim.run_task, "run", slug, i, i, self._upstream(task, i))
                                    for i in range(expansion.width)]
             self.refs[slug] = self._submit(shim.collect_children, "collect", slug, None, self.children[slug])
         self.submit_ready(self.downstream[slug])
