@@ -5,11 +5,11 @@ import DKCore
 public protocol WorkerScaling: AnyObject {
     /// How often the driver reports the workers (seconds).
     var reportInterval: Double { get }
-    /// The scheduler's workers (addresses) and how many it wants (Dask's adaptive target).
-    /// - Returns: how many workers the driver should retire now.
-    func observe(target: Int, workers: [String]) throws -> Int
-    /// The workers the scheduler retired (their data moved elsewhere): their pods can go.
-    func retired(_ workers: [String]) throws
+    /// The scheduler's workers (addresses) and what it has to run.
+    /// - Returns: the workers the driver should retire now.
+    func observe(_ demand: WorkerDemand, workers: [String]) throws -> [RetireRequest]
+    /// The workers the scheduler retired for `group` (their data moved elsewhere): their pods can go.
+    func retired(_ workers: [String], group: String) throws
     /// Called about ten times a second; throws to end the run (a pod that cannot start).
     func check() throws
     /// Called when the driver has failed: throws the cluster's failure behind it (its
@@ -19,6 +19,54 @@ public protocol WorkerScaling: AnyObject {
     /// Called with the message of a task that Dask failed: what ended the workers it names
     /// (a KilledWorker names the last one to run the task), as a sentence, or nil.
     func whyLost(_ failure: String) -> String?
+}
+
+/// What the scheduler has to run, as the driver reports it every interval: Dask's adaptive
+/// target (how many workers it wants), and the ready tasks (waiting for a worker, or on one)
+/// without resource restrictions (`plain`) and with, counted by their restrictions.
+public struct WorkerDemand: Sendable, Equatable {
+    public struct Restricted: Sendable, Equatable {
+        public var resources: [String: Double]
+        public var count: Int
+
+        public init(resources: [String: Double], count: Int) {
+            self.resources = resources
+            self.count = count
+        }
+    }
+
+    public var target: Int
+    public var plain: Int
+    public var restricted: [Restricted]
+
+    public init(target: Int, plain: Int = 0, restricted: [Restricted] = []) {
+        self.target = target
+        self.plain = plain
+        self.restricted = restricted
+    }
+
+    /// The `workers` event's fields.
+    init(event: Value) {
+        target = Int(clamping: event["target"]?.intValue ?? 0)
+        plain = Int(clamping: event["plain"]?.intValue ?? 0)
+        restricted = (event["restricted"]?.arrayValue ?? []).map {
+            Restricted(resources: ($0["resources"]?.textKeyed ?? [:]).compactMapValues(\.numberValue),
+                       count: Int(clamping: $0["count"]?.intValue ?? 0))
+        }
+    }
+}
+
+/// Workers to retire: `count` of Dask's choosing among `among` (nil: among all), for `group`.
+public struct RetireRequest: Sendable, Equatable {
+    public var group: String
+    public var count: Int
+    public var among: [String]?
+
+    public init(group: String, count: Int, among: [String]?) {
+        self.group = group
+        self.count = count
+        self.among = among
+    }
 }
 
 /// Runs a flow on a Dask cluster through the Python driver (python/dkrun_dask): sends it the
@@ -70,7 +118,8 @@ public final class DaskRunner: ClusterRunner {
             switch event["event"]?.stringValue {
             case "done", "cancelled", "error", "refused": ending = event
             case "workers": try scale(event, driver: driver)
-            case "retired": try scaling?.retired(event["workers"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+            case "retired": try scaling?.retired(event["workers"]?.arrayValue?.compactMap(\.stringValue) ?? [],
+                                                 group: event["group"]?.stringValue ?? "")
             default: try run.handle(event)
             }
         }
@@ -90,9 +139,12 @@ public final class DaskRunner: ClusterRunner {
     /// Passes a `workers` report on to the scaling, and its wish to retire some to the driver.
     private func scale(_ event: Value, driver: DriverProcess) throws {
         guard let scaling else { return }
-        let retire = try scaling.observe(target: Int(event["target"]?.intValue ?? 0),
-                                         workers: event["workers"]?.arrayValue?.compactMap(\.stringValue) ?? [])
-        if retire > 0 { try driver.send(["op": "retire", "count": .int(Int64(retire))]) }
+        let requests = try scaling.observe(WorkerDemand(event: event), workers: event["workers"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+        for r in requests where r.count > 0 {
+            var frame: Value = ["op": "retire", "count": .int(Int64(r.count)), "group": .text(r.group)]
+            if let among = r.among { frame["among"] = .array(among.map(Value.text)) }
+            try driver.send(frame)
+        }
     }
 
     func startMessage(graph: FlowGraph, payload: [UInt8], context: FlowRunContext, settings: Value) -> Value {

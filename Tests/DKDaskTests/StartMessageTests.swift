@@ -5,8 +5,8 @@ import Testing
 /// Scaling that only has a report interval: the start message is all these tests look at.
 final class ReportingScaling: WorkerScaling {
     let reportInterval = 2.5
-    func observe(target: Int, workers: [String]) throws -> Int { 0 }
-    func retired(_ workers: [String]) throws {}
+    func observe(_ demand: WorkerDemand, workers: [String]) throws -> [RetireRequest] { [] }
+    func retired(_ workers: [String], group: String) throws {}
     func check() throws {}
     func checkCause() throws {}
     func whyLost(_ failure: String) -> String? { nil }

@@ -1,8 +1,18 @@
 import DKCore
+import DKDask
 import DKTestSupport
 @testable import DKKube
 @testable import DKKubeRun
 import Testing
+
+extension KubeDaskCluster {
+    /// A report of Dask's target alone (no task with resources): how many workers to retire.
+    func observe(target: Int, workers: [String]) throws -> Int {
+        try observe(WorkerDemand(target: target), workers: workers).reduce(0) { $0 + $1.count }
+    }
+
+    func retired(_ workers: [String]) throws { try retired(workers, group: WorkerGroup.defaultName) }
+}
 
 /// A cluster on a fake API server, with a clock that moves only when told, so that each
 /// `check()` runs (it paces itself to once a second) without the test waiting.
@@ -158,6 +168,33 @@ final class Harness {
         // Retired, the next report that wants fewer counts again.
         _ = try h.cluster.observe(target: 3, workers: try h.runWorkers())
         #expect(try h.cluster.observe(target: 1, workers: try h.runWorkers()) == 2)
+    }
+
+    /// A named group starts empty, grows from the tasks that need its resources only (not
+    /// from Dask's target, nor from plain tasks), and goes back to its minimum once they are
+    /// done; the default workers stay as they are.
+    @Test func aWorkerGroupScalesFromTheTasksThatNeedItsResources() throws {
+        let h = try Harness.started(min: 1, max: 3) {
+            $0.scaleDownReports = 2
+            $0.groups = [WorkerGroup(name: "gpu", minWorkers: 0, maxWorkers: 2, resources: ["GPU": 1], template: nil)]
+        }
+        func pods(_ group: String) -> [KubeObject] { h.kube.pods("worker").filter { $0.labels[WorkerGroup.label] == group } }
+        #expect(pods("default").count == 1 && pods("gpu").isEmpty)
+        let gpuTasks = WorkerDemand(target: 5, plain: 0, restricted: [.init(resources: ["GPU": 1], count: 4)])
+        #expect(try h.cluster.observe(gpuTasks, workers: try h.runWorkers()) == [])
+        #expect(pods("gpu").count == 2 && pods("default").count == 1)
+        let args = pods("gpu")[0].spec?["containers"]?.arrayValue?.first?["args"]?.arrayValue?.compactMap { $0.stringValue } ?? []
+        #expect(args.suffix(2) == ["--resources", "GPU=1"])
+        let workers = try h.runWorkers()
+        let gpuWorkers = pods("gpu").map { "tcp://\($0.podIP!):40000" }
+        let done = WorkerDemand(target: 0)
+        #expect(try h.cluster.observe(done, workers: workers) == [])
+        #expect(try h.cluster.observe(done, workers: workers) == [RetireRequest(group: "gpu", count: 2, among: gpuWorkers)])
+        try h.cluster.retired(gpuWorkers, group: "gpu")
+        #expect(pods("gpu").isEmpty && pods("default").count == 1)
+        // Plain tasks grow the default workers only.
+        _ = try h.cluster.observe(WorkerDemand(target: 3, plain: 3), workers: try h.runWorkers())
+        #expect(pods("gpu").isEmpty && pods("default").count == 3)
     }
 
     /// Workers that end are deleted, and replaced to keep the minimum, unless the run is

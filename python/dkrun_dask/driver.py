@@ -17,14 +17,17 @@ dkrun runs it, and that the driver closes at the end. With ``performance_report_
 run is wrapped in ``distributed.performance_report``, which writes its HTML page at the end.
 
 When dkrun manages the cluster's workers itself (a cluster it made on Kubernetes), the
-start frame carries ``scaling``: every ``interval`` seconds the driver reports the workers
-and how many the scheduler wants (``workers`` events, Dask's adaptive target), and a
-``retire`` frame asks it to retire ``count`` workers of Dask's choosing (those holding the
-least data), whose addresses it reports in a ``retired`` event once they have handed their
-data over.
+start frame carries ``scaling``: every ``interval`` seconds the driver reports the workers,
+how many the scheduler wants (Dask's adaptive target) and the ready tasks without and with
+resource restrictions, by restriction (``workers`` events: dkrun sizes each worker group
+from the tasks that need its resources). A ``retire`` frame asks it to retire ``count``
+workers of Dask's choosing (those holding the least data; idle ones of ``among`` when given),
+whose addresses it reports in a ``retired`` event naming the frame's ``group`` once they have
+handed their data over.
 """
 import contextlib
 import importlib
+import itertools
 import logging
 import os
 import signal
@@ -472,12 +475,28 @@ class FlowRun:
             logger.debug("cancel_run: %s", e)
 
 
-def _adaptive_target(dask_scheduler=None):
-    return dask_scheduler.adaptive_target()
+def _demand(dask_scheduler=None):
+    """Dask's adaptive target, and the ready tasks (queued, waiting for a worker that has their
+    resources, or on a worker): how many have no resource restrictions, and how many have
+    each set of restrictions."""
+    s = dask_scheduler
+    plain, restricted = 0, {}
+    for ts in itertools.chain(s.queued, s.unrunnable, *(ws.processing for ws in s.workers.values())):
+        if ts.resource_restrictions:
+            key = tuple(sorted(ts.resource_restrictions.items()))
+            restricted[key] = restricted.get(key, 0) + 1
+        else:
+            plain += 1
+    return {"target": s.adaptive_target(), "plain": plain,
+            "restricted": [{"resources": dict(k), "count": c} for k, c in restricted.items()]}
 
 
-def _workers_to_close(dask_scheduler=None, n=0):
-    return dask_scheduler.workers_to_close(n=n)
+def _workers_to_close(dask_scheduler=None, n=0, among=None):
+    """Dask's choice of `n` workers to close; among `among`, the idle ones holding least data."""
+    if among is None:
+        return dask_scheduler.workers_to_close(n=n)
+    idle = [ws for ws in map(dask_scheduler.workers.get, among) if ws is not None and not ws.processing]
+    return [ws.address for ws in sorted(idle, key=lambda ws: ws.nbytes)[:n]]
 
 
 class WorkerReporter:
@@ -492,22 +511,23 @@ class WorkerReporter:
     def report_forever(self, stopped):
         while not stopped.wait(self.interval):
             try:
-                target = self.client.run_on_scheduler(_adaptive_target)
+                demand = self.client.run_on_scheduler(_demand)
                 workers = list(self.client.scheduler_info(n_workers=-1)["workers"])
             except Exception as e:  # the scheduler is gone: the run itself says so
                 logger.debug("worker report: %s", e)
                 continue
-            self.emit("workers", target=int(target), workers=workers)
+            self.emit("workers", target=int(demand["target"]), plain=demand["plain"],
+                      restricted=demand["restricted"], workers=workers)
 
-    def retire(self, count):
+    def retire(self, count, group=None, among=None):
         try:
-            chosen = self.client.run_on_scheduler(_workers_to_close, n=count)
+            chosen = self.client.run_on_scheduler(_workers_to_close, n=count, among=among)
             if chosen:
                 self.client.retire_workers(workers=chosen, close_workers=True)
         except Exception as e:
             logger.debug("retire: %s", e)
             chosen = []
-        self.emit("retired", workers=list(chosen))
+        self.emit("retired", workers=list(chosen), group=group)
 
 
 def performance_report_to(path):
@@ -545,7 +565,8 @@ def main():
                 cancelled.set()
                 return
             if frame.get("op") == "retire" and reporter is not None:
-                threading.Thread(target=reporter.retire, args=(frame["count"],), daemon=True).start()
+                threading.Thread(target=reporter.retire, args=(frame["count"], frame.get("group"), frame.get("among")),
+                                 daemon=True).start()
 
     threading.Thread(target=watch_stdin, daemon=True).start()
     cluster = None
