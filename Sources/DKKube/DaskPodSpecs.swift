@@ -115,8 +115,17 @@ public struct DaskClusterSpec: Sendable {
     /// dask-kubernetes does: losing it loses the run.
     /// The scheduler's dashboard through the API server's service proxy (what `kubectl proxy`
     /// serves under its address), ending in "/".
-    public var dashboardProxyPath: String {
-        "/api/v1/namespaces/\(namespace)/services/\(schedulerName):http-dashboard/proxy/"
+    public var dashboardProxyPath: String { Self.dashboardProxyPath(namespace: namespace, service: schedulerName) }
+
+    public static func dashboardProxyPath(namespace: String, service: String) -> String {
+        "/api/v1/namespaces/\(namespace)/services/\(service):http-dashboard/proxy/"
+    }
+
+    /// The namespace and scheduler Service of the first dashboard proxy path in `text` (the
+    /// line a run logs with it): how `dkrun k8s dashboard RUN` finds a run's dashboard.
+    public static func dashboardService(in text: String) -> (namespace: String, service: String)? {
+        text.firstMatch(of: #/\/api\/v1\/namespaces\/([^\/\s]+)\/services\/([^\/:\s]+):http-dashboard\/proxy\//#)
+            .map { (String($0.output.1), String($0.output.2)) }
     }
 
     public func schedulerDisruptionBudget() -> Value {
