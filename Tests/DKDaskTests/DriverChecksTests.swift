@@ -4,7 +4,7 @@ import Testing
 
 /// The driver's checks at connect (python/dkrun_dask/driver.py), on the shapes Dask really
 /// gives: `Client.get_versions()` of a real in-process cluster, the resources its workers offer.
-@Suite(.timeLimit(.minutes(5))) struct DriverChecksTests {
+@Suite(.timeLimit(.minutes(10))) struct DriverChecksTests {
     func python(_ code: String) throws -> String {
         let r = try Subprocess.run([venvBin + "python", "-c", code], environment: ["PYTHONPATH=" + repoRoot + "/python"], timeout: 90)
         #expect(r.status == 0, "\(String(decoding: r.stderr, as: UTF8.self))")

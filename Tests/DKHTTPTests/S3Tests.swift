@@ -30,7 +30,7 @@ import Glibc
 /// The S3 result store against a real S3 API server (moto) on 127.0.0.1. The hang guard is 5
 /// minutes, as the other suites that start servers: in a fresh clone, with the whole suite
 /// running on 2 cores, starting moto and three boto3 clients took over 2 minutes.
-@Suite(.timeLimit(.minutes(5))) struct S3ResultStoreTests {
+@Suite(.timeLimit(.minutes(10))) struct S3ResultStoreTests {
     @Test func theRegionIsTheLocationsElseTheFirstSetVariable() {
         let environment = { (name: String) in ["AWS_DEFAULT_REGION": "", "AWS_REGION": "eu-west-2"][name] }
         #expect(S3ResultStore.region(of: S3Location(bucket: "b"), environment: environment) == "eu-west-2")

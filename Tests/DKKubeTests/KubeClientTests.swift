@@ -6,7 +6,7 @@ import Testing
 
 /// The client against the test API server: kubeconfig loading, every way to authenticate,
 /// the operations, Status errors and retries.
-@Suite(.timeLimit(.minutes(5))) struct KubeClientTests {
+@Suite(.timeLimit(.minutes(10))) struct KubeClientTests {
     static func pod(_ name: String, labels: [String: String] = [:]) -> Value {
         var l: [Value: Value] = [:]
         for (k, v) in labels { l[.text(k)] = .text(v) }

@@ -5,7 +5,7 @@ import Foundation
 import Testing
 
 /// Configuration as kubectl reads it, checked against the server where it matters.
-@Suite(.timeLimit(.minutes(5))) struct KubeConfigTests {
+@Suite(.timeLimit(.minutes(10))) struct KubeConfigTests {
     @Test func severalFilesContextsAndNamespaces() throws {
         let sim = try Kubesim(token: "s3cret")
         let first = try KubeClientTests.kubeconfig(sim, """

@@ -4,7 +4,7 @@ import DKTestSupport
 import Foundation
 import Testing
 
-@Suite(.timeLimit(.minutes(5))) struct WatchTests {
+@Suite(.timeLimit(.minutes(10))) struct WatchTests {
     @Test func watchSeesChangesAcrossServerClosedStreams() throws {
         let sim = try Kubesim(token: "s3cret")
         let k = try KubeClientTests.client(sim)

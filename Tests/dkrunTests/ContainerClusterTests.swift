@@ -7,7 +7,7 @@ import Testing
 /// of dkrun's base image (scripts/base-image.sh): a flow run's Job pod, its Dask scheduler and
 /// its workers run the image's dkrun and Dask, with the limits of their pod specs as cgroup
 /// limits. Needs the image in podman's store.
-@Suite(.serialized, .timeLimit(.minutes(5)), .enabled(if: baseImagePresent()))
+@Suite(.serialized, .timeLimit(.minutes(10)), .enabled(if: baseImagePresent()))
 struct ContainerClusterTests {
     static let image = baseImage
 

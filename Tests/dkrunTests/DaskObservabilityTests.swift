@@ -4,7 +4,7 @@ import Foundation
 import Testing
 
 /// Seeing a Dask run: the performance report a DaskExecutor asks for, on real Dask processes.
-@Suite(.timeLimit(.minutes(3))) struct DaskObservabilityTests {
+@Suite(.timeLimit(.minutes(10))) struct DaskObservabilityTests {
     static let flow = """
         local square = task("square", function(x) return x * x end)
         local total = task("total", function(xs) local s = 0 for _, x in ipairs(xs) do s = s + x end return s end)

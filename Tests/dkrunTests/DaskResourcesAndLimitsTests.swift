@@ -5,7 +5,7 @@ import Testing
 
 /// Task resources and tag limits on real Dask processes, and tag limits on threads
 /// (docs/dask.md, docs/lua-api.md).
-@Suite(.timeLimit(.minutes(5))) struct DaskResourcesAndLimitsTests {
+@Suite(.timeLimit(.minutes(10))) struct DaskResourcesAndLimitsTests {
     /// A flow whose mapped "db" task records each child's start and end in the file `log`
     /// (a parameter: Dask workers do not have the test's environment), and waits (five
     /// seconds at most) until `peak` children have been running at once, so that a run

@@ -8,7 +8,7 @@ import Glibc
 
 /// Flows on real Dask: `dask scheduler` and `dask worker` processes on 127.0.0.1 (or a
 /// temporary LocalCluster the run starts), driven through the dkrun command.
-@Suite(.timeLimit(.minutes(3))) struct DaskTests {
+@Suite(.timeLimit(.minutes(10))) struct DaskTests {
     /// Each task run's final state and result, from `--json-events` output.
     static func outcomes(_ stdout: String) throws -> [String: String] {
         var out: [String: String] = [:]

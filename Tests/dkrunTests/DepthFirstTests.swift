@@ -5,7 +5,7 @@ import Testing
 /// Mapped pipelines run depth-first on threads and on Dask (child i of a stage starts when
 /// child i of the stage before has ended) and breadth-first on the local executor, as Prefect
 /// 1's executors do. Told apart by the order of the lines the tasks append to a log file.
-@Suite(.timeLimit(.minutes(3))) struct DepthFirstTests {
+@Suite(.timeLimit(.minutes(10))) struct DepthFirstTests {
     /// Three stages mapped child by child over six items, then a reduce. a[1...5] wait until
     /// c[0] has written the barrier file (60 s at most): they end after c[0] only when c[0]
     /// did not wait for all of a. a[4] then fails.

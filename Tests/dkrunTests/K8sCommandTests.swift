@@ -5,7 +5,7 @@ import Testing
 
 /// `dkrun k8s`: the manifests it prints are valid Kubernetes for 1.29 to 1.33 and the test
 /// cluster accepts them; `doctor` says what is wrong and how to fix it.
-@Suite(.timeLimit(.minutes(5))) struct K8sCommandTests {
+@Suite(.timeLimit(.minutes(10))) struct K8sCommandTests {
     static let manifestCommands: [[String]] = [
         ["k8s", "rbac"], ["k8s", "rbac", "--namespace", "flows", "--service-account", "runner"],
         ["k8s", "static-cluster", "--workers", "2", "--image", "ghcr.io/dask/dask:2026.8.0"],

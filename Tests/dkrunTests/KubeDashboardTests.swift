@@ -5,7 +5,7 @@ import Testing
 
 /// `dkrun k8s dashboard`: a Kubernetes Dask run's dashboard on a local port, forwarded
 /// through the test cluster's service proxy with dkrun's own client.
-@Suite(.serialized, .timeLimit(.minutes(5))) struct KubeDashboardTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct KubeDashboardTests {
     /// The first line a started dkrun prints (the dashboard's URL), read while it runs.
     func firstLine(of process: Process) -> String {
         let out = (process.standardOutput as! Pipe).fileHandleForReading

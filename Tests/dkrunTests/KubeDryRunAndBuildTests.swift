@@ -5,7 +5,7 @@ import Testing
 
 /// `dkrun FLOW.lua --dry-run` (every object a Kubernetes run would make, valid Kubernetes),
 /// `dkrun build` (the image's build context) and their bad inputs; no cluster needed.
-@Suite(.timeLimit(.minutes(5))) struct KubeDryRunAndBuildTests {
+@Suite(.timeLimit(.minutes(10))) struct KubeDryRunAndBuildTests {
     static let examples = ["min_max_workers", "custom_worker_spec", "static_cluster", "kube_cluster_executor", "dask_on_kubernetes"]
 
     @Test(arguments: examples)

@@ -7,7 +7,7 @@ import Testing
 /// payload's ConfigMap and the Job, the Job's pod (a real dkrun) makes a Dask cluster of
 /// pods (real `dask scheduler` and `dask worker` processes), runs the flow on it, scales it
 /// and deletes it; the user's dkrun follows and reports. Every test ends with no pod left.
-@Suite(.serialized, .timeLimit(.minutes(5))) struct KubeFlowRunTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct KubeFlowRunTests {
     /// Polls until `condition` holds (true) or `timeout` seconds pass (false).
     func eventually(_ timeout: Double = 60, _ condition: () -> Bool) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)

@@ -5,7 +5,7 @@ import Testing
 
 /// Seeing a flow run's Dask cluster on Kubernetes, on the test cluster: how its worker pods
 /// ended, and its dashboard.
-@Suite(.serialized, .timeLimit(.minutes(5))) struct KubeObservabilityTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct KubeObservabilityTests {
     func write(_ c: KubesimCluster, _ name: String, _ text: String) throws -> String {
         let path = c.dir.file(name)
         try text.write(toFile: path, atomically: true, encoding: .utf8)

@@ -7,7 +7,7 @@ import Testing
 /// location is an S3 server in the cluster's network (`KubesimCluster.s3Server`), run twice,
 /// each run on pods of its own. Tasks are counted by a file each appends to (kubesim's pods
 /// are processes of this machine), not by their logs.
-@Suite(.serialized, .timeLimit(.minutes(5))) struct KubeResultsTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct KubeResultsTests {
     /// The credentials the run takes along as dkrun secrets (docs/kubernetes.md), for moto,
     /// which takes any.
     static let secrets = ["DKRUN_SECRET_AWS_ACCESS_KEY_ID": "testing", "DKRUN_SECRET_AWS_SECRET_ACCESS_KEY": "testing"]

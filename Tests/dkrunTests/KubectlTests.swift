@@ -8,7 +8,7 @@ import Glibc
 
 /// The test cluster's API server (tools/kubesim) driven by the real kubectl: the independent
 /// check that it speaks Kubernetes. Over TLS with a bearer token, as a real cluster is reached.
-@Suite(.serialized, .timeLimit(.minutes(5))) struct KubectlTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct KubectlTests {
     /// The test API server and a kubeconfig for kubectl: a user with its token, and one with a wrong one.
     final class Cluster {
         let kubesim: Kubesim

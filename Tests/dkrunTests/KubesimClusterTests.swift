@@ -6,7 +6,7 @@ import Testing
 /// The whole test cluster (tools/kubesim/cluster.py: API server and kubelet in a network
 /// namespace of their own) running real pods: the static Dask cluster that `dkrun k8s
 /// static-cluster` prints, applied with kubectl, runs the seed flow.
-@Suite(.serialized, .timeLimit(.minutes(3))) struct KubesimClusterTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct KubesimClusterTests {
     @Test func theStaticClusterManifestsRunTheSeedFlow() throws {
         let c = try KubesimCluster()
         defer { c.down() }

@@ -6,7 +6,7 @@ import Testing
 /// The private registry the tests run (`RegistryTestServer`: Debian's docker-registry, TLS from a
 /// CA of the test's, htpasswd), checked with podman as a client: its user gets in over its CA
 /// only. Pushes and pulls with pull secrets: tools/kubesim/tests/test_pull_secrets.py.
-@Suite(.serialized, .timeLimit(.minutes(3))) struct RegistryTests {
+@Suite(.serialized, .timeLimit(.minutes(10))) struct RegistryTests {
     /// `podman login` to the registry through `via` (a cluster's `exec`), with an auth file of its own.
     static func login(_ registry: RegistryTestServer, password: String, trusting: Bool = true,
                       via: ([String]) throws -> CLI.Result) throws -> CLI.Result {

@@ -7,7 +7,7 @@ import Testing
 /// (Debian's `chromium`, scripts/setup.sh) loads the report with a probe script after the
 /// report's own, which clicks what a user would and writes what it found into the page;
 /// `--dump-dom` prints the page once loaded, and the test reads the probe's findings.
-@Suite(.timeLimit(.minutes(5))) struct ReportTests {
+@Suite(.timeLimit(.minutes(10))) struct ReportTests {
     static let evil = "</script><script>window.pwned = 1</script>"
 
     /// A mapped task whose child 1 fails its first attempt and is retried, a task named and

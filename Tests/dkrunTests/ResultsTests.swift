@@ -5,7 +5,7 @@ import Testing
 
 /// Checkpoints, targets and caches end to end (docs/results.md): flows run twice by the
 /// dkrun command, their tasks counted by a file each run appends to, on every executor here.
-@Suite(.timeLimit(.minutes(5))) struct ResultsTests {
+@Suite(.timeLimit(.minutes(10))) struct ResultsTests {
     /// A flow whose task `work(x, y)` appends a line to `runs` and returns x * 10, with
     /// `options` (Lua fields) on the task and `flowOptions` on the flow; `x` and `y` are
     /// parameters.

@@ -7,7 +7,7 @@ import Testing
 /// tasks run again is counted by their side effects (each task appends its name to a file),
 /// not by logs, on every executor here; edits, mapped children, and bad input. Each test has
 /// a DKRUN_HOME of its own.
-@Suite(.timeLimit(.minutes(5))) struct ResumeTests {
+@Suite(.timeLimit(.minutes(10))) struct ResumeTests {
     /// A flow of 5 tasks in a line whose 3rd reads a file that is not there until the test
     /// writes it. `MARKS` and `NEED` are replaced by paths in the test's directory.
     static let line = """

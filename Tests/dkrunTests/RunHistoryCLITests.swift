@@ -8,7 +8,7 @@ import Testing
 /// task table, `dkrun runs` and its subcommands with good and bad input, several dkrun
 /// processes writing one history at once, and a history dkrun cannot write (locked, newer)
 /// costing a run nothing but a warning. Each test has a DKRUN_HOME of its own.
-@Suite(.timeLimit(.minutes(5))) struct RunHistoryCLITests {
+@Suite(.timeLimit(.minutes(10))) struct RunHistoryCLITests {
     /// A mapped task whose child 1 fails its first attempt and is retried, and a task that
     /// prints the run's id from `dk.context`.
     static let flow = """

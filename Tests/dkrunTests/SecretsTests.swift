@@ -9,7 +9,7 @@ import Glibc
 /// Secrets stay secret through the built dkrun: masked in every form in what each process
 /// prints or sends (here, a Dask worker's dkrun), kept out of payloads as references, and
 /// nothing a task writes breaks the `--json-events` stream.
-@Suite(.timeLimit(.minutes(3))) struct SecretsTests {
+@Suite(.timeLimit(.minutes(10))) struct SecretsTests {
     /// A secret with the characters JSON, YAML and shells escape.
     static let secret = "s3\"cr\\et\n\tpart two 'q'"
 
