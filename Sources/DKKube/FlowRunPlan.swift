@@ -44,6 +44,8 @@ public struct FlowRunPlan: Sendable {
     /// JSON array of their names).
     public var approved: Set<String> = []
     private let runConfig: Value?
+    /// The Dask configuration the Job's pod gets from the submitter (`DaskKubernetesConfig`).
+    private let daskEnvironment: [String: String]
 
     public var jobName: String { Self.jobName(run: runID) }
     public static func jobName(run: String) -> String { "dkrun-\(RunLabels.short(run))" }
@@ -60,7 +62,7 @@ public struct FlowRunPlan: Sendable {
     /// - Parameters:
     ///   - tasks: where the placement says the Job's tasks run.
     ///   - image: the image of the Job and the cluster (`FlowImage.forRun`).
-    ///   - environment: the Dask config variables (DASK_KUBERNETES__WORKER_NAME) in force.
+    ///   - environment: where Dask's configuration is read from (`DaskKubernetesConfig`).
     public init(flow: FlowSpec, tasks placement: FlowPlacement.JobTasks, runID: String, namespace: String, image: String,
                 environment: [String: String]) throws {
         let env = flow.configuration["environment"]
@@ -78,13 +80,15 @@ public struct FlowRunPlan: Sendable {
             if !pullSecrets.contains(name) { pullSecrets.append(name) }
         }
         let secretNames = Set([env, runConfig].flatMap { $0?["secrets"]?.arrayValue?.compactMap(\.stringValue) ?? [] }).sorted()
+        let dask = try DaskKubernetesConfig(environment: environment)
 
         func cluster(min: Int, max: Int) -> DaskClusterSpec {
             var spec = DaskClusterSpec(runID: runID, namespace: namespace, image: image, minWorkers: min, maxWorkers: max)
             spec.pullSecrets = pullSecrets
             if !secretNames.isEmpty { spec.secretsName = Self.secretsName(run: runID) }
             spec.env = runConfig?["env"]?.textMap ?? [:]
-            if let name = environment["DASK_KUBERNETES__WORKER_NAME"] { spec.workerNameTemplate = name }
+            if let name = dask.workerName { spec.workerNameTemplate = name }
+            spec.workerTemplate = dask.workerTemplate
             return spec
         }
         switch placement {
@@ -93,7 +97,7 @@ public struct FlowRunPlan: Sendable {
             var spec = cluster(min: try Self.workers(env?["min_workers"] ?? 1, "\(type).min_workers", from: 0),
                                max: try Self.workers(env?["max_workers"] ?? 2, "\(type).max_workers"))
             spec.schedulerTemplate = try Self.specFile(env, "scheduler_spec", of: type, replicas: false)
-            spec.workerTemplate = try Self.specFile(env, "worker_spec", of: type, replicas: true)
+            spec.workerTemplate = try Self.specFile(env, "worker_spec", of: type, replicas: true) ?? spec.workerTemplate
             spec.groups = try WorkerGroups.read(env?["worker_groups"], owner: "\(type).worker_groups", specField: "worker_spec_file") {
                 name in env?["worker_group_specs"]?[name].map {
                     ($0, "\(env?["worker_groups"]?[name]?["worker_spec_file"]?.stringValue ?? "?") (\(type).worker_groups.\(name).worker_spec_file)")
@@ -132,6 +136,7 @@ public struct FlowRunPlan: Sendable {
             try SpecChecks.checkJob(template, source ?? "KubernetesRun job_template")
         }
         self.runConfig = runConfig
+        daskEnvironment = dask.jobEnvironment
     }
 
     /// A number of workers of the run's cluster: 1 (or `from`) to `SpecChecks.workerLimit`.
@@ -231,6 +236,7 @@ public struct FlowRunPlan: Sendable {
         let ours: [(String, String)] = [("DKRUN_RUN_ID", runID), ("DKRUN_JOB_NAME", jobName), ("DKRUN_IMAGE", image)]
             + (resumes.map { [("DKRUN_RESUMES", $0)] } ?? [])
             + (approved.isEmpty ? [] : [("DKRUN_APPROVED", JSON.encode(.array(approved.sorted().map(Value.text))))])
+            + daskEnvironment.filter { runConfig?["env"]?[$0.key] == nil }.sorted { $0.key < $1.key }
             + (runConfig?["env"]?.textMap ?? [:]).sorted { $0.key < $1.key }
         for (k, v) in ours { env.append(["name": .text(k), "value": .text(v)]) }
         c["env"] = .array(env)
@@ -322,7 +328,7 @@ enum KubeClusterOptions {
             try SpecChecks.checkPod(v, "DaskExecutor cluster_kwargs.\(key)", replicas: key == "pod_template")
             return v
         }
-        spec.workerTemplate = try pod("pod_template")
+        spec.workerTemplate = try pod("pod_template") ?? spec.workerTemplate
         spec.schedulerTemplate = try pod("scheduler_pod_template")
         if let name = kwargs["name"]?.stringValue { spec.workerNameTemplate = name }
         if let image = kwargs["image"]?.stringValue { spec.image = image }

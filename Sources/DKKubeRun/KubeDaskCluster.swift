@@ -396,16 +396,11 @@ public final class KubeClusterRunner: ClusterRunner {
     }
 
     /// The spec with the cluster's pods owned by the run's Job (so that Kubernetes removes
-    /// them with it), and the worker template of the Dask config when the flow gives none.
+    /// them with it).
     private func ownedSpec() throws -> DaskClusterSpec {
         var spec = spec
         if let job = environment["DKRUN_JOB_NAME"] {
             spec.owner = FlowRunPlan.jobOwner(name: job, uid: try client.get(.jobs, job).uid ?? "")
-        }
-        if spec.workerTemplate == nil, let path = environment["DASK_KUBERNETES__WORKER_TEMPLATE_PATH"] {
-            let template = try YAML.load(String(decoding: try Files.read(path, limit: .source), as: UTF8.self), source: path)
-            try SpecChecks.checkPod(template, "\(path) (DASK_KUBERNETES__WORKER_TEMPLATE_PATH)", replicas: false)
-            spec.workerTemplate = template
         }
         return spec
     }

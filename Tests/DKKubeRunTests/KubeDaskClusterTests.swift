@@ -328,17 +328,4 @@ final class Harness {
             "delete pods/\(h.scheduler)", "delete services/\(h.scheduler)", "delete poddisruptionbudgets/\(h.scheduler)",
         ])
     }
-
-    /// The Dask config's worker template (a file in the image) is checked as the flow's
-    /// worker spec is, before anything is made.
-    @Test func theDaskConfigsWorkerTemplateIsChecked() throws {
-        let path = repoRoot + "/Tests/Fixtures/bad-inputs/specs/worker-containers-5.yaml"
-        let config = KubeConfig(server: "https://127.0.0.1:1", namespace: "flows", caData: nil, insecure: false, credentials: .none, origin: "test")
-        let spec = DaskClusterSpec(runID: "0123abcd-4567-89ef-0123-456789abcdef", namespace: "flows", image: "dkrun:test", minWorkers: 1, maxWorkers: 1)
-        let runner = KubeClusterRunner(client: KubeClient(config: config), spec: spec, environment: ["DASK_KUBERNETES__WORKER_TEMPLATE_PATH": path])
-        let graph = try FlowGraph(FlowSpec(description: ["name": "f"]))
-        #expect(throws: FlowError("\(path) (DASK_KUBERNETES__WORKER_TEMPLATE_PATH): spec.containers: a list of containers expected, got an integer")) {
-            try runner.run(graph: graph, payload: [], context: FlowRunContext(flowName: "f", parameters: [:]), settings: [:], observer: nil)
-        }
-    }
 }

@@ -36,6 +36,21 @@ import Testing
         #expect(job.contains("serviceAccountName: dkrun"))
     }
 
+    /// The worker name template of a Dask config file names the worker pods, and a malformed
+    /// config file is bad input naming it.
+    @Test func theDryRunFollowsTheDaskConfigFiles() throws {
+        let dir = try TempDir(["home/.config/dask/kubernetes.yaml": "kubernetes:\n  worker_name: cfg-{uuid}\n",
+                               "bad.yaml": "kubernetes: {worker-name: [\n"])
+        let dask = ["HOME": dir.file("home"), "DASK_ROOT_CONFIG": dir.file("etc")]
+        let r = try CLI.run(["examples/min_max_workers.lua", "--dry-run"], environment: dask)
+        #expect(r.status == 0, "\(r.stderr)")
+        let workers = r.stdout.components(separatedBy: "\n---\n").filter { $0.contains("dask.org/component: worker") }
+        #expect(!workers.isEmpty && workers.allSatisfy { $0.contains("\n  name: cfg-") }, "\(r.stdout)")
+        #expect(r.stdout.contains("value: cfg-{uuid}"), "the Job's pod gets the template: \(r.stdout)")
+        let bad = try CLI.run(["examples/min_max_workers.lua", "--dry-run"], environment: dask.merging(["DASK_CONFIG": dir.file("bad.yaml")]) { $1 })
+        #expect(bad.status == 2 && bad.stderr.contains(dir.file("bad.yaml") + ":2:"), "\(bad.stderr)")
+    }
+
     @Test func theDryRunSaysWhereTheTasksRun() throws {
         let r = try CLI.run(["examples/static_cluster.lua", "--dry-run"])
         #expect(r.status == 0, "\(r.stderr)")
