@@ -58,13 +58,15 @@ mmdebstrap --quiet --variant=minbase --skip=essential/unlink \
   --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*.bin "$1"/var/cache/apt/archives/*.deb' \
   "$VERSION_CODENAME" "$work/rootfs.tar"
 
+# The entrypoint honours Dask images' EXTRA_APT_PACKAGES and EXTRA_PIP_PACKAGES (docs/kubernetes.md).
 # The bridge's virtualenv first on PATH: `python`, `dask scheduler`, `dask worker` are its own, as
 # the seeds' pod specs expect of a Dask image.
 # The label names the binary it was made from: a test rebuilds an image of an older binary.
 replaced=$(podman image inspect --format '{{.Id}}' "$image" 2>/dev/null || true)
 podman import --quiet --change "LABEL dkrun.binary.sha256=$(sha256sum "$binary" | cut -d' ' -f1)" \
   --change 'ENV PATH=/usr/local/lib/dkrun/venv/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
-  --change 'ENV LANG=C.UTF-8' --change 'WORKDIR /root' --change 'CMD ["dkrun", "--help"]' \
+  --change 'ENV LANG=C.UTF-8' --change 'WORKDIR /root' --change 'ENTRYPOINT ["/usr/local/share/dkrun/entrypoint.sh"]' \
+  --change 'CMD ["dkrun", "--help"]' \
   --message "dkrun's base image (scripts/base-image.sh)" "$work/rootfs.tar" "$image" >/dev/null
 # The image this one replaces, untagged now, unless a container still uses it.
 [ -z "$replaced" ] || podman rmi "$replaced" >/dev/null 2>&1 || true

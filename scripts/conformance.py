@@ -327,7 +327,7 @@ class DaskCluster:
             self._spawn(f"worker-{i}", ["worker", self.address, "--host", "127.0.0.1",
                                         "--nthreads", "1", "--dashboard-address", "127.0.0.1:0"],
                         {"DKRUN_BINARY": str(self.dkrun),
-                         **{k: os.environ[k] for k in ("DKRUN_HOME", "HOME") if k in os.environ}})
+                         **{k: os.environ[k] for k in ("DKRUN_HOME", "HOME", "PYTHONPATH") if k in os.environ}})
 
     def wait_ready(self):
         script = (f"from distributed import Client\n"

@@ -7,6 +7,7 @@
 #   PREFIX/lib/dkrun/venv                 the Python bridge's virtualenv: the pinned Dask, bokeh, dkrun_dask
 #   PREFIX/share/dkrun/stdlib             the Lua standard library (dk.json, dk.http, ...)
 #   PREFIX/share/dkrun/python             the bridge's source, for `dkrun build`
+#   PREFIX/share/dkrun/entrypoint.sh      an image's entrypoint: EXTRA_APT_PACKAGES, EXTRA_PIP_PACKAGES
 #   PREFIX/share/{bash-completion,zsh,fish}/...   shell completions
 #
 # dkrun finds each of them from its own path, with no environment variable. dkrun's base image
@@ -17,7 +18,9 @@
 #   --wheelhouse DIR  install the Python packages from DIR, with no network: the wheels of
 #                     runtime-requirements.txt (pip download) and the bridge's (pip wheel python)
 #   --destdir DIR     install into the root file system DIR (an image's): the files under
-#                     DIR/PREFIX, the virtualenv made by DIR's own python3 (chroot; needs root)
+#                     DIR/PREFIX, the virtualenv made by DIR's own python3 (chroot; needs root),
+#                     and PREFIX/lib/dkrun in DIR's ld.so.conf: a flow image's newer dkrun
+#                     (`dkrun build`), copied without a patched rpath, finds its libraries too
 # The C libraries dkrun links (Lua, libyaml, libcurl, libedit, SQLite) come from Debian's
 # packages (scripts/setup.sh on this machine; base-image.sh puts them in the image).
 # Safe to run again: it replaces what it installed before.
@@ -66,6 +69,7 @@ cp -R "$repo/stdlib" "$root/share/dkrun/stdlib"
 mkdir -p "$root/share/dkrun/python"
 cp -R "$repo/python/pyproject.toml" "$repo/python/runtime-requirements.txt" "$repo/python/dkrun_dask" "$root/share/dkrun/python/"
 find "$root/share/dkrun/python" -name __pycache__ -prune -exec rm -rf {} +
+install -m 755 "$repo/share/dkrun/entrypoint.sh" "$root/share/dkrun/entrypoint.sh"
 
 mkdir -p "$root/share/bash-completion/completions" "$root/share/zsh/site-functions" "$root/share/fish/vendor_completions.d"
 "$binary" --generate-completion-script bash > "$root/share/bash-completion/completions/dkrun"
@@ -100,7 +104,12 @@ echo "install.sh: the Python bridge's virtualenv, $venv" >&2
 in_target python3 -m venv "$venv"
 in_target "$venv/bin/pip" install "${pip_options[@]}" -r "$prefix/share/dkrun/python/runtime-requirements.txt"
 in_target "$venv/bin/pip" install "${pip_options[@]}" --no-deps --force-reinstall "$bridge"
-[ -z "$destdir" ] || rm -rf "${destdir:?}/tmp/dkrun-wheelhouse"
+if [ -n "$destdir" ]; then
+  rm -rf "${destdir:?}/tmp/dkrun-wheelhouse"
+  mkdir -p "$destdir/etc/ld.so.conf.d"
+  echo "$prefix/lib/dkrun" > "$destdir/etc/ld.so.conf.d/dkrun.conf"
+  in_target ldconfig
+fi
 
 # What breaks an installed dkrun: a library it does not find, a bridge that does not import.
 in_target "$prefix/bin/dkrun" --version >/dev/null

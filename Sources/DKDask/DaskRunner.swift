@@ -5,17 +5,68 @@ import DKCore
 public protocol WorkerScaling: AnyObject {
     /// How often the driver reports the workers (seconds).
     var reportInterval: Double { get }
-    /// The scheduler's workers (addresses) and how many it wants (Dask's adaptive target).
-    /// - Returns: how many workers the driver should retire now.
-    func observe(target: Int, workers: [String]) throws -> Int
-    /// The workers the scheduler retired (their data moved elsewhere): their pods can go.
-    func retired(_ workers: [String]) throws
+    /// The scheduler's workers (addresses) and what it has to run.
+    /// - Returns: the workers the driver should retire now.
+    func observe(_ demand: WorkerDemand, workers: [String]) throws -> [RetireRequest]
+    /// The workers the scheduler retired for `group` (their data moved elsewhere): their pods can go.
+    func retired(_ workers: [String], group: String) throws
     /// Called about ten times a second; throws to end the run (a pod that cannot start).
     func check() throws
     /// Called when the driver has failed: throws the cluster's failure behind it (its
     /// scheduler's pod deleted, say), looked at now, so that the run names the cause, which
     /// the driver, losing its connection first, cannot see.
     func checkCause() throws
+    /// Called with the message of a task that Dask failed: what ended the workers it names
+    /// (a KilledWorker names the last one to run the task), as a sentence, or nil.
+    func whyLost(_ failure: String) -> String?
+}
+
+/// What the scheduler has to run, as the driver reports it every interval: Dask's adaptive
+/// target (how many workers it wants), and the ready tasks (waiting for a worker, or on one)
+/// without resource restrictions (`plain`) and with, counted by their restrictions.
+public struct WorkerDemand: Sendable, Equatable {
+    public struct Restricted: Sendable, Equatable {
+        public var resources: [String: Double]
+        public var count: Int
+
+        public init(resources: [String: Double], count: Int) {
+            self.resources = resources
+            self.count = count
+        }
+    }
+
+    public var target: Int
+    public var plain: Int
+    public var restricted: [Restricted]
+
+    public init(target: Int, plain: Int = 0, restricted: [Restricted] = []) {
+        self.target = target
+        self.plain = plain
+        self.restricted = restricted
+    }
+
+    /// The `workers` event's fields.
+    init(event: Value) {
+        target = Int(clamping: event["target"]?.intValue ?? 0)
+        plain = Int(clamping: event["plain"]?.intValue ?? 0)
+        restricted = (event["restricted"]?.arrayValue ?? []).map {
+            Restricted(resources: ($0["resources"]?.textKeyed ?? [:]).compactMapValues(\.numberValue),
+                       count: Int(clamping: $0["count"]?.intValue ?? 0))
+        }
+    }
+}
+
+/// Workers to retire: `count` of Dask's choosing among `among` (nil: among all), for `group`.
+public struct RetireRequest: Sendable, Equatable {
+    public var group: String
+    public var count: Int
+    public var among: [String]?
+
+    public init(group: String, count: Int, among: [String]?) {
+        self.group = group
+        self.count = count
+        self.among = among
+    }
 }
 
 /// Runs a flow on a Dask cluster through the Python driver (python/dkrun_dask): sends it the
@@ -36,6 +87,9 @@ public final class DaskRunner: ClusterRunner {
     public func run(graph: FlowGraph, payload bytes: [UInt8], context: FlowRunContext, settings: Value,
                     observer: RunObserver?) throws -> FlowRunResult {
         let started = Clock.monotonic()
+        var settings = settings
+        let reportPath = try PerformanceReportPath.resolve(settings)
+        settings["performance_report_path"] = reportPath.map(Value.text)
         let driver = try DriverProcess(python: DriverProcess.python())
         var finished = false
         defer { if !finished { driver.finish(grace: Self.shutdownGrace) } }
@@ -43,7 +97,7 @@ public final class DaskRunner: ClusterRunner {
         observer?.handle(.flowStarted(flow: graph.spec.name, tasks: graph.count,
                                       executor: ExecutorChoice.dask(settings).description, time: Clock.wall()))
         for warning in graph.spec.unusedLimits { observer?.handle(.log(nil, .warning, warning, time: Clock.wall())) }
-        var run = RunEvents(graph: graph, observer: observer)
+        var run = RunEvents(graph: graph, observer: observer, lossCause: scaling.map { scaling in { scaling.whyLost($0) } })
         var cancelSent = false
         var ending: Value?
         var clusterFailure: Error?
@@ -64,7 +118,8 @@ public final class DaskRunner: ClusterRunner {
             switch event["event"]?.stringValue {
             case "done", "cancelled", "error", "refused": ending = event
             case "workers": try scale(event, driver: driver)
-            case "retired": try scaling?.retired(event["workers"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+            case "retired": try scaling?.retired(event["workers"]?.arrayValue?.compactMap(\.stringValue) ?? [],
+                                                 group: event["group"]?.stringValue ?? "")
             default: try run.handle(event)
             }
         }
@@ -76,6 +131,7 @@ public final class DaskRunner: ClusterRunner {
             try scaling?.checkCause()
             throw RunFailure(ending?["message"]?.stringValue ?? "the Dask run failed")
         }
+        if let reportPath { observer?.handle(.log(nil, .info, "Dask's performance report of the run: \(reportPath)", time: Clock.wall())) }
         let cancelled = ending?["event"] == "cancelled"
         return run.finish(cancelled: cancelled, wall: Clock.monotonic() - started)
     }
@@ -83,9 +139,12 @@ public final class DaskRunner: ClusterRunner {
     /// Passes a `workers` report on to the scaling, and its wish to retire some to the driver.
     private func scale(_ event: Value, driver: DriverProcess) throws {
         guard let scaling else { return }
-        let retire = try scaling.observe(target: Int(event["target"]?.intValue ?? 0),
-                                         workers: event["workers"]?.arrayValue?.compactMap(\.stringValue) ?? [])
-        if retire > 0 { try driver.send(["op": "retire", "count": .int(Int64(retire))]) }
+        let requests = try scaling.observe(WorkerDemand(event: event), workers: event["workers"]?.arrayValue?.compactMap(\.stringValue) ?? [])
+        for r in requests where r.count > 0 {
+            var frame: Value = ["op": "retire", "count": .int(Int64(r.count)), "group": .text(r.group)]
+            if let among = r.among { frame["among"] = .array(among.map(Value.text)) }
+            try driver.send(frame)
+        }
     }
 
     func startMessage(graph: FlowGraph, payload: [UInt8], context: FlowRunContext, settings: Value) -> Value {
@@ -95,6 +154,8 @@ public final class DaskRunner: ClusterRunner {
             return ["slug": .text(task.slug), "source": .text(task.source.description),
                     "upstream": .array(graph.upstream[t].map { .text(graph.spec.tasks[$0].slug) }),
                     "mapped": .bool(graph.isMapped(t)), "priority": .int(Int64(task.priority)),
+                    "child_by_child": .array(graph.upstream[t].filter { graph.mapsChildByChild(t, over: $0) }
+                        .map { .text(graph.spec.tasks[$0].slug) }),
                     "resources": Value(textKeys: task.resources.mapValues(Value.float)),
                     "limited": .array(Set(task.tags.filter { limits[$0] != nil }).sorted().map(Value.text))]
         }
@@ -121,12 +182,15 @@ struct ClusterRefusal: CategorizedError {
 struct RunEvents {
     let graph: FlowGraph
     let observer: RunObserver?
+    /// Why the workers a failed task's message names died, when the cluster knows.
+    let lossCause: ((String) -> String?)?
     private var states: [String: TaskState] = [:]
     private var counts: [StateKind: Int] = [:]
 
-    init(graph: FlowGraph, observer: RunObserver?) {
+    init(graph: FlowGraph, observer: RunObserver?, lossCause: ((String) -> String?)? = nil) {
         self.graph = graph
         self.observer = observer
+        self.lossCause = lossCause
     }
 
     mutating func handle(_ event: Value) throws {
@@ -154,7 +218,10 @@ struct RunEvents {
             observer?.handle(.log(id, level, event["message"]?.stringValue ?? "", time: now))
         case "state":
             guard case .string(let bytes)? = event["state"] else { throw RunFailure("the Dask driver sent a state without bytes") }
-            let state = try TaskState(value: MessagePack.decode(bytes))
+            var state = try TaskState(value: MessagePack.decode(bytes))
+            if state.isFailed, let message = state.message, let cause = lossCause?(message) {
+                state.message = message + " " + cause
+            }
             counts[state.kind, default: 0] += 1
             if id.mapIndex == nil { states[id.task] = state }
             observer?.handle(.taskState(id, state, attempt: Int(event["attempts"]?.intValue ?? 0),

@@ -37,6 +37,12 @@ public struct HTTPResponse: Sendable {
     /// Header names in lower case; repeated headers joined with ", ".
     public let headers: [String: String]
     public let body: [UInt8]
+
+    public init(status: Int, headers: [String: String], body: [UInt8]) {
+        self.status = status
+        self.headers = headers
+        self.body = body
+    }
 }
 
 /// A failed transfer, said the way a person can act on: which URL, and what went wrong.

@@ -46,6 +46,9 @@ public struct DaskClusterSpec: Sendable {
     public var maxWorkers: Int
     public var schedulerTemplate: Value?
     public var workerTemplate: Value?
+    /// The named worker groups beside the default workers (`minWorkers` to `maxWorkers` of
+    /// `workerTemplate`), each sized from the tasks that need its resources.
+    public var groups: [WorkerGroup] = []
     public var pullSecrets: [String] = []
     /// The run's Secret of dkrun secrets (`FlowRunPlan.runSecret`), mounted on every pod; nil: none.
     public var secretsName: String?
@@ -110,6 +113,21 @@ public struct DaskClusterSpec: Sendable {
 
     /// Keeps voluntary evictions (a node drain) from taking the scheduler mid-run, as
     /// dask-kubernetes does: losing it loses the run.
+    /// The scheduler's dashboard through the API server's service proxy (what `kubectl proxy`
+    /// serves under its address), ending in "/".
+    public var dashboardProxyPath: String { Self.dashboardProxyPath(namespace: namespace, service: schedulerName) }
+
+    public static func dashboardProxyPath(namespace: String, service: String) -> String {
+        "/api/v1/namespaces/\(namespace)/services/\(service):http-dashboard/proxy/"
+    }
+
+    /// The namespace and scheduler Service of the first dashboard proxy path in `text` (the
+    /// line a run logs with it): how `dkrun k8s dashboard RUN` finds a run's dashboard.
+    public static func dashboardService(in text: String) -> (namespace: String, service: String)? {
+        text.firstMatch(of: #/\/api\/v1\/namespaces\/([^\/\s]+)\/services\/([^\/:\s]+):http-dashboard\/proxy\//#)
+            .map { (String($0.output.1), String($0.output.2)) }
+    }
+
     public func schedulerDisruptionBudget() -> Value {
         var metadata: Value = ["name": .text(schedulerName), "namespace": .text(namespace),
                                "labels": RunLabels.of(run: runID, component: "scheduler")]
@@ -119,17 +137,51 @@ public struct DaskClusterSpec: Sendable {
                          "selector": ["matchLabels": [.text(RunLabels.flowRun): .text(runID), .text(RunLabels.component): "scheduler"]]]]
     }
 
-    /// The quick configuration's worker: one thread, resources matching --nthreads and
-    /// --memory-limit, and --death-timeout so it goes if the scheduler does.
-    public func workerPod(name: String, schedulerAddress: String) -> Value {
+    /// A worker pod of `group` (nil: the default workers): the group's spec, else the default
+    /// workers' spec, else the quick configuration's worker (one thread, resources matching
+    /// --nthreads and --memory-limit, and --death-timeout so it goes if the scheduler does).
+    /// A named group's pods declare its resources (`--resources`, over any the spec has).
+    public func workerPod(name: String, schedulerAddress: String, group: WorkerGroup? = nil) -> Value {
         let resources: Value = ["cpu": "1", "memory": "4G"]
         let container: Value = [
             "name": "dask-worker", "image": .text(image),
             "args": ["dask", "worker", "--nthreads", "1", "--memory-limit", "4G", "--no-dashboard", "--death-timeout", "60"],
             "resources": ["limits": resources, "requests": resources],
         ]
-        return pod(workerTemplate, name: name, component: "worker", defaultContainer: container,
-                   extraEnv: ["DASK_SCHEDULER_ADDRESS": schedulerAddress])
+        var pod = pod(group?.template ?? workerTemplate, name: name, component: "worker", defaultContainer: container,
+                      extraEnv: ["DASK_SCHEDULER_ADDRESS": schedulerAddress])
+        pod["metadata"]?["labels"]?[WorkerGroup.label] = .text(group?.name ?? WorkerGroup.defaultName)
+        if let group, !group.resources.isEmpty, var containers = pod["spec"]?["containers"]?.arrayValue, !containers.isEmpty {
+            Self.declare(group.resourcesArgument, in: &containers[0])
+            pod["spec"]?["containers"] = .array(containers)
+        }
+        return pod
+    }
+
+    /// Sets `--resources` in a worker container's command line: in `args` when it has them
+    /// (the program may be in `command`), else in `command`.
+    private static func declare(_ resources: String, in container: inout Value) {
+        let field = container["args"] != nil || container["command"] == nil ? "args" : "command"
+        var argv = container[field]?.arrayValue?.compactMap(\.stringValue) ?? []
+        if let i = argv.firstIndex(where: { $0.hasPrefix("--resources=") }) {
+            argv.remove(at: i)
+        } else if let i = argv.firstIndex(of: "--resources") {
+            argv.removeSubrange(i ..< min(i + 2, argv.count))
+        }
+        container[field] = .array((argv + ["--resources", resources]).map(Value.text))
+    }
+
+    /// The default workers as a group.
+    public var defaultGroup: WorkerGroup {
+        WorkerGroup(name: WorkerGroup.defaultName, minWorkers: minWorkers, maxWorkers: maxWorkers,
+                    resources: WorkerGroups.declared(in: workerTemplate), template: workerTemplate)
+    }
+
+    /// What a worker of each group declares (`--resources`), the default group's included.
+    public var offers: [String: [String: Double]] {
+        var out = [WorkerGroup.defaultName: WorkerGroups.declared(in: workerTemplate)]
+        for group in groups { out[group.name] = group.resources.isEmpty ? WorkerGroups.declared(in: group.template ?? workerTemplate) : group.resources }
+        return out
     }
 
     /// The worker spec's `replicas` (not a Pod field: dkrun takes it out), as `SpecChecks` let it in.

@@ -90,10 +90,15 @@ public struct FlowRunPlan: Sendable {
         switch placement {
         case .daskCluster(.daskKubernetesEnvironment):
             let type = "DaskKubernetesEnvironment"
-            var spec = cluster(min: try Self.workers(env?["min_workers"] ?? 1, "\(type).min_workers"),
+            var spec = cluster(min: try Self.workers(env?["min_workers"] ?? 1, "\(type).min_workers", from: 0),
                                max: try Self.workers(env?["max_workers"] ?? 2, "\(type).max_workers"))
             spec.schedulerTemplate = try Self.specFile(env, "scheduler_spec", of: type, replicas: false)
             spec.workerTemplate = try Self.specFile(env, "worker_spec", of: type, replicas: true)
+            spec.groups = try WorkerGroups.read(env?["worker_groups"], owner: "\(type).worker_groups", specField: "worker_spec_file") {
+                name in env?["worker_group_specs"]?[name].map {
+                    ($0, "\(env?["worker_groups"]?[name]?["worker_spec_file"]?.stringValue ?? "?") (\(type).worker_groups.\(name).worker_spec_file)")
+                }
+            }
             if let t = env?["startup_timeout"] { spec.startupTimeout = try Numbers.seconds(t, "\(type).startup_timeout", positive: true) }
             spec.env["DASK_DISTRIBUTED__SCHEDULER__WORK_STEALING"] = env?["work_stealing"] == false ? "False" : "True"
             spec.schedulerLogs = env?["scheduler_logs"] == true
@@ -111,6 +116,9 @@ public struct FlowRunPlan: Sendable {
         case .executor(let choice):
             tasks = .executor(choice)
         }
+        if case .daskCluster(let spec) = tasks, let problem = WorkerGroups.unplaceable(flow.tasks, offers: spec.offers) {
+            throw problem
+        }
         self.runID = runID
         self.namespace = namespace
         flowName = flow.name
@@ -126,9 +134,9 @@ public struct FlowRunPlan: Sendable {
         self.runConfig = runConfig
     }
 
-    /// A number of workers of the run's cluster: 1 to `SpecChecks.workerLimit`.
-    static func workers(_ value: Value, _ field: String) throws -> Int {
-        try Numbers.integer(value, field, in: 1 ... SpecChecks.workerLimit)
+    /// A number of workers of the run's cluster: 1 (or `from`) to `SpecChecks.workerLimit`.
+    static func workers(_ value: Value, _ field: String, from least: Int = 1) throws -> Int {
+        try Numbers.integer(value, field, in: least ... SpecChecks.workerLimit)
     }
 
     /// The Pod spec an environment loaded from its `<name>_file`, checked.
@@ -148,13 +156,20 @@ public struct FlowRunPlan: Sendable {
             spec.minWorkers = replicas
             spec.maxWorkers = replicas
         } else if spec.minWorkers == spec.maxWorkers {
-            spec.notes.append("a fixed cluster of \(spec.minWorkers) worker(s): min_workers = max_workers")
+            spec.notes.append((spec.groups.isEmpty ? "a fixed cluster of \(spec.minWorkers) worker(s)" : "a fixed \(spec.minWorkers) default worker(s)")
+                + ": min_workers = max_workers")
         } else {
             spec.notes.append("workers scale between \(spec.minWorkers) and \(spec.maxWorkers) with the scheduler's load")
         }
         spec.notes.append(spec.workerTemplate == nil ? "workers: the quick configuration (dask worker, 1 thread, 4G)"
                           : "workers: the worker spec file, with dkrun's labels, owner, tolerations and pull secrets added")
         if let template = spec.workerTemplate { spec.notes += WorkerResources.warnings(template) }
+        for group in spec.groups {
+            spec.notes.append("worker group \(group.name): \(group.minWorkers) to \(group.maxWorkers) workers, scaled from the "
+                + "tasks that need its resources (\(group.resources.isEmpty ? "none" : group.resourcesArgument)); its pods: "
+                + (group.template == nil ? "the default workers' spec" : "its own spec") + ", labelled \(WorkerGroup.label)=\(group.name)")
+            if let template = group.template { spec.notes += WorkerResources.warnings(template).map { "worker group \(group.name): " + $0 } }
+        }
         spec.notes.append(spec.schedulerTemplate == nil ? "scheduler: the quick configuration (dask scheduler)"
                           : "scheduler: the scheduler spec file, with dkrun's labels, owner and pull secrets added")
         return spec
@@ -288,7 +303,7 @@ enum RunSecretsVolume {
 /// Prefect 1.x spelling of the per-run cluster.
 enum KubeClusterOptions {
     static let clusterKeys = ["pod_template", "scheduler_pod_template", "name", "n_workers", "env", "image",
-                              "startup_timeout", "namespace"]
+                              "startup_timeout", "namespace", "worker_groups"]
     static let adaptKeys = ["minimum", "maximum", "interval", "wait_count"]
 
     static func apply(_ executor: Value, to spec: inout DaskClusterSpec) throws {
@@ -316,6 +331,10 @@ enum KubeClusterOptions {
             spec.startupTimeout = try Numbers.seconds(t, "DaskExecutor cluster_kwargs.startup_timeout", positive: true)
         }
         spec.env.merge(kwargs["env"]?.textMap ?? [:]) { $1 }
+        spec.groups = try WorkerGroups.read(kwargs["worker_groups"], owner: "DaskExecutor cluster_kwargs.worker_groups",
+                                            specField: "pod_template") { name in
+            kwargs["worker_groups"]?[name]?["pod_template"].map { ($0, "DaskExecutor cluster_kwargs.worker_groups.\(name).pod_template") }
+        }
         // n_workers 0 (dask-kubernetes' default) makes one worker: a flow run needs one.
         let n = try Numbers.integer(kwargs["n_workers"] ?? 1, "DaskExecutor cluster_kwargs.n_workers", in: 0 ... SpecChecks.workerLimit)
         if adapt.mapValue?.isEmpty ?? true {
@@ -324,10 +343,6 @@ enum KubeClusterOptions {
         } else {
             spec.minWorkers = try Numbers.integer(adapt["minimum"] ?? 0, "DaskExecutor adapt_kwargs.minimum", in: 0 ... SpecChecks.workerLimit)
             spec.maxWorkers = try FlowRunPlan.workers(adapt["maximum"] ?? .int(Int64(max(spec.minWorkers, 1))), "DaskExecutor adapt_kwargs.maximum")
-            if spec.minWorkers < 1 {
-                spec.notes.append("adapt_kwargs.minimum \(spec.minWorkers) is raised to 1: a flow run needs a worker")
-                spec.minWorkers = 1
-            }
             guard spec.maxWorkers >= spec.minWorkers else {
                 throw FlowError("DaskExecutor adapt_kwargs: maximum (\(spec.maxWorkers)) is less than minimum (\(spec.minWorkers))")
             }

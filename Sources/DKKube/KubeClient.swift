@@ -151,6 +151,26 @@ public final class KubeClient: @unchecked Sendable {
         return try resource(apiVersion: apiVersion, kind: kind)
     }
 
+    /// One request to `path` (with its query) as it is, answered as the server answers it:
+    /// a proxied page (services/proxy) rather than an API object. `headers` replace the
+    /// client's own of the same name; no retries, except once with a new credential on 401.
+    public func forward(method: String, path: String, headers: [(String, String)], body: [UInt8]?) throws -> HTTPResponse {
+        var refreshed = false
+        while true {
+            var r = try request(method: method, path: path, query: [], body: nil, contentType: "")
+            let given = Set(headers.map { $0.0.lowercased() })
+            r.headers = r.headers.filter { !given.contains($0.0.lowercased()) } + headers
+            r.body = body
+            let response = try HTTPClient.perform(r)
+            if response.status == 401, case .exec(let plugin) = config.credentials, !refreshed {
+                plugin.invalidate()
+                refreshed = true
+                continue
+            }
+            return response
+        }
+    }
+
     // MARK: Requests
 
     /// One API call with its retries; the decoded JSON answer.

@@ -33,6 +33,19 @@ public enum PodProblems {
         pod.containerStatuses.lazy.compactMap(\.terminated).first.map { (code: $0.exitCode, reason: $0.reason) }
     }
 
+    /// How a pod that ended ended, as words after its name: "was OOMKilled (exit 137)", "was
+    /// Evicted: <the kubelet's message>", "was killed by signal 9 (exit 137)" (a container's
+    /// code 128+N is signal N), "ended with Error (exit 1)", or its phase when no container says.
+    public static func ending(_ pod: KubeObject) -> String {
+        if pod.status?["reason"] == "Evicted" {
+            return "was Evicted" + (pod.status?["message"]?.stringValue.map { ": " + $0 } ?? "")
+        }
+        guard let (code, reason) = termination(pod) else { return "ended (\(pod.phase ?? "Unknown"))" }
+        if reason == "OOMKilled" { return "was OOMKilled (exit \(code))" }
+        if code > 128 && code <= 128 + 64 { return "was killed by signal \(code - 128) (exit \(code))" }
+        return reason.isEmpty ? "ended (exit \(code))" : "ended with \(reason) (exit \(code))"
+    }
+
     /// The pod's Events and last log lines, as `kubectl describe` and `kubectl logs --tail`
     /// would show them, indented under a headline (best effort: the API may fail too).
     public static func describe(_ client: KubeAPI, pod name: String, namespace: String, logLines: Int = 20) -> String {

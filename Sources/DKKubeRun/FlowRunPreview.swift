@@ -38,9 +38,17 @@ public struct FlowRunPreview {
             comments.append("each object below is owned by Job \(plan.jobName) (ownerReferences), made by the Job's pod")
             spec.owner = FlowRunPlan.jobOwner(name: plan.jobName, uid: "<the Job's uid>")
             objects += [spec.schedulerPod(), spec.schedulerService(), spec.schedulerDisruptionBudget()]
-            for _ in 0 ..< spec.minWorkers {
-                let name = spec.newWorkerName(user: DaskClusterSpec.user(environment: environment), environment: environment)
-                objects.append(spec.workerPod(name: name, schedulerAddress: "tcp://<the scheduler Service's cluster IP>:8786"))
+            // Each group's first workers, and one pod of a group that starts with none, to show its spec.
+            for group in [spec.defaultGroup] + spec.groups {
+                if group.minWorkers == 0 {
+                    comments.append("the \(group.name) group starts with no worker: its one pod below shows the spec of those "
+                        + "made when tasks need them")
+                }
+                for _ in 0 ..< max(group.minWorkers, 1) {
+                    let name = spec.newWorkerName(user: DaskClusterSpec.user(environment: environment), environment: environment)
+                    objects.append(spec.workerPod(name: name, schedulerAddress: "tcp://<the scheduler Service's cluster IP>:8786",
+                                                  group: group.name == WorkerGroup.defaultName ? nil : group))
+                }
             }
         case .executor(let choice):
             comments.append(Self.whereTasksRun(choice))

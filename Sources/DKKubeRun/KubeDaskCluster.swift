@@ -7,9 +7,9 @@ import Glibc
 #endif
 
 /// The Dask cluster of one flow run, as pods: started from its spec (scheduler pod and
-/// Service, then the first workers), sized while the run goes on between the minimum and
-/// the maximum from what the scheduler wants (retiring workers before their pods go, and
-/// replacing dead ones to keep the minimum), and deleted at the end. Pods that cannot
+/// Service, then the first workers), each worker group sized while the run goes on between
+/// its minimum and maximum from what the scheduler has to run (retiring workers before their
+/// pods go, and replacing dead ones to keep the minimum), and deleted at the end. Pods that cannot
 /// start end the run with their events and last log lines.
 ///
 /// Its state is what the API says: the worker pods are those carrying the run's labels,
@@ -30,10 +30,12 @@ public final class KubeDaskCluster: WorkerScaling {
     private var endedBeforeJoining = 0
     private var lastCheck = 0.0
     private var listFailingSince: Double?
-    private var reportsWantingFewer = 0
-    private var retiring = false
+    /// By group: how many reports in a row wanted fewer workers, and whether some are being retired.
+    private var reportsWantingFewer: [String: Int] = [:]
+    private var retiring: Set<String> = []
     private var announced: [String: String] = [:]
     private var reportedEvents: Set<String> = []
+    private var losses = WorkerLosses()
     private let user: String
     private let environment: [String: String]
     private let clock: () -> Double
@@ -43,6 +45,8 @@ public final class KubeDaskCluster: WorkerScaling {
     static let apiPatience = 60.0
     /// How many worker pods may end in a row without joining the scheduler.
     static let failedStartsAllowed = 3
+    /// How long a lost task's failure waits for the kubelet to say how its worker's pod ended.
+    static let endingPatience = 5.0
 
     /// - Parameters:
     ///   - clock: monotonic seconds, which pace `check()` (once a second) and measure how long
@@ -79,11 +83,17 @@ public final class KubeDaskCluster: WorkerScaling {
             throw RunFailure("the scheduler's Service \(spec.schedulerName) has no cluster IP")
         }
         schedulerAddress = "tcp://\(ip):\(DaskClusterSpec.schedulerPort)"
-        say("Dask scheduler pod \(spec.schedulerName) created; workers scale between \(spec.minWorkers) and \(spec.maxWorkers)")
+        say("Dask scheduler pod \(spec.schedulerName) created; workers scale between \(spec.minWorkers) and \(spec.maxWorkers)"
+            + spec.groups.map { ", group \($0.name) between \($0.minWorkers) and \($0.maxWorkers)" }.joined())
         try waitForScheduler()
+        say("Dask dashboard through the API server: kubectl proxy, then http://127.0.0.1:8001"
+            + spec.dashboardProxyPath + "status")
         try refreshWorkers()
-        try addWorkers(spec.minWorkers - workerPods.count)
+        for group in groups { try addWorkers(group.minWorkers - liveWorkers(group).count, group) }
     }
+
+    /// The default workers, then the named groups.
+    private var groups: [WorkerGroup] { [spec.defaultGroup] + spec.groups }
 
     /// Waits for the scheduler pod to run. The deadline counts only once the pod can be read,
     /// as the failure describes it.
@@ -158,18 +168,23 @@ public final class KubeDaskCluster: WorkerScaling {
         schedulerPod = pods.first { $0.labels[RunLabels.component] == "scheduler" }
     }
 
-    /// Pods that run or may still run.
-    private var liveWorkers: [KubeObject] {
-        workerPods.filter { ["Pending", "Running"].contains($0.phase ?? "Pending") }
+    /// The group's pods that run or may still run.
+    private func liveWorkers(_ group: WorkerGroup) -> [KubeObject] {
+        workerPods.filter { Self.group(of: $0) == group.name && ["Pending", "Running"].contains($0.phase ?? "Pending") }
     }
 
-    private func addWorkers(_ count: Int) throws {
+    private static func group(of pod: KubeObject) -> String { pod.labels[WorkerGroup.label] ?? WorkerGroup.defaultName }
+
+    private func addWorkers(_ count: Int, _ group: WorkerGroup) throws {
         guard count > 0 else { return }
+        let named = group.name == WorkerGroup.defaultName ? nil : group
         for _ in 0 ..< count {
             let name = spec.newWorkerName(user: user, environment: environment)
-            let pod = try client.create(spec.workerPod(name: name, schedulerAddress: schedulerAddress), namespace: spec.namespace)
+            let pod = try client.create(spec.workerPod(name: name, schedulerAddress: schedulerAddress, group: named),
+                                        namespace: spec.namespace)
             workerPods.append(pod)
-            say("worker pod \(name) created (\(liveWorkers.count) of at most \(spec.maxWorkers))")
+            say("worker pod \(name) created (\(liveWorkers(group).count) of at most \(group.maxWorkers)"
+                + (named.map { " in group \($0.name))" } ?? ")"))
         }
     }
 
@@ -177,35 +192,55 @@ public final class KubeDaskCluster: WorkerScaling {
 
     public var reportInterval: Double { spec.reportInterval }
 
-    public func observe(target: Int, workers: [String]) throws -> Int {
+    public func observe(_ demand: WorkerDemand, workers: [String]) throws -> [RetireRequest] {
         let hosts = Set(workers.compactMap(Self.host))
-        for pod in workerPods where hosts.contains(pod.podIP ?? "") {
+        var groupOfHost: [String: String] = [:]
+        for pod in workerPods {
+            guard let ip = pod.podIP, hosts.contains(ip) else { continue }
+            groupOfHost[ip] = Self.group(of: pod)
             if joined.insert(pod.name).inserted { endedBeforeJoining = 0 }
         }
-        let wanted = min(max(target, spec.minWorkers), spec.maxWorkers)
-        let live = liveWorkers.count
-        if wanted > live {
-            reportsWantingFewer = 0
-            say("the scheduler wants \(target) worker(s): scaling up to \(wanted)")
-            do { try addWorkers(wanted - live) } catch {
-                say("cannot create a worker pod now (will try again): \(error)", .warning)
-            }
-        } else if wanted < live && wanted < workers.count && !retiring {
-            reportsWantingFewer += 1
-            if reportsWantingFewer >= spec.scaleDownReports {
-                reportsWantingFewer = 0
-                retiring = true
-                say("the scheduler wants \(target) worker(s): retiring \(min(live, workers.count) - wanted)")
-                return min(live, workers.count) - wanted
-            }
-        } else {
-            reportsWantingFewer = 0
+        let wanted = demand.wanted(groups: spec.groups)
+        return groups.compactMap { group in
+            // A worker whose pod is not listed yet counts as a default one.
+            let members = workers.filter { Self.host($0).flatMap { groupOfHost[$0] } ?? WorkerGroup.defaultName == group.name }
+            return scale(group, wanting: wanted[group.name] ?? 0, members: members)
         }
-        return 0
     }
 
-    public func retired(_ workers: [String]) throws {
-        retiring = false
+    /// Adds pods to a group that wants more workers than it has, or asks to retire some of its
+    /// workers once it has wanted fewer for `scaleDownReports` reports in a row.
+    /// - Parameter members: the scheduler's workers that are the group's.
+    private func scale(_ group: WorkerGroup, wanting target: Int, members: [String]) -> RetireRequest? {
+        let named = group.name != WorkerGroup.defaultName
+        let who = named ? "worker group \(group.name): \(target) worker(s) wanted for the tasks that need its resources"
+            : "the scheduler wants \(target) worker(s)"
+        let wanted = min(max(target, group.minWorkers), group.maxWorkers)
+        let live = liveWorkers(group).count
+        if wanted > live {
+            reportsWantingFewer[group.name] = 0
+            say("\(who): scaling up to \(wanted)")
+            do { try addWorkers(wanted - live, group) } catch {
+                say("cannot create a worker pod now (will try again): \(error)", .warning)
+            }
+        } else if wanted < live && wanted < members.count && !retiring.contains(group.name) {
+            reportsWantingFewer[group.name, default: 0] += 1
+            if reportsWantingFewer[group.name, default: 0] >= spec.scaleDownReports {
+                reportsWantingFewer[group.name] = 0
+                retiring.insert(group.name)
+                let count = min(live, members.count) - wanted
+                say("\(who): retiring \(count)")
+                // Without named groups, Dask chooses among all workers, as its Adaptive does.
+                return RetireRequest(group: group.name, count: count, among: spec.groups.isEmpty ? nil : members)
+            }
+        } else {
+            reportsWantingFewer[group.name] = 0
+        }
+        return nil
+    }
+
+    public func retired(_ workers: [String], group: String) throws {
+        retiring.remove(group)
         let hosts = Set(workers.compactMap(Self.host))
         for pod in workerPods where hosts.contains(pod.podIP ?? "") {
             do {
@@ -243,11 +278,15 @@ public final class KubeDaskCluster: WorkerScaling {
         if !isCancelling() { try checkScheduler() }
         for pod in workerPods { try checkWorker(pod) }
         if spec.logKubernetesErrors { reportWarnings() }
-        let missing = spec.minWorkers - liveWorkers.count
         // Once the run is being cancelled (its Job deleted, say) lost workers stay lost.
-        if missing > 0 && !isCancelling() {
-            say("\(liveWorkers.count) live worker pod(s), fewer than the minimum \(spec.minWorkers): replacing")
-            do { try addWorkers(missing) } catch { say("cannot create a worker pod now (will try again): \(error)", .warning) }
+        for group in groups where !isCancelling() {
+            let live = liveWorkers(group).count
+            guard live < group.minWorkers else { continue }
+            say("\(live) live worker pod(s)\(group.name == WorkerGroup.defaultName ? "" : " in group \(group.name)"), "
+                + "fewer than the minimum \(group.minWorkers): replacing")
+            do { try addWorkers(group.minWorkers - live, group) } catch {
+                say("cannot create a worker pod now (will try again): \(error)", .warning)
+            }
         }
     }
 
@@ -267,19 +306,32 @@ public final class KubeDaskCluster: WorkerScaling {
         case "Running":
             if announced[name] != "Running" { say("worker pod \(name) running at \(pod.podIP ?? "?")") }
         default:
-            let ended = PodProblems.termination(pod).map { "exit code \($0.code)" } ?? phase
+            let ended = losses.record(pod)
             if !joined.contains(name) {
                 // Pods that keep dying before they reach the scheduler would be replaced for ever.
                 endedBeforeJoining += 1
                 if endedBeforeJoining >= Self.failedStartsAllowed {
                     throw failure("worker pods keep ending before they join the scheduler (\(endedBeforeJoining) in a row); "
-                        + "the last, \(name), ended with \(ended)", pod: name)
+                        + "the last: \(ended)", pod: name)
                 }
             }
-            say("worker pod \(name) ended (\(ended)): deleting it", .warning)
+            say("\(ended): deleting it", .warning)
             _ = try? client.delete(.pods, name, namespace: spec.namespace)
         }
         announced[name] = phase
+    }
+
+    public func whyLost(_ failure: String) -> String? {
+        let hosts = Set(WorkerLosses.hosts(in: failure))
+        guard !hosts.isEmpty else { return nil }
+        // Dask may see the worker go before the kubelet has written how its pod ended.
+        _ = Poll.until(deadline: Clock.monotonic() + Self.endingPatience, stop: isCancelling) { () -> Bool? in
+            try? refreshWorkers()
+            let named = workerPods.filter { hosts.contains($0.podIP ?? "") }
+            for pod in named where !["Pending", "Running"].contains(pod.phase ?? "Pending") { losses.record(pod) }
+            return named.allSatisfy { !["Pending", "Running"].contains($0.phase ?? "Pending") } ? true : nil
+        }
+        return losses.explain(failure)
     }
 
     public func checkCause() throws {
@@ -293,9 +345,8 @@ public final class KubeDaskCluster: WorkerScaling {
         guard let pod = schedulerPod, !pod.isBeingDeleted else {
             throw RunFailure("the Dask scheduler pod \(spec.schedulerName) was deleted during the run")
         }
-        if let t = PodProblems.termination(pod), pod.phase != "Running" {
-            throw failure("the Dask scheduler pod \(spec.schedulerName) ended during the run (exit code \(t.code))",
-                          pod: spec.schedulerName)
+        if PodProblems.termination(pod) != nil, pod.phase != "Running" {
+            throw failure("the Dask scheduler pod \(spec.schedulerName) \(PodProblems.ending(pod)) during the run", pod: spec.schedulerName)
         }
     }
 

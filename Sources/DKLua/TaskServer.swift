@@ -80,9 +80,28 @@ public final class TaskServer {
             guard let encoded = request["upstream"]?[name] else {
                 throw RequestError(message: "the request for task '\(slug)' lacks the state of its upstream task '\(name)'")
             }
-            upstream[u] = try Self.decodeState(encoded)
+            if let width = encoded["width"]?.intValue {
+                upstream[u] = try Self.runningMapped(width: Int(width), encoded, of: name)
+            } else {
+                upstream[u] = try Self.decodeState(encoded)
+            }
         }
         return (flow, TaskInputs(graph: flow.graph, task: t) { upstream[$0]! })
+    }
+
+    /// A mapped upstream task whose children are still running, which the task maps over child
+    /// by child (the Dask driver's depth-first maps): `{width, child?, state?}`, its number of
+    /// children and the one child the request needs. Seen as its Mapped state will be, that
+    /// child final and the others Pending.
+    private static func runningMapped(width: Int, _ encoded: Value, of name: String) throws -> TaskState {
+        var children = Array(repeating: TaskState(.pending), count: width)
+        if let i = encoded["child"]?.intValue.map(Int.init) {
+            guard children.indices.contains(i), let state = encoded["state"] else {
+                throw RequestError(message: "upstream task '\(name)': child \(i) of \(width) without its state")
+            }
+            children[i] = try decodeState(state)
+        }
+        return TaskRules.mappedState(children)
     }
 
     /// Whether a mapped task runs, and over how many children: `{width}`, or the state it

@@ -256,13 +256,16 @@ struct FlowRun {
     }
 
     /// Runs that started before one of their task's upstream tasks had finished, as
-    /// "run before upstream" (an empty list is what a correct run gives).
+    /// "run before upstream" (an empty list is what a correct run gives). A child of a task
+    /// that maps over a mapped task child by child waits for its own upstream child only
+    /// (depth-first).
     var startsBeforeUpstreamFinished: [String] {
         let events = stateEvents
         var violations: [String] = []
         for (position, event) in events.enumerated() where event.state.kind == .running {
-            for u in graph.upstream[graph.index[event.id.task]!] {
-                let upstream = TaskRunID(task: graph.spec.tasks[u].slug)
+            let t = graph.index[event.id.task]!
+            for u in graph.upstream[t] {
+                let upstream = TaskRunID(task: graph.spec.tasks[u].slug, mapIndex: graph.mapsChildByChild(t, over: u) ? event.id.mapIndex : nil)
                 let finished = events.firstIndex { $0.id == upstream && $0.state.isFinished }
                 if finished.map({ $0 > position }) ?? true { violations.append("\(event.id) before \(upstream)") }
             }

@@ -100,7 +100,7 @@ import Testing
     @Test func runsOneJobPerWaitInSubmissionOrder() {
         let log = InvokerLog()
         let executor = LocalExecutor(invoker: ScriptedInvoker(name: "local", script: InvokerScript(), log: log))
-        for (id, slug) in [(7, "x"), (3, "y"), (5, "z")] { executor.submit(id: id, priority: 0, job(slug)) }
+        for (n, (id, slug)) in [(7, "x"), (3, "y"), (5, "z")].enumerated() { executor.submit(id: id, priority: 0, place: QueuePlace(sequence: n), job(slug)) }
         #expect(log.calls.isEmpty)
 
         let results = (0 ..< 4).map { _ in executor.next(until: nil) }
@@ -110,11 +110,26 @@ import Testing
         #expect(log.calls.map(\.invoker) == ["local", "local", "local"])
     }
 
+    /// A child that follows an upstream child (depth-first) runs before the jobs submitted
+    /// after that child, at its priority.
+    @Test func aFollowingJobRunsBeforeLaterOnes() {
+        let log = InvokerLog()
+        let executor = LocalExecutor(invoker: ScriptedInvoker(name: "local", script: InvokerScript(), log: log))
+        executor.submit(id: 0, priority: 0, place: QueuePlace(sequence: 0), job("a0"))
+        executor.submit(id: 1, priority: 0, place: QueuePlace(sequence: 1), job("a1"))
+        executor.submit(id: 2, priority: 0, place: QueuePlace(sequence: 0, depth: 1), job("b0"))
+        executor.submit(id: 3, priority: 1, place: QueuePlace(sequence: 2), job("urgent"))
+
+        let order = (0 ..< 4).flatMap { _ in executor.next(until: nil).map(\.id) }
+
+        #expect(order == [3, 0, 2, 1])
+    }
+
     @Test func shutdownDropsQueuedJobs() {
         let log = InvokerLog()
         let executor = LocalExecutor(invoker: ScriptedInvoker(name: "local", script: InvokerScript(), log: log))
-        executor.submit(id: 0, priority: 0, job("x"))
-        executor.submit(id: 1, priority: 0, job("y"))
+        executor.submit(id: 0, priority: 0, place: QueuePlace(sequence: 0), job("x"))
+        executor.submit(id: 1, priority: 0, place: QueuePlace(sequence: 1), job("y"))
 
         executor.shutdown()
 

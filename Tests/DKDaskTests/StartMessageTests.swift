@@ -5,10 +5,11 @@ import Testing
 /// Scaling that only has a report interval: the start message is all these tests look at.
 final class ReportingScaling: WorkerScaling {
     let reportInterval = 2.5
-    func observe(target: Int, workers: [String]) throws -> Int { 0 }
-    func retired(_ workers: [String]) throws {}
+    func observe(_ demand: WorkerDemand, workers: [String]) throws -> [RetireRequest] { [] }
+    func retired(_ workers: [String], group: String) throws {}
     func check() throws {}
     func checkCause() throws {}
+    func whyLost(_ failure: String) -> String? { nil }
 }
 
 /// The first message DaskRunner sends the driver: the payload, the task graph and the executor.
@@ -33,9 +34,11 @@ final class ReportingScaling: WorkerScaling {
                    task("total", upstream: ["square"], mapped: false)]]
     }
 
-    func task(_ slug: String, upstream: [Value], mapped: Bool, priority: Int64 = 0, resources: Value = [:], limited: [Value] = []) -> Value {
+    /// A task's entry; `childByChild`: the mapped tasks it maps over child by child (depth-first).
+    func task(_ slug: String, upstream: [Value], mapped: Bool, priority: Int64 = 0, resources: Value = [:], limited: [Value] = [],
+              childByChild: [Value] = []) -> Value {
         ["slug": .text(slug), "source": "flow.lua:1", "upstream": .array(upstream), "mapped": .bool(mapped),
-         "priority": .int(priority), "resources": resources, "limited": .array(limited)]
+         "priority": .int(priority), "resources": resources, "limited": .array(limited), "child_by_child": .array(childByChild)]
     }
 
     /// Each task's priority, resources and limited tags (those the run has a limit for), and the limits.

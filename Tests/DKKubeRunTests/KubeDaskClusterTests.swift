@@ -1,8 +1,18 @@
 import DKCore
+import DKDask
 import DKTestSupport
 @testable import DKKube
 @testable import DKKubeRun
 import Testing
+
+extension KubeDaskCluster {
+    /// A report of Dask's target alone (no task with resources): how many workers to retire.
+    func observe(target: Int, workers: [String]) throws -> Int {
+        try observe(WorkerDemand(target: target), workers: workers).reduce(0) { $0 + $1.count }
+    }
+
+    func retired(_ workers: [String]) throws { try retired(workers, group: WorkerGroup.defaultName) }
+}
 
 /// A cluster on a fake API server, with a clock that moves only when told, so that each
 /// `check()` runs (it paces itself to once a second) without the test waiting.
@@ -45,11 +55,13 @@ final class Harness {
         return kube.pods("worker").filter { $0.phase == "Running" }.map { "tcp://\($0.podIP!):40000" }
     }
 
-    /// Ends a worker's container, as the kubelet reports it.
-    func end(_ pod: String, phase: String = "Failed", exitCode: Int64 = 1) {
-        kube.setStatus(of: pod, ["phase": .text(phase),
-                                 "containerStatuses": [["name": "dask-worker",
-                                                        "state": ["terminated": ["exitCode": .int(exitCode), "reason": "Error"]]]]])
+    /// Ends a worker's container, as the kubelet reports it (the pod keeps its address).
+    func end(_ pod: String, phase: String = "Failed", exitCode: Int64 = 1, reason: String = "Error") {
+        var status: Value = ["phase": .text(phase),
+                             "containerStatuses": [["name": "dask-worker",
+                                                    "state": ["terminated": ["exitCode": .int(exitCode), "reason": .text(reason)]]]]]
+        status["podIP"] = kube.pods("worker").first { $0.name == pod }?.podIP.map(Value.text)
+        kube.setStatus(of: pod, status)
     }
 
     /// A second later: the cluster's periodic check.
@@ -158,6 +170,33 @@ final class Harness {
         #expect(try h.cluster.observe(target: 1, workers: try h.runWorkers()) == 2)
     }
 
+    /// A named group starts empty, grows from the tasks that need its resources only (not
+    /// from Dask's target, nor from plain tasks), and goes back to its minimum once they are
+    /// done; the default workers stay as they are.
+    @Test func aWorkerGroupScalesFromTheTasksThatNeedItsResources() throws {
+        let h = try Harness.started(min: 1, max: 3) {
+            $0.scaleDownReports = 2
+            $0.groups = [WorkerGroup(name: "gpu", minWorkers: 0, maxWorkers: 2, resources: ["GPU": 1], template: nil)]
+        }
+        func pods(_ group: String) -> [KubeObject] { h.kube.pods("worker").filter { $0.labels[WorkerGroup.label] == group } }
+        #expect(pods("default").count == 1 && pods("gpu").isEmpty)
+        let gpuTasks = WorkerDemand(target: 5, plain: 0, restricted: [.init(resources: ["GPU": 1], count: 4)])
+        #expect(try h.cluster.observe(gpuTasks, workers: try h.runWorkers()) == [])
+        #expect(pods("gpu").count == 2 && pods("default").count == 1)
+        let args = pods("gpu")[0].spec?["containers"]?.arrayValue?.first?["args"]?.arrayValue?.compactMap { $0.stringValue } ?? []
+        #expect(args.suffix(2) == ["--resources", "GPU=1"])
+        let workers = try h.runWorkers()
+        let gpuWorkers = pods("gpu").map { "tcp://\($0.podIP!):40000" }
+        let done = WorkerDemand(target: 0)
+        #expect(try h.cluster.observe(done, workers: workers) == [])
+        #expect(try h.cluster.observe(done, workers: workers) == [RetireRequest(group: "gpu", count: 2, among: gpuWorkers)])
+        try h.cluster.retired(gpuWorkers, group: "gpu")
+        #expect(pods("gpu").isEmpty && pods("default").count == 1)
+        // Plain tasks grow the default workers only.
+        _ = try h.cluster.observe(WorkerDemand(target: 3, plain: 3), workers: try h.runWorkers())
+        #expect(pods("gpu").isEmpty && pods("default").count == 3)
+    }
+
     /// Workers that end are deleted, and replaced to keep the minimum, unless the run is
     /// being cancelled.
     @Test(arguments: [("Failed", false), ("Succeeded", false), ("Failed", true)])
@@ -170,9 +209,28 @@ final class Harness {
         let creates = h.creates
         try h.check()
         #expect(h.kube.calls.contains("delete pods/\(dead)") && !h.workers.contains(dead))
-        #expect(h.said.lines.contains("WARNING worker pod \(dead) ended (exit code 1): deleting it"))
+        #expect(h.said.lines.contains("WARNING worker pod \(dead) ended with Error (exit 1): deleting it"))
         #expect(h.creates == creates + (cancelling ? 0 : 1))
         #expect(h.said.lines.contains("INFO 1 live worker pod(s), fewer than the minimum 2: replacing") == !cancelling)
+    }
+
+    /// Dask names the last worker a lost task ran on (KilledWorker); the cluster says how that
+    /// worker's pod ended, whether its check has seen the pod end yet or not.
+    @Test(arguments: [true, false])
+    func aTaskLostWithItsWorkerIsToldHowThePodEnded(checkedFirst: Bool) throws {
+        let h = try Harness.started(min: 2, max: 2)
+        let addresses = try h.runWorkers()
+        let (dead, other) = (h.workers[0], h.workers[1])
+        h.end(dead, exitCode: 137, reason: "OOMKilled")
+        h.end(other, exitCode: 143)
+        if checkedFirst { try h.check() }
+        let lost = "KilledWorker: Attempted to run task 'x' on 1 different workers, but all those workers died while running it. "
+            + "The last worker that attempt to run the task was \(addresses[0]). Inspecting worker logs is often a good next step."
+        #expect(h.cluster.whyLost(lost) == "(worker pod \(dead) was OOMKilled (exit 137))")
+        #expect(h.cluster.whyLost("the workers at \(addresses[1]) and \(addresses[0]) died")
+                == "(worker pod \(other) was killed by signal 15 (exit 143); worker pod \(dead) was OOMKilled (exit 137))")
+        #expect(h.cluster.whyLost("the task failed: TypeError: no address here") == nil)
+        #expect(h.cluster.whyLost("could not reach tcp://192.0.2.1:8786") == nil)  // no pod of the run's
     }
 
     @Test func checksArePacedToOnceASecond() throws {
@@ -219,8 +277,8 @@ final class Harness {
             h.end(pod, exitCode: 2)
             guard let failure = h.checkFails() else { continue }
             #expect(i == failsAt)
-            #expect(failure == "worker pods keep ending before they join the scheduler (3 in a row); the last, \(pod), "
-                + "ended with exit code 2")
+            #expect(failure == "worker pods keep ending before they join the scheduler (3 in a row); the last: worker pod \(pod) "
+                + "ended with Error (exit 2)")
             return
         }
         #expect(failsAt == nil)
@@ -238,7 +296,7 @@ final class Harness {
         h.kube.setStatus(of: h.scheduler, ["phase": "Failed", "containerStatuses": [
             ["name": "dask-scheduler", "state": ["terminated": ["exitCode": 137, "reason": "OOMKilled"]]]]])
         h.kube.setLog(of: h.scheduler, "distributed.scheduler - INFO - bye\n")
-        #expect(h.checkFails() == "the Dask scheduler pod \(h.scheduler) ended during the run (exit code 137)"
+        #expect(h.checkFails() == "the Dask scheduler pod \(h.scheduler) was OOMKilled (exit 137) during the run"
             + "\n  last log lines of pod \(h.scheduler):\n    distributed.scheduler - INFO - bye")
     }
 

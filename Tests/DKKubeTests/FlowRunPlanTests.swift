@@ -7,12 +7,12 @@ import Testing
 /// YAML specs over the quick configuration, dask-kubernetes' defaults, the Prefect 1.x
 /// spellings, and the bad inputs each of them can get.
 @Suite struct FlowRunPlanTests {
-    func flow(_ configuration: [String: Value]) -> FlowSpec {
-        FlowSpec(name: "Plan Test", tasks: [], edges: [], constants: [], referenceTasks: nil, configuration: configuration)
+    func flow(_ configuration: [String: Value], tasks: [TaskSpec] = []) -> FlowSpec {
+        FlowSpec(name: "Plan Test", tasks: tasks, edges: [], constants: [], referenceTasks: nil, configuration: configuration)
     }
 
-    func plan(_ configuration: [String: Value], environment: [String: String] = [:]) throws -> FlowRunPlan {
-        let flow = flow(configuration)
+    func plan(_ configuration: [String: Value], environment: [String: String] = [:], tasks: [TaskSpec] = []) throws -> FlowRunPlan {
+        let flow = flow(configuration, tasks: tasks)
         guard case .kubernetes(let tasks) = try FlowPlacement.decide(for: flow, override: nil, cores: 2) else {
             throw CLIError("flow does not run on Kubernetes")
         }
@@ -157,17 +157,81 @@ import Testing
                                "cluster_kwargs": ["n_workers": 2, "env": ["STAGE": "prod"]],
                                "adapt_kwargs": ["minimum": 0, "maximum": 4, "interval": 2, "wait_count": 5]]
         let spec = try cluster(plan(["run_config": ["type": "KubernetesRun"], "executor": executor]))
-        #expect(spec.minWorkers == 1 && spec.maxWorkers == 4 && spec.reportInterval == 2 && spec.scaleDownReports == 5)
+        #expect(spec.minWorkers == 0 && spec.maxWorkers == 4 && spec.reportInterval == 2 && spec.scaleDownReports == 5)
         #expect(spec.env == ["STAGE": "prod"])
-        #expect(spec.notes.contains { $0.contains("minimum 0 is raised to 1") })
         let fixed = try cluster(plan(["run_config": ["type": "KubernetesRun"],
                                       "executor": ["type": "DaskExecutor", "cluster_class": "KubeCluster", "cluster_kwargs": ["n_workers": 3]]]))
         #expect(fixed.minWorkers == 3 && fixed.maxWorkers == 3)
     }
 
+    /// A task asking for resources, at flow.lua:7.
+    static func task(_ slug: String, resources: [String: Double]) -> TaskSpec {
+        var task = TaskSpec(slug: slug, name: slug, source: "flow.lua:7", argumentNames: [], isVararg: false, maxRetries: 0,
+                            retryDelay: 0, timeout: nil, trigger: .allSuccessful, skipOnUpstreamSkip: true, tags: [],
+                            nout: nil, checkpoint: nil, parameter: nil)
+        task.resources = resources
+        return task
+    }
+
+    static let gpuSpec: Value = ["kind": "Pod", "spec": ["nodeSelector": ["pool": "gpu"], "containers": [
+        ["name": "gpu-worker", "args": ["dask", "worker", "--nthreads", "1", "--resources", "GPU=8"]]]]]
+
+    /// Worker groups, in both spellings: bounds, resources, their own spec or the default
+    /// workers', a label naming the group, and `--resources` from the group over the spec's.
+    @Test func workerGroupsInBothSpellings() throws {
+        let groups: Value = ["gpu": ["worker_spec_file": "gpu.yaml", "min_workers": 0, "max_workers": 2, "resources": ["GPU": 1]],
+                             "big": ["max_workers": 3, "resources": ["MEMORY": 6.4e10]]]
+        let env: Value = ["type": "DaskKubernetesEnvironment", "min_workers": 0, "max_workers": 2, "worker_groups": groups,
+                          "worker_group_specs": ["gpu": Self.gpuSpec]]
+        let kwargs: Value = ["worker_groups": ["gpu": ["pod_template": Self.gpuSpec, "min_workers": 0, "max_workers": 2, "resources": ["GPU": 1]],
+                                               "big": ["max_workers": 3, "resources": ["MEMORY": 6.4e10]]]]
+        let tasks = [Self.task("train", resources: ["GPU": 1]), Self.task("load", resources: ["MEMORY": 1e10])]
+        for spec in [try cluster(plan(["environment": env], tasks: tasks)),
+                     try cluster(plan(["run_config": ["type": "KubernetesRun"],
+                                       "executor": ["type": "DaskExecutor", "cluster_class": "KubeCluster", "cluster_kwargs": kwargs,
+                                                    "adapt_kwargs": ["minimum": 0, "maximum": 2]]], tasks: tasks))] {
+            #expect(spec.minWorkers == 0)
+            #expect(spec.groups.map(\.name) == ["big", "gpu"])
+            #expect(spec.groups.map(\.minWorkers) == [0, 0] && spec.groups.map(\.maxWorkers) == [3, 2])
+            let gpu = spec.workerPod(name: "w", schedulerAddress: "tcp://s:8786", group: spec.groups[1])
+            #expect(gpu["metadata"]?["labels"]?[WorkerGroup.label] == "gpu")
+            #expect(gpu["spec"]?["nodeSelector"] == ["pool": "gpu"])
+            #expect(gpu["spec"]?["containers"]?.arrayValue?[0]["args"] == ["dask", "worker", "--nthreads", "1", "--resources", "GPU=1"])
+            let big = spec.workerPod(name: "w", schedulerAddress: "tcp://s:8786", group: spec.groups[0])
+            #expect(big["spec"]?["containers"]?.arrayValue?[0]["args"]?.arrayValue?.suffix(2) == ["--resources", "MEMORY=64000000000"])
+            let plain = spec.workerPod(name: "w", schedulerAddress: "tcp://s:8786")
+            #expect(plain["metadata"]?["labels"]?[WorkerGroup.label] == "default")
+            #expect(spec.notes.contains("worker group gpu: 0 to 2 workers, scaled from the tasks that need its resources (GPU=1); "
+                + "its pods: its own spec, labelled dkrun.io/worker-group=gpu"))
+        }
+    }
+
+    static let badWorkerGroups: [(Value, String)] = [
+        (["gpu": ["min_worker": 1]],
+         "DaskKubernetesEnvironment.worker_groups.gpu: unknown field 'min_worker' (a group has worker_spec_file, min_workers, max_workers, resources)"),
+        (["gpu": ["min_workers": 3, "max_workers": 2]], "DaskKubernetesEnvironment.worker_groups.gpu: min_workers (3) is greater than max_workers (2)"),
+        (["GPU Pool": ["max_workers": 2]], "DaskKubernetesEnvironment.worker_groups: group names must be lower-case letters, digits and '-' "
+            + "(a Kubernetes label value), and not 'default' (the run's other workers); got \"GPU Pool\""),
+        (["default": ["max_workers": 2]], "DaskKubernetesEnvironment.worker_groups: group names must be lower-case letters, digits and '-' "
+            + "(a Kubernetes label value), and not 'default' (the run's other workers); got \"default\""),
+        (["gpu": ["resources": ["GPU": "one"]]], "DaskKubernetesEnvironment.worker_groups.gpu.resources.GPU: a non-negative number expected, got a string"),
+        (["gpu": ["max_workers": 0]], "DaskKubernetesEnvironment.worker_groups.gpu.max_workers: an integer from 1 to 1000 expected, got 0"),
+        // No group offers what `train` needs.
+        (["gpu": ["resources": ["GPU": 0.5]]], "task 'train' (flow.lua:7) needs resources GPU=1, and no worker group offers them: the groups "
+            + "offer default (none), gpu (GPU=0.5); add a group to worker_groups with resources = { ... }, or give the default workers --resources"),
+    ]
+
+    @Test(arguments: badWorkerGroups)
+    func badWorkerGroupsAreNamed(groups: Value, message: String) throws {
+        let env: Value = ["type": "DaskKubernetesEnvironment", "worker_groups": groups]
+        let error = #expect(throws: (any Error).self) { try plan(["environment": env], tasks: [Self.task("train", resources: ["GPU": 1])]) }
+        #expect(error.map { "\($0)" } == message)
+        #expect((error as? any CategorizedError)?.exitStatus == .badInput)
+    }
+
     static let badKubeClusterOptions: [([String: Value], String)] = [
         (["cluster_kwargs": ["n_worker": 2]],
-         "DaskExecutor cluster_kwargs.n_worker: KubeCluster has no such option (it has pod_template, scheduler_pod_template, name, n_workers, env, image, startup_timeout, namespace)"),
+         "DaskExecutor cluster_kwargs.n_worker: KubeCluster has no such option (it has pod_template, scheduler_pod_template, name, n_workers, env, image, startup_timeout, namespace, worker_groups)"),
         (["adapt_kwargs": ["minimum": 3, "maximum": 2]], "DaskExecutor adapt_kwargs: maximum (2) is less than minimum (3)"),
         (["cluster_kwargs": ["pod_template": "worker.yaml"]],
          "DaskExecutor cluster_kwargs.pod_template must be a Pod spec table (load a file with dk.yaml.load_file)"),

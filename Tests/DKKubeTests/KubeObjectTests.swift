@@ -68,4 +68,21 @@ import Testing
         #expect(PodProblems.termination(Self.pod).map { "\($0.code) \($0.reason)" } == "137 OOMKilled")
         #expect(PodProblems.termination(pod(waiting("ContainerCreating", nil))) == nil)
     }
+
+    @Test func howAPodEnded() {
+        func ended(_ code: Int64, _ reason: String) -> KubeObject {
+            KubeObject(["status": ["phase": "Failed", "containerStatuses": [
+                ["state": ["terminated": ["exitCode": .int(code), "reason": .text(reason)]]]]]])
+        }
+        #expect(PodProblems.ending(ended(137, "OOMKilled")) == "was OOMKilled (exit 137)")
+        #expect(PodProblems.ending(ended(137, "Error")) == "was killed by signal 9 (exit 137)")
+        #expect(PodProblems.ending(ended(139, "Error")) == "was killed by signal 11 (exit 139)")
+        #expect(PodProblems.ending(ended(1, "Error")) == "ended with Error (exit 1)")
+        #expect(PodProblems.ending(ended(0, "Completed")) == "ended with Completed (exit 0)")
+        #expect(PodProblems.ending(ended(3, "")) == "ended (exit 3)")
+        let evicted = KubeObject(["status": ["phase": "Failed", "reason": "Evicted",
+                                             "message": "The node was low on resource: memory."]])
+        #expect(PodProblems.ending(evicted) == "was Evicted: The node was low on resource: memory.")
+        #expect(PodProblems.ending(KubeObject(["status": ["phase": "Failed"]])) == "ended (Failed)")
+    }
 }

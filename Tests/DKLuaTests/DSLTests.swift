@@ -170,7 +170,7 @@ import Testing
          "flow.lua:1: bad argument #2 to 'task' (field 'timeout': positive number expected, got number)"),
         ("local t = task('t')", "flow.lua:1: bad argument #2 to 'task' (function expected, got no value)"),
         ("local e = DaskKubernetesEnvironment { min_worker = 1 }",
-         "flow.lua:1: bad argument #1 to 'DaskKubernetesEnvironment' (unknown field 'min_worker'; known fields: docker_secret, image_pull_secret, log_k8s_errors, max_workers, metadata, min_workers, on_exit, on_start, private_registry, scheduler_logs, scheduler_spec_file, secrets, startup_timeout, work_stealing, worker_spec_file)"),
+         "flow.lua:1: bad argument #1 to 'DaskKubernetesEnvironment' (unknown field 'min_worker'; known fields: docker_secret, image_pull_secret, log_k8s_errors, max_workers, metadata, min_workers, on_exit, on_start, private_registry, scheduler_logs, scheduler_spec_file, secrets, startup_timeout, work_stealing, worker_groups, worker_spec_file)"),
         ("local e = DaskKubernetesEnvironment { min_workers = 4, max_workers = 2 }",
          "flow.lua:1: bad argument #1 to 'DaskKubernetesEnvironment' (min_workers (4) is greater than max_workers (2))"),
         ("local e = DaskKubernetesEnvironment { max_workers = '3' }",

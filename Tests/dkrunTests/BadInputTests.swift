@@ -98,7 +98,7 @@ import Testing
         (["flatten.lua"], "flatten.lua:4: bad argument 'x' to task 't' (dk.flatten is for the arguments of t:map)"),
         (["flattenconst.lua"], "flattenconst.lua:3: bad argument #1 to 'flatten' (task expected, got table)"),
         (["runname.lua"], "runname.lua:1: bad argument #2 to 'task' (field 'task_run_name': string expected, got boolean)"),
-        (["type.lua"], "type.lua:2: bad argument #1 to 'DaskKubernetesEnvironment' (field 'min_workers': positive integer expected, got string)"),
+        (["type.lua"], "type.lua:2: bad argument #1 to 'DaskKubernetesEnvironment' (field 'min_workers': non-negative integer expected, got string)"),
         (["param.lua"], "param.lua:3: missing value for required parameter 'url' (give it with --param url=VALUE)"),
         (["param.lua", "--param", "url"], "--param 'url': expected NAME=VALUE"),
         (["param.lua", "--param", "=x"], "--param '=x': expected NAME=VALUE"),
@@ -216,7 +216,7 @@ import Testing
         ("files-invalid-utf8-keys.msgpack", "not a dkrun payload: malformed value at byte 412: files has a key that is not UTF-8 text"),
         ("files-equivalent-keys.msgpack", "payload's files: two keys are the text 'caf\u{e9}'"),
         ("parameters-not-hashed.msgpack", "payload is corrupt: its content hash does not match its fields"),
-        ("version-1.msgpack", "payload version 1 is not supported by this dkrun (it reads version 2)"),
+        ("version-1.msgpack", "payload version 1 is not supported by this dkrun (it reads version 3)"),
     ])
     func badPayloadsAreBadInput(fixture: String, message: String) throws {
         let stderr = try Self.runRefused(["k8s", "flow-run", Self.fixtures + "/payloads/" + fixture])

@@ -5,7 +5,7 @@ import Testing
 
 /// A task that needs the standard library, where it runs: what an installed dkrun lacks first
 /// when its layout is wrong.
-private let stdlibFlow = """
+let stdlibFlow = """
     local encode = task("encode", function(n) return require("dk.json").encode({ n = n }) end)
     local show = task("show", function(text) print("json: " .. text) end)
     return Flow("stdlib", function() show(encode(41 + 1)) end)
@@ -76,12 +76,22 @@ private func userEnvironment(path: String) -> [String] {
         return label.status == 0 && label.stdout == binary + "\n"
     }
 
-    @Test func theBaseImageRunsAFlow() throws {
-        if try !Self.imageHoldsTheBinaryUnderTest() {
+    private static let making = NSLock()
+
+    /// Makes the image unless podman's store has it, made from the binary under test (once for
+    /// every suite that needs it: ImageBuildTests builds flow images on it).
+    static func makeImageUnlessMade() throws {
+        making.lock()
+        defer { making.unlock() }
+        if try !imageHoldsTheBinaryUnderTest() {
             let made = CLI.Result(try Subprocess.run([CLI.repoRoot + "/scripts/base-image.sh", "--binary", CLI.binary],
-                                                     environment: Self.environment, timeout: 600))
+                                                     environment: environment, timeout: 600))
             try #require(made.status == 0, "\(made.stderr)")
         }
+    }
+
+    @Test func theBaseImageRunsAFlow() throws {
+        try Self.makeImageUnlessMade()
         let version = try Self.podman(["run", "--rm", Self.image, "dkrun", "--version"])
         #expect(version.stdout == Product.version + "\n", "\(version.stderr)")
 

@@ -74,31 +74,66 @@ import Testing
         #expect(cleanup.status != 0 && cleanup.stderr.contains("give a flow run's id, or --all"), "\(cleanup.stderr)")
     }
 
+    /// No engine answers for these: they check the context and the commands printed (ImageBuildTests builds).
+    static let noEngine = ["DKRUN_CONTAINER_ENGINE": "docker", "DOCKER_HOST": "unix:///nonexistent/docker.sock"]
+
     @Test func buildWritesTheImagesContextAndSaysHowToBuildIt() throws {
         let dir = try TempDir()
-        let r = try CLI.run(["build", "examples/dask_on_kubernetes.lua", "-o", dir.file("ctx")],
-                            environment: ["DOCKER_HOST": "unix:///nonexistent/docker.sock"])
+        let r = try CLI.run(["build", "examples/dask_on_kubernetes.lua", "-o", dir.file("ctx")], environment: Self.noEngine)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("docker build -t registry.example.com/flows/dask-on-k8s:0.1.0 \(dir.file("ctx"))"), "\(r.stdout)")
         #expect(r.stdout.contains("docker push registry.example.com/flows/dask-on-k8s:0.1.0"))
+        // A base of the flow's: dkrun's layout installed on it, the Swift runtime found through ld.so.conf.
         let dockerfile = try String(contentsOfFile: dir.file("ctx/Dockerfile"), encoding: .utf8)
         #expect(dockerfile.hasPrefix("FROM python:3.11-slim-bookworm\n"))
-        for line in ["COPY dkrun /usr/local/bin/dkrun", "RUN pip install --no-cache-dir /opt/dkrun/python 'pyarrow'",
+        let lines = ["RUN echo /usr/local/lib/dkrun > /etc/ld.so.conf.d/dkrun.conf && ldconfig",
+                     "ENTRYPOINT [\"/usr/local/share/dkrun/entrypoint.sh\"]",
+                     "RUN /usr/local/lib/dkrun/venv/bin/pip install --no-cache-dir --disable-pip-version-check 'pyarrow'",
                      "ENV REPORT_LABEL=\"from the image\"", "COPY files/0 /opt/flow/sales.csv",
-                     "RUN dkrun --version && python -c 'import dkrun_dask.driver'"] {
-            #expect(dockerfile.contains(line + "\n"), "\(line) not in \(dockerfile)")
-        }
+                     "COPY stdlib/ /usr/local/share/dkrun/stdlib/", "COPY dkrun /usr/local/bin/dkrun",
+                     "RUN dkrun --version && python -c 'import dkrun_dask.driver, bokeh'"]
+        let positions = lines.map { dockerfile.range(of: $0 + "\n")?.lowerBound }
+        #expect(!positions.contains(nil) && positions.map { $0! } == positions.map { $0! }.sorted(), "in this order: \(lines) in \(dockerfile)")
+        #expect(dockerfile.contains("python3 -m venv /usr/local/lib/dkrun/venv && ") && !dockerfile.contains("LD_LIBRARY_PATH"))
         #expect(FileManager.default.contentsEqual(atPath: dir.file("ctx/files/0"), andPath: CLI.repoRoot + "/examples/sales.csv"))
         #expect(FileManager.default.isExecutableFile(atPath: dir.file("ctx/dkrun")))
-        #expect(FileManager.default.fileExists(atPath: dir.file("ctx/python/dkrun_dask/driver.py")))
+        #expect(FileManager.default.isExecutableFile(atPath: dir.file("ctx/entrypoint.sh")))
+        for file in ["python/dkrun_dask/driver.py", "python/runtime-requirements.txt", "stdlib/dk/json.lua"] {
+            #expect(FileManager.default.fileExists(atPath: dir.file("ctx/" + file)), "\(file)")
+        }
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir.file("ctx/lib")).contains("libswiftCore.so"))
+
+        // dkrun's base by default (DKRUN_IMAGE's if set): the layout is there, only the flow's layers and dkrun's.
+        let flows = try TempDir(["default.lua": """
+            return Flow("d", { storage = Docker { image_name = "d", image_tag = "1", env_vars = { A = "1" } } })
+            """, "Dockerfile": "FROM debian:bookworm\nRUN true\n", "own.lua": """
+            return Flow("o", { storage = Docker { image_name = "o", image_tag = "1", dockerfile = "Dockerfile" } })
+            """])
+        let onBase = try CLI.run(["build", flows.file("default.lua"), "-o", dir.file("default")], environment: Self.noEngine)
+        #expect(onBase.status == 0, "\(onBase.stderr)")
+        #expect(try String(contentsOfFile: dir.file("default/Dockerfile"), encoding: .utf8) == """
+            FROM dkrun/dkrun:\(Product.version)
+            ENV A="1"
+            COPY stdlib/ /usr/local/share/dkrun/stdlib/
+            COPY dkrun /usr/local/bin/dkrun
+            RUN dkrun --version && python -c 'import dkrun_dask.driver, bokeh'
+
+            """)
+        let named = try CLI.run(["build", flows.file("default.lua"), "-o", dir.file("named")],
+                                environment: Self.noEngine.merging(["DKRUN_IMAGE": "registry.example.com/dkrun/dkrun:1"]) { $1 })
+        #expect(try String(contentsOfFile: dir.file("named/Dockerfile"), encoding: .utf8).hasPrefix("FROM registry.example.com/dkrun/dkrun:1\nENV"),
+                "\(named.stderr)")
+        // A dockerfile of the flow's: its own lines, then dkrun's layout installed as on any base.
+        let own = try CLI.run(["build", flows.file("own.lua"), "-o", dir.file("own")], environment: Self.noEngine)
+        #expect(own.status == 0, "\(own.stderr)")
+        let ownDockerfile = try String(contentsOfFile: dir.file("own/Dockerfile"), encoding: .utf8)
+        #expect(ownDockerfile.hasPrefix("FROM debian:bookworm\nRUN true\n") && ownDockerfile.contains("python3 -m venv"), "\(ownDockerfile)")
 
         let options = try TempDir(["flow.lua": """
             return Flow("f", { storage = Docker { image_name = "f", image_tag = "1", ignore_healthchecks = true,
               build_kwargs = { buildargs = { B = "2", A = "1" }, nocache = true, pull = false, target = "run" } } })
             """])
-        let built = try CLI.run(["build", options.file("flow.lua"), "-o", dir.file("options")],
-                                environment: ["DOCKER_HOST": "unix:///nonexistent/docker.sock"])
+        let built = try CLI.run(["build", options.file("flow.lua"), "-o", dir.file("options")], environment: Self.noEngine)
         #expect(built.status == 0, "\(built.stderr)")
         #expect(built.stdout.contains("docker build -t f:1 --build-arg A=1 --build-arg B=2 --no-cache --target run \(dir.file("options"))"),
                 "\(built.stdout)")

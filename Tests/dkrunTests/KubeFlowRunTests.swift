@@ -127,6 +127,72 @@ import Testing
         c.expectNothingLeft()
     }
 
+    /// Four mapped tasks that need a GPU grow the gpu group from 0 to its maximum, 2, and it
+    /// goes back to 0 once they are done, while a long plain task still runs on the default
+    /// group's one worker, which stays alone (the gpu tasks need no default worker). Counts are the pods kubectl lists by their
+    /// group's label, in the order seen. Prints how long after its first task was ready
+    /// (`numbers` done) a gpu worker was running, from the run's log.
+    @Test func aWorkerGroupGrowsFromZeroForTheTasksThatNeedItAndShrinksBack() throws {
+        let c = try KubesimCluster()
+        defer { c.down() }
+        // The Job's pod runs this tree's Dask driver (pods get no PYTHONPATH of the host's).
+        let flow = try write(c, "groups.lua", """
+            local time = require("dk.time")
+            local numbers = task("numbers", function() time.sleep(1) return { 1, 2, 3, 4 } end)
+            -- The mapped task's parent runs before slow on the default worker's one thread.
+            local train = task("train", { resources = { GPU = 1 }, priority = 10 }, function(n) time.sleep(2) return n * 10 end)
+            local total = task("total", function(xs)
+              local s = 0
+              for _, x in ipairs(xs) do s = s + x end
+              print("total " .. s)
+            end)
+            local slow = task("slow", { priority = -10 }, function(xs) time.sleep(25) end)
+            return Flow("Groups", {
+              environment = DaskKubernetesEnvironment { min_workers = 1, max_workers = 1,
+                worker_groups = { gpu = { min_workers = 0, max_workers = 2, resources = { GPU = 1 } } } },
+              run_config = KubernetesRun { env = { PYTHONPATH = "\(CLI.repoRoot)/python" } },
+            }, function()
+              local xs = numbers()
+              total(train:map(xs))
+              slow(xs)
+            end)
+            """)
+        let process = try c.startDkrun([flow])
+        var gpu: [Int] = [], plain: [Int] = []
+        while process.isRunning {
+            gpu.append(c.pods("dkrun.io/worker-group=gpu").count)
+            plain.append(c.pods("dkrun.io/worker-group=default").count)
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+        let r = CLI.finish(process)
+        print("gpu worker pods every 0.5 s: \(gpu.map(String.init).joined(separator: " "))")
+        print("default worker pods every 0.5 s: \(plain.map(String.init).joined(separator: " "))")
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        #expect(r.stdout.contains("total | total 100"), "\(r.stdout)")
+        let peak = try #require(gpu.firstIndex(of: 2), "the gpu group never had 2 workers: \(gpu)")
+        #expect(gpu[..<peak].contains(0) && gpu[peak...].contains(0), "not 0, 2, then 0 again: \(gpu)")
+        #expect(gpu.allSatisfy { $0 <= 2 }, "\(gpu)")
+        // The default group's one worker, from its first sighting to the cluster's deletion.
+        let shown = plain.drop { $0 == 0 }.prefix { $0 != 0 }
+        #expect(!shown.isEmpty && shown.allSatisfy { $0 == 1 } && plain.allSatisfy { $0 <= 1 }, "\(plain)")
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.contains { $0.hasSuffix("wanted for the tasks that need its resources: scaling up to 2") }, "\(r.stdout)")
+        #expect(lines.contains { $0.contains("worker group gpu: 0 worker(s) wanted") && $0.hasSuffix("retiring 1") }
+                || lines.contains { $0.hasSuffix("retiring 2") }, "\(r.stdout)")
+        // The figure: `numbers` done (the gpu tasks ready) to the first gpu pod running.
+        let gpuPods = lines.filter { $0.hasSuffix("in group gpu)") }.compactMap { $0.split(separator: " ").dropFirst(4).first }
+        func time(_ line: String?) -> Double? {
+            guard let clock = line?.split(separator: " ").first else { return nil }
+            let parts = clock.split(separator: ":").compactMap { Double($0) }
+            return parts.count == 3 ? parts[0] * 3600 + parts[1] * 60 + parts[2] : nil
+        }
+        if let ready = time(lines.first { $0.contains("numbers: Success") }),
+           let running = time(lines.first { line in gpuPods.contains { line.contains("worker pod \($0) running at") } }) {
+            print(String(format: "figure: a gpu worker pod running %.2f s after its first task was ready (kubesim)", running - ready))
+        }
+        c.expectNothingLeft()
+    }
+
     @Test func nothingIsLeftAfterAFailureCtrlCOrTheFlowsPodKilled() throws {
         let c = try KubesimCluster()
         defer { c.down() }

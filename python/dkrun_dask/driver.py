@@ -4,23 +4,30 @@ dkrun starts this process, sends one start frame on stdin (the payload, the task
 DaskExecutor's settings) and reads event frames on stdout until ``done`` or ``error``. A
 ``cancel`` frame, the end of stdin, SIGINT or SIGTERM cancel the run. The whole graph is
 submitted at once; a mapped task's children, and what lies downstream of them, are
-submitted when Dask has decided its width.
+submitted when Dask has decided its width. A mapped task that maps over a mapped task child by
+child goes depth-first: its child i depends on child i of that task only, not on all of its
+children, and its width is decided from the upstream task's width.
 
 At connect the driver compares the Dask versions of client, scheduler and workers (a
 ``warning`` event when they differ) and, on a cluster whose workers it knows, refuses a run
 with a task that no worker can offer the resources of (a ``refused`` event). A task's
 priority and resources go to Dask with it; the flow's tag limits become one
 ``distributed.Semaphore`` per tag, named after the run, that a task's Dask task holds while
-dkrun runs it, and that the driver closes at the end.
+dkrun runs it, and that the driver closes at the end. With ``performance_report_path`` the
+run is wrapped in ``distributed.performance_report``, which writes its HTML page at the end.
 
 When dkrun manages the cluster's workers itself (a cluster it made on Kubernetes), the
-start frame carries ``scaling``: every ``interval`` seconds the driver reports the workers
-and how many the scheduler wants (``workers`` events, Dask's adaptive target), and a
-``retire`` frame asks it to retire ``count`` workers of Dask's choosing (those holding the
-least data), whose addresses it reports in a ``retired`` event once they have handed their
-data over.
+start frame carries ``scaling``: every ``interval`` seconds the driver reports the workers,
+how many the scheduler wants (Dask's adaptive target) and the ready tasks without and with
+resource restrictions, by restriction (``workers`` events: dkrun sizes each worker group
+from the tasks that need its resources). A ``retire`` frame asks it to retire ``count``
+workers of Dask's choosing (those holding the least data; idle ones of ``among`` when given),
+whose addresses it reports in a ``retired`` event naming the frame's ``group`` once they have
+handed their data over.
 """
+import contextlib
 import importlib
+import itertools
 import logging
 import os
 import signal
@@ -31,7 +38,7 @@ import warnings
 
 import dask
 from dask.utils import parse_timedelta
-from distributed import Client, Future, Semaphore, as_completed
+from distributed import Client, Future, Semaphore, as_completed, performance_report
 from distributed.scheduler import KilledWorker
 from distributed.versions import VersionMismatchWarning, scheduler_relevant_packages
 
@@ -307,12 +314,27 @@ class FlowRun:
             if slug not in self.unsubmitted or any(u not in self.refs for u in task["upstream"]):
                 continue
             self.unsubmitted.discard(slug)
-            upstream = {u: self.refs[u] for u in task["upstream"]}
+            upstream = self._upstream(task)
             if task["mapped"]:  # its downstream waits for the children
                 self._submit(shim.expand_task, "expand", slug, None, upstream)
             else:
                 self.refs[slug] = self._submit(shim.run_task, "run", slug, None, None, upstream)
                 stack.extend(reversed(self.downstream[slug]))
+
+    def _upstream(self, task, index=None):
+        """What a task (or its child `index`) receives of its upstream tasks: their futures or
+        final states; for a mapped task it maps over child by child, that task's width and
+        (for a child) the future of its matching child (depth-first)."""
+        upstream = {}
+        for u in task["upstream"]:
+            children = self.children.get(u)
+            if children is None or u not in task.get("child_by_child", ()):
+                upstream[u] = self.refs[u]
+            elif index is None:
+                upstream[u] = {"width": len(children)}
+            else:
+                upstream[u] = {"width": len(children), "child": index, "result": children[index]}
+        return upstream
 
     def run(self, cluster, cancelled):
         """True when every task has finished, False when the run was cancelled first."""
@@ -348,7 +370,7 @@ class FlowRun:
         kind, slug, index = role
         failed = future.status in ("error", "cancelled")
         if future.status == "error":
-            if any(getattr(f, "status", None) == "error" for f in self._inputs(slug, kind)):
+            if any(getattr(f, "status", None) == "error" for f in self._inputs(slug, kind, index)):
                 return  # the upstream's error; handled when that one's turn comes
             result = shim.TaskResult.ended("Failed", self._describe(future.exception()))
         elif future.status == "cancelled":  # not by us: we forget what we cancel
@@ -368,10 +390,10 @@ class FlowRun:
                 self.refs[slug] = result
                 self._resubmit_downstream(slug)
 
-    def _inputs(self, slug, kind):
+    def _inputs(self, slug, kind, index):
         if kind == "collect":
             return self.children.get(slug, [])
-        return [self.refs.get(u) for u in self.by_slug[slug]["upstream"]]
+        return [r.get("result") if isinstance(r, dict) else r for r in self._upstream(self.by_slug[slug], index).values()]
 
     def _expanded(self, slug, expansion):
         if isinstance(expansion, shim.TaskResult):  # the expand task itself failed
@@ -381,8 +403,8 @@ class FlowRun:
             self._report(slug, None, expansion.result)
             self.finished.add(slug)
         else:
-            upstream = {u: self.refs[u] for u in self.by_slug[slug]["upstream"]}
-            self.children[slug] = [self._submit(shim.run_task, "run", slug, i, i, upstream)
+            task = self.by_slug[slug]
+            self.children[slug] = [self._submit(shim.run_task, "run", slug, i, i, self._upstream(task, i))
                                    for i in range(expansion.width)]
             self.refs[slug] = self._submit(shim.collect_children, "collect", slug, None, self.children[slug])
         self.submit_ready(self.downstream[slug])
@@ -453,12 +475,28 @@ class FlowRun:
             logger.debug("cancel_run: %s", e)
 
 
-def _adaptive_target(dask_scheduler=None):
-    return dask_scheduler.adaptive_target()
+def _demand(dask_scheduler=None):
+    """Dask's adaptive target, and the ready tasks (queued, waiting for a worker that has their
+    resources, or on a worker): how many have no resource restrictions, and how many have
+    each set of restrictions."""
+    s = dask_scheduler
+    plain, restricted = 0, {}
+    for ts in itertools.chain(s.queued, s.unrunnable, *(ws.processing for ws in s.workers.values())):
+        if ts.resource_restrictions:
+            key = tuple(sorted(ts.resource_restrictions.items()))
+            restricted[key] = restricted.get(key, 0) + 1
+        else:
+            plain += 1
+    return {"target": s.adaptive_target(), "plain": plain,
+            "restricted": [{"resources": dict(k), "count": c} for k, c in restricted.items()]}
 
 
-def _workers_to_close(dask_scheduler=None, n=0):
-    return dask_scheduler.workers_to_close(n=n)
+def _workers_to_close(dask_scheduler=None, n=0, among=None):
+    """Dask's choice of `n` workers to close; among `among`, the idle ones holding least data."""
+    if among is None:
+        return dask_scheduler.workers_to_close(n=n)
+    idle = [ws for ws in map(dask_scheduler.workers.get, among) if ws is not None and not ws.processing]
+    return [ws.address for ws in sorted(idle, key=lambda ws: ws.nbytes)[:n]]
 
 
 class WorkerReporter:
@@ -473,22 +511,32 @@ class WorkerReporter:
     def report_forever(self, stopped):
         while not stopped.wait(self.interval):
             try:
-                target = self.client.run_on_scheduler(_adaptive_target)
+                demand = self.client.run_on_scheduler(_demand)
                 workers = list(self.client.scheduler_info(n_workers=-1)["workers"])
             except Exception as e:  # the scheduler is gone: the run itself says so
                 logger.debug("worker report: %s", e)
                 continue
-            self.emit("workers", target=int(target), workers=workers)
+            self.emit("workers", target=int(demand["target"]), plain=demand["plain"],
+                      restricted=demand["restricted"], workers=workers)
 
-    def retire(self, count):
+    def retire(self, count, group=None, among=None):
         try:
-            chosen = self.client.run_on_scheduler(_workers_to_close, n=count)
+            chosen = self.client.run_on_scheduler(_workers_to_close, n=count, among=among)
             if chosen:
                 self.client.retire_workers(workers=chosen, close_workers=True)
         except Exception as e:
             logger.debug("retire: %s", e)
             chosen = []
-        self.emit("retired", workers=list(chosen))
+        self.emit("retired", workers=list(chosen), group=group)
+
+
+def performance_report_to(path):
+    """Dask's performance report of what runs inside, written to `path` (absolute: dkrun
+    resolved and checked it) on the way out, as Prefect's DaskExecutor does; nothing without
+    a path."""
+    if not path:
+        return contextlib.nullcontext()
+    return performance_report(filename=path)
 
 
 def main():
@@ -517,7 +565,8 @@ def main():
                 cancelled.set()
                 return
             if frame.get("op") == "retire" and reporter is not None:
-                threading.Thread(target=reporter.retire, args=(frame["count"],), daemon=True).start()
+                threading.Thread(target=reporter.retire, args=(frame["count"], frame.get("group"), frame.get("among")),
+                                 daemon=True).start()
 
     threading.Thread(target=watch_stdin, daemon=True).start()
     cluster = None
@@ -539,13 +588,12 @@ def main():
         if start.get("scaling"):
             reporter = WorkerReporter(cluster.client, emit, start["scaling"])
             threading.Thread(target=reporter.report_forever, args=(ended,), daemon=True).start()
-        run = FlowRun(cluster.client, start, emit)
-        topic = "dkrun-" + run.run_id
-        cluster.client.subscribe_topic(topic, run.forward)
-        if run.run(cluster, cancelled):
-            emit("done")
-        else:
-            emit("cancelled")
+        with performance_report_to(start["executor"].get("performance_report_path")):
+            run = FlowRun(cluster.client, start, emit)
+            topic = "dkrun-" + run.run_id
+            cluster.client.subscribe_topic(topic, run.forward)
+            finished = run.run(cluster, cancelled)
+        emit("done" if finished else "cancelled")
     except RunError as e:
         emit("error", message=str(e))
     except Exception as e:

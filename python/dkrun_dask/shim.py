@@ -219,10 +219,24 @@ def hold(flow):
     return flow
 
 
+def _upstream_states(upstream):
+    """The upstream states for dkrun: each task's encoded state, or for a mapped task mapped
+    over child by child, its width and the state of the one child needed."""
+    states = {}
+    for name, r in upstream.items():
+        if isinstance(r, dict):
+            states[name] = {"width": r["width"]}
+            if "child" in r:
+                states[name].update(child=r["child"], state=r["result"].state)
+        else:
+            states[name] = r.state
+    return states
+
+
 def run_task(flow, slug, map_index, upstream, semaphores):
     """Runs a task (or child `map_index` of a mapped task) from its upstream results,
     holding a lease of each of its tags' semaphores (the flow's limits) while it runs."""
-    message = {"op": "run", "context": flow.context, "upstream": {name: r.state for name, r in upstream.items()}}
+    message = {"op": "run", "context": flow.context, "upstream": _upstream_states(upstream)}
     if map_index is not None:
         message["map_index"] = map_index
     with contextlib.ExitStack() as leases:
@@ -233,7 +247,7 @@ def run_task(flow, slug, map_index, upstream, semaphores):
 
 def expand_task(flow, slug, upstream):
     """Decides a mapped task: its number of children, or the state it ends in."""
-    result = _call(flow, slug, None, {"op": "expand", "upstream": {n: r.state for n, r in upstream.items()}})
+    result = _call(flow, slug, None, {"op": "expand", "upstream": _upstream_states(upstream)})
     return result if isinstance(result, Expansion) else Expansion(result=result)
 
 

@@ -5,8 +5,8 @@ and wording, that the real kubectl and dkrun's client work against it unmodified
 discovery, /openapi/v3, create/get/list/watch/update/patch/delete(-collection) with label
 and field selectors, resourceVersion conflicts, watch resumption, bookmarks and 410 Gone,
 schema validation (fieldValidation Strict/Warn/Ignore), graceful pod deletion, ownerReference
-garbage collection, optional TLS with a bearer token or client certificates, and a fault hook
-(POST /kubesim/faults) for tests. It keeps everything in memory and binds 127.0.0.1 only.
+garbage collection, services/proxy (HTTP to a Service's running pods), optional TLS with a
+bearer token or client certificates, and a fault hook (POST /kubesim/faults) for tests. It keeps everything in memory and binds 127.0.0.1 only.
 """
 import argparse
 import asyncio
@@ -17,6 +17,7 @@ import ssl
 import sys
 import time
 
+import aiohttp
 from aiohttp import web
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -145,6 +146,10 @@ class APIServer:
         if rest[0] == "namespaces" and len(rest) >= 3 and (group, version, rest[2]) in resources.BY_PATH:
             namespace, rest = rest[1], rest[2:]
         kind = resources.BY_PATH.get((group, version, rest[0]))
+        if kind is not None and kind.kind == "Service" and namespace is not None and len(rest) >= 3 and rest[2] == "proxy":
+            self.authorize("get" if request.method == "GET" else self.verb(request.method, rest[1], {}), kind, "proxy",
+                           namespace)
+            return await self.service_proxy(request, namespace, rest[1], "/".join(rest[3:]))
         if kind is None or len(rest) > 3 or (namespace is not None and not kind.namespaced):
             raise Status(404, "the server could not find the requested resource")
         name = rest[1] if len(rest) > 1 else None
@@ -196,6 +201,49 @@ class APIServer:
         if method == "DELETE":
             return web.json_response(self.store.delete(kind, namespace, name, **await self.delete_options(request)))
         raise Status(405, "the server does not allow this method on the requested resource")
+
+    async def service_proxy(self, request, namespace, name, path):
+        """services/proxy: the request, over HTTP, to a ready endpoint of the Service (a
+        running pod its selector picks, at the port's target port), as `kubectl proxy` and
+        `kubectl get --raw .../services/NAME:PORT/proxy/PATH` reach a cluster's dashboards.
+        NAME is `[SCHEME:]SERVICE[:PORT]`, PORT a port's name or number (the first port when
+        not given); the answer comes back as the pod gave it."""
+        parts = name.split(":")
+        if parts[0] in ("http", "https") and len(parts) > 1:
+            scheme, parts = parts[0], parts[1:]
+        else:
+            scheme = "http"
+        service = self.store.get(resources.BY_PATH[("", "v1", "services")], namespace, parts[0])
+        ports = service["spec"].get("ports") or []
+        wanted = parts[1] if len(parts) > 1 else None
+        port = next((p for p in ports if wanted is None or wanted in (p.get("name"), str(p.get("port")))), None)
+        if port is None:
+            raise Status(503, f'no endpoints available for service "{name}"')
+        selector = service["spec"].get("selector") or {}
+        pods, _ = self.store.list(resources.BY_PATH[("", "v1", "pods")], namespace,
+                                  ",".join(f"{k}={v}" for k, v in sorted(selector.items())) or None)
+        ready = [p for p in pods if selector and p.get("status", {}).get("phase") == "Running"
+                 and p["status"].get("podIP") and "deletionTimestamp" not in p["metadata"]]
+        if not ready:
+            raise Status(503, f'no endpoints available for service "{name}"')
+        target = port.get("targetPort", port["port"])
+        if isinstance(target, str):  # a container port's name
+            named = [p.get("containerPort") for container in ready[0]["spec"].get("containers", [])
+                     for p in container.get("ports", []) if p.get("name") == target]
+            target = named[0] if named else port["port"]
+        url = f"{scheme}://{ready[0]['status']['podIP']}:{target}/{path}"
+        headers = {k: v for k, v in request.headers.items()
+                   if k.lower() not in ("host", "authorization", "content-length", "transfer-encoding", "connection")}
+        try:
+            async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+                async with session.request(request.method, url, params=request.query, headers=headers,
+                                           data=await request.read(), allow_redirects=False, ssl=False) as answer:
+                    body = await answer.read()
+                    kept = {k: v for k, v in answer.headers.items()
+                            if k.lower() not in ("content-length", "transfer-encoding", "connection", "content-encoding")}
+                    return web.Response(body=body, status=answer.status, headers=kept)
+        except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as e:
+            raise Status(503, f"error trying to reach service: {e}") from e
 
     @staticmethod
     def verb(method, name, query):

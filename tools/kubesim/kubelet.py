@@ -110,7 +110,9 @@ class ProcessRuntime:
                 preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_SETMASK, []))
 
     def wait(self, process):
-        return process.wait(), False
+        # Popen gives -N for a process killed by signal N; a container runtime reports 128+N.
+        code = process.wait()
+        return (128 - code if code < 0 else code), False
 
     def running(self, process):
         return process.poll() is None

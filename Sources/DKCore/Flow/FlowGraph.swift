@@ -71,6 +71,15 @@ public struct FlowGraph: Sendable {
         incoming[t].contains(where: \.mapped) || constants[t].contains(where: \.mapped)
     }
 
+    /// Whether mapped task `d` maps over mapped task `u` child by child, so its child i needs
+    /// only child i of `u` (depth-first): every edge from `u` is mapped over, not flattened and
+    /// not one element of its result (those need `u`'s result whole).
+    public func mapsChildByChild(_ d: Int, over u: Int) -> Bool {
+        isMapped(u) && isMapped(d) && incoming[d].allSatisfy { e in
+            e.upstream != spec.tasks[u].slug || e.mapped && !e.flattened && e.index == nil
+        }
+    }
+
     /// Kahn's algorithm; the tasks it cannot order lie on or behind a cycle, and a walk
     /// backwards among them finds one.
     private func findCycle() -> [Int]? {

@@ -5,8 +5,10 @@
 public struct Payload: Sendable, Equatable {
     public static let format = "dkrun-payload"
     /// 2: `content_hash` covers every field, and strings may be secret texts (version 1
-    /// had the DAG hash alone and no secret texts).
-    public static let version: Int64 = 2
+    /// had the DAG hash alone and no secret texts). 3: the format is version 2's, but workers
+    /// of version 3 take a mapped upstream child by child (depth-first maps), which a worker of
+    /// version 2 cannot read; the version is what driver and workers compare.
+    public static let version: Int64 = 3
 
     public var flow: FlowSpec
     public var parameters: [String: Value]

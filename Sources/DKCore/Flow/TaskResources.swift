@@ -2,7 +2,7 @@
 /// option, and Prefect 1's spelling in tags, `dask-resource:NAME=AMOUNT`, which Prefect 1's
 /// DaskExecutor turned into `{NAME: float(AMOUNT)}` for every tag starting `dask-resource`
 /// (in any case).
-enum TaskResources {
+public enum TaskResources {
     static let tagPrefix = "dask-resource"
 
     /// The merged restrictions; a name given twice must have one amount.
@@ -53,12 +53,12 @@ enum TaskResources {
     }
 
     /// An amount as messages show it: 1, 0.5, 1.6e+10.
-    static func shown(_ amount: Double) -> String {
+    public static func shown(_ amount: Double) -> String {
         amount.isFinite && amount == amount.rounded() && abs(amount) < 1e15 ? String(Int64(amount)) : "\(amount)"
     }
 
     /// The restrictions as messages show them: "GPU=1, MEMORY=1.6e+10".
-    static func describe(_ resources: [String: Double]) -> String {
+    public static func describe(_ resources: [String: Double]) -> String {
         resources.sorted { $0.key < $1.key }.map { "\($0.key)=\(shown($0.value))" }.joined(separator: ", ")
     }
 }

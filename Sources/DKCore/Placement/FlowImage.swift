@@ -1,9 +1,10 @@
 /// The one decision of which container image a flow's run uses, and which image
 /// `dkrun build` makes for it.
 public enum FlowImage {
-    /// The image when the flow names none: DKRUN_IMAGE, else dkrun's own of this version.
+    /// The image when the flow names none: DKRUN_IMAGE, else dkrun's base image of this version
+    /// (scripts/base-image.sh makes it; a name with no registry, as a local image store has it).
     public static var defaultImage: String {
-        Files.environment("DKRUN_IMAGE") ?? "ghcr.io/dkrun/dkrun:\(Product.version)"
+        Files.environment("DKRUN_IMAGE") ?? "dkrun/dkrun:\(Product.version)"
     }
 
     /// The configuration object that describes an image to build: Docker storage, or a

@@ -28,6 +28,16 @@ public enum FlowPlacement: Equatable, Sendable {
     ///   - cores: the threads a LocalDaskExecutor without num_workers gets, here or in the Job's pod.
     /// - Throws: when the configuration objects contradict each other (one would be ignored).
     public static func decide(for flow: FlowSpec, override: String?, cores: Int) throws -> FlowPlacement {
+        let placement = try place(flow, override: override, cores: cores)
+        if case .kubernetes = placement, flow.executor?["performance_report_path"] != nil {
+            throw FlowError("DaskExecutor.performance_report_path: flow '\(flow.name)' runs on Kubernetes, where the report "
+                + "would be written in the Job's pod and deleted with it: remove it, or run the flow here with a DaskExecutor "
+                + "to keep a report")
+        }
+        return placement
+    }
+
+    private static func place(_ flow: FlowSpec, override: String?, cores: Int) throws -> FlowPlacement {
         if let override { return .here(try ExecutorChoice.parse(override, cores: cores)) }
         let runConfig = flow.configuration["run_config"]?["type"]?.stringValue
         switch flow.configuration["environment"]?["type"]?.stringValue {

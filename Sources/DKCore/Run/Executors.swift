@@ -22,9 +22,13 @@ public struct JobResult: Sendable {
 public protocol Executor: AnyObject {
     /// A short description for the run's header ("local", "threads(4)").
     var name: String { get }
+    /// Whether a mapped task over a mapped task runs child by child, each child when the
+    /// upstream child it maps over has ended (Prefect 1 on Dask), rather than when all of
+    /// them have (Prefect 1's LocalExecutor, which runs each job as it is submitted).
+    var mapsDepthFirst: Bool { get }
     /// Queues a job; `id` comes back with its outcome. Queued jobs start highest `priority`
-    /// first (the task's), in submission order among equals.
-    func submit(id: Int, priority: Int, _ job: @escaping TaskJob)
+    /// first (the task's), then by `place`.
+    func submit(id: Int, priority: Int, place: QueuePlace, _ job: @escaping TaskJob)
     /// Waits for finished jobs and returns them all, or nothing at the deadline (monotonic
     /// seconds) or on Ctrl-C.
     func next(until deadline: Double?) -> [JobResult]
@@ -32,26 +36,42 @@ public protocol Executor: AnyObject {
     func shutdown()
 }
 
-/// Queued jobs, highest priority first, then in the order they came (a binary heap).
+/// Where a queued job stands among those of its priority: by `sequence`, then `depth`. The
+/// flow runner numbers its submissions; a child of a mapped task that maps over a mapped task
+/// child by child takes the sequence of the upstream child it follows, one level deeper, so
+/// it runs before that task's later children (depth-first).
+public struct QueuePlace: Comparable, Sendable {
+    public var sequence: Int
+    public var depth: Int
+
+    public init(sequence: Int, depth: Int = 0) {
+        self.sequence = sequence
+        self.depth = depth
+    }
+
+    public static func < (a: QueuePlace, b: QueuePlace) -> Bool {
+        (a.sequence, a.depth) < (b.sequence, b.depth)
+    }
+}
+
+/// Queued jobs, highest priority first, then by place (a binary heap).
 struct JobQueue {
     private struct Entry {
         let priority: Int
-        let order: Int
+        let place: QueuePlace
         let id: Int
         let job: TaskJob
         func precedes(_ other: Entry) -> Bool {
-            priority != other.priority ? priority > other.priority : order < other.order
+            priority != other.priority ? priority > other.priority : place < other.place
         }
     }
 
     private var heap: [Entry] = []
-    private var submitted = 0
 
     var isEmpty: Bool { heap.isEmpty }
 
-    mutating func push(id: Int, priority: Int, _ job: @escaping TaskJob) {
-        heap.append(Entry(priority: priority, order: submitted, id: id, job: job))
-        submitted += 1
+    mutating func push(id: Int, priority: Int, place: QueuePlace, _ job: @escaping TaskJob) {
+        heap.append(Entry(priority: priority, place: place, id: id, job: job))
         var i = heap.count - 1
         while i > 0, heap[i].precedes(heap[(i - 1) / 2]) {
             heap.swapAt(i, (i - 1) / 2)
@@ -86,7 +106,11 @@ public final class LocalExecutor: Executor {
 
     public var name: String { "local" }
 
-    public func submit(id: Int, priority: Int, _ job: @escaping TaskJob) { queue.push(id: id, priority: priority, job) }
+    public var mapsDepthFirst: Bool { false }
+
+    public func submit(id: Int, priority: Int, place: QueuePlace, _ job: @escaping TaskJob) {
+        queue.push(id: id, priority: priority, place: place, job)
+    }
 
     public func next(until deadline: Double?) -> [JobResult] {
         guard let (id, job) = queue.pop() else {
@@ -114,7 +138,7 @@ public final class ThreadExecutor: Executor, @unchecked Sendable {
     private static let jobsReady = 0, jobsDone = 1
     private let monitor = Monitor(conditions: 2)
     /// Submitted but not yet handed over (touched by the coordinating thread only).
-    private var outbox: [(id: Int, priority: Int, job: TaskJob)] = []
+    private var outbox: [(id: Int, priority: Int, place: QueuePlace, job: TaskJob)] = []
     private var jobs = JobQueue()
     private var done: [JobResult] = []
     private var stopping = false
@@ -171,11 +195,15 @@ public final class ThreadExecutor: Executor, @unchecked Sendable {
         }
     }
 
-    public func submit(id: Int, priority: Int, _ job: @escaping TaskJob) { outbox.append((id, priority, job)) }
+    public var mapsDepthFirst: Bool { true }
+
+    public func submit(id: Int, priority: Int, place: QueuePlace, _ job: @escaping TaskJob) {
+        outbox.append((id, priority, place, job))
+    }
 
     private func handOver() {
         guard !outbox.isEmpty else { return }
-        for o in outbox { jobs.push(id: o.id, priority: o.priority, o.job) }
+        for o in outbox { jobs.push(id: o.id, priority: o.priority, place: o.place, o.job) }
         if outbox.count == 1 { monitor.signal(Self.jobsReady) } else { monitor.broadcast(Self.jobsReady) }
         outbox.removeAll(keepingCapacity: true)
     }

@@ -21,6 +21,11 @@ public struct FlowRunResult: Sendable {
 /// finished, decides skips and triggers, expands mapped tasks from their upstream results,
 /// schedules retries, keeps the flow's tag limits, and reports every transition to the
 /// observer. Task attempts run on the executor; everything else happens in the calling thread.
+///
+/// On an executor that maps depth-first, a mapped task that maps over mapped tasks whose
+/// children are running starts as soon as it can decide its width (its other upstream tasks
+/// have finished), and its child i starts when child i of each of those has ended: it sees
+/// their Mapped state as it will be, with child i final (docs/lua-api.md, Mapping).
 public final class FlowRunner {
     private let graph: FlowGraph
     private let context: FlowRunContext
@@ -31,9 +36,12 @@ public final class FlowRunner {
     private var unfinishedUpstream: [Int]
     private var ready: [Int] = []
     private var inFlight = 0
-    /// Children of mapped tasks that have started: parent -> child states.
-    private var children: [Int: [TaskState?]] = [:]
-    private var childrenLeft: [Int: Int] = [:]
+    /// Mapped tasks whose children have started and not all ended.
+    private var mappedRuns: [Int: MappedRun] = [:]
+    /// The mapped tasks that started early after each mapped task (in `mappedRuns`), whose
+    /// child i waits for its child i.
+    private var followers: [Int: [Int]] = [:]
+    private var nextSequence = 0
     /// Attempts waiting for their retry delay, as (due time, job id).
     private var retries: [(due: Double, id: Int)] = []
     private var jobs: [Int: PendingJob] = [:]
@@ -45,6 +53,31 @@ public final class FlowRunner {
     private var slotsTaken: [String: Int] = [:]
     private var waitingForSlots: [(id: Int, priority: Int)] = []
 
+    /// The children of a mapped task so far: what its downstream tasks see of it before it
+    /// ends (its Mapped state, with the children still running Pending).
+    private struct MappedRun {
+        var states: [TaskState]
+        var results: [Value]
+        var ended: [Bool]
+        var left: Int
+        /// For each child: how many upstream mapped tasks it still waits for the same child of.
+        var waiting: [Int]
+        /// Where each child's last attempt was queued, for the children that follow it.
+        var places: [QueuePlace?]
+
+        init(width: Int) {
+            states = Array(repeating: TaskState(.pending), count: width)
+            results = Array(repeating: .null, count: width)
+            ended = Array(repeating: false, count: width)
+            left = width
+            waiting = Array(repeating: 0, count: width)
+            places = Array(repeating: nil, count: width)
+        }
+
+        /// The task's Mapped state as `TaskRules.mappedState` makes it, children so far.
+        var state: TaskState { TaskState(.mapped, result: .array(results), children: states) }
+    }
+
     private struct PendingJob {
         var task: Int
         var mapIndex: Int?
@@ -54,6 +87,9 @@ public final class FlowRunner {
         /// The task's tags that have a limit, and whether it holds their slots.
         var limited: [String]
         var holdsSlots = false
+        /// Where the job queues when it follows an upstream child (depth-first), instead of
+        /// after the jobs submitted before it.
+        var follows: QueuePlace?
     }
 
     /// - Parameter context: the run's; its parameters are resolved values (see
@@ -77,7 +113,12 @@ public final class FlowRunner {
         loop()
         let interrupted = Interruption.requested
         for t in 0 ..< graph.count where states[t] == nil {
-            finish(t, Self.notStarted, attempt: 0, duration: nil)
+            if let run = mappedRuns[t] {
+                // Children waiting for an upstream child that Ctrl-C kept from running.
+                for i in run.ended.indices where !run.ended[i] { finishChild(t, i, Self.notStarted, attempt: 0, duration: nil) }
+            } else {
+                finish(t, Self.notStarted, attempt: 0, duration: nil)
+            }
         }
         let state = flowState(interrupted: interrupted)
         let wall = Clock.monotonic() - started
@@ -122,8 +163,7 @@ public final class FlowRunner {
             finish(t, TaskState(.success, result: context.parameters[task.slug] ?? p.defaultValue), attempt: 1, duration: 0)
             return
         }
-        var inputs = TaskInputs(graph: graph, task: t) { self.states[$0]! }
-        inputs.approved = context.approved.contains(task.slug)
+        let inputs = inputs(t)
         switch inputs.start() {
         // A mapped task's parent has no state handlers called (its children do).
         case .ends(let state) where graph.isMapped(t): finish(t, state, attempt: 0, duration: nil)
@@ -133,16 +173,43 @@ public final class FlowRunner {
         }
     }
 
+    /// The inputs of task `t`, from its upstream tasks' final states, or the Mapped state so
+    /// far of a mapped upstream task it follows child by child.
+    private func inputs(_ t: Int) -> TaskInputs {
+        var inputs = TaskInputs(graph: graph, task: t) { self.states[$0] ?? self.mappedRuns[$0]!.state }
+        inputs.approved = context.approved.contains(graph.spec.tasks[t].slug)
+        return inputs
+    }
+
     private func startMapped(_ t: Int, _ width: Int, _ inputs: TaskInputs) {
-        children[t] = Array(repeating: nil, count: width)
-        childrenLeft[t] = width
-        for i in 0 ..< width {
-            if let state = inputs.preflight(child: i) {
-                end(t, mapIndex: i, state, inputs)
-            } else {
-                enqueue(t, mapIndex: i, inputs)
-            }
+        var run = MappedRun(width: width)
+        // The upstream mapped tasks still running, which it follows child by child.
+        let running = graph.upstream[t].filter { states[$0] == nil }
+        for u in running {
+            followers[u, default: []].append(t)
+            for i in 0 ..< width where !mappedRuns[u]!.ended[i] { run.waiting[i] += 1 }
         }
+        mappedRuns[t] = run
+        for i in 0 ..< width where run.waiting[i] == 0 { startChild(t, i, inputs) }
+        for d in graph.downstream[t] where followsChildByChild(d) { start(d) }
+    }
+
+    private func startChild(_ t: Int, _ i: Int, _ inputs: TaskInputs) {
+        if let state = inputs.preflight(child: i) {
+            end(t, mapIndex: i, state, inputs)
+        } else {
+            enqueue(t, mapIndex: i, inputs)
+        }
+    }
+
+    /// Whether mapped task `d` can start now, before all its upstream tasks have finished:
+    /// each has finished, or is a mapped task whose children are running that `d` maps over
+    /// child by child.
+    private func followsChildByChild(_ d: Int) -> Bool {
+        guard executor.mapsDepthFirst, graph.isMapped(d), states[d] == nil, mappedRuns[d] == nil, !Interruption.requested else {
+            return false
+        }
+        return graph.upstream[d].allSatisfy { u in states[u] != nil || mappedRuns[u] != nil && graph.mapsChildByChild(d, over: u) }
     }
 
     /// A task (or child) that ends without running; its state handlers settle the state first.
@@ -166,7 +233,8 @@ public final class FlowRunner {
         let id = nextJobID
         nextJobID += 1
         let limited = Set(task.tags.filter { graph.spec.limits[$0] != nil }).sorted()
-        jobs[id] = PendingJob(task: t, mapIndex: mapIndex, call: call, decided: decided, limited: limited)
+        jobs[id] = PendingJob(task: t, mapIndex: mapIndex, call: call, decided: decided, limited: limited,
+                              follows: mapIndex.flatMap { followedPlace(t, $0) })
         if limited.isEmpty || takeSlots(id) {
             submit(id)
         } else {
@@ -176,6 +244,15 @@ public final class FlowRunner {
             while at > 0, waitingForSlots[at - 1].priority < task.priority { at -= 1 }
             waitingForSlots.insert((id, task.priority), at: at)
         }
+    }
+
+    /// Where child `i` of `t` queues when it follows upstream children: right after the latest
+    /// of them, one level deeper.
+    private func followedPlace(_ t: Int, _ i: Int) -> QueuePlace? {
+        let places = graph.upstream[t].compactMap { u in
+            followers[u]?.contains(t) == true ? mappedRuns[u]?.places[i] : nil
+        }
+        return places.max().map { QueuePlace(sequence: $0.sequence, depth: $0.depth + 1) }
     }
 
     /// Takes the job's slots if every one of its limited tags has one free.
@@ -214,7 +291,10 @@ public final class FlowRunner {
         let log: @Sendable (LogLevel, String) -> Void = { level, message in
             observer?.handle(.log(call.id, level, message, time: Clock.wall()))
         }
-        executor.submit(id: id, priority: call.task.priority) { invoker in
+        let place = jobs[id]!.follows ?? QueuePlace(sequence: nextSequence)
+        nextSequence += 1
+        if let i = jobs[id]!.mapIndex { mappedRuns[jobs[id]!.task]?.places[i] = place }
+        executor.submit(id: id, priority: call.task.priority, place: place) { invoker in
             if Interruption.requested { return .handled(Self.notStarted) }
             if let decided { return invoker.settle(call, decided, log: log) }
             if let stored = TaskRules.storedOutcome(call, invoker, log: log) { return stored }
@@ -256,11 +336,18 @@ public final class FlowRunner {
     private func finishChild(_ t: Int, _ i: Int, _ state: TaskState, attempt: Int, duration: Double?) {
         let slug = graph.spec.tasks[t].slug
         observer?.handle(.taskState(TaskRunID(task: slug, mapIndex: i), state, attempt: attempt, duration: duration, time: Clock.wall()))
-        children[t]![i] = state
+        mappedRuns[t]!.states[i] = state
+        mappedRuns[t]!.results[i] = state.isSuccessful ? state.result : .null
+        mappedRuns[t]!.ended[i] = true
+        mappedRuns[t]!.left -= 1
         counts[state.kind, default: 0] += 1
-        childrenLeft[t]! -= 1
-        guard childrenLeft[t] == 0 else { return }
-        finish(t, TaskRules.mappedState(children.removeValue(forKey: t)!.map { $0! }), attempt: 0, duration: nil)
+        for d in followers[t] ?? [] where mappedRuns[d]?.waiting.indices.contains(i) == true {
+            mappedRuns[d]!.waiting[i] -= 1
+            if mappedRuns[d]!.waiting[i] == 0 && !Interruption.requested { startChild(d, i, inputs(d)) }
+        }
+        guard mappedRuns[t]!.left == 0 else { return }
+        followers[t] = nil
+        finish(t, TaskRules.mappedState(mappedRuns.removeValue(forKey: t)!.states), attempt: 0, duration: nil)
     }
 
     private func finish(_ t: Int, _ state: TaskState, attempt: Int, duration: Double?) {
@@ -269,7 +356,12 @@ public final class FlowRunner {
         observer?.handle(.taskState(TaskRunID(task: graph.spec.tasks[t].slug), state, attempt: attempt, duration: duration, time: Clock.wall()))
         for d in graph.downstream[t] {
             unfinishedUpstream[d] -= 1
-            if unfinishedUpstream[d] == 0 && !Interruption.requested { ready.append(d) }
+            // A task that follows this one child by child has started already.
+            if unfinishedUpstream[d] == 0 && !Interruption.requested && mappedRuns[d] == nil && states[d] == nil {
+                ready.append(d)
+            } else if followsChildByChild(d) {  // its last upstream task not mapped child by child
+                start(d)
+            }
         }
     }
 

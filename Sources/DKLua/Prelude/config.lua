@@ -100,6 +100,21 @@ local function load_spec(object, name)
   object._loaded[name:gsub("_file$", ""):gsub("_path$", "")] = spec
 end
 
+-- Loads each worker group's worker_spec_file as load_spec does, into `worker_group_specs`
+-- by group name; the groups themselves are checked where the cluster is made (WorkerGroups, in Swift).
+local function load_group_specs(object)
+  local specs = {}
+  for name, group in pairs(object._values.worker_groups or {}) do
+    local path = type(group) == "table" and group.worker_spec_file
+    if type(path) == "string" then
+      local ok, spec = pcall(host.yaml_load_file, path)
+      if not ok then raise("%s worker_groups.%s.worker_spec_file: %s", object._type, tostring(name), spec) end
+      specs[name] = spec
+    end
+  end
+  if next(specs) then object._loaded.worker_group_specs = specs end
+end
+
 local function check_worker_bounds(object, values)
   if values.min_workers > values.max_workers then
     raise("bad argument #1 to '%s' (min_workers (%d) is greater than max_workers (%d))", object._type,
@@ -160,7 +175,7 @@ define_config("LocalEnvironment", "environment",
 define_config("DaskKubernetesEnvironment", "environment",
   "the flow runs in a Kubernetes Job, its tasks on a Dask cluster of pods made for the run (docs/kubernetes.md)",
   fields_of({
-    field("min_workers", "integer>=1", "the fewest worker pods the cluster keeps", 1),
+    field("min_workers", "integer>=0", "the fewest worker pods the cluster keeps (0: none while no task waits)", 1),
     field("max_workers", "integer>=1", "the most worker pods the cluster grows to with the scheduler's load", 2),
     field("work_stealing", "boolean", "sets Dask's distributed.scheduler.work-stealing on every pod", true),
     field("scheduler_logs", "boolean", "adds the scheduler pod's log to the run's at its end", false),
@@ -172,6 +187,9 @@ define_config("DaskKubernetesEnvironment", "environment",
       .. "read when the environment is made; it takes precedence over the quick configuration"),
     field("worker_spec_file", spec_file, "a YAML Pod spec for the workers, as scheduler_spec_file; its `replicas: N` "
       .. "fixes the cluster at N workers"),
+    field("worker_groups", "table", "more groups of worker pods, by name: { gpu = { worker_spec_file = \"gpu.yaml\", "
+      .. "min_workers = 0, max_workers = 2, resources = { GPU = 1 } } }; each is sized from the tasks that need its "
+      .. "resources (docs/kubernetes.md, Worker groups)"),
     field("image_pull_secret", "string|strings", "existing pull secrets every pod of the run names"),
     field("log_k8s_errors", "boolean", "reports the Warning events of the run's pods as they happen", false),
     STARTUP_TIMEOUT,
@@ -187,14 +205,15 @@ define_config("DaskKubernetesEnvironment", "environment",
     if values.private_registry and values.docker_secret == nil then values.docker_secret = "DOCKER_REGISTRY_CREDENTIALS" end
     load_spec(object, "scheduler_spec_file")
     load_spec(object, "worker_spec_file")
+    load_group_specs(object)
   end)
 
 define_config("DaskOnKubernetesEnvironment", "environment",
   "the flow runs in a Kubernetes Job, its tasks on a Dask cluster of 1 to max_workers pods made for the run, "
     .. "on the image `dkrun build` makes from its image fields",
   fields_of({
-    field("base_image", "string", "the image `dkrun build` builds on; default python:3.11-slim-bookworm, the Debian "
-      .. "dkrun is built on (Prefect's python:3.6 cannot run dkrun)"),
+    field("base_image", "string", "the image `dkrun build` builds on; default dkrun's base image dkrun/dkrun:VERSION "
+      .. "(Prefect's python:3.6 cannot run dkrun); any Debian-based image with python3"),
   }, IMAGE_FIELDS, {
     field("max_workers", "integer>=1", "the most worker pods the cluster grows to with the scheduler's load", 1),
     STARTUP_TIMEOUT,
@@ -282,6 +301,8 @@ define_config("DaskExecutor", "executor",
     field("client_kwargs", "table", "arguments of distributed.Client; its timeout bounds connecting to the scheduler "
       .. "and going without it mid-run", {}),
     field("debug", "boolean", "shows Dask's own log lines and tracebacks", false),
+    field("performance_report_path", "string", "writes Dask's performance report of the run (an HTML page) to this "
+      .. "file, relative to the directory dkrun runs in, as Prefect's is to its process's; not on Kubernetes"),
   },
   function(_, values, given)
     if values.address ~= nil then
@@ -314,8 +335,8 @@ define_config("Local", "storage", "the flow's sources come from this machine: wh
 define_config("Docker", "storage",
   "the image `dkrun build` makes for the flow, which its Kubernetes runs use (docs/kubernetes.md)",
   fields_of(IMAGE_FIELDS, {
-    field("base_image", "string", "the image `dkrun build` builds on; default python:3.11-slim-bookworm, the Debian "
-      .. "dkrun is built on"),
+    field("base_image", "string", "the image `dkrun build` builds on; default dkrun's base image dkrun/dkrun:VERSION; "
+      .. "any Debian-based image with python3"),
     field("dockerfile", "string", "a Dockerfile to build on instead of base_image (relative to the flow's directory)"),
     field("local_image", "boolean", "the image stays on this machine: `dkrun build` does not push it", false),
     field("ignore_healthchecks", "boolean", "leaves out the build's check that dkrun and the Python bridge run in "

@@ -3,12 +3,14 @@ import DKCore
 import DKImage
 import Foundation
 
-/// `dkrun build FLOW.lua`: the Docker build context of the flow's image (Docker storage, or
-/// DaskOnKubernetesEnvironment's image fields), built and pushed when a Docker engine answers.
+/// `dkrun build FLOW.lua`: the build context of the flow's image (Docker storage, or
+/// DaskOnKubernetesEnvironment's image fields), built and pushed when podman or docker answers,
+/// its output streamed as it comes.
 struct BuildCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "build",
-        abstract: "Write the Docker build context of a flow's image (dkrun, the Python bridge, python_dependencies, files, env_vars), and build and push it when a Docker engine answers.")
+        abstract: "Write the build context of a flow's image (dkrun's base image, python_dependencies, files, env_vars, dkrun), "
+            + "and build and push it when podman or docker answers (DKRUN_CONTAINER_ENGINE chooses).")
 
     @OptionGroup var flow: FlowOptions
 
@@ -18,32 +20,35 @@ struct BuildCommand: ParsableCommand {
     @Flag(name: .customLong("no-push"), help: "Build, but do not push to the registry.")
     var noPush = false
 
+    @Option(help: ArgumentHelp("Build with no network: pip installs from the wheels in DIR only (pip download -d DIR ...).",
+                               valueName: "WHEELHOUSE"))
+    var offline: String?
+
     func run() throws {
         let loaded = try LoadedFlow(flow)
-        let context = try DockerContext(flow: loaded.spec, scriptDirectory: Files.directory(of: flow.script))
+        let engine = try ContainerEngine.choose()
+        let context = try DockerContext(flow: loaded.spec, scriptDirectory: Files.directory(of: flow.script), wheelhouse: offline)
         do {
             try context.write(to: output)
         } catch {
             throw CommandError.failure("cannot write the build context to \(output): \(error)")
         }
         print("build context for \(context.image) written to \(output)")
-        var commands = [context.buildCommand(contextDirectory: output)]
-        if context.pushes && !noPush { commands.append(["docker", "push", context.image]) }
-        guard engineAnswers() else {
-            print("no Docker engine answers here; build the image with:")
+        var commands = [engine.engine.buildCommand(image: context.image, options: context.buildOptions, offline: offline != nil,
+                                                   contextDirectory: output)]
+        if context.pushes && !noPush { commands.append(engine.engine.pushCommand(image: context.image)) }
+        guard engine.answers else {
+            print("neither podman nor docker answers here; build the image with:")
             for c in commands { print("  " + c.joined(separator: " ")) }
             return
         }
         for c in commands {
             print("$ " + c.joined(separator: " "))
-            let r = try Subprocess.run(c, timeout: 3600)
-            FileHandle.standardOutput.write(Data(r.stdout))
-            FileHandle.standardError.write(Data(r.stderr))
-            if r.status != 0 { throw CommandError.failure("\(c.prefix(2).joined(separator: " ")) failed (exit code \(r.status))") }
+            // The engine writes to dkrun's own stdout and stderr, line by line as it goes, after what dkrun printed.
+            fflush(stdout)
+            let ending = try Subprocess.wait(try Subprocess.spawn(c, stdio: [-1, -1, -1]))
+            if ending.status != 0 { throw CommandError.failure("\(c.prefix(2).joined(separator: " ")) failed (exit code \(ending.status))") }
         }
-    }
-
-    private func engineAnswers() -> Bool {
-        (try? Subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"], timeout: 15))?.status == 0
+        print("built \(context.image)" + (commands.count > 1 ? " and pushed it" : ""))
     }
 }

@@ -6,8 +6,8 @@ import Foundation
 struct K8sCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "k8s",
-        abstract: "Kubernetes: flow runs' logs and cleanup, the RBAC a flow run needs, a check of the connection and permissions, static Dask cluster manifests.",
-        subcommands: [Logs.self, Cleanup.self, RBAC.self, Doctor.self, StaticCluster.self, FlowRun.self]
+        abstract: "Kubernetes: flow runs' logs and cleanup, the RBAC a flow run needs, a check of the connection and permissions, static Dask cluster manifests, a Dask run's dashboard.",
+        subcommands: [Logs.self, Cleanup.self, RBAC.self, Doctor.self, StaticCluster.self, FlowRun.self, Dashboard.self]
     )
 
     /// Prints manifests as one YAML stream, as `kubectl apply -f -` reads them.
