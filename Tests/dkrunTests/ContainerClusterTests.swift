@@ -136,7 +136,7 @@ struct ContainerClusterTests {
     /// A Dask worker (no nanny, no memory management of its own: `--memory-limit 0`) in a pod
     /// with a small memory limit, holding the results of mapped tasks until their reduction: it
     /// outgrows its pod's limit, the kernel kills it, the largest process of the container's
-    /// cgroup, and the pod ends OOMKilled, exit code 137, as kubectl shows it; the run says so.
+    /// cgroup, and the pod ends OOMKilled, exit code 137, as kubectl and the run say.
     /// (The run does not end by itself: each replacement worker recomputes the lost results and
     /// is killed in turn, so the test interrupts it.)
     @Test func aWorkerOverItsMemoryLimitIsOOMKilled() throws {
@@ -169,10 +169,19 @@ struct ContainerClusterTests {
             return states.split(separator: "\n").first { $0.hasSuffix(" OOMKilled 137") }.map(String.init)
         }
         let events = c.kubectl(["get", "events", "-o", "jsonpath={range .items[?(@.reason==\"OOMKilling\")]}{.involvedObject.name}: {.message}{\"\\n\"}{end}"])
+        let pod = killed?.split(separator: " ").first.map(String.init)
+        // dkrun says how the pod ended, then deletes it.
+        let deleted = pod.flatMap { pod in
+            Poll.until(deadline: Clock.monotonic() + 60, every: 0.5, stop: { !process.isRunning }) { () -> Bool? in
+                c.pods("dkrun.io/component=worker").contains(pod) ? nil : true
+            }
+        }
         if process.isRunning { process.interrupt() }
         let r = CLI.finish(process)
-        let pod = try #require(killed?.split(separator: " ").first, "\(r.stdout)\(r.stderr)")
-        #expect(events.contains("\(pod): Memory cgroup out of memory: killed container dask-worker (memory limit 200M)"), "\(events)")
+        let name = try #require(pod, "\(r.stdout)\(r.stderr)")
+        #expect(events.contains("\(name): Memory cgroup out of memory: killed container dask-worker (memory limit 200M)"), "\(events)")
+        #expect(deleted == true)
+        #expect(r.stdout.contains("worker pod \(name) was OOMKilled (exit 137): deleting it"), "\(r.stdout)")
         #expect(r.status == 130, "\(r.stdout)\(r.stderr)")
         #expect(!r.stdout.contains("held 60"), "\(r.stdout)")
         c.expectNothingLeft()
