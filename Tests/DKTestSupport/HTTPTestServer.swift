@@ -5,21 +5,29 @@ import Glibc
 #endif
 
 /// A real HTTP server (HTTPS with `tls`) on 127.0.0.1 for one test: Tests/Fixtures/http_server.py,
-/// whose docstring lists its paths. Killed when this goes.
+/// whose docstring lists its paths. Killed when this goes. A test cluster starts one on its
+/// node's address, where its pods reach it (`KubesimCluster.httpServer()`).
 public final class HTTPTestServer {
     public let port: Int
     private let scheme: String
+    private let host: String
     private let directory: String
     private let pid: pid_t
 
     public struct StartError: Error, CustomStringConvertible { public let description: String }
 
-    public init(tls: (cert: String, key: String)? = nil) throws {
+    /// - Parameters:
+    ///   - host: the address it listens on, which `url` names.
+    ///   - via: a command prefix that runs it where `host` is reachable (a test cluster's
+    ///     `cluster.py exec DIR --`).
+    public init(tls: (cert: String, key: String)? = nil, host: String = "127.0.0.1", via: [String] = []) throws {
         scheme = tls == nil ? "http" : "https"
+        self.host = host
         directory = "/tmp/dkh-" + UUID().uuidString.prefix(8)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let portFile = directory + "/port"
-        let argv = ["python3", repoRoot + "/Tests/Fixtures/http_server.py", portFile] + (tls.map { [$0.cert, $0.key] } ?? [])
+        let argv = via + ["python3", repoRoot + "/Tests/Fixtures/http_server.py", portFile, "--host", host]
+            + (tls.map { [$0.cert, $0.key] } ?? [])
         pid = try startServer(argv, log: directory + "/server.log")
         let deadline = Date().addingTimeInterval(10)
         while !FileManager.default.fileExists(atPath: portFile) {
@@ -40,5 +48,5 @@ public final class HTTPTestServer {
     }
 
     /// The URL of `path` (from "/") on this server.
-    public func url(_ path: String) -> String { "\(scheme)://127.0.0.1:\(port)\(path)" }
+    public func url(_ path: String) -> String { "\(scheme)://\(host):\(port)\(path)" }
 }

@@ -1,6 +1,7 @@
-"""A small HTTP(S) server for the HTTP client's and dk.http's tests, on 127.0.0.1 only.
+"""A small HTTP(S) server for the HTTP client's and dk.http's tests, on 127.0.0.1 unless
+--host names another address (a test cluster's node, for its pods).
 
-Usage: python3 http_server.py PORT_FILE [CERT KEY]
+Usage: python3 http_server.py PORT_FILE [CERT KEY] [--host HOST]
 Writes the port it listens on to PORT_FILE, then serves until killed (GET, HEAD, POST, PUT,
 DELETE; a HEAD answer has the headers of a GET and no body):
   /hello           200 "hello"
@@ -86,15 +87,21 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 def main():
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    if len(sys.argv) == 4:
+    args = sys.argv[1:]
+    host = "127.0.0.1"
+    if "--host" in args:
+        at = args.index("--host")
+        host = args[at + 1]
+        del args[at:at + 2]
+    server = http.server.ThreadingHTTPServer((host, 0), Handler)
+    if len(args) == 3:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.load_cert_chain(sys.argv[2], sys.argv[3])
+        context.load_cert_chain(args[1], args[2])
         server.socket = context.wrap_socket(server.socket, server_side=True)
-    with open(sys.argv[1] + ".tmp", "w") as f:
+    with open(args[0] + ".tmp", "w") as f:
         f.write(str(server.server_address[1]))
     import os
-    os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+    os.rename(args[0] + ".tmp", args[0])
     server.serve_forever()
 
 

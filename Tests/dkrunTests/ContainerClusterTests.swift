@@ -37,12 +37,164 @@ struct ContainerClusterTests {
         #expect(r.stdout.contains("show | worker memory limit \(4_000_000_000 / 4096 * 4096)"), "\(r.stdout)")
         #expect(r.stdout.contains("nothing of it is left on the cluster"), "\(r.stdout)")
         c.expectNothingLeft()
+        try c.downExpectingNothingLeft()
+    }
+
+    /// The base image pushed to the cluster's private registry (TLS from the test's CA,
+    /// htpasswd) and removed from podman's store, so that every pod below pulls it: a pod without
+    /// the pull secret cannot, one with it runs, and so does a flow run naming the secret, whose
+    /// task on a worker pod uses the image's stdlib (dk.http, dk.json) against a server on the node.
+    @Test func aFlowImageFromThePrivateRegistryRunsWithItsPullSecretOnly() throws {
+        let caDirectory = try TempDir()
+        let ca = try makeCertificateAuthority(in: caDirectory.path, name: "registry-ca")
+        let c = try KubesimCluster(containers: true, registryCA: ca.cert)
+        defer { c.down() }
+        let registry = try c.registry(ca: ca)
+        defer { registry.stop() }
+        let image = "\(registry.address)/dkrun/flow:\(Product.version)"
+        let podman = { (arguments: [String]) in try c.exec(["podman"] + arguments, environment: podmanEnvironment) }
+        defer { _ = try? podman(["rmi", "--ignore", image]) }
+        for arguments in [["tag", Self.image, image],
+                          ["push", "--quiet", "--cert-dir", registry.certDirectory, "--creds", "\(registry.username):\(registry.password)", image],
+                          ["rmi", image]] {
+            let r = try podman(arguments)
+            try #require(r.status == 0, "podman \(arguments): \(r.stderr)")
+        }
+        // kubectl's typed `create secret` sends protobuf, which the test cluster refuses: its JSON instead.
+        let secret = try c.exec(["kubectl", "create", "secret", "docker-registry", "regcred", "--docker-server=\(registry.address)",
+                                 "--docker-username=\(registry.username)", "--docker-password=\(registry.password)",
+                                 "--dry-run=client", "-o", "json"])
+        try secret.stdout.write(toFile: c.dir.file("regcred.json"), atomically: true, encoding: .utf8)
+        let created = try c.exec(["kubectl", "create", "-f", c.dir.file("regcred.json")])
+        try #require(created.status == 0, "\(created.stderr)")
+
+        try """
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: without-secret}
+            spec:
+              restartPolicy: Never
+              containers: [{name: main, image: "\(image)", command: [dkrun, --version]}]
+            ---
+            apiVersion: v1
+            kind: Pod
+            metadata: {name: with-secret}
+            spec:
+              restartPolicy: Never
+              imagePullSecrets: [{name: regcred}]
+              containers: [{name: main, image: "\(image)", command: [dkrun, --version]}]
+            """.write(toFile: c.dir.file("pods.yaml"), atomically: true, encoding: .utf8)
+        let applied = try c.exec(["kubectl", "apply", "-f", c.dir.file("pods.yaml")])
+        try #require(applied.status == 0, "\(applied.stderr)")
+        let backOff = Poll.until(deadline: Clock.monotonic() + 120, every: 0.5) { () -> String? in
+            let reason = c.kubectl(["get", "pod", "without-secret", "-o", "jsonpath={.status.containerStatuses[0].state.waiting.reason}"])
+            return ["ErrImagePull", "ImagePullBackOff"].contains(reason) ? reason : nil
+        }
+        #expect(backOff != nil, "\(c.kubectl(["get", "pod", "without-secret", "-o", "json"]))")
+        // The registry's words, in the pod's Failed event (its status says ImagePullBackOff by now).
+        let failures = c.kubectl(["get", "events", "-o", "jsonpath={range .items[?(@.reason==\"Failed\")]}{.involvedObject.name} {.message}{\"\\n\"}{end}"])
+        let refused = failures.split(separator: "\n").first { $0.hasPrefix("without-secret ") }
+        #expect(refused?.contains("authentication required") == true, "\(failures)")
+        let phase = Poll.until(deadline: Clock.monotonic() + 120, every: 0.5) { () -> String? in
+            let phase = c.kubectl(["get", "pod", "with-secret", "-o", "jsonpath={.status.phase}"])
+            return phase == "Succeeded" || phase == "Failed" ? phase : nil
+        }
+        #expect(phase == "Succeeded", "\(c.kubectl(["get", "pod", "with-secret", "-o", "json"]))")
+        #expect(c.kubectl(["logs", "with-secret"]).contains(Product.version))
+        #expect(try c.exec(["kubectl", "delete", "-f", c.dir.file("pods.yaml")]).status == 0)
+        // Pulled by the pod with the secret: removed again, for the run's pods to pull.
+        let removed = try podman(["rmi", image])
+        try #require(removed.status == 0, "\(removed.stderr)")
+
+        let server = try c.httpServer()
+        let flow = c.dir.file("private.lua")
+        try """
+            local http = require("dk.http")
+            local json = require("dk.json")
+            -- Run on a worker pod: the image's stdlib, and a server on the node.
+            local fetch = task("fetch", function()
+              local answer = http.get("\(server.url("/echo"))", { headers = { ["X-From"] = "a worker pod" } })
+              local echoed = json.decode(answer.body)
+              return answer.status .. " " .. echoed.method .. " from " .. echoed.headers["x-from"]
+            end)
+            local show = task("show", function(text) print("fetched " .. text) end)
+            local flow = Flow("From the registry", function() show(fetch()) end)
+            flow.run_config = KubernetesRun { image = "\(image)", image_pull_secrets = { "regcred" } }
+            flow.executor = DaskExecutor { cluster_class = "KubeCluster", adapt_kwargs = { minimum = 1, maximum = 1 } }
+            return flow
+            """.write(toFile: flow, atomically: true, encoding: .utf8)
+        let r = try c.exec([CLI.binary, flow], timeout: 240)
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        #expect(r.stdout.contains("image \(image)"), "\(r.stdout)")
+        #expect(r.stdout.contains("show | fetched 200 GET from a worker pod"), "\(r.stdout)")
+        #expect(try podman(["image", "exists", image]).status == 0, "the run's pods did not pull the image")
+        c.expectNothingLeft()
+        registry.stop()
+        try c.downExpectingNothingLeft()
+    }
+
+    /// A Dask worker (no nanny, no memory management of its own: `--memory-limit 0`) in a pod
+    /// with a small memory limit, holding the results of mapped tasks until their reduction: it
+    /// outgrows its pod's limit, the kernel kills it, the largest process of the container's
+    /// cgroup, and the pod ends OOMKilled, exit code 137, as kubectl and the run say.
+    /// (The run does not end by itself: each replacement worker recomputes the lost results and
+    /// is killed in turn, so the test interrupts it.)
+    @Test func aWorkerOverItsMemoryLimitIsOOMKilled() throws {
+        let c = try KubesimCluster(containers: true)
+        defer { c.down() }
+        let spec = c.dir.file("worker.yaml")
+        try """
+            kind: Pod
+            spec:
+              containers:
+              - name: dask-worker
+                image: "\(Self.image)"
+                args: [dask, worker, --nthreads, "1", --no-nanny, --memory-limit, "0"]
+                resources: {requests: {cpu: "1", memory: 200M}, limits: {cpu: "1", memory: 200M}}
+            """.write(toFile: spec, atomically: true, encoding: .utf8)
+        let flow = c.dir.file("oom.lua")
+        try """
+            -- 60 results of 4 MB, all held by the worker until the sum: far over its pod's 200M.
+            local big = task("big", function(i) return string.rep("x", 4 * 1024 * 1024 - 8) .. string.format("%08d", i) end)
+            local count = task("count", function(xs) print("held " .. #xs) end)
+            local range = {}
+            for i = 1, 60 do range[i] = i end
+            return Flow("Over the limit", { environment = DaskKubernetesEnvironment {
+              worker_spec_file = "\(spec)", min_workers = 1, max_workers = 1 } }, function() count(big:map(range)) end)
+            """.write(toFile: flow, atomically: true, encoding: .utf8)
+        let process = try c.startDkrun([flow], environment: ["DKRUN_IMAGE": Self.image])
+        let killed = Poll.until(deadline: Clock.monotonic() + 180, every: 0.5, stop: { !process.isRunning }) { () -> String? in
+            let states = c.kubectl(["get", "pods", "-l", "dkrun.io/component=worker", "-o",
+                                    "jsonpath={range .items[*]}{.metadata.name} {.status.containerStatuses[0].state.terminated.reason} {.status.containerStatuses[0].state.terminated.exitCode}{\"\\n\"}{end}"])
+            return states.split(separator: "\n").first { $0.hasSuffix(" OOMKilled 137") }.map(String.init)
+        }
+        let events = c.kubectl(["get", "events", "-o", "jsonpath={range .items[?(@.reason==\"OOMKilling\")]}{.involvedObject.name}: {.message}{\"\\n\"}{end}"])
+        let pod = killed?.split(separator: " ").first.map(String.init)
+        // dkrun says how the pod ended, then deletes it.
+        let deleted = pod.flatMap { pod in
+            Poll.until(deadline: Clock.monotonic() + 60, every: 0.5, stop: { !process.isRunning }) { () -> Bool? in
+                c.pods("dkrun.io/component=worker").contains(pod) ? nil : true
+            }
+        }
+        if process.isRunning { process.interrupt() }
+        let r = CLI.finish(process)
+        let name = try #require(pod, "\(r.stdout)\(r.stderr)")
+        #expect(events.contains("\(name): Memory cgroup out of memory: killed container dask-worker (memory limit 200M)"), "\(events)")
+        #expect(deleted == true)
+        #expect(r.stdout.contains("worker pod \(name) was OOMKilled (exit 137): deleting it"), "\(r.stdout)")
+        #expect(r.status == 130, "\(r.stdout)\(r.stderr)")
+        #expect(!r.stdout.contains("held 60"), "\(r.stdout)")
+        c.expectNothingLeft()
+        try c.downExpectingNothingLeft()
     }
 }
 
 private let baseImage = "dkrun/dkrun:\(Product.version)"
 
+/// podman as the tests run it (scripts/containers.conf names what these machines need).
+private let podmanEnvironment = ["CONTAINERS_CONF": "\(CLI.repoRoot)/scripts/containers.conf"]
+
 private func baseImagePresent() -> Bool {
-    let podman = ["env", "CONTAINERS_CONF=\(CLI.repoRoot)/scripts/containers.conf", "podman", "image", "exists", baseImage]
+    let podman = ["env"] + podmanEnvironment.map { "\($0.key)=\($0.value)" } + ["podman", "image", "exists", baseImage]
     return (try? Subprocess.run(podman, timeout: 30).status) == 0
 }

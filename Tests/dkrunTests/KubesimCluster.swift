@@ -56,15 +56,24 @@ final class KubesimCluster {
     /// every pod reaches as it reaches the API server: a result location all of a run's pods
     /// share. The test stops it (`stop()`); the cluster's `down` would too.
     func s3Server(bucket: String = "results") throws -> S3TestServer {
-        try S3TestServer(bucket: bucket, host: Self.nodeIP, via: [venvBin + "python", repoRoot + "/tools/kubesim/cluster.py", "exec", dir.path, "--"])
+        try S3TestServer(bucket: bucket, host: Self.nodeIP, via: inNode)
     }
+
+    /// The HTTP test server (Tests/Fixtures/http_server.py) on the node's address, inside the
+    /// cluster's network namespace, where every pod reaches it.
+    func httpServer() throws -> HTTPTestServer {
+        try HTTPTestServer(host: Self.nodeIP, via: inNode)
+    }
+
+    /// The command prefix that runs a program inside the cluster's network namespace.
+    private var inNode: [String] { [venvBin + "python", repoRoot + "/tools/kubesim/cluster.py", "exec", dir.path, "--"] }
 
     /// A private registry (TLS, htpasswd) on the node's address, inside the cluster's network
     /// namespace, where the kubelet pulls from it and `exec`'s podman pushes to it; its
     /// certificate signed by `ca`, the one the cluster was made to trust (`registryCA`). The
     /// test stops it (`stop()`); the cluster's `down` would too.
     func registry(ca: (cert: String, key: String)) throws -> RegistryTestServer {
-        try RegistryTestServer(host: Self.nodeIP, ca: ca, via: [venvBin + "python", repoRoot + "/tools/kubesim/cluster.py", "exec", dir.path, "--"])
+        try RegistryTestServer(host: Self.nodeIP, ca: ca, via: inNode)
     }
 
     /// The label every object of a dkrun flow run has.
@@ -103,6 +112,21 @@ final class KubesimCluster {
     }
 
     func down() { _ = try? Self.cluster(["down", dir.path], timeout: 60) }
+
+    /// Takes the cluster down and expects nothing of it left on the machine: no container with
+    /// its label (`kubesim.cluster`, container mode) and none of its network namespaces.
+    func downExpectingNothingLeft(sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let state = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir.file("state.json")))) as? [String: Any]
+        let id = try #require(state?["cluster_id"] as? String, sourceLocation: sourceLocation)
+        down()
+        let podman = ["env", "CONTAINERS_CONF=\(repoRoot)/scripts/containers.conf", "podman", "ps", "--all",
+                      "--filter", "label=kubesim.cluster=\(id)", "--format", "{{.Names}}"]
+        let containers = CLI.Result(try Subprocess.run(podman, timeout: 60))
+        #expect(containers.status == 0 && containers.stdout.isEmpty, "containers left: \(containers.stdout)", sourceLocation: sourceLocation)
+        let namespaces = CLI.Result(try Subprocess.run(["ip", "netns", "list"], timeout: 30)).stdout
+        let left = namespaces.split(separator: "\n").filter { $0.hasPrefix("kubesim-\(id)") || $0.hasPrefix("ksp-\(id)-") }
+        #expect(left.isEmpty, "network namespaces left: \(left)", sourceLocation: sourceLocation)
+    }
 
     deinit { down() }
 }
