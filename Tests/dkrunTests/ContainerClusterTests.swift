@@ -6,10 +6,15 @@ import Testing
 /// The test cluster with every pod a podman container (`cluster.py up --runtime container`)
 /// of dkrun's base image (scripts/base-image.sh): a flow run's Job pod, its Dask scheduler and
 /// its workers run the image's dkrun and Dask, with the limits of their pod specs as cgroup
-/// limits. Needs the image in podman's store.
-@Suite(.serialized, .timeLimit(.minutes(10)), .enabled(if: baseImagePresent()))
+/// limits. Each test first makes the image from the binary under test unless podman's store
+/// has it (a store's image of another binary may speak another payload version).
+@Suite(.serialized, .timeLimit(.minutes(10)), .enabled(if: podmanInstalled, "podman is not installed (scripts/setup.sh)"))
 struct ContainerClusterTests {
-    static let image = baseImage
+    static let image = BaseImageTests.image
+
+    init() throws {
+        try BaseImageTests.makeImageUnlessMade()
+    }
 
     @Test func aDaskFlowRunsInContainersOfTheBaseImage() throws {
         let c = try KubesimCluster(containers: true)
@@ -189,12 +194,5 @@ struct ContainerClusterTests {
     }
 }
 
-private let baseImage = "dkrun/dkrun:\(Product.version)"
-
 /// podman as the tests run it (scripts/containers.conf names what these machines need).
 private let podmanEnvironment = ["CONTAINERS_CONF": "\(CLI.repoRoot)/scripts/containers.conf"]
-
-private func baseImagePresent() -> Bool {
-    let podman = ["env"] + podmanEnvironment.map { "\($0.key)=\($0.value)" } + ["podman", "image", "exists", baseImage]
-    return (try? Subprocess.run(podman, timeout: 30).status) == 0
-}

@@ -4,7 +4,7 @@ import Foundation
 import Testing
 
 /// Whether podman is installed here (scripts/setup.sh installs it).
-private let podmanInstalled = (try? Subprocess.run(["podman", "--version"]))?.status == 0
+let podmanInstalled = (try? Subprocess.run(["podman", "--version"]))?.status == 0
 
 /// Writes a wheel of a one-module project, dkrun_probe (VALUE = 42), into `dir`: a package pip
 /// installs from a wheelhouse, which no image has unless it was asked for.
