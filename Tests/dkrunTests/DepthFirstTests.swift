@@ -7,8 +7,8 @@ import Testing
 /// 1's executors do. Told apart by the order of the lines the tasks append to a log file.
 @Suite(.timeLimit(.minutes(10))) struct DepthFirstTests {
     /// Three stages mapped child by child over six items, then a reduce. a[1...5] wait until
-    /// c[0] has written the barrier file (60 s at most): they end after c[0] only when c[0]
-    /// did not wait for all of a. a[4] then fails.
+    /// c[0] has written the barrier file (60 s at most): they end after c[0] ran only when
+    /// c[0] did not wait for all of a. a[4] then fails.
     static let pipeline = """
         local log = Parameter("log")
 
@@ -43,7 +43,11 @@ import Testing
         end)
         local b = stage("b", function(x) return x * 10 end)
         local c = stage("c", function(x, path)
-          if x == 0 then mark(path .. ".barrier", "c[0] ended") end
+          -- Logged before the barrier exists: a[1...5] can end only after this line.
+          if x == 0 then
+            mark(path, "c 0 opens the barrier")
+            mark(path .. ".barrier", "c[0] ran")
+          end
           return x + 1
         end)
         local total = task("total", { trigger = dk.triggers.all_finished }, function(ys, path)
@@ -84,12 +88,12 @@ import Testing
         #expect(outcomes["total"]?.hasPrefix(#"Success "1,11,21,31,nil,51" "#) == true, "\(outcomes)")
     }
 
-    /// The order of a depth-first run: c[0] ended before a's other children did, and the
+    /// The order of a depth-first run: c[0] ran before a's other children ended, and the
     /// reduce started after every child of c.
     static func checkDepthFirst(_ lines: [String]) {
-        let cEnded = lines.firstIndex(of: "end c 0") ?? .max
+        let cRan = lines.firstIndex(of: "c 0 opens the barrier") ?? .max
         #expect(lines.firstIndex(of: "start b 0")! < lines.firstIndex(of: "end a 5") ?? -1, "\(lines)")
-        for i in [1, 2, 3, 5] { #expect(cEnded < lines.firstIndex(of: "end a \(i)") ?? -1, "\(lines)") }
+        for i in [1, 2, 3, 5] { #expect(cRan < lines.firstIndex(of: "end a \(i)") ?? -1, "\(lines)") }
         let lastC = [0, 10, 20, 30, 50].map { lines.firstIndex(of: "end c \($0)") ?? .max }.max()!
         #expect(lastC < lines.firstIndex(of: "start total") ?? -1, "\(lines)")
     }
