@@ -57,7 +57,7 @@ struct ContainerClusterTests {
         let registry = try c.registry(ca: ca)
         defer { registry.stop() }
         let image = "\(registry.address)/dkrun/flow:\(Product.version)"
-        let podman = { (arguments: [String]) in try c.exec(["podman"] + arguments, environment: podmanEnvironment) }
+        let podman = { (arguments: [String]) in try c.exec(["podman"] + arguments, environment: BaseImageTests.podmanConfiguration) }
         defer { _ = try? podman(["rmi", "--ignore", image]) }
         for arguments in [["tag", Self.image, image],
                           ["push", "--quiet", "--cert-dir", registry.certDirectory, "--creds", "\(registry.username):\(registry.password)", image],
@@ -193,6 +193,3 @@ struct ContainerClusterTests {
         try c.downExpectingNothingLeft()
     }
 }
-
-/// podman as the tests run it (scripts/containers.conf names what these machines need).
-private let podmanEnvironment = ["CONTAINERS_CONF": "\(CLI.repoRoot)/scripts/containers.conf"]

@@ -35,7 +35,7 @@ struct ImageBuildTests {
     /// its own (conmon leaves files in its working directory); `binary` is the dkrun that builds.
     func build(_ arguments: [String], binary: String = CLI.binary, environment: [String: String] = [:]) throws -> CLI.Result {
         let dir = try TempDir()
-        let env = CLI.environment(["CONTAINERS_CONF": CLI.repoRoot + "/scripts/containers.conf"].merging(environment) { $1 })
+        let env = CLI.environment(BaseImageTests.podmanConfiguration.merging(environment) { $1 })
         return CLI.Result(try Subprocess.run([binary, "build"] + arguments, environment: env.map { "\($0.key)=\($0.value)" },
                                              directory: dir.path, timeout: 600))
     }

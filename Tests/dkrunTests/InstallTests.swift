@@ -60,8 +60,9 @@ private func userEnvironment(path: String) -> [String] {
 /// not have dkrun/dkrun:VERSION yet.
 @Suite(.timeLimit(.minutes(10))) struct BaseImageTests {
     static let image = "dkrun/dkrun:" + Product.version
-    static let environment = ProcessInfo.processInfo.environment.merging(
-        ["CONTAINERS_CONF": CLI.repoRoot + "/scripts/containers.conf"]) { $1 }.map { "\($0.key)=\($0.value)" }
+    /// podman's configuration for these machines (scripts/containers.conf), for every test that runs podman.
+    static let podmanConfiguration = ["CONTAINERS_CONF": CLI.repoRoot + "/scripts/containers.conf"]
+    static let environment = ProcessInfo.processInfo.environment.merging(podmanConfiguration) { $1 }.map { "\($0.key)=\($0.value)" }
 
     static func podman(_ arguments: [String]) throws -> CLI.Result {
         // conmon leaves files in its working directory: a directory of the test's own.

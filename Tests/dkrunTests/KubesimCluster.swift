@@ -119,9 +119,8 @@ final class KubesimCluster {
         let state = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir.file("state.json")))) as? [String: Any]
         let id = try #require(state?["cluster_id"] as? String, sourceLocation: sourceLocation)
         down()
-        let podman = ["env", "CONTAINERS_CONF=\(repoRoot)/scripts/containers.conf", "podman", "ps", "--all",
-                      "--filter", "label=kubesim.cluster=\(id)", "--format", "{{.Names}}"]
-        let containers = CLI.Result(try Subprocess.run(podman, timeout: 60))
+        let podman = ["podman", "ps", "--all", "--filter", "label=kubesim.cluster=\(id)", "--format", "{{.Names}}"]
+        let containers = CLI.Result(try Subprocess.run(podman, environment: BaseImageTests.environment, timeout: 60))
         #expect(containers.status == 0 && containers.stdout.isEmpty, "containers left: \(containers.stdout)", sourceLocation: sourceLocation)
         let namespaces = CLI.Result(try Subprocess.run(["ip", "netns", "list"], timeout: 30)).stdout
         let left = namespaces.split(separator: "\n").filter { $0.hasPrefix("kubesim-\(id)") || $0.hasPrefix("ksp-\(id)-") }

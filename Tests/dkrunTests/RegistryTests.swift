@@ -14,13 +14,11 @@ import Testing
             + (trusting ? ["--cert-dir", registry.certDirectory] : []) + [registry.address])
     }
 
-    static let podmanEnvironment = ["CONTAINERS_CONF": repoRoot + "/scripts/containers.conf"]
-
     @Test func itsUserGetsInOverItsCAOnly() throws {
         let registry = try RegistryTestServer()
         defer { registry.stop() }
         #expect(registry.address.hasPrefix("127.0.0.1:"))
-        let here = { (argv: [String]) in CLI.Result(try Subprocess.run(argv, environment: CLI.environment(Self.podmanEnvironment)
+        let here = { (argv: [String]) in CLI.Result(try Subprocess.run(argv, environment: CLI.environment(BaseImageTests.podmanConfiguration)
             .map { "\($0.key)=\($0.value)" }, timeout: 60)) }
         let good = try Self.login(registry, password: registry.password, via: here)
         #expect(good.status == 0, "\(good.stderr)")
@@ -37,7 +35,7 @@ import Testing
         let registry = try c.registry(ca: ca)
         defer { registry.stop() }
         #expect(registry.address.hasPrefix(KubesimCluster.nodeIP + ":"))
-        let inCluster = { (argv: [String]) in try c.exec(argv, environment: Self.podmanEnvironment) }
+        let inCluster = { (argv: [String]) in try c.exec(argv, environment: BaseImageTests.podmanConfiguration) }
         let good = try Self.login(registry, password: registry.password, via: inCluster)
         #expect(good.status == 0, "\(good.stderr)")
         let outside = try Subprocess.run(["curl", "-s", "--cacert", ca.cert, "https://\(registry.address)/v2/"], timeout: 30)
