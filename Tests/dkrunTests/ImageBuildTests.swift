@@ -8,7 +8,7 @@ let podmanInstalled = (try? Subprocess.run(["podman", "--version"]))?.status == 
 
 /// Writes a wheel of a one-module project, dkrun_probe (VALUE = 42), into `dir`: a package pip
 /// installs from a wheelhouse, which no image has unless it was asked for.
-private func writeProbeWheel(into dir: String) throws {
+func writeProbeWheel(into dir: String) throws {
     let script = """
         import base64, hashlib, sys, zipfile
         files = {"dkrun_probe/__init__.py": "VALUE = 42\\n",
@@ -27,13 +27,14 @@ private func writeProbeWheel(into dir: String) throws {
 }
 
 /// `dkrun build` with podman on dkrun's base image (BaseImageTests makes it once): flow images
-/// built with no network from a wheelhouse, that run flows with the stdlib and Dask's
-/// dashboard, honour EXTRA_PIP_PACKAGES, and rebuild only their dkrun layers for a new dkrun.
+/// built with no network from a wheelhouse, that rebuild only their dkrun layers for a new
+/// dkrun, on dkrun's base or another. (The seeds' image, its stdlib, dashboard and
+/// EXTRA_PIP_PACKAGES: ContainerSeedFlowTests, which builds it once and runs the seeds on it.)
 @Suite(.serialized, .timeLimit(.minutes(10)), .enabled(if: podmanInstalled, "podman is not installed (scripts/setup.sh)"))
 struct ImageBuildTests {
     /// dkrun build, as CLI.run, with podman's configuration for this machine, in a directory of
     /// its own (conmon leaves files in its working directory); `binary` is the dkrun that builds.
-    func build(_ arguments: [String], binary: String = CLI.binary, environment: [String: String] = [:]) throws -> CLI.Result {
+    static func build(_ arguments: [String], binary: String = CLI.binary, environment: [String: String] = [:]) throws -> CLI.Result {
         let dir = try TempDir()
         let env = CLI.environment(BaseImageTests.podmanConfiguration.merging(environment) { $1 })
         return CLI.Result(try Subprocess.run([binary, "build"] + arguments, environment: env.map { "\($0.key)=\($0.value)" },
@@ -42,48 +43,10 @@ struct ImageBuildTests {
 
     /// Removes what builds left in podman's store: the images tagged, then those of each step
     /// (podman keeps them as its cache: "--> ID"), the last first; the base image stays.
-    func removeImages(tagged tags: [String], builtBy outputs: [CLI.Result]) {
+    static func removeImages(tagged tags: [String], builtBy outputs: [CLI.Result]) {
         _ = try? BaseImageTests.podman(["rmi"] + tags)
         let steps = outputs.flatMap { $0.stdout.matches(of: #/\n--> (?:Using cache )?([0-9a-f]{11,64})\n/#).map { String($0.1) } }
         for id in steps.reversed() { _ = try? BaseImageTests.podman(["rmi", id]) }
-    }
-
-    @Test func theSeedsFlowImageBuiltOfflineRunsTasksWithTheStdlibAndHonoursExtraPipPackages() throws {
-        try BaseImageTests.makeImageUnlessMade()
-        let wheelhouse = try TempDir()
-        try writeProbeWheel(into: wheelhouse.path)
-        let context = try TempDir()
-        let image = "gcr.io/dev/dask-k8s-flow:0.1.0"
-        let built = try build([CLI.repoRoot + "/examples/custom_worker_spec.lua", "-o", context.file("ctx"), "--no-push",
-                               "--offline", wheelhouse.path])
-        defer { removeImages(tagged: [image], builtBy: [built]) }
-        try #require(built.status == 0, "\(built.stdout)\(built.stderr)")
-        // podman's lines, streamed into dkrun's stdout between dkrun's own.
-        let lines = built.lines
-        let command = try #require(lines.firstIndex { $0.hasPrefix("$ podman build -t \(image) --network none ") }, "\(built.stdout)")
-        let firstStep = try #require(lines.firstIndex { $0.hasPrefix("STEP 1/") }, "\(built.stdout)")
-        #expect(lines.firstIndex { $0.hasPrefix("build context for \(image) written") } ?? Int.max < command)
-        #expect(command < firstStep && firstStep < lines.count - 1 && lines.last == "built \(image)", "\(built.stdout)")
-        #expect(try String(contentsOfFile: context.file("ctx/Dockerfile"), encoding: .utf8).hasPrefix("FROM dkrun/dkrun:\(Product.version)\n"))
-
-        let flows = try TempDir(["stdlib.lua": stdlibFlow])
-        let run = try BaseImageTests.podman(["run", "--rm", "--network", "none", "-v", flows.path + ":/flows:ro", image,
-                                             "dkrun", "/flows/stdlib.lua"])
-        #expect(run.status == 0, "\(run.stderr)")
-        #expect(run.stdout.contains(#"json: {"n":42}"#), "\(run.stdout)")
-        let dashboard = try BaseImageTests.podman(["run", "--rm", "--network", "none", image, "python", "-c", "import bokeh, distributed"])
-        #expect(dashboard.status == 0, "\(dashboard.stderr)")
-
-        // The entrypoint installs EXTRA_PIP_PACKAGES before the command runs; pip's own variables
-        // point it at the wheelhouse, with no network.
-        let probe = ["python", "-c", "import dkrun_probe; print(dkrun_probe.VALUE)"]
-        let pip = ["run", "--rm", "--network", "none", "-v", wheelhouse.path + ":/wheels:ro", "-e", "PIP_NO_INDEX=1",
-                   "-e", "PIP_FIND_LINKS=/wheels"]
-        let without = try BaseImageTests.podman(pip + [image] + probe)
-        #expect(without.status != 0 && without.stderr.contains("No module named 'dkrun_probe'"), "\(without.stderr)")
-        let with = try BaseImageTests.podman(pip + ["-e", "EXTRA_PIP_PACKAGES=dkrun-probe==1.0", image] + probe)
-        #expect(with.status == 0 && with.stdout == "42\n", "\(with.stdout)\(with.stderr)")
-        #expect(with.stderr.contains("EXTRA_PIP_PACKAGES: installing dkrun-probe==1.0"), "\(with.stderr)")
     }
 
     @Test func aNewDkrunRebuildsOnlyTheLayersAfterThePythonPackages() throws {
@@ -97,9 +60,9 @@ struct ImageBuildTests {
             return Flow("layers", { storage = Docker { image_name = "dkrun-tests/layers", image_tag = "\(tag)",
               python_dependencies = { "dkrun-probe" }, env_vars = { FLOW_ENV = "1" } } }, function() t() end)
             """])
-        let first = try build([flow.file("flow.lua"), "-o", flow.file("ctx"), "--offline", wheelhouse.path])
+        let first = try Self.build([flow.file("flow.lua"), "-o", flow.file("ctx"), "--offline", wheelhouse.path])
         var builds = [first]
-        defer { removeImages(tagged: [image], builtBy: builds) }
+        defer { Self.removeImages(tagged: [image], builtBy: builds) }
         try #require(first.status == 0, "\(first.stdout)\(first.stderr)")
 
         // Another dkrun: this one with bytes after its end, which change its file and not what it does.
@@ -112,7 +75,7 @@ struct ImageBuildTests {
         try handle.seekToEnd()
         try handle.write(contentsOf: Data("a new dkrun".utf8))
         try handle.close()
-        let second = try build([flow.file("flow.lua"), "-o", flow.file("ctx"), "--offline", wheelhouse.path], binary: other + "/dkrun")
+        let second = try Self.build([flow.file("flow.lua"), "-o", flow.file("ctx"), "--offline", wheelhouse.path], binary: other + "/dkrun")
         builds.append(second)
         try #require(second.status == 0, "\(second.stdout)\(second.stderr)")
 
@@ -147,8 +110,8 @@ struct ImageBuildTests {
             return Flow("other", { storage = Docker { image_name = "dkrun-tests/other-base", image_tag = "\(tag)",
               base_image = "\(base)" } }, function() t() end)
             """])
-        let built = try build([flow.file("flow.lua"), "-o", flow.file("ctx"), "--offline", wheelhouse])
-        defer { removeImages(tagged: [image], builtBy: [built]) }
+        let built = try Self.build([flow.file("flow.lua"), "-o", flow.file("ctx"), "--offline", wheelhouse])
+        defer { Self.removeImages(tagged: [image], builtBy: [built]) }
         try #require(built.status == 0, "\(built.stdout)\(built.stderr)")
         #expect(built.stdout.contains("RUN echo /usr/local/lib/dkrun > /etc/ld.so.conf.d/dkrun.conf && ldconfig\n"), "\(built.stdout)")
         #expect(built.stdout.contains(": RUN python3 -m venv /usr/local/lib/dkrun/venv && "), "\(built.stdout)")
@@ -164,18 +127,18 @@ struct ImageBuildTests {
         let dir = try TempDir(["flow.lua": """
             return Flow("f", { storage = Docker { image_name = "f", image_tag = "1", python_dependencies = { "Not_There>=1" } } })
             """])
-        let engine = try build([dir.file("flow.lua"), "-o", dir.file("ctx")], environment: ["DKRUN_CONTAINER_ENGINE": "rkt"])
+        let engine = try Self.build([dir.file("flow.lua"), "-o", dir.file("ctx")], environment: ["DKRUN_CONTAINER_ENGINE": "rkt"])
         #expect(engine.status == 2 && engine.stderr.contains("DKRUN_CONTAINER_ENGINE=rkt: podman or docker expected"), "\(engine.stderr)")
-        let missing = try build([dir.file("flow.lua"), "-o", dir.file("ctx"), "--offline", dir.file("wheels")])
+        let missing = try Self.build([dir.file("flow.lua"), "-o", dir.file("ctx"), "--offline", dir.file("wheels")])
         #expect(missing.status == 2 && missing.stderr.contains("--offline \(dir.file("wheels")): no such directory"), "\(missing.stderr)")
         let wheels = try TempDir()
         try writeProbeWheel(into: wheels.path)
-        let noWheel = try build([dir.file("flow.lua"), "-o", dir.file("ctx"), "--offline", wheels.path])
+        let noWheel = try Self.build([dir.file("flow.lua"), "-o", dir.file("ctx"), "--offline", wheels.path])
         #expect(noWheel.status == 2, "\(noWheel.stderr)")
         #expect(noWheel.stderr.contains("no wheel of 'Not_There>=1' (python_dependencies) in the wheelhouse"), "\(noWheel.stderr)")
 
         // No engine on PATH: the commands to run, named for docker.
-        let none = try build([dir.file("flow.lua"), "-o", dir.file("ctx"), "--no-push"], environment: ["PATH": wheels.path])
+        let none = try Self.build([dir.file("flow.lua"), "-o", dir.file("ctx"), "--no-push"], environment: ["PATH": wheels.path])
         #expect(none.status == 0, "\(none.stderr)")
         #expect(none.lines.suffix(2) == ["neither podman nor docker answers here; build the image with:",
                                          "  docker build -t f:1 \(dir.file("ctx"))"], "\(none.stdout)")

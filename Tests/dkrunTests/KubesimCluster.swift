@@ -12,6 +12,8 @@ import Glibc
 /// its namespaces.
 final class KubesimCluster {
     let dir: TempDir
+    /// The cluster's id: its containers' label `kubesim.cluster`, its namespaces' names.
+    let id: String
 
     /// - Parameters:
     ///   - apiserver: extra arguments for its API server (`--forbid VERB:RESOURCE`).
@@ -26,6 +28,9 @@ final class KubesimCluster {
         let registry = registryCA.map { ["--registry-ca", $0] } ?? []
         let r = try Self.cluster(["up", dir.path] + runtime + registry + ["--"] + apiserver, environment: env.map { "\($0.key)=\($0.value)" }, timeout: 60)
         guard r.status == 0 else { throw CLIError("cluster up: " + r.stderr) }
+        let state = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir.file("state.json")))) as? [String: Any]
+        guard let id = state?["cluster_id"] as? String else { throw CLIError("cluster up: no cluster_id in \(dir.file("state.json"))") }
+        self.id = id
     }
 
     /// tools/kubesim/cluster.py with these arguments.
@@ -91,8 +96,8 @@ final class KubesimCluster {
     }
 
     /// Applies `dkrun k8s static-cluster`'s manifests (kubectl's result).
-    func applyStaticCluster(workers: Int) throws -> CLI.Result {
-        let manifests = try CLI.run(["k8s", "static-cluster", "--workers", String(workers), "--image", "ghcr.io/dask/dask:2026.8.0",
+    func applyStaticCluster(workers: Int, image: String = "ghcr.io/dask/dask:2026.8.0") throws -> CLI.Result {
+        let manifests = try CLI.run(["k8s", "static-cluster", "--workers", String(workers), "--image", image,
                                      "--memory-limit", "1G"])
         try manifests.stdout.write(toFile: dir.file("cluster.yaml"), atomically: true, encoding: .utf8)
         return try exec(["kubectl", "apply", "-f", dir.file("cluster.yaml")])
@@ -113,18 +118,22 @@ final class KubesimCluster {
 
     func down() { _ = try? Self.cluster(["down", dir.path], timeout: 60) }
 
-    /// Takes the cluster down and expects nothing of it left on the machine: no container with
-    /// its label (`kubesim.cluster`, container mode) and none of its network namespaces.
+    /// Takes the cluster down and expects nothing of it left on the machine (`downLeavingNothing`).
     func downExpectingNothingLeft(sourceLocation: SourceLocation = #_sourceLocation) throws {
-        let state = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir.file("state.json")))) as? [String: Any]
-        let id = try #require(state?["cluster_id"] as? String, sourceLocation: sourceLocation)
+        let left = try downLeavingNothing()
+        #expect(left.isEmpty, "left on the machine: \(left)", sourceLocation: sourceLocation)
+    }
+
+    /// Takes the cluster down and says what of it is left on the machine: containers with its
+    /// label (`kubesim.cluster`, container mode) and its network namespaces (none: empty).
+    func downLeavingNothing() throws -> [String] {
         down()
         let podman = ["podman", "ps", "--all", "--filter", "label=kubesim.cluster=\(id)", "--format", "{{.Names}}"]
         let containers = CLI.Result(try Subprocess.run(podman, environment: BaseImageTests.environment, timeout: 60))
-        #expect(containers.status == 0 && containers.stdout.isEmpty, "containers left: \(containers.stdout)", sourceLocation: sourceLocation)
+        guard containers.status == 0 else { throw CLIError("podman ps: \(containers.stderr)") }
         let namespaces = CLI.Result(try Subprocess.run(["ip", "netns", "list"], timeout: 30)).stdout
-        let left = namespaces.split(separator: "\n").filter { $0.hasPrefix("kubesim-\(id)") || $0.hasPrefix("ksp-\(id)-") }
-        #expect(left.isEmpty, "network namespaces left: \(left)", sourceLocation: sourceLocation)
+            .split(separator: "\n").filter { $0.hasPrefix("kubesim-\(id)") || $0.hasPrefix("ksp-\(id)-") }
+        return containers.lines.map { "container \($0)" } + namespaces.map { "network namespace \($0)" }
     }
 
     deinit { down() }
