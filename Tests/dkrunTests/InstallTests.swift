@@ -70,21 +70,24 @@ private func userEnvironment(path: String) -> [String] {
         return CLI.Result(try Subprocess.run(["podman"] + arguments, environment: environment, directory: dir.path, timeout: 600))
     }
 
-    /// Whether the image was made from the binary under test (its label names the binary's SHA-256).
-    static func imageHoldsTheBinaryUnderTest() throws -> Bool {
-        let label = try podman(["image", "inspect", "--format", #"{{index .Labels "dkrun.binary.sha256"}}"#, image])
-        let binary = try Digests.sha256Hex(Array(Data(contentsOf: URL(fileURLWithPath: CLI.binary))))
-        return label.status == 0 && label.stdout == binary + "\n"
+    /// Whether the image was made from what is under test: the binary and the files beside it in
+    /// the image (base-image.sh's digest of them, which the image's label holds).
+    static func imageIsOfWhatIsUnderTest() throws -> Bool {
+        let label = try podman(["image", "inspect", "--format", #"{{index .Labels "dkrun.inputs.sha256"}}"#, image])
+        let inputs = CLI.Result(try Subprocess.run([CLI.repoRoot + "/scripts/base-image.sh", "--binary", CLI.binary, "--print-inputs-digest"],
+                                                   environment: environment, timeout: 60))
+        try #require(inputs.status == 0, "\(inputs.stderr)")
+        return label.status == 0 && label.stdout == inputs.stdout
     }
 
     private static let making = NSLock()
 
-    /// Makes the image unless podman's store has it, made from the binary under test (once for
+    /// Makes the image unless podman's store has it, made from what is under test (once for
     /// every suite that needs it: ImageBuildTests builds flow images on it).
     static func makeImageUnlessMade() throws {
         making.lock()
         defer { making.unlock() }
-        if try !imageHoldsTheBinaryUnderTest() {
+        if try !imageIsOfWhatIsUnderTest() {
             let made = CLI.Result(try Subprocess.run([CLI.repoRoot + "/scripts/base-image.sh", "--binary", CLI.binary],
                                                      environment: environment, timeout: 600))
             try #require(made.status == 0, "\(made.stderr)")
