@@ -46,6 +46,10 @@ static inline void lua_remove(lua_State *L, int i) { lua_rotate(L, i, -1); lua_p
 #undef lua_upvalueindex
 /// lua_upvalueindex(i)
 static inline int lua_upvalueindex(int i) { return LUA_REGISTRYINDEX - i; }
+/// lua_gc(L, LUA_GCCOLLECT): a full collection.
+static inline void dk_gc_collect(lua_State *L) { lua_gc(L, LUA_GCCOLLECT); }
+/// lua_gc(L, LUA_GCCOUNT): the state's memory in use, in KB.
+static inline int dk_gc_count(lua_State *L) { return lua_gc(L, LUA_GCCOUNT); }
 #undef luaL_loadbuffer
 /// luaL_loadbuffer(L, buffer, size, chunkname), text chunks only.
 static inline int luaL_loadbuffer(lua_State *L, const char *b, size_t n, const char *name) {

@@ -184,6 +184,8 @@ public final class RunRecorder: RunObserver, @unchecked Sendable {
 
 /// The task runs' rows as a run's events change them (the writer's own: no lock).
 private struct TaskRows {
+    /// The rows of the task runs that have not finished (a finished run's row is written
+    /// once more and let go: a run of 100,000 tasks does not hold them all).
     private var tasks: [TaskRunID: TaskRunRecord] = [:]
     /// Each task's place in the run: the order its first event came in.
     private var positions: [String: Int] = [:]
@@ -206,6 +208,7 @@ private struct TaskRows {
             tasks[id] = t
             changed.insert(id)
         }
+        defer { for id in changed where tasks[id]!.ended != nil { tasks[id] = nil } }
         return changed.map { tasks[$0]! }
     }
 }

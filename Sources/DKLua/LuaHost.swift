@@ -140,8 +140,15 @@ public final class LuaHost: FlowHost {
             chosen = only
         }
         activeFlowReference = chosen.ref
-        return try describe(ref: chosen.ref)
+        let spec = try describe(ref: chosen.ref)
+        // The description's tables are garbage now, and the run would carry them (Lua collects
+        // when its heap has doubled): a big flow's run starts without them.
+        if dk_gc_count(lua.L) > Self.collectsAbove { dk_gc_collect(lua.L) }
+        return spec
     }
+
+    /// The Lua heap (KB) above which a flow's description is collected before its run.
+    private static let collectsAbove: Int32 = 16 * 1024
 
     private var flowList: String { flows.map { "'\($0.name)'" }.joined(separator: ", ") }
 
@@ -237,11 +244,17 @@ public final class LuaHost: FlowHost {
     /// and working_dir (relative to the script's directory) in force.
     /// - Parameter serialised: the flow's payload and its bytes, when the caller has made them
     ///   already (`dkrun` serialises before it runs), so that threads and Dask do not make
-    ///   them again.
+    ///   them again (the bytes only Dask needs: nil, they are made again if it does).
     /// - Parameter runID: the run's id (`flow_run_id`), when the caller has chosen it.
     public func execution(of flow: FlowSpec, runID: String = UUID4.make(), parameters given: [String: Value], executor: ExecutorChoice,
-                          observer: RunObserver?, serialised: (payload: Payload, bytes: [UInt8])? = nil) throws -> FlowExecution {
-        let graph = try FlowGraph(flow)
+                          observer: RunObserver?, serialised: (payload: Payload, bytes: [UInt8]?)? = nil) throws -> FlowExecution {
+        try execution(of: FlowGraph(flow), runID: runID, parameters: given, executor: executor, observer: observer, serialised: serialised)
+    }
+
+    /// The same, of a flow validated already (a flow of 100,000 tasks keeps one graph).
+    public func execution(of graph: FlowGraph, runID: String = UUID4.make(), parameters given: [String: Value], executor: ExecutorChoice,
+                          observer: RunObserver?, serialised: (payload: Payload, bytes: [UInt8]?)? = nil) throws -> FlowExecution {
+        let flow = graph.spec
         let parameters = try graph.resolveParameters(given)
         let process = try LocalRunProcess(flow: flow, flowDirectory: sources.scriptDirectory ?? Files.currentDirectory)
         return FlowExecution(graph: graph, runID: runID, parameters: parameters, executor: executor, host: self, clusterRunner: clusterRunner,

@@ -10,8 +10,9 @@ final class LuaTaskInvoker: TaskInvoker {
     /// The metatable that shows the run's fields under each call's `dk.context`, made once per
     /// flow run.
     private var runFields: (run: FlowRunContext, fields: [String: Value], metatable: Int32)?
-    /// The shared part of each task's identity, by slug, made once.
-    private var identityParts: [String: TaskIdentity.TaskPart] = [:]
+    /// The shared part of each task's identity, made once per task and shared by its copies
+    /// (a flow of 100,000 calls of one task makes one, not 100,000).
+    private var identityParts: [TaskOrigin: TaskIdentity.TaskPart] = [:]
     /// The stores of the locations used so far (an S3 store reads its credentials once).
     private var stores: [ResultLocation: ResultStore] = [:]
 
@@ -113,10 +114,33 @@ final class LuaTaskInvoker: TaskInvoker {
     }
 
     func identityPart(of task: TaskSpec) -> TaskIdentity.TaskPart {
-        if let known = identityParts[task.slug] { return known }
+        let origin = self.origin(of: task)
+        if let known = identityParts[origin] { return known }
         let part = TaskIdentity.TaskPart(task: task, code: functionText(of: task))
-        identityParts[task.slug] = part
+        identityParts[origin] = part
         return part
+    }
+
+    /// What a task's description (all but its slug and source) and its function's text come
+    /// from: its name, its Lua function and its options table (`dk._task_origin`). The Lua
+    /// objects live as long as the flow, so their addresses name them.
+    private struct TaskOrigin: Hashable {
+        let name: String
+        let function: UnsafeRawPointer?
+        let options: UnsafeRawPointer?
+    }
+
+    private func origin(of task: TaskSpec) -> TaskOrigin {
+        let lua = host.lua
+        let base = lua.top
+        defer { lua_settop(lua.L, base) }
+        guard let flowRef = host.activeFlowReference else { return TaskOrigin(name: task.slug, function: nil, options: nil) }
+        lua.pushRef(host.dkReference)
+        lua.rawField(-1, "_task_origin")
+        lua.pushRef(flowRef)
+        lua.push(task.slug)
+        guard (try? lua.pcall(nargs: 2, nresults: 2)) != nil else { return TaskOrigin(name: task.slug, function: nil, options: nil) }
+        return TaskOrigin(name: task.name, function: lua_topointer(lua.L, -2), options: lua_topointer(lua.L, -1))
     }
 
     /// The lines of the script or module that define the task's function, from the recorded

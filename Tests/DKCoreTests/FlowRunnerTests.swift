@@ -129,6 +129,30 @@ func steps(called: Bool, ending kind: StateKind) -> [Step] {
 
     static let shapesAndEndings = Shape.allCases.flatMap { shape in Ending.allCases.map { (shape, $0) } }
 
+    /// A run that reports no results (`dkrun FLOW.lua`) lets a task's result go once the tasks
+    /// downstream of it have ended: they still get it, its state keeps its kind (and a mapped
+    /// task its children's), and the reference tasks keep theirs.
+    @Test(arguments: ExecutorKind.all)
+    func resultsNothingReadsAreLetGo(on executor: ExecutorKind) throws {
+        let flow = testFlow(testTask("a"), testTask("b", ["x": .result(of: "a")]), testTask("c", ["x": .result(of: "b")]),
+                            testTask("l"), testTask("m", ["x": .mapped(over: "l")]), testTask("n", ["xs": .result(of: "m")]),
+                            referenceTasks: ["b", "c", "n"])
+        let script = InvokerScript(outcomes: ["l": [.success([1, 2])]])
+
+        let run = try runFlow(flow, script: script, on: executor, releasesResults: true)
+
+        #expect(run.result.taskStates == [
+            "a": TaskState(.success), "b": succeeded("b"), "c": succeeded("c"), "l": TaskState(.success),
+            "m": TaskState(.mapped, message: "Mapped 2 items", children: [TaskState(.success), TaskState(.success)]),
+            "n": succeeded("n"),
+        ])
+        #expect(run.argumentsByRun["b"] == ["x": "a"])
+        #expect(run.argumentsByRun["c"] == ["x": "b"])
+        #expect(run.argumentsByRun["m[1]"] == ["x": 2])
+        #expect(run.argumentsByRun["n"] == ["xs": ["m[0]", "m[1]"]])
+        #expect(run.result.state == allReferenceTasksSucceeded)
+    }
+
     @Test(arguments: shapesAndEndings, ExecutorKind.all)
     func anEndingReachesEveryTaskAfterIt(_ shapeAndEnding: (Shape, Ending), on executor: ExecutorKind) throws {
         let (shape, ending) = shapeAndEnding

@@ -288,17 +288,18 @@ struct FlowRun {
 
 /// Runs a flow on one of the test executors, answering from `script`.
 func runFlow(_ spec: FlowSpec, parameters: [String: Value] = [:], script: InvokerScript = InvokerScript(),
-             on kind: ExecutorKind) throws -> FlowRun {
+             on kind: ExecutorKind, releasesResults: Bool = false) throws -> FlowRun {
     let log = InvokerLog()
-    return try runFlow(spec, parameters: parameters, executor: kind.make(script, log), log: log)
+    return try runFlow(spec, parameters: parameters, executor: kind.make(script, log), log: log, releasesResults: releasesResults)
 }
 
 /// Runs a flow on `executor` and shuts the executor down; `log` is where its invokers record.
-func runFlow(_ spec: FlowSpec, parameters: [String: Value] = [:], executor: Executor, log: InvokerLog) throws -> FlowRun {
+func runFlow(_ spec: FlowSpec, parameters: [String: Value] = [:], executor: Executor, log: InvokerLog,
+             releasesResults: Bool = false) throws -> FlowRun {
     let graph = try FlowGraph(spec)
     let recorder = EventRecorder()
     let context = FlowRunContext(flowName: spec.name, parameters: try graph.resolveParameters(parameters))
-    let runner = FlowRunner(graph: graph, context: context, executor: executor, observer: recorder)
+    let runner = FlowRunner(graph: graph, context: context, executor: executor, observer: recorder, releasesResults: releasesResults)
     let result = runner.run()
     executor.shutdown()
     return FlowRun(graph: graph, result: result, events: recorder.events, calls: log.calls)

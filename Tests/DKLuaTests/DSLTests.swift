@@ -123,6 +123,31 @@ import Testing
         #expect(rebuilt.functionText(of: a) == invoker.functionText(of: a))
     }
 
+    /// The part of a task's identity its calls share is made once per task, for all its
+    /// copies; another task of the same function with other options has its own.
+    @Test func copiesOfATaskShareTheirIdentityPart() throws {
+        let dir = try ScriptDirectory("""
+            local function f(x) return x end
+            local a = task("a", f)
+            local retried = task("a", { max_retries = 2 }, f)
+            return Flow("f", function() a(1); a(2); retried(3) end)
+            """)
+        let (host, spec) = try dir.load()
+        let invoker = host.makeTaskInvoker()
+        func identity(_ slug: String) throws -> TaskIdentity {
+            TaskIdentity(invoker.identityPart(of: try #require(spec.task(slug))), inputs: ["x": 1])
+        }
+        func madeAlone(_ slug: String) throws -> TaskIdentity {
+            let task = try #require(spec.task(slug))
+            return TaskIdentity(task: task, code: invoker.functionText(of: task), inputs: ["x": 1])
+        }
+        #expect(spec.tasks.map(\.slug) == ["a", "a-2", "a-3"])
+        #expect(try identity("a") == madeAlone("a"))
+        #expect(try identity("a-2") == identity("a"))
+        #expect(try identity("a-3") == madeAlone("a-3"))
+        #expect(try identity("a-3") != identity("a"))
+    }
+
     @Test func specFilesAreLoadedIntoTheEnvironment() throws {
         let (host, spec) = try ScriptDirectory("""
             local t = task("t", function() end)

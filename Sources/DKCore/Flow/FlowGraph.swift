@@ -1,7 +1,7 @@
 /// A validated flow: its tasks indexed, its edges checked, an order to run them in.
 /// Building one is the "validate" step of a flow run; every error names a file:line.
 public struct FlowGraph: Sendable {
-    public let spec: FlowSpec
+    public private(set) var spec: FlowSpec
     /// Task index by slug; tasks keep the spec's order.
     public let index: [String: Int]
     /// The data and state edges into each task.
@@ -50,6 +50,13 @@ public struct FlowGraph: Sendable {
     }
 
     public var count: Int { spec.tasks.count }
+
+    /// The same graph with these tag limits over the flow's (`--limit`), which change no edge.
+    public func limited(by given: [String: Int]) -> FlowGraph {
+        var graph = self
+        graph.spec.limits.merge(given) { _, given in given }
+        return graph
+    }
 
     /// Two edges between the same tasks (a state edge and a data edge) count once.
     private static func sortedUnique(_ list: [Int]) -> [Int] {

@@ -58,6 +58,10 @@ public final class FlowExecution {
     public var approved: Set<String> = []
     /// Whether the run keeps results for a resume (`FlowRunContext.keepsResults`).
     public var keepsResults = false
+    /// Whether the run's result holds every task's result (`flow:run`, as Prefect 1's
+    /// `flow.run()` returns them); false (`dkrun FLOW.lua`, which reports none): only the
+    /// reference tasks', and a task's result is let go once nothing downstream reads it.
+    public var returnsTaskResults = true
     /// The results the tasks run here keep for a resume, written aside as they come.
     private let kept = KeptResults()
 
@@ -93,7 +97,10 @@ public final class FlowExecution {
     }
 
     private func runWithHooks(_ tasks: (RunObserver) throws -> FlowRunResult) -> FlowRunResult {
-        let report = FlowEndAfterExit(observer)
+        // Only a cluster's run can fail after its tasks ran, with the states they reached.
+        var onCluster = false
+        if case .dask = executor { onCluster = true }
+        let report = FlowEndAfterExit(observer, keepsTaskStates: onCluster)
         let previousObserver = host.runObserver
         host.runObserver = observer
         defer { host.runObserver = previousObserver }
@@ -133,7 +140,7 @@ public final class FlowExecution {
         case .local:
             return { [self] observer in
                 FlowRunner(graph: graph, context: context, executor: LocalExecutor(invoker: host.makeTaskInvoker()),
-                           observer: observer).run()
+                           observer: observer, releasesResults: !returnsTaskResults).run()
             }
         case .threads(let n):
             guard host.canRebuildElsewhere else { throw madeInREPL(flow) }
@@ -143,7 +150,8 @@ public final class FlowExecution {
                 // from its payload, as a remote worker would.
                 let pool = ThreadExecutor(threads: n, callerInvoker: host.makeTaskInvoker(), makeInvoker: makeInvoker)
                 defer { pool.shutdown() }
-                return FlowRunner(graph: graph, context: context, executor: pool, observer: observer).run()
+                return FlowRunner(graph: graph, context: context, executor: pool, observer: observer,
+                                  releasesResults: !returnsTaskResults).run()
             }
         case .dask(let settings):
             guard host.canRebuildElsewhere else { throw madeInREPL(flow) }
@@ -175,11 +183,16 @@ private final class FlowEndAfterExit: RunObserver, @unchecked Sendable {
     private let monitor = Monitor()
     private var started = false
     private var counts: [StateKind: Int] = [:]
-    /// The last finished state of each task, for a run that fails outside its tasks.
+    /// The last finished state of each task, for a run that fails outside its tasks after
+    /// they ran (`keepsTaskStates`).
     private var taskStates: [String: TaskState] = [:]
+    private let keepsTaskStates: Bool
     private var end: (flow: String, counts: [StateKind: Int], wall: Double)?
 
-    init(_ observer: RunObserver?) { self.observer = observer }
+    init(_ observer: RunObserver?, keepsTaskStates: Bool) {
+        self.observer = observer
+        self.keepsTaskStates = keepsTaskStates
+    }
 
     func handle(_ event: RunEvent) {
         switch event {
@@ -188,7 +201,7 @@ private final class FlowEndAfterExit: RunObserver, @unchecked Sendable {
         case let .taskState(id, state, _, _, _, _) where state.isFinished || state.kind == .paused:
             monitor.locked {
                 counts[state.kind, default: 0] += 1
-                if id.mapIndex == nil { taskStates[id.task] = state }
+                if id.mapIndex == nil && keepsTaskStates { taskStates[id.task] = state }
             }
         case let .flowFinished(flow, _, counts, wall, _):
             monitor.locked { end = (flow, counts, wall) }

@@ -34,6 +34,11 @@ public final class FlowRunner {
 
     private var states: [TaskState?]
     private var unfinishedUpstream: [Int]
+    /// Whether a task's state lets its result go once the tasks downstream of it have ended
+    /// (`FlowExecution.returnsTaskResults` false), unless it is a reference task.
+    private let releasesResults: Bool
+    private var unfinishedDownstream: [Int]
+    private let referenceTasks: Set<Int>
     private var ready: [Int] = []
     private var inFlight = 0
     /// Mapped tasks whose children have started and not all ended.
@@ -78,29 +83,49 @@ public final class FlowRunner {
         var state: TaskState { TaskState(.mapped, result: .array(results), children: states) }
     }
 
-    private struct PendingJob {
-        var task: Int
-        var mapIndex: Int?
+    /// A task run from its first attempt to its final state. A class: a fan of 100,000 tasks
+    /// queues them all at once, and its call (a task's whole description) is held once, by
+    /// the run and by the queued job alike. Between its submission and its result only the
+    /// executor reads it.
+    private final class PendingJob {
+        let task: Int
+        let mapIndex: Int?
         var call: TaskCall
         /// A state reached without running, for the task's state handlers to settle.
-        var decided: TaskState?
+        let decided: TaskState?
         /// The task's tags that have a limit, and whether it holds their slots.
-        var limited: [String]
+        let limited: [String]
         var holdsSlots = false
         /// Where the job queues when it follows an upstream child (depth-first), instead of
         /// after the jobs submitted before it.
-        var follows: QueuePlace?
+        let follows: QueuePlace?
+
+        init(task: Int, mapIndex: Int?, call: TaskCall, decided: TaskState?, limited: [String], follows: QueuePlace?) {
+            self.task = task
+            self.mapIndex = mapIndex
+            self.call = call
+            self.decided = decided
+            self.limited = limited
+            self.follows = follows
+        }
     }
 
-    /// - Parameter context: the run's; its parameters are resolved values (see
-    ///   `FlowGraph.resolveParameters`).
-    public init(graph: FlowGraph, context: FlowRunContext, executor: Executor, observer: RunObserver?) {
+    /// - Parameters:
+    ///   - context: the run's; its parameters are resolved values (see
+    ///     `FlowGraph.resolveParameters`).
+    ///   - releasesResults: whether the run's result may leave out the results of the tasks
+    ///     that are not reference tasks, so that each is let go once nothing downstream reads
+    ///     it (a run of `dkrun FLOW.lua` reports none); false: it holds every task's result.
+    public init(graph: FlowGraph, context: FlowRunContext, executor: Executor, observer: RunObserver?, releasesResults: Bool = false) {
         self.graph = graph
         self.context = context
         self.executor = executor
         self.observer = observer
+        self.releasesResults = releasesResults
         states = Array(repeating: nil, count: graph.count)
         unfinishedUpstream = graph.upstream.map(\.count)
+        unfinishedDownstream = releasesResults ? graph.downstream.map(\.count) : []
+        referenceTasks = releasesResults ? Set(graph.referenceTaskIndices) : []
     }
 
     public func run() -> FlowRunResult {
@@ -285,18 +310,19 @@ public final class FlowRunner {
     private static let notStarted = TaskState(.cancelled, message: "The flow run was interrupted before this task ran")
 
     private func submit(_ id: Int) {
-        let (call, decided) = (jobs[id]!.call, jobs[id]!.decided)
-        let observer = self.observer
+        let job = jobs[id]!
+        let (callID, observer) = (job.call.id, self.observer)
         inFlight += 1
         let log: @Sendable (LogLevel, String) -> Void = { level, message in
-            observer?.handle(.log(call.id, level, message, time: Clock.wall()))
+            observer?.handle(.log(callID, level, message, time: Clock.wall()))
         }
-        let place = jobs[id]!.follows ?? QueuePlace(sequence: nextSequence)
+        let place = job.follows ?? QueuePlace(sequence: nextSequence)
         nextSequence += 1
-        if let i = jobs[id]!.mapIndex { mappedRuns[jobs[id]!.task]?.places[i] = place }
-        executor.submit(id: id, priority: call.task.priority, place: place) { invoker in
+        if let i = job.mapIndex { mappedRuns[job.task]?.places[i] = place }
+        executor.submit(id: id, priority: job.call.task.priority, place: place) { invoker in
+            let call = job.call
             if Interruption.requested { return .handled(Self.notStarted) }
-            if let decided { return invoker.settle(call, decided, log: log) }
+            if let decided = job.decided { return invoker.settle(call, decided, log: log) }
             if let stored = TaskRules.storedOutcome(call, invoker, log: log) { return stored }
             observer?.handle(.taskState(call.id, TaskState(.running), attempt: call.attempt, duration: nil, time: Clock.wall()))
             return TaskRules.storing(invoker.invoke(call, log: log), call, invoker, log: log)
@@ -305,7 +331,7 @@ public final class FlowRunner {
 
     private func complete(_ result: JobResult) {
         let (id, duration) = (result.id, result.duration)
-        var job = jobs[id]!
+        let job = jobs[id]!
         let callID = job.call.id
         let attempt = job.decided == nil ? job.call.attempt : 0
         // A settled state is final: it was not an attempt, so nothing retries or loops.
@@ -314,11 +340,9 @@ public final class FlowRunner {
         switch next {
         case .retry(let retrying, let delay):
             observer?.handle(.taskState(callID, retrying, attempt: attempt, duration: duration, time: Clock.wall()))
-            jobs[id] = job
             retries.append((Clock.monotonic() + delay, id))
         case .loop(let looped):
             observer?.handle(.taskState(callID, looped, attempt: attempt, duration: duration, time: Clock.wall()))
-            jobs[id] = job
             submit(id)
         case .done(let state):
             jobs[id] = nil
@@ -363,6 +387,20 @@ public final class FlowRunner {
                 start(d)
             }
         }
+        guard releasesResults else { return }
+        // Every run of this task has its arguments: the upstream results are read no more.
+        for u in graph.upstream[t] {
+            unfinishedDownstream[u] -= 1
+            release(u)
+        }
+        release(t)
+    }
+
+    /// Lets task `t`'s result go when it has ended, so have the tasks downstream of it, and
+    /// the run does not report it.
+    private func release(_ t: Int) {
+        guard unfinishedDownstream[t] == 0, !referenceTasks.contains(t), let state = states[t] else { return }
+        states[t] = state.released
     }
 
     private func flowState(interrupted: Bool) -> TaskState {

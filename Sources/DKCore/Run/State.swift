@@ -66,6 +66,13 @@ public struct TaskState: Sendable, Equatable {
     /// at its children instead (`flattened`), a held child holds the task behind it, and a
     /// task mapped over it maps, its child behind the held one waiting.
     public var holdsDownstream: Bool { kind == .paused || kind == .pending }
+
+    /// The state as the run keeps it once nothing downstream reads its result: its kind and
+    /// message, its children's likewise; what was reported as it was reached (the result,
+    /// the traceback, where the result is stored) let go.
+    public var released: TaskState {
+        TaskState(kind, message: message, children: children.map(\.released))
+    }
 }
 
 extension TaskState {

@@ -691,6 +691,13 @@ function dk._function_span(flow, slug)
   return info.source, info.linedefined, info.lastlinedefined
 end
 
+-- What the part of task `slug`'s identity its calls share comes from besides its name: its
+-- function and its options table, which every copy of a task (a call in a flow, t:map) shares.
+function dk._task_origin(flow, slug)
+  local t = flow._by_slug[slug]
+  return t.fn, t.options
+end
+
 -- Runs task `slug` of `flow` with its arguments (name -> value) and context.
 function dk._invoke(flow, slug, arguments, context)
   local t = flow._by_slug[slug]

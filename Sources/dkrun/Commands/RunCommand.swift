@@ -96,8 +96,7 @@ struct RunCommand: ParsableCommand {
         }
         // The command line's limits go to this run's coordinator, not into the payload: workers
         // rebuild the flow from its script, and must find the same description.
-        var spec = loaded.spec
-        spec.limits.merge(givenLimits) { _, given in given }
+        let graph = loaded.graph.limited(by: givenLimits)
 
         if resume != nil, case .kubernetes = placement, let problem = loaded.spec.resultsProblemOnKubernetes(resuming: true) {
             throw CommandError.badInput(problem)
@@ -108,7 +107,7 @@ struct RunCommand: ParsableCommand {
         }
 
         var t = Clock.monotonic()
-        let serialised = loaded.serialised()
+        var serialised = loaded.serialised()
         let serialise = Clock.monotonic() - t
 
         if printing.verbose && !printing.jsonEvents {
@@ -132,12 +131,18 @@ struct RunCommand: ParsableCommand {
             try writeReport(collector, run: run, graph: loaded.graph)
             try CommandError.end(with: status)
         case .here(let choice):
+            // Only Dask sends the bytes: a run here does not hold them (26 MB for 100,000 tasks).
+            var bytes: [UInt8]?
+            if case .dask = choice { bytes = serialised.bytes }
+            serialised.bytes = []
+            let payload = serialised.payload
             let status = try HistoryRecording.run(run, output: observer) { observer in
-                let execution = try loaded.host.execution(of: spec, runID: run.id, parameters: loaded.parameters, executor: choice,
-                                                          observer: observer, serialised: (serialised.payload, serialised.bytes))
+                let execution = try loaded.host.execution(of: graph, runID: run.id, parameters: loaded.parameters, executor: choice,
+                                                          observer: observer, serialised: (payload, bytes))
                 execution.resumes = resumes
                 execution.approved = Set(approve)
                 execution.keepsResults = true
+                execution.returnsTaskResults = false
                 let result = try execution.run()
                 if timings {
                     let all = loaded.timings + [("serialise", serialise), ("run", Clock.monotonic() - t)]
