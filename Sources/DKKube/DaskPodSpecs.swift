@@ -56,6 +56,9 @@ public struct DaskClusterSpec: Sendable {
     public var env: [String: String] = [:]
     /// Dask's `kubernetes.worker-name`: `{user}`, `{uuid}` and environment variables.
     public var workerNameTemplate = "dask-{user}-{uuid}"
+    /// The scheduler Service's type (the operator KubeCluster's scheduler_service_type); nil:
+    /// Kubernetes' default, ClusterIP.
+    public var schedulerServiceType: String?
     /// How long a pod may take to start before the run fails (seconds).
     public var startupTimeout = 300.0
     /// How often the driver reports the workers, and how many reports in a row must want
@@ -103,12 +106,13 @@ public struct DaskClusterSpec: Sendable {
         var metadata: Value = ["name": .text(schedulerName), "namespace": .text(namespace),
                                "labels": RunLabels.of(run: runID, component: "scheduler")]
         if let owner { metadata["ownerReferences"] = [owner] }
-        return ["apiVersion": "v1", "kind": "Service", "metadata": metadata,
-                "spec": ["selector": [.text(RunLabels.flowRun): .text(runID), .text(RunLabels.component): "scheduler"],
-                         "ports": [["name": "tcp-comm", "port": .int(Int64(Self.schedulerPort)),
-                                    "targetPort": .int(Int64(Self.schedulerPort))],
-                                   ["name": "http-dashboard", "port": .int(Int64(Self.dashboardPort)),
-                                    "targetPort": .int(Int64(Self.dashboardPort))]]]]
+        var spec: Value = ["selector": [.text(RunLabels.flowRun): .text(runID), .text(RunLabels.component): "scheduler"],
+                           "ports": [["name": "tcp-comm", "port": .int(Int64(Self.schedulerPort)),
+                                      "targetPort": .int(Int64(Self.schedulerPort))],
+                                     ["name": "http-dashboard", "port": .int(Int64(Self.dashboardPort)),
+                                      "targetPort": .int(Int64(Self.dashboardPort))]]]
+        if let schedulerServiceType { spec["type"] = .text(schedulerServiceType) }
+        return ["apiVersion": "v1", "kind": "Service", "metadata": metadata, "spec": spec]
     }
 
     /// Keeps voluntary evictions (a node drain) from taking the scheduler mid-run, as
@@ -141,6 +145,8 @@ public struct DaskClusterSpec: Sendable {
     /// workers' spec, else the quick configuration's worker (one thread, resources matching
     /// --nthreads and --memory-limit, and --death-timeout so it goes if the scheduler does).
     /// A named group's pods declare its resources (`--resources`, over any the spec has).
+    /// Every worker gets DASK_WORKER_NAME, its pod's name, as the Dask operator gives it (the
+    /// operator's worker command names the worker `$(DASK_WORKER_NAME)`).
     public func workerPod(name: String, schedulerAddress: String, group: WorkerGroup? = nil) -> Value {
         let resources: Value = ["cpu": "1", "memory": "4G"]
         let container: Value = [
@@ -149,7 +155,7 @@ public struct DaskClusterSpec: Sendable {
             "resources": ["limits": resources, "requests": resources],
         ]
         var pod = pod(group?.template ?? workerTemplate, name: name, component: "worker", defaultContainer: container,
-                      extraEnv: ["DASK_SCHEDULER_ADDRESS": schedulerAddress])
+                      extraEnv: ["DASK_SCHEDULER_ADDRESS": schedulerAddress, "DASK_WORKER_NAME": name])
         pod["metadata"]?["labels"]?[WorkerGroup.label] = .text(group?.name ?? WorkerGroup.defaultName)
         if let group, !group.resources.isEmpty, var containers = pod["spec"]?["containers"]?.arrayValue, !containers.isEmpty {
             Self.declare(group.resourcesArgument, in: &containers[0])

@@ -115,7 +115,12 @@ public struct FlowRunPlan: Sendable {
             tasks = .daskCluster(Self.settle(spec))
         case .daskCluster(.kubeClusterExecutor):
             var spec = cluster(min: 1, max: 1)
-            try KubeClusterOptions.apply(flow.executor ?? [:], to: &spec)
+            let executor = flow.executor ?? [:]
+            if DaskClusterClass.of(executor) == .operatorKube {
+                try OperatorKubeCluster.apply(executor, to: &spec)
+            } else {
+                try KubeClusterOptions.apply(executor, to: &spec)
+            }
             tasks = .daskCluster(Self.settle(spec))
         case .executor(let choice):
             tasks = .executor(choice)
@@ -305,8 +310,9 @@ enum RunSecretsVolume {
     static let mount: Value = ["name": .text(name), "mountPath": .text(SecretStore.defaultDirectory), "readOnly": true]
 }
 
-/// DaskExecutor's `cluster_kwargs` and `adapt_kwargs` for dask-kubernetes' KubeCluster, the
-/// Prefect 1.x spelling of the per-run cluster.
+/// DaskExecutor's `cluster_kwargs` and `adapt_kwargs` for dask-kubernetes' classic
+/// KubeCluster, the Prefect 1.x spelling of the per-run cluster (the operator's:
+/// `OperatorKubeCluster`).
 enum KubeClusterOptions {
     static let clusterKeys = ["pod_template", "scheduler_pod_template", "name", "n_workers", "env", "image",
                               "startup_timeout", "namespace", "worker_groups"]
@@ -341,8 +347,13 @@ enum KubeClusterOptions {
                                             specField: "pod_template") { name in
             kwargs["worker_groups"]?[name]?["pod_template"].map { ($0, "DaskExecutor cluster_kwargs.worker_groups.\(name).pod_template") }
         }
-        // n_workers 0 (dask-kubernetes' default) makes one worker: a flow run needs one.
-        let n = try Numbers.integer(kwargs["n_workers"] ?? 1, "DaskExecutor cluster_kwargs.n_workers", in: 0 ... SpecChecks.workerLimit)
+        try size(&spec, workers: try Numbers.integer(kwargs["n_workers"] ?? 1, "DaskExecutor cluster_kwargs.n_workers",
+                                                     in: 0 ... SpecChecks.workerLimit), adapt: adapt)
+    }
+
+    /// The cluster's bounds: `n` workers (0, dask-kubernetes' default, makes one: a flow run
+    /// needs one), or adaptive within `adapt_kwargs` when they are given.
+    static func size(_ spec: inout DaskClusterSpec, workers n: Int, adapt: Value) throws {
         if adapt.mapValue?.isEmpty ?? true {
             spec.minWorkers = max(n, 1)
             spec.maxWorkers = max(n, 1)

@@ -391,6 +391,7 @@ public final class KubeClusterRunner: ClusterRunner {
         settings["cluster_class"] = nil
         settings["cluster_kwargs"] = nil
         settings["adapt_kwargs"] = nil
+        settings["custom_cluster_spec"] = nil
         return try DaskRunner(scaling: cluster).run(graph: graph, payload: payload, context: context, settings: settings,
                                                     observer: observer)
     }

@@ -43,7 +43,8 @@ import Testing
         #expect(container["args"] == ["dask", "worker", "--nthreads", "1", "--memory-limit", "4G", "--no-dashboard", "--death-timeout", "60"])
         #expect(container["resources"]!["limits"] == container["resources"]!["requests"])
         #expect(container["env"] == [["name": "DASK_DISTRIBUTED__SCHEDULER__WORK_STEALING", "value": "True"],
-                                     ["name": "DASK_SCHEDULER_ADDRESS", "value": "tcp://10.0.0.1:8786"]])
+                                     ["name": "DASK_SCHEDULER_ADDRESS", "value": "tcp://10.0.0.1:8786"],
+                                     ["name": "DASK_WORKER_NAME", "value": "dask-root-abc"]])
         #expect(container["image"] == "dkrun:test")
         #expect(worker["spec"]!["restartPolicy"] == "Never")
         #expect(worker["spec"]!["tolerations"]!.arrayValue!.count == 2)
@@ -80,7 +81,7 @@ import Testing
         #expect(container["image"] == "gcr.io/dev/flow:1")
         #expect(container["args"] == ["dask", "worker", "--nthreads", "2", "--no-dashboard", "--dashboard-address", ":9000"])
         #expect(container["env"]!.arrayValue!.map { $0["name"]! }
-                == ["EXTRA_PIP_PACKAGES", "DASK_DISTRIBUTED__SCHEDULER__WORK_STEALING", "DASK_SCHEDULER_ADDRESS"])
+                == ["EXTRA_PIP_PACKAGES", "DASK_DISTRIBUTED__SCHEDULER__WORK_STEALING", "DASK_SCHEDULER_ADDRESS", "DASK_WORKER_NAME"])
         let stealing = try cluster(self.plan(["environment": ["type": "DaskKubernetesEnvironment", "work_stealing": false]]))
         #expect(stealing.env["DASK_DISTRIBUTED__SCHEDULER__WORK_STEALING"] == "False")
     }
@@ -256,6 +257,135 @@ import Testing
         let error = #expect(throws: (any Error).self) { try plan(["run_config": ["type": "KubernetesRun"], "executor": executor]) }
         #expect(error.map { "\($0)" } == message)
         #expect((error as? any CategorizedError)?.exitStatus == .badInput)
+    }
+
+    func operatorPlan(_ kwargs: Value, adapt: Value? = nil, loaded: Value? = nil) throws -> FlowRunPlan {
+        var executor: Value = ["type": "DaskExecutor", "cluster_class": "dask_kubernetes.operator.KubeCluster", "cluster_kwargs": kwargs]
+        if let adapt { executor["adapt_kwargs"] = adapt }
+        if let loaded { executor["custom_cluster_spec"] = loaded }
+        return try plan(["run_config": ["type": "KubernetesRun", "env": ["FROM_RUN": "1"]], "executor": executor])
+    }
+
+    /// The operator KubeCluster's arguments become the pods its make_cluster_spec describes:
+    /// env and resources on the scheduler and the workers, the worker command with the
+    /// operator's options, the image, the workers named after the cluster, the Service type.
+    @Test func theOperatorsArgumentsMakeItsPods() throws {
+        let spec = try cluster(operatorPlan([
+            "name": "etl", "n_workers": 2, "image": "flows:1", "env": ["STAGE": "prod"], "worker_command": "dask worker --nthreads 2",
+            "resources": ["limits": ["cpu": "2", "memory": "4G"]], "scheduler_service_type": "LoadBalancer", "resource_timeout": 30]))
+        #expect(spec.minWorkers == 2 && spec.maxWorkers == 2 && spec.startupTimeout == 30)
+        let worker = spec.workerPod(name: spec.workerName(user: "u", uuid: "abc", environment: [:]), schedulerAddress: "tcp://s:8786")
+        #expect(worker["metadata"]!["name"] == "etl-default-worker-abc")
+        #expect(worker["metadata"]!["labels"]!["dask.org/cluster-name"] == "etl")
+        let w = worker["spec"]!["containers"]!.arrayValue![0]
+        #expect(w["image"] == "flows:1")
+        #expect(w["args"] == ["dask", "worker", "--nthreads", "2", "--name", "$(DASK_WORKER_NAME)", "--dashboard", "--dashboard-address", "8788"])
+        #expect(w["resources"] == ["limits": ["cpu": "2", "memory": "4G"]])
+        #expect(w["env"] == [["name": "STAGE", "value": "prod"], ["name": "DASK_SCHEDULER_ADDRESS", "value": "tcp://s:8786"],
+                             ["name": "DASK_WORKER_NAME", "value": "etl-default-worker-abc"], ["name": "FROM_RUN", "value": "1"]])
+        let s = spec.schedulerPod()["spec"]!["containers"]!.arrayValue![0]
+        #expect(s["args"] == ["dask", "scheduler", "--host", "0.0.0.0"] && s["image"] == "flows:1")
+        #expect(s["resources"] == w["resources"] && s["env"]!.arrayValue!.first == ["name": "STAGE", "value": "prod"])
+        #expect(spec.schedulerService()["spec"]!["type"] == "LoadBalancer")
+
+        // env as a list of Kubernetes env vars; adapt_kwargs' bounds over n_workers; no name: the operator's default.
+        let adaptive = try cluster(operatorPlan(["n_workers": 3, "env": [["name": "A", "valueFrom": ["fieldRef": ["fieldPath": "status.podIP"]]]]],
+                                                adapt: ["minimum": 0, "maximum": 4]))
+        #expect(adaptive.minWorkers == 0 && adaptive.maxWorkers == 4)
+        #expect(adaptive.workerNameTemplate == "dask-{user}-{uuid}-default-worker-{uuid}")
+        let env = adaptive.workerPod(name: "w", schedulerAddress: "tcp://s:8786")["spec"]!["containers"]!.arrayValue![0]["env"]!
+        #expect(env.arrayValue!.first == ["name": "A", "valueFrom": ["fieldRef": ["fieldPath": "status.podIP"]]])
+        #expect(adaptive.schedulerService()["spec"]!["type"] == "ClusterIP")  // make_cluster_spec's default, written out
+    }
+
+    /// What make_cluster_spec writes, as a user's custom_cluster_spec (here as its YAML file
+    /// loaded by the prelude): its pod specs, replicas, labels and Service type.
+    static let customSpec: Value = [
+        "apiVersion": "kubernetes.dask.org/v1", "kind": "DaskCluster", "metadata": ["name": "custom", "labels": ["team": "data"]],
+        "spec": ["idleTimeout": 0,
+                 "worker": ["replicas": 3, "metadata": ["labels": ["tier": "worker"]],
+                            "spec": ["nodeSelector": ["pool": "dask"], "containers": [["name": "worker", "args": ["dask-worker", "--nthreads", "1"],
+                                                                                        "env": [["name": "STAGE", "value": "custom"]]]]]],
+                 "scheduler": ["spec": ["containers": [["name": "scheduler", "args": ["dask-scheduler", "--host", "0.0.0.0"]]]],
+                               "service": ["type": "NodePort", "selector": ["dask.org/cluster-name": "custom"],
+                                           "ports": [["name": "tcp-comm", "port": 8786, "targetPort": "tcp-comm"]]]]]]
+
+    @Test func aCustomClusterSpecBecomesTheRunsPods() throws {
+        let spec = try cluster(operatorPlan(["custom_cluster_spec": "cluster.yaml", "namespace": "dask"], loaded: Self.customSpec))
+        #expect(spec.minWorkers == 3 && spec.maxWorkers == 3 && spec.namespace == "dask")
+        let worker = spec.workerPod(name: "w", schedulerAddress: "tcp://s:8786")
+        #expect(worker["metadata"]!["labels"]!["team"] == "data" && worker["metadata"]!["labels"]!["tier"] == "worker")
+        #expect(worker["spec"]!["nodeSelector"] == ["pool": "dask"])
+        #expect(worker["spec"]!["containers"]!.arrayValue![0]["args"] == ["dask", "worker", "--nthreads", "1"])
+        #expect(spec.schedulerPod()["metadata"]!["labels"]!["tier"] == nil)
+        #expect(spec.schedulerService()["spec"]!["type"] == "NodePort")
+        #expect(spec.schedulerService()["spec"]!["selector"]!["dkrun.io/component"] == "scheduler")
+        #expect(spec.notes.contains { $0.hasPrefix("the scheduler Service's selector and ports are dkrun's") })
+        let inline = try cluster(operatorPlan(["custom_cluster_spec": Self.customSpec]))
+        #expect(inline.workerTemplate == spec.workerTemplate)
+    }
+
+    /// `customSpec` with the field at `path` set to `value` (nil: removed).
+    static func customSpecWith(_ path: [String], _ value: Value?) -> Value {
+        func set(_ v: Value, _ path: ArraySlice<String>) -> Value {
+            var v = v
+            v[path.first!] = path.count == 1 ? value : set(v[path.first!] ?? [:], path.dropFirst())
+            return v
+        }
+        return set(customSpec, path[...])
+    }
+
+    static let badOperatorOptions: [(Value, String)] = [
+        (["pod_template": ["kind": "Pod"]], "DaskExecutor cluster_kwargs.pod_template: the operator's KubeCluster has no such argument "
+            + "(dkrun takes name, namespace, image, n_workers, resources, env, worker_command, scheduler_service_type, custom_cluster_spec, "
+            + "resource_timeout, idle_timeout, shutdown_on_close)"),
+        (["jupyter": true], "DaskExecutor cluster_kwargs.jupyter: dkrun does not take it: dkrun's scheduler pod runs the Dask scheduler only"),
+        (["create_mode": "CONNECT_ONLY"], "DaskExecutor cluster_kwargs.create_mode: dkrun does not take it: dkrun makes a new cluster for "
+            + "every run and never connects to an existing one (to join a cluster, give DaskExecutor an address instead)"),
+        (["n_workers": "2"], "DaskExecutor cluster_kwargs.n_workers: an integer from 0 to 1000 expected, got a string"),
+        (["env": ["A": 1]], "DaskExecutor cluster_kwargs.env.A: a string expected, got an integer"),
+        (["env": [["value": "x"]]], "DaskExecutor cluster_kwargs.env[1]: an environment variable ({ name = ..., value = ... }) expected, got no name"),
+        (["env": "A=1"], "DaskExecutor cluster_kwargs.env: a table of strings by name, or a list of { name = ..., value = ... }, expected, got a string"),
+        (["resources": ["GPU": 1]], "DaskExecutor cluster_kwargs.resources.GPU: the operator's resources are a container's Kubernetes resources, "
+            + "limits and requests (resources = { limits = { cpu = \"1\", memory = \"4G\" } }); a task's Dask resources go in the task's resources option"),
+        (["resources": ["limits": "2G"]], "DaskExecutor cluster_kwargs.resources.limits: a table expected, got a string"),
+        (["worker_command": 5], "DaskExecutor cluster_kwargs.worker_command: a string or a list of strings expected, got an integer"),
+        (["scheduler_service_type": "ExternalName"],
+         "DaskExecutor cluster_kwargs.scheduler_service_type: one of ClusterIP, NodePort, LoadBalancer expected, got \"ExternalName\""),
+        (["idle_timeout": -1], "DaskExecutor cluster_kwargs.idle_timeout: an integer from 0 to 2147483647 expected, got -1"),
+        (["shutdown_on_close": false], "DaskExecutor cluster_kwargs.shutdown_on_close: dkrun deletes the run's cluster when the run ends; "
+            + "a cluster that outlives its run is a static one (`dkrun k8s static-cluster`, DaskExecutor address)"),
+        (["custom_cluster_spec": customSpec, "n_workers": 2], "DaskExecutor cluster_kwargs.n_workers: beside custom_cluster_spec the operator's "
+            + "KubeCluster does not read it (the spec is the whole cluster): set it in the spec"),
+        (["custom_cluster_spec": 3], "DaskExecutor cluster_kwargs.custom_cluster_spec: a DaskCluster resource (a table) or its YAML file's path "
+            + "expected, got an integer"),
+        (["custom_cluster_spec": customSpecWith(["kind"], "Pod")], "DaskExecutor cluster_kwargs.custom_cluster_spec: kind: DaskCluster expected, got \"Pod\""),
+        (["custom_cluster_spec": customSpecWith(["metadata", "name"], nil)],
+         "DaskExecutor cluster_kwargs.custom_cluster_spec: metadata.name: the cluster's name expected (its worker pods are named after it)"),
+        (["custom_cluster_spec": customSpecWith(["spec", "worker"], nil)],
+         "DaskExecutor cluster_kwargs.custom_cluster_spec: spec.worker: the workers' replicas and Pod spec expected"),
+        (["custom_cluster_spec": customSpecWith(["spec", "worker", "replicas"], "two")],
+         "DaskExecutor cluster_kwargs.custom_cluster_spec: spec.worker.replicas: an integer from 0 to 1000 expected, got a string"),
+        (["custom_cluster_spec": customSpecWith(["spec", "worker", "spec", "containers"], 5)],
+         "DaskExecutor cluster_kwargs.custom_cluster_spec: spec.worker: spec.containers: a list of containers expected, got an integer"),
+        (["custom_cluster_spec": customSpecWith(["spec", "worker", "minReplicas"], 1)],
+         "DaskExecutor cluster_kwargs.custom_cluster_spec: spec.worker.minReplicas: dkrun does not take it (it takes replicas, metadata, spec here)"),
+        (["custom_cluster_spec": customSpecWith(["spec", "idleTimeout"], 60)],
+         "DaskExecutor cluster_kwargs.custom_cluster_spec: spec.idleTimeout: dkrun deletes the run's cluster when the run ends, idle or not: give 0 or none"),
+        (["custom_cluster_spec": customSpecWith(["spec", "scheduler", "service", "loadBalancerIP"], "10.0.0.9")],
+         "DaskExecutor cluster_kwargs.custom_cluster_spec: spec.scheduler.service.loadBalancerIP: dkrun does not take it (it takes type, selector, ports here)"),
+    ]
+
+    @Test(arguments: badOperatorOptions)
+    func badOperatorOptionsAreNamed(kwargs: Value, message: String) throws {
+        let error = #expect(throws: (any Error).self) { try operatorPlan(kwargs) }
+        #expect(error.map { "\($0)" } == message)
+        #expect((error as? any CategorizedError)?.exitStatus == .badInput)
+    }
+
+    @Test func theOperatorsAdaptTakesMinimumAndMaximumOnly() throws {
+        let error = #expect(throws: (any Error).self) { try operatorPlan([:], adapt: ["maximum": 2, "interval": 5]) }
+        #expect(error.map { "\($0)" } == "DaskExecutor adapt_kwargs.interval: the operator's KubeCluster.adapt takes minimum and maximum only")
     }
 
     /// A worker spec's replicas fix the cluster only within the limit: -5 would make a range

@@ -73,6 +73,11 @@ final class DaskCluster {
         try schedulerNames("dask_scheduler.extensions['semaphores'].max_leases", "semaphores")
     }
 
+    /// The keys of the tasks the scheduler has given a worker (running there, or queued on it).
+    func processing() throws -> [String] {
+        try schedulerNames("k for k, t in dask_scheduler.tasks.items() if t.state == 'processing'", "tasks")
+    }
+
     /// The keys of a map of the scheduler's (`expression`, of `dask_scheduler`), one a line.
     private func schedulerNames(_ expression: String, _ what: String) throws -> [String] {
         let script = "from distributed import Client\n"

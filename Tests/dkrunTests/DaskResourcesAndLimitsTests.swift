@@ -68,6 +68,47 @@ import Testing
         #expect(try cluster.semaphores().filter { $0.hasPrefix("dkrun-") }.isEmpty)
     }
 
+    /// One worker with one thread: a blocker (made first, so submitted first, and the highest
+    /// priority) holds it until the scheduler has given the worker every other task; they
+    /// then start highest priority first, not in the order they were made. The order is the
+    /// start lines'. The files come from the worker's environment, so that no task waits for
+    /// a parameter (which would decide what is submitted first).
+    @Test func readyTasksStartInPriorityOrderOnDask() throws {
+        let dir = try TempDir(["p.lua": """
+            local function record(what) local f = io.open(os.getenv("LOG"), "a") f:write(what, "\\n") f:close() end
+            local blocker = task("blocker", { priority = 100 }, function()
+              record("blocker")
+              while not dk.fs.exists(os.getenv("GO")) do dk.time.sleep(0.05) end
+            end)
+            local priorities = { a = 3, b = -1, c = 7, d = 0, e = 5, f = 2 }
+            local others = {}
+            for _, name in ipairs({ "a", "b", "c", "d", "e", "f" }) do
+              others[name] = task(name, { priority = priorities[name] }, function() record(name) end)
+            end
+            return Flow("priorities", function()
+              blocker()
+              for _, name in ipairs({ "a", "b", "c", "d", "e", "f" }) do others[name]() end
+            end)
+            """])
+        let cluster = try DaskCluster(workers: 0)
+        defer { cluster.stop() }
+        try cluster.addWorker(environment: ["DKRUN_BINARY": CLI.binary, "GO": dir.file("go"), "LOG": dir.file("log")])
+        try cluster.waitForWorkers(1)
+        let process = CLI.start([dir.file("p.lua"), "--executor", "dask=" + cluster.address])
+        try process.run()
+        var given = 0
+        for _ in 0 ..< 120 where given < 7 && process.isRunning {
+            given = try cluster.processing().count
+            if given < 7 { Thread.sleep(forTimeInterval: 0.5) }
+        }
+        try Data().write(to: URL(fileURLWithPath: dir.file("go")))
+        let r = CLI.finish(process)
+        #expect(given == 7, "the worker never had the blocker and the six tasks: \(r.stdout)\(r.stderr)")
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        let starts = try String(contentsOfFile: dir.file("log"), encoding: .utf8).split(separator: "\n")
+        #expect(starts == ["blocker", "c", "e", "a", "f", "d", "b"])
+    }
+
     /// Tasks that need a GPU run on the worker that offers one, whether they ask with the
     /// option or with Prefect 1's tag; a task needing more than any worker offers is refused
     /// before the run, naming the task and the resource.

@@ -51,6 +51,84 @@ import Testing
         #expect(bad.status == 2 && bad.stderr.contains(dir.file("bad.yaml") + ":2:"), "\(bad.stderr)")
     }
 
+    /// dask_kubernetes.operator.KubeCluster: its arguments, or a custom_cluster_spec file as
+    /// make_cluster_spec writes it (nulls included), give valid pods with their image, env,
+    /// resources and number; a malformed spec is bad input naming the file and the field.
+    @Test func theOperatorsSpellingsGiveItsPods() throws {
+        let flow = { (kwargs: String) in """
+            local t = task("t", function() return 1 end)
+            local f = Flow("Op", function() t() end)
+            f.run_config = KubernetesRun {}
+            f.executor = DaskExecutor { cluster_class = "dask_kubernetes.operator.KubeCluster", cluster_kwargs = \(kwargs) }
+            return f
+            """ }
+        let spec = """
+            apiVersion: kubernetes.dask.org/v1
+            kind: DaskCluster
+            metadata: {name: custom}
+            spec:
+              idleTimeout: 0
+              worker:
+                replicas: 3
+                spec:
+                  containers:
+                  - name: worker
+                    image: flows:2
+                    args: [dask-worker, --name, $(DASK_WORKER_NAME), --dashboard, --dashboard-address, '8788']
+                    env: [{name: STAGE, value: custom}]
+                    resources: {limits: {cpu: '2'}}
+              scheduler:
+                spec:
+                  containers:
+                  - name: scheduler
+                    image: flows:2
+                    args: [dask-scheduler, --host, 0.0.0.0]
+                    env: null
+                    resources: null
+                service:
+                  type: ClusterIP
+                  selector: {dask.org/cluster-name: custom, dask.org/component: scheduler}
+                  ports: [{name: tcp-comm, protocol: TCP, port: 8786, targetPort: tcp-comm}]
+
+            """
+        let dir = try TempDir([
+            "kwargs.lua": flow(#"{ name = "etl", n_workers = 2, image = "flows:1", env = { STAGE = "prod" }, "#
+                + #"resources = { limits = { cpu = "1", memory = "2G" } }, scheduler_service_type = "NodePort" }"#),
+            "custom.lua": flow(#"{ custom_cluster_spec = "cluster.yaml" }"#), "cluster.yaml": spec,
+            "badyaml.lua": flow(#"{ custom_cluster_spec = "bad.yaml" }"#), "bad.yaml": "kind: DaskCluster\nspec: [\n",
+            "badfield.lua": flow(#"{ custom_cluster_spec = "field.yaml" }"#),
+            "field.yaml": spec.replacingOccurrences(of: "replicas: 3", with: "replicas: three"),
+        ])
+        for (file, image, stage, workers) in [("kwargs.lua", "flows:1", "prod", 2), ("custom.lua", "flows:2", "custom", 3)] {
+            let r = try CLI.run([dir.file(file), "--dry-run"])
+            #expect(r.status == 0, "\(file): \(r.stderr)")
+            try r.stdout.write(toFile: dir.file("objects-\(file).yaml"), atomically: true, encoding: .utf8)
+            for version in ["1.29", "1.33"] {
+                let v = try Subprocess.run([venvBin + "kubernetes-validate", "-k", version, "--strict", dir.file("objects-\(file).yaml")])
+                #expect(v.status == 0, "\(file) \(version): \(String(decoding: v.stdout + v.stderr, as: UTF8.self))")
+            }
+            let documents = r.stdout.components(separatedBy: "\n---\n")
+            let pods = documents.filter { $0.contains("\nkind: Pod\n") }
+            let workerPods = pods.filter { $0.contains("dask.org/component: worker") }
+            #expect(pods.count == workers + 1 && workerPods.count == workers, "\(file): \(r.stdout)")
+            for pod in pods { #expect(pod.contains("image: \(image)"), "\(file): \(pod)") }
+            for w in workerPods {
+                #expect(w.contains("- name: STAGE\n      value: \(stage)") && w.contains("- $(DASK_WORKER_NAME)")
+                        && w.contains("- name: DASK_WORKER_NAME") && w.contains("limits:\n        cpu:"), "\(file): \(w)")
+            }
+        }
+        let kwargs = try CLI.run([dir.file("kwargs.lua"), "--dry-run"]).stdout
+        #expect(kwargs.contains("  type: NodePort") && kwargs.contains("\n  name: etl-default-worker-"), "\(kwargs)")
+        #expect(kwargs.contains("memory: 2G"))
+
+        let yaml = try CLI.run([dir.file("badyaml.lua"), "--dry-run"])
+        #expect(yaml.status == 2 && yaml.stderr.contains("DaskExecutor cluster_kwargs.custom_cluster_spec: bad.yaml:"), "\(yaml.stderr)")
+        let field = try CLI.run([dir.file("badfield.lua"), "--dry-run"])
+        #expect(field.status == 2 && field.stderr.contains(
+            "field.yaml (DaskExecutor cluster_kwargs.custom_cluster_spec): spec.worker.replicas: an integer from 0 to 1000 expected, got a string"),
+                "\(field.stderr)")
+    }
+
     @Test func theDryRunSaysWhereTheTasksRun() throws {
         let r = try CLI.run(["examples/static_cluster.lua", "--dry-run"])
         #expect(r.status == 0, "\(r.stderr)")

@@ -81,6 +81,30 @@ import Testing
         c.expectNothingLeft()
     }
 
+    /// dask_kubernetes.operator.KubeCluster's arguments: two workers named after the cluster,
+    /// running the operator's worker command (named by DASK_WORKER_NAME), whose tasks see
+    /// the cluster's env.
+    @Test func theOperatorsKubeClusterArgumentsMakeTheRunsCluster() throws {
+        let c = try KubesimCluster()
+        defer { c.down() }
+        let flow = try write(c, "operator.lua", """
+            local where = task("where", function() return os.getenv("STAGE") .. " on " .. os.getenv("DASK_WORKER_NAME") end)
+            local show = task("show", function(w) print(w) end)
+            local flow = Flow("Operator", function() show(where()) end)
+            flow.run_config = KubernetesRun {}
+            flow.executor = DaskExecutor {
+              cluster_class = "dask_kubernetes.operator.KubeCluster",
+              cluster_kwargs = { name = "etl", n_workers = 2, env = { STAGE = "prod" }, worker_command = "dask-worker --nthreads 1" },
+            }
+            return flow
+            """)
+        let r = try c.exec([CLI.binary, flow])
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
+        #expect(r.stdout.contains("show | prod on etl-default-worker-"), "\(r.stdout)")
+        #expect(r.stdout.components(separatedBy: "worker pod etl-default-worker-").count - 1 >= 2, "\(r.stdout)")
+        c.expectNothingLeft()
+    }
+
     @Test func aFlowOnAStaticClusterRunsAsAJob() throws {
         let c = try KubesimCluster()
         defer { c.down() }

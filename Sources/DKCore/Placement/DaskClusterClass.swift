@@ -4,7 +4,12 @@ public enum DaskClusterClass: Sendable {
     /// distributed.LocalCluster: worker processes where the flow runs (the default).
     case local
     /// dask-kubernetes' classic KubeCluster: worker pods made for the run, with KubernetesRun.
+    /// Its bare names are the classic one's: `dask_kubernetes.KubeCluster` resolved to the
+    /// classic class until dask-kubernetes 2024.5 removed it (and the name with it).
     case kube
+    /// dask-kubernetes' operator KubeCluster: the same pods, from its arguments or its
+    /// DaskCluster resource (dkrun runs no operator).
+    case operatorKube
 
     /// Each kind's names, and what it makes, in words.
     private static let names: [(kind: DaskClusterClass, names: [String], makes: String)] = [
@@ -12,6 +17,8 @@ public enum DaskClusterClass: Sendable {
          "worker processes where the flow runs"),
         (.kube, ["KubeCluster", "dask_kubernetes.KubeCluster", "dask_kubernetes.classic.KubeCluster"],
          "pods made for the run, with KubernetesRun"),
+        (.operatorKube, ["dask_kubernetes.operator.KubeCluster", "dask_kubernetes.operator.kubecluster.KubeCluster"],
+         "pods made for the run from the operator KubeCluster's arguments, with KubernetesRun"),
     ]
 
     /// The kind `name` names, or nil.
@@ -19,6 +26,9 @@ public enum DaskClusterClass: Sendable {
         guard let known = Self.names.first(where: { $0.names.contains(name) }) else { return nil }
         self = known.kind
     }
+
+    /// Whether the cluster is pods on Kubernetes (a flow run with KubernetesRun), not processes here.
+    public var makesPods: Bool { self != .local }
 
     /// The kind of temporary cluster a DaskExecutor's settings make (LocalCluster when they
     /// name none); nil for one with an address, which joins a cluster and makes none.

@@ -52,7 +52,7 @@ public enum FlowPlacement: Equatable, Sendable {
         }
         let executor = try ExecutorChoice.configured(flow, cores: cores)
         var makesPods = false
-        if case .dask(let settings) = executor { makesPods = DaskClusterClass.of(settings) == .kube }
+        if case .dask(let settings) = executor { makesPods = DaskClusterClass.of(settings)?.makesPods == true }
         guard runConfig == "KubernetesRun" else {
             if makesPods {
                 throw FlowError("DaskExecutor.cluster_class: a KubeCluster is a cluster of pods for a flow run on Kubernetes, "

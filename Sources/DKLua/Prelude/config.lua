@@ -294,7 +294,8 @@ define_config("DaskExecutor", "executor",
     field("address", "string", "the scheduler of an existing cluster to join (tcp://HOST:8786); without it, a "
       .. "temporary cluster is made for the run"),
     field("cluster_class", "string", "the temporary cluster's class: LocalCluster (the default: worker processes "
-      .. "where the flow runs) or, with KubernetesRun, dask-kubernetes' KubeCluster (pods made for the run)"),
+      .. "where the flow runs) or, with KubernetesRun, dask-kubernetes' KubeCluster (pods made for the run; "
+      .. "dask_kubernetes.operator.KubeCluster takes the operator's arguments)"),
     field("cluster_kwargs", "table", "the temporary cluster's arguments (LocalCluster's n_workers, threads_per_worker, "
       .. "...; KubeCluster's: docs/kubernetes.md)", {}),
     field("adapt_kwargs", "table", "makes the temporary cluster adaptive: minimum, maximum, ...", {}),
@@ -304,7 +305,7 @@ define_config("DaskExecutor", "executor",
     field("performance_report_path", "string", "writes Dask's performance report of the run (an HTML page) to this "
       .. "file, relative to the directory dkrun runs in, as Prefect's is to its process's; not on Kubernetes"),
   },
-  function(_, values, given)
+  function(object, values, given)
     if values.address ~= nil then
       for _, name in ipairs(MAKES_A_CLUSTER) do
         if given[name] ~= nil then
@@ -315,6 +316,14 @@ define_config("DaskExecutor", "executor",
     end
     local problem = values.cluster_class and host.dask_cluster_class_problem(values.cluster_class)
     if problem then raise("DaskExecutor.cluster_class: %s", problem) end
+    -- The operator KubeCluster's custom_cluster_spec may be a YAML file's path, as in
+    -- dask-kubernetes: loaded here (a source of the run) as `custom_cluster_spec`.
+    local spec = type(values.cluster_kwargs) == "table" and values.cluster_kwargs.custom_cluster_spec
+    if type(spec) == "string" then
+      local ok, loaded = pcall(host.yaml_load_file, spec)
+      if not ok then raise("DaskExecutor cluster_kwargs.custom_cluster_spec: %s", loaded) end
+      object._loaded.custom_cluster_spec = loaded
+    end
   end)
 
 --------------------------------------------------------------------------------------------
