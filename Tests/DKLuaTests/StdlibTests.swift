@@ -1,5 +1,6 @@
 import DKCore
 @testable import DKLua
+import DKTestSupport
 import Foundation
 import Testing
 
@@ -50,6 +51,14 @@ import Testing
         #expect(try lua(#"local docs = dk.yaml.load_all("a: 1\n---\nb: &x [1]\nc: *x\n") return #docs, docs[2].c[1]"#) == [2, 1])
         #expect(try luaError(#"dk.yaml.load("a: [1,\n", "bad.yaml")"#)
                 == "t:1: dk.yaml.load: bad.yaml:2:1: while parsing a flow node: did not find expected node content")
+    }
+
+    @Test func yamlLoadsAFileNamingItInErrors() throws {
+        let dir = try TempDir(["spec.yaml": "kind: Pod\nspec: {containers: [{name: w}]}\n", "bad.yaml": "a: [1,\n"])
+        #expect(try lua(#"return dk.yaml.load_file("\#(dir.path)/spec.yaml").spec.containers[1].name"#) == ["w"])
+        #expect(try luaError(#"dk.yaml.load_file("\#(dir.path)/bad.yaml")"#)
+                == "t:1: dk.yaml.load_file: \(dir.path)/bad.yaml:2:1: while parsing a flow node: did not find expected node content")
+        #expect(try luaError(#"dk.yaml.load_file("\#(dir.path)/none.yaml")"#)?.hasPrefix("t:1: dk.yaml.load_file: ") == true)
     }
 
     @Test func shellRunsRealProcesses() throws {

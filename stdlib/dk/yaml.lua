@@ -1,6 +1,6 @@
 --- dk.yaml: YAML through libyaml (anchors, aliases, merge keys, several documents).
--- load(text, [name]) reads one document, load_all(text, [name]) a list of them; errors say
--- name:line:column. dump(value) and dump_all(list) write block-style YAML, quoting strings
+-- load(text, [name]) reads one document, load_all(text, [name]) a list of them, load_file(path)
+-- the one document of a file (a Pod spec for cluster_kwargs); errors say name:line:column. dump(value) and dump_all(list) write block-style YAML, quoting strings
 -- that would otherwise read back as another type.
 local native = require("dk")._native
 
@@ -22,6 +22,11 @@ end
 function yaml.load_all(text, name)
   local documents = call("load_all", native.yaml_load, text, name or "yaml", true)
   return documents
+end
+
+function yaml.load_file(path)
+  local value = call("load_file", native.yaml_load_file, path)
+  return value
 end
 
 function yaml.dump(value)
