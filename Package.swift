@@ -14,7 +14,9 @@ let package = Package(
         .systemLibrary(name: "CLua", pkgConfig: "lua5.4", providers: [.apt(["liblua5.4-dev"])]),
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .systemLibrary(name: "CEdit", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
-        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // libcurl's headers only (libcurl4-openssl-dev): dkrun opens the library at its first
+        // HTTP request (Sources/CCurl/shim.h), so neither pkg-config's flags nor a link.
+        .systemLibrary(name: "CCurl"),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "DKCore", dependencies: ["CYAML", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "DKHTTP", dependencies: ["DKCore", "CCurl"]),
