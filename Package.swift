@@ -23,7 +23,10 @@ let package = Package(
         .target(name: "DKLua", dependencies: ["DKCore", "DKHTTP", "CLua"], resources: [
             .embedInCode("Prelude/checks.lua"), .embedInCode("Prelude/config.lua"), .embedInCode("Prelude/flows.lua"),
             .embedInCode("Prelude/control.lua"), .embedInCode("Prelude/globals.lua"), .embedInCode("Prelude/repl.lua"),
-        ]),
+        ], plugins: ["PreludeBytecode"]),
+        // The prelude's Lua chunks compiled to bytecode when DKLua builds (Prelude.bytecode).
+        .executableTarget(name: "PreludeCompiler", dependencies: ["CLua"]),
+        .plugin(name: "PreludeBytecode", capability: .buildTool(), dependencies: ["PreludeCompiler"]),
         .target(name: "DKDask", dependencies: ["DKCore"]),
         .target(name: "DKKube", dependencies: ["DKCore", "DKHTTP"]),
         .target(name: "DKKubeRun", dependencies: ["DKCore", "DKDask", "DKKube"]),
@@ -39,7 +42,7 @@ let package = Package(
         .target(name: "DKTestSupport", dependencies: ["DKCore"], path: "Tests/DKTestSupport"),
         .testTarget(name: "DKCoreTests", dependencies: ["DKCore", "DKTestSupport"]),
         .testTarget(name: "DKHTTPTests", dependencies: ["DKHTTP", "DKCore", "DKTestSupport"]),
-        .testTarget(name: "DKLuaTests", dependencies: ["DKLua", "DKCore", "DKTestSupport"]),
+        .testTarget(name: "DKLuaTests", dependencies: ["DKLua", "DKCore", "DKTestSupport", "CLua"]),
         .testTarget(name: "DKDaskTests", dependencies: ["DKDask", "DKCore", "DKTestSupport"]),
         .testTarget(name: "DKKubeTests", dependencies: ["DKKube", "DKCore", "DKTestSupport"]),
         .testTarget(name: "DKKubeRunTests", dependencies: ["DKKubeRun", "DKKube", "DKCore", "DKTestSupport"]),
