@@ -14,14 +14,19 @@ let package = Package(
         .systemLibrary(name: "CLua", pkgConfig: "lua5.4", providers: [.apt(["liblua5.4-dev"])]),
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .systemLibrary(name: "CEdit", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
-        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // libcurl's headers only (libcurl4-openssl-dev): dkrun opens the library at its first
+        // HTTP request (Sources/CCurl/shim.h), so neither pkg-config's flags nor a link.
+        .systemLibrary(name: "CCurl"),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "DKCore", dependencies: ["CYAML", .product(name: "Crypto", package: "swift-crypto")]),
         .target(name: "DKHTTP", dependencies: ["DKCore", "CCurl"]),
         .target(name: "DKLua", dependencies: ["DKCore", "DKHTTP", "CLua"], resources: [
             .embedInCode("Prelude/checks.lua"), .embedInCode("Prelude/config.lua"), .embedInCode("Prelude/flows.lua"),
             .embedInCode("Prelude/control.lua"), .embedInCode("Prelude/globals.lua"), .embedInCode("Prelude/repl.lua"),
-        ]),
+        ], plugins: ["PreludeBytecode"]),
+        // The prelude's Lua chunks compiled to bytecode when DKLua builds (Prelude.bytecode).
+        .executableTarget(name: "PreludeCompiler", dependencies: ["CLua"]),
+        .plugin(name: "PreludeBytecode", capability: .buildTool(), dependencies: ["PreludeCompiler"]),
         .target(name: "DKDask", dependencies: ["DKCore"]),
         .target(name: "DKKube", dependencies: ["DKCore", "DKHTTP"]),
         .target(name: "DKKubeRun", dependencies: ["DKCore", "DKDask", "DKKube"]),
@@ -37,7 +42,7 @@ let package = Package(
         .target(name: "DKTestSupport", dependencies: ["DKCore"], path: "Tests/DKTestSupport"),
         .testTarget(name: "DKCoreTests", dependencies: ["DKCore", "DKTestSupport"]),
         .testTarget(name: "DKHTTPTests", dependencies: ["DKHTTP", "DKCore", "DKTestSupport"]),
-        .testTarget(name: "DKLuaTests", dependencies: ["DKLua", "DKCore", "DKTestSupport"]),
+        .testTarget(name: "DKLuaTests", dependencies: ["DKLua", "DKCore", "DKTestSupport", "CLua"]),
         .testTarget(name: "DKDaskTests", dependencies: ["DKDask", "DKCore", "DKTestSupport"]),
         .testTarget(name: "DKKubeTests", dependencies: ["DKKube", "DKCore", "DKTestSupport"]),
         .testTarget(name: "DKKubeRunTests", dependencies: ["DKKubeRun", "DKKube", "DKCore", "DKTestSupport"]),

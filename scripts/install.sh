@@ -21,8 +21,9 @@
 #                     DIR/PREFIX, the virtualenv made by DIR's own python3 (chroot; needs root),
 #                     and PREFIX/lib/dkrun in DIR's ld.so.conf: a flow image's newer dkrun
 #                     (`dkrun build`), copied without a patched rpath, finds its libraries too
-# The C libraries dkrun links (Lua, libyaml, libcurl, libedit, SQLite) come from Debian's
-# packages (scripts/setup.sh on this machine; base-image.sh puts them in the image).
+# The C libraries dkrun links (Lua, libyaml, libedit, SQLite) and libcurl, which it opens at
+# its first HTTP request (libcurl4's libcurl.so.4), come from Debian's packages
+# (scripts/setup.sh on this machine; base-image.sh puts them in the image).
 # Safe to run again: it replaces what it installed before.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)

@@ -56,6 +56,10 @@ static inline int luaL_loadbuffer(lua_State *L, const char *b, size_t n, const c
     return luaL_loadbufferx(L, b, n, name, "t");
 }
 
+/// The library's "$LuaVersion: Lua 5.4.6  Copyright ...", which names its release (lua_version
+/// gives only 504).
+static inline const char *dk_lua_ident(void) { return lua_ident; }
+
 /// Per-state data dkrun keeps in the state's extra space: the Swift host object, and the
 /// deadline of the running task, which the instruction hook enforces on Lua code and blocking
 /// host functions on themselves (LuaState.deadline).

@@ -61,10 +61,7 @@ public struct HTTPError: CategorizedError {
 }
 
 public enum HTTPClient {
-    private static let setup: Void = { curl_global_init(Int(CURL_GLOBAL_DEFAULT)) }()
-
     public static func perform(_ request: HTTPRequest) throws -> HTTPResponse {
-        _ = setup
         let idempotent = ["GET", "HEAD", "PUT", "DELETE", "OPTIONS"].contains(request.method.uppercased())
         let deadline = request.deadline
         var attempt = 0
@@ -117,50 +114,51 @@ public enum HTTPClient {
     }
 
     private static func performOnce(_ request: HTTPRequest) throws -> HTTPResponse {
-        guard let handle = curl_easy_init() else { throw HTTPError(url: request.url, kind: "curl error", detail: "cannot make a handle") }
-        defer { curl_easy_cleanup(handle) }
+        let curl = try Curl.shared.mapError { HTTPError(url: request.url, kind: "cannot load libcurl", detail: $0.message) }.get().api
+        guard let handle = curl.pointee.easy_init() else { throw HTTPError(url: request.url, kind: "curl error", detail: "cannot make a handle") }
+        defer { curl.pointee.easy_cleanup(handle) }
         let sink = Sink()
         sink.onBody = request.onBody
         sink.deadline = request.deadline
         let context = Unmanaged.passUnretained(sink).toOpaque()
         var errorBuffer = [CChar](repeating: 0, count: Int(CURL_ERROR_SIZE) + 1)
         var headerList: UnsafeMutablePointer<curl_slist>? = nil
-        defer { curl_slist_free_all(headerList) }
-        for (name, value) in request.headers { headerList = curl_slist_append(headerList, "\(name): \(value)") }
+        defer { curl.pointee.slist_free_all(headerList) }
+        for (name, value) in request.headers { headerList = curl.pointee.slist_append(headerList, "\(name): \(value)") }
 
         // The transfer may take the request's timeout, or until the deadline when that comes first.
         let ownLimit = request.timeout > 0 ? request.timeout : Double.infinity
         let untilDeadline = request.deadline.remaining.flatMap { $0 < ownLimit ? $0 : nil }
         let limit = untilDeadline ?? ownLimit
         let code: CURLcode = errorBuffer.withUnsafeMutableBufferPointer { errors in
-            dk_curl_setopt_string(handle, CURLOPT_URL, request.url)
+            dk_curl_setopt_string(curl, handle, CURLOPT_URL, request.url)
             // A proxy cannot reach this machine's loopback (a test server, kubesim's 127.10/16),
             // and libcurl sends even 127.0.0.1 to http_proxy or ALL_PROXY: "" turns it off, as
             // Go's clients (kubectl) do for loopback hosts.
-            if isLoopback(url: request.url) { dk_curl_setopt_string(handle, CURLOPT_PROXY, "") }
-            dk_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, request.method.uppercased())
-            if request.method.uppercased() == "HEAD" { dk_curl_setopt_long(handle, CURLOPT_NOBODY, 1) }
-            dk_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, request.followRedirects ? 1 : 0)
-            dk_curl_setopt_long(handle, CURLOPT_MAXREDIRS, 10)
-            dk_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1)
-            dk_curl_setopt_long(handle, CURLOPT_TIMEOUT_MS, limit.isFinite ? max(1, Numbers.clamped((limit * 1000).rounded(.up), to: Int.self)) : 0)
+            if isLoopback(url: request.url) { dk_curl_setopt_string(curl, handle, CURLOPT_PROXY, "") }
+            dk_curl_setopt_string(curl, handle, CURLOPT_CUSTOMREQUEST, request.method.uppercased())
+            if request.method.uppercased() == "HEAD" { dk_curl_setopt_long(curl, handle, CURLOPT_NOBODY, 1) }
+            dk_curl_setopt_long(curl, handle, CURLOPT_FOLLOWLOCATION, request.followRedirects ? 1 : 0)
+            dk_curl_setopt_long(curl, handle, CURLOPT_MAXREDIRS, 10)
+            dk_curl_setopt_long(curl, handle, CURLOPT_NOSIGNAL, 1)
+            dk_curl_setopt_long(curl, handle, CURLOPT_TIMEOUT_MS, limit.isFinite ? max(1, Numbers.clamped((limit * 1000).rounded(.up), to: Int.self)) : 0)
             // libcurl asks this at least once a second: what interrupts the deadline ends the transfer too.
-            dk_curl_setopt_long(handle, CURLOPT_NOPROGRESS, 0)
-            dk_curl_setopt_pointer(handle, CURLOPT_XFERINFODATA, context)
-            dk_curl_setopt_progress(handle) { context, _, _, _, _ in
+            dk_curl_setopt_long(curl, handle, CURLOPT_NOPROGRESS, 0)
+            dk_curl_setopt_pointer(curl, handle, CURLOPT_XFERINFODATA, context)
+            dk_curl_setopt_progress(curl, handle) { context, _, _, _, _ in
                 Unmanaged<Sink>.fromOpaque(context!).takeUnretainedValue().deadline.stop == nil ? 0 : 1
             }
-            dk_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, request.insecure ? 0 : 1)
-            dk_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, request.insecure ? 0 : 2)
-            if let ca = request.caFile { dk_curl_setopt_string(handle, CURLOPT_CAINFO, ca) }
+            dk_curl_setopt_long(curl, handle, CURLOPT_SSL_VERIFYPEER, request.insecure ? 0 : 1)
+            dk_curl_setopt_long(curl, handle, CURLOPT_SSL_VERIFYHOST, request.insecure ? 0 : 2)
+            if let ca = request.caFile { dk_curl_setopt_string(curl, handle, CURLOPT_CAINFO, ca) }
             for (option, pem) in [(CURLOPT_CAINFO_BLOB, request.caData), (CURLOPT_SSLCERT_BLOB, request.clientCertificate),
                                   (CURLOPT_SSLKEY_BLOB, request.clientKey)] {
-                if let pem { pem.withUnsafeBytes { _ = dk_curl_setopt_blob(handle, option, $0.baseAddress, $0.count) } }
+                if let pem { pem.withUnsafeBytes { _ = dk_curl_setopt_blob(curl, handle, option, $0.baseAddress, $0.count) } }
             }
-            dk_curl_setopt_pointer(handle, CURLOPT_ERRORBUFFER, errors.baseAddress)
-            dk_curl_setopt_pointer(handle, CURLOPT_HTTPHEADER, headerList)
-            dk_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, context)
-            dk_curl_setopt_callback(handle, CURLOPT_WRITEFUNCTION) { data, size, count, context in
+            dk_curl_setopt_pointer(curl, handle, CURLOPT_ERRORBUFFER, errors.baseAddress)
+            dk_curl_setopt_pointer(curl, handle, CURLOPT_HTTPHEADER, headerList)
+            dk_curl_setopt_pointer(curl, handle, CURLOPT_WRITEDATA, context)
+            dk_curl_setopt_callback(curl, handle, CURLOPT_WRITEFUNCTION) { data, size, count, context in
                 let sink = Unmanaged<Sink>.fromOpaque(context!).takeUnretainedValue()
                 let bytes = UnsafeRawBufferPointer(start: data, count: size * count)
                 if let onBody = sink.onBody {
@@ -173,8 +171,8 @@ public enum HTTPClient {
                 }
                 return size * count
             }
-            dk_curl_setopt_pointer(handle, CURLOPT_HEADERDATA, context)
-            dk_curl_setopt_callback(handle, CURLOPT_HEADERFUNCTION) { data, size, count, context in
+            dk_curl_setopt_pointer(curl, handle, CURLOPT_HEADERDATA, context)
+            dk_curl_setopt_callback(curl, handle, CURLOPT_HEADERFUNCTION) { data, size, count, context in
                 let sink = Unmanaged<Sink>.fromOpaque(context!).takeUnretainedValue()
                 let line = String(decoding: UnsafeRawBufferPointer(start: data, count: size * count), as: UTF8.self)
                 if line.hasPrefix("HTTP/") { sink.headerLines = [] }  // a new response (after a redirect)
@@ -183,12 +181,12 @@ public enum HTTPClient {
             }
             if let body = request.body {
                 return body.withUnsafeBufferPointer { buf in
-                    dk_curl_setopt_long(handle, CURLOPT_POSTFIELDSIZE, buf.count)
-                    dk_curl_setopt_pointer(handle, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: buf.baseAddress ?? UnsafePointer(bitPattern: 1)!))
-                    return curl_easy_perform(handle)
+                    dk_curl_setopt_long(curl, handle, CURLOPT_POSTFIELDSIZE, buf.count)
+                    dk_curl_setopt_pointer(curl, handle, CURLOPT_POSTFIELDS, UnsafeMutableRawPointer(mutating: buf.baseAddress ?? UnsafePointer(bitPattern: 1)!))
+                    return curl.pointee.easy_perform(handle)
                 }
             }
-            return curl_easy_perform(handle)
+            return curl.pointee.easy_perform(handle)
         }
         guard code == CURLE_OK || (code == CURLE_WRITE_ERROR && sink.stopped) else {
             if code == CURLE_OPERATION_TIMEDOUT, let untilDeadline {
@@ -196,11 +194,12 @@ public enum HTTPClient {
                 // that the caller sees the deadline, not the request, end the transfer.
                 request.deadline.sleep(untilDeadline)
             }
-            let detail = String(cString: errorBuffer).isEmpty ? String(cString: curl_easy_strerror(code)) : String(cString: errorBuffer)
+            let detail = String(cString: errorBuffer).isEmpty
+                ? curl.pointee.easy_strerror(code).map { String(cString: $0) } ?? "error \(code.rawValue)" : String(cString: errorBuffer)
             throw HTTPError(url: request.url, kind: kind(of: code), detail: detail)
         }
         var status = 0
-        dk_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        dk_curl_getinfo_long(curl, handle, CURLINFO_RESPONSE_CODE, &status)
         var headers: [String: String] = [:]
         for line in sink.headerLines.dropFirst() {
             guard let colon = line.firstIndex(of: ":") else { continue }

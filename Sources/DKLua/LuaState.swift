@@ -59,6 +59,16 @@ final class LuaState {
         guard status == LUA_OK else { throw popError() }
     }
 
+    /// Loads a binary chunk of dkrun's own (never a user's: Lua does not verify bytecode) and
+    /// leaves it on the stack; false, with the stack as it was, when Lua refuses it.
+    func loadBinary(_ bytecode: [UInt8], chunkName: String) -> Bool {
+        let status = bytecode.withUnsafeBufferPointer { buf in
+            buf.withMemoryRebound(to: CChar.self) { luaL_loadbufferx(L, $0.baseAddress, $0.count, chunkName, "b") }
+        }
+        if status != LUA_OK { pop() }
+        return status == LUA_OK
+    }
+
     /// Compiles a chunk of the user's (a script, a REPL line) so that its own `return f(...)`
     /// is no tail call. A tail call replaces its caller's frame, so an error that the API
     /// raises in `f` (`return Flow{..., bad = 1}`) would find no user file:line on the stack.

@@ -31,6 +31,13 @@ enum Prelude {
         ("repl", PackageResources.repl_lua),
     ]
 
+    /// Whether to load the chunks' bytecode (`bytecode`, compiled at build time by
+    /// Plugins/PreludeBytecode) rather than compile their source: a tenth of the cost, in every
+    /// Lua state. Only under the Lua release that compiled it, which a binary chunk's header
+    /// does not check (a patch release may change what its instructions mean); the source
+    /// otherwise, or when Lua refuses the bytecode.
+    static let useBytecode = String(cString: dk_lua_ident()) == bytecodeRelease
+
     /// Runs the chunks in `lua` and leaves the dk table on top of its stack.
     static func load(into lua: LuaState, host functions: [(String, dk_swift_function)]) throws {
         let dk = lua.top + 1
@@ -40,7 +47,10 @@ enum Prelude {
         lua.setField(-2, "version")
         lua_createtable(lua.L, 0, 0)  // internal
         for chunk in chunks {
-            try lua.load(chunk.source, chunkName: chunkNamePrefix + chunk.name)
+            let chunkName = chunkNamePrefix + chunk.name
+            if !(useBytecode && lua.loadBinary(bytecode[chunk.name] ?? [], chunkName: chunkName)) {
+                try lua.load(chunk.source, chunkName: chunkName)
+            }
             for argument in dk ... dk + 2 { lua_pushvalue(lua.L, argument) }
             try lua.pcall(nargs: 3, nresults: 0)
         }

@@ -144,6 +144,14 @@ final class ReceivedChunks: @unchecked Sendable {
         #expect(try Regex(expected).wholeMatch(in: error.description) != nil, "\(error.description)")
     }
 
+    /// dkrun opens libcurl at the first request (Curl): where it cannot, the error names the
+    /// library and the package that provides it, and the dynamic loader's reason.
+    @Test func aLibcurlThatCannotBeLoadedIsNamed() throws {
+        let error = try #require(throws: Curl.LoadError.self) { try Curl.open("libcurl.so.0-absent").get() }
+        #expect(error.message == "libcurl.so.0-absent: cannot open shared object file: No such file or directory"
+            + " (HTTP requests need libcurl, libcurl.so.0-absent: install the libcurl4 package)")
+    }
+
     @Test func onBodyReceivesTheBodyInsteadOfTheResponse() throws {
         let server = try HTTPTestServer()
         let received = ReceivedChunks()

@@ -14,6 +14,24 @@ import Testing
         #expect(r.stderr.isEmpty)
     }
 
+    /// libcurl and the libraries it needs are loaded at the first HTTP request, not at start
+    /// (the dynamic loader's own account, LD_DEBUG=files, lists every library it loads).
+    @Test func libcurlIsLoadedOnlyByAnHTTPRequest() throws {
+        let dir = try TempDir()
+        try """
+            local get = task("get", function()
+              return select(2, pcall(dk.http.get, "http://127.0.0.1:9/", { timeout = 5 }))
+            end)
+            return Flow("get", function() get() end)
+            """.write(toFile: dir.file("get.lua"), atomically: true, encoding: .utf8)
+        let hello = try CLI.run(["examples/hello.lua", "-q"], environment: ["LD_DEBUG": "files"])
+        let get = try CLI.run([dir.file("get.lua"), "-q"], environment: ["LD_DEBUG": "files"])
+        #expect(hello.status == 0 && get.status == 0)
+        #expect(hello.stderr.contains("file=libsqlite3.so.0"))  // what the loader lists at start
+        #expect(!hello.stderr.contains("libcurl"))
+        #expect(get.stderr.contains("file=libcurl.so.4 [0];  dynamically loaded by"))
+    }
+
     @Test func realisticFlowRunsWithRetriesAndMapping() throws {
         let r = try CLI.run(["examples/etl.lua", "--param", "batch=6"])
         #expect(r.status == 0)
