@@ -36,7 +36,7 @@ function io.popen(command, mode) return host.popen(command, mode or "r") end
 local STDLIB = { json = true, yaml = true, fs = true, time = true, shell = true, secrets = true, http = true }
 dk._native = {
   json_encode = host.json_encode, json_decode = host.json_decode,
-  yaml_load = host.yaml_load, yaml_dump = host.yaml_dump,
+  yaml_load = host.yaml_load, yaml_load_file = host.yaml_load_file, yaml_dump = host.yaml_dump,
   list_directory = host.list_directory, file_kind = host.file_kind, sleep = host.sleep, now = host.now,
   run = host.run, environ = host.environ, secret = host.secret, http = host.http,
 }
