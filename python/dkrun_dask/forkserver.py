@@ -30,7 +30,7 @@ import time
 import dask
 
 from . import driver
-from .frames import pack, read_frame, write_frame
+from .frames import pack, read_frame
 
 IDLE_SECONDS = 600.0
 # How often the server looks whether its socket is still there.
@@ -170,7 +170,7 @@ class Server:
         try:
             _, uid, _ = struct.unpack("3i", conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i")))
             if uid != os.getuid():
-                write_frame(conn.makefile("wb"), {"error": f"refused: the server serves uid {os.getuid()}, not {uid}"})
+                conn.sendall(_frame({"error": f"refused: the server serves uid {os.getuid()}, not {uid}"}))
                 conn.close()
                 return
             conn.settimeout(REQUEST_SECONDS)
@@ -188,13 +188,14 @@ class Server:
                     conn.close()
                     return
                 pid = self.fork(conn, fds, request)
+                self.children[pid] = None  # reaped even if the reply below fails
             finally:
                 for fd in fds:
                     os.close(fd)
             conn.settimeout(None)
             conn.sendall(_frame({"pid": pid, "server": os.getpid()}))
-        except (OSError, ValueError) as e:
-            print(f"dkrun_dask.forkserver: a request failed: {e}", file=sys.stderr, flush=True)
+        except Exception as e:  # a bad request or a client gone: the server serves on
+            print(f"dkrun_dask.forkserver: a request failed: {e!r}", file=sys.stderr, flush=True)
             conn.close()
             return
         self.children[pid] = conn
@@ -223,7 +224,7 @@ class Server:
                 os.close(sock.detach())
 
     def reap(self):
-        while self.children:
+        while True:
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
