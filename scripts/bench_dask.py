@@ -7,13 +7,19 @@ graphs of no-op Python functions (`Client.get`); then the task server's own per-
 overhead (`dkrun worker --stdio` driven directly), and the time from `dkrun` start to
 the first task running on a temporary cluster. The fixed cost of a run is printed next to
 what a Python program pays to reach the same scheduler: a fresh `python` importing
-distributed, connecting a `Client(address)` and closing it.
+distributed, connecting a `Client(address)` and closing it; fixed cost and first task are
+measured with the warm driver (a server that has imported the driver forks it; the table's
+runs use it) and cold (DKRUN_DASK_WARM_DRIVER=0: each run starts a Python).
 
 Usage: .venv/bin/python scripts/bench_dask.py [--sizes 100,1000,10000] [--repeat 3]
 (scripts/setup.sh makes the virtualenv and the release build this uses.)
 """
+import atexit
+import contextlib
+import glob
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -33,6 +39,26 @@ def bench_dkrun(path, address, repeat):
         if best is None or run < best[0]:
             best = (run, wall)
     return best
+
+
+@contextlib.contextmanager
+def warm_driver(on):
+    """dkruns started inside use the warm driver or not; with it, a first run has started
+    the server before the block begins."""
+    os.environ["DKRUN_DASK_WARM_DRIVER"] = "1" if on else "0"
+    if on:
+        popen_wait([DKRUN, os.path.join(ROOT, "examples", "hello.lua"), "-q", "--executor", "dask"])
+    try:
+        yield
+    finally:
+        os.environ.pop("DKRUN_DASK_WARM_DRIVER")
+
+
+def stop_warm_drivers():
+    """Stops the warm drivers of this process's DKRUN_HOME."""
+    for path in glob.glob(os.path.join(os.environ["DKRUN_HOME"], "run", "*.pid")):
+        with contextlib.suppress(OSError, ValueError), open(path) as f:
+            os.kill(int(f.read()), signal.SIGTERM)
 
 
 def bench_raw(client, shape, n, repeat):
@@ -115,6 +141,7 @@ def raw_client_cost(address, repeat):
 
 def main():
     args, sizes = parse_arguments(__doc__, sizes="100,1000,10000")
+    atexit.register(stop_warm_drivers)  # before the temporary DKRUN_HOME goes
     os.environ["DKRUN_BINARY"] = DKRUN  # the cluster's workers run this dkrun
     from distributed import Client, LocalCluster
 
@@ -127,7 +154,10 @@ def main():
         one = os.path.join(tmp, "one.lua")
         with open(one, "w") as f:
             f.write(LUA_SHAPES["chain"].format(n=1))
-        fixed, _ = bench_dkrun(one, cluster.scheduler_address, args.repeat)
+        with warm_driver(False):
+            cold, _ = bench_dkrun(one, cluster.scheduler_address, args.repeat)
+        with warm_driver(True):
+            fixed, _ = bench_dkrun(one, cluster.scheduler_address, args.repeat)
         header = (f"{'shape':<8} {'N':>6} {'dkrun ms':>9} {'µs/task':>8} {'marginal':>9} "
                   f"{'raw dask ms':>11} {'µs/task':>8} {'ratio':>6}")
         print(header)
@@ -142,14 +172,16 @@ def main():
                 print(f"{shape:<8} {n:>6} {run * 1e3:>9.1f} {run / n * 1e6:>8.1f} "
                       f"{(run - fixed) / n * 1e6:>9.1f} {raw * 1e3:>11.1f} {raw / n * 1e6:>8.1f} {run / raw:>5.2f}x")
         imported, connected, process = raw_client_cost(cluster.scheduler_address, args.repeat)
-        print(f"\nfixed cost of a dkrun run on this cluster (1-task flow): {fixed * 1e3:.0f} ms; "
-              f"raw Python in a fresh process: import distributed {imported * 1e3:.0f} ms + Client(address) "
+        print(f"\nfixed cost of a dkrun run on this cluster (1-task flow): {fixed * 1e3:.0f} ms with the warm driver, "
+              f"{cold * 1e3:.0f} ms cold; raw Python in a fresh process: import distributed {imported * 1e3:.0f} ms + Client(address) "
               f"and close {connected * 1e3:.0f} ms (whole process {process * 1e3:.0f} ms)")
         server_us = bench_task_server(tmp, 20000)
         print(f"task server, no-op Lua task through `dkrun worker --stdio`: {server_us:.1f} µs/task")
-    first, total = first_task_latency()
-    print(f"`dkrun examples/hello.lua --executor dask` (temporary cluster): first task running after "
-          f"{first * 1e3:.0f} ms, whole run {total * 1e3:.0f} ms")
+    for on in [True, False]:
+        with warm_driver(on):
+            first, total = first_task_latency()
+        print(f"`dkrun examples/hello.lua --executor dask` (temporary cluster), {'warm' if on else 'cold'}: "
+              f"first task running after {first * 1e3:.0f} ms, whole run {total * 1e3:.0f} ms")
 
 
 if __name__ == "__main__":

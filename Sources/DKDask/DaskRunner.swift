@@ -81,8 +81,14 @@ public final class DaskRunner: ClusterRunner {
     static let failedClusterGrace = 3.0
 
     private let scaling: WorkerScaling?
+    private let warmDriver: Bool
 
-    public init(scaling: WorkerScaling? = nil) { self.scaling = scaling }
+    /// - Parameter warmDriver: fork the driver from the user's warm driver (`WarmDriver`)
+    ///   rather than start a Python: for dkrun on a user's machine, not in a pod.
+    public init(scaling: WorkerScaling? = nil, warmDriver: Bool = false) {
+        self.scaling = scaling
+        self.warmDriver = warmDriver
+    }
 
     public func run(graph: FlowGraph, payload bytes: [UInt8], context: FlowRunContext, settings: Value,
                     observer: RunObserver?) throws -> FlowRunResult {
@@ -90,12 +96,14 @@ public final class DaskRunner: ClusterRunner {
         var settings = settings
         let reportPath = try PerformanceReportPath.resolve(settings)
         settings["performance_report_path"] = reportPath.map(Value.text)
-        let driver = try DriverProcess(python: DriverProcess.python())
+        var fallback: String?
+        let driver = try DriverProcess(python: DriverProcess.python(), warm: warmDriver) { fallback = $0 }
         var finished = false
         defer { if !finished { driver.finish(grace: Self.shutdownGrace) } }
         try driver.send(startMessage(graph: graph, payload: bytes, context: context, settings: settings))
         observer?.handle(.flowStarted(flow: graph.spec.name, tasks: graph.count,
                                       executor: ExecutorChoice.dask(settings).description, time: Clock.wall()))
+        if let fallback { observer?.handle(.log(nil, .debug, fallback, time: Clock.wall())) }
         for warning in graph.spec.unusedLimits { observer?.handle(.log(nil, .warning, warning, time: Clock.wall())) }
         var run = RunEvents(graph: graph, observer: observer, lossCause: scaling.map { scaling in { scaling.whyLost($0) } })
         var cancelSent = false

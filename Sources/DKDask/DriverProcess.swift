@@ -3,20 +3,24 @@ import DKCore
 import Glibc
 #endif
 
-/// The Python side of a Dask run (`python -m dkrun_dask.driver`) as a child process in its
-/// own process group: frames go to its stdin, events come from its stdout, its stderr is
-/// ours. Closing our end of its stdin tells it to cancel.
+/// The Python side of a Dask run (`python -m dkrun_dask.driver`, or the same forked by the
+/// warm driver) as a process in its own process group: frames go to its stdin, events come
+/// from its stdout, its stderr is ours. Closing our end of its stdin tells it to cancel.
 final class DriverProcess {
     let pid: pid_t
+    /// Set when the warm driver forked it (it is not our child then).
+    private let forked: ForkedDriver?
     private let channel: FrameChannel
-    private var exitStatus: Int32?
 
     struct BridgeError: CategorizedError {
         let description: String
         var exitStatus: ExitStatus { .failure }
     }
 
-    init(python: String) throws {
+    /// - Parameters:
+    ///   - warm: ask the warm driver (`WarmDriver`) to fork it, and start it ourselves when
+    ///     that fails, saying why to `fellBack`.
+    init(python: String, warm: Bool = false, fellBack: (String) -> Void = { _ in }) throws {
         var toDriver: [Int32] = [0, 0]
         var fromDriver: [Int32] = [0, 0]
         guard pipe(&toDriver) == 0, pipe(&fromDriver) == 0 else {
@@ -24,8 +28,17 @@ final class DriverProcess {
         }
         // Only the driver gets these, as its stdin and stdout, not other children of ours.
         for fd in toDriver + fromDriver { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        var forked: ForkedDriver?
+        if warm && WarmDriver.enabled {
+            do {
+                forked = try WarmDriver.fork(python: python, stdio: [toDriver[0], fromDriver[1], STDERR_FILENO])
+            } catch {
+                fellBack("the warm Dask driver cannot fork this run's driver, so dkrun starts it: \(error)")
+            }
+        }
+        self.forked = forked
         do {
-            pid = try Subprocess.spawn([python, "-m", "dkrun_dask.driver"], stdio: [toDriver[0], fromDriver[1], -1])
+            pid = try forked?.pid ?? Subprocess.spawn([python, "-m", "dkrun_dask.driver"], stdio: [toDriver[0], fromDriver[1], -1])
         } catch {
             [toDriver[0], toDriver[1], fromDriver[0], fromDriver[1]].forEach { close($0) }
             throw BridgeError(description: "cannot start the Dask driver: \(error)")
@@ -55,12 +68,19 @@ final class DriverProcess {
     func finish(grace: Double) -> Int32 {
         close(channel.output)
         close(channel.input)
-        let status = (try? Subprocess.wait(pid, timeout: grace).status) ?? -1
+        let status = wait(timeout: grace)
         kill(-pid, SIGKILL)
-        return status
+        return status ?? forked?.wait(timeout: 10) ?? -1
     }
 
-    private func reap() -> Int32 { (try? Subprocess.wait(pid, timeout: 10).status) ?? -1 }
+    private func reap() -> Int32 { wait(timeout: 10) ?? -1 }
+
+    /// Its exit status; nil when it has not ended within `timeout` seconds (our own child is
+    /// stopped then, as `Subprocess.wait` does).
+    private func wait(timeout: Double) -> Int32? {
+        if let forked { return forked.wait(timeout: timeout) }
+        return (try? Subprocess.wait(pid, timeout: timeout).status) ?? -1
+    }
 
     private func describe(_ status: Int32) -> String {
         status > 128 ? "killed by signal \(status - 128)" : "exit code \(status)"

@@ -28,12 +28,16 @@ struct CLI {
     }
 
     /// The run history of every dkrun the tests start (DKRUN_HOME), never the user's
-    /// ~/.dkrun: a directory of this test process, removed when it exits. A test that looks
-    /// at the history gives a DKRUN_HOME of its own.
+    /// ~/.dkrun: a directory of this test process, removed when it exits, with the warm Dask
+    /// driver its runs started stopped. A test that looks at the history, or at the warm
+    /// driver, gives a DKRUN_HOME of its own.
     static let home: String = {
         let path = "/tmp/dkc-home-" + UUID4.make().prefix(8)
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        atexit { try? FileManager.default.removeItem(atPath: CLI.home) }
+        atexit {
+            WarmDrivers.stop(home: CLI.home)
+            try? FileManager.default.removeItem(atPath: CLI.home)
+        }
         return path
     }()
 

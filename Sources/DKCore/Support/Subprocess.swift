@@ -49,9 +49,9 @@ public enum Subprocess {
     /// started too) with `stdio` as its descriptors 0, 1 and 2 (-1 keeps this process's) and
     /// no other descriptor of ours: an inherited one (a pipe of another child's, say) would
     /// stay open as long as it, or a daemon it starts, lives. Until `wait` reaps it, a second
-    /// Ctrl-C kills its group (`ChildGroups`).
+    /// Ctrl-C kills its group (`ChildGroups`), unless it is a `daemon`, meant to outlive us.
     public static func spawn(_ argv: [String], stdio: [Int32], environment: [String]? = nil,
-                             directory: String? = nil) throws -> pid_t {
+                             directory: String? = nil, daemon: Bool = false) throws -> pid_t {
         guard let program = argv.first else { throw SpawnError(description: "empty command") }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -87,7 +87,7 @@ public enum Subprocess {
         let rc = cEnv == nil ? posix_spawnp(&pid, program, &actions, &attributes, &cArgs, environ)
             : posix_spawnp(&pid, program, &actions, &attributes, &cArgs, &cEnv!)
         guard rc == 0 else { throw SpawnError(description: "\(program): \(String(cString: strerror(rc)))") }
-        ChildGroups.add(pid)
+        if !daemon { ChildGroups.add(pid) }
         return pid
     }
 
@@ -135,11 +135,12 @@ public enum Subprocess {
     }
 }
 
-/// The process groups of the children `Subprocess` started and has not reaped yet, for the one
+/// The process groups of the children `Subprocess` started and has not reaped yet (and of
+/// processes another started for us, such as a driver the warm Dask driver forked), for the one
 /// place that cannot wait for them: a second Ctrl-C, which kills them all before dkrun exits at
 /// once (`Interruption`). Its signal handler reads the table without a lock, so the table is a
 /// block of memory made once, whose slots hold a group's id or 0; changes take a lock.
-enum ChildGroups {
+public enum ChildGroups {
     private static let capacity = 1024
     private static let lock = Monitor()
     static let slots: UnsafeMutablePointer<pid_t> = {
@@ -149,13 +150,13 @@ enum ChildGroups {
     }()
 
     /// A full table (1024 children at once) leaves the rest to their own `wait`.
-    static func add(_ group: pid_t) {
+    public static func add(_ group: pid_t) {
         lock.locked {
             if let free = (0 ..< capacity).first(where: { slots[$0] == 0 }) { slots[free] = group }
         }
     }
 
-    static func remove(_ group: pid_t) {
+    public static func remove(_ group: pid_t) {
         lock.locked {
             if let slot = (0 ..< capacity).first(where: { slots[$0] == group }) { slots[slot] = 0 }
         }

@@ -45,7 +45,7 @@ struct LoadedFlow {
         do {
             host = try LuaHost(sources: .script(path: options.script, searchPath: .forScript(at: options.script)))
             host.printsToStderr = printsToStderr
-            host.clusterRunner = DaskRunner()
+            host.clusterRunner = DaskRunner(warmDriver: true)
             try host.evaluate()
             lap("evaluate")
             spec = try host.selectFlow(named: options.flowName)
