@@ -153,7 +153,7 @@ public final class DaskRunner: ClusterRunner {
             let task = graph.spec.tasks[t]
             return ["slug": .text(task.slug), "source": .text(task.source.description),
                     "upstream": .array(graph.upstream[t].map { .text(graph.spec.tasks[$0].slug) }),
-                    "mapped": .bool(graph.isMapped(t)), "priority": .int(Int64(task.priority)),
+                    "mapped": .bool(graph.isMapped(t)), "priority": .int(Int64(task.priority)), "fuse": .bool(task.fuses),
                     "child_by_child": .array(graph.upstream[t].filter { graph.mapsChildByChild(t, over: $0) }
                         .map { .text(graph.spec.tasks[$0].slug) }),
                     "resources": Value(textKeys: task.resources.mapValues(Value.float)),

@@ -216,7 +216,7 @@ import Testing
         ("files-invalid-utf8-keys.msgpack", "not a dkrun payload: malformed value at byte 412: files has a key that is not UTF-8 text"),
         ("files-equivalent-keys.msgpack", "payload's files: two keys are the text 'caf\u{e9}'"),
         ("parameters-not-hashed.msgpack", "payload is corrupt: its content hash does not match its fields"),
-        ("version-1.msgpack", "payload version 1 is not supported by this dkrun (it reads version 3)"),
+        ("version-1.msgpack", "payload version 1 is not supported by this dkrun (it reads version 4)"),
     ])
     func badPayloadsAreBadInput(fixture: String, message: String) throws {
         let stderr = try Self.runRefused(["k8s", "flow-run", Self.fixtures + "/payloads/" + fixture])

@@ -21,6 +21,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("limit"), help: ArgumentHelp("At most N runs of tasks with the tag at once, over the flow's own limit (repeatable).", valueName: "TAG=N"))
     var limits: [String] = []
 
+    @Flag(name: .customLong("no-fuse"), help: "On Dask, give every task a Dask task of its own: fuse no chain of tasks (docs/dask.md, Fusion).")
+    var noFuse = false
+
     @OptionGroup var printing: OutputOptions
 
     @Option(help: ArgumentHelp("Also write the run's report, one HTML page (see `dkrun report`).", valueName: "FILE"))
@@ -94,10 +97,15 @@ struct RunCommand: ParsableCommand {
             throw CommandError.badInput("--limit is for flows that run here, and flow '\(loaded.spec.name)' runs on Kubernetes: "
                 + "set the flow's limits = { ... } instead")
         }
+        if case .kubernetes = placement, noFuse {
+            throw CommandError.badInput("--no-fuse is for flows that run here, and flow '\(loaded.spec.name)' runs on Kubernetes: "
+                + "set the flow's fuse = false instead")
+        }
         // The command line's limits go to this run's coordinator, not into the payload: workers
         // rebuild the flow from its script, and must find the same description.
         var spec = loaded.spec
         spec.limits.merge(givenLimits) { _, given in given }
+        if noFuse { for t in spec.tasks.indices { spec.tasks[t].fuses = false } }
 
         if resume != nil, case .kubernetes = placement, let problem = loaded.spec.resultsProblemOnKubernetes(resuming: true) {
             throw CommandError.badInput(problem)
