@@ -320,8 +320,11 @@ def run_chain(flow, first, rest, upstream):
             if result is None:
                 result = _call(flow, slug, None, {"op": "run", "context": flow.context, "upstream": states},
                                events.add)
-                # As bytes: Dask's events take no text that is not UTF-8 (dkrun's strings may be).
-                state = result.state.encode("utf-8", "surrogateescape")
+                # As bytes: Dask's events take no text that is not UTF-8 (dkrun's strings may be);
+                # a state made here (TaskResult.ended) is bytes already.
+                state = result.state
+                if isinstance(state, str):
+                    state = state.encode("utf-8", "surrogateescape")
                 if len(state) <= KEPT_STATE:
                     events.add({"type": "state", "task": slug, "map_index": None, "kind": result.kind,
                                 "state": state, "worker": result.worker,
