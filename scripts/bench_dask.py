@@ -2,8 +2,9 @@
 """Benchmarks of dkrun on Dask (issue: Dask), printed as a table.
 
 On one 2-worker LocalCluster (one thread per worker), runs the core benchmark's shapes
-with dkrun (`--executor dask=ADDRESS`) and, in the same run, raw Dask running the same
-graphs of no-op Python functions (`Client.get`); then the task server's own per-task
+with dkrun (`--executor dask=ADDRESS`), fused (docs/dask.md, Fusion) and with `--no-fuse`,
+and, in the same run, raw Dask running the same graphs of no-op Python functions
+(`Client.get`); then the task server's own per-task
 overhead (`dkrun worker --stdio` driven directly), and the time from `dkrun` start to
 the first task running on a temporary cluster. The fixed cost of a run is printed next to
 what a Python program pays to reach the same scheduler: a fresh `python` importing
@@ -30,11 +31,11 @@ from scripts.bench_core import (DIAMOND_WIDTH, DKRUN, LUA_SHAPES, ROOT,  # noqa:
                                 dask_graph, parse_arguments, parse_timings, popen_wait)
 
 
-def bench_dkrun(path, address, repeat):
-    """Best (run phase, whole process) seconds of `dkrun PATH --executor dask=ADDRESS`."""
+def bench_dkrun(path, address, repeat, *options):
+    """Best (run phase, whole process) seconds of `dkrun PATH --executor dask=ADDRESS OPTIONS`."""
     best = None
     for _ in range(repeat):
-        _, err, wall, _ = popen_wait([DKRUN, path, "-q", "--timings", "--executor", "dask=" + address])
+        _, err, wall, _ = popen_wait([DKRUN, path, "-q", "--timings", "--executor", "dask=" + address, *options])
         run = parse_timings(err)["run"]
         if best is None or run < best[0]:
             best = (run, wall)
@@ -150,7 +151,8 @@ def main():
                          silence_logs=50) as cluster, Client(cluster) as client:
         print(f"dkrun on Dask: LocalCluster of 2 workers x 1 thread ({os.cpu_count()} cores); best of {args.repeat}")
         print("dkrun run = the run phase of --timings (driver start, connect, submit, every task, results);")
-        print("fixed = the run phase of a 1-task flow; marginal µs/task = (run - fixed) / N\n")
+        print("fixed = the run phase of a 1-task flow; marginal µs/task = (run - fixed) / N;")
+        print("ratio = dkrun (fused) / raw dask; no-fuse = dkrun --no-fuse / raw dask\n")
         one = os.path.join(tmp, "one.lua")
         with open(one, "w") as f:
             f.write(LUA_SHAPES["chain"].format(n=1))
@@ -159,7 +161,7 @@ def main():
         with warm_driver(True):
             fixed, _ = bench_dkrun(one, cluster.scheduler_address, args.repeat)
         header = (f"{'shape':<8} {'N':>6} {'dkrun ms':>9} {'µs/task':>8} {'marginal':>9} "
-                  f"{'raw dask ms':>11} {'µs/task':>8} {'ratio':>6}")
+                  f"{'--no-fuse ms':>12} {'raw dask ms':>11} {'µs/task':>8} {'ratio':>6} {'no-fuse':>7}")
         print(header)
         print("-" * len(header))
         for shape in LUA_SHAPES:
@@ -168,9 +170,11 @@ def main():
                 with open(path, "w") as f:
                     f.write(LUA_SHAPES[shape].format(n=n, w=DIAMOND_WIDTH))
                 run, _ = bench_dkrun(path, cluster.scheduler_address, args.repeat)
+                unfused, _ = bench_dkrun(path, cluster.scheduler_address, args.repeat, "--no-fuse")
                 raw = bench_raw(client, shape, n, args.repeat)
                 print(f"{shape:<8} {n:>6} {run * 1e3:>9.1f} {run / n * 1e6:>8.1f} "
-                      f"{(run - fixed) / n * 1e6:>9.1f} {raw * 1e3:>11.1f} {raw / n * 1e6:>8.1f} {run / raw:>5.2f}x")
+                      f"{(run - fixed) / n * 1e6:>9.1f} {unfused * 1e3:>12.1f} {raw * 1e3:>11.1f} "
+                      f"{raw / n * 1e6:>8.1f} {run / raw:>5.2f}x {unfused / raw:>6.2f}x")
         imported, connected, process = raw_client_cost(cluster.scheduler_address, args.repeat)
         print(f"\nfixed cost of a dkrun run on this cluster (1-task flow): {fixed * 1e3:.0f} ms with the warm driver, "
               f"{cold * 1e3:.0f} ms cold; raw Python in a fresh process: import distributed {imported * 1e3:.0f} ms + Client(address) "

@@ -313,7 +313,9 @@ class DaskCluster:
         scheduler_file = self.log_dir / "scheduler.json"
         self._spawn("scheduler", ["scheduler", "--host", "127.0.0.1", "--port", "0",
                                   "--dashboard-address", "127.0.0.1:0",
-                                  "--scheduler-file", str(scheduler_file)], {})
+                                  "--scheduler-file", str(scheduler_file)],
+                    # The scheduler unpickles the task graph: it must import the same dkrun_dask.
+                    {k: os.environ[k] for k in ("PYTHONPATH",) if k in os.environ})
         deadline = time.monotonic() + self.START_SECONDS
         while self.address is None:
             try:

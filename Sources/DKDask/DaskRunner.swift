@@ -159,13 +159,15 @@ public final class DaskRunner: ClusterRunner {
         let limits = graph.spec.limits
         let tasks = (0 ..< graph.count).map { t -> Value in
             let task = graph.spec.tasks[t]
-            return ["slug": .text(task.slug), "source": .text(task.source.description),
+            var fields: Value = ["slug": .text(task.slug), "source": .text(task.source.description),
                     "upstream": .array(graph.upstream[t].map { .text(graph.spec.tasks[$0].slug) }),
                     "mapped": .bool(graph.isMapped(t)), "priority": .int(Int64(task.priority)),
                     "child_by_child": .array(graph.upstream[t].filter { graph.mapsChildByChild(t, over: $0) }
                         .map { .text(graph.spec.tasks[$0].slug) }),
                     "resources": Value(textKeys: task.resources.mapValues(Value.float)),
                     "limited": .array(Set(task.tags.filter { limits[$0] != nil }).sorted().map(Value.text))]
+            if !task.fuses { fields["fuse"] = false }  // the driver fuses by default (docs/dask.md, Fusion)
+            return fields
         }
         var message: [Value: Value] = [
             "run_id": .text(context.id), "context": context.value, "payload": .string(payload), "hash": .text(Digests.sha256Hex(payload)),

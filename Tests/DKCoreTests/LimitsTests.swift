@@ -192,7 +192,7 @@ enum BadPayloads {
         ("dag-hash-wrong.msgpack", changed { $0["dag_hash"] = "0000" },
          "payload is corrupt: its DAG hash does not match its flow"),
         ("version-1.msgpack", changed { $0["version"] = 1 },
-         "payload version 1 is not supported by this dkrun (it reads version 3)"),
+         "payload version 1 is not supported by this dkrun (it reads version 4)"),
     ]
 }
 

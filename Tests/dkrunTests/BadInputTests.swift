@@ -85,7 +85,7 @@ import Testing
         (["two.lua", "--flow", "c"], "two.lua: no flow named 'c' (the script returns: 'a', 'b')"),
         (["cycle.lua"], "cycle.lua:5: flow 'c' has a cycle: a -> b -> a\n  a (defined at cycle.lua:1)\n  b (defined at cycle.lua:2)"),
         (["bind.lua"], "bind.lua:4: bad argument 'valu' to task 'out' (its function has no such parameter; parameters: value)"),
-        (["option.lua"], "option.lua:1: bad argument #2 to 'task' (unknown field 'retries'; known fields: cache_for, cache_key, cache_validator, checkpoint, max_retries, name, nout, on_failure, priority, resources, result, retry_delay, skip_on_upstream_skip, state_handlers, tags, target, task_run_name, timeout, trigger)"),
+        (["option.lua"], "option.lua:1: bad argument #2 to 'task' (unknown field 'retries'; known fields: cache_for, cache_key, cache_validator, checkpoint, fuse, max_retries, name, nout, on_failure, priority, resources, result, retry_delay, skip_on_upstream_skip, state_handlers, tags, target, task_run_name, timeout, trigger)"),
         (["checkpoint.lua"], "checkpoint.lua:1: bad argument #2 to 'task' (field 'checkpoint': boolean expected, got string)"),
         (["resultfield.lua"], "resultfield.lua:1: bad argument #1 to 'dk.results.Local' (unknown field 'path'; known fields: dir)"),
         (["resultbucket.lua"], "resultbucket.lua:2: bad argument #1 to 'dk.results.S3' (field 'bucket' is required)"),
@@ -108,7 +108,7 @@ import Testing
         (["param.lua", "--params-file", "bad.yaml"], "bad.yaml:2:1: while parsing a flow node: did not find expected node content"),
         (["param.lua", "--params-file", "list.yaml"], "list.yaml: a params file must map parameter names to values, not hold an array"),
         // A tail call leaves no frame of the script's; it is compiled so that its line stays.
-        (["tailcall.lua"], "tailcall.lua:2: bad argument #1 to 'Flow' (unknown field 'bad'; known fields: environment, executor, limits, name, on_failure, reference_tasks, result, run_config, state_handlers, storage, tasks)"),
+        (["tailcall.lua"], "tailcall.lua:2: bad argument #1 to 'Flow' (unknown field 'bad'; known fields: environment, executor, fuse, limits, name, on_failure, reference_tasks, result, run_config, state_handlers, storage, tasks)"),
         (["labels.lua"], "labels.lua:2: LocalRun.labels: labels choose which Prefect agent runs a flow; dkrun has no agents (it runs the flow itself, here or as a Kubernetes Job), so they would do nothing"),
         (["storage.lua"], "storage.lua:2: Local.directory: dkrun stores no flows: it runs the script it is given (dkrun FILE), and the run's payload carries every source to wherever tasks run"),
         (["joined.lua"], "joined.lua:1: DaskExecutor.cluster_kwargs: a DaskExecutor with an address joins that cluster and makes none: give address or cluster_kwargs, not both"),
@@ -216,7 +216,7 @@ import Testing
         ("files-invalid-utf8-keys.msgpack", "not a dkrun payload: malformed value at byte 412: files has a key that is not UTF-8 text"),
         ("files-equivalent-keys.msgpack", "payload's files: two keys are the text 'caf\u{e9}'"),
         ("parameters-not-hashed.msgpack", "payload is corrupt: its content hash does not match its fields"),
-        ("version-1.msgpack", "payload version 1 is not supported by this dkrun (it reads version 3)"),
+        ("version-1.msgpack", "payload version 1 is not supported by this dkrun (it reads version 4)"),
     ])
     func badPayloadsAreBadInput(fixture: String, message: String) throws {
         let stderr = try Self.runRefused(["k8s", "flow-run", Self.fixtures + "/payloads/" + fixture])

@@ -78,6 +78,12 @@ final class DaskCluster {
         try schedulerNames("k for k, t in dask_scheduler.tasks.items() if t.state == 'processing'", "tasks")
     }
 
+    /// The names (key prefixes, before the run's id) of the last 1,000 Dask tasks the scheduler
+    /// moved between states: `chain-a..c` for a fused chain, `b` for a task of its own.
+    func taskNames() throws -> Set<String> {
+        Set(try schedulerNames("t[0].rsplit('-', 2)[0] for t in dask_scheduler.transition_log", "tasks"))
+    }
+
     /// The keys of a map of the scheduler's (`expression`, of `dask_scheduler`), one a line.
     private func schedulerNames(_ expression: String, _ what: String) throws -> [String] {
         let script = "from distributed import Client\n"

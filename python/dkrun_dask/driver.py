@@ -8,6 +8,15 @@ submitted when Dask has decided its width. A mapped task that maps over a mapped
 child goes depth-first: its child i depends on child i of that task only, not on all of its
 children, and its width is decided from the upstream task's width.
 
+A linear chain of tasks (each link the only downstream task of the one before and its only
+upstream task) is fused: one Dask task runs the whole chain on one worker, task after task
+(shim.run_chain), instead of one scheduler round trip per task. Each task of the chain still
+gets its own request to the worker's task server, so its state, retries, timeout, logs and
+events are as they would be alone; its state reaches the driver as an event as soon as it ends.
+A task opts out with ``fuse = false`` (the flow's option sets it on every task, and
+``--no-fuse`` on the run's); mapped tasks and tasks that need resources or tag limits are never
+fused.
+
 At connect the driver compares the Dask versions of client, scheduler and workers (a
 ``warning`` event when they differ) and, on a cluster whose workers it knows, refuses a run
 with a task that no worker can offer the resources of (a ``refused`` event). A task's
@@ -30,6 +39,7 @@ import importlib
 import itertools
 import logging
 import os
+import queue
 import signal
 import sys
 import threading
@@ -238,6 +248,34 @@ def describe_mismatches(mismatches):
     return "Dask versions differ between client, scheduler and workers: " + "; ".join(parts)
 
 
+# The longest chain one Dask task runs: a lost worker's chain starts again from the states its
+# finished tasks left in the scheduler's events of the chain, which keep the last 1,000
+# (distributed.admin.low-level-log-length).
+MAX_CHAIN = 1000
+
+
+def fusable(task):
+    """Whether a task may run inside a fused chain."""
+    return (task.get("fuse", True) and not task["mapped"] and not task.get("resources")
+            and not task.get("limited"))
+
+
+def chain_links(tasks, downstream):
+    """slug -> the task fused after it: its only downstream task, of which it is the only
+    upstream task, both fusable and of the same priority."""
+    by_slug = {t["slug"]: t for t in tasks}
+    links = {}
+    for t in tasks:
+        after = downstream[t["slug"]]
+        if len(after) != 1:
+            continue
+        d = by_slug[after[0]]
+        if (d["upstream"] == [t["slug"]] and fusable(t) and fusable(d)
+                and t.get("priority", 0) == d.get("priority", 0)):
+            links[t["slug"]] = d["slug"]
+    return links
+
+
 def topological(tasks):
     by_slug = {t["slug"]: t for t in tasks}
     order, seen = [], set()
@@ -272,6 +310,10 @@ class FlowRun:
         self.flow = client.submit(shim.hold, shim.FlowRef(
             self.run_id, start["context"], start["payload"], start["hash"], start["payload_version"], start.get("dkrun")),
             key=f"dkrun-flow-{self.run_id}", pure=False)
+        self.links = chain_links(self.tasks, self.downstream)
+        self.chains = {}  # future key -> the slugs of the chain it runs
+        self.streamed = queue.SimpleQueue()  # state events of chained tasks, from Dask's event thread
+        self.chained = {}  # slug -> TaskResult of a chained task reported from its event
         self.refs = {}  # slug -> Future or TaskResult: what downstream tasks receive
         self.children = {}  # mapped slug -> [Future or TaskResult]
         self.unsubmitted = {t["slug"] for t in self.tasks}
@@ -288,7 +330,9 @@ class FlowRun:
 
     def _submit(self, fn, role, slug, index, *args):
         name = slug if index is None else f"{slug}[{index}]"
-        prefix = {"expand": "expand-", "collect": "collect-"}.get(role, "")
+        if role == "chain":
+            name = f"{slug}..{args[0][-1]}"
+        prefix = {"expand": "expand-", "collect": "collect-", "chain": "chain-"}.get(role, "")
         key = f"{prefix}{name}-{self.run_id[:8]}-{self.generation}"
         task = self.by_slug[slug]
         options = {"priority": task.get("priority", 0)}
@@ -317,9 +361,21 @@ class FlowRun:
             upstream = self._upstream(task)
             if task["mapped"]:  # its downstream waits for the children
                 self._submit(shim.expand_task, "expand", slug, None, upstream)
-            else:
+                continue
+            chain = [slug]
+            while len(chain) < MAX_CHAIN and self.links.get(chain[-1]) in self.unsubmitted:
+                chain.append(self.links[chain[-1]])
+            if len(chain) == 1:
                 self.refs[slug] = self._submit(shim.run_task, "run", slug, None, None, upstream)
-                stack.extend(reversed(self.downstream[slug]))
+            else:
+                future = self._submit(shim.run_chain, "chain", slug, None, chain[1:], upstream)
+                self.chains[future.key] = chain
+                self.refs[slug] = future
+                for s in chain[1:]:
+                    self.unsubmitted.discard(s)
+                    self.refs[s] = future
+                    self.futures.setdefault(s, []).append(future)
+            stack.extend(reversed(self.downstream[chain[-1]]))
 
     def _upstream(self, task, index=None):
         """What a task (or its child `index`) receives of its upstream tasks: their futures or
@@ -347,6 +403,7 @@ class FlowRun:
             lost_since = cluster.check_connected(lost_since)
             # Results are fetched at most every 10 ms: bigger batches, fewer round trips.
             time.sleep(0.01)
+            self._report_streamed()
             batch = self.completed.next_batch(block=False)
             if not batch:
                 continue
@@ -368,6 +425,9 @@ class FlowRun:
         if role is None:  # a superseded submission
             return
         kind, slug, index = role
+        if kind == "chain":
+            self._chain_completed(future, result)
+            return
         failed = future.status in ("error", "cancelled")
         if future.status == "error":
             if any(getattr(f, "status", None) == "error" for f in self._inputs(slug, kind, index)):
@@ -389,6 +449,51 @@ class FlowRun:
             if failed:
                 self.refs[slug] = result
                 self._resubmit_downstream(slug)
+
+    def _report_streamed(self):
+        """Reports the states of chained tasks that came as events since the last time."""
+        while True:
+            try:
+                event = self.streamed.get_nowait()
+            except queue.Empty:
+                return
+            slug = event["task"]
+            if slug not in self.finished:
+                self.finished.add(slug)
+                self.chained[slug] = shim.TaskResult.from_event(event)
+                self._report(slug, None, self.chained[slug])
+
+    def _chain_completed(self, future, result):
+        """A fused chain has ended: the states that did not come as events are reported. When
+        its Dask task failed (its workers died, say), its first unfinished task fails with
+        Dask's reason and the tasks after it decide from that, as after any other task."""
+        chain = self.chains.pop(future.key)
+        del self.roles[future.key]
+        self._report_streamed()
+        if future.status == "finished":
+            for slug in chain:
+                if slug not in self.finished:
+                    self.finished.add(slug)
+                    self._report(slug, None, result.results[slug])
+            return
+        if future.status == "error" and any(
+                getattr(f, "status", None) == "error" for f in self._inputs(chain[0], "run", None)):
+            return  # the upstream's error; handled when that one's turn comes
+        if future.status == "error":
+            failure = shim.TaskResult.ended("Failed", self._describe(future.exception()))
+        else:
+            failure = shim.TaskResult.ended("Failed", "the Dask task was cancelled outside this run")
+        unfinished = [s for s in chain if s not in self.finished]
+        if unfinished:
+            self._report(unfinished[0], None, failure)
+            self.finished.add(unfinished[0])
+            ended = unfinished[0]
+        else:  # lost after its last task ended: what is downstream takes that task's state
+            ended = chain[-1]
+            failure = self.chained[ended]
+        self.futures.pop(ended, None)
+        self.refs[ended] = failure
+        self._resubmit_downstream(ended)
 
     def _inputs(self, slug, kind, index):
         if kind == "collect":
@@ -453,8 +558,12 @@ class FlowRun:
     def forward(self, event):
         """A worker's event (task running, log line, retry) for dkrun."""
         _, msg = event
-        kind = msg.pop("type")
-        self.emit(kind, **msg)
+        for msg in msg["events"] if msg["type"] == "batch" else [msg]:
+            kind = msg.pop("type")
+            if kind == "state":  # a chained task's: the run's loop reports it
+                self.streamed.put(msg)
+            else:
+                self.emit(kind, **msg)
 
     def close_semaphores(self):
         """Removes the run's semaphores from the scheduler."""

@@ -14,6 +14,7 @@ import threading
 import time
 
 from distributed import get_worker
+from distributed.utils import sync
 
 from .frames import FrameError, pack, read_frame, write_frame
 
@@ -44,9 +45,22 @@ class TaskResult:
         self.attempts = attempts
 
     @classmethod
+    def from_event(cls, event):
+        """The result a chained task's state event carries (see run_chain)."""
+        state = event["state"].decode("utf-8", "surrogateescape")
+        return cls(event["kind"], state, event["worker"], event["duration"], event["attempts"])
+
+    @classmethod
     def ended(cls, kind, message, worker=None):
         """A state made on the Python side, when dkrun could not decide it."""
         return cls(kind, pack({"kind": kind, "message": message, "result": None}), worker)
+
+
+class ChainResult:
+    """The results of a fused chain's tasks, by slug."""
+
+    def __init__(self, results):
+        self.results = results
 
 
 class Expansion:
@@ -170,16 +184,17 @@ def _text(s):
     return s.encode("utf-8", "surrogateescape").decode("utf-8", "replace") if isinstance(s, str) else str(s)
 
 
-def _call(flow, slug, map_index, message):
+def _call(flow, slug, map_index, message, send=None):
     """Sends one request for a task to this thread's dkrun worker, forwarding its events
-    to the driver, and returns the task's result."""
+    to the driver (through `send`, else one Dask event each), and returns the task's result."""
     worker = get_worker()
     where = {"task": slug, "map_index": map_index, "worker": worker.address}
     topic = "dkrun-" + flow.run_id
+    send = send or (lambda msg: worker.log_event(topic, msg))
 
     def forward(event):
-        worker.log_event(topic, dict(where, type=event["event"], level=event.get("level"),
-                                     attempt=event.get("attempt"), message=_text(event.get("message", ""))))
+        send(dict(where, type=event["event"], level=event.get("level"),
+                  attempt=event.get("attempt"), message=_text(event.get("message", ""))))
 
     started = time.monotonic()
     try:
@@ -195,7 +210,7 @@ def _call(flow, slug, map_index, message):
             return TaskResult.ended("Cancelled", "The flow run was cancelled", worker.address)
         _busy[me] = (flow.run_id, server)
     if message["op"] == "run":
-        worker.log_event(topic, dict(where, type="running"))
+        send(dict(where, type="running"))
     try:
         reply = server.request(dict(message, hash=flow.payload_hash, task=slug), forward)
     except ServerGone as e:
@@ -229,7 +244,7 @@ def _upstream_states(upstream):
             if "child" in r:
                 states[name].update(child=r["child"], state=r["result"].state)
         else:
-            states[name] = r.state
+            states[name] = (r.results[name] if isinstance(r, ChainResult) else r).state
     return states
 
 
@@ -243,6 +258,82 @@ def run_task(flow, slug, map_index, upstream, semaphores):
         for semaphore in semaphores:  # always in the order of their tags: no two tasks wait on each other
             leases.enter_context(semaphore)
         return _call(flow, slug, map_index, message)
+
+
+# A chained task's state is kept in the scheduler (in the events of its chain) up to this size;
+# a bigger one reaches the driver with the chain's result, and runs again if the worker is lost.
+KEPT_STATE = 64 << 10
+
+
+# How long a chain's events wait to go to the driver together: one Dask event for many tasks'
+# (an event each costs more than running a no-op task).
+BATCH_DELAY = 0.01
+
+
+class EventBatch:
+    """A chain's events (Running, log lines, states), sent as one Dask event ("batch") to
+    the run's topic and the chain's own BATCH_DELAY after the first of them, and at the end."""
+
+    def __init__(self, worker, topics):
+        self.worker = worker
+        self.topics = topics
+        self.lock = threading.Lock()
+        self.pending = []
+
+    def add(self, msg):
+        with self.lock:
+            self.pending.append(msg)
+            first = len(self.pending) == 1
+        if first:
+            self.worker.loop.add_callback(self.worker.loop.call_later, BATCH_DELAY, self.flush)
+
+    def flush(self):
+        with self.lock:
+            pending, self.pending = self.pending, []
+        if pending:
+            self.worker.log_event(self.topics, {"type": "batch", "events": pending})
+
+
+def _kept_states(worker, topic):
+    """The states that the chain's tasks left in the scheduler when an earlier run of the
+    chain lost its worker (none on a first run)."""
+    batches = sync(worker.loop, worker.scheduler.events, topic=topic)
+    return {msg["task"]: TaskResult.from_event(msg)
+            for _, batch in batches for msg in batch["events"] if msg["type"] == "state"}
+
+
+def run_chain(flow, first, rest, upstream):
+    """Runs a fused chain, task `first` then each of `rest`, each from the state of the one
+    before (the first from its upstream results), as if each were its own Dask task. Its
+    events, each task's state among them, go to the driver as it runs, and are kept in the
+    scheduler under the chain's own topic: a run of the chain on another worker, after this
+    one was lost, takes the kept states instead of running those tasks again."""
+    worker = get_worker()
+    kept_topic = "dkrun-" + str(worker.get_current_task())
+    kept = _kept_states(worker, kept_topic)
+    events = EventBatch(worker, ["dkrun-" + flow.run_id, kept_topic])
+    results = {}
+    states = _upstream_states(upstream)
+    try:
+        for slug in [first, *rest]:
+            result = kept.get(slug)
+            if result is None:
+                result = _call(flow, slug, None, {"op": "run", "context": flow.context, "upstream": states},
+                               events.add)
+                # As bytes: Dask's events take no text that is not UTF-8 (dkrun's strings may be);
+                # a state made here (TaskResult.ended) is bytes already.
+                state = result.state
+                if isinstance(state, str):
+                    state = state.encode("utf-8", "surrogateescape")
+                if len(state) <= KEPT_STATE:
+                    events.add({"type": "state", "task": slug, "map_index": None, "kind": result.kind,
+                                "state": state, "worker": result.worker,
+                                "duration": result.duration, "attempts": result.attempts})
+            results[slug] = result
+            states = {slug: result.state}
+    finally:
+        events.flush()  # before the chain's result: the driver sees its events first
+    return ChainResult(results)
 
 
 def expand_task(flow, slug, upstream):

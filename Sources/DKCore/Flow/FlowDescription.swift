@@ -163,6 +163,7 @@ extension TaskSpec {
         hasStateHandlers = try r.bool("state_handlers") ?? false
         resources = try TaskResources.read(option: try r.value("resources"), tags: tags, task: task)
         priority = try r.value("priority").map { try Numbers.integer($0, "\(task) priority", in: Int(Int32.min) ... Int(Int32.max)) } ?? 0
+        fuses = try r.bool("fuse") ?? true
         if try r.string("kind") == "parameter" {
             parameter = ParameterSpec(defaultValue: try r.value("default") ?? .null, required: try r.bool("required") ?? false)
         }
@@ -173,7 +174,8 @@ extension TaskSpec {
         let results = [result != nil, target != nil, cacheFor != nil, cacheKey != nil, cacheValidator != nil].filter { $0 }.count
         w.mapHeader(count: 10 + (parameter == nil ? 0 : 3) + (nout == nil ? 0 : 1) + (timeout == nil ? 0 : 1)
                     + (checkpoint == nil ? 0 : 1) + (taskRunName == nil ? 0 : 1) + (hasStateHandlers ? 1 : 0) + results
-                    + (resources.isEmpty ? 0 : 1) + (priority == 0 ? 0 : 1))
+                    + (resources.isEmpty ? 0 : 1) + (priority == 0 ? 0 : 1) + (fuses ? 0 : 1))
+        if !fuses { w.key("fuse"); w.bool(false) }
         if parameter != nil { w.key("kind"); w.string("parameter") }
         w.key("name"); w.string(name)
         if let n = nout { w.key("nout"); w.int(Int64(n)) }

@@ -58,6 +58,13 @@ public struct FlowGraph: Sendable {
         return graph
     }
 
+    /// The same graph with no task fused on Dask (`dkrun --no-fuse`).
+    public func unfused() -> FlowGraph {
+        var graph = self
+        for t in graph.spec.tasks.indices { graph.spec.tasks[t].fuses = false }
+        return graph
+    }
+
     /// Two edges between the same tasks (a state edge and a data edge) count once.
     private static func sortedUnique(_ list: [Int]) -> [Int] {
         guard list.count > 1 else { return list }

@@ -80,6 +80,9 @@ public struct TaskSpec: Sendable, Equatable {
     public var resources: [String: Double] = [:]
     /// Ready tasks with a higher priority start first (Dask's priority); default 0.
     public var priority = 0
+    /// Whether a Dask run may run the task inside a fused chain (`fuse = false`: never;
+    /// docs/dask.md, Fusion).
+    public var fuses = true
 
     /// The location the task keeps results in: its own, its flow's, else the default.
     public var resultLocation: ResultLocation { result ?? flowResult ?? .defaultLocation }

@@ -8,7 +8,7 @@ public struct Payload: Sendable, Equatable {
     /// had the DAG hash alone and no secret texts). 3: the format is version 2's, but workers
     /// of version 3 take a mapped upstream child by child (depth-first maps), which a worker of
     /// version 2 cannot read; the version is what driver and workers compare.
-    public static let version: Int64 = 3
+    public static let version: Int64 = 4
 
     public var flow: FlowSpec
     public var parameters: [String: Value]

@@ -87,6 +87,7 @@ local TASK_OPTIONS = {
   checkpoint = "boolean", task_run_name = "string", state_handlers = "functions", on_failure = "function",
   result = is_result, target = "string", cache_for = "number>0", cache_key = "string", cache_validator = is_validator,
   resources = is_resources, priority = function(v) return math.type(v) == "integer", "integer" end,
+  fuse = "boolean",
 }
 
 -- What the result options mean together (each alone is checked by TASK_OPTIONS).
@@ -444,7 +445,7 @@ end
 
 local FLOW_OPTIONS = with(FLOW_CONFIG, {
   name = "string", tasks = "table", reference_tasks = "table", state_handlers = "functions", on_failure = "function",
-  limits = is_limits,
+  limits = is_limits, fuse = "boolean",
 })
 
 --- Flow(name, [options], [body]) or Flow{name=, environment=, ...}
@@ -467,7 +468,7 @@ function dk.Flow(a, b, c)
     name = options.name, source = where(), _tasks = {}, _slug = {}, _by_slug = {}, _edges = {},
     _constants = {}, _bound = {}, _config = {}, _copies = {},
     _handlers = options.state_handlers and { unpack(options.state_handlers) }, _on_failure = options.on_failure,
-    _limits = options.limits and with(options.limits, {}),
+    _limits = options.limits and with(options.limits, {}), _fuse = options.fuse,
   }, Flow)
   for k in pairs(FLOW_CONFIG) do flow._config[k] = options[k] end
   for _, t in ipairs(options.tasks or {}) do add_task(flow, t) end
@@ -593,6 +594,9 @@ function dk._describe(flow)
       d.cache_validator = { name = t.options.cache_validator.name, validate_on = t.options.cache_validator.validate_on }
     end
     if t.kind == "parameter" then d.default, d.required = t.default, t.required end
+    -- The flow's fuse = false is its tasks' (docs/dask.md, Fusion); true is the default.
+    if d.fuse == nil and flow._fuse == false then d.fuse = false end
+    if d.fuse then d.fuse = nil end
     tasks[i] = d
   end
   local edges = {}

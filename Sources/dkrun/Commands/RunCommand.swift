@@ -21,6 +21,9 @@ struct RunCommand: ParsableCommand {
     @Option(name: .customLong("limit"), help: ArgumentHelp("At most N runs of tasks with the tag at once, over the flow's own limit (repeatable).", valueName: "TAG=N"))
     var limits: [String] = []
 
+    @Flag(name: .customLong("no-fuse"), help: "On Dask, give every task a Dask task of its own: fuse no chain of tasks (docs/dask.md, Fusion).")
+    var noFuse = false
+
     @OptionGroup var printing: OutputOptions
 
     @Option(help: ArgumentHelp("Also write the run's report, one HTML page (see `dkrun report`).", valueName: "FILE"))
@@ -94,9 +97,14 @@ struct RunCommand: ParsableCommand {
             throw CommandError.badInput("--limit is for flows that run here, and flow '\(loaded.spec.name)' runs on Kubernetes: "
                 + "set the flow's limits = { ... } instead")
         }
-        // The command line's limits go to this run's coordinator, not into the payload: workers
-        // rebuild the flow from its script, and must find the same description.
-        let graph = loaded.graph.limited(by: givenLimits)
+        if case .kubernetes = placement, noFuse {
+            throw CommandError.badInput("--no-fuse is for flows that run here, and flow '\(loaded.spec.name)' runs on Kubernetes: "
+                + "set the flow's fuse = false instead")
+        }
+        // The command line's limits and --no-fuse go to this run's coordinator, not into the
+        // payload: workers rebuild the flow from its script, and must find the same description.
+        var graph = loaded.graph.limited(by: givenLimits)
+        if noFuse { graph = graph.unfused() }
 
         if resume != nil, case .kubernetes = placement, let problem = loaded.spec.resultsProblemOnKubernetes(resuming: true) {
             throw CommandError.badInput(problem)

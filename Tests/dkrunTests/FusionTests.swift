@@ -1,0 +1,134 @@
+import DKCore
+import DKTestSupport
+import Foundation
+import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Fused chains on real Dask (docs/dask.md, Fusion): what a run reports is what it reports
+/// unfused, and the options that turn fusion off.
+@Suite(.timeLimit(.minutes(10))) struct FusionTests {
+    /// Each task run's events in the order they came (states with their attempt, log lines),
+    /// as "state attempt" or "log: message"; durations, times and workers left out.
+    static func eventsByTask(_ stdout: String) throws -> [String: [String]] {
+        var out: [String: [String]] = [:]
+        for e in try events(stdout) {
+            guard let task = e["task"] as? String else { continue }
+            let id = task + ((e["map_index"] as? Int).map { "[\($0)]" } ?? "")
+            switch e["event"] as? String {
+            case "task_state": out[id, default: []].append("\(e["state"]!) \(e["attempt"] ?? "") \(e["message"] ?? "")")
+            case "log": out[id, default: []].append("log: \(e["message"]!)")
+            default: break
+            }
+        }
+        return out
+    }
+
+    /// A chain with log lines, a task that fails on its first attempt and retries, a task that
+    /// fails, one that then fails by its trigger and one that runs anyway; `counter` counts attempts.
+    static func chain(counter: String, flowOptions: String = "", middle: String = "") -> String {
+        """
+        local step = task("step", function(x) dk.log("step got %s", tostring(x)) return (x or 0) + 1 end)
+        local flaky = task("flaky", { max_retries = 2, retry_delay = 0 }, function(x)
+          local f = io.open("\(counter)", "a") f:write("x\\n") f:close()
+          local n = 0
+          for _ in io.lines("\(counter)") do n = n + 1 end
+          if n == 1 then error("first attempt fails") end
+          return x * 10
+        end)
+        local bad = task("bad", { \(middle) }, function(x) error("bad at " .. x) end)
+        local after = task("after", { trigger = dk.triggers.always_run }, function(_) print("after runs") return "done" end)
+        return Flow("fused", { \(flowOptions) }, function()
+          local a = step(1)
+          local b = step(a)
+          local c = flaky(b)
+          local d = bad(c)
+          local e = step(d)
+          after(e)
+        end)
+        """
+    }
+
+    @Test func aFusedChainReportsWhatItReportsUnfused() throws {
+        let cluster = try DaskCluster(workers: 2)
+        defer { cluster.stop() }
+        let dir = try TempDir()
+        var runs: [(stdout: String, status: Int32, names: Set<String>)] = []
+        try Self.chain(counter: dir.file("count")).write(toFile: dir.file("f.lua"), atomically: true, encoding: .utf8)
+        for options in [[], ["--no-fuse"]] {
+            try? FileManager.default.removeItem(atPath: dir.file("count"))
+            let r = try CLI.run([dir.file("f.lua"), "--executor", "dask=" + cluster.address, "--json-events"] + options)
+            runs.append((r.stdout, r.status, try cluster.taskNames()))
+        }
+        let (fused, unfused) = (runs[0], runs[1])
+        #expect(fused.status == 0 && unfused.status == 0)
+        // The whole chain was one Dask task; unfused, each task was its own.
+        #expect(fused.names.contains("chain-step..after"), "\(fused.names)")
+        #expect(Set(unfused.names.subtracting(fused.names).filter { !$0.hasPrefix("dkrun-flow-") })
+                == ["step", "step-2", "flaky", "bad", "step-3", "after"], "\(unfused.names)")
+        #expect(try DaskTests.outcomes(fused.stdout) == DaskTests.outcomes(unfused.stdout))
+        let byTask = try Self.eventsByTask(fused.stdout)
+        #expect(byTask == (try Self.eventsByTask(unfused.stdout)))
+        #expect(byTask["flaky"]?.first == "Running 1 " && byTask["flaky"]?.last == "Success 2 "
+                && byTask["flaky"]?[1].hasPrefix("Retrying 1 ") == true, "\(byTask)")
+        #expect(byTask["step-3"]?.last?.hasPrefix("TriggerFailed") == true)
+        #expect(byTask["after"] == ["Running 1 ", "log: after runs", "Success 1 "], "\(byTask)")
+    }
+
+    @Test func aTaskTheFlowOrTheRunOptsOut() throws {
+        let cluster = try DaskCluster(workers: 1)
+        defer { cluster.stop() }
+        let dir = try TempDir()
+        // `bad` opts out: the chain is cut around it.
+        try Self.chain(counter: dir.file("count-task"), middle: "fuse = false").write(toFile: dir.file("task.lua"), atomically: true, encoding: .utf8)
+        var r = try CLI.run([dir.file("task.lua"), "--executor", "dask=" + cluster.address])
+        #expect(r.status == 0, "\(r.stderr)")
+        var names = try cluster.taskNames()
+        #expect(names.isSuperset(of: ["chain-step..flaky", "bad", "chain-step-3..after"]), "\(names)")
+        // The flow's fuse = false is every task's.
+        try Self.chain(counter: dir.file("count-flow"), flowOptions: "fuse = false").write(toFile: dir.file("flow.lua"), atomically: true, encoding: .utf8)
+        r = try CLI.run([dir.file("flow.lua"), "--executor", "dask=" + cluster.address])
+        #expect(r.status == 0, "\(r.stderr)")
+        let before = names
+        names = try cluster.taskNames()
+        #expect(!names.subtracting(before).contains { $0.hasPrefix("chain-") } && names.subtracting(before).contains("step-2"), "\(names)")
+        // dkrun inspect --json shows the option on each task.
+        let inspected = try CLI.run(["inspect", dir.file("flow.lua"), "--json"])
+        #expect(inspected.stdout.components(separatedBy: "\"fuse\":false").count - 1 == 6, "\(inspected.stdout)")
+    }
+
+    @Test func aWorkerLostInAChainRunsOnlyItsUnfinishedTasksAgain() throws {
+        let cluster = try DaskCluster(workers: 2)
+        defer { cluster.stop() }
+        let dir = try TempDir()
+        let log = dir.file("runs")
+        try """
+            local function ran(name)
+              local f = io.open("\(log)", "a") f:write(name, "\\n") f:close()
+            end
+            local first = task("first", function() ran("first") return 1 end)
+            -- Kills its Dask worker (the parent of its dkrun worker) on its first run, once
+            -- the state of `first` has had time to leave the worker.
+            local killer = task("killer", function(x)
+              ran("killer")
+              local n = 0
+              for _ in io.lines("\(log)") do n = n + 1 end
+              if n == 2 then
+                dk.time.sleep(1)
+                local ppid = io.open("/proc/self/stat"):read("a"):match("^%d+ %b() %a (%d+)")
+                dk.shell.run { "kill", "-9", ppid }
+                dk.time.sleep(5)
+              end
+              return x + 1
+            end)
+            local last = task("last", function(x) ran("last") return x + 1 end)
+            return Flow("lost", function() last(killer(first())) end)
+            """.write(toFile: dir.file("lost.lua"), atomically: true, encoding: .utf8)
+        let r = try CLI.run([dir.file("lost.lua"), "--executor", "dask=" + cluster.address, "--json-events"])
+        #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
+        #expect(try DaskTests.outcomes(r.stdout)["last"] == "Success 3 ")
+        #expect(try String(contentsOfFile: log, encoding: .utf8) == "first\nkiller\nkiller\nlast\n")
+        #expect(try cluster.taskNames().contains("chain-first..last"))
+    }
+}
