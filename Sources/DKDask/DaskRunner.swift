@@ -196,6 +196,9 @@ struct RunEvents {
     let lossCause: ((String) -> String?)?
     private var states: [String: TaskState] = [:]
     private var counts: [StateKind: Int] = [:]
+    /// Each task run's last final state: the driver reports a finished task again, Failed,
+    /// when the result it kept was lost with its workers too often (python/dkrun_dask/driver.py).
+    private var finalKinds: [TaskRunID: StateKind] = [:]
 
     init(graph: FlowGraph, observer: RunObserver?, lossCause: ((String) -> String?)? = nil) {
         self.graph = graph
@@ -231,6 +234,10 @@ struct RunEvents {
             var state = try TaskState(value: MessagePack.decode(bytes))
             if state.isFailed, let message = state.message, let cause = lossCause?(message) {
                 state.message = message + " " + cause
+            }
+            if let previous = finalKinds.updateValue(state.kind, forKey: id) {
+                counts[previous, default: 0] -= 1
+                if counts[previous] == 0 { counts[previous] = nil }
             }
             counts[state.kind, default: 0] += 1
             if id.mapIndex == nil { states[id.task] = state }

@@ -33,5 +33,15 @@ public struct ContainerEngine: Sendable {
         [command, "build", "-t", image] + (offline ? ["--network", "none"] : []) + options + [dir]
     }
 
+    /// Pushes with the engine's own login (`podman login`, `REGISTRY_AUTH_FILE`; `docker login`)
+    /// and trust of the registry's certificate (its certs.d directories).
     public func pushCommand(image: String) -> [String] { [command, "push", image] }
+
+    /// The registry an image name pushes to: its first part when that names a host (a '.' or a
+    /// ':' in it, or localhost), else Docker Hub.
+    public static func registry(of image: String) -> String {
+        guard let slash = image.firstIndex(of: "/") else { return "docker.io" }
+        let first = image[..<slash]
+        return first.contains(".") || first.contains(":") || first == "localhost" ? String(first) : "docker.io"
+    }
 }

@@ -194,6 +194,9 @@ public final class KubeDaskCluster: WorkerScaling {
 
     public func observe(_ demand: WorkerDemand, workers: [String]) throws -> [RetireRequest] {
         let hosts = Set(workers.compactMap(Self.host))
+        // A worker that joined since the pods were listed: its pod may have had no IP then, and
+        // may die before the next report (a pod that never joined counts as a failed start).
+        if !hosts.isSubset(of: workerPods.compactMap(\.podIP)) { try? refreshWorkers() }
         var groupOfHost: [String: String] = [:]
         for pod in workerPods {
             guard let ip = pod.podIP, hosts.contains(ip) else { continue }

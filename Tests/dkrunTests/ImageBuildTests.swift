@@ -94,6 +94,51 @@ struct ImageBuildTests {
         #expect(!steps(first.stdout)[pip].cached, "the first build installed the package: \(first.stdout)")
     }
 
+    /// `dkrun build` pushes the seed's flow image to a private registry (TLS from a CA of the
+    /// test's, htpasswd) set up as a user would (docs/kubernetes.md): the CA in the user's
+    /// certs.d, `podman login` keeping the credentials in REGISTRY_AUTH_FILE. Before the login
+    /// the registry refuses the push, and dkrun says so; after it, the pushed image is pulled back.
+    @Test func theSeedsFlowImageIsPushedToAPrivateRegistryOnceLoggedIn() throws {
+        try BaseImageTests.makeImageUnlessMade()
+        let registry = try RegistryTestServer()
+        defer { registry.stop() }
+        let home = try TempDir()  // the user's HOME
+        let certs = home.file(".config/containers/certs.d/\(registry.address)")
+        try FileManager.default.createDirectory(atPath: certs, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: registry.ca.cert, toPath: certs + "/ca.crt")
+        let user = ["HOME": home.path, "REGISTRY_AUTH_FILE": home.file("auth.json")]
+        let podman = { (arguments: [String]) in
+            CLI.Result(try Subprocess.run(["podman"] + arguments, environment: CLI.environment(BaseImageTests.podmanConfiguration
+                .merging(user) { $1 }).map { "\($0.key)=\($0.value)" }, directory: home.path, timeout: 300))
+        }
+        let examples = CLI.repoRoot + "/examples/"
+        let flow = try String(contentsOfFile: examples + "custom_worker_spec.lua", encoding: .utf8)
+            .replacingOccurrences(of: #"registry_url = "gcr.io/dev/""#, with: #"registry_url = "\#(registry.address)/dev/""#)
+        let flows = try TempDir(["flow.lua": flow, "worker_spec.yaml": try String(contentsOfFile: examples + "worker_spec.yaml", encoding: .utf8)])
+        let image = "\(registry.address)/dev/dask-k8s-flow:0.1.0"
+        let arguments = [flows.file("flow.lua"), "-o", flows.file("ctx"), "--offline", CLI.repoRoot + "/.build/base-image/wheels"]
+
+        let refused = try build(arguments, environment: user)
+        var builds = [refused]
+        defer { removeImages(tagged: [image], builtBy: builds) }
+        #expect(refused.status == 1, "\(refused.stdout)\(refused.stderr)")
+        #expect(refused.lines.contains("$ podman push \(image)"), "\(refused.stdout)")
+        #expect(refused.stderr.contains("authentication required"), "podman's own error: \(refused.stderr)")
+        #expect(refused.stderr.contains("dkrun: error: pushing \(image) failed (podman push, exit code ")
+                && refused.stderr.contains("log in first (podman login \(registry.address))"), "\(refused.stderr)")
+
+        let login = try podman(["login", "-u", registry.username, "-p", registry.password, registry.address])
+        try #require(login.status == 0, "\(login.stderr)")
+        let pushed = try build(arguments, environment: user)
+        builds.append(pushed)
+        #expect(pushed.status == 0, "\(pushed.stdout)\(pushed.stderr)")
+        #expect(pushed.lines.contains("$ podman push \(image)") && pushed.lines.last == "built \(image) and pushed it", "\(pushed.stdout)")
+        try #require(try podman(["rmi", image]).status == 0)
+        let pulled = try podman(["pull", "--quiet", image])
+        #expect(pulled.status == 0, "\(pulled.stderr)")
+        #expect(try podman(["image", "exists", image]).status == 0)
+    }
+
     @Test func onAnyOtherBaseTheImageGetsTheInstalledLayout() throws {
         try BaseImageTests.makeImageUnlessMade()
         // A base dkrun does not take for its own (any name but dkrun/dkrun) which has Debian's

@@ -51,6 +51,70 @@ import Testing
         c.expectNothingLeft()
     }
 
+    /// Workers that die while holding results a task still needs, as a pod over its memory
+    /// limit does (ContainerClusterTests): `killer` kills every worker it runs on, a second after
+    /// the children of `held`, which `total` needs, have finished there (it needs only their
+    /// mapped task's result, a suspect of its own). Dask counts each death
+    /// against `killer` only and computes the lost children again on the next worker, however
+    /// often; dkrun counts it against them too, and once their results have died with more
+    /// workers than the scheduler allows (1 here) gives them up as Dask gives a task up, naming
+    /// the pods. `total` then decides with its trigger, and the run ends.
+    @Test func resultsLostWithTheirWorkersTooOftenFailTheirTasksNamingThePods() throws {
+        let c = try KubesimCluster()
+        defer { c.down() }
+        _ = try write(c, "scheduler.yaml", """
+            kind: Pod
+            spec:
+              containers:
+                - name: dask-scheduler
+                  args: [dask, scheduler, --port, "8786", --dashboard-address, ":8787"]
+                  env: [{ name: DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES, value: "1" }]
+            """)
+        _ = try write(c, "worker.yaml", """
+            kind: Pod
+            spec:
+              containers:
+                - name: dask-worker
+                  command: [sh, -c, "dask worker --no-nanny --nthreads 1 --no-dashboard --death-timeout 60; exit $?"]
+            """)
+        let flow = try write(c, "held.lua", """
+            local held = task("held", function(i) return i end)
+            -- After the children: it takes their mapped task's result (not theirs, which total takes).
+            local killer = task("killer", function(_)
+              dk.time.sleep(1)
+              local worker = io.open("/proc/self/stat"):read("a"):match("^%d+ %b() %a (%d+)")
+              dk.shell.run { "kill", "-9", worker }
+              dk.time.sleep(30)
+            end)
+            local total = task("total", function(xs, _) print("total of " .. #xs) end)
+            return Flow("Held", {
+              environment = DaskKubernetesEnvironment { min_workers = 1, max_workers = 1,
+                scheduler_spec_file = "scheduler.yaml", worker_spec_file = "worker.yaml" },
+              -- The Job's pod runs this tree's Dask driver (pods get no PYTHONPATH of the host's).
+              run_config = KubernetesRun { env = { PYTHONPATH = "\(CLI.repoRoot)/python" } },
+            }, function()
+              local xs = held:map { 1, 2 }
+              total(xs, killer(xs))
+            end)
+            """)
+        let r = try c.exec([CLI.binary, flow], timeout: 300)
+        #expect(r.status == 1, "\(r.stdout)\(r.stderr)")
+        let pods = r.stdout.matches(of: #/worker pod (dask-root-[0-9a-f]+) created/#).map { String($0.output.1) }
+        for child in ["held[0]", "held[1]"] {
+            let states = r.lines.filter { $0.contains(" \(child): ") && !$0.contains("Running") }
+            // Success, then Failed once its result has died with two workers, both named.
+            #expect(states.first?.contains("\(child): Success") == true, "\(r.stdout)")
+            let failed = states.last ?? ""
+            #expect(failed.contains("\(child): Failed: Dask gave up on this task: the workers running it or holding its result died 2 times"),
+                    "\(r.stdout)")
+            #expect(pods.prefix(2).allSatisfy { failed.contains("worker pod \($0) was killed by signal 9 (exit 137)") }, "\(pods) \(failed)")
+        }
+        #expect(r.stdout.contains("killer: Failed: Dask gave up on this task"), "\(r.stdout)")
+        #expect(r.stdout.contains("total: TriggerFailed"), "\(r.stdout)")
+        #expect(!r.stdout.contains("total of"), "\(r.stdout)")
+        c.expectNothingLeft()
+    }
+
     /// The run says where its dashboard is through the API server; the real kubectl fetches
     /// the dashboard's page there while the run goes on (the test cluster's services/proxy).
     @Test func theDashboardIsReachedThroughTheAPIServersServiceProxy() throws {

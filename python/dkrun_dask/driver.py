@@ -33,7 +33,17 @@ from the tasks that need its resources). A ``retire`` frame asks it to retire ``
 workers of Dask's choosing (those holding the least data; idle ones of ``among`` when given),
 whose addresses it reports in a ``retired`` event naming the frame's ``group`` once they have
 handed their data over.
+
+Dask gives a task up (KilledWorker) once the workers running it have died more often than the
+scheduler's ``distributed.scheduler.allowed-failures``; a finished task whose result dies with
+its worker it only computes again, however often. Workers killed by what they hold (results
+over a pod's memory limit) would then die and be replaced for ever, a different task running
+each time. So the driver counts a worker's death against the tasks it was running and the
+finished tasks whose results it held while a task that has not finished still needs them
+(unless a task running there needed them: that one is the suspect, as in Dask), and gives a
+task up the same way once its count passes the same limit (``FlowRun.count_losses``).
 """
+import collections
 import contextlib
 import importlib
 import itertools
@@ -322,6 +332,13 @@ class FlowRun:
         self.futures = {}  # slug -> its current run, expand or collect future (children: above)
         self.completed = as_completed()
         self.generation = 0
+        # Workers lost: the scheduler's remove-worker events (from the client's thread), the
+        # finished futures whose results are held on workers (key -> role and future), and by
+        # key the workers that died running a task or holding its result.
+        self.allowed_failures = client.run_on_scheduler(dask.config.get, "distributed.scheduler.allowed-failures")
+        self.removals = collections.deque()
+        self.held = {}
+        self.losses = {}
         # One semaphore per limited tag, for this run only.
         self.semaphores = {}
         for tag, n in sorted((start.get("limits") or {}).items()):
@@ -404,6 +421,7 @@ class FlowRun:
             # Results are fetched at most every 10 ms: bigger batches, fewer round trips.
             time.sleep(0.01)
             self._report_streamed()
+            self.count_losses()
             batch = self.completed.next_batch(block=False)
             if not batch:
                 continue
@@ -430,12 +448,24 @@ class FlowRun:
             return
         failed = future.status in ("error", "cancelled")
         if future.status == "error":
-            if any(getattr(f, "status", None) == "error" for f in self._inputs(slug, kind, index)):
+            erred = [f for f in self._inputs(slug, kind, index) if getattr(f, "status", None) == "error"]
+            if any(f.key in self.roles for f in erred):
                 return  # the upstream's error; handled when that one's turn comes
+            if erred:  # an upstream that had finished, lost and computed again: Dask gave it up
+                for f in erred:
+                    if f.key in self.held:
+                        self._give_up(f.key, self._describe(f.exception()))
+                return  # submitted again with its upstream's state
             result = shim.TaskResult.ended("Failed", self._describe(future.exception()))
         elif future.status == "cancelled":  # not by us: we forget what we cancel
             result = shim.TaskResult.ended("Failed", "the Dask task was cancelled outside this run")
+        elif kind != "expand":
+            self.held[future.key] = (kind, slug, index, future)
         del self.roles[future.key]
+        self._settle(kind, slug, index, result, failed)
+
+    def _settle(self, kind, slug, index, result, failed):
+        """Reports what a Dask task ended with, and submits what that decides downstream."""
         if kind == "expand":
             self._expanded(slug, result)
         elif index is not None:
@@ -528,6 +558,7 @@ class FlowRun:
             futures += [c for c in self.children.pop(slug, []) if isinstance(c, Future)]
         for f in futures:
             self.roles.pop(f.key, None)
+            self.held.pop(f.key, None)
         self.client.cancel(futures)
 
     def _resubmit_downstream(self, slug):
@@ -543,6 +574,64 @@ class FlowRun:
             self.unsubmitted.add(d)
             stack.extend(self.downstream[d])
         self.submit_ready(self.downstream[slug])
+
+    def worker_removed(self, event):
+        """The scheduler's events on topic "all" (called in the client's thread): keeps those
+        of workers that went away unexpectedly, for count_losses."""
+        _, msg = event
+        if isinstance(msg, dict) and msg.get("action") == "remove-worker" and not msg.get("expected"):
+            self.removals.append(msg)
+
+    def count_losses(self):
+        """Counts each lost worker against the tasks it ran and the results it held that a
+        task still needs, and gives up on a task counted more often than allowed."""
+        while self.removals:
+            event = self.removals.popleft()
+            # Finished ones too: Dask computes a lost result again on another worker.
+            running = [k for k in event.get("processing-tasks", ()) if k in self.roles or k in self.held]
+            needed_there = {k for r in running for k in self._input_keys(r)}
+            lost = [k for k in event.get("lost-computed-tasks", ()) if k not in needed_there
+                    and (k in self.roles or k in self.held and self._still_needed(*self.held[k][1:3]))]
+            for key in running + lost:
+                if key not in self.roles and key not in self.held:  # given up with another one
+                    continue
+                workers = self.losses.setdefault(key, [])
+                workers.append(event["worker"])
+                if len(workers) > self.allowed_failures:
+                    self._give_up(key, (
+                        f"Dask gave up on this task: the workers running it or holding its result died {len(workers)} "
+                        f"times, more often than the scheduler allows (distributed.scheduler.allowed-failures = "
+                        f"{self.allowed_failures}): " + ", ".join(dict.fromkeys(workers))))
+
+    def _input_keys(self, key):
+        kind, slug, index = self.roles[key] if key in self.roles else self.held[key][:3]
+        return {f.key for f in self._inputs(slug, kind, index) if isinstance(f, Future)}
+
+    def _still_needed(self, slug, index):
+        """Whether a finished task's (or child's) result is still to be handed on: a task
+        downstream has not finished, or (a child) its mapped task has not been collected."""
+        if index is not None and slug not in self.finished:
+            return True
+        return any(d not in self.finished for d in self.downstream[slug])
+
+    def _give_up(self, key, message):
+        """Fails the task behind a Dask task that its workers' deaths cost too often, as Dask's
+        KilledWorker fails one (its dependents then decide with that state). A finished task
+        whose result is gone is reported again, Failed."""
+        result = shim.TaskResult.ended("Failed", message)
+        if key in self.roles:  # awaited: Dask would run it once more
+            kind, slug, index = self.roles[key]
+            if index is None:
+                self._forget(slug, keep_children=True)
+            else:
+                del self.roles[key]
+                self.client.cancel([self.children[slug][index]])
+        else:  # finished: its result is being computed again for a task downstream
+            kind, slug, index, future = self.held.pop(key)
+            if index is None:
+                self.futures[slug].remove(future)
+            future.release()  # not cancelled: that would cancel the finished tasks that used it
+        self._settle(kind, slug, index, result, failed=True)
 
     @staticmethod
     def _describe(error):
@@ -616,9 +705,22 @@ class WorkerReporter:
         self.client = client
         self.emit = emit
         self.interval = parse_timedelta(scaling.get("interval", "1s"), default="seconds")
+        # Set when a worker joins: reported at once, so that dkrun knows its pod joined even
+        # if it dies before the next interval (a pod that never joined counts as a failed start).
+        self.joined = threading.Event()
+
+    def worker_event(self, event):
+        """The scheduler's events on topic "all" (called in the client's thread)."""
+        _, msg = event
+        if isinstance(msg, dict) and msg.get("action") == "add-worker":
+            self.joined.set()
 
     def report_forever(self, stopped):
-        while not stopped.wait(self.interval):
+        while not stopped.is_set():
+            self.joined.wait(self.interval)
+            self.joined.clear()
+            if stopped.is_set():
+                return
             try:
                 demand = self.client.run_on_scheduler(_demand)
                 workers = list(self.client.scheduler_info(n_workers=-1)["workers"])
@@ -701,6 +803,13 @@ def main():
             run = FlowRun(cluster.client, start, emit)
             topic = "dkrun-" + run.run_id
             cluster.client.subscribe_topic(topic, run.forward)
+
+            def scheduler_event(event):
+                run.worker_removed(event)
+                if reporter is not None:
+                    reporter.worker_event(event)
+
+            cluster.client.subscribe_topic("all", scheduler_event)
             finished = run.run(cluster, cancelled)
         emit("done" if finished else "cancelled")
     except RunError as e:
@@ -715,6 +824,8 @@ def main():
         if cluster is not None:
             if topic is not None:
                 cluster.forget_topic(topic)
+                with contextlib.suppress(Exception):  # the scheduler went away: nothing to stop
+                    cluster.client.unsubscribe_topic("all")
             cluster.close()
 
 

@@ -34,21 +34,32 @@ struct BuildCommand: ParsableCommand {
             throw CommandError.failure("cannot write the build context to \(output): \(error)")
         }
         print("build context for \(context.image) written to \(output)")
-        var commands = [engine.engine.buildCommand(image: context.image, options: context.buildOptions, offline: offline != nil,
-                                                   contextDirectory: output)]
-        if context.pushes && !noPush { commands.append(engine.engine.pushCommand(image: context.image)) }
+        let build = engine.engine.buildCommand(image: context.image, options: context.buildOptions, offline: offline != nil,
+                                               contextDirectory: output)
+        let push = context.pushes && !noPush ? engine.engine.pushCommand(image: context.image) : nil
         guard engine.answers else {
             print("neither podman nor docker answers here; build the image with:")
-            for c in commands { print("  " + c.joined(separator: " ")) }
+            for c in [build] + (push.map { [$0] } ?? []) { print("  " + c.joined(separator: " ")) }
             return
         }
-        for c in commands {
-            print("$ " + c.joined(separator: " "))
-            // The engine writes to dkrun's own stdout and stderr, line by line as it goes, after what dkrun printed.
-            fflush(stdout)
-            let ending = try Subprocess.wait(try Subprocess.spawn(c, stdio: [-1, -1, -1]))
-            if ending.status != 0 { throw CommandError.failure("\(c.prefix(2).joined(separator: " ")) failed (exit code \(ending.status))") }
+        try stream(build) { "\(build.prefix(2).joined(separator: " ")) failed (exit code \($0))" }
+        if let push {
+            let tool = engine.engine.command
+            try stream(push) {
+                "pushing \(context.image) failed (\(tool) push, exit code \($0), its error above): \(tool) pushes with its own "
+                    + "login and trust: log in first (\(tool) login \(ContainerEngine.registry(of: context.image))) and, for a "
+                    + "certificate from a CA of your own, trust the CA (docs/kubernetes.md, Pushing to a private registry)"
+            }
         }
-        print("built \(context.image)" + (commands.count > 1 ? " and pushed it" : ""))
+        print("built \(context.image)" + (push != nil ? " and pushed it" : ""))
+    }
+
+    /// Runs an engine's command, which writes to dkrun's own stdout and stderr, line by line as
+    /// it goes, after what dkrun printed; a failure is `failed(exit code)`.
+    private func stream(_ command: [String], failed: (Int32) -> String) throws {
+        print("$ " + command.joined(separator: " "))
+        fflush(stdout)
+        let ending = try Subprocess.wait(try Subprocess.spawn(command, stdio: [-1, -1, -1]))
+        if ending.status != 0 { throw CommandError.failure(failed(ending.status)) }
     }
 }

@@ -15,7 +15,8 @@ final class Reporter: RunObserver, @unchecked Sendable {
     private let verbosity: Verbosity
     private let monitor = Monitor()
     private let progress: ProgressLine?
-    private var finished = 0
+    /// The tasks that have ended (a Dask run may report one again: RunEvents).
+    private var finished: Set<String> = []
     private var total = 0
     private var running: [TaskRunID: Bool] = [:]
     private var failures: [(TaskRunID, TaskState)] = []
@@ -44,7 +45,7 @@ final class Reporter: RunObserver, @unchecked Sendable {
                 progress?.clear()
                 summary(flow, state, counts, wall)
             }
-            progress?.draw(done: finished, total: total, running: running.keys.map(\.description).sorted())
+            progress?.draw(done: finished.count, total: total, running: running.keys.map(\.description).sorted())
         }
     }
 
@@ -55,7 +56,7 @@ final class Reporter: RunObserver, @unchecked Sendable {
         case .retrying, .looped: running[id] = nil
         default:
             running[id] = nil
-            if id.mapIndex == nil { finished += 1 }
+            if id.mapIndex == nil { finished.insert(id.task) }
             if state.isFailed { failures.append((id, state)) }
         }
         guard verbosity >= .normal || state.isFailed else { return }
