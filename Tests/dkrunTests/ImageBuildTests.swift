@@ -118,9 +118,9 @@ struct ImageBuildTests {
         let image = "\(registry.address)/dev/dask-k8s-flow:0.1.0"
         let arguments = [flows.file("flow.lua"), "-o", flows.file("ctx"), "--offline", CLI.repoRoot + "/.build/base-image/wheels"]
 
-        let refused = try build(arguments, environment: user)
+        let refused = try Self.build(arguments, environment: user)
         var builds = [refused]
-        defer { removeImages(tagged: [image], builtBy: builds) }
+        defer { Self.removeImages(tagged: [image], builtBy: builds) }
         #expect(refused.status == 1, "\(refused.stdout)\(refused.stderr)")
         #expect(refused.lines.contains("$ podman push \(image)"), "\(refused.stdout)")
         #expect(refused.stderr.contains("authentication required"), "podman's own error: \(refused.stderr)")
@@ -129,7 +129,7 @@ struct ImageBuildTests {
 
         let login = try podman(["login", "-u", registry.username, "-p", registry.password, registry.address])
         try #require(login.status == 0, "\(login.stderr)")
-        let pushed = try build(arguments, environment: user)
+        let pushed = try Self.build(arguments, environment: user)
         builds.append(pushed)
         #expect(pushed.status == 0, "\(pushed.stdout)\(pushed.stderr)")
         #expect(pushed.lines.contains("$ podman push \(image)") && pushed.lines.last == "built \(image) and pushed it", "\(pushed.stdout)")
