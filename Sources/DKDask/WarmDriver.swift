@@ -5,8 +5,8 @@ import Glibc
 
 /// The warm Dask driver (python/dkrun_dask/forkserver.py): a long-lived Python process of
 /// the user's that has imported the driver and forks one for each run, which saves a run
-/// the ~0.4 s of importing `distributed`. One server per DKRUN_HOME, Python and import
-/// environment (PYTHON* and DASK_* variables), listening on a unix socket in
+/// the ~0.4 s of importing `distributed`. One server per DKRUN_HOME, Python, import
+/// environment (PYTHON* and DASK_* variables), namespaces and cgroup, listening on a unix socket in
 /// `DKRUN_HOME/run` (0700). The first run starts it; a run that finds it stale (its code
 /// changed on disk), gone or wrong starts another. DKRUN_DASK_WARM_DRIVER=0 turns it off.
 enum WarmDriver {
@@ -27,7 +27,7 @@ enum WarmDriver {
     static func fork(python: String, stdio: [Int32]) throws -> ForkedDriver {
         let dir = Files.join(Product.home, "run")
         try privateDirectory(dir)
-        let key = Digests.sha256Hex(Array(([python] + importEnvironment).joined(separator: "\0").utf8)).prefix(12)
+        let key = Digests.sha256Hex(Array(([python] + importEnvironment + placeOfProcesses).joined(separator: "\0").utf8)).prefix(12)
         let socketPath = Files.join(dir, "dask-driver-\(key).sock")
         guard socketPath.utf8.count < MemoryLayout.size(ofValue: sockaddr_un().sun_path) else {
             throw Unavailable(description: "the socket path \(socketPath) is too long for a unix socket")
@@ -48,6 +48,14 @@ enum WarmDriver {
     /// when imported: the servers of two runs that differ in them are two.
     static var importEnvironment: [String] {
         Files.environmentEntries.filter { ["PYTHON", "DASK_", "LD_LIBRARY_PATH="].contains(where: $0.hasPrefix) }.sorted()
+    }
+
+    /// Where this process's children live: its namespaces (a run inside `ip netns exec` must
+    /// reach that namespace's addresses) and its cgroup (its limits). A forked driver lives in
+    /// its server's, so runs that differ in them have two servers.
+    static var placeOfProcesses: [String] {
+        ["net", "mnt", "pid", "user", "uts", "ipc", "cgroup"].map { Files.linkTarget("/proc/self/ns/" + $0) ?? $0 + ":?" }
+            + [(try? Files.read("/proc/self/cgroup", limit: .source)).map { String(decoding: $0, as: UTF8.self) } ?? "cgroup:?"]
     }
 
     /// The server's environment: what it imports with, and no more. Each driver gets its

@@ -188,7 +188,7 @@ import Testing
         ("local add = task('add', function(x) end)\nreturn Flow('x', function()\n  add(1, 2)\nend)",
          "flow.lua:3: bad argument #2 to task 'add' (its function takes 1 argument)"),
         ("local t = task('t', { max_retrys = 3 }, function() end)",
-         "flow.lua:1: bad argument #2 to 'task' (unknown field 'max_retrys'; known fields: cache_for, cache_key, cache_validator, checkpoint, max_retries, name, nout, on_failure, priority, resources, result, retry_delay, skip_on_upstream_skip, state_handlers, tags, target, task_run_name, timeout, trigger)"),
+         "flow.lua:1: bad argument #2 to 'task' (unknown field 'max_retrys'; known fields: cache_for, cache_key, cache_validator, checkpoint, fuse, max_retries, name, nout, on_failure, priority, resources, result, retry_delay, skip_on_upstream_skip, state_handlers, tags, target, task_run_name, timeout, trigger)"),
         ("local t = task('t', { max_retries = '3' }, function() end)",
          "flow.lua:1: bad argument #2 to 'task' (field 'max_retries': non-negative integer expected, got string)"),
         ("local t = task('t', { timeout = -1 }, function() end)",

@@ -142,8 +142,8 @@ struct ContainerClusterTests {
     /// with a small memory limit, holding the results of mapped tasks until their reduction: it
     /// outgrows its pod's limit, the kernel kills it, the largest process of the container's
     /// cgroup, and the pod ends OOMKilled, exit code 137, as kubectl and the run say.
-    /// (The run does not end by itself: each replacement worker recomputes the lost results and
-    /// is killed in turn, so the test interrupts it.)
+    /// Each replacement worker computes the lost results again and is killed in turn, until
+    /// they have died with more workers than Dask allows: the run ends, saying why.
     @Test func aWorkerOverItsMemoryLimitIsOOMKilled() throws {
         let c = try KubesimCluster(containers: true)
         defer { c.down() }
@@ -174,20 +174,19 @@ struct ContainerClusterTests {
             return states.split(separator: "\n").first { $0.hasSuffix(" OOMKilled 137") }.map(String.init)
         }
         let events = c.kubectl(["get", "events", "-o", "jsonpath={range .items[?(@.reason==\"OOMKilling\")]}{.involvedObject.name}: {.message}{\"\\n\"}{end}"])
-        let pod = killed?.split(separator: " ").first.map(String.init)
-        // dkrun says how the pod ended, then deletes it.
-        let deleted = pod.flatMap { pod in
-            Poll.until(deadline: Clock.monotonic() + 60, every: 0.5, stop: { !process.isRunning }) { () -> Bool? in
-                c.pods("dkrun.io/component=worker").contains(pod) ? nil : true
-            }
-        }
+        // Each new worker is killed in turn as it computes the lost results again, until they
+        // have died with more workers than the scheduler allows (3): the run ends by itself.
+        let ended = Poll.until(deadline: Clock.monotonic() + 420, every: 1) { () -> Bool? in process.isRunning ? nil : true }
         if process.isRunning { process.interrupt() }
         let r = CLI.finish(process)
-        let name = try #require(pod, "\(r.stdout)\(r.stderr)")
+        let name = try #require(killed?.split(separator: " ").first.map(String.init), "\(r.stdout)\(r.stderr)")
+        #expect(ended == true, "the run did not end by itself: \(r.stdout)")
         #expect(events.contains("\(name): Memory cgroup out of memory: killed container dask-worker (memory limit 200M)"), "\(events)")
-        #expect(deleted == true)
+        // dkrun says how the pod ended, then deletes it; the tasks whose results died say why.
         #expect(r.stdout.contains("worker pod \(name) was OOMKilled (exit 137): deleting it"), "\(r.stdout)")
-        #expect(r.status == 130, "\(r.stdout)\(r.stderr)")
+        #expect(r.lines.contains { $0.contains(": Failed: Dask gave up on this task") && $0.contains("(worker pod \(name) was OOMKilled (exit 137)") },
+                "\(r.stdout)")
+        #expect(r.status == 1, "\(r.stdout)\(r.stderr)")
         #expect(!r.stdout.contains("held 60"), "\(r.stdout)")
         c.expectNothingLeft()
         try c.downExpectingNothingLeft()

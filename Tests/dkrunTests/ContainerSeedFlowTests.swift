@@ -227,34 +227,8 @@ struct ContainerSeedFlowTests {
         c.expectNothingLeft()
 
         let flow = shared.flows.file("scale.lua")
-        try """
-            local time = require("dk.time")
-            local numbers = task("numbers", function() local t = {} for i = 1, 24 do t[i] = i end return t end)
-            local work = task("work", function(n) time.sleep(1) return n * 2 end)
-            local total = task("total", function(xs)
-              time.sleep(10)
-              local s = 0
-              for _, x in ipairs(xs) do s = s + x end
-              print("total " .. s)
-            end)
-            return Flow("Scaling", { environment = DaskKubernetesEnvironment { min_workers = 1, max_workers = 3 } }, function()
-              total(work:map(numbers()))
-            end)
-            """.write(toFile: flow, atomically: true, encoding: .utf8)
-        let process = try c.startDkrun([flow])
-        var counts: [Int] = []
-        while process.isRunning {
-            counts.append(c.pods("dkrun.io/component=worker").count)
-            Thread.sleep(forTimeInterval: 0.5)
-        }
-        let r = CLI.finish(process)
-        print("worker pods every 0.5 s: \(counts.map(String.init).joined(separator: " "))")
-        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
-        #expect(r.stdout.contains("total | total 600"), "\(r.stdout)")
-        let peak = try #require(counts.firstIndex(of: 3), "never 3 workers: \(counts)")
-        #expect(counts[peak...].contains(1), "never back to 1 worker: \(counts)")
-        #expect(counts.allSatisfy { $0 <= 3 }, "\(counts)")
-        #expect(r.stdout.contains("retired by the scheduler"), "\(r.stdout)")
+        try KubesimCluster.scalingFlow(items: 24, totalSleep: 10).write(toFile: flow, atomically: true, encoding: .utf8)
+        try c.expectWorkersScaleToThreeAndBack(runningScalingFlowAt: flow, items: 24)
         c.expectNothingLeft()
     }
 

@@ -145,7 +145,8 @@ import Glibc
             """])
         let r = try CLI.run([dir.file("k.lua"), "--executor", "dask=" + cluster.address])
         #expect(r.status == 1)
-        #expect(r.stdout.contains("killer: Failed: Dask gave up on this task: the workers running it died"), "\(r.stdout)\n\(r.stderr)")
+        // Dask gives it up (KilledWorker), or dkrun does, counting the same deaths: whichever is first.
+        #expect(r.stdout.contains("killer: Failed: Dask gave up on this task: the workers running it"), "\(r.stdout)\n\(r.stderr)")
         #expect(r.stdout.contains("report: Success"))
 
         // A mapped child that kills its workers: the mapped task and what is downstream go on

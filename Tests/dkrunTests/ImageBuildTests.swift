@@ -114,10 +114,14 @@ struct ImageBuildTests {
         let examples = CLI.repoRoot + "/examples/"
         let flow = try String(contentsOfFile: examples + "custom_worker_spec.lua", encoding: .utf8)
             .replacingOccurrences(of: #"registry_url = "gcr.io/dev/""#, with: #"registry_url = "\#(registry.address)/dev/""#)
+            // An image of its own (the seed's, ContainerSeedFlowTests', has the same layers
+            // otherwise, and this test removes its layers by id).
+            .replacingOccurrences(of: #"image_tag = "0.1.0" }"#, with: #"image_tag = "0.1.0", env_vars = { PUSHED_BY = "ImageBuildTests" } }"#)
         let flows = try TempDir(["flow.lua": flow, "worker_spec.yaml": try String(contentsOfFile: examples + "worker_spec.yaml", encoding: .utf8)])
         let image = "\(registry.address)/dev/dask-k8s-flow:0.1.0"
         let arguments = [flows.file("flow.lua"), "-o", flows.file("ctx"), "--offline", CLI.repoRoot + "/.build/base-image/wheels"]
 
+        try "{}".write(toFile: user["REGISTRY_AUTH_FILE"]!, atomically: true, encoding: .utf8)  // no login yet
         let refused = try Self.build(arguments, environment: user)
         var builds = [refused]
         defer { Self.removeImages(tagged: [image], builtBy: builds) }

@@ -120,34 +120,8 @@ import Testing
     @Test func workersScaleUpToTheMaximumAndBackToTheMinimum() throws {
         let c = try KubesimCluster()
         defer { c.down() }
-        let flow = try write(c, "scale.lua", """
-            local time = require("dk.time")
-            local numbers = task("numbers", function() local t = {} for i = 1, 40 do t[i] = i end return t end)
-            local work = task("work", function(n) time.sleep(1) return n * 2 end)
-            local total = task("total", function(xs)
-              time.sleep(8)
-              local s = 0
-              for _, x in ipairs(xs) do s = s + x end
-              print("total " .. s)
-            end)
-            return Flow("Scaling", { environment = DaskKubernetesEnvironment { min_workers = 1, max_workers = 3 } }, function()
-              total(work:map(numbers()))
-            end)
-            """)
-        let process = try c.startDkrun([flow])
-        var counts: [Int] = []
-        while process.isRunning {
-            counts.append(c.pods("dkrun.io/component=worker").count)
-            Thread.sleep(forTimeInterval: 0.5)
-        }
-        let r = CLI.finish(process)
-        print("worker pods every 0.5 s: \(counts.map(String.init).joined(separator: " "))")
-        #expect(r.status == 0, "\(r.stdout)\(r.stderr)")
-        #expect(r.stdout.contains("total | total 1640"), "\(r.stdout)")
-        let peak = try #require(counts.firstIndex(of: 3), "never 3 workers: \(counts)")
-        #expect(counts[peak...].contains(1), "never back to 1 worker: \(counts)")
-        #expect(counts.allSatisfy { $0 <= 3 }, "\(counts)")
-        #expect(r.stdout.contains("retired by the scheduler"), "\(r.stdout)")
+        let flow = try write(c, "scale.lua", KubesimCluster.scalingFlow(items: 40, totalSleep: 8))
+        try c.expectWorkersScaleToThreeAndBack(runningScalingFlowAt: flow, items: 40)
         c.expectNothingLeft()
     }
 

@@ -12,20 +12,17 @@ import Testing
         return path
     }
 
-    /// A task kills its worker (the pod's `dask worker --no-nanny`, under a shell that exits
-    /// with its status, 128+9, as a container runtime reports a killed process); the scheduler
-    /// allows no failure, so Dask gives the task up (KilledWorker) naming that worker. (The run
-    /// ends with it, before a periodic check would say the pod ended: KubeDaskClusterTests.)
-    @Test func aTaskLostWithItsWorkerPodSaysHowThePodEnded() throws {
-        let c = try KubesimCluster()
-        defer { c.down() }
+    /// scheduler.yaml, whose scheduler allows `allowedFailures` worker deaths per task, and
+    /// worker.yaml, whose worker a task can kill (`dask worker --no-nanny` under a shell that
+    /// exits with its status, 128+9, as a container runtime reports a killed process).
+    func writeKillableSpecs(_ c: KubesimCluster, allowedFailures: Int) throws {
         _ = try write(c, "scheduler.yaml", """
             kind: Pod
             spec:
               containers:
                 - name: dask-scheduler
                   args: [dask, scheduler, --port, "8786", --dashboard-address, ":8787"]
-                  env: [{ name: DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES, value: "0" }]
+                  env: [{ name: DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES, value: "\(allowedFailures)" }]
             """)
         _ = try write(c, "worker.yaml", """
             kind: Pod
@@ -34,6 +31,16 @@ import Testing
                 - name: dask-worker
                   command: [sh, -c, "dask worker --no-nanny --nthreads 1 --no-dashboard --death-timeout 60; exit $?"]
             """)
+    }
+
+    /// A task kills its worker (the pod's `dask worker --no-nanny`, under a shell that exits
+    /// with its status, 128+9, as a container runtime reports a killed process); the scheduler
+    /// allows no failure, so Dask gives the task up (KilledWorker) naming that worker. (The run
+    /// ends with it, before a periodic check would say the pod ended: KubeDaskClusterTests.)
+    @Test func aTaskLostWithItsWorkerPodSaysHowThePodEnded() throws {
+        let c = try KubesimCluster()
+        defer { c.down() }
+        try writeKillableSpecs(c, allowedFailures: 0)
         let flow = try write(c, "killer.lua", """
             local killer = task("killer", function()
               local ppid = io.open("/proc/self/stat"):read("a"):match("^%d+ %b() %a (%d+)")
@@ -62,21 +69,7 @@ import Testing
     @Test func resultsLostWithTheirWorkersTooOftenFailTheirTasksNamingThePods() throws {
         let c = try KubesimCluster()
         defer { c.down() }
-        _ = try write(c, "scheduler.yaml", """
-            kind: Pod
-            spec:
-              containers:
-                - name: dask-scheduler
-                  args: [dask, scheduler, --port, "8786", --dashboard-address, ":8787"]
-                  env: [{ name: DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES, value: "1" }]
-            """)
-        _ = try write(c, "worker.yaml", """
-            kind: Pod
-            spec:
-              containers:
-                - name: dask-worker
-                  command: [sh, -c, "dask worker --no-nanny --nthreads 1 --no-dashboard --death-timeout 60; exit $?"]
-            """)
+        try writeKillableSpecs(c, allowedFailures: 1)
         let flow = try write(c, "held.lua", """
             local held = task("held", function(i) return i end)
             -- After the children: it takes their mapped task's result (not theirs, which total takes).

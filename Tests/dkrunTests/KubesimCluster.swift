@@ -109,6 +109,46 @@ final class KubesimCluster {
             .split(separator: "\n").map(String.init)
     }
 
+    /// A flow of `items` one-second mapped tasks on 1 to 3 workers, then a total that sleeps
+    /// `totalSleep` s (long enough for the idle workers to be retired) and prints its sum,
+    /// items × (items + 1).
+    static func scalingFlow(items: Int, totalSleep: Int) -> String {
+        """
+        local time = require("dk.time")
+        local numbers = task("numbers", function() local t = {} for i = 1, \(items) do t[i] = i end return t end)
+        local work = task("work", function(n) time.sleep(1) return n * 2 end)
+        local total = task("total", function(xs)
+          time.sleep(\(totalSleep))
+          local s = 0
+          for _, x in ipairs(xs) do s = s + x end
+          print("total " .. s)
+        end)
+        return Flow("Scaling", { environment = DaskKubernetesEnvironment { min_workers = 1, max_workers = 3 } }, function()
+          total(work:map(numbers()))
+        end)
+        """
+    }
+
+    /// Runs a `scalingFlow` at `path` and expects its worker pods, counted with kubectl every
+    /// 0.5 s, to grow to 3 and go back to 1 (the counts are printed).
+    func expectWorkersScaleToThreeAndBack(runningScalingFlowAt path: String, items: Int,
+                                          sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let process = try startDkrun([path])
+        var counts: [Int] = []
+        while process.isRunning {
+            counts.append(pods("dkrun.io/component=worker").count)
+            Thread.sleep(forTimeInterval: 0.5)
+        }
+        let r = CLI.finish(process)
+        print("worker pods every 0.5 s: \(counts.map(String.init).joined(separator: " "))")
+        #expect(r.status == 0, "\(r.stdout)\(r.stderr)", sourceLocation: sourceLocation)
+        #expect(r.stdout.contains("total | total \(items * (items + 1))"), "\(r.stdout)", sourceLocation: sourceLocation)
+        let peak = try #require(counts.firstIndex(of: 3), "never 3 workers: \(counts)", sourceLocation: sourceLocation)
+        #expect(counts[peak...].contains(1), "never back to 1 worker: \(counts)", sourceLocation: sourceLocation)
+        #expect(counts.allSatisfy { $0 <= 3 }, "\(counts)", sourceLocation: sourceLocation)
+        #expect(r.stdout.contains("retired by the scheduler"), "\(r.stdout)", sourceLocation: sourceLocation)
+    }
+
     /// Makes the next `count` API requests with this method under `path` fail with `status`.
     func fail(method: String, path: String, count: Int, status: Int = 503) throws {
         let spec = "{\"method\": \"\(method)\", \"path\": \"\(path)\", \"count\": \(count), \"status\": \(status)}"

@@ -95,9 +95,14 @@ public enum Files {
 
     /// The running program's own path (its target, when it was started through a link).
     public static var executablePath: String {
+        linkTarget("/proc/self/exe") ?? (CommandLine.arguments.first ?? ".")
+    }
+
+    /// What a symbolic link points to, or nil when `path` is none.
+    public static func linkTarget(_ path: String) -> String? {
         var buffer = [CChar](repeating: 0, count: 4096)
-        let n = readlink("/proc/self/exe", &buffer, buffer.count - 1)
-        return n > 0 ? String(cString: buffer) : (CommandLine.arguments.first ?? ".")
+        let n = readlink(path, &buffer, buffer.count - 1)
+        return n > 0 ? String(cString: buffer) : nil
     }
 
     /// The names in a directory, sorted, without "." and "..".
