@@ -85,13 +85,14 @@ import Testing
         ])
     }
 
-    /// Priority and resources say where and when a task runs, not what it computes: they
-    /// leave a run's identity (its cache and checkpoint key) as it was; other options do not.
-    @Test func priorityAndResourcesLeaveARunsIdentity() {
+    /// Priority, resources and fusion say where and when a task runs, not what it computes:
+    /// they leave a run's identity (its cache and checkpoint key) as it was; other options do not.
+    @Test func priorityResourcesAndFusionLeaveARunsIdentity() {
         var task = makeTask("t")
         let plain = TaskIdentity(task: task, code: [1], inputs: [:]).hash
         task.priority = 3
         task.resources = ["GPU": 1]
+        task.fuses = false
         #expect(TaskIdentity(task: task, code: [1], inputs: [:]).hash == plain)
         task.maxRetries = 2
         #expect(TaskIdentity(task: task, code: [1], inputs: [:]).hash != plain)

@@ -195,10 +195,19 @@ class Cluster:
 
 
 def _drop_topics(topic, dask_scheduler):
-    """Drops this run's topic, and those of earlier runs that no driver follows any more
-    (their last events may come after their driver dropped them, and make them again)."""
+    """Drops this run's topic ("dkrun-RUN_ID") and its fused chains' ("dkrun-chain-NAME-RUN8-N",
+    their kept states), and the run topics of earlier runs that no driver follows any more
+    (their last events may come after their driver dropped them, and make them again). The
+    chains of other runs keep theirs: no driver follows those, and they may still be needed."""
+    run8 = topic[len("dkrun-"):][:8]
+
+    def dropped(name, followed):
+        if name.startswith("dkrun-chain-"):
+            return name.rsplit("-", 2)[1] == run8
+        return name == topic or (name.startswith("dkrun-") and not followed)
+
     topics = dask_scheduler._broker._topics
-    for name in [n for n, t in topics.items() if n == topic or (n.startswith("dkrun-") and not t.subscribers)]:
+    for name in [n for n, t in topics.items() if dropped(n, t.subscribers)]:
         del topics[name]
 
 
@@ -448,14 +457,8 @@ class FlowRun:
             return
         failed = future.status in ("error", "cancelled")
         if future.status == "error":
-            erred = [f for f in self._inputs(slug, kind, index) if getattr(f, "status", None) == "error"]
-            if any(f.key in self.roles for f in erred):
-                return  # the upstream's error; handled when that one's turn comes
-            if erred:  # an upstream that had finished, lost and computed again: Dask gave it up
-                for f in erred:
-                    if f.key in self.held:
-                        self._give_up(f.key, self._describe(f.exception()))
-                return  # submitted again with its upstream's state
+            if self._upstream_erred(self._inputs(slug, kind, index)):
+                return
             result = shim.TaskResult.ended("Failed", self._describe(future.exception()))
         elif future.status == "cancelled":  # not by us: we forget what we cancel
             result = shim.TaskResult.ended("Failed", "the Dask task was cancelled outside this run")
@@ -463,6 +466,18 @@ class FlowRun:
             self.held[future.key] = (kind, slug, index, future)
         del self.roles[future.key]
         self._settle(kind, slug, index, result, failed)
+
+    def _upstream_erred(self, inputs):
+        """Whether a Dask task's error is one of its upstream's, which decides for it: one
+        awaited is handled when its turn comes; one that had finished, lost and computed
+        again is given up now, and what is downstream is submitted again with its state."""
+        erred = [f for f in inputs if getattr(f, "status", None) == "error"]
+        if any(f.key in self.roles for f in erred):
+            return True
+        for f in erred:
+            if f.key in self.held:
+                self._give_up(f.key, self._describe(f.exception()))
+        return bool(erred)
 
     def _settle(self, kind, slug, index, result, failed):
         """Reports what a Dask task ended with, and submits what that decides downstream."""
@@ -506,9 +521,8 @@ class FlowRun:
                     self.finished.add(slug)
                     self._report(slug, None, result.results[slug])
             return
-        if future.status == "error" and any(
-                getattr(f, "status", None) == "error" for f in self._inputs(chain[0], "run", None)):
-            return  # the upstream's error; handled when that one's turn comes
+        if future.status == "error" and self._upstream_erred(self._inputs(chain[0], "run", None)):
+            return
         if future.status == "error":
             failure = shim.TaskResult.ended("Failed", self._describe(future.exception()))
         else:
@@ -588,10 +602,14 @@ class FlowRun:
         while self.removals:
             event = self.removals.popleft()
             # Finished ones too: Dask computes a lost result again on another worker.
-            running = [k for k in event.get("processing-tasks", ()) if k in self.roles or k in self.held]
+            # A fused chain is left to Dask (KilledWorker): _chain_completed fails its first
+            # unfinished task, where a give-up here would take the chain for its first task.
+            running = [k for k in event.get("processing-tasks", ())
+                       if k in self.roles and self.roles[k][0] != "chain" or k in self.held]
             needed_there = {k for r in running for k in self._input_keys(r)}
             lost = [k for k in event.get("lost-computed-tasks", ()) if k not in needed_there
-                    and (k in self.roles or k in self.held and self._still_needed(*self.held[k][1:3]))]
+                    and (k in self.roles and self.roles[k][0] != "chain"
+                         or k in self.held and self._still_needed(*self.held[k][1:3]))]
             for key in running + lost:
                 if key not in self.roles and key not in self.held:  # given up with another one
                     continue

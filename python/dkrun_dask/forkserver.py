@@ -209,8 +209,16 @@ class Server:
             try:
                 self.close_for_child(conn)
                 become_driver(fds, request)
+            except BaseException:  # before the driver ran: its stderr may be the run's by now
+                import traceback
+                traceback.print_exc()
             finally:
                 os._exit(1)  # become_driver does not return
+        # Here too, as a shell does: dkrun may signal the group before the child has made it.
+        try:
+            os.setpgid(pid, pid)
+        except OSError:  # the child made it first, or has run and ended already
+            pass
         return pid
 
     def close_for_child(self, conn):

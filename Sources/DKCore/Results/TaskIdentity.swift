@@ -20,9 +20,10 @@ public struct TaskIdentity: Sendable, Equatable, CustomStringConvertible {
             var options = (try? MessagePack.decode(w.bytes))?.textKeyed ?? [:]
             options["source"] = nil
             options["slug"] = nil
-            // Where and when the task runs, not what it computes.
+            // Where and when the task runs (and whether fused with others), not what it computes.
             options["priority"] = nil
             options["resources"] = nil
+            options["fuse"] = nil
             entries = [
                 (MessagePack.encode("code"), MessagePack.encode(.text(Digests.sha256Hex(code)))),
                 (MessagePack.encode("options"), MessagePack.encode(Value(textKeys: options))),
