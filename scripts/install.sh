@@ -2,8 +2,9 @@
 # Installs dkrun (docs/install.md):
 #   scripts/install.sh [--prefix DIR] [--binary FILE] [--wheelhouse DIR] [--destdir DIR]
 #
-#   PREFIX/bin/dkrun                      the binary, which finds the Swift runtime by its rpath
-#   PREFIX/lib/dkrun/*.so                 the Swift runtime libraries it links (from the toolchain)
+#   PREFIX/bin/dkrun                      the binary; a release build has the Swift runtime linked in
+#   PREFIX/lib/dkrun/*.so                 the Swift runtime libraries a dynamically linked dkrun (a
+#                                         debug build, --binary) links, found by its rpath
 #   PREFIX/lib/dkrun/venv                 the Python bridge's virtualenv: the pinned Dask, bokeh, dkrun_dask
 #   PREFIX/share/dkrun/stdlib             the Lua standard library (dk.json, dk.http, ...)
 #   PREFIX/share/dkrun/python             the bridge's source, for `dkrun build`
@@ -21,6 +22,7 @@
 #                     DIR/PREFIX, the virtualenv made by DIR's own python3 (chroot; needs root),
 #                     and PREFIX/lib/dkrun in DIR's ld.so.conf: a flow image's newer dkrun
 #                     (`dkrun build`), copied without a patched rpath, finds its libraries too
+#                     when it is a dynamically linked one
 # The C libraries dkrun links (Lua, libyaml, libedit, SQLite) and libcurl, which it opens at
 # its first HTTP request (libcurl4's libcurl.so.4), come from Debian's packages
 # (scripts/setup.sh on this machine; base-image.sh puts them in the image).
@@ -46,8 +48,8 @@ case "$prefix" in /*) ;; *) prefix="$PWD/$prefix" ;; esac
 
 if [ -z "$binary" ]; then
   # One build at a time on this machine: other checkouts' builds and tests take the same lock.
-  echo "install.sh: swift build -c release" >&2
-  (cd "$repo" && flock /tmp/dkrun-build.lock swift build -c release --product dkrun >&2)
+  echo "install.sh: swift build -c release --static-swift-stdlib" >&2
+  (cd "$repo" && flock /tmp/dkrun-build.lock swift build -c release --product dkrun --static-swift-stdlib >&2)
   binary="$(cd "$repo" && swift build -c release --show-bin-path)/dkrun"
 fi
 [ -x "$binary" ] || { echo "install.sh: $binary: not an executable" >&2; exit 2; }
@@ -57,8 +59,9 @@ echo "install.sh: installing into $root" >&2
 mkdir -p "$root/bin" "$root/lib/dkrun" "$root/share/dkrun"
 
 # The binary, and the Swift runtime libraries it links: every one ldd finds outside the
-# system's library directories (Debian's packages bring those). The copy's rpath names them
-# relative to itself, in place of the toolchain's directory.
+# system's library directories (Debian's packages bring those); none for a release build,
+# which links them in (--static-swift-stdlib). The copy's rpath names them relative to
+# itself, in place of the toolchain's directory.
 install -m 755 "$binary" "$root/bin/dkrun"
 ldd "$binary" | awk '$2 == "=>" && $3 !~ "^(/usr)?/lib" {print $3}' | while read -r lib; do
   install -m 644 "$lib" "$root/lib/dkrun/"

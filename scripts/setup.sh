@@ -45,6 +45,9 @@ if [ ! -x .venv-prefect1/bin/python ] || ! cmp -s Tests/Conformance/prefect1-req
   cp Tests/Conformance/prefect1-requirements.txt .venv-prefect1/installed.txt
 fi
 
+# A release build links the Swift runtime and Foundation in (docs/install.md): every release
+# build passes the flag, or the next one without it rebuilds everything.
 config="${DKRUN_BUILD:-release}"
-echo "setup: swift build -c $config" >&2
-swift build -c "$config" --product dkrun >&2
+static=(); [ "$config" != release ] || static=(--static-swift-stdlib)
+echo "setup: swift build -c $config ${static[*]}" >&2
+swift build -c "$config" --product dkrun "${static[@]}" >&2

@@ -2,10 +2,11 @@ import DKCore
 import Foundation
 
 /// What goes into a flow's image, in the layout of an installed dkrun with PREFIX=/usr/local
-/// (scripts/install.sh, as in dkrun's base image): dkrun, its Swift runtime libraries (found
-/// through ld.so.conf), the stdlib, the Python bridge's virtualenv with the pinned Dask and
-/// bokeh, the entrypoint that honours EXTRA_APT_PACKAGES and EXTRA_PIP_PACKAGES; then the flow's
-/// python_dependencies, env_vars and files. On dkrun's base image (the default) the layout is
+/// (scripts/install.sh, as in dkrun's base image): dkrun, the Swift runtime libraries it links
+/// unless it is a release build, which has them linked in (found through ld.so.conf), the
+/// stdlib, the Python bridge's virtualenv with the pinned Dask and bokeh, the entrypoint that
+/// honours EXTRA_APT_PACKAGES and EXTRA_PIP_PACKAGES; then the flow's python_dependencies,
+/// env_vars and files. On dkrun's base image (the default) the layout is
 /// there already; on any other Debian base with python3 the Dockerfile installs it. The layers
 /// go from the least to the most often changed: a new dkrun binary is the last one, and does
 /// not reinstall Python packages.
@@ -129,8 +130,9 @@ public struct DockerContext {
             lines += copyWheelhouse
         } else {
             // scripts/install.sh's layout: the C libraries dkrun links (and venv, which Debian's
-            // python3 lacks) unless the base has them; the Swift runtime libraries for every
-            // dkrun through ld.so.conf; the bridge's virtualenv.
+            // python3 lacks) unless the base has them; the Swift runtime libraries of a
+            // dynamically linked dkrun (none for a release build), for every dkrun through
+            // ld.so.conf; the bridge's virtualenv.
             let packages = Self.runtimePackages.joined(separator: " ")
             lines += ["RUN missing=$(for p in \(packages); do dpkg -s $p >/dev/null 2>&1 || echo $p; done); "
                         + "python3 -c 'import ensurepip' 2>/dev/null || missing=\"$missing python3-venv\"; "
@@ -204,7 +206,8 @@ public struct DockerContext {
         try fm.copyItem(atPath: source, toPath: path)
     }
 
-    /// The shared libraries of the Swift toolchain dkrun links (the Debian ones come from apt).
+    /// The shared libraries of the Swift toolchain dkrun links (the Debian ones come from apt):
+    /// none for a release build, which links the Swift runtime in (`--static-swift-stdlib`).
     private func swiftRuntime() throws -> [String] {
         let r = try Subprocess.run(["ldd", Files.executablePath], timeout: 30)
         return String(decoding: r.stdout, as: UTF8.self).split(separator: "\n").compactMap { line -> String? in
