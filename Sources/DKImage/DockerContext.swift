@@ -6,10 +6,10 @@ import Foundation
 /// unless it is a release build, which has them linked in (found through ld.so.conf), the
 /// stdlib, the Python bridge's virtualenv with the pinned Dask and bokeh, the entrypoint that
 /// honours EXTRA_APT_PACKAGES and EXTRA_PIP_PACKAGES; then the flow's python_dependencies,
-/// env_vars and files. On dkrun's base image (the default) the layout is
-/// there already; on any other Debian base with python3 the Dockerfile installs it. The layers
-/// go from the least to the most often changed: a new dkrun binary is the last one, and does
-/// not reinstall Python packages.
+/// env_vars and files. On dkrun's base image (the default) the layout is there already; on any
+/// other Debian base with python3 the Dockerfile installs it. The layers go from the least to
+/// the most often changed: a new dkrun binary is the last one, and does not reinstall Python
+/// packages.
 public struct DockerContext {
     static let prefix = "/usr/local"
     static let venv = prefix + "/lib/dkrun/venv"
