@@ -119,7 +119,12 @@ final class LuaState {
 
     func typeName(at index: Int32) -> String { String(cString: lua_typename(L, lua_type(L, index))) }
 
-    func push(_ s: String) { lua_pushlstring(L, s, s.utf8.count) }
+    /// Pushes a string. Through its UTF-8 buffer: handing Lua the String itself as a C string
+    /// made a copy of it (`utf8CString`), a heap allocation per key and value pushed.
+    func push(_ s: String) {
+        var s = s
+        s.withUTF8 { utf8 in utf8.withMemoryRebound(to: CChar.self) { _ = lua_pushlstring(L, $0.baseAddress, $0.count) } }
+    }
 
     /// Sets field `name` of the table at `table` to the value on top (popping it), without metamethods.
     func setField(_ table: Int32, _ name: String) {

@@ -34,7 +34,7 @@ extension LuaState {
             lua_createtable(L, 0, Int32(clamping: fields.count))
             for (k, v) in fields {
                 try ValueError.at(.key(.text(k))) { try push(v, depth: 1) }
-                lua_setfield(L, -2, k)
+                setField(-2, k)
             }
         }
     }

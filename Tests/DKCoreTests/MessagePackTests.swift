@@ -83,6 +83,10 @@ import Testing
     @Test func escapesAndOrder() {
         let v: Value = ["b": [1, 2.5, .null, true], "a": .text("q\"\\\n\u{1}é")]
         #expect(JSON.encode(v) == #"{"a":"q\"\\\n\u0001é","b":[1,2.5,null,true]}"#)
+        // Text that is all ASCII is escaped byte by byte, other text by scalar: the same rules.
+        #expect(JSON.encode(.text("q\"\\\n\t\u{1}\u{7f} in Local{dir = \"/x\"}"))
+                == #""q\"\\\n\t\u0001\u007f in Local{dir = \"/x\"}""#)
+        #expect(JSON.encode(.string([0x61, 0xff, 0x22, 0x0a])) == "\"a\u{FFFD}\\\"\\n\"")
     }
 
     @Test func nonFiniteFloatsAreNull() {

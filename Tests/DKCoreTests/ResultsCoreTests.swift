@@ -15,6 +15,21 @@ import Testing
         task.maxRetries = 2
         #expect(base != TaskIdentity(task: task, code: Array("function(x) return x end".utf8), inputs: ["x": 1]))
     }
+
+    /// Results kept by earlier versions are found by their identity: it stays the digest of
+    /// one canonical map, however it is computed.
+    @Test func itIsTheDigestOfTheCanonicalMapOfCodeInputsAndOptions() throws {
+        let task = makeTask("t", params: ["x", "y"])
+        let code = Array("function(x, y) return x end".utf8)
+        var w = MessagePack.Writer()
+        task.write(to: &w)
+        var options = try MessagePack.decode(w.bytes).textKeyed
+        for key in ["source", "slug", "priority", "resources", "fuse"] { options[key] = nil }
+        let inputs: [String: Value] = ["x": 1, "y": ["a": [2.5, "z"]]]
+        let map = Value(textKeys: ["code": .text(Digests.sha256Hex(code)), "inputs": Value(textKeys: inputs),
+                                   "options": Value(textKeys: options)])
+        #expect(TaskIdentity(task: task, code: code, inputs: inputs).hash == Digests.sha256Hex(MessagePack.encode(map)))
+    }
 }
 
 @Suite struct StoredResultTests {

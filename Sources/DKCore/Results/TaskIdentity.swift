@@ -10,8 +10,10 @@ public struct TaskIdentity: Sendable, Equatable, CustomStringConvertible {
     /// The part all calls of one task share (its function's text and its options), encoded
     /// once per task: a mapped task's children only encode their inputs.
     public struct TaskPart: Sendable {
-        /// The encoded map entries "code" and "options".
-        fileprivate let entries: [(key: [UInt8], value: [UInt8])]
+        /// The identity's map around its "inputs" entry, encoded: the header and the "code"
+        /// entry before it, the "options" entry after it (MessagePack's canonical key order).
+        fileprivate let head: [UInt8]
+        fileprivate let tail: [UInt8]
 
         /// - Parameter code: the text of the task's function.
         public init(task: TaskSpec, code: [UInt8]) {
@@ -24,17 +26,18 @@ public struct TaskIdentity: Sendable, Equatable, CustomStringConvertible {
             options["priority"] = nil
             options["resources"] = nil
             options["fuse"] = nil
-            entries = [
-                (MessagePack.encode("code"), MessagePack.encode(.text(Digests.sha256Hex(code)))),
-                (MessagePack.encode("options"), MessagePack.encode(Value(textKeys: options))),
-            ]
+            var header = MessagePack.Writer()
+            header.mapHeader(count: 3)
+            head = header.bytes + MessagePack.encode("code") + MessagePack.encode(.text(Digests.sha256Hex(code)))
+            tail = MessagePack.encode("options") + MessagePack.encode(Value(textKeys: options))
         }
     }
 
+    private static let inputsKey = MessagePack.encode("inputs")
+
     /// - Parameter inputs: the call's argument values, by parameter name.
     public init(_ part: TaskPart, inputs: [String: Value]) {
-        hash = Digests.sha256Hex(MessagePack.encodeMap(encodedEntries:
-            part.entries + [(MessagePack.encode("inputs"), MessagePack.encode(Value(textKeys: inputs)))]))
+        hash = Digests.sha256Hex(concatenating: [part.head, Self.inputsKey, MessagePack.encode(Value(textKeys: inputs)), part.tail])
     }
 
     /// - Parameters:

@@ -8,6 +8,13 @@ public enum Digests {
         hex(Array(Crypto.SHA256.hash(data: bytes)))
     }
 
+    /// `sha256Hex` of the parts one after the other, without joining them first.
+    public static func sha256Hex(concatenating parts: [[UInt8]]) -> String {
+        var hasher = Crypto.SHA256()
+        for part in parts { hasher.update(data: part) }
+        return hex(Array(hasher.finalize()))
+    }
+
     public static func sha256(_ bytes: [UInt8]) -> [UInt8] {
         Array(Crypto.SHA256.hash(data: bytes))
     }

@@ -66,26 +66,42 @@ public enum JSON {
     private static func writeString(_ bytes: [UInt8], into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         // Most strings (names, states, messages) are printable ASCII with nothing to escape.
-        if bytes.allSatisfy({ $0 >= 0x20 && $0 < 0x7f && $0 != UInt8(ascii: "\"") && $0 != UInt8(ascii: "\\") }) {
+        if bytes.allSatisfy(isPlain) {
             out.append(contentsOf: bytes)
             out.append(UInt8(ascii: "\""))
             return
         }
-        for scalar in String(decoding: bytes, as: UTF8.self).unicodeScalars {
-            switch scalar {
-            case "\"": out.append(contentsOf: "\\\"".utf8)
-            case "\\": out.append(contentsOf: "\\\\".utf8)
-            case "\n": out.append(contentsOf: "\\n".utf8)
-            case "\r": out.append(contentsOf: "\\r".utf8)
-            case "\t": out.append(contentsOf: "\\t".utf8)
-            case _ where scalar.value < 0x20 || scalar.value == 0x7f:
-                out.append(contentsOf: "\\u00".utf8)
-                out.append(hex[Int(scalar.value >> 4)])
-                out.append(hex[Int(scalar.value & 0xf)])
-            default: out.append(contentsOf: String(scalar).utf8)
+        // ASCII (a result location with its quotes) is escaped byte by byte; only other text
+        // is decoded, for its invalid bytes.
+        if bytes.allSatisfy({ $0 < 0x80 }) {
+            for byte in bytes {
+                if isPlain(byte) { out.append(byte) } else { writeEscaped(Unicode.Scalar(byte), into: &out) }
             }
+        } else {
+            for scalar in String(decoding: bytes, as: UTF8.self).unicodeScalars { writeEscaped(scalar, into: &out) }
         }
         out.append(UInt8(ascii: "\""))
+    }
+
+    /// Printable ASCII that a JSON string holds as it is.
+    private static func isPlain(_ byte: UInt8) -> Bool {
+        byte >= 0x20 && byte < 0x7f && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\")
+    }
+
+    private static func writeEscaped(_ scalar: Unicode.Scalar, into out: inout [UInt8]) {
+        switch scalar {
+        case "\"": out.append(contentsOf: "\\\"".utf8)
+        case "\\": out.append(contentsOf: "\\\\".utf8)
+        case "\n": out.append(contentsOf: "\\n".utf8)
+        case "\r": out.append(contentsOf: "\\r".utf8)
+        case "\t": out.append(contentsOf: "\\t".utf8)
+        case _ where scalar.value < 0x20 || scalar.value == 0x7f:
+            out.append(contentsOf: "\\u00".utf8)
+            out.append(hex[Int(scalar.value >> 4)])
+            out.append(hex[Int(scalar.value & 0xf)])
+        case _ where scalar.isASCII: out.append(UInt8(scalar.value))
+        default: out.append(contentsOf: String(scalar).utf8)
+        }
     }
 }
 
