@@ -143,8 +143,7 @@ struct ContainerClusterTests {
     /// outgrows its pod's limit, the kernel kills it, the largest process of the container's
     /// cgroup, and the pod ends OOMKilled, exit code 137, as kubectl and the run say.
     /// Each replacement worker computes the lost results again and is killed in turn, until
-    /// they have died with more workers than Dask allows: the run ends, saying why (not
-    /// always yet: see the known issue below).
+    /// they have died with more workers than Dask allows: the run ends, saying why.
     @Test func aWorkerOverItsMemoryLimitIsOOMKilled() throws {
         let c = try KubesimCluster(containers: true)
         defer { c.down() }
@@ -184,14 +183,10 @@ struct ContainerClusterTests {
         #expect(events.contains("\(name): Memory cgroup out of memory: killed container dask-worker (memory limit 200M)"), "\(events)")
         // dkrun says how the pod ended, then deletes it; the tasks whose results died say why.
         #expect(r.stdout.contains("worker pod \(name) was OOMKilled (exit 137): deleting it"), "\(r.stdout)")
-        // Known: the loss cap does not always end this run. Once in a CI-style run, 20 workers
-        // were OOM-killed without a give-up, until the Job's pod was killed by signal 9.
-        withKnownIssue("the loss cap does not always end a run whose workers are OOM-killed again and again", isIntermittent: true) {
-            #expect(ended == true, "the run did not end by itself: \(r.stdout)")
-            #expect(r.lines.contains { $0.contains(": Failed: Dask gave up on this task") && $0.contains("(worker pod \(name) was OOMKilled (exit 137)") },
-                    "\(r.stdout)")
-            #expect(r.status == 1, "\(r.stdout)\(r.stderr)")
-        }
+        #expect(ended == true, "the run did not end by itself: \(r.stdout)")
+        #expect(r.lines.contains { $0.contains(": Failed: Dask gave up on this task") && $0.contains("(worker pod \(name) was OOMKilled (exit 137)") },
+                "\(r.stdout)")
+        #expect(r.status == 1, "\(r.stdout)\(r.stderr)")
         #expect(!r.stdout.contains("held 60"), "\(r.stdout)")
         c.expectNothingLeft()
         try c.downExpectingNothingLeft()

@@ -219,7 +219,7 @@ import Testing
             if ending == "ctrl-c" {
                 process.interrupt()
             } else {
-                _ = try c.exec(["pkill", "-KILL", "-f", "k8s flow-run"])
+                #expect(try c.killPodProcesses(matching: "k8s flow-run") > 0)
             }
             let r = CLI.finish(process)
             #expect(r.status == (ending == "ctrl-c" ? 130 : 1), "\(ending): \(r.stdout)\(r.stderr)")

@@ -158,6 +158,26 @@ final class KubesimCluster {
 
     func down() { _ = try? Self.cluster(["down", dir.path], timeout: 60) }
 
+    /// Kills (SIGKILL) the processes of this cluster's pods whose command line contains
+    /// `pattern` (its arguments joined by spaces); returns how many. Only this cluster's: a
+    /// machine-wide `pkill -f` would kill other tests' pods too (container-mode pods are
+    /// processes of this machine as well).
+    func killPodProcesses(matching pattern: String) throws -> Int {
+        let namespaces = CLI.Result(try Subprocess.run(["ip", "netns", "list"], timeout: 30)).stdout
+            .split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) }
+            .filter { $0.hasPrefix("ksp-\(id)-") }
+        var killed = 0
+        for namespace in namespaces {
+            let pids = CLI.Result(try Subprocess.run(["ip", "netns", "pids", namespace], timeout: 30)).lines.compactMap { pid_t($0) }
+            for pid in pids {
+                guard let argv = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { continue }
+                let command = String(decoding: argv, as: UTF8.self).replacingOccurrences(of: "\0", with: " ")
+                if command.contains(pattern), kill(pid, SIGKILL) == 0 { killed += 1 }
+            }
+        }
+        return killed
+    }
+
     /// Takes the cluster down and expects nothing of it left on the machine (`downLeavingNothing`).
     func downExpectingNothingLeft(sourceLocation: SourceLocation = #_sourceLocation) throws {
         let left = try downLeavingNothing()

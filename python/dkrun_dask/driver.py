@@ -41,8 +41,11 @@ over a pod's memory limit) would then die and be replaced for ever, a different 
 each time. So the driver counts a worker's death against the tasks it was running and the
 finished tasks whose results it held while a task that has not finished still needs them
 (unless a task running there needed them: that one is the suspect, as in Dask), and gives a
-task up the same way once its count passes the same limit (``FlowRun.count_losses``).
+task up the same way once its count passes the same limit (``FlowRun.count_losses``). The
+run's loop never waits on Dask for a result: fetching one that died meanwhile waits until it
+has been computed again, however many workers that takes (``FlowRun._gather``).
 """
+import asyncio
 import collections
 import contextlib
 import importlib
@@ -422,8 +425,11 @@ class FlowRun:
         """True when every task has finished, False when the run was cancelled first."""
         self.submit_ready([t["slug"] for t in self.tasks])
         lost_since = None
+        gathering = None  # the batch whose results are being fetched, and that fetch
         while len(self.finished) < len(self.tasks):
             if cancelled.is_set():
+                if gathering is not None:
+                    gathering[1].cancel()
                 self.cancel()
                 return False
             lost_since = cluster.check_connected(lost_since)
@@ -431,13 +437,17 @@ class FlowRun:
             time.sleep(0.01)
             self._report_streamed()
             self.count_losses()
-            batch = self.completed.next_batch(block=False)
-            if not batch:
+            if gathering is None:
+                batch = self.completed.next_batch(block=False)
+                if batch:
+                    gathering = batch, self._gather(batch)
                 continue
-            # One gather for the batch: far cheaper than one round trip per result.
-            finished = [f for f in batch if f.status == "finished"]
+            if not gathering[1].done():
+                continue
+            batch, fetch = gathering
+            gathering = None
             try:
-                results = dict(zip((f.key for f in finished), self.client.gather(finished, errors="skip")))
+                results = {key: r for key, r in fetch.result().items() if r is not None}
             except OSError as e:  # the scheduler went away (gather goes through it)
                 raise RunError(f"lost the Dask scheduler at {cluster.address}: {e}") from e
             for future in batch:
@@ -446,6 +456,17 @@ class FlowRun:
                 else:  # its result was lost with a worker: Dask computes it again
                     self.completed.add(future)
         return True
+
+    def _gather(self, batch):
+        """Starts fetching the results of a batch's finished futures, by key (None for one that
+        erred or was cancelled meanwhile), in one gather: far cheaper than one round trip per
+        result. It runs in the client's event loop, not in the run's: a result lost with its
+        worker meanwhile is waited for until Dask has computed it again, which may cost many
+        more workers (a pod over its memory limit), and the run's loop goes on counting them
+        (count_losses) until it gives the task up, which ends the wait."""
+        finished = {f.key: f for f in batch if f.status == "finished"}
+        fetch = self.client.gather(finished, errors="skip", asynchronous=True)
+        return asyncio.run_coroutine_threadsafe(fetch, self.client.loop.asyncio_loop)
 
     def _completed(self, future, result):
         role = self.roles.get(future.key)
