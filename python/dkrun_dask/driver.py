@@ -278,7 +278,7 @@ MAX_CHAIN = 1000
 
 # A task is cheap when its typical duration in earlier runs is below this. A Dask task costs
 # a few ms of scheduler and worker time on a 2-core machine (raw Dask, scripts/bench_dask.py,
-# runs a fan of no-op tasks on 2 worker threads at 3-4 ms of wall time per task, so 6-8 ms of a
+# runs a fan of no-op tasks on 2 worker threads at 2-4 ms of wall time per task, so 4-8 ms of a
 # thread's time): a task shorter than that spends more time being handed around than running.
 CHEAP = 0.005
 
