@@ -82,12 +82,18 @@ public final class DaskRunner: ClusterRunner {
 
     private let scaling: WorkerScaling?
     private let warmDriver: Bool
+    private let measuredDurations: ((_ flow: String) -> [String: Double])?
 
-    /// - Parameter warmDriver: fork the driver from the user's warm driver (`WarmDriver`)
-    ///   rather than start a Python: for dkrun on a user's machine, not in a pod.
-    public init(scaling: WorkerScaling? = nil, warmDriver: Bool = false) {
+    /// - Parameters:
+    ///   - warmDriver: fork the driver from the user's warm driver (`WarmDriver`)
+    ///     rather than start a Python: for dkrun on a user's machine, not in a pod.
+    ///   - measuredDurations: the seconds each task (by slug) took in an earlier run of the
+    ///     flow (by name), from which the driver batches cheap tasks (docs/dask.md, Fusion).
+    public init(scaling: WorkerScaling? = nil, warmDriver: Bool = false,
+                measuredDurations: ((_ flow: String) -> [String: Double])? = nil) {
         self.scaling = scaling
         self.warmDriver = warmDriver
+        self.measuredDurations = measuredDurations
     }
 
     public func run(graph: FlowGraph, payload bytes: [UInt8], context: FlowRunContext, settings: Value,
@@ -100,7 +106,8 @@ public final class DaskRunner: ClusterRunner {
         let driver = try DriverProcess(python: DriverProcess.python(), warm: warmDriver) { fallback = $0 }
         var finished = false
         defer { if !finished { driver.finish(grace: Self.shutdownGrace) } }
-        try driver.send(startMessage(graph: graph, payload: bytes, context: context, settings: settings))
+        let measured = graph.spec.tasks.contains(where: \.fuses) ? measuredDurations?(graph.spec.name) ?? [:] : [:]
+        try driver.send(startMessage(graph: graph, payload: bytes, context: context, settings: settings, measured: measured))
         observer?.handle(.flowStarted(flow: graph.spec.name, tasks: graph.count,
                                       executor: ExecutorChoice.dask(settings).description, time: Clock.wall()))
         if let fallback { observer?.handle(.log(nil, .debug, fallback, time: Clock.wall())) }
@@ -155,8 +162,12 @@ public final class DaskRunner: ClusterRunner {
         }
     }
 
-    func startMessage(graph: FlowGraph, payload: [UInt8], context: FlowRunContext, settings: Value) -> Value {
+    /// - Parameter measured: the seconds tasks took in an earlier run, by slug: each task of a
+    ///   definition (task name) measured there gets its typical duration as its "cost".
+    func startMessage(graph: FlowGraph, payload: [UInt8], context: FlowRunContext, settings: Value,
+                      measured: [String: Double] = [:]) -> Value {
         let limits = graph.spec.limits
+        let costs = Self.typicalDurations(graph.spec.tasks, measured: measured)
         let tasks = (0 ..< graph.count).map { t -> Value in
             let task = graph.spec.tasks[t]
             var fields: Value = ["slug": .text(task.slug), "source": .text(task.source.description),
@@ -167,6 +178,10 @@ public final class DaskRunner: ClusterRunner {
                     "resources": Value(textKeys: task.resources.mapValues(Value.float)),
                     "limited": .array(Set(task.tags.filter { limits[$0] != nil }).sorted().map(Value.text))]
             if !task.fuses { fields["fuse"] = false }  // the driver fuses by default (docs/dask.md, Fusion)
+            if task.fuses, let cost = costs[task.name] {
+                fields["cost"] = .float(cost)
+                fields["definition"] = .text(task.name)
+            }
             return fields
         }
         var message: [Value: Value] = [
@@ -178,6 +193,19 @@ public final class DaskRunner: ClusterRunner {
         if settings["address"] == nil { message["dkrun"] = .text(Files.executablePath) }
         if let scaling { message["scaling"] = ["interval": .float(scaling.reportInterval)] }
         return .map(message)
+    }
+
+    /// The median of the measured durations of each task definition's tasks (by task name).
+    static func typicalDurations(_ tasks: [TaskSpec], measured: [String: Double]) -> [String: Double] {
+        var byName: [String: [Double]] = [:]
+        for task in tasks {
+            if let d = measured[task.slug] { byName[task.name, default: []].append(d) }
+        }
+        return byName.mapValues { ds in
+            let sorted = ds.sorted()
+            let mid = sorted.count / 2
+            return sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+        }
     }
 }
 
@@ -219,6 +247,11 @@ struct RunEvents {
             observer?.handle(.log(nil, .info, text, time: now))
         case "warning":
             observer?.handle(.log(nil, .warning, event["message"]?.stringValue ?? "", time: now))
+        case "fusion":
+            let tasks = event["tasks"]?.intValue ?? 0, daskTasks = event["dask_tasks"]?.intValue ?? 0
+            let batched = event["batched"]?.intValue ?? 0
+            observer?.handle(.log(nil, .debug, "Fusion: \(tasks) tasks run as \(daskTasks) Dask tasks "
+                                  + "(\(batched) cheap tasks batched; mapped tasks' children not counted)", time: now))
         case "running":
             observer?.handle(.taskState(id, TaskState(.running), attempt: attempt, duration: nil, worker: worker, time: now))
         case "retrying", "looped":

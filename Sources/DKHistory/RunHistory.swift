@@ -184,6 +184,22 @@ public final class RunHistory {
         try db.rows("SELECT id FROM runs").compactMap { $0[0].text }
     }
 
+    /// The seconds each task (by slug; not mapped children) took in the latest ended run of
+    /// `flow` that measured any: what Dask's fusion batches cheap tasks by (docs/dask.md, Fusion).
+    public func latestDurations(flow: String) throws -> [String: Double] {
+        let rows = try db.rows("""
+            SELECT task, duration FROM task_runs WHERE map_index = -1 AND duration IS NOT NULL AND run_id = (
+                SELECT r.id FROM runs r WHERE r.flow = ? AND r.ended IS NOT NULL
+                AND EXISTS (SELECT 1 FROM task_runs t WHERE t.run_id = r.id AND t.duration IS NOT NULL)
+                ORDER BY r.started DESC LIMIT 1)
+            """, [.text(flow)])
+        var out: [String: Double] = [:]
+        for r in rows {
+            if let task = r[0].text, let d = r[1].real { out[task] = d }
+        }
+        return out
+    }
+
     /// The run's task runs in their order: each task where it first changed state, its mapped
     /// children after it.
     public func tasks(of run: String) throws -> [TaskRunRecord] {

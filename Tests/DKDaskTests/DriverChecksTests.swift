@@ -50,4 +50,61 @@ import Testing
 
             """)
     }
+
+    /// How the driver fuses (docs/dask.md, Fusion), on the benchmark's shapes: each group's size,
+    /// and how many tasks were batched. Tasks measured at 0.1 ms are cheap; 2 worker threads.
+    @Test func cheapTasksAreBatchedAndLinkedByTheGraphTheirCostsAndTheThreads() throws {
+        let out = try python("""
+            from dkrun_dask.driver import fused_groups, topological
+
+            def plan(tasks, threads=2):
+                tasks = topological(tasks)
+                downstream = {t["slug"]: [] for t in tasks}
+                for t in tasks:
+                    for u in t["upstream"]:
+                        downstream[u].append(t["slug"])
+                groups, batched = fused_groups(tasks, downstream, threads)
+                return sorted((len(g) for g in groups), reverse=True), batched
+
+            def task(slug, upstream, definition, cost=1e-4, **options):
+                t = {"slug": slug, "upstream": upstream, "mapped": False, **options}
+                if cost is not None:
+                    t.update(cost=cost, definition=definition)
+                return t
+
+            def fan(n, cost=1e-4, **options):
+                mids = [task(f"mid-{i}", ["src"], "mid", cost, **options) for i in range(n - 2)]
+                return [task("src", [], "src"), *mids, task("sink", [m["slug"] for m in mids], "sink")]
+
+            def diamond(n, cost=1e-4):
+                prev = [f"src-{i}" for i in range(10)]
+                tasks = [task(s, [], "src", cost) for s in prev]
+                for layer in range(1, n // 10):
+                    cur = [f"node-{layer}-{i}" for i in range(10)]
+                    tasks += [task(cur[i], [prev[i], prev[(i + 1) % 10]], "node", cost) for i in range(10)]
+                    prev = cur
+                return tasks
+
+            groups, batched = plan(fan(10000))
+            print(len(groups), groups[0], groups[-2:], batched)  # 20 batches of ~50 ms, src and sink
+            print(plan(fan(1000)))  # 100 ms: a batch per thread
+            print(plan(fan(1000), threads=8))  # as many as 8 batches of 10 ms or more
+            print(plan(fan(22)))  # 2 ms in all: one batch, linked after src and before sink
+            print(plan(fan(22, cost=0.006))[1], plan(fan(22, cost=None))[1], plan(fan(22, fuse=False))[1])  # not cheap, unmeasured, opted out
+            print(plan(diamond(1000)))  # layers of 1 ms, one batch each, linked: one group
+            print(plan(diamond(10000))[0][:2], len(plan(diamond(10000))[0]))  # at most 1,000 tasks a group
+            print(plan(diamond(1000, cost=0.004))[0][:3])  # layers of 40 ms: a batch per thread, not linked
+            """)
+        #expect(out == """
+            22 500 [1, 1] 9998
+            ([499, 499, 1, 1], 998)
+            ([125, 125, 125, 125, 125, 125, 124, 124, 1, 1], 998)
+            ([22], 20)
+            0 0 0
+            ([1000], 1000)
+            [1000, 1000] 10
+            [5, 5, 5]
+
+            """)
+    }
 }

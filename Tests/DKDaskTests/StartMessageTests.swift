@@ -54,6 +54,21 @@ final class ReportingScaling: WorkerScaling {
         #expect(message["limits"] == ["db": 2])
     }
 
+    /// Durations an earlier run measured (by slug) give each task of a definition measured there
+    /// the median of its tasks' as its cost, unless the task opts out of fusion.
+    @Test func measuredTasksCarryTheTypicalDurationOfTheirDefinition() throws {
+        var spec = try makeGraph(["step", "step-2", "step-3", "other", "late"], []).spec
+        for i in 0 ..< 3 { spec.tasks[i].name = "step" }
+        spec.tasks[3].name = "other"
+        spec.tasks[3].fuses = false
+        let settings: Value = ["type": "DaskExecutor", "address": "tcp://scheduler:8786"]
+        let message = DaskRunner().startMessage(graph: try FlowGraph(spec), payload: payload, context: context, settings: settings,
+                                                measured: ["step": 0.001, "step-2": 0.003, "other": 0.002, "gone": 1])
+        let tasks = try #require(message["tasks"]?.arrayValue)
+        #expect(tasks.prefix(3).allSatisfy { $0["cost"] == .float(0.002) && $0["definition"] == "step" }, "\(tasks)")
+        #expect(tasks[3]["cost"] == nil && tasks[4]["cost"] == nil && tasks[4]["definition"] == nil)
+    }
+
     @Test func aTemporaryClusterGetsThisDkrunForItsWorkers() {
         let settings: Value = ["type": "DaskExecutor", "n_workers": 2]
         var expected = expectedMessage(settings: settings)

@@ -79,7 +79,7 @@ final class DaskCluster {
     }
 
     /// The names (key prefixes, before the run's id) of the last 1,000 Dask tasks the scheduler
-    /// moved between states: `chain-a..c` for a fused chain, `b` for a task of its own.
+    /// moved between states: `group-a..c` for a fused group, `b` for a task of its own.
     func taskNames() throws -> Set<String> {
         Set(try schedulerNames("t[0].rsplit('-', 2)[0] for t in dask_scheduler.transition_log", "tasks"))
     }

@@ -6,8 +6,8 @@ import Testing
 import Glibc
 #endif
 
-/// Fused chains on real Dask (docs/dask.md, Fusion): what a run reports is what it reports
-/// unfused, and the options that turn fusion off.
+/// Fused chains and batches on real Dask (docs/dask.md, Fusion): what a run reports is what it
+/// reports unfused, and the options that turn fusion off.
 @Suite(.timeLimit(.minutes(10))) struct FusionTests {
     /// Each task run's events in the order they came (states with their attempt, log lines),
     /// as "state attempt" or "log: message"; durations, times and workers left out.
@@ -64,7 +64,7 @@ import Glibc
         let (fused, unfused) = (runs[0], runs[1])
         #expect(fused.status == 0 && unfused.status == 0)
         // The whole chain was one Dask task; unfused, each task was its own.
-        #expect(fused.names.contains("chain-step..after"), "\(fused.names)")
+        #expect(fused.names.contains("group-step..after"), "\(fused.names)")
         #expect(Set(unfused.names.subtracting(fused.names).filter { !$0.hasPrefix("dkrun-flow-") })
                 == ["step", "step-2", "flaky", "bad", "step-3", "after"], "\(unfused.names)")
         #expect(try DaskTests.outcomes(fused.stdout) == DaskTests.outcomes(unfused.stdout))
@@ -85,14 +85,14 @@ import Glibc
         var r = try CLI.run([dir.file("task.lua"), "--executor", "dask=" + cluster.address])
         #expect(r.status == 0, "\(r.stderr)")
         var names = try cluster.taskNames()
-        #expect(names.isSuperset(of: ["chain-step..flaky", "bad", "chain-step-3..after"]), "\(names)")
+        #expect(names.isSuperset(of: ["group-step..flaky", "bad", "group-step-3..after"]), "\(names)")
         // The flow's fuse = false is every task's.
         try Self.chain(counter: dir.file("count-flow"), flowOptions: "fuse = false").write(toFile: dir.file("flow.lua"), atomically: true, encoding: .utf8)
         r = try CLI.run([dir.file("flow.lua"), "--executor", "dask=" + cluster.address])
         #expect(r.status == 0, "\(r.stderr)")
         let before = names
         names = try cluster.taskNames()
-        #expect(!names.subtracting(before).contains { $0.hasPrefix("chain-") } && names.subtracting(before).contains("step-2"), "\(names)")
+        #expect(!names.subtracting(before).contains { $0.hasPrefix("group-") } && names.subtracting(before).contains("step-2"), "\(names)")
         // dkrun inspect --json shows the option on each task.
         let inspected = try CLI.run(["inspect", dir.file("flow.lua"), "--json"])
         #expect(inspected.stdout.components(separatedBy: "\"fuse\":false").count - 1 == 6, "\(inspected.stdout)")
@@ -129,6 +129,119 @@ import Glibc
         #expect(r.status == 0, "\(r.stdout)\n\(r.stderr)")
         #expect(try DaskTests.outcomes(r.stdout)["last"] == "Success 3 ")
         #expect(try String(contentsOfFile: log, encoding: .utf8) == "first\nkiller\nkiller\nlast\n")
-        #expect(try cluster.taskNames().contains("chain-first..last"))
+        #expect(try cluster.taskNames().contains("group-first..last"))
+    }
+
+    /// The `--json-events` log line that says what the run's tasks were fused into.
+    static func fusion(_ stdout: String) throws -> String {
+        try events(stdout).compactMap { $0["message"] as? String }.first { $0.hasPrefix("Fusion: ") } ?? ""
+    }
+
+    /// src -> mid x 30 (mid 7 fails) -> sink (all_finished), and check after mid 7 only.
+    static let fan = """
+        local src = task("src", function() return 1 end)
+        local mid = task("mid", function(x, i) dk.log("mid %d", i) if i == 7 then error("seven") end return x + i end)
+        local check = task("check", function(x) return x end)
+        local sink = task("sink", { trigger = dk.triggers.all_finished }, function(...) return select("#", ...) end)
+        return Flow("fan", function()
+          local s = src()
+          local mids = {}
+          for i = 1, 30 do mids[i] = mid(s, i) end
+          check(mids[7])
+          sink(table.unpack(mids))
+        end)
+        """
+
+    @Test func cheapTasksSideBySideAreBatchedOnceARunHasMeasuredThem() throws {
+        let cluster = try DaskCluster(workers: 2)
+        defer { cluster.stop() }
+        let dir = try TempDir()
+        try Self.fan.write(toFile: dir.file("fan.lua"), atomically: true, encoding: .utf8)
+        // A history of its own: the first run measures, the second batches, --no-fuse does not.
+        var runs: [CLI.Result] = []
+        for options in [[], [], ["--no-fuse"]] {
+            runs.append(try CLI.run([dir.file("fan.lua"), "--executor", "dask=" + cluster.address, "--json-events"] + options,
+                                    environment: ["DKRUN_HOME": dir.file("home")]))
+        }
+        #expect(try Self.fusion(runs[0].stdout).hasPrefix("Fusion: 33 tasks run as 33 Dask tasks (0 cheap tasks batched"))
+        let batched = try Self.fusion(runs[1].stdout)
+        #expect(batched.contains("(30 cheap tasks batched") && !batched.contains("as 33 Dask tasks"), "\(batched)")
+        #expect(try Self.fusion(runs[2].stdout).hasPrefix("Fusion: 33 tasks run as 33 Dask tasks (0 cheap tasks batched"))
+        #expect(try cluster.taskNames().contains { $0.hasPrefix("group-") && $0.contains("mid") })
+        // The same states, results, attempts and log lines, batched or not.
+        let outcomes = try DaskTests.outcomes(runs[1].stdout)
+        #expect(runs.allSatisfy { $0.status == runs[1].status })
+        #expect(try runs.allSatisfy { try DaskTests.outcomes($0.stdout) == outcomes })
+        let byTask = try Self.eventsByTask(runs[1].stdout)
+        #expect(try runs.allSatisfy { try Self.eventsByTask($0.stdout) == byTask })
+        // The failing task failed alone; its dependents decided by their triggers.
+        #expect(outcomes["mid-7"]?.hasPrefix("Failed") == true && outcomes["mid-8"]?.hasPrefix("Success 9 ") == true, "\(outcomes)")
+        #expect(outcomes["check"]?.hasPrefix("TriggerFailed") == true && outcomes["sink"]?.hasPrefix("Success") == true, "\(outcomes)")
+        #expect(byTask["mid-8"] == ["Running 1 ", "log: mid 8", "Success 1 "], "\(byTask)")
+    }
+
+    /// What ran in a fan of 10 cheap tasks batched (after a first run measured them) whose 5th
+    /// kills its Dask worker once, on a cluster of 2 workers with `schedulerEnvironment`:
+    /// the lines the tasks wrote (one each time they ran), sorted, and the run's outcomes.
+    func batchLosingAWorker(schedulerEnvironment: [String: String] = [:]) throws -> (ran: [String], outcomes: [String: String]) {
+        let cluster = try DaskCluster(workers: 2, schedulerEnvironment: schedulerEnvironment)
+        defer { cluster.stop() }
+        let dir = try TempDir()
+        let (log, marker) = (dir.file("ran"), dir.file("kill"))
+        try """
+            local function ran(name)
+              local f = io.open("\(log)", "a") f:write(name, "\\n") f:close()
+            end
+            local src = task("src", function() ran("src") return 1 end)
+            -- The 5th kills its Dask worker (the parent of its dkrun worker) while the marker
+            -- is there, once the states of the tasks before it have had time to leave the worker.
+            local mid = task("mid", function(x, i)
+              ran("mid " .. i)
+              if i == 5 and os.remove("\(marker)") then
+                dk.time.sleep(1)
+                local ppid = io.open("/proc/self/stat"):read("a"):match("^%d+ %b() %a (%d+)")
+                dk.shell.run { "kill", "-9", ppid }
+                dk.time.sleep(5)
+              end
+              return x + i
+            end)
+            local after5 = task("after5", function(x) ran("after5") return x end)
+            local sink = task("sink", { trigger = dk.triggers.all_finished }, function(...) ran("sink") return select("#", ...) end)
+            return Flow("lost", function()
+              local s = src()
+              local mids = {}
+              for i = 1, 10 do mids[i] = mid(s, i) end
+              after5(mids[5])
+              sink(table.unpack(mids))
+            end)
+            """.write(toFile: dir.file("lost.lua"), atomically: true, encoding: .utf8)
+        let arguments = [dir.file("lost.lua"), "--executor", "dask=" + cluster.address, "--json-events"]
+        let home = ["DKRUN_HOME": dir.file("home")]
+        var r = try CLI.run(arguments, environment: home)
+        let fusion = try Self.fusion(r.stdout)
+        #expect(r.status == 0 && fusion.contains("(0 cheap tasks batched"), "\(r.stdout)\n\(r.stderr)")
+        try FileManager.default.removeItem(atPath: log)
+        try "".write(toFile: marker, atomically: true, encoding: .utf8)
+        r = try CLI.run(arguments, environment: home)
+        #expect(try Self.fusion(r.stdout).contains("(10 cheap tasks batched"), "\(r.stdout)\n\(r.stderr)")
+        let ran = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map(String.init).sorted()
+        return (ran, try DaskTests.outcomes(r.stdout))
+    }
+
+    @Test func aWorkerLostInABatchRunsOnlyItsUnfinishedTasksAgain() throws {
+        let (ran, outcomes) = try batchLosingAWorker()
+        // Only the task that was running when its worker died ran again.
+        #expect(ran == (["after5", "mid 5", "sink", "src"] + (1 ... 10).map { "mid \($0)" }).sorted(), "\(ran)")
+        #expect(outcomes["mid-5"] == "Success 6 " && outcomes["sink"] == "Success 10 ", "\(outcomes)")
+    }
+
+    @Test func aBatchDaskGivesUpOnFailsItsUnfinishedTaskAndRunsTheOthers() throws {
+        let (ran, outcomes) = try batchLosingAWorker(schedulerEnvironment: ["DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0"])
+        // The task that was running failed with Dask's reason, and its dependent by its trigger;
+        // the tasks after it ran (once), those before it did not run again.
+        #expect(ran == (["sink", "src"] + (1 ... 10).map { "mid \($0)" }).sorted(), "\(ran)")
+        #expect(outcomes["mid-5"]?.hasPrefix("Failed  Dask gave up on this task") == true, "\(outcomes)")
+        #expect(outcomes["after5"]?.hasPrefix("TriggerFailed") == true && outcomes["mid-10"] == "Success 11 "
+                && outcomes["sink"]?.hasPrefix("Success") == true, "\(outcomes)")
     }
 }

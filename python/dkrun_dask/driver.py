@@ -8,14 +8,17 @@ submitted when Dask has decided its width. A mapped task that maps over a mapped
 child goes depth-first: its child i depends on child i of that task only, not on all of its
 children, and its width is decided from the upstream task's width.
 
-A linear chain of tasks (each link the only downstream task of the one before and its only
-upstream task) is fused: one Dask task runs the whole chain on one worker, task after task
-(shim.run_chain), instead of one scheduler round trip per task. Each task of the chain still
-gets its own request to the worker's task server, so its state, retries, timeout, logs and
-events are as they would be alone; its state reaches the driver as an event as soon as it ends.
-A task opts out with ``fuse = false`` (the flow's option sets it on every task, and
-``--no-fuse`` on the run's); mapped tasks and tasks that need resources or tag limits are never
-fused.
+Tasks are fused into groups (fused_groups): a linear chain (each link the only downstream task
+of the one before and its only upstream task), and batches of cheap tasks side by side (alike
+tasks that earlier runs measured to take less than CHEAP, the start frame's "cost" of a task),
+linked into longer groups where one group is the only one after another. One Dask task runs a
+whole group on one worker, task after task (shim.run_group), instead of one scheduler round
+trip per task. Each task of a group still gets its own request to the worker's task server,
+so its state, retries, timeout, logs and events are as they would be alone; its state reaches
+the driver as an event as soon as it ends. A task opts out with ``fuse = false`` (the flow's
+option sets it on every task, and ``--no-fuse`` on the run's); mapped tasks and tasks that need
+resources or tag limits are never fused. A ``fusion`` event tells dkrun how many Dask tasks the
+run's tasks were fused into.
 
 At connect the driver compares the Dask versions of client, scheduler and workers (a
 ``warning`` event when they differ) and, on a cluster whose workers it knows, refuses a run
@@ -51,6 +54,7 @@ import contextlib
 import importlib
 import itertools
 import logging
+import math
 import os
 import queue
 import signal
@@ -198,14 +202,14 @@ class Cluster:
 
 
 def _drop_topics(topic, dask_scheduler):
-    """Drops this run's topic ("dkrun-RUN_ID") and its fused chains' ("dkrun-chain-NAME-RUN8-N",
+    """Drops this run's topic ("dkrun-RUN_ID") and its fused groups' ("dkrun-group-NAME-RUN8-N",
     their kept states), and the run topics of earlier runs that no driver follows any more
     (their last events may come after their driver dropped them, and make them again). The
-    chains of other runs keep theirs: no driver follows those, and they may still be needed."""
+    groups of other runs keep theirs: no driver follows those, and they may still be needed."""
     run8 = topic[len("dkrun-"):][:8]
 
     def dropped(name, followed):
-        if name.startswith("dkrun-chain-"):
+        if name.startswith("dkrun-group-"):
             return name.rsplit("-", 2)[1] == run8
         return name == topic or (name.startswith("dkrun-") and not followed)
 
@@ -270,32 +274,101 @@ def describe_mismatches(mismatches):
     return "Dask versions differ between client, scheduler and workers: " + "; ".join(parts)
 
 
-# The longest chain one Dask task runs: a lost worker's chain starts again from the states its
-# finished tasks left in the scheduler's events of the chain, which keep the last 1,000
+# The most tasks one Dask task runs: a lost worker's group starts again from the states its
+# finished tasks left in the scheduler's events of the group, which keep the last 1,000
 # (distributed.admin.low-level-log-length).
 MAX_CHAIN = 1000
 
+# A task is cheap when its typical duration in earlier runs is below this. A Dask task costs
+# a few ms of scheduler and worker time on a 2-core machine (raw Dask, scripts/bench_dask.py,
+# runs a fan of no-op tasks on 2 worker threads at 2-4 ms of wall time per task, so 4-8 ms of a
+# thread's time): a task shorter than that spends more time being handed around than running.
+CHEAP = 0.005
+
+# How long a batch of cheap tasks should run: long enough that its one Dask task costs little
+# next to it (~2%), short enough that batches spread over the workers and a lost worker loses
+# little. Tasks side by side are cut into more batches, up to one per worker thread, as long as
+# each still runs for MIN_BATCH (a few Dask tasks' cost): work is then spread over the cluster.
+BATCH_TARGET = 0.05
+MIN_BATCH = 0.01
+
 
 def fusable(task):
-    """Whether a task may run inside a fused chain."""
+    """Whether a task may run inside a fused group."""
     return (task.get("fuse", True) and not task["mapped"] and not task.get("resources")
             and not task.get("limited"))
 
 
-def chain_links(tasks, downstream):
-    """slug -> the task fused after it: its only downstream task, of which it is the only
-    upstream task, both fusable and of the same priority."""
-    by_slug = {t["slug"]: t for t in tasks}
-    links = {}
+def batches(tasks, threads):
+    """Lists of cheap tasks to run together: fusable tasks measured cheap (their "cost", the
+    typical duration dkrun measured in earlier runs) of the same definition, depth in the graph
+    (so none needs another) and priority, cut into batches of at most about BATCH_TARGET of work
+    each, and into as many as `threads` (the cluster's worker threads) while each has MIN_BATCH
+    of work. `tasks` in topological order; batches of one task are left out."""
+    depth = {}
+    alike = {}
     for t in tasks:
-        after = downstream[t["slug"]]
-        if len(after) != 1:
+        depth[t["slug"]] = 1 + max((depth[u] for u in t["upstream"]), default=-1)
+        cost = t.get("cost")
+        if cost is not None and cost < CHEAP and fusable(t):
+            alike.setdefault((t.get("definition"), depth[t["slug"]], t.get("priority", 0)), []).append(t)
+    out = []
+    for members in alike.values():
+        work = sum(t["cost"] for t in members)
+        n = len(members)
+        count = max(math.ceil(work / BATCH_TARGET), min(threads, int(work / MIN_BATCH)), math.ceil(n / MAX_CHAIN))
+        count = min(n, count)
+        out.extend([t["slug"] for t in members[i * n // count:(i + 1) * n // count]] for i in range(count))
+    return [b for b in out if len(b) > 1]
+
+
+def fused_groups(tasks, downstream, threads):
+    """The run's Dask tasks, as lists of slugs run one after the other in one Dask task (in
+    topological order), and how many tasks were batched. Each batch (`batches`) is a group,
+    each other task a group of its own; a group is then linked to the next when that is its
+    only downstream group and it is that one's only upstream group, both fusable and of the
+    same priority (a chain, or a diamond's layers batched), up to MAX_CHAIN tasks."""
+    by_slug = {t["slug"]: t for t in tasks}
+    groups = batches(tasks, threads)
+    batched = sum(map(len, groups))
+    group_of = {s: g for g, members in enumerate(groups) for s in members}
+    for t in tasks:
+        if t["slug"] not in group_of:
+            group_of[t["slug"]] = len(groups)
+            groups.append([t["slug"]])
+    ups = [set() for _ in groups]
+    downs = [set() for _ in groups]
+    for t in tasks:
+        for u in t["upstream"]:
+            downs[group_of[u]].add(group_of[t["slug"]])
+            ups[group_of[t["slug"]]].add(group_of[u])
+
+    def linkable(g):
+        return all(fusable(by_slug[s]) for s in groups[g])
+
+    def priority(g):
+        return by_slug[groups[g][0]].get("priority", 0)
+
+    links = {}
+    for a, after in enumerate(downs):
+        if len(after) == 1:
+            (b,) = after
+            if ups[b] == {a} and linkable(a) and linkable(b) and priority(a) == priority(b):
+                links[a] = b
+    linked = set(links.values())
+    fused = []
+    for g in range(len(groups)):
+        if g in linked:
             continue
-        d = by_slug[after[0]]
-        if (d["upstream"] == [t["slug"]] and fusable(t) and fusable(d)
-                and t.get("priority", 0) == d.get("priority", 0)):
-            links[t["slug"]] = d["slug"]
-    return links
+        run = []
+        while g is not None:
+            if run and len(run) + len(groups[g]) > MAX_CHAIN:
+                fused.append(run)
+                run = []
+            run += groups[g]
+            g = links.get(g)
+        fused.append(run)
+    return fused, batched
 
 
 def topological(tasks):
@@ -332,10 +405,14 @@ class FlowRun:
         self.flow = client.submit(shim.hold, shim.FlowRef(
             self.run_id, start["context"], start["payload"], start["hash"], start["payload_version"], start.get("dkrun")),
             key=f"dkrun-flow-{self.run_id}", pure=False)
-        self.links = chain_links(self.tasks, self.downstream)
-        self.chains = {}  # future key -> the slugs of the chain it runs
-        self.streamed = queue.SimpleQueue()  # state events of chained tasks, from Dask's event thread
-        self.chained = {}  # slug -> TaskResult of a chained task reported from its event
+        # Fusion (docs/dask.md): the Dask tasks the tasks run in, by slug.
+        threads = sum(client.nthreads().values()) if any("cost" in t for t in self.tasks) else 0
+        fused, batched = fused_groups(self.tasks, self.downstream, max(threads, 1))
+        self.fused = {s: group for group in fused for s in group}
+        emit("fusion", tasks=len(self.tasks), dask_tasks=len(fused), batched=batched)
+        self.groups = {}  # future key -> the slugs of the group it runs, and their inputs from outside it
+        self.streamed = queue.SimpleQueue()  # state events of grouped tasks, from Dask's event thread
+        self.grouped = {}  # slug -> TaskResult of a grouped task reported from its event
         self.refs = {}  # slug -> Future or TaskResult: what downstream tasks receive
         self.children = {}  # mapped slug -> [Future or TaskResult]
         self.unsubmitted = {t["slug"] for t in self.tasks}
@@ -359,9 +436,9 @@ class FlowRun:
 
     def _submit(self, fn, role, slug, index, *args):
         name = slug if index is None else f"{slug}[{index}]"
-        if role == "chain":
-            name = f"{slug}..{args[0][-1]}"
-        prefix = {"expand": "expand-", "collect": "collect-", "chain": "chain-"}.get(role, "")
+        if role == "group":
+            name = f"{slug}..{args[0][-1][0]}"
+        prefix = {"expand": "expand-", "collect": "collect-", "group": "group-"}.get(role, "")
         key = f"{prefix}{name}-{self.run_id[:8]}-{self.generation}"
         task = self.by_slug[slug]
         options = {"priority": task.get("priority", 0)}
@@ -370,7 +447,9 @@ class FlowRun:
             args += ([self.semaphores[tag] for tag in task.get("limited", [])],)
             if task.get("resources"):
                 options["resources"] = task["resources"]
-        future = self.client.submit(fn, self.flow, slug, *args, key=key, pure=False, **options)
+        # A group's tasks are in its arguments.
+        future = self.client.submit(fn, self.flow, *(() if role == "group" else (slug,)), *args, key=key, pure=False,
+                                    **options)
         self.roles[future.key] = (role, slug, index)
         if index is None:
             self.futures.setdefault(slug, []).append(future)
@@ -378,33 +457,41 @@ class FlowRun:
         return future
 
     def submit_ready(self, candidates):
-        """Submits each candidate whose upstream tasks all have something to hand it (a
-        future, or a final state), then what that unblocks downstream."""
+        """Submits the group of each candidate (its unsubmitted tasks) when the tasks upstream
+        of it all have something to hand it (a future, or a final state), then what that
+        unblocks downstream."""
         stack = list(reversed(candidates))
         while stack:
             slug = stack.pop()
+            if slug not in self.unsubmitted:
+                continue
+            group = [s for s in self.fused[slug] if s in self.unsubmitted]
+            outside = self._outside(group)
+            if any(u not in self.refs for u in outside):
+                continue
+            self.unsubmitted.difference_update(group)
             task = self.by_slug[slug]
-            if slug not in self.unsubmitted or any(u not in self.refs for u in task["upstream"]):
-                continue
-            self.unsubmitted.discard(slug)
-            upstream = self._upstream(task)
             if task["mapped"]:  # its downstream waits for the children
-                self._submit(shim.expand_task, "expand", slug, None, upstream)
+                self._submit(shim.expand_task, "expand", slug, None, self._upstream(task))
                 continue
-            chain = [slug]
-            while len(chain) < MAX_CHAIN and self.links.get(chain[-1]) in self.unsubmitted:
-                chain.append(self.links[chain[-1]])
-            if len(chain) == 1:
-                self.refs[slug] = self._submit(shim.run_task, "run", slug, None, None, upstream)
+            if len(group) == 1:
+                self.refs[slug] = self._submit(shim.run_task, "run", slug, None, None, self._upstream(task))
             else:
-                future = self._submit(shim.run_chain, "chain", slug, None, chain[1:], upstream)
-                self.chains[future.key] = chain
-                self.refs[slug] = future
-                for s in chain[1:]:
-                    self.unsubmitted.discard(s)
+                members = [(s, self.by_slug[s]["upstream"]) for s in group]
+                future = self._submit(shim.run_group, "group", group[0], None, members,
+                                      {u: self.refs[u] for u in outside})
+                self.groups[future.key] = (group, outside)
+                self.refs[group[0]] = future
+                for s in group[1:]:
                     self.refs[s] = future
                     self.futures.setdefault(s, []).append(future)
-            stack.extend(reversed(self.downstream[chain[-1]]))
+            inside = set(group)
+            stack.extend(reversed([d for s in group for d in self.downstream[s] if d not in inside]))
+
+    def _outside(self, group):
+        """The tasks upstream of a group's tasks that are not in the group."""
+        inside = set(group)
+        return list(dict.fromkeys(u for s in group for u in self.by_slug[s]["upstream"] if u not in inside))
 
     def _upstream(self, task, index=None):
         """What a task (or its child `index`) receives of its upstream tasks: their futures or
@@ -473,8 +560,8 @@ class FlowRun:
         if role is None:  # a superseded submission
             return
         kind, slug, index = role
-        if kind == "chain":
-            self._chain_completed(future, result)
+        if kind == "group":
+            self._group_completed(future, result)
             return
         failed = future.status in ("error", "cancelled")
         if future.status == "error":
@@ -514,10 +601,10 @@ class FlowRun:
             self.finished.add(slug)
             if failed:
                 self.refs[slug] = result
-                self._resubmit_downstream(slug)
+                self._resubmit_downstream([slug])
 
     def _report_streamed(self):
-        """Reports the states of chained tasks that came as events since the last time."""
+        """Reports the states of grouped tasks that came as events since the last time."""
         while True:
             try:
                 event = self.streamed.get_nowait()
@@ -526,39 +613,42 @@ class FlowRun:
             slug = event["task"]
             if slug not in self.finished:
                 self.finished.add(slug)
-                self.chained[slug] = shim.TaskResult.from_event(event)
-                self._report(slug, None, self.chained[slug])
+                self.grouped[slug] = shim.TaskResult.from_event(event)
+                self._report(slug, None, self.grouped[slug])
 
-    def _chain_completed(self, future, result):
-        """A fused chain has ended: the states that did not come as events are reported. When
+    def _group_completed(self, future, result):
+        """A fused group has ended: the states that did not come as events are reported. When
         its Dask task failed (its workers died, say), its first unfinished task fails with
-        Dask's reason and the tasks after it decide from that, as after any other task."""
-        chain = self.chains.pop(future.key)
+        Dask's reason, its other unfinished tasks are submitted again, and what is downstream
+        decides from their states, as after any other task."""
+        group, outside = self.groups.pop(future.key)
         del self.roles[future.key]
         self._report_streamed()
         if future.status == "finished":
-            for slug in chain:
+            for slug in group:
                 if slug not in self.finished:
                     self.finished.add(slug)
                     self._report(slug, None, result.results[slug])
             return
-        if future.status == "error" and self._upstream_erred(self._inputs(chain[0], "run", None)):
+        if future.status == "error" and self._upstream_erred([self.refs[u] for u in outside]):
             return
         if future.status == "error":
             failure = shim.TaskResult.ended("Failed", self._describe(future.exception()))
         else:
             failure = shim.TaskResult.ended("Failed", "the Dask task was cancelled outside this run")
-        unfinished = [s for s in chain if s not in self.finished]
+        # What is downstream takes the states that came as events, and the failure.
+        ended = [s for s in group if s in self.finished]
+        unfinished = [s for s in group if s not in self.finished]
+        for slug in ended:
+            self.refs[slug] = self.grouped[slug]
         if unfinished:
             self._report(unfinished[0], None, failure)
             self.finished.add(unfinished[0])
-            ended = unfinished[0]
-        else:  # lost after its last task ended: what is downstream takes that task's state
-            ended = chain[-1]
-            failure = self.chained[ended]
-        self.futures.pop(ended, None)
-        self.refs[ended] = failure
-        self._resubmit_downstream(ended)
+            self.refs[unfinished[0]] = failure
+            ended.append(unfinished[0])
+        for slug in ended:
+            self.futures.pop(slug, None)
+        self._resubmit_downstream(ended, again=unfinished[1:])
 
     def _inputs(self, slug, kind, index):
         if kind == "collect":
@@ -582,7 +672,7 @@ class FlowRun:
     def _resubmit_collect(self, slug):
         self._forget(slug, keep_children=True)
         self.refs[slug] = self._submit(shim.collect_children, "collect", slug, None, self.children[slug])
-        self._resubmit_downstream(slug)
+        self._resubmit_downstream([slug])
 
     def _forget(self, slug, keep_children=False):
         """Drops a task's current submission (its futures are cancelled, their results
@@ -596,19 +686,25 @@ class FlowRun:
             self.held.pop(f.key, None)
         self.client.cancel(futures)
 
-    def _resubmit_downstream(self, slug):
-        """After a Dask-level error of `slug` (a dead worker, not a task failure), which Dask
-        passes on to every dependent, submits the dependents again with its Failed state."""
-        stack = list(self.downstream[slug])
+    def _resubmit_downstream(self, slugs, again=()):
+        """After a Dask-level error of `slugs` (a dead worker, not a task failure), which Dask
+        passes on to every dependent, submits the dependents again with their states, and the
+        tasks `again` (a failed group's unfinished ones). A group with one task to submit again
+        is submitted again whole: its Dask task has failed."""
+        stack = [d for s in slugs for d in self.downstream[s]] + list(again)
+        candidates = list(stack)
         while stack:
             d = stack.pop()
             if d in self.unsubmitted or d in self.finished:
                 continue
+            for f in self.futures.get(d, ()):
+                if f.key in self.groups:
+                    stack.extend(self.groups.pop(f.key)[0])
             self._forget(d)
             self.refs.pop(d, None)
             self.unsubmitted.add(d)
             stack.extend(self.downstream[d])
-        self.submit_ready(self.downstream[slug])
+        self.submit_ready(candidates)
 
     def worker_removed(self, event):
         """The scheduler's events on topic "all" (called in the client's thread): keeps those
@@ -623,13 +719,13 @@ class FlowRun:
         while self.removals:
             event = self.removals.popleft()
             # Finished ones too: Dask computes a lost result again on another worker.
-            # A fused chain is left to Dask (KilledWorker): _chain_completed fails its first
-            # unfinished task, where a give-up here would take the chain for its first task.
+            # A fused group is left to Dask (KilledWorker): _group_completed fails its first
+            # unfinished task, where a give-up here would take the group for its first task.
             running = [k for k in event.get("processing-tasks", ())
-                       if k in self.roles and self.roles[k][0] != "chain" or k in self.held]
+                       if k in self.roles and self.roles[k][0] != "group" or k in self.held]
             needed_there = {k for r in running for k in self._input_keys(r)}
             lost = [k for k in event.get("lost-computed-tasks", ()) if k not in needed_there
-                    and (k in self.roles and self.roles[k][0] != "chain"
+                    and (k in self.roles and self.roles[k][0] != "group"
                          or k in self.held and self._still_needed(*self.held[k][1:3]))]
             for key in running + lost:
                 if key not in self.roles and key not in self.held:  # given up with another one
@@ -688,7 +784,7 @@ class FlowRun:
         _, msg = event
         for msg in msg["events"] if msg["type"] == "batch" else [msg]:
             kind = msg.pop("type")
-            if kind == "state":  # a chained task's: the run's loop reports it
+            if kind == "state":  # a grouped task's: the run's loop reports it
                 self.streamed.put(msg)
             else:
                 self.emit(kind, **msg)

@@ -46,7 +46,7 @@ class TaskResult:
 
     @classmethod
     def from_event(cls, event):
-        """The result a chained task's state event carries (see run_chain)."""
+        """The result a grouped task's state event carries (see run_group)."""
         state = event["state"].decode("utf-8", "surrogateescape")
         return cls(event["kind"], state, event["worker"], event["duration"], event["attempts"])
 
@@ -56,8 +56,8 @@ class TaskResult:
         return cls(kind, pack({"kind": kind, "message": message, "result": None}), worker)
 
 
-class ChainResult:
-    """The results of a fused chain's tasks, by slug."""
+class GroupResult:
+    """The results of a fused group's tasks, by slug."""
 
     def __init__(self, results):
         self.results = results
@@ -196,7 +196,6 @@ def _call(flow, slug, map_index, message, send=None):
         send(dict(where, type=event["event"], level=event.get("level"),
                   attempt=event.get("attempt"), message=_text(event.get("message", ""))))
 
-    started = time.monotonic()
     try:
         server = _server(flow, worker.address)
     except ServerGone as e:
@@ -211,6 +210,7 @@ def _call(flow, slug, map_index, message, send=None):
         _busy[me] = (flow.run_id, server)
     if message["op"] == "run":
         send(dict(where, type="running"))
+    started = time.monotonic()
     try:
         reply = server.request(dict(message, hash=flow.payload_hash, task=slug), forward)
     except ServerGone as e:
@@ -225,7 +225,9 @@ def _call(flow, slug, map_index, message, send=None):
             _busy.pop(me, None)
     if "width" in reply:
         return Expansion(width=reply["width"])
-    duration = time.monotonic() - started
+    # The task's duration is its own time in the task server (what fusion's batches are sized
+    # by, docs/dask.md), as in a local run; the wait for a busy worker's Python is not the task's.
+    duration = reply.get("seconds", time.monotonic() - started)
     return TaskResult(reply["kind"], reply["state"], worker.address, duration, reply.get("attempts", 0))
 
 
@@ -244,7 +246,7 @@ def _upstream_states(upstream):
             if "child" in r:
                 states[name].update(child=r["child"], state=r["result"].state)
         else:
-            states[name] = (r.results[name] if isinstance(r, ChainResult) else r).state
+            states[name] = (r.results[name] if isinstance(r, GroupResult) else r).state
     return states
 
 
@@ -260,19 +262,19 @@ def run_task(flow, slug, map_index, upstream, semaphores):
         return _call(flow, slug, map_index, message)
 
 
-# A chained task's state is kept in the scheduler (in the events of its chain) up to this size;
-# a bigger one reaches the driver with the chain's result, and runs again if the worker is lost.
+# A grouped task's state is kept in the scheduler (in the events of its group) up to this size;
+# a bigger one reaches the driver with the group's result, and runs again if the worker is lost.
 KEPT_STATE = 64 << 10
 
 
-# How long a chain's events wait to go to the driver together: one Dask event for many tasks'
+# How long a group's events wait to go to the driver together: one Dask event for many tasks'
 # (an event each costs more than running a no-op task).
 BATCH_DELAY = 0.01
 
 
 class EventBatch:
-    """A chain's events (Running, log lines, states), sent as one Dask event ("batch") to
-    the run's topic and the chain's own BATCH_DELAY after the first of them, and at the end."""
+    """A group's events (Running, log lines, states), sent as one Dask event ("batch") to
+    the run's topic and the group's own BATCH_DELAY after the first of them, and at the end."""
 
     def __init__(self, worker, topics):
         self.worker = worker
@@ -295,29 +297,31 @@ class EventBatch:
 
 
 def _kept_states(worker, topic):
-    """The states that the chain's tasks left in the scheduler when an earlier run of the
-    chain lost its worker (none on a first run)."""
+    """The states that the group's tasks left in the scheduler when an earlier run of the
+    group lost its worker (none on a first run)."""
     batches = sync(worker.loop, worker.scheduler.events, topic=topic)
     return {msg["task"]: TaskResult.from_event(msg)
             for _, batch in batches for msg in batch["events"] if msg["type"] == "state"}
 
 
-def run_chain(flow, first, rest, upstream):
-    """Runs a fused chain, task `first` then each of `rest`, each from the state of the one
-    before (the first from its upstream results), as if each were its own Dask task. Its
-    events, each task's state among them, go to the driver as it runs, and are kept in the
-    scheduler under the chain's own topic: a run of the chain on another worker, after this
-    one was lost, takes the kept states instead of running those tasks again."""
+def run_group(flow, members, upstream):
+    """Runs a fused group: its tasks (`members`, each a slug and the slugs upstream of it) one
+    after the other, as if each were its own Dask task, each from the states of its upstream
+    tasks: the group's own from their results here, the others from `upstream`. Its events,
+    each task's state among them, go to the driver as it runs, and are kept in the scheduler
+    under the group's own topic: a run of the group on another worker, after this one was
+    lost, takes the kept states instead of running those tasks again."""
     worker = get_worker()
     kept_topic = "dkrun-" + str(worker.get_current_task())
     kept = _kept_states(worker, kept_topic)
     events = EventBatch(worker, ["dkrun-" + flow.run_id, kept_topic])
+    outside = _upstream_states(upstream)
     results = {}
-    states = _upstream_states(upstream)
     try:
-        for slug in [first, *rest]:
+        for slug, names in members:
             result = kept.get(slug)
             if result is None:
+                states = {u: results[u].state if u in results else outside[u] for u in names}
                 result = _call(flow, slug, None, {"op": "run", "context": flow.context, "upstream": states},
                                events.add)
                 # As bytes: Dask's events take no text that is not UTF-8 (dkrun's strings may be);
@@ -330,10 +334,9 @@ def run_chain(flow, first, rest, upstream):
                                 "state": state, "worker": result.worker,
                                 "duration": result.duration, "attempts": result.attempts})
             results[slug] = result
-            states = {slug: result.state}
     finally:
-        events.flush()  # before the chain's result: the driver sees its events first
-    return ChainResult(results)
+        events.flush()  # before the group's result: the driver sees its events first
+    return GroupResult(results)
 
 
 def expand_task(flow, slug, upstream):

@@ -1,6 +1,7 @@
 import ArgumentParser
 import DKCore
 import DKDask
+import DKHistory
 import DKLua
 
 /// The options every command that loads a flow shares.
@@ -45,7 +46,8 @@ struct LoadedFlow {
         do {
             host = try LuaHost(sources: .script(path: options.script, searchPath: .forScript(at: options.script)))
             host.printsToStderr = printsToStderr
-            host.clusterRunner = DaskRunner(warmDriver: true)
+            // Durations from the history: a run without one (it cannot be opened) batches nothing.
+            host.clusterRunner = DaskRunner(warmDriver: true) { flow in (try? RunHistory().latestDurations(flow: flow)) ?? [:] }
             try host.evaluate()
             lap("evaluate")
             spec = try host.selectFlow(named: options.flowName)
