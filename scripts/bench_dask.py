@@ -12,7 +12,9 @@ the first task running on a temporary cluster. The fixed cost of a run is printe
 what a Python program pays to reach the same scheduler: a fresh `python` importing
 distributed, connecting a `Client(address)` and closing it; fixed cost and first task are
 measured with the warm driver (a server that has imported the driver forks it; the table's
-runs use it) and cold (DKRUN_DASK_WARM_DRIVER=0: each run starts a Python).
+runs use it) and cold (DKRUN_DASK_WARM_DRIVER=0: each run starts a Python). The Dask
+driver's peak RSS at the largest N (as `--verbose` reports it) is printed next to a fresh
+Python's with distributed imported and a Client connected.
 
 Usage: .venv/bin/python scripts/bench_dask.py [--sizes 100,1000,10000] [--repeat 3]
 (scripts/setup.sh makes the virtualenv and the release build this uses.)
@@ -22,6 +24,7 @@ import contextlib
 import glob
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -62,6 +65,12 @@ def stop_warm_drivers():
     for path in glob.glob(os.path.join(os.environ["DKRUN_HOME"], "run", "*.pid")):
         with contextlib.suppress(OSError, ValueError), open(path) as f:
             os.kill(int(f.read()), signal.SIGTERM)
+
+
+def driver_peak_rss(path, address):
+    """MiB: the Dask driver's peak RSS in a (fused) run of `path`, as --verbose reports it."""
+    out, err, _, _ = popen_wait([DKRUN, path, "--verbose", "--executor", "dask=" + address])
+    return int(re.search(r"The Dask driver's peak RSS: (\d+) MiB", out + err).group(1))
 
 
 def bench_raw(client, shape, n, repeat):
@@ -132,13 +141,13 @@ print(imported - started, time.perf_counter() - imported)
 
 def raw_client_cost(address, repeat):
     """Best seconds of a fresh Python process's `import distributed`, of its Client(address)
-    connecting and closing, and of the whole process."""
+    connecting and closing, and of the whole process; and that process's peak RSS in MiB."""
     best = None
     for _ in range(repeat):
-        out, _, wall, _ = popen_wait([sys.executable, "-c", PEER.format(address=address)])
+        out, _, wall, rss = popen_wait([sys.executable, "-c", PEER.format(address=address)])
         imported, connected = (float(x) for x in out.split())
         if best is None or wall < best[2]:
-            best = (imported, connected, wall)
+            best = (imported, connected, wall, rss)
     return best
 
 
@@ -178,10 +187,15 @@ def main():
                 print(f"{shape:<8} {n:>6} {run * 1e3:>9.1f} {run / n * 1e6:>8.1f} "
                       f"{(run - fixed) / n * 1e6:>9.1f} {unfused * 1e3:>12.1f} {raw * 1e3:>11.1f} "
                       f"{raw / n * 1e6:>8.1f} {run / raw:>5.2f}x {unfused / raw:>6.2f}x")
-        imported, connected, process = raw_client_cost(cluster.scheduler_address, args.repeat)
+        rss = {shape: driver_peak_rss(os.path.join(tmp, f"{shape}_{sizes[-1]}.lua"), cluster.scheduler_address)
+               for shape in LUA_SHAPES}
+        imported, connected, process, client_rss = raw_client_cost(cluster.scheduler_address, args.repeat)
         print(f"\nfixed cost of a dkrun run on this cluster (1-task flow): {fixed * 1e3:.0f} ms with the warm driver, "
               f"{cold * 1e3:.0f} ms cold; raw Python in a fresh process: import distributed {imported * 1e3:.0f} ms + Client(address) "
               f"and close {connected * 1e3:.0f} ms (whole process {process * 1e3:.0f} ms)")
+        print(f"the Dask driver's peak RSS at N={sizes[-1]}: "
+              + ", ".join(f"{shape} {mib} MiB" for shape, mib in rss.items())
+              + f"; a fresh Python with distributed and a Client (the peer above): {client_rss:.0f} MiB")
         server_us = bench_task_server(tmp, 20000)
         print(f"task server, no-op Lua task through `dkrun worker --stdio`: {server_us:.1f} µs/task")
     for on in [True, False]:

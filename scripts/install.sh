@@ -63,6 +63,7 @@ mkdir -p "$root/bin" "$root/lib/dkrun" "$root/share/dkrun"
 # which links them in (--static-swift-stdlib). The copy's rpath names them relative to
 # itself, in place of the toolchain's directory.
 install -m 755 "$binary" "$root/bin/dkrun"
+rm -f "$root"/lib/dkrun/*.so*  # an earlier install's, which this binary may not link
 ldd "$binary" | awk '$2 == "=>" && $3 !~ "^(/usr)?/lib" {print $3}' | while read -r lib; do
   install -m 644 "$lib" "$root/lib/dkrun/"
 done

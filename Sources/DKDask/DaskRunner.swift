@@ -146,6 +146,9 @@ public final class DaskRunner: ClusterRunner {
             try scaling?.checkCause()
             throw RunFailure(ending?["message"]?.stringValue ?? "the Dask run failed")
         }
+        if let peak = ending?["peak_rss"]?.intValue {
+            observer?.handle(.log(nil, .debug, "The Dask driver's peak RSS: \(peak >> 20) MiB", time: Clock.wall()))
+        }
         if let reportPath { observer?.handle(.log(nil, .info, "Dask's performance report of the run: \(reportPath)", time: Clock.wall())) }
         let cancelled = ending?["event"] == "cancelled"
         return run.finish(cancelled: cancelled, wall: Clock.monotonic() - started)

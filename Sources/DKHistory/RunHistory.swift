@@ -186,11 +186,14 @@ public final class RunHistory {
 
     /// The seconds each task (by slug; not mapped children) took in the latest ended run of
     /// `flow` that measured any: what Dask's fusion batches cheap tasks by (docs/dask.md, Fusion).
+    /// Only task runs that ran their function count: one that ended without running (Cached, a
+    /// resumed result, Skipped, TriggerFailed, Cancelled before it started) took no time that
+    /// says what running it costs.
     public func latestDurations(flow: String) throws -> [String: Double] {
         let rows = try db.rows("""
-            SELECT task, duration FROM task_runs WHERE map_index = -1 AND duration IS NOT NULL AND run_id = (
+            SELECT m.task, m.duration FROM task_runs m WHERE m.map_index = -1 AND \(Self.ranItsFunction("m")) AND m.run_id = (
                 SELECT r.id FROM runs r WHERE r.flow = ? AND r.ended IS NOT NULL
-                AND EXISTS (SELECT 1 FROM task_runs t WHERE t.run_id = r.id AND t.duration IS NOT NULL)
+                AND EXISTS (SELECT 1 FROM task_runs t WHERE t.run_id = r.id AND \(Self.ranItsFunction("t")))
                 ORDER BY r.started DESC LIMIT 1)
             """, [.text(flow)])
         var out: [String: Double] = [:]
@@ -198,6 +201,12 @@ public final class RunHistory {
             if let task = r[0].text, let d = r[1].real { out[task] = d }
         }
         return out
+    }
+
+    /// SQL: the task run `row` ran its function (at least one attempt, ending in a state only
+    /// running reaches) and measured how long that took.
+    private static func ranItsFunction(_ row: String) -> String {
+        "\(row).duration IS NOT NULL AND \(row).attempts > 0 AND \(row).state IN ('Success', 'Failed', 'TimedOut')"
     }
 
     /// The run's task runs in their order: each task where it first changed state, its mapped

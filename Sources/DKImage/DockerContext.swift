@@ -2,8 +2,8 @@ import DKCore
 import Foundation
 
 /// What goes into a flow's image, in the layout of an installed dkrun with PREFIX=/usr/local
-/// (scripts/install.sh, as in dkrun's base image): dkrun, the Swift runtime libraries it links
-/// unless it is a release build, which has them linked in (found through ld.so.conf), the
+/// (scripts/install.sh, as in dkrun's base image): dkrun; the Swift runtime libraries of a
+/// dynamically linked dkrun, found through ld.so.conf (a release build has them linked in); the
 /// stdlib, the Python bridge's virtualenv with the pinned Dask and bokeh, the entrypoint that
 /// honours EXTRA_APT_PACKAGES and EXTRA_PIP_PACKAGES; then the flow's python_dependencies,
 /// env_vars and files. On dkrun's base image (the default) the layout is there already; on any

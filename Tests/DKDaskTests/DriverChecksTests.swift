@@ -53,6 +53,7 @@ import Testing
 
     /// How the driver fuses (docs/dask.md, Fusion), on the benchmark's shapes: each group's size,
     /// and how many tasks were batched. Tasks measured at 0.1 ms are cheap; 2 worker threads.
+    /// Cheap tasks each after its own slow task are not batched (a batch would wait for all).
     @Test func cheapTasksAreBatchedAndLinkedByTheGraphTheirCostsAndTheThreads() throws {
         let out = try python("""
             from dkrun_dask.driver import fused_groups, topological
@@ -94,6 +95,9 @@ import Testing
             print(plan(diamond(1000)))  # layers of 1 ms, one batch each, linked: one group
             print(plan(diamond(10000))[0][:2], len(plan(diamond(10000))[0]))  # at most 1,000 tasks a group
             print(plan(diamond(1000, cost=0.004))[0][:3])  # layers of 40 ms: a batch per thread, not linked
+            slow = [task(f"slow-{i}", [], "slow", 1.0) for i in range(20)]
+            print(plan(slow + [task(f"post-{i}", [f"slow-{i}"], "post") for i in range(20)])[1])  # each after its own slow task
+            print(plan([task("src", [], "src", 1.0), *fan(22)[1:]])[1])  # all after the same slow task
             """)
         #expect(out == """
             22 500 [1, 1] 9998
@@ -104,6 +108,8 @@ import Testing
             ([1000], 1000)
             [1000, 1000] 10
             [5, 5, 5]
+            0
+            20
 
             """)
     }

@@ -32,23 +32,31 @@ import Testing
     }
 
     /// What fusion on Dask batches by: the durations of the latest ended run of the flow that
-    /// measured any; a run still going, a run without durations, another flow's and mapped
-    /// children are not looked at.
+    /// measured any task running its function; a run still going, a run without durations,
+    /// another flow's, mapped children and task runs that ended without running (Cached,
+    /// resumed, Skipped, TriggerFailed, Cancelled: tiny durations of no function) are not
+    /// looked at.
     @Test func theLatestMeasuredRunOfAFlowGivesItsTasksDurations() throws {
         let dir = try TempDir()
         let history = try RunHistory(directory: dir.path)
-        func task(_ name: String, _ duration: Double?, child: Int? = nil) -> TaskRunRecord {
-            TaskRunRecord(id: TaskRunID(task: name, mapIndex: child), position: 0, state: .success, attempts: 1, duration: duration)
+        func task(_ name: String, _ duration: Double?, child: Int? = nil, _ state: StateKind = .success,
+                  attempts: Int = 1) -> TaskRunRecord {
+            TaskRunRecord(id: TaskRunID(task: name, mapIndex: child), position: 0, state: state, attempts: attempts, duration: duration)
         }
         #expect(try history.latestDurations(flow: "etl") == [:])
         try history.record(Self.run("old", started: 1000), tasks: [task("a", 1), task("b", 2)])
-        try history.record(Self.run("new", started: 2000), tasks: [task("a", 0.5), task("m", 3), task("m", 0.1, child: 0), task("c", nil)])
-        try history.record(Self.run("unmeasured", started: 3000), tasks: [task("a", nil)])
+        try history.record(Self.run("new", started: 2000), tasks: [
+            task("a", 0.5), task("m", 3), task("m", 0.1, child: 0), task("c", nil), task("f", 0.2, .failed, attempts: 2),
+            task("cached", 0.001, .cached, attempts: 0), task("resumed", 0.001, .success, attempts: 0),
+            task("skipped", 0.001, .skipped), task("trigger", 0.001, .triggerFailed, attempts: 0),
+            task("cancelled", 0.001, .cancelled, attempts: 0),
+        ])
+        try history.record(Self.run("unmeasured", started: 3000), tasks: [task("a", nil), task("x", 0.001, .cached, attempts: 0)])
         var going = Self.run("going", started: 4000)
         going.ended = nil
         try history.record(going, tasks: [task("a", 9)])
         try history.record(Self.run("other", flow: "other", started: 5000), tasks: [task("a", 7)])
-        #expect(try history.latestDurations(flow: "etl") == ["a": 0.5, "m": 3])
+        #expect(try history.latestDurations(flow: "etl") == ["a": 0.5, "m": 3, "f": 0.2])
     }
 
     /// A Kubernetes run followed again (`dkrun k8s logs`) does not know its DAG hash and

@@ -64,6 +64,19 @@ import Glibc
         #expect(r.stdout.contains("Task runs per worker: tcp://127.0.0.1:"))
     }
 
+    /// `--verbose` gives the driver's peak memory (what scripts/bench_dask.py reports), not
+    /// in a normal run's output.
+    @Test func theDriversPeakMemoryIsInTheVerboseOutput() throws {
+        let cluster = try DaskCluster(workers: 1)
+        defer { cluster.stop() }
+        let verbose = try CLI.run(["examples/hello.lua", "--executor", "dask=" + cluster.address, "--verbose"])
+        #expect(verbose.status == 0, "\(verbose.stderr)")
+        let mib = verbose.stdout.firstMatch(of: #/The Dask driver's peak RSS: (\d+) MiB/#).flatMap { Int($0.1) }
+        #expect((mib ?? 0) > 0, "\(verbose.stdout)")
+        let normal = try CLI.run(["examples/hello.lua", "--executor", "dask=" + cluster.address])
+        #expect(normal.status == 0 && !normal.stdout.contains("peak RSS"), "\(normal.stdout)")
+    }
+
     @Test func aLocalRunReachesTheWorkersOfATemporaryCluster() throws {
         try LocalRunTests.check(executor: "dask")  // the driver inherits it, and the workers it starts
     }

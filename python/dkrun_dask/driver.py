@@ -50,6 +50,7 @@ has been computed again, however many workers that takes (``FlowRun._gather``).
 """
 import asyncio
 import collections
+import concurrent.futures
 import contextlib
 import importlib
 import itertools
@@ -57,6 +58,7 @@ import logging
 import math
 import os
 import queue
+import resource
 import signal
 import sys
 import threading
@@ -302,16 +304,21 @@ def fusable(task):
 def batches(tasks, threads):
     """Lists of cheap tasks to run together: fusable tasks measured cheap (their "cost", the
     typical duration dkrun measured in earlier runs) of the same definition, depth in the graph
-    (so none needs another) and priority, cut into batches of at most about BATCH_TARGET of work
+    (so none needs another) and priority, whose upstream tasks are all cheap or the same, cut
+    into batches of at most about BATCH_TARGET of work
     each, and into as many as `threads` (the cluster's worker threads) while each has MIN_BATCH
     of work. `tasks` in topological order; batches of one task are left out."""
     depth = {}
+    cheap = set()
     alike = {}
     for t in tasks:
         depth[t["slug"]] = 1 + max((depth[u] for u in t["upstream"]), default=-1)
         cost = t.get("cost")
         if cost is not None and cost < CHEAP and fusable(t):
-            alike.setdefault((t.get("definition"), depth[t["slug"]], t.get("priority", 0)), []).append(t)
+            cheap.add(t["slug"])
+            # A batch waits for all its tasks' upstream tasks: only cheap ones, or the same ones.
+            waits_for = () if cheap.issuperset(t["upstream"]) else tuple(sorted(t["upstream"]))
+            alike.setdefault((t.get("definition"), depth[t["slug"]], t.get("priority", 0), waits_for), []).append(t)
     out = []
     for members in alike.values():
         work = sum(t["cost"] for t in members)
@@ -512,37 +519,42 @@ class FlowRun:
         """True when every task has finished, False when the run was cancelled first."""
         self.submit_ready([t["slug"] for t in self.tasks])
         lost_since = None
-        gathering = None  # the batch whose results are being fetched, and that fetch
-        while len(self.finished) < len(self.tasks):
-            if cancelled.is_set():
-                if gathering is not None:
-                    gathering[1].cancel()
-                self.cancel()
-                return False
-            lost_since = cluster.check_connected(lost_since)
-            # Results are fetched at most every 10 ms: bigger batches, fewer round trips.
-            time.sleep(0.01)
-            self._report_streamed()
-            self.count_losses()
-            if gathering is None:
-                batch = self.completed.next_batch(block=False)
-                if batch:
-                    gathering = batch, self._gather(batch)
-                continue
-            if not gathering[1].done():
-                continue
-            batch, fetch = gathering
-            gathering = None
-            try:
-                results = {key: r for key, r in fetch.result().items() if r is not None}
-            except OSError as e:  # the scheduler went away (gather goes through it)
-                raise RunError(f"lost the Dask scheduler at {cluster.address}: {e}") from e
-            for future in batch:
-                if future.key in results or future.status in ("error", "cancelled"):
-                    self._completed(future, results.get(future.key))
-                else:  # its result was lost with a worker: Dask computes it again
-                    self.completed.add(future)
-        return True
+        batch, fetch = [], None  # the finished futures whose results are being fetched
+        try:
+            while len(self.finished) < len(self.tasks):
+                if cancelled.is_set():
+                    self.cancel()
+                    return False
+                lost_since = cluster.check_connected(lost_since)
+                # Results are fetched at most every 10 ms (bigger batches, fewer round trips)
+                # and used as soon as they come.
+                if fetch is None:
+                    time.sleep(0.01)
+                else:
+                    concurrent.futures.wait([fetch], timeout=0.01)
+                self._report_streamed()
+                self.count_losses()
+                if fetch is None:
+                    batch = self.completed.next_batch(block=False)
+                    if batch:
+                        fetch = self._gather(batch)
+                    continue
+                if not fetch.done():
+                    continue
+                fetched, fetch = fetch, None
+                try:
+                    results = {key: r for key, r in fetched.result().items() if r is not None}
+                except OSError as e:  # the scheduler went away (gather goes through it)
+                    raise RunError(f"lost the Dask scheduler at {cluster.address}: {e}") from e
+                for future in batch:
+                    if future.key in results or future.status in ("error", "cancelled"):
+                        self._completed(future, results.get(future.key))
+                    else:  # its result was lost with a worker: Dask computes it again
+                        self.completed.add(future)
+            return True
+        finally:
+            if fetch is not None:
+                fetch.cancel()
 
     def _gather(self, batch):
         """Starts fetching the results of a batch's finished futures, by key (None for one that
@@ -621,7 +633,13 @@ class FlowRun:
         its Dask task failed (its workers died, say), its first unfinished task fails with
         Dask's reason, its other unfinished tasks are submitted again, and what is downstream
         decides from their states, as after any other task."""
-        group, outside = self.groups.pop(future.key)
+        group, outside = self.groups[future.key]
+        # An upstream's error decides for the group: submitting again what is downstream of
+        # that upstream, now or when its turn comes, submits the whole group again, since it
+        # is still in self.groups (its tasks need not be downstream of one another).
+        if future.status == "error" and self._upstream_erred([self.refs[u] for u in outside]):
+            return
+        del self.groups[future.key]
         del self.roles[future.key]
         self._report_streamed()
         if future.status == "finished":
@@ -629,8 +647,6 @@ class FlowRun:
                 if slug not in self.finished:
                     self.finished.add(slug)
                     self._report(slug, None, result.results[slug])
-            return
-        if future.status == "error" and self._upstream_erred([self.refs[u] for u in outside]):
             return
         if future.status == "error":
             failure = shim.TaskResult.ended("Failed", self._describe(future.exception()))
@@ -690,7 +706,7 @@ class FlowRun:
         """After a Dask-level error of `slugs` (a dead worker, not a task failure), which Dask
         passes on to every dependent, submits the dependents again with their states, and the
         tasks `again` (a failed group's unfinished ones). A group with one task to submit again
-        is submitted again whole: its Dask task has failed."""
+        is submitted again whole (its unfinished tasks): its Dask task is cancelled."""
         stack = [d for s in slugs for d in self.downstream[s]] + list(again)
         candidates = list(stack)
         while stack:
@@ -699,7 +715,16 @@ class FlowRun:
                 continue
             for f in self.futures.get(d, ()):
                 if f.key in self.groups:
-                    stack.extend(self.groups.pop(f.key)[0])
+                    members = self.groups.pop(f.key)[0]
+                    stack.extend(members)
+                    # Its tasks whose states came as events keep them; what is downstream of
+                    # them was handed the group's future, now cancelled: it gets the states.
+                    for s in members:
+                        if s in self.finished and s in self.grouped:
+                            self.refs[s] = self.grouped[s]
+                            self.futures.pop(s, None)
+                            stack.extend(self.downstream[s])
+                            candidates.extend(self.downstream[s])
             self._forget(d)
             self.refs.pop(d, None)
             self.unsubmitted.add(d)
@@ -946,7 +971,9 @@ def main():
 
             cluster.client.subscribe_topic("all", scheduler_event)
             finished = run.run(cluster, cancelled)
-        emit("done" if finished else "cancelled")
+        # The driver's own peak memory (its Python with distributed, the run's bookkeeping;
+        # a forked driver's counts from the warm server's), for --verbose and the benchmarks.
+        emit("done" if finished else "cancelled", peak_rss=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
     except RunError as e:
         emit("error", message=str(e))
     except Exception as e:
