@@ -184,20 +184,23 @@ public final class RunHistory {
         try db.rows("SELECT id FROM runs").compactMap { $0[0].text }
     }
 
-    /// The seconds each task (by slug; not mapped children) took in the latest ended run of
-    /// `flow` that measured any: what Dask's fusion batches cheap tasks by (docs/dask.md, Fusion).
-    public func latestDurations(flow: String) throws -> [String: Double] {
+    /// The seconds each task (by slug) took in the latest ended run of `flow` that measured
+    /// any: one duration a task, and a mapped task's children's (not its own, which is its
+    /// collecting): what Dask's fusion batches cheap tasks and children by (docs/dask.md, Fusion).
+    public func latestDurations(flow: String) throws -> [String: [Double]] {
         let rows = try db.rows("""
-            SELECT task, duration FROM task_runs WHERE map_index = -1 AND duration IS NOT NULL AND run_id = (
+            SELECT task, map_index, duration FROM task_runs WHERE duration IS NOT NULL AND run_id = (
                 SELECT r.id FROM runs r WHERE r.flow = ? AND r.ended IS NOT NULL
                 AND EXISTS (SELECT 1 FROM task_runs t WHERE t.run_id = r.id AND t.duration IS NOT NULL)
                 ORDER BY r.started DESC LIMIT 1)
+            ORDER BY map_index
             """, [.text(flow)])
-        var out: [String: Double] = [:]
+        var own: [String: Double] = [:], children: [String: [Double]] = [:]
         for r in rows {
-            if let task = r[0].text, let d = r[1].real { out[task] = d }
+            guard let task = r[0].text, let d = r[2].real else { continue }
+            if (r[1].int ?? -1) < 0 { own[task] = d } else { children[task, default: []].append(d) }
         }
-        return out
+        return own.mapValues { [$0] }.merging(children) { _, kids in kids }
     }
 
     /// The run's task runs in their order: each task where it first changed state, its mapped
