@@ -258,7 +258,7 @@ struct RunEvents {
                                       + "Dask tasks (\(batched) cheap children batched)", time: now))
             } else {
                 observer?.handle(.log(nil, .debug, "Fusion: \(tasks) tasks run as \(daskTasks) Dask tasks "
-                                      + "(\(batched) cheap tasks batched; mapped tasks' children on lines of their own)",
+                                      + "(\(batched) cheap tasks batched; mapped tasks' children counted apart)",
                                       time: now))
             }
         case "running":
