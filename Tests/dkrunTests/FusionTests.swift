@@ -213,11 +213,13 @@ import Glibc
             try events(stdout).compactMap { $0["message"] as? String }.filter { $0.hasPrefix("Fusion: the ") }.sorted()
         }
         #expect(try childLines(runs[0].stdout) == [] && childLines(runs[2].stdout) == [])
-        #expect(try childLines(runs[1].stdout) == ["Fusion: the 30 children of inc run as 1 Dask tasks (30 cheap children batched)",
-                                                   "Fusion: the 30 children of sq run as 1 Dask tasks (30 cheap children batched)"],
+        // As many batches as their measured durations make (docs/dask.md), each of several children.
+        let batched = try childLines(runs[1].stdout)
+        #expect(batched.count == 2 && batched[0].wholeMatch(of: #/Fusion: the 30 children of inc run as \d+ Dask tasks \(30 cheap children batched\)/#) != nil
+                && batched[1].wholeMatch(of: #/Fusion: the 30 children of sq run as \d+ Dask tasks \(30 cheap children batched\)/#) != nil,
                 "\(runs[1].stdout)")
         let names = try cluster.taskNames()
-        #expect(names.contains("group-sq[0..29]") && names.contains("group-inc[0..29]"), "\(names)")
+        #expect(names.contains { $0.hasPrefix("group-sq[0..") } && names.contains { $0.hasPrefix("group-inc[0..") }, "\(names)")
         // The same states, results, attempts and log lines, batched or not.
         let outcomes = try DaskTests.outcomes(runs[1].stdout)
         #expect(runs.allSatisfy { $0.status == runs[1].status })
