@@ -82,15 +82,16 @@ public final class DaskRunner: ClusterRunner {
 
     private let scaling: WorkerScaling?
     private let warmDriver: Bool
-    private let measuredDurations: ((_ flow: String) -> [String: Double])?
+    private let measuredDurations: ((_ flow: String) -> [String: [Double]])?
 
     /// - Parameters:
     ///   - warmDriver: fork the driver from the user's warm driver (`WarmDriver`)
     ///     rather than start a Python: for dkrun on a user's machine, not in a pod.
-    ///   - measuredDurations: the seconds each task (by slug) took in an earlier run of the
-    ///     flow (by name), from which the driver batches cheap tasks (docs/dask.md, Fusion).
+    ///   - measuredDurations: the seconds each task (by slug; a mapped task's children's) took
+    ///     in an earlier run of the flow (by name), from which the driver batches cheap tasks
+    ///     and children (docs/dask.md, Fusion).
     public init(scaling: WorkerScaling? = nil, warmDriver: Bool = false,
-                measuredDurations: ((_ flow: String) -> [String: Double])? = nil) {
+                measuredDurations: ((_ flow: String) -> [String: [Double]])? = nil) {
         self.scaling = scaling
         self.warmDriver = warmDriver
         self.measuredDurations = measuredDurations
@@ -165,10 +166,11 @@ public final class DaskRunner: ClusterRunner {
         }
     }
 
-    /// - Parameter measured: the seconds tasks took in an earlier run, by slug: each task of a
-    ///   definition (task name) measured there gets its typical duration as its "cost".
+    /// - Parameter measured: the seconds tasks (a mapped task: its children) took in an earlier
+    ///   run, by slug: each task of a definition (task name) measured there gets its typical
+    ///   duration as its "cost" (a mapped task's, its children's).
     func startMessage(graph: FlowGraph, payload: [UInt8], context: FlowRunContext, settings: Value,
-                      measured: [String: Double] = [:]) -> Value {
+                      measured: [String: [Double]] = [:]) -> Value {
         let limits = graph.spec.limits
         let costs = Self.typicalDurations(graph.spec.tasks, measured: measured)
         let tasks = (0 ..< graph.count).map { t -> Value in
@@ -198,11 +200,12 @@ public final class DaskRunner: ClusterRunner {
         return .map(message)
     }
 
-    /// The median of the measured durations of each task definition's tasks (by task name).
-    static func typicalDurations(_ tasks: [TaskSpec], measured: [String: Double]) -> [String: Double] {
+    /// The median of the measured durations of each task definition's tasks (by task name;
+    /// a mapped task's children count as its tasks).
+    static func typicalDurations(_ tasks: [TaskSpec], measured: [String: [Double]]) -> [String: Double] {
         var byName: [String: [Double]] = [:]
         for task in tasks {
-            if let d = measured[task.slug] { byName[task.name, default: []].append(d) }
+            if let ds = measured[task.slug], !ds.isEmpty { byName[task.name, default: []] += ds }
         }
         return byName.mapValues { ds in
             let sorted = ds.sorted()
@@ -253,8 +256,14 @@ struct RunEvents {
         case "fusion":
             let tasks = event["tasks"]?.intValue ?? 0, daskTasks = event["dask_tasks"]?.intValue ?? 0
             let batched = event["batched"]?.intValue ?? 0
-            observer?.handle(.log(nil, .debug, "Fusion: \(tasks) tasks run as \(daskTasks) Dask tasks "
-                                  + "(\(batched) cheap tasks batched; mapped tasks' children not counted)", time: now))
+            if let mapped = event["mapped"]?.stringValue {
+                observer?.handle(.log(nil, .debug, "Fusion: the \(tasks) children of \(mapped) run as \(daskTasks) "
+                                      + "Dask tasks (\(batched) cheap children batched)", time: now))
+            } else {
+                observer?.handle(.log(nil, .debug, "Fusion: \(tasks) tasks run as \(daskTasks) Dask tasks "
+                                      + "(\(batched) cheap tasks batched; mapped tasks' children counted apart)",
+                                      time: now))
+            }
         case "running":
             observer?.handle(.taskState(id, TaskState(.running), attempt: attempt, duration: nil, worker: worker, time: now))
         case "retrying", "looped":

@@ -184,23 +184,26 @@ public final class RunHistory {
         try db.rows("SELECT id FROM runs").compactMap { $0[0].text }
     }
 
-    /// The seconds each task (by slug; not mapped children) took in the latest ended run of
-    /// `flow` that measured any: what Dask's fusion batches cheap tasks by (docs/dask.md, Fusion).
+    /// The seconds each task (by slug) took in the latest ended run of `flow` that measured
+    /// any: one duration a task, and a mapped task's children's (not its own, which is its
+    /// collecting): what Dask's fusion batches cheap tasks and children by (docs/dask.md, Fusion).
     /// Only task runs that ran their function count: one that ended without running (Cached, a
     /// resumed result, Skipped, TriggerFailed, Cancelled before it started) took no time that
     /// says what running it costs.
-    public func latestDurations(flow: String) throws -> [String: Double] {
+    public func latestDurations(flow: String) throws -> [String: [Double]] {
         let rows = try db.rows("""
-            SELECT m.task, m.duration FROM task_runs m WHERE m.map_index = -1 AND \(Self.ranItsFunction("m")) AND m.run_id = (
+            SELECT m.task, m.map_index, m.duration FROM task_runs m WHERE \(Self.ranItsFunction("m")) AND m.run_id = (
                 SELECT r.id FROM runs r WHERE r.flow = ? AND r.ended IS NOT NULL
                 AND EXISTS (SELECT 1 FROM task_runs t WHERE t.run_id = r.id AND \(Self.ranItsFunction("t")))
                 ORDER BY r.started DESC LIMIT 1)
+            ORDER BY m.map_index
             """, [.text(flow)])
-        var out: [String: Double] = [:]
+        var own: [String: Double] = [:], children: [String: [Double]] = [:]
         for r in rows {
-            if let task = r[0].text, let d = r[1].real { out[task] = d }
+            guard let task = r[0].text, let d = r[2].real else { continue }
+            if (r[1].int ?? -1) < 0 { own[task] = d } else { children[task, default: []].append(d) }
         }
-        return out
+        return own.mapValues { [$0] }.merging(children) { _, kids in kids }
     }
 
     /// SQL: the task run `row` ran its function (at least one attempt, ending in a state only

@@ -113,4 +113,27 @@ import Testing
 
             """)
     }
+
+    /// A mapped task's children measured cheap run in batches cut as cheap tasks side by side
+    /// are; children not measured, not cheap, or of a task that opts out, one Dask task each.
+    @Test func cheapChildrenAreBatchedByTheSameRule() throws {
+        let out = try python("""
+            from dkrun_dask.driver import batches_of_children
+
+            def sizes(width, threads=2, **task):
+                return [len(b) for b in batches_of_children({"mapped": True, **task}, width, threads)]
+
+            print(len(sizes(10000, cost=1e-4)), sizes(10000, cost=1e-4)[0])  # 20 batches of ~50 ms
+            print(sizes(22, cost=1e-4), sizes(1000, cost=1e-4, threads=8)[:2], sizes(0, cost=1e-4))
+            print(len(sizes(22)), len(sizes(22, cost=0.006)), len(sizes(22, cost=1e-4, fuse=False)))
+            print(sum(batches_of_children({"mapped": True, "cost": 1e-4}, 5000, 2), []) == list(range(5000)))
+            """)
+        #expect(out == """
+            20 500
+            [22] [125, 125] []
+            22 22 22
+            True
+
+            """)
+    }
 }

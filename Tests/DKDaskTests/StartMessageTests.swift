@@ -55,7 +55,8 @@ final class ReportingScaling: WorkerScaling {
     }
 
     /// Durations an earlier run measured (by slug) give each task of a definition measured there
-    /// the median of its tasks' as its cost, unless the task opts out of fusion.
+    /// the median of its tasks' as its cost (a mapped task's children count as its tasks),
+    /// unless the task opts out of fusion.
     @Test func measuredTasksCarryTheTypicalDurationOfTheirDefinition() throws {
         var spec = try makeGraph(["step", "step-2", "step-3", "other", "late"], []).spec
         for i in 0 ..< 3 { spec.tasks[i].name = "step" }
@@ -63,10 +64,11 @@ final class ReportingScaling: WorkerScaling {
         spec.tasks[3].fuses = false
         let settings: Value = ["type": "DaskExecutor", "address": "tcp://scheduler:8786"]
         let message = DaskRunner().startMessage(graph: try FlowGraph(spec), payload: payload, context: context, settings: settings,
-                                                measured: ["step": 0.001, "step-2": 0.003, "other": 0.002, "gone": 1])
+                                                measured: ["step": [0.001], "step-2": [0.003], "other": [0.002], "gone": [1],
+                                                           "late": [0.009, 0.001, 0.004]])
         let tasks = try #require(message["tasks"]?.arrayValue)
         #expect(tasks.prefix(3).allSatisfy { $0["cost"] == .float(0.002) && $0["definition"] == "step" }, "\(tasks)")
-        #expect(tasks[3]["cost"] == nil && tasks[4]["cost"] == nil && tasks[4]["definition"] == nil)
+        #expect(tasks[3]["cost"] == nil && tasks[4]["cost"] == .float(0.004) && tasks[4]["definition"] == "late")
     }
 
     @Test func aTemporaryClusterGetsThisDkrunForItsWorkers() {

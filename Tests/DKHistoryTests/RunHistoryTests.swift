@@ -32,10 +32,10 @@ import Testing
     }
 
     /// What fusion on Dask batches by: the durations of the latest ended run of the flow that
-    /// measured any task running its function; a run still going, a run without durations,
-    /// another flow's, mapped children and task runs that ended without running (Cached,
-    /// resumed, Skipped, TriggerFailed, Cancelled: tiny durations of no function) are not
-    /// looked at.
+    /// measured any task running its function (a mapped task's are its children's); a run still
+    /// going, a run without durations, another flow's and task runs that ended without running
+    /// (Cached, resumed, Skipped, TriggerFailed, Cancelled: tiny durations of no function) are
+    /// not looked at.
     @Test func theLatestMeasuredRunOfAFlowGivesItsTasksDurations() throws {
         let dir = try TempDir()
         let history = try RunHistory(directory: dir.path)
@@ -46,7 +46,8 @@ import Testing
         #expect(try history.latestDurations(flow: "etl") == [:])
         try history.record(Self.run("old", started: 1000), tasks: [task("a", 1), task("b", 2)])
         try history.record(Self.run("new", started: 2000), tasks: [
-            task("a", 0.5), task("m", 3), task("m", 0.1, child: 0), task("c", nil), task("f", 0.2, .failed, attempts: 2),
+            task("a", 0.5), task("m", 3, .mapped), task("m", 0.1, child: 0), task("m", 0.2, child: 1), task("c", nil),
+            task("f", 0.2, .failed, attempts: 2),
             task("cached", 0.001, .cached, attempts: 0), task("resumed", 0.001, .success, attempts: 0),
             task("skipped", 0.001, .skipped), task("trigger", 0.001, .triggerFailed, attempts: 0),
             task("cancelled", 0.001, .cancelled, attempts: 0),
@@ -56,7 +57,7 @@ import Testing
         going.ended = nil
         try history.record(going, tasks: [task("a", 9)])
         try history.record(Self.run("other", flow: "other", started: 5000), tasks: [task("a", 7)])
-        #expect(try history.latestDurations(flow: "etl") == ["a": 0.5, "m": 3, "f": 0.2])
+        #expect(try history.latestDurations(flow: "etl") == ["a": [0.5], "m": [0.1, 0.2], "f": [0.2]])
     }
 
     /// A Kubernetes run followed again (`dkrun k8s logs`) does not know its DAG hash and

@@ -180,10 +180,66 @@ import Glibc
         #expect(byTask["mid-8"] == ["Running 1 ", "log: mid 8", "Success 1 "], "\(byTask)")
     }
 
+    /// A cheap mapped task (its 7th child fails), a mapped task that maps over it child by
+    /// child (depth-first), and a reduce of each.
+    static let mapped = """
+        local range = task("range", function(n) local t = {} for i = 1, n do t[i] = i end return t end)
+        local sq = task("sq", function(x) dk.log("sq %d", x) if x == 7 then error("seven") end return x * x end)
+        local inc = task("inc", function(y) return y + 1 end)
+        local total = task("total", { trigger = dk.triggers.all_finished }, function(ys)
+          local s, missing = 0, 0
+          for i = 1, 30 do if ys[i] then s = s + ys[i] else missing = missing + 1 end end
+          return s .. " missing " .. missing
+        end)
+        return Flow("mapfan", function()
+          local ys = sq:map(range(30))
+          total(ys)
+          total(inc:map(ys))
+        end)
+        """
+
+    @Test func cheapMappedChildrenAreBatchedOnceARunHasMeasuredThem() throws {
+        let cluster = try DaskCluster(workers: 2)
+        defer { cluster.stop() }
+        let dir = try TempDir()
+        try Self.mapped.write(toFile: dir.file("map.lua"), atomically: true, encoding: .utf8)
+        // A history of its own: the first run measures, the second batches, --no-fuse does not.
+        var runs: [CLI.Result] = []
+        for options in [[], [], ["--no-fuse"]] {
+            runs.append(try CLI.run([dir.file("map.lua"), "--executor", "dask=" + cluster.address, "--json-events"] + options,
+                                    environment: ["DKRUN_HOME": dir.file("home")]))
+        }
+        func childLines(_ stdout: String) throws -> [String] {
+            try events(stdout).compactMap { $0["message"] as? String }.filter { $0.hasPrefix("Fusion: the ") }.sorted()
+        }
+        #expect(try childLines(runs[0].stdout) == [] && childLines(runs[2].stdout) == [])
+        // As many batches as their measured durations make (docs/dask.md), each of several children.
+        let batched = try childLines(runs[1].stdout)
+        #expect(batched.count == 2 && batched[0].wholeMatch(of: #/Fusion: the 30 children of inc run as \d+ Dask tasks \(30 cheap children batched\)/#) != nil
+                && batched[1].wholeMatch(of: #/Fusion: the 30 children of sq run as \d+ Dask tasks \(30 cheap children batched\)/#) != nil,
+                "\(runs[1].stdout)")
+        let names = try cluster.taskNames()
+        #expect(names.contains { $0.hasPrefix("group-sq[0..") } && names.contains { $0.hasPrefix("group-inc[0..") }, "\(names)")
+        // The same states, results, attempts and log lines, batched or not.
+        let outcomes = try DaskTests.outcomes(runs[1].stdout)
+        #expect(runs.allSatisfy { $0.status == runs[1].status })
+        #expect(try runs.allSatisfy { try DaskTests.outcomes($0.stdout) == outcomes })
+        let byTask = try Self.eventsByTask(runs[1].stdout)
+        #expect(try runs.allSatisfy { try Self.eventsByTask($0.stdout) == byTask })
+        // The failing child failed alone: its child downstream by its trigger, the reduces saw it.
+        #expect(outcomes["sq[6]"]?.hasPrefix("Failed") == true && outcomes["sq[7]"]?.hasPrefix("Success 64 ") == true, "\(outcomes)")
+        #expect(outcomes["inc[6]"]?.hasPrefix("TriggerFailed") == true && outcomes["inc[7]"]?.hasPrefix("Success 65 ") == true)
+        #expect(outcomes["total"]?.hasPrefix("Success \"9406 missing 1\"") == true
+                && outcomes["total-2"]?.hasPrefix("Success \"9435 missing 1\"") == true, "\(outcomes)")
+        #expect(byTask["sq[7]"] == ["Running 1 ", "log: sq 8", "Success 1 "], "\(byTask)")
+    }
+
     /// What ran in a fan of 10 cheap tasks batched (after a first run measured them) whose 5th
     /// kills its Dask worker once, on a cluster of 2 workers with `schedulerEnvironment`:
     /// the lines the tasks wrote (one each time they ran), sorted, and the run's outcomes.
-    func batchLosingAWorker(schedulerEnvironment: [String: String] = [:]) throws -> (ran: [String], outcomes: [String: String]) {
+    /// With `mapped`, the 10 tasks are the children of a mapped task, reduced by `total`.
+    func batchLosingAWorker(mapped: Bool = false, schedulerEnvironment: [String: String] = [:]) throws
+        -> (ran: [String], outcomes: [String: String]) {
         let cluster = try DaskCluster(workers: 2, schedulerEnvironment: schedulerEnvironment)
         defer { cluster.stop() }
         let dir = try TempDir()
@@ -207,8 +263,16 @@ import Glibc
             end)
             local after5 = task("after5", function(x) ran("after5") return x end)
             local sink = task("sink", { trigger = dk.triggers.all_finished }, function(...) ran("sink") return select("#", ...) end)
+            local ids = task("ids", function() local t = {} for i = 1, 10 do t[i] = i end return t end)
+            local total = task("total", { trigger = dk.triggers.all_finished }, function(xs)
+              ran("total")
+              local n = 0
+              for i = 1, 10 do if xs[i] then n = n + 1 end end
+              return n
+            end)
             return Flow("lost", function()
               local s = src()
+              if \(mapped) then return total(mid:map(dk.unmapped(s), ids())) end
               local mids = {}
               for i = 1, 10 do mids[i] = mid(s, i) end
               after5(mids[5])
@@ -223,7 +287,8 @@ import Glibc
         try FileManager.default.removeItem(atPath: log)
         try "".write(toFile: marker, atomically: true, encoding: .utf8)
         r = try CLI.run(arguments, environment: home)
-        #expect(try Self.fusion(r.stdout).contains("(10 cheap tasks batched"), "\(r.stdout)\n\(r.stderr)")
+        let lines = try events(r.stdout).compactMap { $0["message"] as? String }.filter { $0.hasPrefix("Fusion: ") }
+        #expect(lines.contains { $0.contains(mapped ? "(10 cheap children batched" : "(10 cheap tasks batched") }, "\(r.stdout)\n\(r.stderr)")
         let ran = try String(contentsOfFile: log, encoding: .utf8).split(separator: "\n").map(String.init).sorted()
         return (ran, try DaskTests.outcomes(r.stdout))
     }
@@ -243,5 +308,21 @@ import Glibc
         #expect(outcomes["mid-5"]?.hasPrefix("Failed  Dask gave up on this task") == true, "\(outcomes)")
         #expect(outcomes["after5"]?.hasPrefix("TriggerFailed") == true && outcomes["mid-10"] == "Success 11 "
                 && outcomes["sink"]?.hasPrefix("Success") == true, "\(outcomes)")
+    }
+
+    @Test func aWorkerLostInABatchOfChildrenRunsOnlyItsUnfinishedChildrenAgain() throws {
+        let (ran, outcomes) = try batchLosingAWorker(mapped: true)
+        // Only the child that was running when its worker died ran again.
+        #expect(ran.filter { $0 != "src" } == (["mid 5", "total"] + (1 ... 10).map { "mid \($0)" }).sorted(), "\(ran)")
+        #expect(outcomes["mid[4]"] == "Success 6 " && outcomes["total"] == "Success 10 ", "\(outcomes)")
+    }
+
+    @Test func aBatchOfChildrenDaskGivesUpOnFailsItsUnfinishedChildAndRunsTheOthers() throws {
+        let (ran, outcomes) = try batchLosingAWorker(mapped: true, schedulerEnvironment: ["DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES": "0"])
+        // The child that was running failed with Dask's reason, the reduce saw it; the children
+        // after it ran (once), those before it did not run again.
+        #expect(ran.filter { $0 != "src" } == (["total"] + (1 ... 10).map { "mid \($0)" }).sorted(), "\(ran)")
+        #expect(outcomes["mid[4]"]?.hasPrefix("Failed  Dask gave up on this task") == true, "\(outcomes)")
+        #expect(outcomes["mid[9]"] == "Success 11 " && outcomes["total"] == "Success 9 ", "\(outcomes)")
     }
 }

@@ -17,8 +17,10 @@ trip per task. Each task of a group still gets its own request to the worker's t
 so its state, retries, timeout, logs and events are as they would be alone; its state reaches
 the driver as an event as soon as it ends. A task opts out with ``fuse = false`` (the flow's
 option sets it on every task, and ``--no-fuse`` on the run's); mapped tasks and tasks that need
-resources or tag limits are never fused. A ``fusion`` event tells dkrun how many Dask tasks the
-run's tasks were fused into.
+resources or tag limits are never fused. The children of a mapped task measured cheap are cut
+into batches the same way once its width is known (batches_of_children, shim.run_children).
+A ``fusion`` event tells dkrun how many Dask tasks the run's tasks were fused into, and one
+per mapped task whose children were batched how many Dask tasks those ran as.
 
 At connect the driver compares the Dask versions of client, scheduler and workers (a
 ``warning`` event when they differ) and, on a cluster whose workers it knows, refuses a run
@@ -295,38 +297,64 @@ BATCH_TARGET = 0.05
 MIN_BATCH = 0.01
 
 
+def plain(task):
+    """Whether a task's runs may share a Dask task: it does not opt out, and needs no
+    resources or tag limits (which Dask and the semaphores grant per Dask task)."""
+    return task.get("fuse", True) and not task.get("resources") and not task.get("limited")
+
+
 def fusable(task):
-    """Whether a task may run inside a fused group."""
-    return (task.get("fuse", True) and not task["mapped"] and not task.get("resources")
-            and not task.get("limited"))
+    """Whether a task may run inside a fused group (a mapped task's children may be
+    batched instead: batches_of_children)."""
+    return plain(task) and not task["mapped"]
+
+
+def cheap(task):
+    """Whether earlier runs measured a task (a mapped task: its children) as cheap."""
+    cost = task.get("cost")
+    return cost is not None and cost < CHEAP
+
+
+def cut(items, cost, threads):
+    """`items` that cost `cost` each, cut into batches of at most about BATCH_TARGET of work,
+    into as many as `threads` (the cluster's worker threads) while each has MIN_BATCH of work,
+    and of at most MAX_CHAIN items."""
+    n = len(items)
+    work = n * cost
+    count = max(math.ceil(work / BATCH_TARGET), min(threads, int(work / MIN_BATCH)), math.ceil(n / MAX_CHAIN))
+    count = min(n, count)
+    return [items[i * n // count:(i + 1) * n // count] for i in range(count)]
 
 
 def batches(tasks, threads):
     """Lists of cheap tasks to run together: fusable tasks measured cheap (their "cost", the
     typical duration dkrun measured in earlier runs) of the same definition, depth in the graph
     (so none needs another) and priority, whose upstream tasks are all cheap or the same, cut
-    into batches of at most about BATCH_TARGET of work
-    each, and into as many as `threads` (the cluster's worker threads) while each has MIN_BATCH
-    of work. `tasks` in topological order; batches of one task are left out."""
+    into batches (`cut`). `tasks` in topological order; batches of one task are left out."""
     depth = {}
-    cheap = set()
+    cheap_ones = set()
     alike = {}
     for t in tasks:
         depth[t["slug"]] = 1 + max((depth[u] for u in t["upstream"]), default=-1)
-        cost = t.get("cost")
-        if cost is not None and cost < CHEAP and fusable(t):
-            cheap.add(t["slug"])
+        if cheap(t) and fusable(t):
+            cheap_ones.add(t["slug"])
             # A batch waits for all its tasks' upstream tasks: only cheap ones, or the same ones.
-            waits_for = () if cheap.issuperset(t["upstream"]) else tuple(sorted(t["upstream"]))
+            waits_for = () if cheap_ones.issuperset(t["upstream"]) else tuple(sorted(t["upstream"]))
             alike.setdefault((t.get("definition"), depth[t["slug"]], t.get("priority", 0), waits_for), []).append(t)
     out = []
     for members in alike.values():
-        work = sum(t["cost"] for t in members)
-        n = len(members)
-        count = max(math.ceil(work / BATCH_TARGET), min(threads, int(work / MIN_BATCH)), math.ceil(n / MAX_CHAIN))
-        count = min(n, count)
-        out.extend([t["slug"] for t in members[i * n // count:(i + 1) * n // count]] for i in range(count))
+        # One definition: one cost.
+        out.extend([t["slug"] for t in batch] for batch in cut(members, members[0]["cost"], threads))
     return [b for b in out if len(b) > 1]
+
+
+def batches_of_children(task, width, threads):
+    """The map indexes of a mapped task's children, in the lists that one Dask task each runs:
+    batches (`cut`) when its children were measured cheap, else one child each."""
+    indexes = list(range(width))
+    if width and plain(task) and cheap(task):
+        return cut(indexes, task["cost"], threads)
+    return [[i] for i in indexes]
 
 
 def fused_groups(tasks, downstream, threads):
@@ -396,6 +424,18 @@ def topological(tasks):
     return order
 
 
+# The roles of Dask tasks that run several tasks: a fused group, a batch of mapped children.
+FUSED = ("group", "batch")
+
+
+def _future(ref):
+    """The Future behind what a task receives of another (None for a final state): a batched
+    child's is its batch's."""
+    if isinstance(ref, tuple):
+        return ref[0]
+    return ref if isinstance(ref, Future) else None
+
+
 class FlowRun:
     """Submits a flow's tasks to Dask and reports them until every task has a final state."""
 
@@ -414,14 +454,17 @@ class FlowRun:
             key=f"dkrun-flow-{self.run_id}", pure=False)
         # Fusion (docs/dask.md): the Dask tasks the tasks run in, by slug.
         threads = sum(client.nthreads().values()) if any("cost" in t for t in self.tasks) else 0
-        fused, batched = fused_groups(self.tasks, self.downstream, max(threads, 1))
+        self.threads = max(threads, 1)
+        fused, batched = fused_groups(self.tasks, self.downstream, self.threads)
         self.fused = {s: group for group in fused for s in group}
         emit("fusion", tasks=len(self.tasks), dask_tasks=len(fused), batched=batched)
         self.groups = {}  # future key -> the slugs of the group it runs, and their inputs from outside it
+        self.batches = {}  # future key -> the mapped slug, the map indexes and the future of a batch of children
         self.streamed = queue.SimpleQueue()  # state events of grouped tasks, from Dask's event thread
-        self.grouped = {}  # slug -> TaskResult of a grouped task reported from its event
+        self.grouped = {}  # (slug, map index) -> TaskResult of a grouped task or batched child reported from its event
         self.refs = {}  # slug -> Future or TaskResult: what downstream tasks receive
-        self.children = {}  # mapped slug -> [Future or TaskResult]
+        # mapped slug -> [Future, TaskResult, or (the Future of its batch, map index)] by map index
+        self.children = {}
         self.unsubmitted = {t["slug"] for t in self.tasks}
         self.finished = set()
         self.roles = {}  # future key -> (role, slug, map index) of the futures awaited
@@ -445,7 +488,9 @@ class FlowRun:
         name = slug if index is None else f"{slug}[{index}]"
         if role == "group":
             name = f"{slug}..{args[0][-1][0]}"
-        prefix = {"expand": "expand-", "collect": "collect-", "group": "group-"}.get(role, "")
+        elif role == "batch":
+            name = f"{slug}[{index}..{args[0][-1]}]"
+        prefix = {"expand": "expand-", "collect": "collect-", "group": "group-", "batch": "group-"}.get(role, "")
         key = f"{prefix}{name}-{self.run_id[:8]}-{self.generation}"
         task = self.by_slug[slug]
         options = {"priority": task.get("priority", 0)}
@@ -575,6 +620,9 @@ class FlowRun:
         if kind == "group":
             self._group_completed(future, result)
             return
+        if kind == "batch":
+            self._batch_completed(future, result)
+            return
         failed = future.status in ("error", "cancelled")
         if future.status == "error":
             if self._upstream_erred(self._inputs(slug, kind, index)):
@@ -622,11 +670,15 @@ class FlowRun:
                 event = self.streamed.get_nowait()
             except queue.Empty:
                 return
-            slug = event["task"]
-            if slug not in self.finished:
+            slug, index = event["task"], event["map_index"]
+            if index is None and slug in self.finished or (slug, index) in self.grouped:
+                continue
+            if index is not None and event["group"] not in self.batches:  # a superseded batch's
+                continue
+            if index is None:
                 self.finished.add(slug)
-                self.grouped[slug] = shim.TaskResult.from_event(event)
-                self._report(slug, None, self.grouped[slug])
+            self.grouped[slug, index] = shim.TaskResult.from_event(event)
+            self._report(slug, index, self.grouped[slug, index])
 
     def _group_completed(self, future, result):
         """A fused group has ended: the states that did not come as events are reported. When
@@ -656,7 +708,7 @@ class FlowRun:
         ended = [s for s in group if s in self.finished]
         unfinished = [s for s in group if s not in self.finished]
         for slug in ended:
-            self.refs[slug] = self.grouped[slug]
+            self.refs[slug] = self.grouped[slug, None]
         if unfinished:
             self._report(unfinished[0], None, failure)
             self.finished.add(unfinished[0])
@@ -666,10 +718,59 @@ class FlowRun:
             self.futures.pop(slug, None)
         self._resubmit_downstream(ended, again=unfinished[1:])
 
+    def _batch_completed(self, future, result):
+        """A batch of a mapped task's children has ended: the states that did not come as
+        events are reported. When its Dask task failed, its first unfinished child fails with
+        Dask's reason, its other unfinished children are submitted again, and the mapped task
+        is collected again, as after any child that failed so."""
+        slug, indexes, _ = self.batches.pop(future.key)
+        del self.roles[future.key]
+        self._report_streamed()
+        if future.status == "finished":
+            for i in indexes:
+                if (slug, i) not in self.grouped:
+                    self._report(slug, i, result.results[i])
+            return
+        task = self.by_slug[slug]
+        if future.status == "error" and self._upstream_erred(self._batch_inputs(slug, indexes)):
+            return
+        if future.status == "error":
+            failure = shim.TaskResult.ended("Failed", self._describe(future.exception()))
+        else:
+            failure = shim.TaskResult.ended("Failed", "the Dask task was cancelled outside this run")
+        children = self.children[slug]
+        unfinished = [i for i in indexes if (slug, i) not in self.grouped]
+        for i in indexes:
+            children[i] = self.grouped.get((slug, i), children[i])
+        if unfinished:
+            self._report(slug, unfinished[0], failure)
+            children[unfinished[0]] = failure
+        if unfinished[1:]:
+            self._submit_children(task, [unfinished[1:]])
+        self._resubmit_collect(slug)
+
+    def _submit_children(self, task, batches):
+        """Submits a mapped task's children: each list of map indexes one Dask task."""
+        slug = task["slug"]
+        for indexes in batches:
+            if len(indexes) == 1:
+                i = indexes[0]
+                self.children[slug][i] = self._submit(shim.run_task, "run", slug, i, i, self._upstream(task, i))
+                continue
+            future = self._submit(shim.run_children, "batch", slug, indexes[0], indexes,
+                                  [self._upstream(task, i) for i in indexes])
+            self.batches[future.key] = (slug, indexes, future)
+            for i in indexes:
+                self.children[slug][i] = (future, i)
+
+    def _batch_inputs(self, slug, indexes):
+        return [f for i in indexes for f in self._inputs(slug, "run", i)]
+
     def _inputs(self, slug, kind, index):
         if kind == "collect":
-            return self.children.get(slug, [])
-        return [r.get("result") if isinstance(r, dict) else r for r in self._upstream(self.by_slug[slug], index).values()]
+            return [_future(c) for c in self.children.get(slug, [])]
+        return [_future(r.get("result") if isinstance(r, dict) else r)
+                for r in self._upstream(self.by_slug[slug], index).values()]
 
     def _expanded(self, slug, expansion):
         if isinstance(expansion, shim.TaskResult):  # the expand task itself failed
@@ -680,8 +781,12 @@ class FlowRun:
             self.finished.add(slug)
         else:
             task = self.by_slug[slug]
-            self.children[slug] = [self._submit(shim.run_task, "run", slug, i, i, self._upstream(task, i))
-                                   for i in range(expansion.width)]
+            self.children[slug] = [None] * expansion.width
+            batched = batches_of_children(task, expansion.width, self.threads)
+            if len(batched) < expansion.width:
+                self.emit("fusion", mapped=slug, tasks=expansion.width, dask_tasks=len(batched),
+                          batched=sum(len(b) for b in batched if len(b) > 1))
+            self._submit_children(task, batched)
             self.refs[slug] = self._submit(shim.collect_children, "collect", slug, None, self.children[slug])
         self.submit_ready(self.downstream[slug])
 
@@ -696,10 +801,13 @@ class FlowRun:
         self.generation += 1
         futures = self.futures.pop(slug, [])
         if not keep_children:
-            futures += [c for c in self.children.pop(slug, []) if isinstance(c, Future)]
+            futures += list(dict.fromkeys(f for f in map(_future, self.children.pop(slug, [])) if f is not None))
+            for key in [k for k in self.grouped if k[0] == slug]:
+                del self.grouped[key]
         for f in futures:
             self.roles.pop(f.key, None)
             self.held.pop(f.key, None)
+            self.batches.pop(f.key, None)
         self.client.cancel(futures)
 
     def _resubmit_downstream(self, slugs, again=()):
@@ -720,8 +828,8 @@ class FlowRun:
                     # Its tasks whose states came as events keep them; what is downstream of
                     # them was handed the group's future, now cancelled: it gets the states.
                     for s in members:
-                        if s in self.finished and s in self.grouped:
-                            self.refs[s] = self.grouped[s]
+                        if s in self.finished and (s, None) in self.grouped:
+                            self.refs[s] = self.grouped[s, None]
                             self.futures.pop(s, None)
                             stack.extend(self.downstream[s])
                             candidates.extend(self.downstream[s])
@@ -744,13 +852,14 @@ class FlowRun:
         while self.removals:
             event = self.removals.popleft()
             # Finished ones too: Dask computes a lost result again on another worker.
-            # A fused group is left to Dask (KilledWorker): _group_completed fails its first
-            # unfinished task, where a give-up here would take the group for its first task.
-            running = [k for k in event.get("processing-tasks", ())
-                       if k in self.roles and self.roles[k][0] != "group" or k in self.held]
-            needed_there = {k for r in running for k in self._input_keys(r)}
+            # A fused group or batch is left to Dask (KilledWorker): _group_completed and
+            # _batch_completed fail its first unfinished task, where a give-up here would take
+            # the group for its first task.
+            processing = [k for k in event.get("processing-tasks", ()) if k in self.roles or k in self.held]
+            running = [k for k in processing if k in self.held or self.roles[k][0] not in FUSED]
+            needed_there = {k for r in processing for k in self._input_keys(r)}
             lost = [k for k in event.get("lost-computed-tasks", ()) if k not in needed_there
-                    and (k in self.roles and self.roles[k][0] != "group"
+                    and (k in self.roles and self.roles[k][0] not in FUSED
                          or k in self.held and self._still_needed(*self.held[k][1:3]))]
             for key in running + lost:
                 if key not in self.roles and key not in self.held:  # given up with another one
@@ -764,8 +873,15 @@ class FlowRun:
                         f"{self.allowed_failures}): " + ", ".join(dict.fromkeys(workers))))
 
     def _input_keys(self, key):
-        kind, slug, index = self.roles[key] if key in self.roles else self.held[key][:3]
-        return {f.key for f in self._inputs(slug, kind, index) if isinstance(f, Future)}
+        """The keys of the Dask tasks whose results the Dask task `key` takes."""
+        if key in self.groups:
+            inputs = [_future(self.refs.get(u)) for u in self.groups[key][1]]
+        elif key in self.batches:
+            inputs = self._batch_inputs(*self.batches[key][:2])
+        else:
+            kind, slug, index = self.roles[key] if key in self.roles else self.held[key][:3]
+            inputs = self._inputs(slug, kind, index)
+        return {f.key for f in inputs if isinstance(f, Future)}
 
     def _still_needed(self, slug, index):
         """Whether a finished task's (or child's) result is still to be handed on: a task
@@ -824,7 +940,8 @@ class FlowRun:
 
     def cancel(self):
         """Cancels what is queued and kills what is running on the workers."""
-        futures = [f for fs in [*self.futures.values(), *self.children.values()] for f in fs if isinstance(f, Future)]
+        futures = [f for fs in [*self.futures.values(), *self.children.values()] for f in map(_future, fs)
+                   if f is not None]
         self.roles.clear()
         self.client.cancel(futures)
         try:

@@ -57,7 +57,7 @@ class TaskResult:
 
 
 class GroupResult:
-    """The results of a fused group's tasks, by slug."""
+    """The results of a fused group's tasks, by slug, or of a batch's children, by map index."""
 
     def __init__(self, results):
         self.results = results
@@ -236,6 +236,11 @@ def hold(flow):
     return flow
 
 
+def _child(r):
+    """A child's result: a batched child's is its batch's result and its map index."""
+    return r[0].results[r[1]] if isinstance(r, tuple) else r
+
+
 def _upstream_states(upstream):
     """The upstream states for dkrun: each task's encoded state, or for a mapped task mapped
     over child by child, its width and the state of the one child needed."""
@@ -244,7 +249,7 @@ def _upstream_states(upstream):
         if isinstance(r, dict):
             states[name] = {"width": r["width"]}
             if "child" in r:
-                states[name].update(child=r["child"], state=r["result"].state)
+                states[name].update(child=r["child"], state=_child(r["result"]).state)
         else:
             states[name] = (r.results[name] if isinstance(r, GroupResult) else r).state
     return states
@@ -296,47 +301,69 @@ class EventBatch:
             self.worker.log_event(self.topics, {"type": "batch", "events": pending})
 
 
-def _kept_states(worker, topic):
-    """The states that the group's tasks left in the scheduler when an earlier run of the
-    group lost its worker (none on a first run)."""
-    batches = sync(worker.loop, worker.scheduler.events, topic=topic)
-    return {msg["task"]: TaskResult.from_event(msg)
-            for _, batch in batches for msg in batch["events"] if msg["type"] == "state"}
+class GroupRun:
+    """Runs the tasks of one fused group (or batch of children) in this Dask task, each with
+    its own request to the task server. Their events, each task's state among them, go to the
+    driver as they run, and are kept in the scheduler under the group's own topic: a run of
+    the group on another worker, after this one was lost, takes the kept states instead of
+    running those tasks again."""
+
+    def __init__(self, flow):
+        self.flow = flow
+        worker = get_worker()
+        self.key = str(worker.get_current_task())
+        topic = "dkrun-" + self.key
+        self.kept = {(msg["task"], msg["map_index"]): TaskResult.from_event(msg)
+                     for _, batch in sync(worker.loop, worker.scheduler.events, topic=topic)
+                     for msg in batch["events"] if msg["type"] == "state"}
+        self.events = EventBatch(worker, ["dkrun-" + flow.run_id, topic])
+
+    def run(self, slug, map_index, upstream):
+        """The result of a task (or child) from its upstream states: kept, or run now."""
+        result = self.kept.get((slug, map_index))
+        if result is not None:
+            return result
+        message = {"op": "run", "context": self.flow.context, "upstream": upstream}
+        if map_index is not None:
+            message["map_index"] = map_index
+        result = _call(self.flow, slug, map_index, message, self.events.add)
+        # As bytes: Dask's events take no text that is not UTF-8 (dkrun's strings may be);
+        # a state made here (TaskResult.ended) is bytes already.
+        state = result.state
+        if isinstance(state, str):
+            state = state.encode("utf-8", "surrogateescape")
+        if len(state) <= KEPT_STATE:
+            self.events.add({"type": "state", "task": slug, "map_index": map_index, "group": self.key,
+                             "kind": result.kind, "state": state, "worker": result.worker,
+                             "duration": result.duration, "attempts": result.attempts})
+        return result
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_):
+        self.events.flush()  # before the group's result: the driver sees its events first
 
 
 def run_group(flow, members, upstream):
     """Runs a fused group: its tasks (`members`, each a slug and the slugs upstream of it) one
     after the other, as if each were its own Dask task, each from the states of its upstream
-    tasks: the group's own from their results here, the others from `upstream`. Its events,
-    each task's state among them, go to the driver as it runs, and are kept in the scheduler
-    under the group's own topic: a run of the group on another worker, after this one was
-    lost, takes the kept states instead of running those tasks again."""
-    worker = get_worker()
-    kept_topic = "dkrun-" + str(worker.get_current_task())
-    kept = _kept_states(worker, kept_topic)
-    events = EventBatch(worker, ["dkrun-" + flow.run_id, kept_topic])
+    tasks: the group's own from their results here, the others from `upstream`."""
     outside = _upstream_states(upstream)
     results = {}
-    try:
+    with GroupRun(flow) as group:
         for slug, names in members:
-            result = kept.get(slug)
-            if result is None:
-                states = {u: results[u].state if u in results else outside[u] for u in names}
-                result = _call(flow, slug, None, {"op": "run", "context": flow.context, "upstream": states},
-                               events.add)
-                # As bytes: Dask's events take no text that is not UTF-8 (dkrun's strings may be);
-                # a state made here (TaskResult.ended) is bytes already.
-                state = result.state
-                if isinstance(state, str):
-                    state = state.encode("utf-8", "surrogateescape")
-                if len(state) <= KEPT_STATE:
-                    events.add({"type": "state", "task": slug, "map_index": None, "kind": result.kind,
-                                "state": state, "worker": result.worker,
-                                "duration": result.duration, "attempts": result.attempts})
-            results[slug] = result
-    finally:
-        events.flush()  # before the group's result: the driver sees its events first
+            states = {u: results[u].state if u in results else outside[u] for u in names}
+            results[slug] = group.run(slug, None, states)
     return GroupResult(results)
+
+
+def run_children(flow, slug, indexes, upstreams):
+    """Runs a batch of a mapped task's children (map indexes `indexes`) one after the other,
+    as if each were its own Dask task, each from its upstream results (`upstreams`, in the
+    order of `indexes`)."""
+    with GroupRun(flow) as group:
+        return GroupResult({i: group.run(slug, i, _upstream_states(u)) for i, u in zip(indexes, upstreams)})
 
 
 def expand_task(flow, slug, upstream):
@@ -347,7 +374,7 @@ def expand_task(flow, slug, upstream):
 
 def collect_children(flow, slug, children):
     """A mapped task's state from its children's."""
-    return _call(flow, slug, None, {"op": "collect", "children": [c.state for c in children]})
+    return _call(flow, slug, None, {"op": "collect", "children": [_child(c).state for c in children]})
 
 
 def cancel_run(run_id):
