@@ -172,7 +172,7 @@ public final class DaskRunner: ClusterRunner {
     func startMessage(graph: FlowGraph, payload: [UInt8], context: FlowRunContext, settings: Value,
                       measured: [String: [Double]] = [:]) -> Value {
         let limits = graph.spec.limits
-        let costs = Self.typicalDurations(graph.spec.tasks, measured: measured)
+        let costs = Self.typicalDurations(graph, measured: measured)
         let tasks = (0 ..< graph.count).map { t -> Value in
             let task = graph.spec.tasks[t]
             var fields: Value = ["slug": .text(task.slug), "source": .text(task.source.description),
@@ -183,7 +183,7 @@ public final class DaskRunner: ClusterRunner {
                     "resources": Value(textKeys: task.resources.mapValues(Value.float)),
                     "limited": .array(Set(task.tags.filter { limits[$0] != nil }).sorted().map(Value.text))]
             if !task.fuses { fields["fuse"] = false }  // the driver fuses by default (docs/dask.md, Fusion)
-            if task.fuses, let cost = costs[task.name] {
+            if task.fuses, let cost = costs[Definition(name: task.name, mapped: graph.isMapped(t))] {
                 fields["cost"] = .float(cost)
                 fields["definition"] = .text(task.name)
             }
@@ -200,14 +200,24 @@ public final class DaskRunner: ClusterRunner {
         return .map(message)
     }
 
-    /// The median of the measured durations of each task definition's tasks (by task name;
-    /// a mapped task's children count as its tasks).
-    static func typicalDurations(_ tasks: [TaskSpec], measured: [String: [Double]]) -> [String: Double] {
-        var byName: [String: [Double]] = [:]
-        for task in tasks {
-            if let ds = measured[task.slug], !ds.isEmpty { byName[task.name, default: []] += ds }
+    /// What tasks share a typical duration: a task name, its mapped calls apart (their many
+    /// cheap children must not make a slow unmapped call of the same function look cheap).
+    struct Definition: Hashable {
+        let name: String
+        let mapped: Bool
+    }
+
+    /// The median of the measured durations of each definition's tasks (a mapped task's
+    /// children count as its tasks).
+    static func typicalDurations(_ graph: FlowGraph, measured: [String: [Double]]) -> [Definition: Double] {
+        var byDefinition: [Definition: [Double]] = [:]
+        for t in 0 ..< graph.count {
+            let task = graph.spec.tasks[t]
+            if let ds = measured[task.slug], !ds.isEmpty {
+                byDefinition[Definition(name: task.name, mapped: graph.isMapped(t)), default: []] += ds
+            }
         }
-        return byName.mapValues { ds in
+        return byDefinition.mapValues { ds in
             let sorted = ds.sorted()
             let mid = sorted.count / 2
             return sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2

@@ -71,6 +71,19 @@ final class ReportingScaling: WorkerScaling {
         #expect(tasks[3]["cost"] == nil && tasks[4]["cost"] == .float(0.004) && tasks[4]["definition"] == "late")
     }
 
+    /// A function mapped over many cheap items and called unmapped on a slow one: each keeps
+    /// its own typical duration, or the children would make the slow call look cheap.
+    @Test func mappedAndUnmappedCallsOfOneFunctionAreMeasuredApart() throws {
+        var spec = try makeGraph(["items", "f", "f-2"], [("items", "f", mapped: true)]).spec
+        spec.tasks[1].name = "f"
+        spec.tasks[2].name = "f"
+        let settings: Value = ["type": "DaskExecutor", "address": "tcp://scheduler:8786"]
+        let message = DaskRunner().startMessage(graph: try FlowGraph(spec), payload: payload, context: context, settings: settings,
+                                                measured: ["f": Array(repeating: 0.001, count: 99), "f-2": [2.0]])
+        let tasks = try #require(message["tasks"]?.arrayValue)
+        #expect(tasks[1]["cost"] == .float(0.001) && tasks[2]["cost"] == .float(2.0), "\(tasks)")
+    }
+
     @Test func aTemporaryClusterGetsThisDkrunForItsWorkers() {
         let settings: Value = ["type": "DaskExecutor", "n_workers": 2]
         var expected = expectedMessage(settings: settings)

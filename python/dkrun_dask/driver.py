@@ -720,12 +720,13 @@ class FlowRun:
 
     def _batch_completed(self, future, result):
         """A batch of a mapped task's children has ended: the states that did not come as
-        events are reported. When its Dask task failed, its first unfinished child fails with
-        Dask's reason, its other unfinished children are submitted again, and the mapped task
-        is collected again, as after any child that failed so."""
+        events are reported. When Dask gave up on it (its workers died), its first unfinished
+        child fails with Dask's reason and its other unfinished children are submitted again;
+        any other error fails all its unfinished children. The mapped task is then collected
+        again, as after any child that failed so."""
+        self._report_streamed()  # while the batch is current: its own queued states count
         slug, indexes, _ = self.batches.pop(future.key)
         del self.roles[future.key]
-        self._report_streamed()
         if future.status == "finished":
             for i in indexes:
                 if (slug, i) not in self.grouped:
@@ -742,11 +743,15 @@ class FlowRun:
         unfinished = [i for i in indexes if (slug, i) not in self.grouped]
         for i in indexes:
             children[i] = self.grouped.get((slug, i), children[i])
-        if unfinished:
-            self._report(slug, unfinished[0], failure)
-            children[unfinished[0]] = failure
-        if unfinished[1:]:
-            self._submit_children(task, [unfinished[1:]])
+        # Workers that died (KilledWorker) fail the child that was running; an error of the
+        # batch's own code would come again, so it fails every unfinished child at once.
+        killed = future.status == "error" and isinstance(future.exception(), KilledWorker)
+        failed = unfinished[:1] if killed else unfinished
+        for i in failed:
+            self._report(slug, i, failure)
+            children[i] = failure
+        if unfinished[len(failed):]:
+            self._submit_children(task, [unfinished[len(failed):]])
         self._resubmit_collect(slug)
 
     def _submit_children(self, task, batches):
