@@ -137,6 +137,28 @@ import Glibc
         try events(stdout).compactMap { $0["message"] as? String }.first { $0.hasPrefix("Fusion: ") } ?? ""
     }
 
+    /// Three `--json-events` runs of a flow on the cluster with a history of their own: the
+    /// first measures its tasks, the second batches the cheap ones, the third runs `--no-fuse`.
+    static func measuredBatchedAndUnfused(_ flow: String, on cluster: DaskCluster) throws -> [CLI.Result] {
+        let dir = try TempDir()
+        try flow.write(toFile: dir.file("flow.lua"), atomically: true, encoding: .utf8)
+        return try [[], [], ["--no-fuse"]].map { options in
+            try CLI.run([dir.file("flow.lua"), "--executor", "dask=" + cluster.address, "--json-events"] + options,
+                        environment: ["DKRUN_HOME": dir.file("home")])
+        }
+    }
+
+    /// The runs' outcomes and events by task, checked to be the same in every run (batched or
+    /// not: the same states, results, attempts and log lines, and exit status).
+    static func theSameInEveryRun(_ runs: [CLI.Result]) throws -> (outcomes: [String: String], byTask: [String: [String]]) {
+        let outcomes = try DaskTests.outcomes(runs[1].stdout)
+        #expect(runs.allSatisfy { $0.status == runs[1].status })
+        #expect(try runs.allSatisfy { try DaskTests.outcomes($0.stdout) == outcomes })
+        let byTask = try Self.eventsByTask(runs[1].stdout)
+        #expect(try runs.allSatisfy { try Self.eventsByTask($0.stdout) == byTask })
+        return (outcomes, byTask)
+    }
+
     /// src -> mid x 30 (mid 7 fails) -> sink (all_finished), and check after mid 7 only.
     static let fan = """
         local src = task("src", function() return 1 end)
@@ -155,25 +177,13 @@ import Glibc
     @Test func cheapTasksSideBySideAreBatchedOnceARunHasMeasuredThem() throws {
         let cluster = try DaskCluster(workers: 2)
         defer { cluster.stop() }
-        let dir = try TempDir()
-        try Self.fan.write(toFile: dir.file("fan.lua"), atomically: true, encoding: .utf8)
-        // A history of its own: the first run measures, the second batches, --no-fuse does not.
-        var runs: [CLI.Result] = []
-        for options in [[], [], ["--no-fuse"]] {
-            runs.append(try CLI.run([dir.file("fan.lua"), "--executor", "dask=" + cluster.address, "--json-events"] + options,
-                                    environment: ["DKRUN_HOME": dir.file("home")]))
-        }
+        let runs = try Self.measuredBatchedAndUnfused(Self.fan, on: cluster)
         #expect(try Self.fusion(runs[0].stdout).hasPrefix("Fusion: 33 tasks run as 33 Dask tasks (0 cheap tasks batched"))
         let batched = try Self.fusion(runs[1].stdout)
         #expect(batched.contains("(30 cheap tasks batched") && !batched.contains("as 33 Dask tasks"), "\(batched)")
         #expect(try Self.fusion(runs[2].stdout).hasPrefix("Fusion: 33 tasks run as 33 Dask tasks (0 cheap tasks batched"))
         #expect(try cluster.taskNames().contains { $0.hasPrefix("group-") && $0.contains("mid") })
-        // The same states, results, attempts and log lines, batched or not.
-        let outcomes = try DaskTests.outcomes(runs[1].stdout)
-        #expect(runs.allSatisfy { $0.status == runs[1].status })
-        #expect(try runs.allSatisfy { try DaskTests.outcomes($0.stdout) == outcomes })
-        let byTask = try Self.eventsByTask(runs[1].stdout)
-        #expect(try runs.allSatisfy { try Self.eventsByTask($0.stdout) == byTask })
+        let (outcomes, byTask) = try Self.theSameInEveryRun(runs)
         // The failing task failed alone; its dependents decided by their triggers.
         #expect(outcomes["mid-7"]?.hasPrefix("Failed") == true && outcomes["mid-8"]?.hasPrefix("Success 9 ") == true, "\(outcomes)")
         #expect(outcomes["check"]?.hasPrefix("TriggerFailed") == true && outcomes["sink"]?.hasPrefix("Success") == true, "\(outcomes)")
@@ -201,14 +211,7 @@ import Glibc
     @Test func cheapMappedChildrenAreBatchedOnceARunHasMeasuredThem() throws {
         let cluster = try DaskCluster(workers: 2)
         defer { cluster.stop() }
-        let dir = try TempDir()
-        try Self.mapped.write(toFile: dir.file("map.lua"), atomically: true, encoding: .utf8)
-        // A history of its own: the first run measures, the second batches, --no-fuse does not.
-        var runs: [CLI.Result] = []
-        for options in [[], [], ["--no-fuse"]] {
-            runs.append(try CLI.run([dir.file("map.lua"), "--executor", "dask=" + cluster.address, "--json-events"] + options,
-                                    environment: ["DKRUN_HOME": dir.file("home")]))
-        }
+        let runs = try Self.measuredBatchedAndUnfused(Self.mapped, on: cluster)
         func childLines(_ stdout: String) throws -> [String] {
             try events(stdout).compactMap { $0["message"] as? String }.filter { $0.hasPrefix("Fusion: the ") }.sorted()
         }
@@ -220,12 +223,7 @@ import Glibc
                 "\(runs[1].stdout)")
         let names = try cluster.taskNames()
         #expect(names.contains { $0.hasPrefix("group-sq[0..") } && names.contains { $0.hasPrefix("group-inc[0..") }, "\(names)")
-        // The same states, results, attempts and log lines, batched or not.
-        let outcomes = try DaskTests.outcomes(runs[1].stdout)
-        #expect(runs.allSatisfy { $0.status == runs[1].status })
-        #expect(try runs.allSatisfy { try DaskTests.outcomes($0.stdout) == outcomes })
-        let byTask = try Self.eventsByTask(runs[1].stdout)
-        #expect(try runs.allSatisfy { try Self.eventsByTask($0.stdout) == byTask })
+        let (outcomes, byTask) = try Self.theSameInEveryRun(runs)
         // The failing child failed alone: its child downstream by its trigger, the reduces saw it.
         #expect(outcomes["sq[6]"]?.hasPrefix("Failed") == true && outcomes["sq[7]"]?.hasPrefix("Success 64 ") == true, "\(outcomes)")
         #expect(outcomes["inc[6]"]?.hasPrefix("TriggerFailed") == true && outcomes["inc[7]"]?.hasPrefix("Success 65 ") == true)
