@@ -729,7 +729,9 @@ class FlowRun:
         del self.roles[future.key]
         if future.status == "finished":
             for i in indexes:
-                if (slug, i) not in self.grouped:
+                # Its children's states are in its result now: the driver holds them no longer
+                # (a late event of this batch is dropped: it is no longer current).
+                if self.grouped.pop((slug, i), None) is None:
                     self._report(slug, i, result.results[i])
             return
         task = self.by_slug[slug]
