@@ -98,6 +98,8 @@ import Testing
             slow = [task(f"slow-{i}", [], "slow", 1.0) for i in range(20)]
             print(plan(slow + [task(f"post-{i}", [f"slow-{i}"], "post") for i in range(20)])[1])  # each after its own slow task
             print(plan([task("src", [], "src", 1.0), *fan(22)[1:]])[1])  # all after the same slow task
+            mids = [task(f"mid-{i}", [f"slow-{i}"], "mid") for i in range(20)]
+            print(plan(slow + mids + [task(f"post-{i}", [f"mid-{i}"], "post") for i in range(20)])[1])  # slow tasks further up
             """)
         #expect(out == """
             22 500 [1, 1] 9998
@@ -110,6 +112,7 @@ import Testing
             [5, 5, 5]
             0
             20
+            0
 
             """)
     }
@@ -125,13 +128,14 @@ import Testing
 
             print(len(sizes(10000, cost=1e-4)), sizes(10000, cost=1e-4)[0])  # 20 batches of ~50 ms
             print(sizes(22, cost=1e-4), sizes(1000, cost=1e-4, threads=8)[:2], sizes(0, cost=1e-4))
-            print(len(sizes(22)), len(sizes(22, cost=0.006)), len(sizes(22, cost=1e-4, fuse=False)))
+            print(len(sizes(22)), len(sizes(22, cost=0.006)), len(sizes(22, cost=1e-4, fuse=False)),
+                  len(sizes(22, cost=1e-4, depth_first=True)))  # unmeasured, not cheap, opted out, depth-first
             print(sum(batches_of_children({"mapped": True, "cost": 1e-4}, 5000, 2), []) == list(range(5000)))
             """)
         #expect(out == """
             20 500
             [22] [125, 125] []
-            22 22 22
+            22 22 22 22
             True
 
             """)

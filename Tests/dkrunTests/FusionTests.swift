@@ -190,8 +190,8 @@ import Glibc
         #expect(byTask["mid-8"] == ["Running 1 ", "log: mid 8", "Success 1 "], "\(byTask)")
     }
 
-    /// A cheap mapped task (its 7th child fails), a mapped task that maps over it child by
-    /// child (depth-first), and a reduce of each.
+    /// A cheap mapped task (its 7th child fails) and another, each reduced; and a depth-first
+    /// pipeline of the same two (inc-2 maps over sq-2 child by child), reduced: not batched.
     static let mapped = """
         local range = task("range", function(n) local t = {} for i = 1, n do t[i] = i end return t end)
         local sq = task("sq", function(x) dk.log("sq %d", x) if x == 7 then error("seven") end return x * x end)
@@ -204,7 +204,8 @@ import Glibc
         return Flow("mapfan", function()
           local ys = sq:map(range(30))
           total(ys)
-          total(inc:map(ys))
+          total(inc:map(range(30)))
+          total(inc:map(sq:map(range(30))))
         end)
         """
 
@@ -223,12 +224,15 @@ import Glibc
                 "\(runs[1].stdout)")
         let names = try cluster.taskNames()
         #expect(names.contains { $0.hasPrefix("group-sq[0..") } && names.contains { $0.hasPrefix("group-inc[0..") }, "\(names)")
+        #expect(!names.contains { $0.hasPrefix("group-sq-2[") || $0.hasPrefix("group-inc-2[") }, "\(names)")
         let (outcomes, byTask) = try Self.theSameInEveryRun(runs)
-        // The failing child failed alone: its child downstream by its trigger, the reduces saw it.
+        // The failing child failed alone (the reduces saw it); depth-first, its child downstream
+        // decided by its trigger.
         #expect(outcomes["sq[6]"]?.hasPrefix("Failed") == true && outcomes["sq[7]"]?.hasPrefix("Success 64 ") == true, "\(outcomes)")
-        #expect(outcomes["inc[6]"]?.hasPrefix("TriggerFailed") == true && outcomes["inc[7]"]?.hasPrefix("Success 65 ") == true)
+        #expect(outcomes["inc[6]"]?.hasPrefix("Success 8 ") == true && outcomes["inc-2[6]"]?.hasPrefix("TriggerFailed") == true)
         #expect(outcomes["total"]?.hasPrefix("Success \"9406 missing 1\"") == true
-                && outcomes["total-2"]?.hasPrefix("Success \"9435 missing 1\"") == true, "\(outcomes)")
+                && outcomes["total-2"]?.hasPrefix("Success \"495 missing 0\"") == true
+                && outcomes["total-3"]?.hasPrefix("Success \"9435 missing 1\"") == true, "\(outcomes)")
         #expect(byTask["sq[7]"] == ["Running 1 ", "log: sq 8", "Success 1 "], "\(byTask)")
     }
 

@@ -329,18 +329,21 @@ def cut(items, cost, threads):
 def batches(tasks, threads):
     """Lists of cheap tasks to run together: fusable tasks measured cheap (their "cost", the
     typical duration dkrun measured in earlier runs) of the same definition, depth in the graph
-    (so none needs another) and priority, whose upstream tasks are all cheap or the same, cut
-    into batches (`cut`). `tasks` in topological order; batches of one task are left out."""
+    (so none needs another) and priority, that wait for the same slow tasks, cut into batches
+    (`cut`). `tasks` in topological order; batches of one task are left out."""
     depth = {}
     cheap_ones = set()
+    # A batch waits for all its tasks' inputs: tasks are batched together only when the
+    # nearest tasks upstream of them that are not cheap (what they wait for) are the same.
+    slow_before = {}
     alike = {}
     for t in tasks:
-        depth[t["slug"]] = 1 + max((depth[u] for u in t["upstream"]), default=-1)
+        slug = t["slug"]
+        depth[slug] = 1 + max((depth[u] for u in t["upstream"]), default=-1)
+        slow_before[slug] = frozenset().union(*(slow_before[u] if u in cheap_ones else {u} for u in t["upstream"]))
         if cheap(t) and fusable(t):
-            cheap_ones.add(t["slug"])
-            # A batch waits for all its tasks' upstream tasks: only cheap ones, or the same ones.
-            waits_for = () if cheap_ones.issuperset(t["upstream"]) else tuple(sorted(t["upstream"]))
-            alike.setdefault((t.get("definition"), depth[t["slug"]], t.get("priority", 0), waits_for), []).append(t)
+            cheap_ones.add(slug)
+            alike.setdefault((t.get("definition"), depth[slug], t.get("priority", 0), slow_before[slug]), []).append(t)
     out = []
     for members in alike.values():
         # One definition: one cost.
@@ -350,9 +353,12 @@ def batches(tasks, threads):
 
 def batches_of_children(task, width, threads):
     """The map indexes of a mapped task's children, in the lists that one Dask task each runs:
-    batches (`cut`) when its children were measured cheap, else one child each."""
+    batches (`cut`) when its children were measured cheap, else one child each. A mapped task
+    of a depth-first pipeline (it maps over another child by child, or another maps over it so)
+    is not batched: child i of one step waits for child i of the step before only, and a batch
+    would wait for all the children in it."""
     indexes = list(range(width))
-    if width and plain(task) and cheap(task):
+    if width and plain(task) and cheap(task) and not task.get("depth_first"):
         return cut(indexes, task["cost"], threads)
     return [[i] for i in indexes]
 
@@ -445,6 +451,9 @@ class FlowRun:
         self.run_id = start["run_id"]
         self.tasks = topological(start["tasks"])
         self.by_slug = {t["slug"]: t for t in self.tasks}
+        for t in self.tasks:  # the mapped tasks of depth-first pipelines (batches_of_children)
+            for u in t.get("child_by_child", ()):
+                t["depth_first"] = self.by_slug[u]["depth_first"] = True
         self.downstream = {t["slug"]: [] for t in self.tasks}
         for t in self.tasks:
             for u in t["upstream"]:
