@@ -255,12 +255,19 @@ def _upstream_states(upstream):
     return states
 
 
+def _run_request(flow, map_index, states):
+    """The task server's `run` request for a task (or its child `map_index`) from its
+    upstream states."""
+    message = {"op": "run", "context": flow.context, "upstream": states}
+    if map_index is not None:
+        message["map_index"] = map_index
+    return message
+
+
 def run_task(flow, slug, map_index, upstream, semaphores):
     """Runs a task (or child `map_index` of a mapped task) from its upstream results,
     holding a lease of each of its tags' semaphores (the flow's limits) while it runs."""
-    message = {"op": "run", "context": flow.context, "upstream": _upstream_states(upstream)}
-    if map_index is not None:
-        message["map_index"] = map_index
+    message = _run_request(flow, map_index, _upstream_states(upstream))
     with contextlib.ExitStack() as leases:
         for semaphore in semaphores:  # always in the order of their tags: no two tasks wait on each other
             leases.enter_context(semaphore)
@@ -323,10 +330,7 @@ class GroupRun:
         result = self.kept.get((slug, map_index))
         if result is not None:
             return result
-        message = {"op": "run", "context": self.flow.context, "upstream": upstream}
-        if map_index is not None:
-            message["map_index"] = map_index
-        result = _call(self.flow, slug, map_index, message, self.events.add)
+        result = _call(self.flow, slug, map_index, _run_request(self.flow, map_index, upstream), self.events.add)
         # As bytes: Dask's events take no text that is not UTF-8 (dkrun's strings may be);
         # a state made here (TaskResult.ended) is bytes already.
         state = result.state
