@@ -16,6 +16,7 @@ enum HostFunctions {
         ("run_flow", runFlow),
         ("where", callerPosition),
         ("print", printLine),
+        ("task_context", taskContext),
         ("write", writeOutput),
         ("json_encode", jsonEncode),
         ("json_decode", jsonDecode),
@@ -95,6 +96,21 @@ enum HostFunctions {
             observer.handle(.log(nil, level, message, time: Clock.wall()))
         } else {
             fputs(SecretMask.apply("\(level.name) \(message)") + "\n", stderr)
+        }
+    }
+
+    /// task_context(): the running task's `dk.context` table, made at its first read (nil
+    /// outside a task).
+    private static let taskContext: dk_swift_function = { L in
+        guard let push = host(L).currentContext else {
+            lua_pushnil(L)
+            return 1
+        }
+        do {
+            try push()
+            return 1
+        } catch {
+            return fail(L, "\(error)")
         }
     }
 

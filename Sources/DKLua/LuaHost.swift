@@ -25,6 +25,8 @@ public final class LuaHost: FlowHost {
     public var printsToStderr = false
     /// Where the running task's log lines go (dk.log, print inside a task).
     var currentLog: ((LogLevel, String) -> Void)?
+    /// Pushes the running task's `dk.context` table, for its first read (`task_context`).
+    var currentContext: (() throws -> Void)?
     /// The secrets this host's script has read (`dk.secrets.get`): a flow description holds
     /// references to them instead of their values (`describe`).
     var secretsRead = SecretSet()
@@ -120,7 +122,10 @@ public final class LuaHost: FlowHost {
 
     /// The description of the flow the script returned under `name` (the only one when nil),
     /// which later task calls run against.
-    public func selectFlow(named name: String?) throws -> FlowSpec {
+    /// - Parameter describedAgain: false when nothing will describe the flow again (`dkrun
+    ///   FLOW.lua`, a thread's rebuilt flow): its Lua tables that only describing it reads
+    ///   are let go, and its graph can no longer change (`dk._release_graph`).
+    public func selectFlow(named name: String?, describedAgain: Bool = true) throws -> FlowSpec {
         let scriptName = sources.script?.chunkName ?? "script"
         let chosen: (name: String, ref: Int32)
         if let name {
@@ -141,6 +146,13 @@ public final class LuaHost: FlowHost {
         }
         activeFlowReference = chosen.ref
         let spec = try describe(ref: chosen.ref)
+        if !describedAgain {
+            lua.pushRef(dkRef)
+            lua.rawField(-1, "_release_graph")
+            lua.pushRef(chosen.ref)
+            try lua.pcall(nargs: 1, nresults: 0)
+            lua.pop()
+        }
         // The description's tables are garbage now, and the run would carry them (Lua collects
         // when its heap has doubled): a big flow's run starts without them.
         if dk_gc_count(lua.L) > Self.collectsAbove { dk_gc_collect(lua.L) }
@@ -159,7 +171,8 @@ public final class LuaHost: FlowHost {
         lua.pushRef(ref)
         try lua.pcall(nargs: 1, nresults: 1)
         defer { lua.pop() }
-        return try FlowSpec(reading: LuaDescriptionReader(lua: lua, index: lua.top, path: "flow", secrets: secretsRead))
+        return try FlowSpec(reading: LuaDescriptionReader(lua: lua, index: lua.top, path: "flow", secrets: secretsRead,
+                                                                 strings: SharedStrings()))
     }
 
     /// The names of the secrets the script read (at its top level, before any run).
@@ -217,11 +230,12 @@ public final class LuaHost: FlowHost {
 
     /// A fresh host that rebuilds the payload's flow from its sources alone, checking that
     /// the script builds the same DAG again.
-    public static func rebuild(_ payload: Payload, cancellation: CancellationFlag? = nil) throws -> LuaHost {
+    /// - Parameter describedAgain: false when the rebuilt flow only runs tasks (`selectFlow`).
+    public static func rebuild(_ payload: Payload, cancellation: CancellationFlag? = nil, describedAgain: Bool = true) throws -> LuaHost {
         let host = try LuaHost(sources: .payload(payload), cancellation: cancellation)
         try host.evaluate()
         host.printsAgain()
-        let rebuilt = try host.selectFlow(named: payload.flow.name)
+        let rebuilt = try host.selectFlow(named: payload.flow.name, describedAgain: describedAgain)
         guard Payload.dagHash(rebuilt) == Payload.dagHash(payload.flow) else {
             throw PayloadError("rebuilding flow '\(payload.flow.name)' from its payload gave a different DAG: "
                 + "the script builds its flow differently on each run (does it depend on time, randomness or pairs() order?)")
@@ -268,7 +282,7 @@ public final class LuaHost: FlowHost {
     public var canRebuildElsewhere: Bool { sources.script != nil }
 
     public func threadInvokers(for payload: Payload) -> @Sendable (CancellationFlag) throws -> TaskInvoker {
-        { try LuaHost.rebuild(payload, cancellation: $0).makeTaskInvoker() }
+        { try LuaHost.rebuild(payload, cancellation: $0, describedAgain: false).makeTaskInvoker() }
     }
 
     /// Runs the active flow's environment hook (Prefect 1's on_start / on_exit), if any.

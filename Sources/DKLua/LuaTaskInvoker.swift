@@ -74,10 +74,21 @@ final class LuaTaskInvoker: TaskInvoker {
         lua.push(call.task.slug)
         do {
             try lua.push(Value(textKeys: arguments))
-            try pushContext(call)
+            try pushRunFields(call.run)
+            // Most tasks never read dk.context: its table is made at the first read. A
+            // `task_run_name` is formatted here, so that a bad template fails the task
+            // whether or not it reads its context.
+            if call.task.taskRunName == nil {
+                lua_pushboolean(L, 1)
+            } else {
+                try pushContext(call)
+            }
         } catch {
             return .ended(TaskState(.failed, message: "\(error)"))
         }
+        let outerContext = host.currentContext
+        host.currentContext = { try self.pushContext(call) }
+        defer { host.currentContext = outerContext }
         lua.arm(timeout: call.task.timeout)
         let status = lua_pcall(L, 4, 1, base + 1)
         lua.disarm()
@@ -186,16 +197,22 @@ final class LuaTaskInvoker: TaskInvoker {
         return store
     }
 
+    /// Makes the metatable that shows `run`'s fields under each call's `dk.context`, unless
+    /// it is made already.
+    private func pushRunFields(_ run: FlowRunContext) throws {
+        guard runFields?.run != run else { return }
+        let lua = host.lua
+        if let old = runFields { lua.unref(old.metatable) }
+        lua_createtable(lua.L, 0, 1)
+        try lua.push(Value(textKeys: run.fields))
+        lua.setField(-2, "__index")
+        runFields = (run, run.fields, lua.ref())
+    }
+
     /// `dk.context` for the call: its own fields, over the run's (shared through a metatable).
     private func pushContext(_ call: TaskCall) throws {
         let lua = host.lua
-        if runFields?.run != call.run {
-            if let old = runFields { lua.unref(old.metatable) }
-            lua_createtable(lua.L, 0, 1)
-            try lua.push(Value(textKeys: call.run.fields))
-            lua.setField(-2, "__index")
-            runFields = (call.run, call.run.fields, lua.ref())
-        }
+        try pushRunFields(call.run)
         var fields = call.contextFields()
         // The run's fields join the call's only for a template to read (most tasks have none).
         if call.task.taskRunName != nil, let name = try call.runName(context: fields.merging(runFields!.fields) { mine, _ in mine }) {

@@ -184,6 +184,39 @@ import Testing
         ])
     }
 
+    /// A task's dk.context is made at its first read (`task_context`), for each attempt: a
+    /// retry sees its own, a task after one that read none sees its own.
+    @Test func contextIsMadeWhenFirstReadForEachAttempt() throws {
+        let (result, _) = try runFlow("""
+            local t = task("t", { max_retries = 1, retry_delay = 0 }, function()
+              local attempt, id = dk.context.attempt, dk.context.task_run_id
+              if attempt == 1 then error("once more") end
+              return { attempt = attempt, again = dk.context.attempt, id = id }
+            end)
+            local quiet = task("quiet", function() return 1 end)
+            local after = task("after", function(x) return dk.context.task_name .. x end)
+            return Flow("c", function() t() after(quiet()) end)
+            """)
+        let runID = try #require(result.taskStates["t"]?.result["id"]?.stringValue)
+        #expect(runID.hasSuffix("/t"))
+        #expect(result.taskStates["t"]?.result["attempt"] == 2)
+        #expect(result.taskStates["t"]?.result["again"] == 2)
+        #expect(result.taskStates["after"]?.result == "after1")
+    }
+
+    /// `dkrun FLOW.lua` lets the tables describing a flow go once it is described: a task that
+    /// changes the flow's graph while it runs fails, saying why.
+    @Test func aRunningFlowsGraphCannotChange() throws {
+        let (result, _) = try runFlow("""
+            local a = task("a", function() return 1 end)
+            local f
+            local grow = task("grow", function() f:add_edge(a, a) end)
+            f = Flow("g", function() grow() end)
+            return f
+            """)
+        #expect(result.taskStates["grow"]?.message?.hasSuffix("flow 'g' is running: its graph cannot change any more") == true)
+    }
+
     @Test func logLevelsReachTheObserver() throws {
         let (_, log) = try runFlow("""
             local t = task("t", function() dk.log("plain %d", 1); dk.log.warning("careful"); print("a", 2, nil) end)

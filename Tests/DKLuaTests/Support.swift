@@ -27,11 +27,12 @@ final class ScriptDirectory {
 
     /// Evaluates the script and describes its (only) flow; modules are found in the directory
     /// (and in the standard library with `standardLibrary`).
-    func load(flow: String? = nil, standardLibrary: Bool = false) throws -> (LuaHost, FlowSpec) {
+    /// - Parameter describedAgain: false, as `dkrun FLOW.lua` selects it (`LuaHost.selectFlow`).
+    func load(flow: String? = nil, standardLibrary: Bool = false, describedAgain: Bool = true) throws -> (LuaHost, FlowSpec) {
         let directories = [path] + (standardLibrary ? [ModuleSearchPath.standardLibrary].compactMap { $0 } : [])
         let host = try LuaHost(sources: .script(path: script, searchPath: ModuleSearchPath(directories: directories)))
         try host.evaluate()
-        return (host, try host.selectFlow(named: flow))
+        return (host, try host.selectFlow(named: flow, describedAgain: describedAgain))
     }
 
     /// The message of the error that loading the script raises, with the directory made relative.
@@ -47,11 +48,12 @@ final class ScriptDirectory {
 }
 
 
-/// Runs the script's flow and returns the result and the events.
+/// Runs the script's flow, selected as `dkrun FLOW.lua` selects it, and returns the result and
+/// the events.
 func runFlow(_ script: String, parameters: [String: Value] = [:], executor: ExecutorChoice = .local,
              files: [String: String] = [:], standardLibrary: Bool = false) throws -> (FlowRunResult, EventRecorder) {
     let dir = try ScriptDirectory(script, files: files)
-    let (host, spec) = try dir.load(standardLibrary: standardLibrary)
+    let (host, spec) = try dir.load(standardLibrary: standardLibrary, describedAgain: false)
     let log = EventRecorder()
     let result = try host.execution(of: spec, parameters: parameters, executor: executor, observer: log).run()
     return (result, log)

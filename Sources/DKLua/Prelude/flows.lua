@@ -256,8 +256,14 @@ local function mark_bound(flow, t, key, source)
   flow._bound[t][key] = source
 end
 
+-- A flow whose graph tables were let go for its run (dk._release_graph) cannot change.
+local function check_building(flow)
+  if flow._edges == nil then raise("flow '%s' is running: its graph cannot change any more", flow.name) end
+end
+
 -- `source` is the user's file:line when the caller already knows it.
 local function add_edge(flow, upstream, downstream, key, mapped, source, flattened)
+  check_building(flow)
   local index
   if getmetatable(upstream) == Ref then upstream, index = upstream.task, upstream.index end
   if not is_task(upstream) then raise("upstream task expected, got %s", typename(upstream)) end
@@ -276,6 +282,7 @@ local function add_edge(flow, upstream, downstream, key, mapped, source, flatten
 end
 
 local function set_constant(flow, t, key, value, mapped, source)
+  check_building(flow)
   local problem = unserialisable(value, key, {})
   if problem then
     raise("bad argument '%s' to task '%s' (a constant must be nil, a boolean, a number, a string or a table of those: %s)",
@@ -577,6 +584,7 @@ end
 -- The host side: describing flows and invoking tasks.
 
 function dk._describe(flow)
+  check_building(flow)
   local tasks = {}
   for i, t in ipairs(flow._tasks) do
     local d = { slug = flow._slug[t], name = t.name, source = t.source, params = t.params, vararg = t.vararg,
@@ -619,7 +627,14 @@ function dk._describe(flow)
   return d
 end
 
--- The running task's context (dk.context): set while a task or its state handlers run.
+-- Lets `flow`'s edges, constants and bound arguments go, which only describing it reads, when
+-- it will not be described again (a big flow's run): calling its tasks needs none of them.
+function dk._release_graph(flow)
+  flow._edges, flow._constants, flow._bound = nil, nil, nil
+end
+
+-- The running task's context (dk.context): set while a task or its state handlers run; true
+-- while a task runs whose context the host makes on its first read (most tasks read none).
 local current_context
 
 local STATE_NAMES = {}
@@ -684,7 +699,10 @@ end
 --- task_name, task_full_name, task_tags, map_index, parameters, today, loop_count, ...;
 --- docs/lua-api.md lists them).
 dk.context = setmetatable({}, {
-  __index = function(_, k) return current_context and current_context[k] end,
+  __index = function(_, k)
+    if current_context == true then current_context = host.task_context() end
+    return current_context and current_context[k]
+  end,
   __newindex = function() raise("dk.context is read-only") end,
 })
 
@@ -702,7 +720,8 @@ function dk._task_origin(flow, slug)
   return t.fn, t.options
 end
 
--- Runs task `slug` of `flow` with its arguments (name -> value) and context.
+-- Runs task `slug` of `flow` with its arguments (name -> value) and context (true: made when
+-- first read).
 function dk._invoke(flow, slug, arguments, context)
   local t = flow._by_slug[slug]
   local argv, n = {}, #t.params

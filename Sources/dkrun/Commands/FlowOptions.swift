@@ -50,7 +50,9 @@ struct LoadedFlow {
             host.clusterRunner = DaskRunner(warmDriver: true) { flow in (try? RunHistory().latestDurations(flow: flow)) ?? [:] }
             try host.evaluate()
             lap("evaluate")
-            spec = try host.selectFlow(named: options.flowName)
+            // A command describes the flow once (a run calls its tasks, which need none of
+            // the tables describing it: 40 MB for a flow of 100,000 tasks).
+            spec = try host.selectFlow(named: options.flowName, describedAgain: false)
             graph = try FlowGraph(spec)
             resolvedParameters = try graph.resolveParameters(parameters)
             lap("validate")
@@ -62,8 +64,11 @@ struct LoadedFlow {
     }
 
     /// The payload of the flow with its parameters, its bytes and its DAG hash.
-    func serialised() -> (payload: Payload, bytes: [UInt8], dagHash: String) {
+    /// - Parameter encoding: false: no bytes (empty), only the DAG hash (a run here needs no
+    ///   bytes, 36 MB for 100,000 tasks, whose making was the peak of its memory).
+    func serialised(encoding: Bool = true) -> (payload: Payload, bytes: [UInt8], dagHash: String) {
         let payload = host.sources.payload(for: spec, parameters: resolvedParameters)
+        guard encoding else { return (payload, [], Payload.dagHash(spec)) }
         let (bytes, dagHash) = payload.encodedWithDAGHash()
         return (payload, bytes, dagHash)
     }
