@@ -11,6 +11,9 @@ public struct FlowGraph: Sendable {
     /// The distinct downstream tasks of each task.
     public let downstream: [[Int]]
     public let constants: [[ConstantSpec]]
+    /// The tasks with an argument mapped over (`isMapped`), found once: the runner asks of a
+    /// task each time one of its upstream tasks finishes, and a fan-in has 100,000 of them.
+    private let mappedTasks: Set<Int>
 
     public init(_ spec: FlowSpec) throws {
         self.spec = spec
@@ -46,6 +49,7 @@ public struct FlowGraph: Sendable {
         self.upstream = upstreamLists.map(FlowGraph.sortedUnique)
         self.downstream = downstreamLists.map(FlowGraph.sortedUnique)
         self.constants = constants
+        mappedTasks = Set(spec.tasks.indices.filter { incoming[$0].contains(where: \.mapped) || constants[$0].contains(where: \.mapped) })
         if let cycle = findCycle() { throw cycleError(cycle) }
     }
 
@@ -81,9 +85,7 @@ public struct FlowGraph: Sendable {
     }
 
     /// Whether any argument of the task is mapped over.
-    public func isMapped(_ t: Int) -> Bool {
-        incoming[t].contains(where: \.mapped) || constants[t].contains(where: \.mapped)
-    }
+    public func isMapped(_ t: Int) -> Bool { mappedTasks.contains(t) }
 
     /// Whether mapped task `d` maps over mapped task `u` child by child, so its child i needs
     /// only child i of `u` (depth-first): every edge from `u` is mapped over, not flattened and
