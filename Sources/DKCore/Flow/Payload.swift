@@ -52,7 +52,7 @@ public struct Payload: Sendable, Equatable {
             ("files", MessagePack.encode(Value(textKeys: files.mapValues(Value.string)))),
         ]
         var fields = named.map { (key: MessagePack.encode(.text($0.0)), value: $0.1) }
-        let contentHash = Digests.sha256Hex(MessagePack.encodeMap(encodedEntries: fields))
+        let contentHash = Digests.sha256Hex(concatenating: MessagePack.mapParts(encodedEntries: fields))
         fields.append((MessagePack.encode(.text("content_hash")), MessagePack.encode(.text(contentHash))))
         return (MessagePack.encodeMap(encodedEntries: fields), dagHash)
     }
