@@ -114,11 +114,18 @@ struct RunCommand: ParsableCommand {
             throw CommandError.badInput("--approve '\(unknown)': flow '\(loaded.spec.name)' has no task '\(unknown)'")
         }
 
+        let showsPayload = printing.verbose && !printing.jsonEvents
+        // The payload's bytes go to Dask and Kubernetes; a run here only shows their size.
+        var sendsPayload = true
+        if case .here(let choice) = placement {
+            sendsPayload = false
+            if case .dask = choice { sendsPayload = true }
+        }
         var t = Clock.monotonic()
-        var serialised = loaded.serialised()
+        var serialised = loaded.serialised(encoding: sendsPayload || showsPayload)
         let serialise = Clock.monotonic() - t
 
-        if printing.verbose && !printing.jsonEvents {
+        if showsPayload {
             fputs("payload: \(serialised.bytes.count) bytes, sha256 \(Digests.sha256Hex(serialised.bytes))\n", stdout)
         }
         t = Clock.monotonic()
