@@ -211,10 +211,14 @@ import Testing
             local a = task("a", function() return 1 end)
             local f
             local grow = task("grow", function() f:add_edge(a, a) end)
-            f = Flow("g", function() grow() end)
+            local add = task("add", function() f:add_task(task("late", function() end)) end)
+            local gate = task("gate", function() dk.case(a, 1, function() f:add_task(task("gated", function() end)) end) end)
+            f = Flow("g", function() grow(); add(); gate() end)
             return f
             """)
-        #expect(result.taskStates["grow"]?.message?.hasSuffix("flow 'g' is running: its graph cannot change any more") == true)
+        for name in ["grow", "add", "gate"] {
+            #expect(result.taskStates[name]?.message?.hasSuffix("flow 'g' is running: its graph cannot change any more") == true, "\(name)")
+        }
     }
 
     @Test func logLevelsReachTheObserver() throws {

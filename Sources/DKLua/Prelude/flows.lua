@@ -220,8 +220,14 @@ local function current_flow() return flow_stack[#flow_stack] end
 -- Every flow made in this state, oldest first (for the REPL).
 local all_flows = {}
 
+-- A flow whose graph tables were let go for its run (dk._release_graph) cannot change.
+local function check_building(flow)
+  if flow._edges == nil then raise("flow '%s' is running: its graph cannot change any more", flow.name) end
+end
+
 local function add_task(flow, t)
   if flow._slug[t] then return end
+  check_building(flow)
   if not is_task(t) then raise("a task expected, got %s", typename(t)) end
   local slug = t.name
   if t.kind == "parameter" then
@@ -254,11 +260,6 @@ local function mark_bound(flow, t, key, source)
   if previous then raise("argument '%s' of task '%s' is already bound (at %s)", key, t.name, previous) end
   flow._bound[t] = flow._bound[t] or {}
   flow._bound[t][key] = source
-end
-
--- A flow whose graph tables were let go for its run (dk._release_graph) cannot change.
-local function check_building(flow)
-  if flow._edges == nil then raise("flow '%s' is running: its graph cannot change any more", flow.name) end
 end
 
 -- `source` is the user's file:line when the caller already knows it.
