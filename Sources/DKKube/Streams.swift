@@ -138,6 +138,9 @@ final class WatchState: @unchecked Sendable {
 /// one thread at a time: the stream's callbacks, which may not capture mutable state.
 public final class LineBuffer: @unchecked Sendable {
     private var pending: [UInt8] = []
+    /// How much of `pending` holds no newline: each byte is looked at once, however many
+    /// chunks a long line comes in (a pod's log line can be megabytes: a task's result).
+    private var scanned = 0
 
     public init() {}
 
@@ -145,17 +148,28 @@ public final class LineBuffer: @unchecked Sendable {
     /// returns false (then so does this).
     public func feed(_ bytes: [UInt8], _ line: ([UInt8]) -> Bool) -> Bool {
         pending += bytes
-        while let newline = pending.firstIndex(of: 10) {
-            let text = Array(pending[..<newline])
-            pending.removeSubrange(...newline)
+        var start = 0
+        // The lines handed on leave the buffer at once, not one by one.
+        defer {
+            pending.removeSubrange(..<start)
+            scanned -= start
+        }
+        while let newline = pending[scanned...].firstIndex(of: 10) {
+            let text = Array(pending[start ..< newline])
+            start = newline + 1
+            scanned = start
             if !line(text) { return false }
         }
+        scanned = pending.count
         return true
     }
 
     /// The last line when the stream ended without a newline.
     public func finish() -> [UInt8]? {
-        defer { pending = [] }
+        defer {
+            pending = []
+            scanned = 0
+        }
         return pending.isEmpty ? nil : pending
     }
 }

@@ -66,10 +66,12 @@ public final class JobFollower: @unchecked Sendable {
 
     /// Renders the pod's log line by line. A followed stream that ends while the pod still
     /// runs (a proxy's timeout, a dropped connection) is opened again, skipping the lines
-    /// already shown (a container's log only grows, until the kubelet rotates it).
+    /// already shown (a container's log only grows, until the kubelet rotates it). A log
+    /// that cannot be read to its end is said to be cut, not left silent.
     private func streamLog(_ pod: String, follow: Bool) {
         var shown = 0
         var failures = 0
+        var lastError: Error?
         // Whether the pod had ended before this read began, so that it reads every line. A
         // stream cut just before the pod's last lines were written must be read once more.
         var endedBeforeRead = false
@@ -85,13 +87,16 @@ public final class JobFollower: @unchecked Sendable {
                 }
                 return true
             }
+            var read = false
             do {
                 _ = try client.logs(pod, namespace: namespace, tailLines: nil, follow: follow && !endedBeforeRead) { bytes in
                     lines.feed(bytes, render)
                 }
+                read = true
                 failures = 0
             } catch {
                 failures += 1
+                lastError = error
             }
             var ended = false
             do {
@@ -100,10 +105,16 @@ public final class JobFollower: @unchecked Sendable {
                 ended = true
             } catch {
                 failures += 1
+                lastError = error
             }
-            if !follow || (ended && endedBeforeRead) || Interruption.requested || failures > 5 {
+            // Done once a read that began after the pod had ended got to the log's end.
+            let complete = read && (!follow || (ended && endedBeforeRead))
+            if complete || !follow || Interruption.requested || failures > 5 {
                 // A last line without a newline, once nothing more can come.
                 if let last = lines.finish(), skip == 0 { _ = render(last) }
+                if !complete && !Interruption.requested, let lastError {
+                    say("the log of the flow run's pod \(pod) could not be read to its end (\(shown) line(s) shown): \(lastError)", .warning)
+                }
                 return
             }
             endedBeforeRead = ended

@@ -12,6 +12,10 @@ final class FakeKube: KubeAPI {
     /// What successive reads of a pod's log answer (the last one again once they run out):
     /// a log that grows between reads.
     var logReads: [String: [String]] = [:]
+    /// Which of a pod's log reads (counted from 0) fail once they have delivered their text,
+    /// as a transfer cut by its timeout does.
+    var failingLogReads: [String: Range<Int>] = [:]
+    private var logReadsMade: [String: Int] = [:]
     private var made = 0
     /// The status a new scheduler pod gets.
     var schedulerStatus: Value = ["phase": "Running"]
@@ -81,8 +85,17 @@ final class FakeKube: KubeAPI {
             text = first
             if reads.count > 1 { logReads[pod] = Array(reads.dropFirst()) }
         }
-        guard let onData else { return Array(text.utf8) }
+        let read = logReadsMade[pod, default: 0]
+        logReadsMade[pod] = read + 1
+        let cut = failingLogReads[pod]?.contains(read) == true
+        let timedOut = KubeError(verb: "get", resource: "pods/log", name: pod, namespace: namespace, code: 0,
+                                 reason: "Unreachable", message: "timed out", causes: [])
+        guard let onData else {
+            if cut { throw timedOut }
+            return Array(text.utf8)
+        }
         _ = onData(Array(text.utf8))
+        if cut { throw timedOut }
         return []
     }
 

@@ -143,8 +143,7 @@ struct ContainerClusterTests {
     /// outgrows its pod's limit, the kernel kills it, the largest process of the container's
     /// cgroup, and the pod ends OOMKilled, exit code 137, as kubectl and the run say.
     /// Each replacement worker computes the lost results again and is killed in turn, until
-    /// they have died with more workers than Dask allows: the run ends, saying why (not always
-    /// yet: see the known issue below).
+    /// they have died with more workers than Dask allows: the run ends, saying why.
     @Test func aWorkerOverItsMemoryLimitIsOOMKilled() throws {
         let c = try KubesimCluster(containers: true)
         defer { c.down() }
@@ -175,9 +174,16 @@ struct ContainerClusterTests {
             return states.split(separator: "\n").first { $0.hasSuffix(" OOMKilled 137") }.map(String.init)
         }
         let events = c.kubectl(["get", "events", "-o", "jsonpath={range .items[?(@.reason==\"OOMKilling\")]}{.involvedObject.name}: {.message}{\"\\n\"}{end}"])
+        // The Job pod's last status seen (dkrun deletes the pod at the end), for the failures below.
+        var jobPod = ""
         // Each new worker is killed in turn as it computes the lost results again, until they
         // have died with more workers than the scheduler allows (3): the run ends by itself.
-        let ended = Poll.until(deadline: Clock.monotonic() + 420, every: 1) { () -> Bool? in process.isRunning ? nil : true }
+        let ended = Poll.until(deadline: Clock.monotonic() + 420, every: 1) { () -> Bool? in
+            let seen = c.kubectl(["get", "pods", "-l", "dkrun.io/component=job", "-o",
+                                  "jsonpath={range .items[*]}{.metadata.name} {.status.phase} {.status.containerStatuses[0].state}{end}"])
+            if !seen.isEmpty { jobPod = seen }
+            return process.isRunning ? nil : true
+        }
         if process.isRunning { process.interrupt() }
         let r = CLI.finish(process)
         let name = try #require(killed?.split(separator: " ").first.map(String.init), "\(r.stdout)\(r.stderr)")
@@ -185,13 +191,14 @@ struct ContainerClusterTests {
         // dkrun says how the pod ended, then deletes it; the tasks whose results died say why.
         #expect(r.stdout.contains("worker pod \(name) was OOMKilled (exit 137): deleting it"), "\(r.stdout)")
         #expect(ended == true, "the run did not end by itself: \(r.stdout)")
-        // Known: the run ends by itself, but not always through the loss cap's give-up. Twice
-        // the output of the Job's dkrun stopped after an OOM kill, with no task's line and no
-        // summary, and the run ended Failed when the Job did (why is not found yet).
-        withKnownIssue("the run's end after its workers' OOM kills does not always name the task Dask gave up on", isIntermittent: true) {
-            #expect(r.lines.contains { $0.contains(": Failed: Dask gave up on this task") && $0.contains("(worker pod \(name) was OOMKilled (exit 137)") },
-                    "\(r.stdout)\(r.stderr)")
-        }
+        // The give-up lines come last in the Job pod's log, after event lines that carry 4 MB
+        // results: dkrun reads it to its end (a failure shows the pod's state and its log).
+        // They name every lost worker's pod; the one seen above is not always the first (a
+        // pod dkrun deleted between two looks of the test is not seen).
+        let jobLog = c.podLog(jobPod.split(separator: " ").first.map(String.init) ?? "")
+            .split(separator: "\n").map { $0.count > 300 ? $0.prefix(300) + "…" : String($0) }.joined(separator: "\n")
+        #expect(r.lines.contains { $0.contains(": Failed: Dask gave up on this task") && $0.contains("worker pod \(name) was OOMKilled (exit 137)") },
+                "\(r.stdout)\(r.stderr)\nthe Job pod, last seen: \(jobPod)\nits log, lines cut at 300 characters:\n\(jobLog)")
         #expect(r.status == 1, "\(r.stdout)\(r.stderr)")
         #expect(!r.stdout.contains("held 60"), "\(r.stdout)")
         c.expectNothingLeft()

@@ -95,6 +95,17 @@ final class KubesimCluster {
         (try? exec(["kubectl"] + arguments))?.stdout ?? ""
     }
 
+    /// The log of a pod's containers, from the files the kubelet writes (kept after the pod is deleted).
+    func podLog(_ pod: String) -> String {
+        let logs = dir.file("logs")
+        let namespaces = (try? FileManager.default.contentsOfDirectory(atPath: logs)) ?? []
+        return namespaces.sorted().flatMap { namespace -> [String] in
+            let directory = "\(logs)/\(namespace)/\(pod)"
+            let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+            return files.sorted().compactMap { try? String(contentsOfFile: "\(directory)/\($0)", encoding: .utf8) }
+        }.joined()
+    }
+
     /// Applies `dkrun k8s static-cluster`'s manifests (kubectl's result).
     func applyStaticCluster(workers: Int, image: String = "ghcr.io/dask/dask:2026.8.0") throws -> CLI.Result {
         let manifests = try CLI.run(["k8s", "static-cluster", "--workers", String(workers), "--image", image,
