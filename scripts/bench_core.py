@@ -148,13 +148,21 @@ def bench_dask(shape, n, repeat):
     return float(out.strip()), rss
 
 
-def parse_arguments(doc, sizes="1000,10000,100000"):
-    """The benchmarks' common options (--sizes, --repeat), once the release build is there;
-    from here on the dkruns started use a temporary DKRUN_HOME."""
+def parse_arguments(doc, sizes="1000,10000,100000", shapes=False):
+    """The benchmarks' common options (--sizes, --repeat, and with `shapes` --shapes, a
+    comma-separated subset of LUA_SHAPES), once the release build is there; from here on the
+    dkruns started use a temporary DKRUN_HOME."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--sizes", default=sizes)
     parser.add_argument("--repeat", type=int, default=3)
+    if shapes:
+        parser.add_argument("--shapes", default=",".join(LUA_SHAPES))
     args = parser.parse_args()
+    if shapes:
+        args.shapes = args.shapes.split(",")
+        unknown = [s for s in args.shapes if s not in LUA_SHAPES]
+        if unknown:
+            parser.error(f"--shapes: unknown shape {unknown[0]!r} (known: {', '.join(LUA_SHAPES)})")
     if not os.access(DKRUN, os.X_OK):
         sys.exit(f"{DKRUN} is missing: run scripts/setup.sh first")
     use_temporary_home()

@@ -16,7 +16,7 @@ runs use it) and cold (DKRUN_DASK_WARM_DRIVER=0: each run starts a Python). The 
 driver's peak RSS at the largest N (as `--verbose` reports it) is printed next to a fresh
 Python's with distributed imported and a Client connected.
 
-Usage: .venv/bin/python scripts/bench_dask.py [--sizes 100,1000,10000] [--repeat 3]
+Usage: .venv/bin/python scripts/bench_dask.py [--sizes 100,1000,10000] [--repeat 3] [--shapes chain,fan,diamond]
 (scripts/setup.sh makes the virtualenv and the release build this uses.)
 """
 import atexit
@@ -152,7 +152,7 @@ def raw_client_cost(address, repeat):
 
 
 def main():
-    args, sizes = parse_arguments(__doc__, sizes="100,1000,10000")
+    args, sizes = parse_arguments(__doc__, sizes="100,1000,10000", shapes=True)
     atexit.register(stop_warm_drivers)  # before the temporary DKRUN_HOME goes
     os.environ["DKRUN_BINARY"] = DKRUN  # the cluster's workers run this dkrun
     from distributed import Client, LocalCluster
@@ -175,7 +175,7 @@ def main():
                   f"{'--no-fuse ms':>12} {'raw dask ms':>11} {'µs/task':>8} {'ratio':>6} {'no-fuse':>7}")
         print(header)
         print("-" * len(header))
-        for shape in LUA_SHAPES:
+        for shape in args.shapes:
             for n in sizes:
                 path = os.path.join(tmp, f"{shape}_{n}.lua")
                 with open(path, "w") as f:
@@ -188,7 +188,7 @@ def main():
                       f"{(run - fixed) / n * 1e6:>9.1f} {unfused * 1e3:>12.1f} {raw * 1e3:>11.1f} "
                       f"{raw / n * 1e6:>8.1f} {run / raw:>5.2f}x {unfused / raw:>6.2f}x")
         rss = {shape: driver_peak_rss(os.path.join(tmp, f"{shape}_{sizes[-1]}.lua"), cluster.scheduler_address)
-               for shape in LUA_SHAPES}
+               for shape in args.shapes}
         imported, connected, process, client_rss = raw_client_cost(cluster.scheduler_address, args.repeat)
         print(f"\nfixed cost of a dkrun run on this cluster (1-task flow): {fixed * 1e3:.0f} ms with the warm driver, "
               f"{cold * 1e3:.0f} ms cold; raw Python in a fresh process: import distributed {imported * 1e3:.0f} ms + Client(address) "

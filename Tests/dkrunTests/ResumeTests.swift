@@ -319,6 +319,36 @@ import Testing
         let gone = try CLI.run(["resume", id], environment: ["DKRUN_HOME": place.home])
         #expect(gone.status == 2 && gone.stderr.contains("its script \(place.dir.file("flow.lua")) is gone"), "\(gone.stderr)")
     }
+
+    /// A fused chain of one task definition passing one value on: its tasks have one identity,
+    /// whose result the Dask worker's task server writes once (the first task's), not once
+    /// per task; a resume takes it for all three.
+    @Test func aDaskWorkerKeepsAnIdentitysResultOnce() throws {
+        let place = try Place("""
+            local function mark(name)
+              local f = assert(io.open("MARKS", "a")); f:write(name, "\\n"); f:close()
+            end
+            local same = task("same", function(x) mark("same"); return x end)
+            return Flow("same", function() same(same(same(1))) end)
+            """)
+        let cluster = try DaskCluster(workers: 0)
+        defer { cluster.stop() }
+        try cluster.addWorker(environment: ["DKRUN_BINARY": CLI.binary, "DKRUN_HOME": place.home])
+        try cluster.waitForWorkers(1)
+        let executor = ["--executor", "dask=" + cluster.address]
+        let run = try place.dkrun(executor)
+        #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
+        #expect(try place.takeMarks() == ["same", "same", "same"])
+        let id = try #require(try RunHistoryIDs.all(home: place.home).first)
+        let tasks = place.home + "/results/runs/\(id)/tasks"
+        let files = try FileManager.default.contentsOfDirectory(atPath: tasks)
+        #expect(files.count == 1)
+        let kept = try StoredResult(bytes: Array(try Data(contentsOf: URL(fileURLWithPath: tasks + "/" + files[0]))))
+        #expect(kept.task == "same")
+        let resumed = try place.dkrun(executor + ["--resume"])
+        #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
+        #expect(try place.takeMarks() == [])
+    }
 }
 
 /// The run ids in a DKRUN_HOME's history, latest first, read with `dkrun runs --json`.

@@ -74,7 +74,7 @@ from distributed.scheduler import KilledWorker
 from distributed.versions import VersionMismatchWarning, scheduler_relevant_packages
 
 from . import shim
-from .frames import read_frame, write_frame
+from .frames import frame, read_frame
 
 logger = logging.getLogger("dkrun_dask.driver")
 
@@ -91,11 +91,38 @@ class Emitter:
         self.stream = stream
         self.cancelled = cancelled
         self.lock = threading.Lock()
+        self.held = threading.local()  # .frames: this thread's frames held by `together`
 
     def __call__(self, event, **fields):
+        data = frame(dict(fields, event=event))
+        held = getattr(self.held, "frames", None)
+        if held is None:
+            self._write(data)
+        else:
+            held.append(data)
+
+    @contextlib.contextmanager
+    def together(self):
+        """The frames this thread emits inside are written at its end, in one write: a fused
+        group's tasks end many at a time, and a write (and dkrun's read) per event cost the
+        driver and dkrun more than the worker's task server spends on a no-op task. What is
+        inside does not wait for anything, so the frames are not held back for long."""
+        if getattr(self.held, "frames", None) is not None:  # inside another: that one writes
+            yield
+            return
+        self.held.frames = []
+        try:
+            yield
+        finally:
+            data, self.held.frames = b"".join(self.held.frames), None
+            if data:
+                self._write(data)
+
+    def _write(self, data):
         with self.lock:
             try:
-                write_frame(self.stream, dict(fields, event=event))
+                self.stream.write(data)
+                self.stream.flush()
             except BrokenPipeError:
                 self.cancelled.set()
 
@@ -586,29 +613,33 @@ class FlowRun:
                     time.sleep(0.01)
                 else:
                     concurrent.futures.wait([fetch], timeout=0.01)
-                self._report_streamed()
-                self.count_losses()
-                if fetch is None:
-                    batch = self.completed.next_batch(block=False)
-                    if batch:
-                        fetch = self._gather(batch)
-                    continue
-                if not fetch.done():
-                    continue
-                fetched, fetch = fetch, None
-                try:
-                    results = {key: r for key, r in fetched.result().items() if r is not None}
-                except OSError as e:  # the scheduler went away (gather goes through it)
-                    raise RunError(f"lost the Dask scheduler at {cluster.address}: {e}") from e
-                for future in batch:
-                    if future.key in results or future.status in ("error", "cancelled"):
-                        self._completed(future, results.get(future.key))
-                    else:  # its result was lost with a worker: Dask computes it again
-                        self.completed.add(future)
+                with self.emit.together():  # the states reported in this round
+                    fetch, batch = self._round(cluster, fetch, batch)
             return True
         finally:
             if fetch is not None:
                 fetch.cancel()
+
+    def _round(self, cluster, fetch, batch):
+        """One round of the run's loop: reports what has come, and fetches the results of the
+        futures finished since the last fetch. The fetch and its futures from here on."""
+        self._report_streamed()
+        self.count_losses()
+        if fetch is None:
+            batch = self.completed.next_batch(block=False)
+            return (self._gather(batch) if batch else None), batch
+        if not fetch.done():
+            return fetch, batch
+        try:
+            results = {key: r for key, r in fetch.result().items() if r is not None}
+        except OSError as e:  # the scheduler went away (gather goes through it)
+            raise RunError(f"lost the Dask scheduler at {cluster.address}: {e}") from e
+        for future in batch:
+            if future.key in results or future.status in ("error", "cancelled"):
+                self._completed(future, results.get(future.key))
+            else:  # its result was lost with a worker: Dask computes it again
+                self.completed.add(future)
+        return None, batch
 
     def _gather(self, batch):
         """Starts fetching the results of a batch's finished futures, by key (None for one that
@@ -937,14 +968,19 @@ class FlowRun:
                   duration=result.duration, attempts=result.attempts)
 
     def forward(self, event):
-        """A worker's event (task running, log line, retry) for dkrun."""
+        """A worker's events (task running, log line, retry) for dkrun, written together."""
         _, msg = event
-        for msg in msg["events"] if msg["type"] == "batch" else [msg]:
-            kind = msg.pop("type")
-            if kind == "state":  # a grouped task's: the run's loop reports it
-                self.streamed.put(msg)
-            else:
-                self.emit(kind, **msg)
+        states = []
+        with self.emit.together():
+            for msg in msg["events"] if msg["type"] == "batch" else [msg]:
+                kind = msg.pop("type")
+                if kind == "state":  # a grouped task's: the run's loop reports it
+                    states.append(msg)
+                else:
+                    self.emit(kind, **msg)
+        # Once the events before them are written: a task's state never overtakes its Running.
+        for msg in states:
+            self.streamed.put(msg)
 
     def close_semaphores(self):
         """Removes the run's semaphores from the scheduler."""

@@ -32,11 +32,16 @@ def unpack(body):
     return msgpack.unpackb(body, raw=False, unicode_errors="surrogateescape", strict_map_key=False)
 
 
-def write_frame(stream, value):
+def frame(value):
+    """The bytes of one frame holding `value`."""
     body = pack(value)
     if len(body) > MAX_FRAME:
         raise FrameTooLarge(f"a message of {len(body)} bytes: more than {MAX_FRAME >> 20} MiB, the limit for a frame")
-    stream.write(struct.pack(">I", len(body)) + body)
+    return struct.pack(">I", len(body)) + body
+
+
+def write_frame(stream, value):
+    stream.write(frame(value))
     stream.flush()
 
 

@@ -247,3 +247,26 @@ enum KeptIndex {
         }
     }
 }
+
+/// The identities whose results this process wrote on its own (a Dask worker's task server,
+/// a Kubernetes pod) for the run it serves. A result of an identity kept already is the same
+/// result (the same task with the same inputs, as `KeptFile.read` takes them), so it is not
+/// written again: writing a result's file over an existing one cost a task server ~0.5 ms,
+/// five times a no-op task (ext4 writes the new file's data out before such a rename), in a
+/// chain whose tasks all pass the same value on. Only the last run's identities are held
+/// (a Dask worker serves one run after another).
+enum KeptWritten {
+    private static let monitor = Monitor()
+    nonisolated(unsafe) private static var last: (place: KeptPlace, identities: Set<String>)?
+
+    static func contains(_ place: KeptPlace, _ identity: String) -> Bool {
+        monitor.locked { last?.place == place && last?.identities.contains(identity) == true }
+    }
+
+    static func insert(_ place: KeptPlace, _ identity: String) {
+        monitor.locked {
+            if last?.place != place { last = (place, []) }
+            last?.identities.insert(identity)
+        }
+    }
+}

@@ -196,14 +196,18 @@ struct StoragePlan {
     }
 
     /// Keeps a result for a resume of this run: by the run's `KeptResults` in a run here,
-    /// written at once on a Dask worker or a Kubernetes pod. Where it is kept.
+    /// written at once on a Dask worker or a Kubernetes pod, unless this process kept one of
+    /// the same identity for the run already (`KeptWritten`). Where it is kept.
     func keep(_ result: StoredResult) throws -> String {
         if let writer = call.run.kept {
             writer.add(keptStore, kept, result)
             return kept.describe(result.identity, inFile: kept.file != nil)
         }
-        do { try keptStore.write(kept.key(result.identity), result.bytes) } catch {
-            throw ResultStoreError("task '\(call.id)': cannot keep its result at \(kept.key(result.identity)) in \(kept.location): \(error)")
+        if !KeptWritten.contains(kept, result.identity) {
+            do { try keptStore.write(kept.key(result.identity), result.bytes) } catch {
+                throw ResultStoreError("task '\(call.id)': cannot keep its result at \(kept.key(result.identity)) in \(kept.location): \(error)")
+            }
+            KeptWritten.insert(kept, result.identity)
         }
         return kept.describe(result.identity, inFile: false)
     }
