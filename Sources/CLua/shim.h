@@ -253,8 +253,37 @@ extern FILE *dk_fopencookie(void *cookie, const char *modes, dk_cookie_functions
 /// must never cross Swift frames.
 typedef int (*dk_swift_function)(lua_State *L);
 
+static int dk_lua_trampoline(lua_State *L);
+
+/// Calls `f` on the main thread with the arguments of the coroutine `L` and hands its results
+/// (or its error) back to `L`. Swift's side of a state (LuaState) reads and pushes on the main
+/// thread's stack, so a host function called in a coroutine would otherwise see another stack.
+static int dk_lua_call_on_main(lua_State *L, dk_swift_function f) {
+    lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
+    lua_State *main = lua_tothread(L, -1);
+    lua_pop(L, 1);
+    int nargs = lua_gettop(L);
+    int base = lua_gettop(main);
+    if (!lua_checkstack(main, nargs + 1)) return luaL_error(L, "stack overflow");
+    lua_pushlightuserdata(main, (void *)f);
+    lua_pushcclosure(main, dk_lua_trampoline, 1);
+    lua_xmove(L, main, nargs);
+    int status = lua_pcall(main, nargs, LUA_MULTRET, 0);
+    int nresults = lua_gettop(main) - base;
+    if (!lua_checkstack(L, nresults)) {
+        lua_settop(main, base);
+        return luaL_error(L, "stack overflow");
+    }
+    lua_xmove(main, L, nresults);
+    if (status != LUA_OK) return lua_error(L);
+    return nresults;
+}
+
 static int dk_lua_trampoline(lua_State *L) {
     dk_swift_function f = (dk_swift_function)lua_touserdata(L, lua_upvalueindex(1));
+    int on_main = lua_pushthread(L);
+    lua_pop(L, 1);
+    if (!on_main) return dk_lua_call_on_main(L, f);
     int n = f(L);
     if (n < 0) return lua_error(L);
     return n;

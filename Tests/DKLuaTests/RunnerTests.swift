@@ -204,6 +204,31 @@ import Testing
         #expect(result.taskStates["after"]?.result == "after1")
     }
 
+    /// Host functions called in a coroutine see the coroutine's arguments and hand it their
+    /// results and errors (Swift reads and pushes on the main thread's stack).
+    @Test func hostFunctionsWorkInsideCoroutines() throws {
+        let (result, log) = try runFlow("""
+            local t = task("t", function()
+              return coroutine.wrap(function()
+                print("inside", 1)
+                dk.log("logged %d", 2)
+                local name = dk.context.task_name
+                coroutine.yield(dk.json.encode({ name = name, again = dk.context.task_name }))
+              end)()
+            end)
+            local bad = task("bad", function()
+              local ok, err = coroutine.resume(coroutine.create(function() return dk.json.decode("{") end))
+              assert(not ok)
+              return dk.context.task_name .. ": " .. err
+            end)
+            return Flow("co", function() t() bad() end)
+            """, standardLibrary: true)
+        #expect(result.taskStates["t"]?.result == #"{"again":"t","name":"t"}"#)
+        #expect(log.logs.prefix(2) == ["t: inside\t1", "t: logged 2"])
+        let bad = try #require(result.taskStates["bad"]?.result.stringValue)
+        #expect(bad.hasPrefix("bad: ") && bad.contains("dk.json.decode"), "\(bad)")
+    }
+
     /// `dkrun FLOW.lua` lets the tables describing a flow go once it is described: a task that
     /// changes the flow's graph while it runs fails, saying why.
     @Test func aRunningFlowsGraphCannotChange() throws {
