@@ -8,7 +8,9 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // 4.x imports FoundationEssentials, not all of Foundation (3.x did): the binary then
+        // links no FoundationInternationalization and ICU (docs/performance.md, cold start).
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.0.0"),
     ],
     targets: [
         .systemLibrary(name: "CLua", pkgConfig: "lua5.4", providers: [.apt(["liblua5.4-dev"])]),
@@ -54,3 +56,4 @@ let package = Package(
     ],
     swiftLanguageModes: [.v5]
 )
+
