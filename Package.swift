@@ -57,3 +57,13 @@ let package = Package(
     swiftLanguageModes: [.v5]
 )
 
+// dkrun's modules make the metadata of a concrete generic type (`[TaskRunID: Bool]`, a command's
+// `KeyedDecodingContainer<CodingKeys>`) by calling its accessor, not from its mangled name: from
+// a mangled name, the runtime looks up the conformances the type's parameters need (`TaskRunID:
+// Hashable`) by scanning all the binary's conformance records, some 180,000 instructions a
+// lookup, 13 of them in a cold start (docs/performance.md, Cold start).
+for target in package.targets where target.type == .regular || target.type == .executable {
+    target.swiftSettings = (target.swiftSettings ?? []) + [
+        .unsafeFlags(["-Xfrontend", "-disable-concrete-type-metadata-mangled-name-accessors"]),
+    ]
+}
