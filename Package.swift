@@ -8,7 +8,9 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        // 4.x imports FoundationEssentials, not all of Foundation (3.x did): the binary then
+        // links no FoundationInternationalization and ICU (docs/performance.md, cold start).
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.0.0"),
     ],
     targets: [
         .systemLibrary(name: "CLua", pkgConfig: "lua5.4", providers: [.apt(["liblua5.4-dev"])]),
@@ -54,3 +56,14 @@ let package = Package(
     ],
     swiftLanguageModes: [.v5]
 )
+
+// dkrun's modules make the metadata of a concrete generic type (`[TaskRunID: Bool]`, a command's
+// `KeyedDecodingContainer<CodingKeys>`) by calling its accessor, not from its mangled name: from
+// a mangled name, the runtime looks up the conformances the type's parameters need (`TaskRunID:
+// Hashable`) by scanning all the binary's conformance records, some 180,000 instructions a
+// lookup, 13 of them in a cold start (docs/performance.md, Cold start).
+for target in package.targets where target.type == .regular || target.type == .executable {
+    target.swiftSettings = (target.swiftSettings ?? []) + [
+        .unsafeFlags(["-Xfrontend", "-disable-concrete-type-metadata-mangled-name-accessors"]),
+    ]
+}

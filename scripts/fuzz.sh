@@ -43,7 +43,7 @@ swift_flags=(-swift-version 5 -O -g -parse-as-library "-sanitize=fuzzer,address"
   -I "$crypto/release/Modules")
 for dir in Sources/C*; do swift_flags+=(-I "$dir"); done
 for flag in "${cflags[@]}"; do swift_flags+=(-Xcc "$flag"); done
-for shim in CCryptoBoringSSL CCryptoBoringSSLShims; do
+for shim in CCryptoBoringSSL CCryptoBoringSSLShims CXKCP CXKCPShims; do
   swift_flags+=(-Xcc "-fmodule-map-file=$crypto_sources/$shim/include/module.modulemap" -Xcc "-I$crypto_sources/$shim/include")
 done
 
@@ -67,7 +67,7 @@ build_crypto() {
 
 # swift-crypto's objects, to link the harness with.
 crypto_objects() {
-  find "$crypto"/release/{Crypto,CryptoBoringWrapper,CCryptoBoringSSL,CCryptoBoringSSLShims}.build -name '*.o' | sort
+  find "$crypto"/release/{Crypto,CryptoBoringWrapper,CCryptoBoringSSL,CCryptoBoringSSLShims,CXKCP,CXKCPShims}.build -name '*.o' | sort
 }
 
 build_modules() {

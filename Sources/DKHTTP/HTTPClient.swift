@@ -104,7 +104,7 @@ public enum HTTPClient {
 
     /// Whether the URL's host is `localhost`, 127.0.0.0/8 or ::1.
     static func isLoopback(url: String) -> Bool {
-        guard let scheme = url.range(of: "://") else { return false }
+        guard let scheme = url.firstRange(of: "://") else { return false }
         var authority = url[scheme.upperBound...].prefix { $0 != "/" && $0 != "?" && $0 != "#" }
         if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
         let host = authority.hasPrefix("[") ? authority.dropFirst().prefix { $0 != "]" } : authority.prefix { $0 != ":" }

@@ -111,7 +111,7 @@ public final class LoopbackHTTPServer: @unchecked Sendable {
                 throw BadRequest(status: 431, message: "request headers over \(Self.headerLimit) bytes")
             }
         }
-        let lines = String(decoding: data[..<headEnd!], as: UTF8.self).components(separatedBy: "\r\n")
+        let lines = String(decoding: data[..<headEnd!], as: UTF8.self).split(separator: "\r\n" as Character, omittingEmptySubsequences: false)
         let requestLine = lines[0].split(separator: " ")
         guard requestLine.count == 3, requestLine[1].hasPrefix("/") else {
             throw BadRequest(status: 400, message: "not an HTTP request line: \(lines[0].prefix(200))")

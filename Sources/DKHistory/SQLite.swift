@@ -71,6 +71,11 @@ final class SQLiteConnection: @unchecked Sendable {
             // crash of dkrun, and loses at most the last transactions if the machine fails.
             _ = try rows("PRAGMA journal_mode = WAL")
             try execute("PRAGMA synchronous = NORMAL")
+            // Closing leaves the WAL for the next connection (SQLite checkpoints it when it
+            // holds 1,000 pages): a checkpoint, the WAL's and the -shm file's removal and their
+            // re-creation by the next run cost every run four fdatasyncs and two unlinks, a few
+            // milliseconds of a cold start (docs/performance.md, Cold start).
+            dk_sqlite3_no_checkpoint_on_close(db)
         } catch {
             sqlite3_close_v2(db)
             throw error

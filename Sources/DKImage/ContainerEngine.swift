@@ -1,5 +1,4 @@
 import DKCore
-import Foundation
 
 /// The container engine `dkrun build` builds and pushes with: podman or docker, whichever
 /// answers (podman first: scripts/base-image.sh puts dkrun's base image in podman's store), or

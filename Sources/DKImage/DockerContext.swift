@@ -1,5 +1,5 @@
 import DKCore
-import Foundation
+import FoundationEssentials
 
 /// What goes into a flow's image, in the layout of an installed dkrun with PREFIX=/usr/local
 /// (scripts/install.sh, as in dkrun's base image): dkrun; the Swift runtime libraries of a
@@ -211,7 +211,7 @@ public struct DockerContext {
     private func swiftRuntime() throws -> [String] {
         let r = try Subprocess.run(["ldd", Files.executablePath], timeout: 30)
         return String(decoding: r.stdout, as: UTF8.self).split(separator: "\n").compactMap { line -> String? in
-            guard let arrow = line.range(of: "=> ") else { return nil }
+            guard let arrow = line.firstRange(of: "=> ") else { return nil }
             let path = String(line[arrow.upperBound...].split(separator: " ")[0])
             return path.hasPrefix("/lib") || path.hasPrefix("/usr/lib") ? nil : path
         }

@@ -1,5 +1,7 @@
 import DKCore
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The labels every object of a flow run carries, and the selectors that find them.
 public enum RunLabels {
@@ -197,7 +199,7 @@ public struct DaskClusterSpec: Sendable {
 
     /// A new worker pod's name: the template with a fresh `{uuid}`.
     public func newWorkerName(user: String, environment: [String: String]) -> String {
-        workerName(user: user, uuid: String(UUID().uuidString.lowercased().filter { $0 != "-" }.prefix(10)),
+        workerName(user: user, uuid: String(UUID4.make().filter { $0 != "-" }.prefix(10)),
                    environment: environment)
     }
 

@@ -189,7 +189,7 @@ public struct KubeConfig: Sendable {
     /// An API server's URL: http or https, a host, and a port from 1 to 65535 if any.
     private static func checkServer(_ server: String, _ owner: String) throws {
         let bad = { (why: String) in ConfigError("\(owner): server \"\(server)\" \(why)") }
-        guard let scheme = server.range(of: "://"), ["https", "http"].contains(server[..<scheme.lowerBound].lowercased()) else {
+        guard let scheme = server.firstRange(of: "://"), ["https", "http"].contains(server[..<scheme.lowerBound].lowercased()) else {
             throw bad("is not an http(s):// URL")
         }
         let authority = server[scheme.upperBound...].prefix { $0 != "/" && $0 != "?" && $0 != "#" }

@@ -1,6 +1,5 @@
 import DKCore
 import DKKube
-import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -1,7 +1,6 @@
 import DKCore
 import DKDask
 import DKKube
-import Foundation
 
 /// The run inside a flow run's Job (the twin of `FlowRunLauncher`, which made the Job): the
 /// flow, rebuilt from its payload, runs where its placement says: on a Dask cluster of pods
@@ -29,7 +28,7 @@ public struct JobFlowRun {
         guard case .kubernetes(let tasks) = try FlowPlacement.decide(for: flow, override: nil, cores: ExecutorChoice.machineCores) else {
             throw FlowError("flow '\(flow.name)' does not run on Kubernetes")
         }
-        let plan = try FlowRunPlan(flow: flow, tasks: tasks, runID: environment["DKRUN_RUN_ID"] ?? UUID().uuidString.lowercased(),
+        let plan = try FlowRunPlan(flow: flow, tasks: tasks, runID: environment["DKRUN_RUN_ID"] ?? UUID4.make(),
                                    namespace: config.namespace, image: try FlowImage.forRun(flow), environment: environment)
         let executor: ExecutorChoice
         let clusterRunner: ClusterRunner

@@ -1,6 +1,6 @@
 import DKCore
+import Dispatch
 import DKKube
-import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -37,11 +37,10 @@ public final class JobFollower: @unchecked Sendable {
             pod = name
         }
         let done = DispatchSemaphore(value: 0)
-        let thread = Thread { [self] in
+        let thread = spawnThread { [self] in
             streamLog(pod, follow: follow)
             done.signal()
         }
-        thread.start()
         var deleted = false
         while done.wait(timeout: .now() + 0.1) == .timedOut {
             if Interruption.requested && !deleted {
@@ -50,6 +49,7 @@ public final class JobFollower: @unchecked Sendable {
                 deleted = true
             }
         }
+        pthread_join(thread, nil)
         if Interruption.requested || deleted { return .interrupted }
         guard follow else { return .success }
         return exitCode(pod)

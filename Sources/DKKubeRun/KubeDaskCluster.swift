@@ -1,7 +1,6 @@
 import DKCore
 import DKDask
 import DKKube
-import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -258,7 +257,7 @@ public final class KubeDaskCluster: WorkerScaling {
 
     /// `tcp://10.0.0.5:40123` → `10.0.0.5`.
     static func host(_ address: String) -> String? {
-        guard let scheme = address.range(of: "://") else { return nil }
+        guard let scheme = address.firstRange(of: "://") else { return nil }
         let rest = address[scheme.upperBound...]
         return rest.lastIndex(of: ":").map { String(rest[..<$0]) }
     }

@@ -19,7 +19,7 @@ public struct DaskConfig: Sendable, Equatable {
             Self.merge(Self.normalised(document), into: &values)
         }
         for (name, text) in environment.sorted(by: { $0.key < $1.key }) where name.hasPrefix("DASK_") {
-            let path = name.dropFirst(5).lowercased().components(separatedBy: "__").map(Self.normalised)
+            let path = name.dropFirst(5).lowercased().split(separator: "__", omittingEmptySubsequences: false).map { Self.normalised(String($0)) }
             var value = Self.interpret(text)
             for key in path.reversed() { value = .map([.text(key): value]) }
             Self.merge(value, into: &values)
@@ -56,7 +56,7 @@ public struct DaskConfig: Sendable, Equatable {
         }
     }
 
-    static func normalised(_ key: String) -> String { key.replacingOccurrences(of: "_", with: "-") }
+    static func normalised(_ key: String) -> String { key.replacing("_", with: "-") }
 
     private static func normalised(_ value: Value) -> Value {
         guard let map = value.mapValue else { return value }

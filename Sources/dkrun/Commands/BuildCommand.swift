@@ -1,7 +1,9 @@
 import ArgumentParser
 import DKCore
 import DKImage
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `dkrun build FLOW.lua`: the build context of the flow's image (Docker storage, or
 /// DaskOnKubernetesEnvironment's image fields), built and pushed when podman or docker answers,

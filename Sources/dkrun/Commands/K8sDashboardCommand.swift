@@ -3,7 +3,9 @@ import DKCore
 import DKHistory
 import DKHTTP
 import DKKube
-import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 extension K8sCommand {
     /// `dkrun k8s dashboard`: the Dask dashboard of a Kubernetes run on a local port, through

@@ -4,7 +4,7 @@ import DKHistory
 import DKKube
 import DKKubeRun
 import DKLua
-import Foundation
+import FoundationEssentials
 
 /// The `dkrun k8s` commands that work on flow runs: their logs, their cleanup, and the
 /// command the run's Job runs.

@@ -1,7 +1,7 @@
 import ArgumentParser
 import DKCore
 import DKKube
-import Foundation
+import FoundationEssentials
 
 /// Where the Kubernetes API is: the options every command that talks to it shares.
 struct KubeOptions: ParsableArguments {

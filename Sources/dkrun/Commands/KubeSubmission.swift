@@ -1,7 +1,7 @@
 import DKCore
 import DKKube
 import DKKubeRun
-import Foundation
+import FoundationEssentials
 
 /// `dkrun FLOW.lua` for a flow that runs on Kubernetes: the plan printed (`--dry-run`), or
 /// the run submitted and followed to its end (or, `--detach`, left to run).

@@ -1,7 +1,7 @@
 import ArgumentParser
 import DKCore
 import DKHistory
-import Foundation
+import FoundationEssentials
 
 /// `dkrun runs`: the run history (docs/results.md), which every `dkrun FLOW.lua` and every
 /// followed Kubernetes run writes.
