@@ -70,7 +70,10 @@ public final class JobFollower: @unchecked Sendable {
     /// that cannot be read to its end is said to be cut, not left silent.
     private func streamLog(_ pod: String, follow: Bool) {
         var shown = 0
-        var failures = 0
+        // Failures in a row of reading the log and of reading the pod, counted apart: either
+        // going on working must not hide the other failing for good.
+        var readFailures = 0
+        var podFailures = 0
         var lastError: Error?
         // Whether the pod had ended before this read began, so that it reads every line. A
         // stream cut just before the pod's last lines were written must be read once more.
@@ -88,36 +91,41 @@ public final class JobFollower: @unchecked Sendable {
                 return true
             }
             var read = false
+            var gone = false  // the pod was deleted: its log is gone with it
             do {
                 _ = try client.logs(pod, namespace: namespace, tailLines: nil, follow: follow && !endedBeforeRead) { bytes in
                     lines.feed(bytes, render)
                 }
                 read = true
-                failures = 0
+                readFailures = 0
             } catch {
-                failures += 1
+                gone = (error as? KubeError)?.code == 404
+                readFailures += 1
                 lastError = error
             }
             var ended = false
             do {
                 ended = PodProblems.termination(try client.get(.pods, pod, namespace: namespace)) != nil
+                podFailures = 0
             } catch let e as KubeError where e.code == 404 {
                 ended = true
             } catch {
-                failures += 1
+                podFailures += 1
                 lastError = error
             }
             // Done once a read that began after the pod had ended got to the log's end.
             let complete = read && (!follow || (ended && endedBeforeRead))
-            if complete || !follow || Interruption.requested || failures > 5 {
-                // A last line without a newline, once nothing more can come.
-                if let last = lines.finish(), skip == 0 { _ = render(last) }
+            if complete || !follow || gone || Interruption.requested || max(readFailures, podFailures) > 5 {
+                // A last line without a newline, once nothing more can come (a read that
+                // failed leaves a line cut short, not a last line).
+                if read, let last = lines.finish(), skip == 0 { _ = render(last) }
                 if !complete && !Interruption.requested, let lastError {
                     say("the log of the flow run's pod \(pod) could not be read to its end (\(shown) line(s) shown): \(lastError)", .warning)
                 }
                 return
             }
             endedBeforeRead = ended
+            let failures = max(readFailures, podFailures)
             if failures > 0 { usleep(UInt32(200_000 * failures)) }
         }
     }

@@ -148,10 +148,10 @@ public final class LuaHost: FlowHost {
         let spec = try describe(ref: chosen.ref)
         if !describedAgain {
             lua.pushRef(dkRef)
+            defer { lua.pop() }
             lua.rawField(-1, "_release_graph")
             lua.pushRef(chosen.ref)
             try lua.pcall(nargs: 1, nresults: 0)
-            lua.pop()
         }
         // The description's tables are garbage now, and the run would carry them (Lua collects
         // when its heap has doubled): a big flow's run starts without them.
@@ -229,13 +229,13 @@ public final class LuaHost: FlowHost {
     }
 
     /// A fresh host that rebuilds the payload's flow from its sources alone, checking that
-    /// the script builds the same DAG again.
-    /// - Parameter describedAgain: false when the rebuilt flow only runs tasks (`selectFlow`).
-    public static func rebuild(_ payload: Payload, cancellation: CancellationFlag? = nil, describedAgain: Bool = true) throws -> LuaHost {
+    /// the script builds the same DAG again. The rebuilt flow only runs tasks (a worker, a
+    /// Job's pod, a thread): its graph is let go (`selectFlow`), as in `dkrun FLOW.lua`.
+    public static func rebuild(_ payload: Payload, cancellation: CancellationFlag? = nil) throws -> LuaHost {
         let host = try LuaHost(sources: .payload(payload), cancellation: cancellation)
         try host.evaluate()
         host.printsAgain()
-        let rebuilt = try host.selectFlow(named: payload.flow.name, describedAgain: describedAgain)
+        let rebuilt = try host.selectFlow(named: payload.flow.name, describedAgain: false)
         guard Payload.dagHash(rebuilt) == Payload.dagHash(payload.flow) else {
             throw PayloadError("rebuilding flow '\(payload.flow.name)' from its payload gave a different DAG: "
                 + "the script builds its flow differently on each run (does it depend on time, randomness or pairs() order?)")
@@ -282,7 +282,7 @@ public final class LuaHost: FlowHost {
     public var canRebuildElsewhere: Bool { sources.script != nil }
 
     public func threadInvokers(for payload: Payload) -> @Sendable (CancellationFlag) throws -> TaskInvoker {
-        { try LuaHost.rebuild(payload, cancellation: $0, describedAgain: false).makeTaskInvoker() }
+        { try LuaHost.rebuild(payload, cancellation: $0).makeTaskInvoker() }
     }
 
     /// Runs the active flow's environment hook (Prefect 1's on_start / on_exit), if any.

@@ -33,9 +33,9 @@ import Glibc
         let bytes = host.sources.payload(for: spec, parameters: try FlowGraph(spec).resolveParameters([:])).encoded()
         #expect(bytes.firstRange(of: Array("lua-ref-hunter2".utf8)) == nil)
 
-        // The worker reads the secret again where it rebuilds the flow: the same DAG.
-        let payload = try Payload(bytes: bytes)
-        #expect(try Payload.dagHash(LuaHost.rebuild(payload).selectFlow(named: "refs")) == Payload.dagHash(spec))
+        // The worker reads the secret again where it rebuilds the flow: the same DAG (a rebuild
+        // that gives another fails).
+        _ = try LuaHost.rebuild(Payload(bytes: bytes))
         for executor in [ExecutorChoice.local, .threads(2)] {
             let result = try host.execution(of: spec, parameters: [:], executor: executor, observer: nil).run()
             #expect(result.taskStates["connect"]?.result
