@@ -104,9 +104,10 @@ class Emitter:
     @contextlib.contextmanager
     def together(self):
         """The frames this thread emits inside are written at its end, in one write: a fused
-        group's tasks end many at a time, and a write (and dkrun's read) per event cost the
-        driver and dkrun more than the worker's task server spends on a no-op task. What is
-        inside does not wait for anything, so the frames are not held back for long."""
+        group's tasks end many at a time, and a write per event cost the driver more than the
+        worker's task server spends on a no-op task. What is inside waits for no task, only
+        for the scheduler's answer to a cancel or a submit now and then, so the frames are not
+        held back for long."""
         if getattr(self.held, "frames", None) is not None:  # inside another: that one writes
             yield
             return
