@@ -45,7 +45,7 @@ if [ ! -x .venv-prefect1/bin/python ] || ! cmp -s Tests/Conformance/prefect1-req
   cp Tests/Conformance/prefect1-requirements.txt .venv-prefect1/installed.txt
 fi
 
-# A release build links the Swift runtime and Foundation in (docs/install.md): every release
+# A release build links the Swift runtime and FoundationEssentials in (docs/install.md): every release
 # build passes the flag, or the next one without it rebuilds everything.
 config="${DKRUN_BUILD:-release}"
 static=(); [ "$config" != release ] || static=(--static-swift-stdlib)

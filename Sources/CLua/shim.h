@@ -75,10 +75,36 @@ typedef struct dk_state_info {
     volatile sig_atomic_t *cancel_flag;
     /// Whether a script has set a hook of its own (debug.sethook) in any thread of the state.
     int script_hooks;
+    /// The coroutine whose host function runs on the main thread now (dk_lua_call_on_main), for
+    /// host functions that look at their caller's stack (dk_lua_caller); NULL otherwise.
+    lua_State *caller;
 } dk_state_info;
 
 static inline dk_state_info *dk_lua_info(lua_State *L) { return *(dk_state_info **)lua_getextraspace(L); }
 static inline void dk_lua_set_info(lua_State *L, dk_state_info *info) { *(dk_state_info **)lua_getextraspace(L) = info; }
+
+/// The thread whose Lua code called the running host function: a coroutine's stack, not the
+/// main thread's, where its host functions run (lua_getstack and lua_getinfo only: pushing on
+/// a coroutine that is not running would break its frame).
+static inline lua_State *dk_lua_caller(lua_State *L) {
+    lua_State *caller = dk_lua_info(L)->caller;
+    return caller ? caller : L;
+}
+
+/// luaL_where for the caller's code (dk_lua_caller): pushes "FILE:LINE: " of its function at
+/// `level` on L, or "" when that is not Lua code.
+static inline void dk_lua_caller_where(lua_State *L, int level) {
+    lua_State *caller = dk_lua_caller(L);
+    lua_Debug ar;
+    if (lua_getstack(caller, level, &ar)) {
+        lua_getinfo(caller, "Sl", &ar);
+        if (ar.currentline > 0) {
+            lua_pushfstring(L, "%s:%d: ", ar.short_src, ar.currentline);
+            return;
+        }
+    }
+    lua_pushliteral(L, "");
+}
 
 static inline double dk_monotonic_seconds(void) {
     struct timespec ts;
@@ -253,22 +279,46 @@ extern FILE *dk_fopencookie(void *cookie, const char *modes, dk_cookie_functions
 /// must never cross Swift frames.
 typedef int (*dk_swift_function)(lua_State *L);
 
-static int dk_lua_trampoline(lua_State *L);
+/// Runs `f` on `L` for the Lua code of `caller` (NULL: of `L` itself).
+static int dk_lua_run(lua_State *L, dk_swift_function f, lua_State *caller) {
+    dk_state_info *info = dk_lua_info(L);
+    lua_State *outer = info->caller;
+    info->caller = caller;
+    int n = f(L);
+    info->caller = outer;
+    if (n < 0) return lua_error(L);
+    return n;
+}
+
+/// The main thread's side of dk_lua_call_on_main: its first two arguments are the host function
+/// and the coroutine that called it, the call's own arguments follow.
+static int dk_lua_main_entry(lua_State *main) {
+    dk_swift_function f = (dk_swift_function)lua_touserdata(main, 1);
+    lua_State *caller = (lua_State *)lua_touserdata(main, 2);
+    lua_rotate(main, 1, -2);
+    lua_pop(main, 2);
+    return dk_lua_run(main, f, caller);
+}
 
 /// Calls `f` on the main thread with the arguments of the coroutine `L` and hands its results
 /// (or its error) back to `L`. Swift's side of a state (LuaState) reads and pushes on the main
 /// thread's stack, so a host function called in a coroutine would otherwise see another stack.
+/// Nothing is allocated on the main thread (an out-of-memory error raised there would jump past
+/// the coroutine's resume). Lua code a host function calls back runs on the main thread too:
+/// it cannot yield the coroutine.
 static int dk_lua_call_on_main(lua_State *L, dk_swift_function f) {
     lua_rawgeti(L, LUA_REGISTRYINDEX, LUA_RIDX_MAINTHREAD);
     lua_State *main = lua_tothread(L, -1);
     lua_pop(L, 1);
     int nargs = lua_gettop(L);
+    if (!lua_checkstack(L, 3) || !lua_checkstack(main, nargs + 3)) return luaL_error(L, "stack overflow");
+    lua_pushcfunction(L, dk_lua_main_entry);
+    lua_pushlightuserdata(L, (void *)f);
+    lua_pushlightuserdata(L, (void *)L);
+    lua_rotate(L, 1, 3);
     int base = lua_gettop(main);
-    if (!lua_checkstack(main, nargs + 1)) return luaL_error(L, "stack overflow");
-    lua_pushlightuserdata(main, (void *)f);
-    lua_pushcclosure(main, dk_lua_trampoline, 1);
-    lua_xmove(L, main, nargs);
-    int status = lua_pcall(main, nargs, LUA_MULTRET, 0);
+    lua_xmove(L, main, nargs + 3);
+    int status = lua_pcall(main, nargs + 2, LUA_MULTRET, 0);
     int nresults = lua_gettop(main) - base;
     if (!lua_checkstack(L, nresults)) {
         lua_settop(main, base);
@@ -283,10 +333,7 @@ static int dk_lua_trampoline(lua_State *L) {
     dk_swift_function f = (dk_swift_function)lua_touserdata(L, lua_upvalueindex(1));
     int on_main = lua_pushthread(L);
     lua_pop(L, 1);
-    if (!on_main) return dk_lua_call_on_main(L, f);
-    int n = f(L);
-    if (n < 0) return lua_error(L);
-    return n;
+    return on_main ? dk_lua_run(L, f, NULL) : dk_lua_call_on_main(L, f);
 }
 
 /// Pushes a Swift function as a Lua C closure.

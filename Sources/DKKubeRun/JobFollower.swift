@@ -103,9 +103,9 @@ public final class JobFollower: @unchecked Sendable {
                 readFailures += 1
                 lastError = error
             }
-            var ended = false
+            var ended = endedBeforeRead  // an ended pod stays ended: a failed look changes nothing
             do {
-                ended = PodProblems.termination(try client.get(.pods, pod, namespace: namespace)) != nil
+                ended = try ended || PodProblems.termination(client.get(.pods, pod, namespace: namespace)) != nil
                 podFailures = 0
             } catch let e as KubeError where e.code == 404 {
                 ended = true
@@ -126,7 +126,11 @@ public final class JobFollower: @unchecked Sendable {
             }
             endedBeforeRead = ended
             let failures = max(readFailures, podFailures)
-            if failures > 0 { usleep(UInt32(200_000 * failures)) }
+            if failures > 0 {
+                usleep(UInt32(200_000 * failures))
+            } else if !ended {
+                usleep(200_000)  // a stream that ends at once while the pod runs is not read again at once
+            }
         }
     }
 

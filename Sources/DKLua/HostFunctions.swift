@@ -271,10 +271,11 @@ enum HostFunctions {
 
     /// where(): "file:line" of the innermost Lua function that is neither the prelude nor C.
     private static let callerPosition: dk_swift_function = { L in
+        let caller = dk_lua_caller(L)
         var ar = lua_Debug()
         var level: Int32 = 1
-        while lua_getstack(L, level, &ar) != 0 {
-            lua_getinfo(L, "Sl", &ar)
+        while lua_getstack(caller, level, &ar) != 0 {
+            lua_getinfo(caller, "Sl", &ar)
             if !Prelude.isChunk(source: ar.source) && strcmp(ar.what, "C") != 0 {
                 let file = withUnsafeBytes(of: &ar.short_src) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
                 host(L).lua.push(SourcePosition(file: file, line: Int(ar.currentline)).description)

@@ -26,7 +26,7 @@ final class LuaState {
         info = .allocate(capacity: 1)
         info.initialize(to: dk_state_info(host: nil, deadline: 0, timed_out: 0, interrupted: 0,
                                           interrupt_flag: Interruption.flag, cancel_flag: cancellation?.pointer,
-                                          script_hooks: 0))
+                                          script_hooks: 0, caller: nil))
         dk_lua_set_info(L, info)
         luaL_openlibs(L)
         dk_lua_install_hook(L)

@@ -29,7 +29,7 @@ extension HostFunctions {
             Glibc.exit(code)
         }
         lua.exitCalled = code
-        luaL_where(L, 1)
+        dk_lua_caller_where(L, 1)
         return fail(L, (string(L, -1) ?? "") + "os.exit(\(code)) called during a flow run")
     }
 

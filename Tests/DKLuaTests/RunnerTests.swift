@@ -221,9 +221,15 @@ import Testing
               assert(not ok)
               return dk.context.task_name .. ": " .. err
             end)
-            return Flow("co", function() t() bad() end)
+            local quit = task("quit", { state_handlers = { function()
+              coroutine.wrap(function() os.exit(3) end)()
+            end } }, function() end)
+            return Flow("co", function() t() bad() quit() end)
             """, standardLibrary: true)
         #expect(result.taskStates["t"]?.result == #"{"again":"t","name":"t"}"#)
+        // The position is the coroutine's own line, not that of the code resuming it.
+        #expect(result.taskStates["quit"]?.message?.hasSuffix("flow.lua:15: os.exit(3) called during a flow run") == true,
+                "\(result.taskStates["quit"]?.message ?? "")")
         #expect(log.logs.prefix(2) == ["t: inside\t1", "t: logged 2"])
         let bad = try #require(result.taskStates["bad"]?.result.stringValue)
         #expect(bad.hasPrefix("bad: ") && bad.contains("dk.json.decode"), "\(bad)")

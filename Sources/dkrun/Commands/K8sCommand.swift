@@ -70,7 +70,7 @@ struct K8sCommand: ParsableCommand {
         func validate() throws {
             guard workers >= 1 else { throw ValidationError("--workers must be at least 1") }
             guard nthreads >= 1 else { throw ValidationError("--nthreads must be at least 1") }
-            guard memoryLimit.firstMatch(of: #/^[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|K|M|G|T)?$/#) != nil else {
+            guard memoryLimit.wholeMatch(of: #/[0-9]+(\.[0-9]+)?(Ki|Mi|Gi|Ti|k|K|M|G|T)?/#) != nil else {
                 throw ValidationError("--memory-limit '\(memoryLimit)' is not a memory quantity (such as 4G, 1.5G or 512Mi)")
             }
         }
