@@ -332,7 +332,8 @@ import Testing
               local f = assert(io.open("MARKS", "a")); f:write(name, "\\n"); f:close()
             end
             local step = task("step", function(x) mark("step" .. x); return x + 1 end)
-            return Flow("steps", function() print("result " .. step(step(step(0)))) end)
+            local show = task("show", { checkpoint = false }, function(x) print("result " .. x) end)
+            return Flow("steps", function() show(step(step(step(0)))) end)
             """)
         let cluster = try DaskCluster(workers: 0)
         defer { cluster.stop() }
@@ -344,7 +345,8 @@ import Testing
         #expect(try place.takeMarks() == ["step0", "step1", "step2"])
         let id = try #require(try RunHistoryIDs.all(home: place.home).first)
         let dir = place.home + "/results/runs/\(id)"
-        // One worker thread: one task server, one file; no file per result.
+        // One worker thread: one task server, one file of step's three records (show keeps
+        // nothing); no file per result.
         let files = try FileManager.default.contentsOfDirectory(atPath: dir)
         #expect(files.count == 1 && files[0].hasPrefix("kept-"), "\(files)")
         let path = dir + "/" + files[0]
