@@ -71,8 +71,9 @@ public final class KeptResults: @unchecked Sendable, Equatable {
     private var finishing = false
     private var failed = 0
     private var firstFailure: String?
-    /// The open files of the places written so far (one per run).
+    /// The open files of the places written to lately (one per run).
     private var files: [String: Int32] = [:]
+    static let openFiles = 8
 
     public init(writer: String? = nil) { self.writer = writer }
 
@@ -134,6 +135,11 @@ public final class KeptResults: @unchecked Sendable, Equatable {
     private func append(_ bytes: [UInt8], to path: String) throws {
         let fd: Int32
         if let open = files[path] { fd = open } else {
+            // A task server serves run after run: the files of earlier runs are let go.
+            if files.count >= Self.openFiles {
+                for fd in files.values { close(fd) }
+                files = [:]
+            }
             try Files.makeDirectories(Files.directory(of: path))
             fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
             guard fd >= 0 else { throw Files.FileError(path: path, reason: String(cString: strerror(errno)), exitStatus: .failure) }
