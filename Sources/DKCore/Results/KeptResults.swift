@@ -85,6 +85,12 @@ public final class KeptResults: @unchecked Sendable, Equatable {
     /// How long a smaller batch waits for more (a run whose tasks are slow).
     static let batchDelay = 0.05
 
+    /// Whether it keeps the results of `place`: a run's own writer every place's; a task
+    /// server's only a directory's (its file), objects (S3) being written at once as the
+    /// task ends, as before (written from this thread, a task server's S3 results were not
+    /// found by a resume on the Kubernetes test cluster, KubeResultsTests; cause not known).
+    func takes(_ place: KeptPlace) -> Bool { writer == nil || place.directory != nil }
+
     /// Keeps `result`; where it will be, as `KeptPlace.describe` says.
     func add(_ store: ResultStore, _ place: KeptPlace, _ result: StoredResult) -> String {
         monitor.locked {

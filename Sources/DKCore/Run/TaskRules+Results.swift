@@ -196,10 +196,10 @@ struct StoragePlan {
     }
 
     /// Keeps a result for a resume of this run: by the process's `KeptResults` (the run's in
-    /// a run here, the task server's on a Dask worker), else (a Kubernetes pod) written at
+    /// a run here, the task server's on a Dask worker, `KeptResults.takes`), else written at
     /// once. Where it is kept.
     func keep(_ result: StoredResult) throws -> String {
-        if let writer = call.run.kept { return writer.add(keptStore, kept, result) }
+        if let writer = call.run.kept, writer.takes(kept) { return writer.add(keptStore, kept, result) }
         do { try keptStore.write(kept.key(result.identity), result.bytes) } catch {
             throw ResultStoreError("task '\(call.id)': cannot keep its result at \(kept.key(result.identity)) in \(kept.location): \(error)")
         }
