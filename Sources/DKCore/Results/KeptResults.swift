@@ -59,7 +59,7 @@ public struct KeptPlace: Sendable, Hashable {
 /// all the runs it serves, written out before each Dask task ends (`flush`).
 public final class KeptResults: @unchecked Sendable, Equatable {
     /// The name of this writer's files (`KeptPlace.file(writer:)`): nil for a run's own.
-    public let writer: String?
+    let writer: String?
     /// Condition 0 wakes the writer's thread; 1, those waiting in `flush`.
     private let monitor = Monitor(conditions: 2)
     private var pending: [(store: ResultStore, place: KeptPlace, result: StoredResult)] = []
