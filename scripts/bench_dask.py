@@ -6,7 +6,10 @@ with dkrun (`--executor dask=ADDRESS`) with `--no-fuse` first, then fused (docs/
 Fusion): the `--no-fuse` run records its tasks' durations in the run history, so the fused run
 has a history and batches the cheap tasks of a fan or a diamond (a first run of a flow only
 fuses chains). In the same run, raw Dask runs the same graphs of no-op Python functions
-(`Client.get`); then the task server's own per-task
+(`Client.get`). The chain's tasks pass distinct values on (each returns its input + 1, in
+dkrun and in raw Dask), so that each of dkrun's tasks has an identity of its own and keeps a
+result of its own for a resume, as in a real flow (the core benchmark's chain passes one value
+on, which dkrun would keep once). Then the task server's own per-task
 overhead (`dkrun worker --stdio` driven directly), and the time from `dkrun` start to
 the first task running on a temporary cluster. The fixed cost of a run is printed next to
 what a Python program pays to reach the same scheduler: a fresh `python` importing
@@ -34,6 +37,30 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from scripts.bench_core import (DIAMOND_WIDTH, DKRUN, LUA_SHAPES, ROOT,  # noqa: E402
                                 dask_graph, parse_arguments, parse_timings, popen_wait)
+
+# The chain whose tasks pass distinct values on (see above); the other shapes are the core's.
+SHAPES = dict(LUA_SHAPES, chain="""
+local N = {n}
+local step = task("step", function(x) return x + 1 end)
+return Flow("chain", function()
+  local h = step(0)
+  for i = 2, N do h = step(h) end
+end)
+""")
+
+
+def inc(x=-1):
+    return x + 1
+
+
+def raw_graph(shape, n):
+    """The Dask graph of a shape and the keys to compute: the chain as SHAPES's, of `inc`."""
+    if shape != "chain":
+        return dask_graph(shape, n)
+    dsk = {("t", 0): (inc,)}
+    for i in range(1, n):
+        dsk[("t", i)] = (inc, ("t", i - 1))
+    return dsk, [("t", n - 1)]
 
 
 def bench_dkrun(path, address, repeat, *options):
@@ -74,7 +101,7 @@ def driver_peak_rss(path, address):
 
 
 def bench_raw(client, shape, n, repeat):
-    dsk, keys = dask_graph(shape, n)
+    dsk, keys = raw_graph(shape, n)
     best = None
     for _ in range(repeat):
         started = time.perf_counter()
@@ -163,10 +190,11 @@ def main():
         print(f"dkrun on Dask: LocalCluster of 2 workers x 1 thread ({os.cpu_count()} cores); best of {args.repeat}")
         print("dkrun run = the run phase of --timings (driver start, connect, submit, every task, results);")
         print("fixed = the run phase of a 1-task flow; marginal µs/task = (run - fixed) / N;")
-        print("ratio = dkrun (fused, after a --no-fuse run measured the tasks) / raw dask; no-fuse = dkrun --no-fuse / raw dask\n")
+        print("ratio = dkrun (fused, after a --no-fuse run measured the tasks) / raw dask; no-fuse = dkrun --no-fuse / raw dask;")
+        print("chain: each task returns its input + 1 (distinct values, so each dkrun task keeps a result of its own)\n")
         one = os.path.join(tmp, "one.lua")
         with open(one, "w") as f:
-            f.write(LUA_SHAPES["chain"].format(n=1))
+            f.write(SHAPES["chain"].format(n=1))
         with warm_driver(False):
             cold, _ = bench_dkrun(one, cluster.scheduler_address, args.repeat)
         with warm_driver(True):
@@ -179,7 +207,7 @@ def main():
             for n in sizes:
                 path = os.path.join(tmp, f"{shape}_{n}.lua")
                 with open(path, "w") as f:
-                    f.write(LUA_SHAPES[shape].format(n=n, w=DIAMOND_WIDTH))
+                    f.write(SHAPES[shape].format(n=n, w=DIAMOND_WIDTH))
                 # First: its runs give the fused ones a history to batch cheap tasks from.
                 unfused, _ = bench_dkrun(path, cluster.scheduler_address, args.repeat, "--no-fuse")
                 run, _ = bench_dkrun(path, cluster.scheduler_address, args.repeat)

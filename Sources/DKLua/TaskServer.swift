@@ -1,4 +1,7 @@
 import DKCore
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `dkrun worker --stdio`: runs tasks for a Dask worker (or any caller) one after another.
 /// It loads each flow once per payload hash, rebuilding it from the payload alone (the DAG
@@ -10,6 +13,9 @@ import DKCore
 public final class TaskServer {
     private let channel: FrameChannel
     private var flows: [String: LoadedFlow] = [:]
+    /// Keeps the results of the tasks it runs for a resume, in a file of its own for each run
+    /// (`KeptPlace.file(writer:)`), written out before each Dask task ends (op=flush).
+    private let kept = KeptResults(writer: UUID4.make())
 
     private struct LoadedFlow {
         /// Calls the tasks of the flow rebuilt from the payload (and keeps its Lua state).
@@ -23,9 +29,11 @@ public final class TaskServer {
     public init(channel: FrameChannel) { self.channel = channel }
 
     /// Serves until the input ends, or until SIGTERM (the Dask worker cancels the run) has
-    /// stopped the request it came in, which is answered first. Errors in a request, a frame
-    /// that holds no MessagePack included, are answered, never fatal.
+    /// stopped the request it came in, which is answered first; then writes out the results
+    /// it keeps. Errors in a request, a frame that holds no MessagePack included, are
+    /// answered, never fatal.
     public func serve() throws {
+        defer { kept.finish { fputs("dkrun worker: \(SecretMask.apply($0))\n", stderr) } }
         while !Interruption.requested, let frame = try channel.receiveFrame() {
             var reply: Value
             do {
@@ -42,6 +50,9 @@ public final class TaskServer {
                     reply = try run(request)
                     reply["seconds"] = .float(Clock.monotonic() - started)
                 case "expand": reply = try expand(request)
+                case "flush":
+                    // A warning: results that could not be kept, for the Dask task's log.
+                    reply = kept.flush().map { ["warning": .text($0)] } ?? [:]
                 case "collect":
                     let children = try (request["children"]?.arrayValue ?? []).map(Self.decodeState)
                     reply = Self.stateReply(TaskRules.mappedState(children), attempts: 0)
@@ -127,8 +138,9 @@ public final class TaskServer {
             return Self.stateReply(TaskState(.success, result: flow.payload.parameters[task.slug] ?? p.defaultValue), attempts: 1)
         }
         let mapIndex = request["map_index"]?.intValue.map(Int.init)
-        let context = try request["context"].map(FlowRunContext.init(value:))
+        var context = try request["context"].map(FlowRunContext.init(value:))
             ?? FlowRunContext(flowName: flow.payload.flow.name, parameters: flow.payload.parameters)
+        context.kept = kept
         inputs.approved = context.approved.contains(task.slug)
         var call = TaskCall(id: TaskRunID(task: task.slug, mapIndex: mapIndex), task: task,
                             arguments: inputs.arguments(mapIndex: mapIndex), run: context)

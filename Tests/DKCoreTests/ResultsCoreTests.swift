@@ -71,3 +71,53 @@ import Testing
         #expect(CacheValidator.partialParametersOnly(["q"]).compared(inputs: inputs, parameters: parameters) == ["q": 2])
     }
 }
+
+/// What a resume reads of a run's kept results in a directory (`KeptIndex`): the run's own
+/// file, each Dask worker task server's `kept-*` file, and results written one per file.
+@Suite struct KeptFilesTests {
+    static func result(_ n: Int) -> StoredResult {
+        StoredResult(value: .int(Int64(n)), identity: String(repeating: String(n), count: 64), flow: "f", task: "t\(n)",
+                     mapIndex: nil, stored: 1)
+    }
+
+    @Test func aResumeReadsEveryKeptFileAndTheResultsWrittenOnTheirOwn() throws {
+        let dir = try TempDir()
+        let store = LocalResultStore(dir: dir.path)
+        let place = KeptPlace(flowResult: .local(dir: dir.path), run: "r")
+        let run = KeptResults(), worker = KeptResults(writer: "w1")
+        #expect(run.add(store, place, Self.result(1)) == "runs/r/kept (record \(Self.result(1).identity)) in \(place.location)")
+        #expect(worker.add(store, place, Self.result(2)) == "runs/r/kept-w1 (record \(Self.result(2).identity)) in \(place.location)")
+        #expect(worker.flush() == nil)
+        run.finish { Issue.record("\($0)") }
+        try store.write(place.key(Self.result(3).identity), Self.result(3).bytes)
+        #expect(try Files.list(dir.file("runs/r")) == ["kept", "kept-w1", "tasks"])
+        var warnings: [String] = []
+        for n in 1 ... 4 {
+            let found = try KeptIndex.lookup(place, Self.result(n).identity, store) { warnings.append($1) }
+            #expect(try found.map { try StoredResult(bytes: $0.bytes) } == (n < 4 ? Self.result(n) : nil))
+            #expect(found?.key == [nil, "runs/r/kept (record ", "runs/r/kept-w1 (record ", "runs/r/tasks/", nil][n]
+                .map { $0 + Self.result(n).identity + (n < 3 ? ")" : "") + " in \(place.location)" })
+        }
+        #expect(warnings == [])
+        worker.finish { Issue.record("\($0)") }
+    }
+
+    @Test func aRecordCutShortInAWorkersFileIsSkippedWithAWarningNamingIt() throws {
+        let dir = try TempDir()
+        let place = KeptPlace(flowResult: .local(dir: dir.path), run: "r")
+        var whole: [UInt8] = [], cut: [UInt8] = []
+        KeptFile.append(Self.result(1), to: &whole)
+        KeptFile.append(Self.result(2), to: &cut)
+        let at = cut.count
+        KeptFile.append(Self.result(3), to: &cut)
+        cut.removeLast(3)
+        try Files.makeDirectories(dir.file("runs/r"))
+        try Files.write(dir.file("runs/r/kept-a"), whole)
+        try Files.write(dir.file("runs/r/kept-b"), cut)
+        var warnings: [String] = []
+        let index = try KeptIndex.read(place.directory!) { warnings.append($1) }
+        #expect(Set(index.keys) == [Self.result(1).identity, Self.result(2).identity])
+        #expect(index[Self.result(2).identity]?.file == "kept-b")
+        #expect(warnings == ["kept results \(dir.file("runs/r/kept-b")): the last record (at byte \(at)): cut short, skipped (its task runs again)"])
+    }
+}

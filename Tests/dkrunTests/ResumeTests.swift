@@ -323,13 +323,17 @@ import Testing
     /// A fused chain of one task definition passing one value on: its tasks have one identity,
     /// whose result the Dask worker's task server writes once (the first task's), not once
     /// per task; a resume takes it for all three.
-    @Test func aDaskWorkerKeepsAnIdentitysResultOnce() throws {
+    /// A Dask worker's task server appends the results it keeps to a file of its own,
+    /// `runs/RUN/kept-WRITER`; a resume reads it, and a record cut short there (a worker
+    /// killed while writing) runs its task again with a warning naming the file.
+    @Test func aDaskWorkerAppendsItsKeptResultsToAFileOfItsOwn() throws {
         let place = try Place("""
             local function mark(name)
               local f = assert(io.open("MARKS", "a")); f:write(name, "\\n"); f:close()
             end
-            local same = task("same", function(x) mark("same"); return x end)
-            return Flow("same", function() same(same(same(1))) end)
+            local step = task("step", function(x) mark("step" .. x); return x + 1 end)
+            local show = task("show", { checkpoint = false }, function(x) print("result " .. x) end)
+            return Flow("steps", function() show(step(step(step(0)))) end)
             """)
         let cluster = try DaskCluster(workers: 0)
         defer { cluster.stop() }
@@ -338,16 +342,24 @@ import Testing
         let executor = ["--executor", "dask=" + cluster.address]
         let run = try place.dkrun(executor)
         #expect(run.status == 0, "\(run.stdout)\(run.stderr)")
-        #expect(try place.takeMarks() == ["same", "same", "same"])
+        #expect(try place.takeMarks() == ["step0", "step1", "step2"])
         let id = try #require(try RunHistoryIDs.all(home: place.home).first)
-        let tasks = place.home + "/results/runs/\(id)/tasks"
-        let files = try FileManager.default.contentsOfDirectory(atPath: tasks)
-        #expect(files.count == 1)
-        let kept = try StoredResult(bytes: Array(try Data(contentsOf: URL(fileURLWithPath: tasks + "/" + files[0]))))
-        #expect(kept.task == "same")
-        let resumed = try place.dkrun(executor + ["--resume"])
-        #expect(resumed.status == 0, "\(resumed.stdout)\(resumed.stderr)")
-        #expect(try place.takeMarks() == [])
+        let dir = place.home + "/results/runs/\(id)"
+        // One worker thread: one task server, one file of step's three records (show keeps
+        // nothing); no file per result.
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir)
+        #expect(files.count == 1 && files[0].hasPrefix("kept-"), "\(files)")
+        let path = dir + "/" + files[0]
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
+        let marks = (0 ..< bytes.count - 3).filter { bytes[$0 ..< $0 + 4].elementsEqual(Array("DKK1".utf8)) }
+        #expect(marks.count == 3, "\(marks)")
+        bytes.removeLast(3)
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let resumed = try place.dkrun(executor + ["--resume"], quiet: false)
+        #expect(resumed.status == 0 && resumed.stdout.contains("result 3"), "\(resumed.stdout)\(resumed.stderr)")
+        #expect(resumed.stdout.contains("kept results \(path): the last record (at byte \(marks[2])): cut short, skipped"),
+                "\(resumed.stdout)")
+        #expect(try place.takeMarks() == ["step2"])
     }
 }
 

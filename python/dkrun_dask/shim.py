@@ -231,6 +231,21 @@ def _call(flow, slug, map_index, message, send=None):
     return TaskResult(reply["kind"], reply["state"], worker.address, duration, reply.get("attempts", 0))
 
 
+def _flush(send):
+    """Has this thread's task server write out the results its tasks kept for a resume, so
+    that they are there when the Dask task ends (a resume after the run reads them); what it
+    could not keep is a warning, sent as a log event (``send``, as ``_call``'s)."""
+    server = getattr(_local, "server", None)
+    if server is None or not server.alive:
+        return  # gone with what it held: a resume runs those tasks again
+    try:
+        reply = server.request({"op": "flush"})
+    except (ServerGone, RuntimeError) as e:
+        reply = {"warning": f"cannot keep results for a resume: {e}"}
+    if "warning" in reply:
+        send({"type": "log", "level": "WARNING", "message": _text(reply["warning"])})
+
+
 def hold(flow):
     """The Dask task that holds a run's FlowRef for the others."""
     return flow
@@ -271,7 +286,11 @@ def run_task(flow, slug, map_index, upstream, semaphores):
     with contextlib.ExitStack() as leases:
         for semaphore in semaphores:  # always in the order of their tags: no two tasks wait on each other
             leases.enter_context(semaphore)
-        return _call(flow, slug, map_index, message)
+        result = _call(flow, slug, map_index, message)
+    worker = get_worker()
+    _flush(lambda msg: worker.log_event("dkrun-" + flow.run_id,
+                                        dict(msg, task=slug, map_index=map_index, worker=worker.address)))
+    return result
 
 
 # A grouped task's state is kept in the scheduler (in the events of its group) up to this size;
@@ -324,12 +343,15 @@ class GroupRun:
                      for _, batch in sync(worker.loop, worker.scheduler.events, topic=topic)
                      for msg in batch["events"] if msg["type"] == "state"}
         self.events = EventBatch(worker, ["dkrun-" + flow.run_id, topic])
+        # The last task run here (slug, map index): a warning of its results' flush is its.
+        self.last = None
 
     def run(self, slug, map_index, upstream):
         """The result of a task (or child) from its upstream states: kept, or run now."""
         result = self.kept.get((slug, map_index))
         if result is not None:
             return result
+        self.last = (slug, map_index)
         result = _call(self.flow, slug, map_index, _run_request(self.flow, map_index, upstream), self.events.add)
         # As bytes: Dask's events take no text that is not UTF-8 (dkrun's strings may be);
         # a state made here (TaskResult.ended) is bytes already.
@@ -346,6 +368,9 @@ class GroupRun:
         return self
 
     def __exit__(self, *_):
+        if self.last is not None:
+            slug, map_index = self.last
+            _flush(lambda msg: self.events.add(dict(msg, task=slug, map_index=map_index, worker=self.events.worker.address)))
         self.events.flush()  # before the group's result: the driver sees its events first
 
 

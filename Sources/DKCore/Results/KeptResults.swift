@@ -16,43 +16,66 @@ public struct KeptPlace: Sendable, Hashable {
         self.run = run
     }
 
-    /// The key of one result written on its own (by a Dask worker, a Kubernetes pod, or to
-    /// an S3 location): `runs/RUN/tasks/IDENTITY`.
+    /// The key of one result written on its own (to an S3 location, and by runs made before
+    /// results were appended on Dask workers): `runs/RUN/tasks/IDENTITY`.
     func key(_ identity: String) -> String { "runs/\(run)/tasks/\(identity)" }
 
     /// Where a result is kept, as the run history and messages show it: "KEY in LOCATION",
-    /// the key of the run's file and the record's identity when it is in the file.
-    func describe(_ identity: String, inFile: Bool) -> String {
-        (inFile ? "runs/\(run)/kept (record \(identity))" : key(identity)) + " in \(location)"
+    /// the name of its kept file (`file(writer:)`, relative) and the record's identity when
+    /// it is in one.
+    func describe(_ identity: String, file: String?) -> String {
+        (file.map { "runs/\(run)/\($0) (record \(identity))" } ?? key(identity)) + " in \(location)"
     }
 
     /// Whether a run on Kubernetes keeps results for a resume: only in a flow's location that
     /// every pod, and the resuming run, reaches (else they would be lost with the pod's disk).
     public static func keepsOnKubernetes(flowResult: ResultLocation?) -> Bool { flowResult?.isShared == true }
 
-    /// The run's append-only file (`KeptFile`), when the location is a directory.
-    var file: String? {
-        guard case .local(let dir) = location else { return nil }
-        return Files.join(dir, "runs/\(run)/kept")
+    /// The name of the append-only file (`KeptFile`) a writer appends to in the run's
+    /// directory, when the location is a directory: `kept` for the run's own process,
+    /// `kept-WRITER` for each other process that keeps results of it (a Dask worker's task
+    /// server), so that no two processes append to one file. nil: one object per result.
+    func file(writer: String?) -> String? {
+        guard case .local = location else { return nil }
+        return writer.map { "kept-\($0)" } ?? "kept"
     }
+
+    /// The run's directory, which holds its kept files, when the location is a directory.
+    var directory: String? {
+        guard case .local(let dir) = location else { return nil }
+        return Files.join(dir, "runs/\(run)")
+    }
+
+    /// Whether a name in the run's directory is one of its kept files (`file(writer:)`).
+    static func isFile(_ name: String) -> Bool { name == "kept" || name.hasPrefix("kept-") }
 }
 
-/// Writes the results a run here (local, threads) keeps for a later `--resume` on a thread of
-/// its own, batched, so that tasks do not wait for the file system: into the run's one
-/// append-only file when the place is a directory (a file per result cost a 10,000-task run
-/// several times its time, scripts/bench_resume.py), else one object per result. The run's
-/// end waits for the last write (`finish`). Dask workers have none: they write each result.
+/// Writes the results a process keeps for a later `--resume` on a thread of its own,
+/// batched, so that tasks do not wait for the file system: appended to one file of the run
+/// when the place is a directory (`KeptPlace.file(writer:)`; a file per result cost a
+/// 10,000-task run several times its time, scripts/bench_resume.py, and a Dask worker's task
+/// server ~0.4 ms per task), else one object per result. A run here has one for the run and
+/// waits for the last write at its end (`finish`); a Dask worker's task server has one for
+/// all the runs it serves, written out before each Dask task ends (`flush`).
 public final class KeptResults: @unchecked Sendable, Equatable {
-    private let monitor = Monitor()
+    /// The name of this writer's files (`KeptPlace.file(writer:)`): nil for a run's own.
+    let writer: String?
+    /// Condition 0 wakes the writer's thread; 1, those waiting in `flush`.
+    private let monitor = Monitor(conditions: 2)
     private var pending: [(store: ResultStore, place: KeptPlace, result: StoredResult)] = []
-    private var writer: pthread_t?
+    private var thread: pthread_t?
+    /// Results added and written (or failed) so far: `flush` waits until they are equal.
+    private var added = 0
+    private var done = 0
+    private var flushing = 0
     private var finishing = false
     private var failed = 0
     private var firstFailure: String?
-    /// The open files of the places written so far (one in practice: the flow's place).
+    /// The open files of the places written to lately (one per run).
     private var files: [String: Int32] = [:]
+    static let openFiles = 8
 
-    public init() {}
+    public init(writer: String? = nil) { self.writer = writer }
 
     public static func == (a: KeptResults, b: KeptResults) -> Bool { a === b }
 
@@ -62,12 +85,21 @@ public final class KeptResults: @unchecked Sendable, Equatable {
     /// How long a smaller batch waits for more (a run whose tasks are slow).
     static let batchDelay = 0.05
 
-    func add(_ store: ResultStore, _ place: KeptPlace, _ result: StoredResult) {
+    /// Whether it keeps the results of `place`: a run's own writer every place's; a task
+    /// server's only a directory's (its file), objects (S3) being written at once as the
+    /// task ends, as before (written from this thread, a task server's S3 results were not
+    /// found by a resume on the Kubernetes test cluster, KubeResultsTests; cause not known).
+    func takes(_ place: KeptPlace) -> Bool { writer == nil || place.directory != nil }
+
+    /// Keeps `result`; where it will be, as `KeptPlace.describe` says.
+    func add(_ store: ResultStore, _ place: KeptPlace, _ result: StoredResult) -> String {
         monitor.locked {
             pending.append((store, place, result))
-            if writer == nil { writer = spawnThread { [self] in write() } }
+            added += 1
+            if thread == nil { thread = spawnThread { [self] in write() } }
             if pending.count == 1 || pending.count == Self.batch { monitor.signal() }
         }
+        return place.describe(result.identity, file: place.file(writer: writer))
     }
 
     private func write() {
@@ -75,7 +107,7 @@ public final class KeptResults: @unchecked Sendable, Equatable {
             let batch = monitor.locked { () -> [(store: ResultStore, place: KeptPlace, result: StoredResult)]? in
                 while pending.isEmpty && !finishing { monitor.wait() }
                 let deadline = Clock.monotonic() + Self.batchDelay
-                while pending.count < Self.batch && !finishing && monitor.wait(until: deadline) {}
+                while pending.count < Self.batch && !finishing && flushing == 0 && monitor.wait(until: deadline) {}
                 if pending.isEmpty { return nil }
                 defer { pending = [] }
                 return pending
@@ -83,7 +115,8 @@ public final class KeptResults: @unchecked Sendable, Equatable {
             guard let batch else { break }
             var appended: [String: (bytes: [UInt8], count: Int)] = [:]
             for (store, place, result) in batch {
-                if let path = place.file {
+                if let dir = place.directory, let name = place.file(writer: writer) {
+                    let path = Files.join(dir, name)
                     KeptFile.append(result, to: &appended[path, default: ([], 0)].bytes)
                     appended[path]?.count += 1
                 } else {
@@ -97,6 +130,10 @@ public final class KeptResults: @unchecked Sendable, Equatable {
                     failure(records.count, "cannot keep results in \(path): \(error)")
                 }
             }
+            monitor.locked {
+                done += batch.count
+                monitor.broadcast(1)
+            }
         }
         for fd in files.values { close(fd) }
     }
@@ -104,6 +141,11 @@ public final class KeptResults: @unchecked Sendable, Equatable {
     private func append(_ bytes: [UInt8], to path: String) throws {
         let fd: Int32
         if let open = files[path] { fd = open } else {
+            // A task server serves run after run: the files of earlier runs are let go.
+            if files.count >= Self.openFiles {
+                for fd in files.values { close(fd) }
+                files = [:]
+            }
             try Files.makeDirectories(Files.directory(of: path))
             fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
             guard fd >= 0 else { throw Files.FileError(path: path, reason: String(cString: strerror(errno)), exitStatus: .failure) }
@@ -125,16 +167,29 @@ public final class KeptResults: @unchecked Sendable, Equatable {
         }
     }
 
-    /// Waits until every kept result is written. A place that cannot be written is one
-    /// warning, with how many results a resume will run again.
+    /// Waits until every result kept so far is written (without waiting for a batch to
+    /// fill). What could not be written since the last flush is one warning, with how many
+    /// results a resume will run again; nil: all were.
+    public func flush() -> String? {
+        monitor.locked {
+            flushing += 1
+            monitor.signal()
+            while done < added { monitor.wait(1) }
+            flushing -= 1
+            defer { (failed, firstFailure) = (0, nil) }
+            return firstFailure.map { "\($0) (\(failed) results not kept; a resume runs those tasks again)" }
+        }
+    }
+
+    /// Writes every kept result and ends the writer's thread: `flush`'s warning, if any.
     public func finish(warn: (String) -> Void) {
+        if let warning = flush() { warn(warning) }
         let thread = monitor.locked { () -> pthread_t? in
             finishing = true
             monitor.signal()
-            return writer
+            return self.thread
         }
         if let thread { pthread_join(thread, nil) }
-        if let firstFailure { warn("\(firstFailure) (\(failed) results not kept; a resume runs those tasks again)") }
     }
 }
 
@@ -216,57 +271,45 @@ enum KeptFile {
     }
 }
 
-/// The results an earlier run kept, as a resumed run looks them up: its kept file, read once
-/// per process into an index (a warning for each record skipped, once), else the result
-/// written on its own under its key. Only the last file read is held (a Dask worker serves
-/// one run after another).
+/// The results an earlier run kept, as a resumed run looks them up: its kept files (`kept`,
+/// and each Dask worker task server's `kept-*`), read once per process into one index (a
+/// warning for each record skipped, once), else the result written on its own under its key
+/// (S3, and runs made before results were appended on Dask workers). Only the last run's
+/// index is held (a Dask worker serves one run after another).
 enum KeptIndex {
     private static let monitor = Monitor()
-    nonisolated(unsafe) private static var last: (path: String, index: [String: ArraySlice<UInt8>])?
+    /// Each identity's bytes and the name of the file they are in.
+    typealias Index = [String: (bytes: ArraySlice<UInt8>, file: String)]
+    nonisolated(unsafe) private static var last: (directory: String, index: Index)?
 
     /// The bytes the run of `place` kept for `identity`, and where (`KeptPlace.describe`); nil: none.
     static func lookup(_ place: KeptPlace, _ identity: String, _ store: ResultStore,
                        log: (LogLevel, String) -> Void) throws -> (bytes: [UInt8], key: String)? {
-        if let path = place.file, let found = try index(path, log: log)[identity] {
-            return (Array(found), place.describe(identity, inFile: true))
+        if let dir = place.directory, let found = try index(dir, log: log)[identity] {
+            return (Array(found.bytes), place.describe(identity, file: found.file))
         }
-        return try store.read(place.key(identity)).map { ($0, place.describe(identity, inFile: false)) }
+        return try store.read(place.key(identity)).map { ($0, place.describe(identity, file: nil)) }
     }
 
-    private static func index(_ path: String, log: (LogLevel, String) -> Void) throws -> [String: ArraySlice<UInt8>] {
+    private static func index(_ dir: String, log: (LogLevel, String) -> Void) throws -> Index {
         try monitor.locked {
-            if let last, last.path == path { return last.index }
-            var index: [String: ArraySlice<UInt8>] = [:]
-            if Files.kind(path) != nil {
-                let read = KeptFile.read(try Files.read(path, limit: .keptResults))
-                for s in read.skipped { log(.warning, "kept results \(path): \(s), skipped (its task runs again)") }
-                index = read.index
-            }
-            last = (path, index)
+            if let last, last.directory == dir { return last.index }
+            let index = try read(dir, log: log)
+            last = (dir, index)
             return index
         }
     }
-}
 
-/// The identities whose results this process wrote on its own (a Dask worker's task server,
-/// a Kubernetes pod) for the run it serves. A result of an identity kept already is the same
-/// result (the same task with the same inputs, as `KeptFile.read` takes them), so it is not
-/// written again: writing a result's file over an existing one cost a task server ~0.5 ms,
-/// five times a no-op task (ext4 writes the new file's data out before such a rename), in a
-/// chain whose tasks all pass the same value on. Only the last run's identities are held
-/// (a Dask worker serves one run after another).
-enum KeptWritten {
-    private static let monitor = Monitor()
-    nonisolated(unsafe) private static var last: (place: KeptPlace, identities: Set<String>)?
-
-    static func contains(_ place: KeptPlace, _ identity: String) -> Bool {
-        monitor.locked { last?.place == place && last?.identities.contains(identity) == true }
-    }
-
-    static func insert(_ place: KeptPlace, _ identity: String) {
-        monitor.locked {
-            if last?.place != place { last = (place, []) }
-            last?.identities.insert(identity)
+    /// The records of every kept file in a run's directory (none when there is no directory).
+    static func read(_ dir: String, log: (LogLevel, String) -> Void) throws -> Index {
+        var index: Index = [:]
+        guard Files.kind(dir) == "directory" else { return index }
+        for name in try Files.list(dir) where KeptPlace.isFile(name) {
+            let path = Files.join(dir, name)
+            let read = KeptFile.read(try Files.read(path, limit: .keptResults))
+            for s in read.skipped { log(.warning, "kept results \(path): \(s), skipped (its task runs again)") }
+            for (identity, bytes) in read.index { index[identity] = (bytes, name) }
         }
+        return index
     }
 }

@@ -10,8 +10,9 @@ public struct FlowRunContext: Sendable, Equatable {
     public var parameters: [String: Value]
     /// The id of the run this one resumes (`dkrun FLOW.lua --resume`), or nil.
     public var resumes: String?
-    /// Where a run here keeps results for a later resume until it ends; nil (Dask workers,
-    /// and what crosses processes): each result is written as it comes.
+    /// What keeps results for a later resume: the run's writer in a run here, the task
+    /// server's on a Dask worker (it does not cross processes); nil: each result is written
+    /// as it comes.
     public var kept: KeptResults?
     /// The tasks (slugs) this run approves (`dkrun resume` of a paused run): their trigger is
     /// not checked, and `dk.pause()` in them returns (`dk.context.resume` is true).

@@ -69,7 +69,7 @@ extension TaskRules {
     /// An attempt's outcome once its result is stored: a successful attempt's result is
     /// written to the target or checkpoint (`checkpoint = true`), else kept for a later resume
     /// under its identity (unless `checkpoint = false`; by `KeptResults` on its own thread in a
-    /// run here, at once on a Dask worker), and to the cache (then the task is Cached, as in
+    /// run here and on a Dask worker), and to the cache (then the task is Cached, as in
     /// Prefect 1). A result the task asked to store that cannot be written fails the task,
     /// naming the location; one kept only for a resume warns. The state says where the
     /// result is (`TaskState.resultLocation`, for the run history).
@@ -195,21 +195,15 @@ struct StoragePlan {
         }
     }
 
-    /// Keeps a result for a resume of this run: by the run's `KeptResults` in a run here,
-    /// written at once on a Dask worker or a Kubernetes pod, unless this process kept one of
-    /// the same identity for the run already (`KeptWritten`). Where it is kept.
+    /// Keeps a result for a resume of this run: by the process's `KeptResults` (the run's in
+    /// a run here, the task server's on a Dask worker, `KeptResults.takes`), else written at
+    /// once. Where it is kept.
     func keep(_ result: StoredResult) throws -> String {
-        if let writer = call.run.kept {
-            writer.add(keptStore, kept, result)
-            return kept.describe(result.identity, inFile: kept.file != nil)
+        if let writer = call.run.kept, writer.takes(kept) { return writer.add(keptStore, kept, result) }
+        do { try keptStore.write(kept.key(result.identity), result.bytes) } catch {
+            throw ResultStoreError("task '\(call.id)': cannot keep its result at \(kept.key(result.identity)) in \(kept.location): \(error)")
         }
-        if !KeptWritten.contains(kept, result.identity) {
-            do { try keptStore.write(kept.key(result.identity), result.bytes) } catch {
-                throw ResultStoreError("task '\(call.id)': cannot keep its result at \(kept.key(result.identity)) in \(kept.location): \(error)")
-            }
-            KeptWritten.insert(kept, result.identity)
-        }
-        return kept.describe(result.identity, inFile: false)
+        return kept.describe(result.identity, file: nil)
     }
 
     /// "KEY in LOCATION", as the run history shows where a result is.
