@@ -49,6 +49,9 @@ public final class TaskServer {
                     let started = Clock.monotonic()
                     reply = try run(request)
                     reply["seconds"] = .float(Clock.monotonic() - started)
+                    // A Dask task of its own ends with its kept result written: in this reply,
+                    // not in a flush request of its own (a round trip more per task).
+                    if request["flush"]?.boolValue == true, let warning = kept.flush() { reply["warning"] = .text(warning) }
                 case "expand": reply = try expand(request)
                 case "flush":
                     // A warning: results that could not be kept, for the Dask task's log.

@@ -223,6 +223,8 @@ def _call(flow, slug, map_index, message, send=None):
     finally:
         with _lock:
             _busy.pop(me, None)
+    if "warning" in reply:  # results the task server could not keep for a resume
+        send(dict(where, type="log", level="WARNING", message=_text(reply["warning"])))
     if "width" in reply:
         return Expansion(width=reply["width"])
     # The task's duration is its own time in the task server (what fusion's batches are sized
@@ -232,9 +234,10 @@ def _call(flow, slug, map_index, message, send=None):
 
 
 def _flush(send):
-    """Has this thread's task server write out the results its tasks kept for a resume, so
-    that they are there when the Dask task ends (a resume after the run reads them); what it
-    could not keep is a warning, sent as a log event (``send``, as ``_call``'s)."""
+    """Has this thread's task server write out the results a group's tasks kept for a resume,
+    so that they are there when the Dask task ends (a resume after the run reads them); what
+    it could not keep is a warning, sent as a log event (``send``, as ``_call``'s). A task of
+    its own asks for it in its run request (``flush``)."""
     server = getattr(_local, "server", None)
     if server is None or not server.alive:
         return  # gone with what it held: a resume runs those tasks again
@@ -282,15 +285,12 @@ def _run_request(flow, map_index, states):
 def run_task(flow, slug, map_index, upstream, semaphores):
     """Runs a task (or child `map_index` of a mapped task) from its upstream results,
     holding a lease of each of its tags' semaphores (the flow's limits) while it runs."""
-    message = _run_request(flow, map_index, _upstream_states(upstream))
+    # flush: the task server writes out the results kept for a resume before it answers.
+    message = dict(_run_request(flow, map_index, _upstream_states(upstream)), flush=True)
     with contextlib.ExitStack() as leases:
         for semaphore in semaphores:  # always in the order of their tags: no two tasks wait on each other
             leases.enter_context(semaphore)
-        result = _call(flow, slug, map_index, message)
-    worker = get_worker()
-    _flush(lambda msg: worker.log_event("dkrun-" + flow.run_id,
-                                        dict(msg, task=slug, map_index=map_index, worker=worker.address)))
-    return result
+        return _call(flow, slug, map_index, message)
 
 
 # A grouped task's state is kept in the scheduler (in the events of its group) up to this size;
