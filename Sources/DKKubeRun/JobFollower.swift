@@ -13,12 +13,16 @@ public final class JobFollower: @unchecked Sendable {
     let namespace: String
     let runID: String
     let observer: RunObserver
+    /// The pause before reading a log again: after a stream that ended while the pod runs,
+    /// and, times the failures in a row, after a failed read.
+    let readAgainPause: useconds_t
 
-    public init(client: KubeAPI, namespace: String, runID: String, observer: RunObserver) {
+    public init(client: KubeAPI, namespace: String, runID: String, observer: RunObserver, readAgainPause: useconds_t = 200_000) {
         self.client = client
         self.namespace = namespace
         self.runID = runID
         self.observer = observer
+        self.readAgainPause = readAgainPause
     }
 
     private func say(_ text: String, _ level: LogLevel = .info) {
@@ -127,9 +131,9 @@ public final class JobFollower: @unchecked Sendable {
             endedBeforeRead = ended
             let failures = max(readFailures, podFailures)
             if failures > 0 {
-                usleep(UInt32(200_000 * failures))
+                usleep(readAgainPause * useconds_t(failures))
             } else if !ended {
-                usleep(200_000)  // a stream that ends at once while the pod runs is not read again at once
+                usleep(readAgainPause)  // a stream that ends at once while the pod runs is not read again at once
             }
         }
     }

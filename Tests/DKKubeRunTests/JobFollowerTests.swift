@@ -62,7 +62,7 @@ import Testing
         kube.logReads["job-pod"] = reads
         kube.failingLogReads["job-pod"] = failing
         let seen = Seen()
-        return (kube, JobFollower(client: kube, namespace: "default", runID: run, observer: seen), seen)
+        return (kube, JobFollower(client: kube, namespace: "default", runID: run, observer: seen, readAgainPause: 1_000), seen)
     }
 
     /// A result may nest 200 levels (Value.maxDepth); its event line nests one more, and is
