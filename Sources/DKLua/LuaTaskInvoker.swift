@@ -9,12 +9,39 @@ final class LuaTaskInvoker: TaskInvoker {
     private let host: LuaHost
     /// The metatable that shows the run's fields under each call's `dk.context`, made once per
     /// flow run.
-    private var runFields: (run: FlowRunContext, fields: [String: Value], metatable: Int32)?
+    private var runFields: RunFields?
+
+    /// A class: comparing a copied-out tuple with each call's run cost a no-op task more than
+    /// pushing its arguments.
+    private final class RunFields {
+        let run: FlowRunContext
+        let fields: [String: Value]
+        let metatable: Int32
+
+        init(_ run: FlowRunContext, metatable: Int32) {
+            (self.run, fields, self.metatable) = (run, run.fields, metatable)
+        }
+    }
     /// The shared part of each task's identity, made once per task and shared by its copies
     /// (a flow of 100,000 calls of one task makes one, not 100,000).
     private var identityParts: [TaskOrigin: TaskIdentity.TaskPart] = [:]
     /// The stores of the locations used so far (an S3 store reads its credentials once).
     private var stores: [ResultLocation: ResultStore] = [:]
+    /// The last task storage made, and what it was made from: the tasks of a run share a few
+    /// (one, for most flows), and making one per call (the default location from the
+    /// environment, paths joined, the stores looked up) cost more than hashing its identity.
+    /// A class: copying the tuple out of an optional cost a no-op task more than its lookup.
+    private final class MadeStorage {
+        let result: ResultLocation?
+        let flowResult: ResultLocation?
+        let run: String
+        let storage: TaskStorage
+
+        init(_ task: TaskSpec, _ run: String, _ storage: TaskStorage) {
+            (result, flowResult, self.run, self.storage) = (task.result, task.flowResult, run, storage)
+        }
+    }
+    private var lastStorage: MadeStorage?
 
     init(host: LuaHost) { self.host = host }
 
@@ -73,7 +100,7 @@ final class LuaTaskInvoker: TaskInvoker {
         lua.pushRef(flowRef)
         lua.push(call.task.slug)
         do {
-            try lua.push(Value(textKeys: arguments))
+            try lua.push(fields: arguments)
             try pushRunFields(call.run)
             // Most tasks never read dk.context: its table is made at the first read. A
             // `task_run_name` is formatted here, so that a bad template fails the task
@@ -186,6 +213,15 @@ final class LuaTaskInvoker: TaskInvoker {
         return Array(all[min(first - 1, all.count) ..< min(last, all.count)].joined(separator: [UInt8(ascii: "\n")]))
     }
 
+    func storage(of task: TaskSpec, run: String) throws -> TaskStorage {
+        if let last = lastStorage, last.run == run, last.result == task.result, last.flowResult == task.flowResult {
+            return last.storage
+        }
+        let storage = try TaskStorage(task: task, run: run, stores: resultStore)
+        lastStorage = MadeStorage(task, run, storage)
+        return storage
+    }
+
     func resultStore(_ location: ResultLocation) throws -> ResultStore {
         if let known = stores[location] { return known }
         let store: ResultStore
@@ -200,13 +236,13 @@ final class LuaTaskInvoker: TaskInvoker {
     /// Makes the metatable that shows `run`'s fields under each call's `dk.context`, unless
     /// it is made already.
     private func pushRunFields(_ run: FlowRunContext) throws {
-        guard runFields?.run != run else { return }
+        if let runFields, runFields.run == run { return }
         let lua = host.lua
         if let old = runFields { lua.unref(old.metatable) }
         lua_createtable(lua.L, 0, 1)
         try lua.push(Value(textKeys: run.fields))
         lua.setField(-2, "__index")
-        runFields = (run, run.fields, lua.ref())
+        runFields = RunFields(run, metatable: lua.ref())
     }
 
     /// `dk.context` for the call: its own fields, over the run's (shared through a metatable).

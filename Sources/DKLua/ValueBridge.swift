@@ -27,7 +27,7 @@ extension LuaState {
     }
 
     /// Pushes a table of text keys: `push(Value(textKeys: fields))` without making that map
-    /// first (a task's `dk.context` is pushed once per attempt).
+    /// first (a task's arguments, and its `dk.context` when read, are pushed once per attempt).
     func push(fields: [String: Value]) throws {
         try bridging {
             try enter(0, limit: Value.maxMessageDepth)

@@ -15,6 +15,17 @@ import Testing
         #expect(try MessagePack.decode(bytes) == value)
     }
 
+    /// A map of text keys written directly (a task's inputs, for its identity) is the map value's encoding.
+    @Test func aMapOfTextKeysIsWrittenAsItsValue() {
+        let keys = ["b", "a", "aa", String(repeating: "k", count: 40), "#1", "é"]
+        let m = Dictionary(uniqueKeysWithValues: keys.enumerated().map { ($1, Value.int(Int64($0))) })
+        for map in [[:], ["x": ["y": [1, "z"]]], m] as [[String: Value]] {
+            var w = MessagePack.Writer()
+            w.map(textKeys: map)
+            #expect(w.bytes == MessagePack.encode(Value(textKeys: map)))
+        }
+    }
+
     @Test func lengthBoundaries() throws {
         for n in [0, 31, 32, 255, 256, 65535, 65536] {
             let s = Value.string([UInt8](repeating: 0x41, count: n))

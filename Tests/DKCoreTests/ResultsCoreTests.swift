@@ -30,6 +30,18 @@ import Testing
                                    "options": Value(textKeys: options)])
         #expect(TaskIdentity(task: task, code: code, inputs: inputs).hash == Digests.sha256Hex(MessagePack.encode(map)))
     }
+
+    /// The part a task's calls share is hashed once: one call's identity leaves it as it was
+    /// for the next.
+    @Test func aSharedPartServesEveryCall() {
+        let task = makeTask("t", params: ["x"])
+        let code = Array("function(x) return x end".utf8)
+        let part = TaskIdentity.TaskPart(task: task, code: code)
+        let first = TaskIdentity(part, inputs: ["x": 1])
+        #expect(TaskIdentity(part, inputs: ["x": 2]) != first)
+        #expect(TaskIdentity(part, inputs: ["x": 1]) == first)
+        #expect(first == TaskIdentity(task: task, code: code, inputs: ["x": 1]))
+    }
 }
 
 @Suite struct StoredResultTests {
@@ -100,6 +112,20 @@ import Testing
         }
         #expect(warnings == [])
         worker.finish { Issue.record("\($0)") }
+    }
+
+    /// A writer makes the text around the identity once per place: each result is still
+    /// described in its own place.
+    @Test func eachResultIsDescribedInItsOwnPlace() throws {
+        let dir = try TempDir()
+        let store = LocalResultStore(dir: dir.path)
+        let a = KeptPlace(flowResult: .local(dir: dir.path), run: "a"), b = KeptPlace(flowResult: .local(dir: dir.path), run: "b")
+        let run = KeptResults()
+        for (place, n) in [(a, 1), (a, 2), (b, 3), (a, 4)] {
+            #expect(run.add(store, place, Self.result(n)) == "runs/\(place.run)/kept (record \(Self.result(n).identity)) in \(place.location)")
+        }
+        run.finish { Issue.record("\($0)") }
+        #expect(KeptPlace(flowResult: .s3(S3Location(bucket: "b")), run: "r").describe("x", file: nil) == "runs/r/tasks/x in s3://b/")
     }
 
     @Test func aRecordCutShortInAWorkersFileIsSkippedWithAWarningNamingIt() throws {

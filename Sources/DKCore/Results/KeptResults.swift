@@ -23,8 +23,25 @@ public struct KeptPlace: Sendable, Hashable {
     /// Where a result is kept, as the run history and messages show it: "KEY in LOCATION",
     /// the name of its kept file (`file(writer:)`, relative) and the record's identity when
     /// it is in one.
-    func describe(_ identity: String, file: String?) -> String {
-        (file.map { "runs/\(run)/\($0) (record \(identity))" } ?? key(identity)) + " in \(location)"
+    func describe(_ identity: String, file: String?) -> String { described(file: file).of(identity) }
+
+    /// `describe`'s text around the identity, made once for the many results of a place (a
+    /// class: copied once per result, one reference instead of four strings).
+    final class Described {
+        let place: KeptPlace
+        private let head: String
+        private let tail: String
+
+        fileprivate init(_ place: KeptPlace, head: String, tail: String) {
+            (self.place, self.head, self.tail) = (place, head, tail)
+        }
+
+        func of(_ identity: String) -> String { head + identity + tail }
+    }
+
+    func described(file: String?) -> Described {
+        guard let file else { return Described(self, head: key(""), tail: " in \(location)") }
+        return Described(self, head: "runs/\(run)/\(file) (record ", tail: ") in \(location)")
     }
 
     /// Whether a run on Kubernetes keeps results for a resume: only in a flow's location that
@@ -73,6 +90,8 @@ public final class KeptResults: @unchecked Sendable, Equatable {
     private var firstFailure: String?
     /// The open files of the places written to lately (one per run).
     private var files: [String: Int32] = [:]
+    /// How the results of the place added last are described (a run's are all in one place).
+    private var described: KeptPlace.Described?
     static let openFiles = 8
 
     public init(writer: String? = nil) { self.writer = writer }
@@ -93,13 +112,17 @@ public final class KeptResults: @unchecked Sendable, Equatable {
 
     /// Keeps `result`; where it will be, as `KeptPlace.describe` says.
     func add(_ store: ResultStore, _ place: KeptPlace, _ result: StoredResult) -> String {
-        monitor.locked {
+        let text = monitor.locked {
             pending.append((store, place, result))
             added += 1
             if thread == nil { thread = spawnThread { [self] in write() } }
             if pending.count == 1 || pending.count == Self.batch { monitor.signal() }
+            if let described, described.place == place { return described }
+            let made = place.described(file: place.file(writer: writer))
+            described = made
+            return made
         }
-        return place.describe(result.identity, file: place.file(writer: writer))
+        return text.of(result.identity)
     }
 
     private func write() {

@@ -10,9 +10,10 @@ public struct TaskIdentity: Sendable, Equatable, CustomStringConvertible {
     /// The part all calls of one task share (its function's text and its options), encoded
     /// once per task: a mapped task's children only encode their inputs.
     public struct TaskPart: Sendable {
-        /// The identity's map around its "inputs" entry, encoded: the header and the "code"
-        /// entry before it, the "options" entry after it (MessagePack's canonical key order).
-        fileprivate let head: [UInt8]
+        /// The identity's map around its "inputs" value (MessagePack's canonical key order):
+        /// before it the header, the "code" entry and the "inputs" key, hashed once here;
+        /// after it the "options" entry.
+        fileprivate let head: Digests.SHA256Stream
         fileprivate let tail: [UInt8]
 
         /// - Parameter code: the text of the task's function.
@@ -28,16 +29,22 @@ public struct TaskIdentity: Sendable, Equatable, CustomStringConvertible {
             options["fuse"] = nil
             var header = MessagePack.Writer()
             header.mapHeader(count: 3)
-            head = header.bytes + MessagePack.encode("code") + MessagePack.encode(.text(Digests.sha256Hex(code)))
+            var head = Digests.SHA256Stream()
+            head.update(header.bytes + MessagePack.encode("code") + MessagePack.encode(.text(Digests.sha256Hex(code)))
+                        + MessagePack.encode("inputs"))
+            self.head = head
             tail = MessagePack.encode("options") + MessagePack.encode(Value(textKeys: options))
         }
     }
 
-    private static let inputsKey = MessagePack.encode("inputs")
-
     /// - Parameter inputs: the call's argument values, by parameter name.
     public init(_ part: TaskPart, inputs: [String: Value]) {
-        hash = Digests.sha256Hex(concatenating: [part.head, Self.inputsKey, MessagePack.encode(Value(textKeys: inputs)), part.tail])
+        var hasher = part.head
+        var w = MessagePack.Writer()
+        w.map(textKeys: inputs)
+        hasher.update(w.bytes)
+        hasher.update(part.tail)
+        hash = hasher.hex()
     }
 
     /// - Parameters:

@@ -114,9 +114,16 @@ public protocol TaskInvoker: AnyObject {
     func identityPart(of task: TaskSpec) -> TaskIdentity.TaskPart
     /// Reads and writes results in `location` (S3 needs the host's HTTP client and secrets).
     func resultStore(_ location: ResultLocation) throws -> ResultStore
+    /// Where the task's results go in run `run`: an invoker that runs many calls of a task
+    /// makes it once.
+    func storage(of task: TaskSpec, run: String) throws -> TaskStorage
 }
 
 extension TaskInvoker {
+    public func storage(of task: TaskSpec, run: String) throws -> TaskStorage {
+        try TaskStorage(task: task, run: run, stores: resultStore)
+    }
+
     public func identityPart(of task: TaskSpec) -> TaskIdentity.TaskPart {
         TaskIdentity.TaskPart(task: task, code: functionText(of: task))
     }

@@ -54,10 +54,19 @@ public struct TaskInputs {
         // reduce over N tasks has N edges).
         var mappedEdges: [String: EdgeSpec] = [:]
         for e in graph.incoming[task] where e.mapped && mappedEdges[e.upstream] == nil { mappedEdges[e.upstream] = e }
-        return graph.upstream[task].filter { parameters || graph.spec.tasks[$0].parameter == nil }.flatMap { u -> [TaskState] in
+        // Appended to one array: an array per upstream task cost a no-op task more than its checks.
+        var states: [TaskState] = []
+        states.reserveCapacity(graph.upstream[task].count)
+        for u in graph.upstream[task] where parameters || graph.spec.tasks[u].parameter == nil {
             let state = upstreamState(u)
-            guard !mappedEdges.isEmpty, let edge = mappedEdges[graph.spec.tasks[u].slug] else { return state.flattened }
-            guard var i = child, state.kind == .mapped else { return [state] }
+            guard !mappedEdges.isEmpty, let edge = mappedEdges[graph.spec.tasks[u].slug] else {
+                if state.kind == .mapped { states += state.children } else { states.append(state) }  // `flattened`
+                continue
+            }
+            guard var i = child, state.kind == .mapped else {
+                states.append(state)
+                continue
+            }
             if edge.flattened {
                 // Element i of the flattened list came from the upstream child holding it.
                 guard let j = state.children.firstIndex(where: { c in
@@ -65,11 +74,12 @@ public struct TaskInputs {
                     if i < n { return true }
                     i -= n
                     return false
-                }) else { return [] }
+                }) else { continue }
                 i = j
             }
-            return state.children.indices.contains(i) ? [state.children[i]] : []
+            if state.children.indices.contains(i) { states.append(state.children[i]) }
         }
+        return states
     }
 
     /// The children of a mapped task, as Prefect 1 counts them: as many as the shortest of its

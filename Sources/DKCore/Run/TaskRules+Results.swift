@@ -120,6 +120,31 @@ extension TaskRules {
     }
 }
 
+/// Where a task's results go in one run: the store of its result location, and where the
+/// run keeps results for a resume (`KeptPlace`) and the store there. The same for every call
+/// of the task in the run: an invoker that runs many makes it once (`TaskInvoker.storage`).
+public struct TaskStorage {
+    let store: ResultStore
+    let kept: KeptPlace
+    let keptStore: ResultStore
+
+    /// - Parameter stores: the store of a location (`TaskInvoker.resultStore`).
+    public init(task: TaskSpec, run: String, stores: (ResultLocation) throws -> ResultStore) throws {
+        let location = task.resultLocation
+        do {
+            store = try stores(location)
+        } catch {
+            throw ResultStoreError("result location \(location): \(error)")
+        }
+        kept = KeptPlace(flowResult: task.flowResult, run: run)
+        do {
+            keptStore = kept.location == location ? store : try stores(kept.location)
+        } catch {
+            throw ResultStoreError("result location \(kept.location): \(error)")
+        }
+    }
+}
+
 /// Where one call's results are stored: its location, its identity, and the keys of its
 /// checkpoint, target and cache entry.
 struct StoragePlan {
@@ -138,18 +163,11 @@ struct StoragePlan {
     init(_ call: TaskCall, _ invoker: TaskInvoker) throws {
         self.call = call
         let task = call.task
-        let location = task.resultLocation
-        do {
-            store = try invoker.resultStore(location)
-        } catch {
-            throw ResultStoreError("task '\(call.id)': result location \(location): \(error)")
+        let storage: TaskStorage
+        do { storage = try invoker.storage(of: task, run: call.run.id) } catch {
+            throw ResultStoreError("task '\(call.id)': \(error)")
         }
-        kept = KeptPlace(flowResult: task.flowResult, run: call.run.id)
-        do {
-            keptStore = kept.location == location ? store : try invoker.resultStore(kept.location)
-        } catch {
-            throw ResultStoreError("task '\(call.id)': result location \(kept.location): \(error)")
-        }
+        (store, kept, keptStore) = (storage.store, storage.kept, storage.keptStore)
         identity = TaskIdentity(invoker.identityPart(of: task), inputs: call.arguments)
         do { target = try call.target() } catch { throw ResultStoreError("task '\(call.id)': \(error)") }
         if task.cacheFor != nil {

@@ -10,9 +10,22 @@ public enum Digests {
 
     /// `sha256Hex` of the parts one after the other, without joining them first.
     public static func sha256Hex(concatenating parts: [[UInt8]]) -> String {
-        var hasher = Crypto.SHA256()
-        for part in parts { hasher.update(data: part) }
-        return hex(Array(hasher.finalize()))
+        var hasher = SHA256Stream()
+        for part in parts { hasher.update(part) }
+        return hasher.hex()
+    }
+
+    /// A SHA-256 digest fed in parts. A copy goes on from where the original stood, so that a
+    /// prefix many messages share is hashed once (a task's identity, `TaskIdentity.TaskPart`).
+    public struct SHA256Stream: Sendable {
+        private var hasher = Crypto.SHA256()
+
+        public init() {}
+
+        public mutating func update(_ bytes: [UInt8]) { hasher.update(data: bytes) }
+
+        /// The digest of everything fed so far, as `sha256Hex` writes it.
+        public func hex() -> String { hasher.finalize().withUnsafeBytes { Digests.hex($0) } }
     }
 
     public static func sha256(_ bytes: [UInt8]) -> [UInt8] {
@@ -24,11 +37,18 @@ public enum Digests {
     }
 
     /// Lowercase hex digits, two per byte.
-    public static func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(bytes.count * 2)
-        for b in bytes { out.append(digits[Int(b >> 4)]); out.append(digits[Int(b & 15)]) }
-        return String(decoding: out, as: UTF8.self)
+    public static func hex(_ bytes: [UInt8]) -> String { bytes.withUnsafeBytes { hex($0) } }
+
+    /// Written straight into the string's storage: a task's identity is hex digits, made per call.
+    static func hex(_ bytes: UnsafeRawBufferPointer) -> String {
+        String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+            for (i, b) in bytes.enumerated() {
+                out[2 * i] = hexDigit(b >> 4)
+                out[2 * i + 1] = hexDigit(b & 15)
+            }
+            return bytes.count * 2
+        }
     }
+
+    private static func hexDigit(_ d: UInt8) -> UInt8 { d < 10 ? UInt8(ascii: "0") + d : UInt8(ascii: "a") + d - 10 }
 }

@@ -61,24 +61,31 @@ public enum MessagePack {
             case .array(let a):
                 arrayHeader(count: a.count)
                 for element in a { self.value(element) }
-            case .map(let m):
-                // The keys encoded into one buffer, not an array each: a map of 100,000
-                // entries (a fan-in task's inputs) made 100,000 arrays.
-                var keys = Writer()
-                var entries: [(key: Range<Int>, value: Value)] = []
-                entries.reserveCapacity(m.count)
-                for (k, v) in m {
-                    let start = keys.bytes.count
-                    keys.value(k)
-                    entries.append((start ..< keys.bytes.count, v))
-                }
-                entries.sort { keys.bytes[$0.key].lexicographicallyPrecedes(keys.bytes[$1.key]) }
-                mapHeader(count: entries.count)
-                for (k, v) in entries {
-                    bytes.append(contentsOf: keys.bytes[k])
-                    self.value(v)
-                }
+            case .map(let m): map(m) { $0.value($1) }
             case .secret(let s): ext(MessagePack.secretExtension, MessagePack.encode(.array(s.parts.map(Value.string))))
+            }
+        }
+
+        /// A map of text keys, as `value(Value(textKeys: m))` writes it, without making that value.
+        public mutating func map(textKeys m: [String: Value]) { map(m) { $0.string($1) } }
+
+        /// A map in canonical order: entries by their encoded keys. The keys are encoded into
+        /// one buffer, not an array each: a map of 100,000 entries (a fan-in task's inputs)
+        /// made 100,000 arrays.
+        private mutating func map<Key>(_ m: [Key: Value], key: (inout Writer, Key) -> Void) {
+            var keys = Writer()
+            var entries: [(key: Range<Int>, value: Value)] = []
+            entries.reserveCapacity(m.count)
+            for (k, v) in m {
+                let start = keys.bytes.count
+                key(&keys, k)
+                entries.append((start ..< keys.bytes.count, v))
+            }
+            entries.sort { keys.bytes[$0.key].lexicographicallyPrecedes(keys.bytes[$1.key]) }
+            mapHeader(count: entries.count)
+            for (k, v) in entries {
+                bytes.append(contentsOf: keys.bytes[k])
+                self.value(v)
             }
         }
 
