@@ -183,8 +183,8 @@ public final class RunRecorder: RunObserver, @unchecked Sendable {
 }
 
 /// The task runs' rows as a run's events change them (the writer's own: no lock). A no-op
-/// task's Running and finished state usually come in one write: its row is looked up by
-/// hashing its id about three times, not once per lookup of each dictionary.
+/// task's Running and finished state usually come in one write: they cost five hashes of its
+/// id (docs/performance.md, the run history's writer).
 struct TaskRows {
     /// The rows of the task runs that had not finished at the last write (a finished run's
     /// row is written once more and let go: a run of 100,000 tasks does not hold them all).
