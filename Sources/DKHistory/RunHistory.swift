@@ -120,6 +120,13 @@ public final class RunHistory {
     /// parameters) keeps what was recorded before.
     public func record(_ run: RunRecord, tasks: [TaskRunRecord]) throws {
         let parameters = run.parameters.map { JSON.encode(SecretMask.apply($0)) }
+        // The run's row comes first in the same transaction, so its task rows' reference to it
+        // holds unchecked. Checking it cost a lookup per row and made each row's statement keep
+        // a journal of the pages it changed, which a big write (a run of 100,000 tasks) spilled
+        // to a temporary file: 3 of 7 writes to disk per task (docs/performance.md). The pragma
+        // does nothing inside a transaction, and `remove` needs it on for its cascade.
+        try db.execute("PRAGMA foreign_keys = OFF")
+        defer { try? db.execute("PRAGMA foreign_keys = ON") }
         try db.writing {
             try db.rows("""
                 INSERT INTO runs (id, flow, dag_hash, parameters, placement, executor, started, ended, state, message, script,

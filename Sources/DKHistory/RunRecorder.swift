@@ -182,33 +182,52 @@ public final class RunRecorder: RunObserver, @unchecked Sendable {
     }
 }
 
-/// The task runs' rows as a run's events change them (the writer's own: no lock).
-private struct TaskRows {
-    /// The rows of the task runs that have not finished (a finished run's row is written
-    /// once more and let go: a run of 100,000 tasks does not hold them all).
-    private var tasks: [TaskRunID: TaskRunRecord] = [:]
+/// The task runs' rows as a run's events change them (the writer's own: no lock). A no-op
+/// task's Running and finished state usually come in one write: they cost five hashes of its
+/// id (docs/performance.md, the run history's writer).
+struct TaskRows {
+    /// The rows of the task runs that had not finished at the last write (a finished run's
+    /// row is written once more and let go: a run of 100,000 tasks does not hold them all).
+    private var unfinished: [TaskRunID: TaskRunRecord] = [:]
     /// Each task's place in the run: the order its first event came in.
     private var positions: [String: Int] = [:]
 
-    /// The rows the events change, as they stand after them.
+    /// The rows the events change, as they stand after them, in the order they first changed.
     mutating func changed(by events: [RunEvent]) -> [TaskRunRecord] {
-        var changed: Set<TaskRunID> = []
-        for case let .taskState(id, state, attempt, duration, worker, time) in events {
-            let position = positions[id.task] ?? positions.count
-            positions[id.task] = position
-            var t = tasks[id] ?? TaskRunRecord(id: id, position: position, state: state.kind, attempts: 0)
-            t.state = state.kind
-            t.attempts = max(t.attempts, attempt)
-            t.duration = duration ?? t.duration
-            t.worker = worker ?? t.worker
-            t.message = state.message
-            t.resultLocation = state.resultLocation ?? t.resultLocation
-            if state.kind == .running && t.started == nil { t.started = time }
-            if state.isFinished { t.ended = time }
-            tasks[id] = t
-            changed.insert(id)
+        var rows: [TaskRunRecord] = []
+        var index: [TaskRunID: Int] = [:]  // where each id's row is in `rows`
+        rows.reserveCapacity(events.count)
+        index.reserveCapacity(events.count)  // growing would hash every id again
+        for event in events {
+            if case let .flowStarted(_, tasks, _, _) = event { positions.reserveCapacity(tasks) }
+            guard case let .taskState(id, state, attempt, duration, worker, time) = event else { continue }
+            let i: Int
+            if let known = index[id] {
+                i = known
+            } else {
+                i = rows.count
+                index[id] = i
+                rows.append(unfinished.removeValue(forKey: id)
+                            ?? TaskRunRecord(id: id, position: position(of: id.task), state: state.kind, attempts: 0))
+            }
+            rows[i].state = state.kind
+            rows[i].attempts = max(rows[i].attempts, attempt)
+            if let duration { rows[i].duration = duration }
+            if let worker { rows[i].worker = worker }
+            rows[i].message = state.message
+            if let location = state.resultLocation { rows[i].resultLocation = location }
+            if state.kind == .running && rows[i].started == nil { rows[i].started = time }
+            if state.isFinished { rows[i].ended = time }
         }
-        defer { for id in changed where tasks[id]!.ended != nil { tasks[id] = nil } }
-        return changed.map { tasks[$0]! }
+        for row in rows where row.ended == nil { unfinished[row.id] = row }
+        return rows
+    }
+
+    /// The task's place, given to it when first asked for (one hash: the default is
+    /// inserted through the subscript's modify accessor).
+    private mutating func position(of task: String) -> Int {
+        func value(_ position: inout Int) -> Int { position }
+        let next = positions.count
+        return value(&positions[task, default: next])
     }
 }

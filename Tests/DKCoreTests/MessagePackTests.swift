@@ -94,10 +94,13 @@ import Testing
     @Test func escapesAndOrder() {
         let v: Value = ["b": [1, 2.5, .null, true], "a": .text("q\"\\\n\u{1}é")]
         #expect(JSON.encode(v) == #"{"a":"q\"\\\n\u0001é","b":[1,2.5,null,true]}"#)
-        // Text that is all ASCII is escaped byte by byte, other text by scalar: the same rules.
+        // Plain runs are copied, ASCII escaped byte by byte, other text decoded by scalar.
         #expect(JSON.encode(.text("q\"\\\n\t\u{1}\u{7f} in Local{dir = \"/x\"}"))
                 == #""q\"\\\n\t\u0001\u007f in Local{dir = \"/x\"}""#)
         #expect(JSON.encode(.string([0x61, 0xff, 0x22, 0x0a])) == "\"a\u{FFFD}\\\"\\n\"")
+        // Escapes before text beyond ASCII, and invalid bytes after them: the same rules.
+        #expect(JSON.encode(.string([0x22, 0x61, 0xc3, 0xa9, 0x0a, 0xe2, 0x82])) == "\"\\\"a\u{e9}\\n\u{FFFD}\"")
+        #expect(JSON.encode(.text("")) == "\"\"" && JSON.encode(.text("plain")) == "\"plain\"")
     }
 
     @Test func nonFiniteFloatsAreNull() {

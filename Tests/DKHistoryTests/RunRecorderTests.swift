@@ -67,6 +67,32 @@ import Testing
         #expect(!String(decoding: try Files.read(history.logPath(of: "r1"), limit: .events), as: UTF8.self).contains("result"))
     }
 
+    /// The writer's rows: split over any two writes, the events give the rows one write gives,
+    /// each written in the order it first changed, a finished one let go, an unfinished one
+    /// taken up again.
+    @Test func taskRowsAreTheSameHoweverTheEventsAreSplitIntoWrites() {
+        func row(_ r: TaskRunRecord) -> String {
+            "\(r.id) @\(r.position) \(r.state.rawValue) \(r.attempts) \(r.started ?? -1)-\(r.ended ?? -1) \(r.worker ?? "-")"
+        }
+        var once = TaskRows()
+        let all = once.changed(by: Self.events).map(row)
+        #expect(all == [
+            "square @0 Mapped 1 101.0-104.0 -",
+            "square[0] @0 Success 2 101.0-104.0 tcp://w:1",
+            "load @1 Failed 1 105.0-106.0 -",
+        ])
+        for split in 1 ..< Self.events.count {
+            var twice = TaskRows()
+            let first = twice.changed(by: Array(Self.events[..<split])).map(row)
+            let second = twice.changed(by: Array(Self.events[split...])).map(row)
+            // The last row of each task run is the one that stands.
+            var last: [String: String] = [:]
+            for r in first + second { last[String(r.prefix { $0 != " " })] = r }
+            #expect(all.allSatisfy { last[String($0.prefix { $0 != " " })] == $0 }, "split at \(split)")
+            #expect(Set(second.map { String($0.prefix { $0 != " " }) }).count == second.count)
+        }
+    }
+
     /// `dkrun k8s logs RUN` knows only the id: the flow comes with the start event.
     @Test func aFollowedRunIsRecordedFromItsStartEvent() throws {
         let dir = try TempDir()

@@ -36,33 +36,42 @@ public enum Clock {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// `iso8601` appended to `out` digit by digit: the run history writes one per event.
+    /// `iso8601` appended to `out`: the run history writes one per event, so the text is
+    /// made on the stack and appended at once.
     public static func writeISO8601(_ t: Double, into out: inout [UInt8]) {
         var seconds: time_t = Numbers.clamped(t)
         var parts = tm()
         gmtime_r(&seconds, &parts)
         let millis: Int = Numbers.clamped((t - Double(seconds)) * 1000)
-        // v zero-padded to n digits, as String(v) when it has more (or is negative).
-        func digits(_ v: Int, _ n: Int, then separator: Unicode.Scalar) {
-            var divisor = 1
-            for _ in 1 ..< n { divisor *= 10 }
-            if v >= 0 && v / divisor < 10 {
-                while divisor > 0 {
-                    out.append(UInt8(ascii: "0") + UInt8(v / divisor % 10))
-                    divisor /= 10
+        // 7 numbers of at most 20 characters (a sign and 19 digits), each with its separator.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 7 * 21) { text in
+            var end = 0
+            // v zero-padded to n digits, as String(v) when it has more (or is negative).
+            func digits(_ v: Int, _ n: Int, then separator: Unicode.Scalar) {
+                if v < 0 {
+                    text[end] = UInt8(ascii: "-")
+                    end += 1
                 }
-            } else {
-                out.append(contentsOf: String(v).utf8)
+                var rest = v.magnitude, count = 1
+                while rest >= 10 { rest /= 10; count += 1 }
+                if v >= 0 { count = max(count, n) }
+                rest = v.magnitude
+                for i in stride(from: end + count - 1, through: end, by: -1) {
+                    text[i] = UInt8(ascii: "0") + UInt8(rest % 10)
+                    rest /= 10
+                }
+                text[end + count] = UInt8(ascii: separator)
+                end += count + 1
             }
-            out.append(UInt8(ascii: separator))
+            digits(Int(parts.tm_year) + 1900, 4, then: "-")
+            digits(Int(parts.tm_mon) + 1, 2, then: "-")
+            digits(Int(parts.tm_mday), 2, then: "T")
+            digits(Int(parts.tm_hour), 2, then: ":")
+            digits(Int(parts.tm_min), 2, then: ":")
+            digits(Int(parts.tm_sec), 2, then: ".")
+            digits(millis, 3, then: "Z")
+            out.append(contentsOf: UnsafeMutableBufferPointer(rebasing: text[..<end]))
         }
-        digits(Int(parts.tm_year) + 1900, 4, then: "-")
-        digits(Int(parts.tm_mon) + 1, 2, then: "-")
-        digits(Int(parts.tm_mday), 2, then: "T")
-        digits(Int(parts.tm_hour), 2, then: ":")
-        digits(Int(parts.tm_min), 2, then: ":")
-        digits(Int(parts.tm_sec), 2, then: ".")
-        digits(millis, 3, then: "Z")
     }
 
     /// Seconds since the epoch of an RFC 3339 UTC time ("2026-11-22T00:40:00Z", fractions

@@ -22,7 +22,7 @@ public enum JSON {
         case .float(let d):
             // JSON has no NaN or infinities; null is what Python's json and JavaScript write.
             if d.isFinite {
-                out.append(contentsOf: "\(d)".utf8)  // Swift writes "3.0" and "1e+16": both JSON
+                out.append(contentsOf: d.description.utf8)  // Swift writes "3.0" and "1e+16": both JSON
             } else {
                 out.append(contentsOf: "null".utf8)
             }
@@ -65,21 +65,30 @@ public enum JSON {
     /// are escaped; bytes that are not UTF-8 become U+FFFD, as JSON has no byte strings.
     private static func writeString(_ bytes: [UInt8], into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        // Most strings (names, states, messages) are printable ASCII with nothing to escape.
-        if bytes.allSatisfy(isPlain) {
-            out.append(contentsOf: bytes)
-            out.append(UInt8(ascii: "\""))
-            return
-        }
-        // ASCII (a result location with its quotes) is escaped byte by byte; only other text
-        // is decoded, for its invalid bytes.
-        if bytes.allSatisfy({ $0 < 0x80 }) {
-            for byte in bytes {
-                if isPlain(byte) { out.append(byte) } else { writeEscaped(Unicode.Scalar(byte), into: &out) }
+        // Most strings (names, states, messages) are printable ASCII with nothing to escape,
+        // or a few quotes (a result location): runs of plain bytes are copied at once, as
+        // the run history writes every event.
+        var plain = 0  // bytes[plain..<i] are plain and not yet written
+        var i = 0
+        while i < bytes.count {
+            let byte = bytes[i]
+            if isPlain(byte) {
+                i += 1
+                continue
             }
-        } else {
-            for scalar in String(decoding: bytes, as: UTF8.self).unicodeScalars { writeEscaped(scalar, into: &out) }
+            out.append(contentsOf: bytes[plain ..< i])
+            if byte >= 0x80 {
+                // Only text beyond ASCII is decoded, for its invalid bytes (U+FFFD). What came
+                // before is whole scalars: decoding from here gives what decoding it all would.
+                for scalar in String(decoding: bytes[i...], as: UTF8.self).unicodeScalars { writeEscaped(scalar, into: &out) }
+                out.append(UInt8(ascii: "\""))
+                return
+            }
+            writeEscaped(Unicode.Scalar(byte), into: &out)
+            i += 1
+            plain = i
         }
+        out.append(contentsOf: bytes[plain...])
         out.append(UInt8(ascii: "\""))
     }
 

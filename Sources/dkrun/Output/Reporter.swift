@@ -15,10 +15,6 @@ final class Reporter: RunObserver, @unchecked Sendable {
     private let verbosity: Verbosity
     private let monitor = Monitor()
     private let progress: ProgressLine?
-    /// The tasks that have ended (a Dask run may report one again: RunEvents).
-    private var finished: Set<String> = []
-    private var total = 0
-    private var running: [TaskRunID: Bool] = [:]
     private var failures: [(TaskRunID, TaskState)] = []
     /// Finished task runs per Dask worker, for the summary.
     private var runsByWorker: [String: Int] = [:]
@@ -32,7 +28,7 @@ final class Reporter: RunObserver, @unchecked Sendable {
         monitor.locked {
             switch event {
             case let .flowStarted(flow, tasks, executor, time):
-                total = tasks
+                progress?.total = tasks
                 if verbosity >= .normal { line(time, .info, "Flow '\(flow)': \(tasks) tasks, executor \(executor)") }
             case let .taskState(id, state, attempt, duration, worker, time):
                 if let worker, state.isFinished { runsByWorker[worker, default: 0] += 1 }
@@ -45,20 +41,13 @@ final class Reporter: RunObserver, @unchecked Sendable {
                 progress?.clear()
                 summary(flow, state, counts, wall)
             }
-            progress?.draw(done: finished.count, total: total, running: running.keys.map(\.description).sorted())
+            progress?.draw()
         }
     }
 
     private func taskState(_ id: TaskRunID, _ state: TaskState, attempt: Int, duration: Double?, worker: String?, time: Double) {
-        switch state.kind {
-        case .running: running[id] = true
-        // Between attempts or loop iterations: the task has not finished.
-        case .retrying, .looped: running[id] = nil
-        default:
-            running[id] = nil
-            if id.mapIndex == nil { finished.insert(id.task) }
-            if state.isFailed { failures.append((id, state)) }
-        }
+        progress?.note(id, state.kind)
+        if state.isFailed { failures.append((id, state)) }
         guard verbosity >= .normal || state.isFailed else { return }
         var text = "\(id): \(state.kind.rawValue)"
         if state.kind == .running, let worker { text += " on \(worker)" }
@@ -103,16 +92,34 @@ final class Reporter: RunObserver, @unchecked Sendable {
 }
 
 /// The progress line on a terminal, on stderr: cleared before each log line and redrawn at
-/// most every 100 ms, so a burst of lines costs no extra writes.
+/// most every 100 ms, so a burst of lines costs no extra writes. It counts the tasks it
+/// shows: without one (not a terminal, --quiet) a run keeps no set of its tasks' names.
 final class ProgressLine {
+    var total = 0
+    /// The tasks that have ended (a Dask run may report one again: RunEvents).
+    private var finished: Set<String> = []
+    private var running: Set<TaskRunID> = []
     private var shown = false
     private var lastDraw = 0.0
     private let width = Int(Files.environment("COLUMNS").flatMap(Int.init) ?? 100)
 
-    func draw(done: Int, total: Int, running: [String]) {
+    func note(_ id: TaskRunID, _ kind: StateKind) {
+        switch kind {
+        case .running: running.insert(id)
+        // Between attempts or loop iterations: the task has not finished.
+        case .retrying, .looped: running.remove(id)
+        default:
+            running.remove(id)
+            if id.mapIndex == nil { finished.insert(id.task) }
+        }
+    }
+
+    func draw() {
         let now = Clock.monotonic()
         guard now - lastDraw > 0.1 else { return }
         lastDraw = now
+        let running = running.map(\.description).sorted()
+        let done = finished.count
         var text = "[\(done)/\(total) done] " + (running.isEmpty ? "" : "running: " + running.prefix(5).joined(separator: ", "))
         if running.count > 5 { text += ", +\(running.count - 5)" }
         fputs("\r\u{1b}[K" + String(text.prefix(width - 1)), stderr)
