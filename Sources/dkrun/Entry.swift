@@ -20,7 +20,7 @@ enum Entry {
             // `dkrun` alone on a terminal starts the REPL.
             let arguments = CommandLine.arguments.count == 1 && isatty(STDIN_FILENO) != 0 ? ["repl"]
                 : ResumedRun.expandingBareOption(Array(CommandLine.arguments.dropFirst()))
-            var command = try DKRun.parseAsRoot(arguments)
+            var command = try DKRun.parseCommand(arguments)
             try command.run()
         } catch let error as CategorizedError {
             // dkrun's own errors: the category is the exit code; an empty message was shown already.
@@ -50,4 +50,28 @@ struct DKRun: ParsableCommand {
         subcommands: [RunCommand.self, InspectCommand.self, SerializeCommand.self, GraphCommand.self, BuildCommand.self, LibCommand.self, REPLCommand.self, WorkerCommand.self, K8sCommand.self, RunsCommand.self, ReportCommand.self, ResumeCommand.self],
         defaultSubcommand: RunCommand.self
     )
+}
+
+extension DKRun {
+    /// `dkrun FLOW.lua ...`, ArgumentParser's parse of the run command alone when it takes the
+    /// line as a run; any other line, and one it does not take as a run (an error, --help,
+    /// --version), from the root, whose help, usage and errors name `dkrun`. For such a line
+    /// the root adds nothing (it has no options of its own, and its default command parses every
+    /// argument) but a third of the parsing's instructions: it reflects the run command once
+    /// more, looks at every subcommand, and its own type's protocol conformances are searched
+    /// for (docs/performance.md, Cold start).
+    static func parseCommand(_ arguments: [String]) throws -> ParsableCommand {
+        if let first = arguments.first, !first.hasPrefix("-"), !isSubcommandName(first),
+           let run = try? RunCommand.parseAsRoot(arguments) as? RunCommand {
+            return run
+        }
+        return try parseAsRoot(arguments)
+    }
+
+    /// A name the root would take as a subcommand's: its subcommands' names and aliases, and `help`.
+    private static func isSubcommandName(_ word: String) -> Bool {
+        word == "help" || configuration.subcommands.contains {
+            $0.configuration.commandName == word || $0.configuration.aliases.contains(word)
+        }
+    }
 }

@@ -32,6 +32,15 @@ import Testing
         #expect(get.stderr.contains("file=libcurl.so.4 [0];  dynamically loaded by"))
     }
 
+    /// libedit (and libtinfo, libbsd, libmd with it) is the terminal REPL's: a run loads none
+    /// of them (REPLTests drive the terminal REPL that opens it).
+    @Test func libeditIsNotLoadedByARun() throws {
+        let hello = try CLI.run(["examples/hello.lua", "-q"], environment: ["LD_DEBUG": "files"])
+        #expect(hello.status == 0)
+        #expect(hello.stderr.contains("file=libsqlite3.so.0"))  // what the loader lists at start
+        #expect(!hello.stderr.contains("libedit"))
+    }
+
     @Test func realisticFlowRunsWithRetriesAndMapping() throws {
         let r = try CLI.run(["examples/etl.lua", "--param", "batch=6"])
         #expect(r.status == 0)
