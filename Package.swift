@@ -15,7 +15,9 @@ let package = Package(
     targets: [
         .systemLibrary(name: "CLua", pkgConfig: "lua5.4", providers: [.apt(["liblua5.4-dev"])]),
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
-        .systemLibrary(name: "CEdit", pkgConfig: "libedit", providers: [.apt(["libedit-dev"])]),
+        // libedit's headers only (libedit-dev): the REPL opens the library when it reads from a
+        // terminal (Sources/CEdit/shim.h), so neither pkg-config's flags nor a link.
+        .systemLibrary(name: "CEdit"),
         // libcurl's headers only (libcurl4-openssl-dev): dkrun opens the library at its first
         // HTTP request (Sources/CCurl/shim.h), so neither pkg-config's flags nor a link.
         .systemLibrary(name: "CCurl"),

@@ -33,8 +33,8 @@ while (($#)); do
 done
 if [ -z "$binary" ]; then
   # One build at a time on this machine: other checkouts' builds and tests take the same lock.
-  echo "base-image.sh: swift build -c release --static-swift-stdlib" >&2
-  (cd "$repo" && flock /tmp/dkrun-build.lock swift build -c release --product dkrun --static-swift-stdlib >&2)
+  echo "base-image.sh: scripts/release-build.sh" >&2
+  (cd "$repo" && flock /tmp/dkrun-build.lock scripts/release-build.sh >&2)
   binary="$(cd "$repo" && swift build -c release --show-bin-path)/dkrun"
 fi
 

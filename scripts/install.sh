@@ -23,8 +23,9 @@
 #                     and PREFIX/lib/dkrun in DIR's ld.so.conf: a flow image's newer dkrun
 #                     (`dkrun build`), copied without a patched rpath, finds its libraries too
 #                     when it is a dynamically linked one
-# The C libraries dkrun links (Lua, libyaml, libedit, SQLite) and libcurl, which it opens at
-# its first HTTP request (libcurl4's libcurl.so.4), come from Debian's packages
+# The C libraries dkrun links (Lua, libyaml, SQLite), libcurl, which it opens at its first HTTP
+# request (libcurl4's libcurl.so.4), and libedit, which a terminal REPL opens (libedit2's
+# libedit.so.2), come from Debian's packages
 # (scripts/setup.sh on this machine; base-image.sh puts them in the image).
 # Safe to run again: it replaces what it installed before.
 set -euo pipefail
@@ -48,8 +49,8 @@ case "$prefix" in /*) ;; *) prefix="$PWD/$prefix" ;; esac
 
 if [ -z "$binary" ]; then
   # One build at a time on this machine: other checkouts' builds and tests take the same lock.
-  echo "install.sh: swift build -c release --static-swift-stdlib" >&2
-  (cd "$repo" && flock /tmp/dkrun-build.lock swift build -c release --product dkrun --static-swift-stdlib >&2)
+  echo "install.sh: scripts/release-build.sh" >&2
+  (cd "$repo" && flock /tmp/dkrun-build.lock scripts/release-build.sh >&2)
   binary="$(cd "$repo" && swift build -c release --show-bin-path)/dkrun"
 fi
 [ -x "$binary" ] || { echo "install.sh: $binary: not an executable" >&2; exit 2; }

@@ -45,9 +45,12 @@ if [ ! -x .venv-prefect1/bin/python ] || ! cmp -s Tests/Conformance/prefect1-req
   cp Tests/Conformance/prefect1-requirements.txt .venv-prefect1/installed.txt
 fi
 
-# A release build links the Swift runtime and FoundationEssentials in (docs/install.md): every release
-# build passes the flag, or the next one without it rebuilds everything.
-config="${DKRUN_BUILD:-release}"
-static=(); [ "$config" != release ] || static=(--static-swift-stdlib)
-echo "setup: swift build -c $config ${static[*]}" >&2
-swift build -c "$config" --product dkrun "${static[@]}" >&2
+# Every release build is scripts/release-build.sh's (the Swift runtime and libstdc++ linked in,
+# docs/performance.md): a build with other flags compiles everything again.
+if [ "${DKRUN_BUILD:-release}" = release ]; then
+  echo "setup: scripts/release-build.sh" >&2
+  scripts/release-build.sh >&2
+else
+  echo "setup: swift build -c $DKRUN_BUILD" >&2
+  swift build -c "$DKRUN_BUILD" --product dkrun >&2
+fi

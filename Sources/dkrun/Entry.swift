@@ -20,7 +20,7 @@ enum Entry {
             // `dkrun` alone on a terminal starts the REPL.
             let arguments = CommandLine.arguments.count == 1 && isatty(STDIN_FILENO) != 0 ? ["repl"]
                 : ResumedRun.expandingBareOption(Array(CommandLine.arguments.dropFirst()))
-            var command = try DKRun.parseAsRoot(arguments)
+            var command = try DKRun.parseCommand(arguments)
             try command.run()
         } catch let error as CategorizedError {
             // dkrun's own errors: the category is the exit code; an empty message was shown already.
@@ -50,4 +50,28 @@ struct DKRun: ParsableCommand {
         subcommands: [RunCommand.self, InspectCommand.self, SerializeCommand.self, GraphCommand.self, BuildCommand.self, LibCommand.self, REPLCommand.self, WorkerCommand.self, K8sCommand.self, RunsCommand.self, ReportCommand.self, ResumeCommand.self],
         defaultSubcommand: RunCommand.self
     )
+}
+
+extension DKRun {
+    /// `dkrun FLOW.lua ...`: ArgumentParser parses the line with the run command as the root,
+    /// and that parse is kept when it gives a run. Any other line, and any error, help or
+    /// version request of that parse, is parsed from `DKRun`, whose help, usage and errors
+    /// name `dkrun`. For such a line the root adds nothing (it has no options of its own, and
+    /// its default command takes every argument) but 1.6 M instructions, a sixth of the parse:
+    /// it reflects `DKRun` and the run command once more, and walks every subcommand
+    /// (docs/performance.md, Cold start).
+    static func parseCommand(_ arguments: [String]) throws -> ParsableCommand {
+        if let first = arguments.first, !first.hasPrefix("-"), !isSubcommandName(first),
+           let run = try? RunCommand.parseAsRoot(arguments) as? RunCommand {
+            return run
+        }
+        return try parseAsRoot(arguments)
+    }
+
+    /// A name the root would take as a subcommand's: its subcommands' names and aliases, and `help`.
+    private static func isSubcommandName(_ word: String) -> Bool {
+        word == "help" || configuration.subcommands.contains {
+            $0.configuration.commandName == word || $0.configuration.aliases.contains(word)
+        }
+    }
 }

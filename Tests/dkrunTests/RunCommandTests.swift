@@ -1,3 +1,4 @@
+import DKCore
 import DKTestSupport
 import Foundation
 import Testing
@@ -30,6 +31,28 @@ import Testing
         #expect(hello.stderr.contains("file=libsqlite3.so.0"))  // what the loader lists at start
         #expect(!hello.stderr.contains("libcurl"))
         #expect(get.stderr.contains("file=libcurl.so.4 [0];  dynamically loaded by"))
+    }
+
+    /// `dkrun FLOW.lua ...` is parsed as the run command alone (Entry.swift); help, version
+    /// and usage errors are still the root's, which name `dkrun run`.
+    @Test func aScriptFirstLineHelpsAndFailsAsTheRoot() throws {
+        let help = try CLI.run(["examples/hello.lua", "--help"])
+        #expect(help.status == 0 && help.stdout.contains("USAGE: dkrun run "), "\(help.stdout)")
+        #expect(help.stdout == (try CLI.run(["run", "--help"])).stdout)
+        let version = try CLI.run(["examples/hello.lua", "--version"])
+        #expect(version.status == 0 && version.stdout == Product.version + "\n")
+        let unknown = try CLI.run(["examples/hello.lua", "--no-such-option"])
+        #expect(unknown.status == 2 && unknown.stderr.hasPrefix("Error: Unknown option '--no-such-option'\nUsage: dkrun run "),
+                "\(unknown.stderr)")
+    }
+
+    /// libedit (and libtinfo, libbsd, libmd with it) is the terminal REPL's: a run loads none
+    /// of them (REPLTests drive the terminal REPL that opens it).
+    @Test func libeditIsNotLoadedByARun() throws {
+        let hello = try CLI.run(["examples/hello.lua", "-q"], environment: ["LD_DEBUG": "files"])
+        #expect(hello.status == 0)
+        #expect(hello.stderr.contains("file=libsqlite3.so.0"))  // what the loader lists at start
+        #expect(!hello.stderr.contains("libedit"))
     }
 
     @Test func realisticFlowRunsWithRetriesAndMapping() throws {

@@ -20,7 +20,7 @@ struct REPLCommand: ParsableCommand {
         Interruption.installForREPL()
         let session = try REPLSession(observer: Reporter(verbosity: .normal, progressOnTerminal: terminal))
         session.host.clusterRunner = DaskRunner(warmDriver: true)
-        var reader: LineReader = terminal ? EditLineReader(complete: session.completions) : PipeReader()
+        var reader: LineReader = terminal ? try EditLineReader(complete: session.completions) : PipeReader()
         let repl = REPL(session: session, interactive: terminal)
         if terminal { REPL.show("dkrun \(Product.version) REPL (Lua 5.4). :help for commands, Ctrl-D to leave.") }
         if let script { repl.command(":load \(script)") }

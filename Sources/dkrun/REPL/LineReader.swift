@@ -17,25 +17,29 @@ struct PipeReader: LineReader {
     mutating func remember(_ entry: String) {}
 }
 
-/// libedit's readline. Completion asks `complete` (set once; libedit's callbacks are C
-/// functions and reach it through this global).
+/// libedit's readline, opened by the first EditLineReader (CEdit/shim.h). Completion asks
+/// `complete` (set once; libedit's callbacks are C functions and reach it through this global).
 struct EditLineReader: LineReader {
     nonisolated(unsafe) static var complete: ((String) -> [String])?
+    private let edit: UnsafePointer<dk_edit>
     private let historyFile: String?
 
-    init(complete: @escaping (String) -> [String]) {
+    /// Fails when libedit cannot be opened, naming the package that provides it.
+    init(complete: @escaping (String) -> [String]) throws {
+        edit = try EditLineReader.library.get()
         EditLineReader.complete = complete
         historyFile = Files.environment("HOME").map { $0 + "/.dkrun_history" }
-        if let historyFile { read_history(historyFile) }
+        if let historyFile { _ = edit.pointee.read_history(historyFile) }
         // Dots and colons belong to the word being completed: `flow.ta<TAB>`.
-        rl_completer_word_break_characters = UnsafeMutablePointer(mutating: EditLineReader.wordBreaks)
-        rl_completion_append_character = 0
+        edit.pointee.completer_word_break_characters.pointee = UnsafeMutablePointer(mutating: EditLineReader.wordBreaks)
+        edit.pointee.completion_append_character.pointee = 0
         // dkrun handles SIGINT itself (an interrupted read ends the line); libedit catching
         // signals would also keep a closed terminal's SIGHUP from ending the REPL.
-        rl_catch_signals = 0
-        rl_attempted_completion_function = { text, _, _ in
-            rl_attempted_completion_over = 1
-            return rl_completion_matches(text) { text, state in
+        edit.pointee.catch_signals.pointee = 0
+        edit.pointee.attempted_completion_function.pointee = { text, _, _ in
+            guard case .success(let edit) = EditLineReader.library else { return nil }
+            edit.pointee.attempted_completion_over.pointee = 1
+            return edit.pointee.completion_matches(text) { text, state in
                 if state == 0 { EditLineReader.matches = EditLineReader.complete?(String(cString: text!)) ?? [] }
                 guard Int(state) < EditLineReader.matches.count else { return nil }
                 return strdup(EditLineReader.matches[Int(state)])
@@ -43,12 +47,21 @@ struct EditLineReader: LineReader {
         }
     }
 
+    private static let soname = "libedit.so.2"
+    private static let library: Result<UnsafePointer<dk_edit>, CommandError> = {
+        var error: UnsafePointer<CChar>? = nil
+        guard let edit = dk_edit_open(soname, &error) else {
+            let reason = error.map { String(cString: $0) } ?? "cannot load \(soname)"
+            return .failure(.failure("\(reason) (the REPL on a terminal needs libedit, \(soname): install the libedit2 package)"))
+        }
+        return .success(edit)
+    }()
     private static let wordBreaks: UnsafePointer<CChar> = UnsafePointer(strdup(" \t\n\"'`@$><=;|&{(,)}[]+-*/%^~#"))
     nonisolated(unsafe) private static var matches: [String] = []
 
     mutating func read(prompt: String) -> (line: String?, interrupted: Bool) {
         Interruption.reset()
-        guard let raw = readline(prompt) else {
+        guard let raw = edit.pointee.readline(prompt) else {
             // Ctrl-C makes readline fail like end of input; the flag tells them apart.
             return (nil, Interruption.requested)
         }
@@ -58,7 +71,7 @@ struct EditLineReader: LineReader {
 
     mutating func remember(_ entry: String) {
         guard !entry.trimmingSpaces.isEmpty else { return }
-        add_history(entry)
-        if let historyFile { write_history(historyFile) }
+        _ = edit.pointee.add_history(entry)
+        if let historyFile { _ = edit.pointee.write_history(historyFile) }
     }
 }
