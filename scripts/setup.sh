@@ -11,8 +11,9 @@ cd "$(dirname "$0")/.."
 # chromium: the run report's tests load the page in headless Chromium (docs/report.md);
 # patchelf: scripts/install.sh; mmdebstrap, podman and runc: dkrun's base image (scripts/base-image.sh);
 # lua5.4: the cold start's peer in scripts/bench_core.py; docker-registry: the tests' private
-# registry (tools/kubesim/registry.py; its htpasswd file is made with bcrypt from .venv).
-APT_PACKAGES=(pkg-config liblua5.4-dev libyaml-dev libcurl4-openssl-dev libedit-dev libsqlite3-dev graphviz openssl python3 python3-venv
+# registry (tools/kubesim/registry.py; its htpasswd file is made with bcrypt from .venv);
+# libstdc++-12-dev: the static libstdc++ a release build links in (scripts/release-build.sh).
+APT_PACKAGES=(pkg-config libstdc++-12-dev liblua5.4-dev libyaml-dev libcurl4-openssl-dev libedit-dev libsqlite3-dev graphviz openssl python3 python3-venv
               tmux curl nftables chromium patchelf mmdebstrap podman runc lua5.4 docker-registry)
 
 missing=()
