@@ -65,7 +65,7 @@ public struct FlowGraph: Sendable {
     /// The same graph with no task fused on Dask (`dkrun --no-fuse`).
     public func unfused() -> FlowGraph {
         var graph = self
-        for t in graph.spec.tasks.indices { graph.spec.tasks[t].fuses = false }
+        TaskSpec.changeAll(&graph.spec.tasks) { $0.fuses = false }
         return graph
     }
 
