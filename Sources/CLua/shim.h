@@ -50,6 +50,25 @@ static inline int lua_upvalueindex(int i) { return LUA_REGISTRYINDEX - i; }
 static inline void dk_gc_collect(lua_State *L) { lua_gc(L, LUA_GCCOLLECT); }
 /// lua_gc(L, LUA_GCCOUNT): the state's memory in use, in KB.
 static inline int dk_gc_count(lua_State *L) { return lua_gc(L, LUA_GCCOUNT); }
+static int dk_len_unprotected(lua_State *L) { lua_pushinteger(L, luaL_len(L, 1)); return 1; }
+static int dk_geti_unprotected(lua_State *L) { lua_geti(L, 1, lua_tointeger(L, 2)); return 1; }
+/// Pushes #t of the table at `index` (its __len may run Lua code) in a protected call;
+/// lua_pcall's status (on error the message is pushed instead).
+static inline int dk_len_protected(lua_State *L, int index) {
+    index = lua_absindex(L, index);
+    lua_pushcfunction(L, dk_len_unprotected);
+    lua_pushvalue(L, index);
+    return lua_pcall(L, 1, 1, 0);
+}
+/// Pushes t[i] of the table at `index` (its __index may run Lua code) in a protected call;
+/// lua_pcall's status (on error the message is pushed instead).
+static inline int dk_geti_protected(lua_State *L, int index, lua_Integer i) {
+    index = lua_absindex(L, index);
+    lua_pushcfunction(L, dk_geti_unprotected);
+    lua_pushvalue(L, index);
+    lua_pushinteger(L, i);
+    return lua_pcall(L, 2, 1, 0);
+}
 #undef luaL_loadbuffer
 /// luaL_loadbuffer(L, buffer, size, chunkname), text chunks only.
 static inline int luaL_loadbuffer(lua_State *L, const char *b, size_t n, const char *name) {

@@ -2,7 +2,9 @@ internal import CLua
 import DKCore
 
 /// Reads a flow description straight from the Lua table `dk._describe` returns, without
-/// building a `Value` tree first (the bulk of validating a large flow otherwise). Its values
+/// building a `Value` tree first (the bulk of validating a large flow otherwise). Its arrays
+/// of tasks, edges and constants make each element as it is read, into one table: an element
+/// is read whole before the next. Its values
 /// hold the secrets the script read as references (`SecretSet.referencing`), never in clear.
 struct LuaDescriptionReader: DescriptionReader {
     let lua: LuaState
@@ -70,11 +72,15 @@ struct LuaDescriptionReader: DescriptionReader {
         case LUA_TTABLE: break
         default: throw FlowDescriptionError("\(path).\(key): array expected, got \(lua.typeName(at: -1))")
         }
-        let n = Int(lua_rawlen(lua.L, -1))
+        // `dk._describe` makes the elements of its arrays as they are read (their metatable's
+        // __len and __index), which runs Lua code: protected calls.
+        guard dk_len_protected(lua.L, -1) == LUA_OK else { throw lua.popError() }
+        let n = Int(lua_tointegerx(lua.L, -1, nil))
+        lua.pop()
         var out: [T] = []
         out.reserveCapacity(n)
         for i in 0 ..< n {
-            lua_rawgeti(lua.L, -1, lua_Integer(i + 1))
+            guard dk_geti_protected(lua.L, -1, lua_Integer(i + 1)) == LUA_OK else { throw lua.popError() }
             defer { lua.pop() }
             out.append(try body(LuaDescriptionReader(lua: lua, index: lua.top, path: "\(path).\(key)[\(i + 1)]", secrets: secrets,
                                                    strings: strings)))
@@ -86,8 +92,8 @@ struct LuaDescriptionReader: DescriptionReader {
 /// One Swift string for each Lua string a description reads: a flow of 100,000 tasks has
 /// 200,000 source positions ("flow.lua:12", a task's and an edge's) among a few distinct
 /// ones, each a heap copy of its own otherwise, held for the whole run. Keyed by the Lua
-/// string's address, which stays while the description table holds it (Lua interns short
-/// strings; a long one made twice is read twice). Strings of up to 15 bytes, which Swift
+/// string's address, which stays while the flow's tables, where the description's strings
+/// come from, hold it (Lua interns short strings; a long one made twice is read twice). Strings of up to 15 bytes, which Swift
 /// keeps inline, are not kept here.
 final class SharedStrings {
     private var byAddress: [UnsafeRawPointer: String] = [:]

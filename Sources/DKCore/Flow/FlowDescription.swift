@@ -38,7 +38,8 @@ extension FlowSpec {
 
     public init<R: DescriptionReader>(reading r: R) throws {
         name = try r.required("name")
-        tasks = try r.each("tasks") { try TaskSpec(reading: $0) }
+        var interner = TaskSpec.Shared.Interner()
+        tasks = try r.each("tasks") { try TaskSpec(reading: $0, interner: &interner) }
         // Sorted in place: a sorted copy of 100,000 edges was 26 MB more at the peak.
         edges = try r.each("edges") { e in
             EdgeSpec(upstream: try e.required("upstream"), downstream: try e.required("downstream"), key: try e.string("key"),
@@ -64,7 +65,7 @@ extension FlowSpec {
         }
         if let r = configuration["result"] {
             let location = try ResultLocation(value: r, path: "flow.result")
-            for i in tasks.indices { tasks[i].flowResult = location }
+            TaskSpec.changeAll(&tasks) { $0.flowResult = location }
         }
     }
 
@@ -134,42 +135,42 @@ extension FlowSpec {
 }
 
 extension TaskSpec {
-    init<R: DescriptionReader>(reading r: R) throws {
-        slug = try r.required("slug")
-        name = try r.required("name")
-        source = SourcePosition(try r.required("source"))
-        argumentNames = try r.strings("params")
-        isVararg = try r.bool("vararg") ?? false
-        maxRetries = Int(try r.int("max_retries") ?? 0)
+    /// - Parameter interner: shares one `Shared` among the task's copies read before.
+    init<R: DescriptionReader>(reading r: R, interner: inout Shared.Interner) throws {
+        let slug = try r.required("slug")
+        var s = Shared(name: try r.required("name"))
+        let source = SourcePosition(try r.required("source"))
+        s.argumentNames = try r.strings("params")
+        s.isVararg = try r.bool("vararg") ?? false
+        s.maxRetries = Int(try r.int("max_retries") ?? 0)
         // Seconds that runners and workers wait on, from a script or a payload: checked here, for both.
         let task = "task '\(slug)' (\(source))"
-        retryDelay = try Numbers.seconds(.float(try r.number("retry_delay") ?? 0), "\(task) retry_delay")
-        if let t = try r.number("timeout") { timeout = try Numbers.seconds(.float(t), "\(task) timeout", positive: true) } else { timeout = nil }
+        s.retryDelay = try Numbers.seconds(.float(try r.number("retry_delay") ?? 0), "\(task) retry_delay")
+        s.timeout = try r.number("timeout").map { try Numbers.seconds(.float($0), "\(task) timeout", positive: true) }
         if let t = try r.value("trigger") {
             guard let name = t["name"]?.stringValue,
                   let trigger = Trigger(name: name, atLeast: t["at_least"]?.numberValue, atMost: t["at_most"]?.numberValue)
             else { throw FlowDescriptionError("\(r.path).trigger: unknown trigger \(JSON.encode(t))") }
-            self.trigger = trigger
-        } else {
-            trigger = .allSuccessful
+            s.trigger = trigger
         }
-        skipOnUpstreamSkip = try r.bool("skip_on_upstream_skip") ?? true
-        tags = try r.strings("tags")
-        nout = try r.int("nout").map(Int.init)
-        checkpoint = try r.bool("checkpoint")
-        result = try r.value("result").map { try ResultLocation(value: $0, path: "\(r.path).result") }
-        target = try r.string("target")
-        if let c = try r.number("cache_for") { cacheFor = try Numbers.seconds(.float(c), "\(task) cache_for", positive: true) }
-        cacheKey = try r.string("cache_key")
-        cacheValidator = try r.value("cache_validator").map { try CacheValidator(value: $0, path: "\(r.path).cache_validator") }
-        taskRunName = try r.string("task_run_name")
-        hasStateHandlers = try r.bool("state_handlers") ?? false
-        resources = try TaskResources.read(option: try r.value("resources"), tags: tags, task: task)
-        priority = try r.value("priority").map { try Numbers.integer($0, "\(task) priority", in: Int(Int32.min) ... Int(Int32.max)) } ?? 0
-        fuses = try r.bool("fuse") ?? true
+        s.skipOnUpstreamSkip = try r.bool("skip_on_upstream_skip") ?? true
+        s.tags = try r.strings("tags")
+        s.nout = try r.int("nout").map(Int.init)
+        s.checkpoint = try r.bool("checkpoint")
+        s.result = try r.value("result").map { try ResultLocation(value: $0, path: "\(r.path).result") }
+        s.target = try r.string("target")
+        s.cacheFor = try r.number("cache_for").map { try Numbers.seconds(.float($0), "\(task) cache_for", positive: true) }
+        s.cacheKey = try r.string("cache_key")
+        s.cacheValidator = try r.value("cache_validator").map { try CacheValidator(value: $0, path: "\(r.path).cache_validator") }
+        s.taskRunName = try r.string("task_run_name")
+        s.hasStateHandlers = try r.bool("state_handlers") ?? false
+        s.resources = try TaskResources.read(option: try r.value("resources"), tags: s.tags, task: task)
+        s.priority = try r.value("priority").map { try Numbers.integer($0, "\(task) priority", in: Int(Int32.min) ... Int(Int32.max)) } ?? 0
+        s.fuses = try r.bool("fuse") ?? true
         if try r.string("kind") == "parameter" {
-            parameter = ParameterSpec(defaultValue: try r.value("default") ?? .null, required: try r.bool("required") ?? false)
+            s.parameter = ParameterSpec(defaultValue: try r.value("default") ?? .null, required: try r.bool("required") ?? false)
         }
+        self.init(slug: slug, source: source, box: interner.box(s))
     }
 
     /// Writes the task's map, keys in canonical order.

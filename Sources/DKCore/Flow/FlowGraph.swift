@@ -5,51 +5,51 @@ public struct FlowGraph: Sendable {
     /// Task index by slug; tasks keep the spec's order.
     public let index: [String: Int]
     /// The data and state edges into each task.
-    public let incoming: [[EdgeSpec]]
+    public let incoming: TaskLists<EdgeSpec>
     /// The distinct upstream tasks of each task.
-    public let upstream: [[Int]]
+    public let upstream: TaskLists<Int>
     /// The distinct downstream tasks of each task.
-    public let downstream: [[Int]]
-    public let constants: [[ConstantSpec]]
+    public let downstream: TaskLists<Int>
+    public let constants: TaskLists<ConstantSpec>
     /// The tasks with an argument mapped over (`isMapped`), found once: the runner asks of a
     /// task each time one of its upstream tasks finishes, and a fan-in has 100,000 of them.
     private let mappedTasks: Set<Int>
 
     public init(_ spec: FlowSpec) throws {
         self.spec = spec
+        let n = spec.tasks.count
         var index: [String: Int] = [:]
-        index.reserveCapacity(spec.tasks.count)
+        index.reserveCapacity(n)
         for (i, t) in spec.tasks.enumerated() {
             guard index.updateValue(i, forKey: t.slug) == nil else {
                 throw FlowError(at: t.source, "flow '\(spec.name)' has two tasks with the slug '\(t.slug)'")
             }
         }
-        var incoming = [[EdgeSpec]](repeating: [], count: spec.tasks.count)
-        var upstreamLists = [[Int]](repeating: [], count: spec.tasks.count)
-        var downstreamLists = [[Int]](repeating: [], count: spec.tasks.count)
+        var ends: [(upstream: Int, downstream: Int)] = []
+        ends.reserveCapacity(spec.edges.count)
         for e in spec.edges {
             guard let u = index[e.upstream], let d = index[e.downstream] else {
                 throw FlowError(at: e.source, "edge \(e.upstream) -> \(e.downstream) names a task that is not in flow '\(spec.name)'")
             }
             if u == d { throw FlowError(at: e.source, "cycle: task '\(e.upstream)' depends on itself") }
-            incoming[d].append(e)
-            upstreamLists[d].append(u)
-            downstreamLists[u].append(d)
+            ends.append((u, d))
         }
-        var constants = [[ConstantSpec]](repeating: [], count: spec.tasks.count)
+        var constantTasks: [Int] = []
+        constantTasks.reserveCapacity(spec.constants.count)
         for c in spec.constants {
             guard let t = index[c.task] else { throw FlowError("flow '\(spec.name)': a constant names the unknown task '\(c.task)'") }
-            constants[t].append(c)
+            constantTasks.append(t)
         }
         for r in spec.referenceTasks ?? [] where index[r] == nil {
             throw FlowError("flow '\(spec.name)': reference task '\(r)' is not in the flow")
         }
         self.index = index
-        self.incoming = incoming
-        self.upstream = upstreamLists.map(FlowGraph.sortedUnique)
-        self.downstream = downstreamLists.map(FlowGraph.sortedUnique)
-        self.constants = constants
-        mappedTasks = Set(spec.tasks.indices.filter { incoming[$0].contains(where: \.mapped) || constants[$0].contains(where: \.mapped) })
+        incoming = TaskLists(tasks: n, spec.edges.indices.lazy.map { (ends[$0].downstream, spec.edges[$0]) })
+        upstream = TaskLists(tasks: n, ends.lazy.map { ($0.downstream, $0.upstream) }).sortedUnique()
+        downstream = TaskLists(tasks: n, ends.lazy.map { ($0.upstream, $0.downstream) }).sortedUnique()
+        constants = TaskLists(tasks: n, spec.constants.indices.lazy.map { (constantTasks[$0], spec.constants[$0]) })
+        let into = self.incoming, given = self.constants
+        mappedTasks = Set(spec.tasks.indices.filter { into[$0].contains(where: \.mapped) || given[$0].contains(where: \.mapped) })
         if let cycle = findCycle() { throw cycleError(cycle) }
     }
 
@@ -65,17 +65,8 @@ public struct FlowGraph: Sendable {
     /// The same graph with no task fused on Dask (`dkrun --no-fuse`).
     public func unfused() -> FlowGraph {
         var graph = self
-        for t in graph.spec.tasks.indices { graph.spec.tasks[t].fuses = false }
+        TaskSpec.changeAll(&graph.spec.tasks) { $0.fuses = false }
         return graph
-    }
-
-    /// Two edges between the same tasks (a state edge and a data edge) count once.
-    private static func sortedUnique(_ list: [Int]) -> [Int] {
-        guard list.count > 1 else { return list }
-        var out: [Int] = []
-        out.reserveCapacity(list.count)
-        for x in list.sorted() where out.last != x { out.append(x) }
-        return out
     }
 
     /// The tasks whose states decide the flow's state.
@@ -164,4 +155,49 @@ public struct FlowError: CategorizedError, Equatable {
 
     /// The message, after the position to fix.
     public init(at position: SourcePosition, _ message: String) { description = "\(position): \(message)" }
+}
+
+/// A list per task, all in one array (`items[offsets[t] ..< offsets[t + 1]]`): a graph of
+/// 100,000 tasks holds four arrays, not four per task.
+public struct TaskLists<Element: Sendable>: RandomAccessCollection, Sendable {
+    private var items: [Element]
+    private var offsets: [Int]
+
+    /// The lists of `tasks` tasks from (task, item) pairs, each list in the pairs' order.
+    init<S: Collection>(tasks: Int, _ pairs: S) where S.Element == (Int, Element) {
+        var counts = [Int](repeating: 0, count: tasks + 1)
+        for (t, _) in pairs { counts[t + 1] += 1 }
+        for t in 0 ..< tasks { counts[t + 1] += counts[t] }
+        offsets = counts
+        var next = counts
+        // Every slot is written once: the counts add up to the pairs'.
+        items = [Element](unsafeUninitializedCapacity: pairs.count) { buffer, initialized in
+            for (t, item) in pairs {
+                (buffer.baseAddress! + next[t]).initialize(to: item)
+                next[t] += 1
+            }
+            initialized = pairs.count
+        }
+    }
+
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { offsets.count - 1 }
+    public subscript(t: Int) -> ArraySlice<Element> { items[offsets[t] ..< offsets[t + 1]] }
+}
+
+extension TaskLists where Element == Int {
+    /// Each list sorted, without repeats: two edges between the same tasks (a state edge and
+    /// a data edge) count once.
+    func sortedUnique() -> TaskLists {
+        var out = self
+        out.items = []
+        out.items.reserveCapacity(items.count)
+        for t in indices {
+            out.offsets[t] = out.items.count
+            let list = self[t]
+            for x in list.count > 1 ? list.sorted()[...] : list where out.items.count == out.offsets[t] || out.items.last != x { out.items.append(x) }
+        }
+        out.offsets[count] = out.items.count
+        return out
+    }
 }

@@ -37,52 +37,139 @@ public struct FlowSpec: Sendable, Equatable {
 }
 
 /// One task of a flow. Parameters are tasks too: their result is the parameter's value.
+///
+/// A task's copies (each call of a task in a flow is one: a fan of 100,000 calls of `mid`)
+/// differ only in their slug and source; the rest (`Shared`) is one object that they share
+/// when read from a description (`Shared.Interner`), and that a change copies first.
 public struct TaskSpec: Sendable, Equatable {
     public var slug: String
-    public var name: String
     /// Where the task was created, for messages.
     public var source: SourcePosition
+    private var box: Box
+
+    /// Everything of a task but its slug and source.
+    struct Shared: Sendable, Equatable {
+        var name: String
+        var argumentNames: [String] = []
+        var isVararg = false
+        var maxRetries = 0
+        var retryDelay: Double = 0
+        var timeout: Double?
+        var trigger = Trigger.allSuccessful
+        var skipOnUpstreamSkip = true
+        var tags: [String] = []
+        var nout: Int?
+        var checkpoint: Bool?
+        var result: ResultLocation?
+        var flowResult: ResultLocation?
+        var target: String?
+        var cacheFor: Double?
+        var cacheKey: String?
+        var cacheValidator: CacheValidator?
+        var taskRunName: String?
+        var hasStateHandlers = false
+        var parameter: ParameterSpec?
+        var resources: [String: Double] = [:]
+        var priority = 0
+        var fuses = true
+
+        /// Hands out one box for equal `Shared`s of tasks read one after another: the box
+        /// of the last task with the same name, when equal.
+        struct Interner {
+            private var last: [String: Box] = [:]
+            mutating func box(_ shared: Shared) -> Box {
+                if let box = last[shared.name], box.shared == shared { return box }
+                let box = Box(shared)
+                last[shared.name] = box
+                return box
+            }
+        }
+    }
+
+    final class Box: Sendable {
+        let shared: Shared
+        init(_ shared: Shared) { self.shared = shared }
+    }
+
+    init(slug: String, source: SourcePosition, box: Box) {
+        self.slug = slug
+        self.source = source
+        self.box = box
+    }
+
+    init(slug: String, name: String, source: SourcePosition, argumentNames: [String], isVararg: Bool, maxRetries: Int,
+         retryDelay: Double, timeout: Double?, trigger: Trigger, skipOnUpstreamSkip: Bool, tags: [String], nout: Int?,
+         checkpoint: Bool?, parameter: ParameterSpec?) {
+        self.init(slug: slug, source: source, box: Box(Shared(
+            name: name, argumentNames: argumentNames, isVararg: isVararg, maxRetries: maxRetries, retryDelay: retryDelay,
+            timeout: timeout, trigger: trigger, skipOnUpstreamSkip: skipOnUpstreamSkip, tags: tags, nout: nout,
+            checkpoint: checkpoint, parameter: parameter)))
+    }
+
+    public static func == (a: TaskSpec, b: TaskSpec) -> Bool {
+        a.slug == b.slug && a.source == b.source && (a.box === b.box || a.box.shared == b.box.shared)
+    }
+
+    /// Changes what the task shares with its copies (it gets a box of its own).
+    private mutating func change(_ body: (inout Shared) -> Void) {
+        var shared = box.shared
+        body(&shared)
+        box = Box(shared)
+    }
+
+    /// Changes every task's shared part, keeping copies sharing one box.
+    static func changeAll(_ tasks: inout [TaskSpec], _ body: (inout Shared) -> Void) {
+        var changed: [ObjectIdentifier: Box] = [:]
+        for i in tasks.indices {
+            let old = tasks[i].box
+            if let new = changed[ObjectIdentifier(old)] { tasks[i].box = new; continue }
+            tasks[i].change(body)
+            changed[ObjectIdentifier(old)] = tasks[i].box
+        }
+    }
+
+    public var name: String { get { box.shared.name } set { change { $0.name = newValue } } }
     /// The names of the Lua function's parameters, in order.
-    public var argumentNames: [String]
-    public var isVararg: Bool
-    public var maxRetries: Int
-    public var retryDelay: Double
-    public var timeout: Double?
-    public var trigger: Trigger
-    public var skipOnUpstreamSkip: Bool
-    public var tags: [String]
-    public var nout: Int?
+    public var argumentNames: [String] { get { box.shared.argumentNames } set { change { $0.argumentNames = newValue } } }
+    public var isVararg: Bool { get { box.shared.isVararg } set { change { $0.isVararg = newValue } } }
+    public var maxRetries: Int { get { box.shared.maxRetries } set { change { $0.maxRetries = newValue } } }
+    public var retryDelay: Double { get { box.shared.retryDelay } set { change { $0.retryDelay = newValue } } }
+    public var timeout: Double? { get { box.shared.timeout } set { change { $0.timeout = newValue } } }
+    public var trigger: Trigger { get { box.shared.trigger } set { change { $0.trigger = newValue } } }
+    public var skipOnUpstreamSkip: Bool { get { box.shared.skipOnUpstreamSkip } set { change { $0.skipOnUpstreamSkip = newValue } } }
+    public var tags: [String] { get { box.shared.tags } set { change { $0.tags = newValue } } }
+    public var nout: Int? { get { box.shared.nout } set { change { $0.nout = newValue } } }
     /// Whether a successful run's result is written to its result location (a task with a
     /// `target` always is).
-    public var checkpoint: Bool?
+    public var checkpoint: Bool? { get { box.shared.checkpoint } set { change { $0.checkpoint = newValue } } }
     /// Where the task keeps results: its own location (`result`), else its flow's (`flowResult`).
-    public var result: ResultLocation?
+    public var result: ResultLocation? { get { box.shared.result } set { change { $0.result = newValue } } }
     /// The flow's result location, which the task uses when it names none (not part of the
     /// task's description: its flow's).
-    public var flowResult: ResultLocation?
+    public var flowResult: ResultLocation? { get { box.shared.flowResult } set { change { $0.flowResult = newValue } } }
     /// Prefect 1's `target`: a key template (`{field}`s as `task_run_name`); when a result is
     /// stored there the task does not run.
-    public var target: String?
+    public var target: String? { get { box.shared.target } set { change { $0.target = newValue } } }
     /// Seconds a cached result is used for (Prefect 1's `cache_for`); nil: not cached.
-    public var cacheFor: Double?
+    public var cacheFor: Double? { get { box.shared.cacheFor } set { change { $0.cacheFor = newValue } } }
     /// Tasks with the same key share cache entries; nil: the flow's name and the task's.
-    public var cacheKey: String?
+    public var cacheKey: String? { get { box.shared.cacheKey } set { change { $0.cacheKey = newValue } } }
     /// nil: `duration_only`, as in Prefect 1.
-    public var cacheValidator: CacheValidator?
+    public var cacheValidator: CacheValidator? { get { box.shared.cacheValidator } set { change { $0.cacheValidator = newValue } } }
     /// Prefect 1's `task_run_name`: a template of `{field}`s (arguments, context fields,
     /// parameters) naming each run of the task (see `TaskCall.runName`).
-    public var taskRunName: String?
+    public var taskRunName: String? { get { box.shared.taskRunName } set { change { $0.taskRunName = newValue } } }
     /// Whether the task has `state_handlers` or `on_failure` (Lua functions, called where it runs).
-    public var hasStateHandlers = false
-    public var parameter: ParameterSpec?
+    public var hasStateHandlers: Bool { get { box.shared.hasStateHandlers } set { change { $0.hasStateHandlers = newValue } } }
+    public var parameter: ParameterSpec? { get { box.shared.parameter } set { change { $0.parameter = newValue } } }
     /// What a worker must offer to run the task (Dask's resource restrictions): the
     /// `resources` option and Prefect 1's `dask-resource:NAME=AMOUNT` tags, merged.
-    public var resources: [String: Double] = [:]
+    public var resources: [String: Double] { get { box.shared.resources } set { change { $0.resources = newValue } } }
     /// Ready tasks with a higher priority start first (Dask's priority); default 0.
-    public var priority = 0
+    public var priority: Int { get { box.shared.priority } set { change { $0.priority = newValue } } }
     /// Whether a Dask run may run the task inside a fused chain (`fuse = false`: never;
     /// docs/dask.md, Fusion).
-    public var fuses = true
+    public var fuses: Bool { get { box.shared.fuses } set { change { $0.fuses = newValue } } }
 
     /// The location the task keeps results in: its own, its flow's, else the default.
     public var resultLocation: ResultLocation { result ?? flowResult ?? .defaultLocation }

@@ -584,12 +584,27 @@ end
 --------------------------------------------------------------------------------------------
 -- The host side: describing flows and invoking tasks.
 
+-- An array of `n` descriptions made as the host reads them: element i is `fill(d, i)`, into
+-- one table `d` emptied each time (the host reads an element before the next), so that
+-- describing a flow of 100,000 tasks makes no table per task, edge or constant.
+local function described(n, fill)
+  local d = {}
+  return setmetatable({}, {
+    __len = function() return n end,
+    __index = function(_, i)
+      for k in pairs(d) do d[k] = nil end
+      fill(d, i)
+      return d
+    end,
+  })
+end
+
 function dk._describe(flow)
   check_building(flow)
-  local tasks = {}
-  for i, t in ipairs(flow._tasks) do
-    local d = { slug = flow._slug[t], name = t.name, source = t.source, params = t.params, vararg = t.vararg,
-                kind = t.kind }
+  local slug = flow._slug
+  local tasks = described(#flow._tasks, function(d, i)
+    local t = flow._tasks[i]
+    d.slug, d.name, d.source, d.params, d.vararg, d.kind = slug[t], t.name, t.source, t.params, t.vararg, t.kind
     if next(t.options) ~= nil then
       for k, v in pairs(t.options) do d[k] = v end
       -- Handlers are functions, called where the task runs: the description only says they exist.
@@ -606,21 +621,20 @@ function dk._describe(flow)
     -- The flow's fuse = false is its tasks' (docs/dask.md, Fusion); true is the default.
     if d.fuse == nil and flow._fuse == false then d.fuse = false end
     if d.fuse then d.fuse = nil end
-    tasks[i] = d
-  end
-  local edges = {}
-  for i, e in ipairs(flow._edges) do
-    edges[i] = { upstream = flow._slug[e.upstream], downstream = flow._slug[e.downstream], key = e.key,
-                 mapped = e.mapped, index = e.index, source = e.source, flattened = e.flattened }
-  end
-  local constants = {}
-  for i, c in ipairs(flow._constants) do
-    constants[i] = { task = flow._slug[c.task], key = c.key, value = c.value, mapped = c.mapped }
-  end
+  end)
+  local edges = described(#flow._edges, function(d, i)
+    local e = flow._edges[i]
+    d.upstream, d.downstream, d.key, d.mapped = slug[e.upstream], slug[e.downstream], e.key, e.mapped
+    d.index, d.source, d.flattened = e.index, e.source, e.flattened
+  end)
+  local constants = described(#flow._constants, function(d, i)
+    local c = flow._constants[i]
+    d.task, d.key, d.value, d.mapped = slug[c.task], c.key, c.value, c.mapped
+  end)
   local reference
   if flow._reference then
     reference = {}
-    for i, t in ipairs(flow._reference) do reference[i] = flow._slug[t] end
+    for i, t in ipairs(flow._reference) do reference[i] = slug[t] end
   end
   local d = { name = flow.name, tasks = tasks, edges = edges, constants = constants, reference_tasks = reference,
               limits = rawget(flow, "_limits") }
