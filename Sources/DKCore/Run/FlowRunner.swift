@@ -253,13 +253,12 @@ public final class FlowRunner {
     // MARK: Running attempts
 
     private func enqueue(_ t: Int, mapIndex: Int?, _ inputs: TaskInputs, decided: TaskState? = nil) {
-        let task = graph.spec.tasks[t]
-        var call = TaskCall(id: TaskRunID(task: task.slug, mapIndex: mapIndex), task: task, arguments: inputs.arguments(mapIndex: mapIndex),
-                            run: context)
+        var call = TaskCall(id: TaskRunID(task: graph.spec.tasks[t].slug, mapIndex: mapIndex), task: graph.spec.tasks[t],
+                            arguments: inputs.arguments(mapIndex: mapIndex), run: context)
         call.resumable = context.resumes != nil && inputs.upstreamAllCached(mapIndex: mapIndex)
         let id = nextJobID
         nextJobID += 1
-        let limited = Set(task.tags.filter { graph.spec.limits[$0] != nil }).sorted()
+        let limited = Set(call.task.tags.filter { graph.spec.limits[$0] != nil }).sorted()
         jobs[id] = PendingJob(task: t, mapIndex: mapIndex, call: call, decided: decided, limited: limited,
                               follows: mapIndex.flatMap { followedPlace(t, $0) })
         if limited.isEmpty || takeSlots(id) {
@@ -268,8 +267,8 @@ public final class FlowRunner {
             // After every waiting job of its priority or higher: found from the end, where a
             // job of the same priority as the last (the common case) goes at once.
             var at = waitingForSlots.endIndex
-            while at > 0, waitingForSlots[at - 1].priority < task.priority { at -= 1 }
-            waitingForSlots.insert((id, task.priority), at: at)
+            while at > 0, waitingForSlots[at - 1].priority < call.task.priority { at -= 1 }
+            waitingForSlots.insert((id, call.task.priority), at: at)
         }
     }
 

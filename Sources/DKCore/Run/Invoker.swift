@@ -56,7 +56,12 @@ public struct FlowRunContext: Sendable, Equatable {
 /// One attempt at running one task: what an invoker needs to call the task's function.
 public struct TaskCall: Sendable {
     public var id: TaskRunID
-    public var task: TaskSpec
+    /// The task, held by reference: a call is copied several times between its queue and its
+    /// kept result, and a copy of a task's description (~600 bytes, a dozen references to
+    /// retain) cost a no-op task more than its arguments. Inlinable, so that reading a field
+    /// from another module reads that field, not a copy of the whole description.
+    @inlinable public var task: TaskSpec { held.task }
+    @usableFromInline let held: HeldTask
     /// Argument values by parameter name (or "#n" for extra positional arguments of a vararg function).
     public var arguments: [String: Value]
     /// Counts from 1; a retry adds one.
@@ -71,11 +76,18 @@ public struct TaskCall: Sendable {
 
     public init(id: TaskRunID, task: TaskSpec, arguments: [String: Value], attempt: Int = 1, run: FlowRunContext) {
         self.id = id
-        self.task = task
+        held = HeldTask(task)
         self.arguments = arguments
         self.attempt = attempt
         self.run = run
     }
+}
+
+/// A task's description, shared by the copies of a call.
+@usableFromInline final class HeldTask: Sendable {
+    @usableFromInline let task: TaskSpec
+
+    init(_ task: TaskSpec) { self.task = task }
 }
 
 /// How an attempt ended, before retries are considered.
