@@ -56,7 +56,7 @@ extension RunEvent {
     /// The event as one JSON-ready map (`--json-events` writes one per line).
     public var value: Value {
         var m: [Value: Value] = [:]
-        forEachField { key, value in m[.text(key)] = value }
+        forEachField(withResult: true) { key, field in m[.text(key.description)] = field.value }
         return .map(m)
     }
 
@@ -64,62 +64,110 @@ extension RunEvent {
     /// run history keeps what happened, not the values), written field by field: building and
     /// sorting a map per event cost more than running a no-op task.
     public func writeJSON(into out: inout [UInt8], withResult: Bool) {
-        let patterns = SecretMask.current
+        writeJSON(into: &out, withResult: withResult, patterns: SecretMask.current)
+    }
+
+    /// `writeJSON` with the secrets' patterns given. Without any (most runs), keys and fields
+    /// go straight into `out`, as a `Value` of each would cost allocations on every event;
+    /// with some, every string is masked as `value`'s would be, keys included.
+    func writeJSON(into out: inout [UInt8], withResult: Bool, patterns: [[UInt8]]) {
         var first = true
         out.append(UInt8(ascii: "{"))
-        forEachField { key, value in
-            guard withResult || key != "result" else { return }
+        forEachField(withResult: withResult) { key, field in
             if !first { out.append(UInt8(ascii: ",")) }
             first = false
-            JSON.write(SecretMask.apply(.text(key), patterns), into: &out)
-            out.append(UInt8(ascii: ":"))
-            JSON.write(SecretMask.apply(value, patterns), into: &out)
+            if patterns.isEmpty {
+                out.append(UInt8(ascii: "\""))
+                // The keys are plain ASCII: nothing to escape.
+                out.append(contentsOf: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
+                out.append(UInt8(ascii: "\""))
+                out.append(UInt8(ascii: ":"))
+                field.write(into: &out)
+            } else {
+                JSON.write(SecretMask.apply(.text(key.description), patterns), into: &out)
+                out.append(UInt8(ascii: ":"))
+                JSON.write(SecretMask.apply(field.value, patterns), into: &out)
+            }
         }
         out.append(UInt8(ascii: "}"))
     }
 
-    /// Hands each field of the event's map to `body`, keys in the order JSON.write sorts them.
-    private func forEachField(_ body: (String, Value) -> Void) {
-        func time(_ t: Double) -> Value {
-            var bytes: [UInt8] = []
-            Clock.writeISO8601(t, into: &bytes)
-            return .string(bytes)
+    /// A field's value as the event holds it, written to JSON without a `Value` made first.
+    private enum Field {
+        case text(String)
+        case int(Int)
+        case float(Double)
+        case time(Double)
+        case value(Value)
+
+        var value: Value {
+            switch self {
+            case .text(let s): return .text(s)
+            case .int(let i): return .int(Int64(i))
+            case .float(let d): return .float(d)
+            case .time(let t):
+                var bytes: [UInt8] = []
+                Clock.writeISO8601(t, into: &bytes)
+                return .string(bytes)
+            case .value(let v): return v
+            }
         }
+
+        /// `JSON.write(value)`.
+        func write(into out: inout [UInt8]) {
+            switch self {
+            case .text(let s): JSON.writeString(s, into: &out)
+            case .int(let i): JSON.write(.int(Int64(i)), into: &out)
+            case .float(let d): JSON.write(.float(d), into: &out)
+            case .time(let t):
+                out.append(UInt8(ascii: "\""))
+                Clock.writeISO8601(t, into: &out)  // digits and "-:.TZ": nothing to escape
+                out.append(UInt8(ascii: "\""))
+            case .value(let v): JSON.write(v, into: &out)
+            }
+        }
+    }
+
+    /// Hands each field of the event's map to `body`, keys in the order JSON.write sorts them;
+    /// `result` only when `withResult`.
+    private func forEachField(withResult: Bool, _ body: (StaticString, Field) -> Void) {
         switch self {
         case let .flowStarted(flow, tasks, executor, t):
-            body("event", "flow_started")
+            body("event", .text("flow_started"))
             body("executor", .text(executor))
             body("flow", .text(flow))
-            body("tasks", .int(Int64(tasks)))
-            body("time", time(t))
+            body("tasks", .int(tasks))
+            body("time", .time(t))
         case let .taskState(id, state, attempt, duration, worker, t):
-            body("attempt", .int(Int64(attempt)))
+            body("attempt", .int(attempt))
             if let duration { body("duration", .float(duration)) }
-            body("event", "task_state")
-            if let i = id.mapIndex { body("map_index", .int(Int64(i))) }
+            body("event", .text("task_state"))
+            if let i = id.mapIndex { body("map_index", .int(i)) }
             if let message = state.message { body("message", .text(message)) }
-            if state.kind == .success || state.kind == .mapped || state.kind == .cached { body("result", state.result) }
+            if withResult && (state.kind == .success || state.kind == .mapped || state.kind == .cached) {
+                body("result", .value(state.result))
+            }
             if let location = state.resultLocation { body("result_location", .text(location)) }
             body("state", .text(state.kind.rawValue))
             body("task", .text(id.task))
-            body("time", time(t))
+            body("time", .time(t))
             if let worker { body("worker", .text(worker)) }
         case let .log(id, level, message, t):
-            body("event", "log")
+            body("event", .text("log"))
             body("level", .text(level.name))
-            if let i = id?.mapIndex { body("map_index", .int(Int64(i))) }
+            if let i = id?.mapIndex { body("map_index", .int(i)) }
             body("message", .text(message))
             if let id { body("task", .text(id.task)) }
-            body("time", time(t))
+            body("time", .time(t))
         case let .flowFinished(flow, state, counts, wall, t):
             var c: [Value: Value] = [:]
             for (k, n) in counts { c[.text(k.rawValue)] = .int(Int64(n)) }
-            body("counts", .map(c))
-            body("event", "flow_finished")
+            body("counts", .value(.map(c)))
+            body("event", .text("flow_finished"))
             body("flow", .text(flow))
             if let message = state.message { body("message", .text(message)) }
             body("state", .text(state.kind.rawValue))
-            body("time", time(t))
+            body("time", .time(t))
             body("wall", .float(wall))
         }
     }

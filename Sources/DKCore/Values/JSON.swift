@@ -27,7 +27,7 @@ public enum JSON {
                 out.append(contentsOf: "null".utf8)
             }
         case .string(let s): writeString(s, into: &out)
-        case .secret(let s): writeString(Array(s.description.utf8), into: &out)
+        case .secret(let s): writeString(s.description, into: &out)
         case .array(let a):
             out.append(UInt8(ascii: "["))
             for (i, element) in a.enumerated() {
@@ -61,9 +61,20 @@ public enum JSON {
 
     private static let hex: [UInt8] = Array("0123456789abcdef".utf8)
 
+    private static func writeString(_ bytes: [UInt8], into out: inout [UInt8]) {
+        bytes.withUnsafeBufferPointer { writeString($0, into: &out) }
+    }
+
+    /// `write(.text(text))` from the text's UTF-8 where it is (RunEvent.writeJSON, for every
+    /// event the run history writes).
+    static func writeString(_ text: String, into out: inout [UInt8]) {
+        var text = text
+        text.withUTF8 { writeString($0, into: &out) }
+    }
+
     /// Writes a byte string as a JSON string. Valid UTF-8 passes through; control characters
     /// are escaped; bytes that are not UTF-8 become U+FFFD, as JSON has no byte strings.
-    private static func writeString(_ bytes: [UInt8], into out: inout [UInt8]) {
+    private static func writeString(_ bytes: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
         // Most strings (names, states, messages) are printable ASCII with nothing to escape,
         // or a few quotes (a result location): runs of plain bytes are copied at once, as
