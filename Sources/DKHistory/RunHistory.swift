@@ -77,6 +77,9 @@ public final class RunHistory {
         try Self.makeDirectory(directory + "/logs")
         db = try SQLiteConnection(path: directory + "/runs.sqlite", busyTimeout: busyTimeout)
         try db.execute("PRAGMA foreign_keys = ON")
+        // A row rewritten once a secret in it became known leaves no old bytes in its page
+        // (`forgetOverwritten`).
+        try db.execute("PRAGMA secure_delete = ON")
         if try version() != Self.schemaVersion {
             try db.writing {
                 // Read again under the write lock: another dkrun may have migrated meanwhile.
@@ -86,6 +89,14 @@ public final class RunHistory {
                 try db.execute("PRAGMA user_version = \(Self.schemaVersion)")
             }
         }
+    }
+
+    /// Leaves no earlier version of a rewritten row in any file: the write-ahead log keeps the
+    /// pages a run wrote before a secret became known (a parameter whose value a task then
+    /// read as a secret, masked only from then on) until a checkpoint, which this makes and
+    /// then empties the log. False when another dkrun's reading kept it from emptying the log.
+    public func forgetOverwritten() throws -> Bool {
+        try db.rows("PRAGMA wal_checkpoint(TRUNCATE)").first?.first?.int == 0
     }
 
     /// The database's schema version, checked: a newer one is refused.

@@ -144,6 +144,18 @@ public final class RunRecorder: RunObserver, @unchecked Sendable {
         }
         var lastWrite = -Double.infinity
         var rows = TaskRows()
+        let secretsAtStart = SecretMask.registeredCount
+        defer {
+            // What was written before a secret became known may hold it unmasked.
+            if log != nil && SecretMask.registeredCount > secretsAtStart {
+                let unmasked = "a secret this run read may stay unmasked in the run history's write-ahead log"
+                do {
+                    if try !history.forgetOverwritten() { warn("\(unmasked): another dkrun was reading it") }
+                } catch {
+                    warn("\(unmasked): \(error)")
+                }
+            }
+        }
         while true {
             let work: (run: RunRecord, events: [RunEvent])? = monitor.locked {
                 writerIdle = true

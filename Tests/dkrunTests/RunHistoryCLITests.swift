@@ -296,6 +296,7 @@ import Testing
         let home = try Home()
         try write(home.dir.file("secret.lua"), """
             local leak = task("leak", function(echo)
+              dk.time.sleep(0.3)  -- the run's row (its parameter, the secret's value) is written first
               local s = dk.secrets.get("token")
               print("token " .. s .. " echo " .. echo)
               error("refused " .. s)

@@ -29,6 +29,9 @@ public enum SecretMask {
     /// references instead (`SecretSet.referencing`).
     public static var known: SecretSet { monitor.locked { secrets } }
 
+    /// How many secrets are registered: what was masked before it grew may hold the new one.
+    public static var registeredCount: Int { monitor.locked { secrets.entries.count } }
+
     /// The text with every form of every secret replaced by "****".
     public static func apply(_ text: String) -> String {
         let bytes = Array(text.utf8)
