@@ -36,7 +36,7 @@ static inline const dk_edit *_Nullable dk_edit_open(const char *soname, const ch
         return NULL;
     }
 #define DK_EDIT_FIND(field, name) \
-    if (!(*(void *_Nullable *)&e->field = dlsym(library, name))) { *error = dlerror(); free(e); return NULL; }
+    if (!(*(void *_Nullable *)&e->field = dlsym(library, name))) { *error = dlerror(); free(e); dlclose(library); return NULL; }
     DK_EDIT_FIND(readline, "readline")
     DK_EDIT_FIND(add_history, "add_history")
     DK_EDIT_FIND(read_history, "read_history")

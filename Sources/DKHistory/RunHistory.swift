@@ -94,7 +94,7 @@ public final class RunHistory {
     /// Leaves no earlier version of a rewritten row in any file: the write-ahead log keeps the
     /// pages a run wrote before a secret became known (a parameter whose value a task then
     /// read as a secret, masked only from then on) until a checkpoint, which this makes and
-    /// then empties the log. False when another dkrun's reading kept it from emptying the log.
+    /// then empties the log. False when another dkrun using the history kept it from emptying the log.
     public func forgetOverwritten() throws -> Bool {
         try db.rows("PRAGMA wal_checkpoint(TRUNCATE)").first?.first?.int == 0
     }

@@ -144,18 +144,9 @@ public final class RunRecorder: RunObserver, @unchecked Sendable {
         }
         var lastWrite = -Double.infinity
         var rows = TaskRows()
+        var wrote = false
         let secretsAtStart = SecretMask.registeredCount
-        defer {
-            // What was written before a secret became known may hold it unmasked.
-            if log != nil && SecretMask.registeredCount > secretsAtStart {
-                let unmasked = "a secret this run read may stay unmasked in the run history's write-ahead log"
-                do {
-                    if try !history.forgetOverwritten() { warn("\(unmasked): another dkrun was reading it") }
-                } catch {
-                    warn("\(unmasked): \(error)")
-                }
-            }
-        }
+        defer { if wrote && SecretMask.registeredCount > secretsAtStart { forgetUnmasked(history) } }
         while true {
             let work: (run: RunRecord, events: [RunEvent])? = monitor.locked {
                 writerIdle = true
@@ -173,11 +164,25 @@ public final class RunRecorder: RunObserver, @unchecked Sendable {
             lastWrite = Clock.monotonic()
             do {
                 try history.record(work.run, tasks: rows.changed(by: work.events))
+                wrote = true
                 if log == nil { log = try RunLog(creating: history.logPath(of: work.run.id)) }
                 try log?.append(work.events)
             } catch {
                 return give(up: error)
             }
+        }
+    }
+
+    /// A secret became known while the run was written: the versions of its rows written
+    /// before, masked without it, leave no copy (`RunHistory.forgetOverwritten`). Rows not
+    /// written again (a task that ended before) and the events file keep what they had.
+    private func forgetUnmasked(_ history: RunHistory) {
+        guard !monitor.locked({ failed }) else { return }  // said once already why
+        let unmasked = "a secret this run read may stay unmasked in the run history's write-ahead log"
+        do {
+            if try !history.forgetOverwritten() { warn("\(unmasked): another dkrun was using the history") }
+        } catch {
+            warn("\(unmasked): \(error)")
         }
     }
 

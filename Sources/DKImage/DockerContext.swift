@@ -15,8 +15,8 @@ public struct DockerContext {
     static let venv = prefix + "/lib/dkrun/venv"
     /// Where an offline build's wheelhouse is in the image while pip reads it.
     static let wheelhouseInImage = "/tmp/dkrun-wheelhouse"
-    /// The Debian packages of the C libraries dkrun links, and libcurl4, which it opens at its
-    /// first HTTP request.
+    /// The Debian packages of the C libraries dkrun links, libcurl4, which it opens at its first
+    /// HTTP request, and libedit2, which a REPL on a terminal opens.
     static let runtimePackages = ["liblua5.4-0", "libyaml-0-2", "libcurl4", "libedit2", "libsqlite3-0"]
 
     /// The image's name and tag (`FlowImage.built`).

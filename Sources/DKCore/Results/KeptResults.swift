@@ -25,8 +25,8 @@ public struct KeptPlace: Sendable, Hashable {
     /// it is in one.
     func describe(_ identity: String, file: String?) -> String { described(file: file).of(identity) }
 
-    /// `describe`'s text around the identity, made once for the many results of a place (a
-    /// class: copied once per result, one reference instead of four strings).
+    /// `describe`'s text around the identity, made once for the many results of a place
+    /// (`KeptResults` keeps the one of the place it added to last).
     final class Described {
         let place: KeptPlace
         private let head: String

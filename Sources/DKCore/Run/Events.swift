@@ -79,7 +79,7 @@ extension RunEvent {
             if patterns.isEmpty {
                 out.append(UInt8(ascii: "\""))
                 // The keys are plain ASCII: nothing to escape.
-                out.append(contentsOf: UnsafeBufferPointer(start: key.utf8Start, count: key.utf8CodeUnitCount))
+                key.withUTF8Buffer { out.append(contentsOf: $0) }
                 out.append(UInt8(ascii: "\""))
                 out.append(UInt8(ascii: ":"))
                 field.write(into: &out)

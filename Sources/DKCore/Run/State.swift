@@ -59,7 +59,16 @@ public struct TaskState: Sendable, Equatable {
 
     /// The states Prefect 1 looks at in this one's place when it decides triggers, skips and
     /// the flow's state: a mapped task's children, otherwise the state itself.
-    public var flattened: [TaskState] { kind == .mapped ? children : [self] }
+    public var flattened: [TaskState] {
+        var states: [TaskState] = []
+        appendFlattened(to: &states)
+        return states
+    }
+
+    /// Appends `flattened` to `states` (no array of its own).
+    public func appendFlattened(to states: inout [TaskState]) {
+        if kind == .mapped { states += children } else { states.append(self) }
+    }
 
     /// Whether the tasks behind this one must wait: it is paused, or still pending behind a
     /// paused task. A mapped task has finished, whatever its children: where Prefect 1 looks

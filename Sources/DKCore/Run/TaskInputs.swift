@@ -60,7 +60,7 @@ public struct TaskInputs {
         for u in graph.upstream[task] where parameters || graph.spec.tasks[u].parameter == nil {
             let state = upstreamState(u)
             guard !mappedEdges.isEmpty, let edge = mappedEdges[graph.spec.tasks[u].slug] else {
-                if state.kind == .mapped { states += state.children } else { states.append(state) }  // `flattened`
+                state.appendFlattened(to: &states)
                 continue
             }
             guard var i = child, state.kind == .mapped else {
